@@ -1,0 +1,163 @@
+//! User administration (admins only) and the first-start bootstrap of `admin`.
+
+use std::sync::Arc;
+
+use factus_domain::user::{NewPassword, Role, User, Username};
+use thiserror::Error;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::auth::AuthService;
+use crate::ports::{InsertUserError, PasswordHasher, UserStore};
+
+#[derive(Debug, Error)]
+pub enum CreateUserError {
+    #[error("username {0} is already taken")]
+    UsernameTaken(Username),
+    #[error(transparent)]
+    Unexpected(#[from] StoreError),
+}
+
+#[derive(Debug, Error)]
+pub enum UpdateUserError {
+    #[error("user not found")]
+    NotFound,
+    /// The change would leave no enabled admin, locking everybody out of user management.
+    #[error("the last enabled admin cannot be disabled, demoted or deleted")]
+    LastAdmin,
+    #[error(transparent)]
+    Unexpected(#[from] StoreError),
+}
+
+/// What an admin may change about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub disabled: Option<bool>,
+    pub role: Option<Role>,
+    pub password: Option<NewPassword>,
+}
+
+/// User administration use cases.
+pub struct UserAdmin {
+    users: Arc<dyn UserStore>,
+    hasher: Arc<dyn PasswordHasher>,
+    auth: Arc<AuthService>,
+}
+
+impl UserAdmin {
+    pub fn new(users: Arc<dyn UserStore>, hasher: Arc<dyn PasswordHasher>, auth: Arc<AuthService>) -> Self {
+        Self { users, hasher, auth }
+    }
+
+    /// Every user, ordered by username.
+    ///
+    /// # Errors
+    /// `Unexpected` when the store fails.
+    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+        self.users.list().await
+    }
+
+    /// One user by name.
+    ///
+    /// # Errors
+    /// `Unexpected` when the store fails.
+    pub async fn find(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.users.find_by_username(username).await
+    }
+
+    /// Creates a user with a hashed password.
+    ///
+    /// # Errors
+    /// [`CreateUserError::UsernameTaken`]; `Unexpected` when the store or hasher fails.
+    pub async fn create(
+        &self,
+        username: Username,
+        password: &NewPassword,
+        role: Role,
+    ) -> Result<User, CreateUserError> {
+        let now = OffsetDateTime::now_utc();
+        let user = User {
+            id: Uuid::now_v7(),
+            username,
+            password_hash: self.hasher.hash(password).await?,
+            role,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.users.insert(&user).await {
+            Ok(()) => {
+                tracing::info!(username = %user.username, role = %user.role, "user created");
+                Ok(user)
+            }
+            Err(InsertUserError::UsernameTaken(name)) => Err(CreateUserError::UsernameTaken(name)),
+            Err(InsertUserError::Unexpected(error)) => Err(CreateUserError::Unexpected(error)),
+        }
+    }
+
+    /// Applies `changes` to a user.
+    ///
+    /// # Errors
+    /// [`UpdateUserError::NotFound`]; [`UpdateUserError::LastAdmin`] when the change would leave
+    /// no enabled admin; `Unexpected` when the store or hasher fails.
+    pub async fn update(&self, username: &Username, changes: UserChanges) -> Result<User, UpdateUserError> {
+        let mut user = self.users.find_by_username(username).await?.ok_or(UpdateUserError::NotFound)?;
+        let loses_admin = user.is_admin()
+            && !user.disabled
+            && (changes.disabled == Some(true) || changes.role == Some(Role::User));
+        if loses_admin && self.users.count_enabled_admins().await? <= 1 {
+            return Err(UpdateUserError::LastAdmin);
+        }
+        if let Some(disabled) = changes.disabled {
+            user.disabled = disabled;
+        }
+        if let Some(role) = changes.role {
+            user.role = role;
+        }
+        if let Some(password) = &changes.password {
+            user.password_hash = self.hasher.hash(password).await?;
+        }
+        user.updated_at = OffsetDateTime::now_utc();
+        if !self.users.update(&user).await? {
+            return Err(UpdateUserError::NotFound);
+        }
+        self.auth.evict_cached(username);
+        tracing::info!(username = %user.username, role = %user.role, disabled = user.disabled, "user updated");
+        Ok(user)
+    }
+
+    /// Deletes a user; their tokens stop working at once on this instance.
+    ///
+    /// # Errors
+    /// [`UpdateUserError::NotFound`]; [`UpdateUserError::LastAdmin`]; `Unexpected`.
+    pub async fn delete(&self, username: &Username) -> Result<(), UpdateUserError> {
+        let user = self.users.find_by_username(username).await?.ok_or(UpdateUserError::NotFound)?;
+        if user.is_admin() && !user.disabled && self.users.count_enabled_admins().await? <= 1 {
+            return Err(UpdateUserError::LastAdmin);
+        }
+        if !self.users.delete(username).await? {
+            return Err(UpdateUserError::NotFound);
+        }
+        self.auth.evict_cached(username);
+        tracing::info!(username = %username, "user deleted");
+        Ok(())
+    }
+
+    /// Creates the admin `admin` with `password` when no user exists yet; returns whether it did.
+    ///
+    /// # Errors
+    /// `Unexpected` when the store or hasher fails. A concurrent bootstrap by another instance
+    /// that won the race is not an error.
+    pub async fn bootstrap_admin(&self, password: &NewPassword) -> Result<bool, StoreError> {
+        if self.users.count().await? > 0 {
+            return Ok(false);
+        }
+        let admin = Username::parse("admin").map_err(|error| StoreError(anyhow::anyhow!(error)))?;
+        match self.create(admin, password, Role::Admin).await {
+            Ok(_) => Ok(true),
+            Err(CreateUserError::UsernameTaken(_)) => Ok(false),
+            Err(CreateUserError::Unexpected(error)) => Err(error),
+        }
+    }
+}

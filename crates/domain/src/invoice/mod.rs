@@ -1,0 +1,1 @@
+//! The DIAN invoice model (being written).

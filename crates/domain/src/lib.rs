@@ -1,0 +1,12 @@
+//! The heart of factus-api: the invoice model, money, business rules and users.
+//!
+//! Everything here is plain data and pure functions: no I/O, no async, no serde, no sqlx, no axum
+//! (CI checks the dependency tree). Values with invariants have private fields and constructors
+//! that return a specific error, so once built they are valid and nobody checks them again.
+//!
+//! Layout:
+//! - [`user`]: local users, usernames, roles and the password policy.
+//! - [`invoice`]: the DIAN invoice as Factus v1 takes it, its rules and its totals.
+
+pub mod invoice;
+pub mod user;

@@ -1,0 +1,314 @@
+//! The database: one pool, Postgres or SQLite, chosen at run time by the URL.
+//!
+//! Postgres is the deployment backend (several instances share it); SQLite is the embedded
+//! default that lets a newcomer run the service with nothing installed. Both implement the same
+//! ports and pass the same contract suite (`tests/user_store_contract.rs`).
+//!
+//! Layout:
+//! - [`Database`]: connecting, migrating, pinging, and handing out the stores as ports.
+//! - [`postgres`]: [`PgUserStore`], [`PgLoginAttemptStore`].
+//! - [`sqlite`]: [`SqliteUserStore`], [`SqliteLoginAttemptStore`], and the timestamp encoding
+//!   every SQLite table uses.
+//!
+//! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
+//! the repository has no offline query cache and builds without a database.
+
+pub mod postgres;
+pub mod sqlite;
+mod url;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use factus_application::StoreError;
+use factus_application::ports::{LoginAttemptStore, UserStore};
+use factus_domain::user::{PasswordHash, Role, User, Username};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use self::postgres::{PgLoginAttemptStore, PgUserStore};
+pub use self::sqlite::{SqliteLoginAttemptStore, SqliteUserStore};
+pub use self::url::redact_url;
+
+/// The Postgres migrations, embedded at compile time. Public so that other test suites can use
+/// them (for example with `#[sqlx::test(migrator = "…")]`).
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The SQLite migrations, embedded at compile time.
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How long a request waits for a pooled connection before failing. A readiness probe or a
+/// request should fail visibly rather than hang when the database is saturated or gone.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a SQLite statement waits for the write lock held by another connection. SQLite has
+/// one writer at a time; waiting a little turns contention into latency instead of errors.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most connections a SQLite pool opens. Writers queue on one lock whatever the pool size,
+/// and WAL lets a few readers run beside the writer; more connections only add contention.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
+/// The connection pool of the backend in use.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl Database {
+    /// Connects to `url`: `postgres://…` or `postgresql://…` for Postgres, `sqlite:…` for SQLite
+    /// (`sqlite://factus-api.db`, `sqlite::memory:`). A SQLite file is created when missing and
+    /// opened in WAL mode, with foreign keys on and a busy timeout.
+    ///
+    /// Postgres gets up to `max_connections`; SQLite at most [`SQLITE_MAX_CONNECTIONS`] (one
+    /// for an in-memory database, which exists only inside its connection).
+    ///
+    /// # Errors
+    /// When the scheme is neither, the URL cannot be parsed, or the first connection fails.
+    /// Messages show the URL with its password hidden.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let shown = redact_url(url);
+        let max_connections = max_connections.max(1);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url)
+                .await
+                .with_context(|| format!("connecting to Postgres at {shown}"))?;
+            Ok(Self::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            Self::connect_sqlite(url, &shown, max_connections).await
+        } else {
+            anyhow::bail!(
+                "unsupported database URL {shown}: expected postgres://, postgresql:// or sqlite:"
+            )
+        }
+    }
+
+    async fn connect_sqlite(url: &str, shown: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("parsing SQLite URL {shown}"))?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        let pool_options = if in_memory {
+            // Every connection to `:memory:` would see its own empty database, so the pool keeps
+            // exactly one, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            SqlitePoolOptions::new().max_connections(max_connections.min(SQLITE_MAX_CONNECTIONS))
+        };
+        let options = if in_memory {
+            options
+        } else {
+            // WAL lets readers proceed while one connection writes; NORMAL sync is durable
+            // across application crashes in WAL mode and only risks the last commits on power
+            // loss, the usual trade-off for an embedded default.
+            options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+        };
+        let pool = pool_options
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {shown}"))?;
+        Ok(Self::Sqlite(pool))
+    }
+
+    /// Applies the migrations of the backend that are not applied yet. Safe to run on every
+    /// start and from several instances at once (Postgres takes an advisory lock).
+    ///
+    /// # Errors
+    /// When a migration fails or an applied migration was changed afterwards.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS
+                .run(pool)
+                .await
+                .context("applying the Postgres migrations")?,
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS
+                .run(pool)
+                .await
+                .context("applying the SQLite migrations")?,
+        }
+        Ok(())
+    }
+
+    /// Checks the database answers (readiness probe).
+    ///
+    /// # Errors
+    /// [`StoreError`] when it does not.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let answer = match self {
+            Self::Postgres(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
+            Self::Sqlite(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
+        };
+        answer.map(drop).map_err(|error| unexpected(error, "pinging the database"))
+    }
+
+    /// `"postgres"` or `"sqlite"`, for logs, metrics and the readiness answer.
+    #[must_use]
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The users of this database, as the port the use cases take.
+    #[must_use]
+    pub fn user_store(&self) -> Arc<dyn UserStore> {
+        match self {
+            Self::Postgres(pool) => Arc::new(PgUserStore::new(pool.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteUserStore::new(pool.clone())),
+        }
+    }
+
+    /// The failed-login records of this database, as the port the use cases take.
+    #[must_use]
+    pub fn login_attempts(&self) -> Arc<dyn LoginAttemptStore> {
+        match self {
+            Self::Postgres(pool) => Arc::new(PgLoginAttemptStore::new(pool.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteLoginAttemptStore::new(pool.clone())),
+        }
+    }
+
+    /// Closes every connection, waiting for the ones in use to be returned (graceful shutdown;
+    /// also lets a test drop its database).
+    pub async fn close(&self) {
+        match self {
+            Self::Postgres(pool) => pool.close().await,
+            Self::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A user as stored, in the types both backends can produce. Each backend decodes its own row
+/// into this (SQLite keeps UUIDs and timestamps as text); the conversion into the domain
+/// [`User`] parses the username and role once, here.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        let username = Username::parse(&row.username)
+            .with_context(|| format!("user {} has an invalid username {:?}", row.id, row.username))?;
+        let role = Role::parse(&row.role)
+            .with_context(|| format!("user {} has an invalid role {:?}", row.id, row.role))?;
+        Ok(Self {
+            id: row.id,
+            username,
+            password_hash: PasswordHash::from_phc(row.password_hash),
+            role,
+            disabled: row.disabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The longest attempted username kept for throttling. Anything typed into the login form is
+/// recorded, and an index entry must stay small; no valid username comes close to this.
+const MAX_ATTEMPTED_USERNAME_CHARS: usize = 256;
+
+/// The attempted username as recorded and looked up: cut to [`MAX_ATTEMPTED_USERNAME_CHARS`]
+/// characters, the same way for every method, so long names still throttle together.
+fn attempted_username_key(username: &str) -> &str {
+    match username.char_indices().nth(MAX_ATTEMPTED_USERNAME_CHARS) {
+        Some((end, _)) => &username[..end],
+        None => username,
+    }
+}
+
+/// Wraps a driver error with what was being attempted: the only way it reaches a log line.
+fn unexpected(error: sqlx::Error, attempted: impl Into<String>) -> StoreError {
+    StoreError(anyhow::Error::new(error).context(attempted.into()))
+}
+
+/// Wraps a row that could not be turned into a domain value.
+fn corrupt(error: anyhow::Error) -> StoreError {
+    StoreError(error.context("reading a stored user"))
+}
+
+/// Counts come back as `i64`; the ports speak `u64`/`u32`. A negative count cannot happen, and
+/// a count beyond `u32::MAX` means "very many", which saturating says.
+fn count_u64(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
+fn count_u32(count: i64) -> u32 {
+    u32::try_from(count.max(0)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_attempted_usernames_are_cut_on_a_character_boundary() {
+        let long = "ñ".repeat(300);
+        let key = attempted_username_key(&long);
+        assert_eq!(key.chars().count(), MAX_ATTEMPTED_USERNAME_CHARS);
+        assert!(long.starts_with(key));
+    }
+
+    #[test]
+    fn short_attempted_usernames_are_kept_whole() {
+        assert_eq!(attempted_username_key("admin"), "admin");
+    }
+
+    #[test]
+    fn a_row_with_an_unknown_role_is_refused() {
+        let row = UserRow {
+            id: Uuid::nil(),
+            username: "ana".into(),
+            password_hash: "$argon2id$x".into(),
+            role: "root".into(),
+            disabled: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let error = User::try_from(row).unwrap_err();
+        assert!(format!("{error:#}").contains("invalid role"));
+    }
+
+    #[tokio::test]
+    async fn urls_of_other_databases_are_refused_without_showing_the_password() {
+        let error = Database::connect("mysql://root:hunter2@localhost/db", 1).await.unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("unsupported database URL"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_sqlite_database_keeps_its_data_across_queries() {
+        let database = Database::connect("sqlite::memory:", 8).await.unwrap();
+        database.migrate().await.unwrap();
+        let users = database.user_store();
+        assert_eq!(users.count().await.unwrap(), 0);
+        assert_eq!(database.backend_name(), "sqlite");
+        database.ping().await.unwrap();
+    }
+}

@@ -1,0 +1,448 @@
+//! In-memory state behind short critical sections: documents and numbering counters under one
+//! mutex (numbers are taken and the document inserted in the same section, so concurrent creates
+//! get consecutive numbers), tokens under a read-write lock, counters and faults under their own.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::config::DuplicatePolicy;
+use crate::faults::FaultRegistry;
+use crate::model::{BillRef, DocKind, Document, DocumentInput, RadianEvent};
+use crate::ranges::RangeMeta;
+use crate::totals::Totals;
+
+/// Locks a mutex, recovering the data if a previous holder panicked (the data is always left
+/// consistent: every section completes its writes before anything can panic).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Documents of one family with their indexes.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    pub docs: BTreeMap<u64, Arc<Document>>,
+    by_number: HashMap<String, u64>,
+    by_reference: HashMap<String, u64>,
+    pending: usize,
+    next_id: u64,
+}
+
+impl Ledger {
+    fn insert(&mut self, doc: Arc<Document>) {
+        if let Some(old) = self.docs.get(&doc.id)
+            && old.status == 0
+        {
+            self.pending -= 1;
+        }
+        if doc.status == 0 {
+            self.pending += 1;
+        }
+        self.by_number.insert(doc.number.clone(), doc.id);
+        self.by_reference.insert(doc.reference_code.clone(), doc.id);
+        self.next_id = self.next_id.max(doc.id);
+        self.docs.insert(doc.id, doc);
+    }
+
+    fn remove(&mut self, id: u64) -> Option<Arc<Document>> {
+        let doc = self.docs.remove(&id)?;
+        self.by_number.remove(&doc.number);
+        self.by_reference.remove(&doc.reference_code);
+        if doc.status == 0 {
+            self.pending -= 1;
+        }
+        Some(doc)
+    }
+
+    pub fn by_number(&self, number: &str) -> Option<&Arc<Document>> {
+        self.by_number.get(number).and_then(|id| self.docs.get(id))
+    }
+
+    pub fn by_reference(&self, reference: &str) -> Option<&Arc<Document>> {
+        self.by_reference.get(reference).and_then(|id| self.docs.get(id))
+    }
+
+    pub fn by_id(&self, id: u64) -> Option<&Arc<Document>> {
+        self.docs.get(&id)
+    }
+}
+
+/// Documents and the `current` counter of each range.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    pub bills: Ledger,
+    pub credit_notes: Ledger,
+    /// Next number of each range, by range id.
+    pub currents: BTreeMap<u64, u64>,
+    /// Credit notes issued against each bill id: (note id, note number).
+    pub notes_by_bill: HashMap<u64, Vec<(u64, String)>>,
+}
+
+impl Documents {
+    pub fn ledger(&self, kind: DocKind) -> &Ledger {
+        match kind {
+            DocKind::Bill => &self.bills,
+            DocKind::CreditNote => &self.credit_notes,
+        }
+    }
+
+    fn ledger_mut(&mut self, kind: DocKind) -> &mut Ledger {
+        match kind {
+            DocKind::Bill => &mut self.bills,
+            DocKind::CreditNote => &mut self.credit_notes,
+        }
+    }
+
+    fn add(&mut self, doc: Arc<Document>) {
+        if let Some(bill) = &doc.bill {
+            let notes = self.notes_by_bill.entry(bill.id).or_default();
+            if !notes.iter().any(|(id, _)| *id == doc.id) {
+                notes.push((doc.id, doc.number.clone()));
+            }
+        }
+        self.ledger_mut(doc.kind).insert(doc);
+    }
+}
+
+/// A create request that passed validation.
+pub(crate) struct Draft {
+    pub kind: DocKind,
+    pub input: DocumentInput,
+    pub totals: Totals,
+    pub fingerprint: String,
+    pub bill: Option<BillRef>,
+    /// Store with status 0 (the `pending` fault).
+    pub pending: bool,
+    pub now: OffsetDateTime,
+}
+
+/// What a create did.
+#[derive(Debug)]
+pub(crate) enum Created {
+    /// A new document was numbered and stored.
+    New(Arc<Document>),
+    /// The reference named a pending document sent again with the same data: it is now validated
+    /// (or still pending when the `pending` fault fired again).
+    Resumed(Arc<Document>),
+    /// The reference named a validated document and the policy is `ReturnExisting`.
+    Existing(Arc<Document>),
+}
+
+/// Why a create was refused after validation.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CreateError {
+    #[error("reference already used by a validated document")]
+    DuplicateReference,
+    #[error("reference names a pending document sent with different data")]
+    PendingDiffers,
+    #[error("another document of the family is pending")]
+    PendingBlocks,
+    #[error("numbering range exhausted")]
+    RangeExhausted,
+}
+
+/// Why a delete was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeleteError {
+    #[error("no document with that reference")]
+    NotFound,
+    #[error("the document is validated")]
+    Validated,
+}
+
+/// An issued access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AccessToken {
+    /// Unix time (ms) after which the token is refused.
+    pub expires_at_ms: i128,
+}
+
+/// An issued refresh token and the access token it replaces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RefreshToken {
+    pub access_token: String,
+}
+
+/// A fixed one-minute window of the rate limiter.
+#[derive(Debug)]
+struct Window {
+    started: Instant,
+    count: u32,
+}
+
+/// Outcome of a rate-limit check.
+#[derive(Debug)]
+pub(crate) enum RateCheck {
+    Allowed { remaining: u32, reset_in: Duration },
+    Limited { reset_in: Duration },
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Everything the sandbox holds.
+#[derive(Debug)]
+pub(crate) struct Store {
+    pub docs: Mutex<Documents>,
+    pub access_tokens: RwLock<HashMap<String, AccessToken>>,
+    pub refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
+    pub faults: Mutex<FaultRegistry>,
+    /// Cheap check that skips the fault lock while no rule exists.
+    pub faults_present: AtomicBool,
+    pub requests: Mutex<HashMap<String, u64>>,
+    windows: Mutex<HashMap<String, Window>>,
+    /// Set by every change worth saving to the state file.
+    pub dirty: AtomicBool,
+}
+
+impl Store {
+    pub fn new(ranges: &[RangeMeta]) -> Self {
+        let docs = Documents {
+            currents: ranges.iter().map(|r| (r.id, r.first)).collect(),
+            ..Documents::default()
+        };
+        Self {
+            docs: Mutex::new(docs),
+            access_tokens: RwLock::new(HashMap::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
+            faults: Mutex::new(FaultRegistry::default()),
+            faults_present: AtomicBool::new(false),
+            requests: Mutex::new(HashMap::new()),
+            windows: Mutex::new(HashMap::new()),
+            dirty: AtomicBool::new(false),
+        }
+    }
+
+    fn touch(&self) {
+        self.dirty.store(true, Ordering::Relaxed);
+    }
+
+    /// Numbers and stores a document, or resolves its reference against a stored one.
+    ///
+    /// `key_for` derives the CUFE/CUDE from the number and creation time.
+    pub fn create(
+        &self,
+        draft: Draft,
+        range: &RangeMeta,
+        policy: DuplicatePolicy,
+        pending_blocks_new: bool,
+        key_for: impl FnOnce(&str, OffsetDateTime) -> String,
+    ) -> Result<Created, CreateError> {
+        let mut docs = lock(&self.docs);
+        let ledger = docs.ledger(draft.kind);
+        if let Some(existing) = ledger.by_reference(&draft.input.reference_code) {
+            if existing.status == 1 {
+                return match policy {
+                    DuplicatePolicy::Conflict => Err(CreateError::DuplicateReference),
+                    DuplicatePolicy::ReturnExisting => Ok(Created::Existing(Arc::clone(existing))),
+                };
+            }
+            if existing.fingerprint != draft.fingerprint {
+                return Err(CreateError::PendingDiffers);
+            }
+            if draft.pending {
+                return Ok(Created::Resumed(Arc::clone(existing)));
+            }
+            let mut validated = Document::clone(existing);
+            validated.status = 1;
+            validated.validated_at = Some(draft.now);
+            let validated = Arc::new(validated);
+            docs.add(Arc::clone(&validated));
+            drop(docs);
+            self.touch();
+            return Ok(Created::Resumed(validated));
+        }
+        if pending_blocks_new && ledger.pending > 0 {
+            return Err(CreateError::PendingBlocks);
+        }
+        let id = ledger.next_id + 1;
+        let sequence = docs.currents.get(&range.id).copied().unwrap_or(range.first);
+        if sequence > range.to {
+            return Err(CreateError::RangeExhausted);
+        }
+        docs.currents.insert(range.id, sequence + 1);
+        let number = format!("{}{}", range.prefix, sequence);
+        let key = key_for(&number, draft.now);
+        let status = u8::from(!draft.pending);
+        let doc = Arc::new(Document {
+            id,
+            kind: draft.kind,
+            number,
+            sequence,
+            reference_code: draft.input.reference_code.clone(),
+            status,
+            created_at: draft.now,
+            validated_at: (status == 1).then_some(draft.now),
+            key,
+            fingerprint: draft.fingerprint,
+            input: draft.input,
+            totals: draft.totals,
+            bill: draft.bill,
+            events: Vec::new(),
+        });
+        docs.add(Arc::clone(&doc));
+        drop(docs);
+        self.touch();
+        Ok(Created::New(doc))
+    }
+
+    /// Deletes a pending document by reference.
+    pub fn delete(&self, kind: DocKind, reference: &str) -> Result<Arc<Document>, DeleteError> {
+        let mut docs = lock(&self.docs);
+        let id = match docs.ledger(kind).by_reference(reference) {
+            None => return Err(DeleteError::NotFound),
+            Some(doc) if doc.status == 1 => return Err(DeleteError::Validated),
+            Some(doc) => doc.id,
+        };
+        let removed = docs.ledger_mut(kind).remove(id).ok_or(DeleteError::NotFound)?;
+        if let Some(bill) = &removed.bill
+            && let Some(notes) = docs.notes_by_bill.get_mut(&bill.id)
+        {
+            notes.retain(|(note, _)| *note != removed.id);
+        }
+        drop(docs);
+        self.touch();
+        Ok(removed)
+    }
+
+    /// A document by number, with the credit notes issued against it.
+    pub fn find(&self, kind: DocKind, number: &str) -> Option<(Arc<Document>, Vec<(u64, String)>)> {
+        let docs = lock(&self.docs);
+        let doc = Arc::clone(docs.ledger(kind).by_number(number)?);
+        let notes = docs.notes_by_bill.get(&doc.id).cloned().unwrap_or_default();
+        Some((doc, notes))
+    }
+
+    /// A bill by id (credit notes reference bills by id).
+    pub fn bill_by_id(&self, id: u64) -> Option<Arc<Document>> {
+        lock(&self.docs).bills.by_id(id).cloned()
+    }
+
+    /// All documents of a family, newest first.
+    pub fn all(&self, kind: DocKind) -> Vec<Arc<Document>> {
+        lock(&self.docs)
+            .ledger(kind)
+            .docs
+            .values()
+            .rev()
+            .cloned()
+            .collect()
+    }
+
+    /// Adds a RADIAN event to a bill; `None` when the number is unknown.
+    pub fn add_event(&self, number: &str, make: impl FnOnce(usize) -> RadianEvent) -> Option<RadianEvent> {
+        let mut docs = lock(&self.docs);
+        let existing = docs.bills.by_number(number)?;
+        let mut updated = Document::clone(existing);
+        let event = make(updated.events.len());
+        updated.events.push(event.clone());
+        docs.add(Arc::new(updated));
+        drop(docs);
+        self.touch();
+        Some(event)
+    }
+
+    /// Next number of each range.
+    pub fn currents(&self) -> BTreeMap<u64, u64> {
+        lock(&self.docs).currents.clone()
+    }
+
+    /// Forgets every document and restarts the ranges.
+    pub fn reset_documents(&self, ranges: &[RangeMeta]) {
+        let mut docs = lock(&self.docs);
+        *docs = Documents {
+            currents: ranges.iter().map(|r| (r.id, r.first)).collect(),
+            ..Documents::default()
+        };
+        drop(docs);
+        self.touch();
+    }
+
+    /// Replaces the documents (loading the state file).
+    pub fn restore(&self, bills: Vec<Document>, credit_notes: Vec<Document>, currents: BTreeMap<u64, u64>) {
+        let mut docs = lock(&self.docs);
+        for (range, next) in currents {
+            docs.currents.insert(range, next);
+        }
+        for doc in bills.into_iter().chain(credit_notes) {
+            docs.add(Arc::new(doc));
+        }
+    }
+
+    /// Counts a request under its route key (`POST /v1/bills/validate`).
+    pub fn count_request(&self, route: String) {
+        *lock(&self.requests).entry(route).or_insert(0) += 1;
+    }
+
+    /// Registers a token pair.
+    pub fn issue_tokens(&self, access: String, refresh: String, expires_at_ms: i128) {
+        let mut tokens = self
+            .access_tokens
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if tokens.len() > 10_000 {
+            let now = now_ms();
+            tokens.retain(|_, t| t.expires_at_ms > now);
+        }
+        tokens.insert(access.clone(), AccessToken { expires_at_ms });
+        drop(tokens);
+        lock(&self.refresh_tokens).insert(refresh, RefreshToken { access_token: access });
+        self.touch();
+    }
+
+    /// Whether an access token exists and has not expired.
+    pub fn token_valid(&self, access: &str) -> bool {
+        let tokens = self
+            .access_tokens
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        tokens.get(access).is_some_and(|t| t.expires_at_ms > now_ms())
+    }
+
+    /// Consumes a refresh token, revoking the access token it was issued with (as Passport does).
+    pub fn take_refresh(&self, refresh: &str) -> Option<RefreshToken> {
+        let taken = lock(&self.refresh_tokens).remove(refresh)?;
+        self.access_tokens
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&taken.access_token);
+        self.touch();
+        Some(taken)
+    }
+
+    /// Counts a request against a token's one-minute window.
+    pub fn rate_check(&self, token: &str, limit: u32) -> RateCheck {
+        let now = Instant::now();
+        let mut windows = lock(&self.windows);
+        if windows.len() > 10_000 {
+            windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
+        }
+        let window = windows.entry(token.to_owned()).or_insert(Window {
+            started: now,
+            count: 0,
+        });
+        if now.duration_since(window.started) >= WINDOW {
+            *window = Window {
+                started: now,
+                count: 0,
+            };
+        }
+        let reset_in = WINDOW.saturating_sub(now.duration_since(window.started));
+        if window.count >= limit {
+            return RateCheck::Limited { reset_in };
+        }
+        window.count += 1;
+        RateCheck::Allowed {
+            remaining: limit - window.count,
+            reset_in,
+        }
+    }
+}
+
+/// Unix time in milliseconds.
+pub(crate) fn now_ms() -> i128 {
+    OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000
+}

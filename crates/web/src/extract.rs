@@ -1,0 +1,213 @@
+//! Extractors whose rejections are FastAPI-shaped [`ApiError`]s.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::{HeaderMap, header, request::Parts};
+use factus_domain::user::User;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::validation::{FieldError, Loc};
+
+/// The largest request body accepted; larger ones answer 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
+        if is_length_limit(&error) {
+            ApiError::detail(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+        } else {
+            ApiError::detail(axum::http::StatusCode::BAD_REQUEST, "Could not read the request body")
+        }
+    })
+}
+
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok())
+}
+
+/// A JSON body as a `serde_json::Value`, to be read field by field with
+/// [`crate::validation::Fields`] so that every error is reported at once.
+///
+/// Malformed JSON answers 422 `value_error.jsondecode` with the byte offset in `loc`; a missing
+/// body answers 422 `value_error.missing` at `["body"]`; another content type answers 422
+/// `type_error.dict`; a body over [`MAX_BODY_BYTES`] answers 413.
+#[derive(Debug)]
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = content_type(request.headers()).is_none_or(|value| {
+            let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        });
+        let bytes = read_body(request.into_body()).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid(FieldError::missing(Loc::body())));
+        }
+        if !is_json {
+            return Err(ApiError::invalid(FieldError::new(
+                Loc::body(),
+                "value is not a valid dict",
+                "type_error.dict",
+            )));
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|error| {
+            let offset = byte_offset(&bytes, error.line(), error.column());
+            ApiError::invalid(FieldError::new(
+                Loc::body().index(offset),
+                format!("JSON decode error: {error}"),
+                "value_error.jsondecode",
+            ))
+        })
+    }
+}
+
+/// serde_json reports line and column; FastAPI reports the character offset.
+fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut current_line = 1;
+    let mut line_start = 0;
+    for (position, byte) in bytes.iter().enumerate() {
+        if current_line == line {
+            break;
+        }
+        if *byte == b'\n' {
+            current_line += 1;
+            line_start = position + 1;
+        }
+    }
+    (line_start + column).saturating_sub(1)
+}
+
+/// An `application/x-www-form-urlencoded` body as ordered pairs. Any other content type reads as
+/// an empty form, so that required fields are reported missing (as FastAPI does for a JSON body
+/// sent to a form endpoint).
+#[derive(Debug)]
+pub struct FormBody(pub Vec<(String, String)>);
+
+impl FormBody {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = content_type(request.headers())
+            .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        let bytes = read_body(request.into_body()).await?;
+        if !is_form {
+            return Ok(Self(Vec::new()));
+        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).map(Self).map_err(|_| {
+            ApiError::invalid(FieldError::new(Loc::body(), "invalid form body", "value_error"))
+        })
+    }
+}
+
+/// The user behind the request's bearer token.
+///
+/// No `Authorization: Bearer` header answers 401 `Not authenticated`; a refused token, or one of
+/// an unknown or disabled user, answers 401 `Could not validate credentials`.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub User);
+
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
+        let state = AppState::from_ref(state);
+        match state.auth.authenticate(token).await {
+            Ok(user) => Ok(Self(user)),
+            Err(factus_application::auth::AuthenticateError::InvalidToken) => Err(ApiError::invalid_token()),
+            Err(factus_application::auth::AuthenticateError::Unexpected(error)) => Err(ApiError::internal(error)),
+        }
+    }
+}
+
+/// A [`CurrentUser`] who is an admin; others get 403 `Not enough permissions`.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+impl<S> FromRequestParts<S> for AdminUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
+        if user.is_admin() { Ok(Self(user)) } else { Err(ApiError::forbidden()) }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, as in
+/// FastAPI's `OAuth2PasswordBearer`).
+#[must_use]
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The client's address: the peer of the TCP connection. Behind a proxy every client would share
+/// the proxy's address, which only makes per-address throttling stricter, never weaker; a
+/// forwarded header is deliberately not trusted because any client can forge it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_count_from_the_start_of_the_body() {
+        assert_eq!(byte_offset(b"{\"a\": }", 1, 7), 6);
+        assert_eq!(byte_offset(b"{\n  x", 2, 3), 4);
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "bearer abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "Basic abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+    }
+}

@@ -1,0 +1,24 @@
+//! The HTTP edge of factus-api: an axum router that speaks the original FastAPI service's wire
+//! contract (paths, envelope, Spanish messages, FastAPI-shaped errors).
+//!
+//! Layout:
+//! - [`router`]: routes, fallbacks and the middleware stack (request id, tracing, metrics, CORS,
+//!   panics → 500).
+//! - [`routes`]: thin handlers: extract, parse into domain types, call a use case, map the result.
+//! - [`extract`]: body and authentication extractors whose rejections are FastAPI-shaped.
+//! - [`validation`]: reads JSON bodies field by field and reports every error at once.
+//! - [`error`]: [`error::ApiError`], the one place use-case errors become HTTP.
+//! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
+//! - [`openapi`]: the OpenAPI document served at `{prefix}/openapi.json` and the Swagger UI.
+
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod router;
+pub mod routes;
+pub mod state;
+pub mod validation;
+
+pub use router::{WebConfig, router};
+pub use state::AppState;

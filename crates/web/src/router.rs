@@ -1,0 +1,168 @@
+//! The router: routes, FastAPI-compatible fallbacks, and the middleware stack.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, patch, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::error::{ApiError, internal_server_error};
+use crate::routes::{auth, health, users};
+use crate::state::AppState;
+
+/// What the router needs to know about its deployment.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where the versioned API lives (`API_V1_STR`, default `/api/v1`).
+    pub api_prefix: String,
+    /// `PROJECT_NAME`, the OpenAPI title.
+    pub project_name: String,
+    pub version: String,
+    /// Origins allowed by CORS; empty means no CORS headers at all.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            api_prefix: "/api/v1".to_owned(),
+            project_name: "Factus API".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Builds the whole application.
+pub fn router(state: AppState, config: &WebConfig) -> Router {
+    let prefix = config.api_prefix.trim_end_matches('/').to_owned();
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/password", post(auth::change_password))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{username}", patch(users::update_user).delete(users::delete_user))
+        .route("/health", get(health::health))
+        .route("/health/ready", get(health::ready));
+
+    let openapi = crate::openapi::document(&prefix, &config.project_name, &config.version);
+    let openapi_url = format!("{prefix}/openapi.json");
+    let docs_path = format!("{prefix}/docs");
+    let swagger_config = || SwaggerConfig::from(openapi_url.clone()).validator_url("none");
+
+    let routes = Router::new()
+        .nest(&prefix, api)
+        .route("/metrics", get(health::metrics))
+        .route_layer(middleware::from_fn(track_metrics))
+        .merge(SwaggerUi::new("/docs").url(openapi_url.clone(), openapi).config(swagger_config()))
+        .merge(SwaggerUi::new(docs_path.clone()).config(swagger_config()))
+        .route("/", get(move || async move { Redirect::temporary(&format!("{docs_path}/")) }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+
+    routes
+        .layer(cors(&config.cors_origins))
+        .layer(CatchPanicLayer::custom(on_panic))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                })
+                .on_request(())
+                .on_response(|response: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request finished");
+                })
+                // 5xx are logged once where they happen (ApiError, the panic handler).
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|origin| origin.parse().ok()).collect();
+    if allowed.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+            HeaderName::from_static("x-factus-token"),
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([REQUEST_ID, axum::http::header::RETRY_AFTER])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(600))
+}
+
+async fn not_found(request: Request) -> ApiError {
+    record(request.method(), "unmatched", StatusCode::NOT_FOUND, Duration::ZERO);
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+fn on_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("non-string panic payload");
+    tracing::error!(panic = message, "request handler panicked");
+    internal_server_error()
+}
+
+/// Counts requests by route and status and observes their latency.
+async fn track_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    record(&method, &route, response.status(), started.elapsed());
+    response.into_response()
+}
+
+fn record(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.to_owned()),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "method" => method.to_string(),
+        "route" => route.to_owned()
+    )
+    .record(elapsed.as_secs_f64());
+}

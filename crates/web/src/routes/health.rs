@@ -1,0 +1,61 @@
+//! Liveness, readiness and metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// What the readiness probe checked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessResponse {
+    /// `ok` or `unavailable`.
+    pub status: &'static str,
+    /// `ok` or `unreachable`.
+    pub database: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, description = "Alive", body = HealthResponse, example = json!({"status": "ok"}))))]
+pub async fn health() -> Json<HealthResponse> {
+    Json(HealthResponse { status: "ok" })
+}
+
+/// Readiness: the database answers (503 when it does not).
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = ReadinessResponse),
+        (status = 503, description = "A dependency is down", body = ReadinessResponse),
+    ))]
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let readiness = state.health.readiness().await;
+    let body = ReadinessResponse {
+        status: if readiness.is_ready() { "ok" } else { "unavailable" },
+        database: if readiness.database_ok { "ok" } else { "unreachable" },
+    };
+    let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            handle.render(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

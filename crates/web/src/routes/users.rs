@@ -1,0 +1,229 @@
+//! User administration, for admins only.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use factus_application::users::{CreateUserError, UpdateUserError, UserChanges};
+use factus_domain::user::{NewPassword, Role, User, Username};
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::error::ApiError;
+use crate::extract::{AdminUser, JsonBody};
+use crate::state::AppState;
+use crate::validation::{Errors, FieldError, Fields, Loc};
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserResponse {
+    pub id: String,
+    #[schema(example = "ana")]
+    pub username: String,
+    /// `admin` or `user`.
+    #[schema(example = "user")]
+    pub role: &'static str,
+    pub disabled: bool,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&User> for UserResponse {
+    fn from(user: &User) -> Self {
+        let format = |at: time::OffsetDateTime| at.format(&Rfc3339).unwrap_or_default();
+        Self {
+            id: user.id.to_string(),
+            username: user.username.to_string(),
+            role: user.role.as_str(),
+            disabled: user.disabled,
+            created_at: format(user.created_at),
+            updated_at: format(user.updated_at),
+        }
+    }
+}
+
+/// Body of `POST /users`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    /// 3–64 characters of letters, digits, `.`, `_`, `-`, `@`; stored lower-case.
+    #[schema(example = "ana")]
+    pub username: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// `admin` or `user` (default).
+    pub role: Option<String>,
+}
+
+/// Body of `PATCH /users/{username}`; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    pub disabled: Option<bool>,
+    pub role: Option<String>,
+    /// A new password (an admin's reset).
+    pub password: Option<String>,
+}
+
+fn user_not_found() -> ApiError {
+    ApiError::detail(StatusCode::NOT_FOUND, "User not found")
+}
+
+fn update_error(error: UpdateUserError) -> ApiError {
+    match error {
+        UpdateUserError::NotFound => user_not_found(),
+        UpdateUserError::LastAdmin => ApiError::detail(
+            StatusCode::CONFLICT,
+            "The last enabled admin cannot be disabled, demoted or deleted",
+        ),
+        UpdateUserError::Unexpected(error) => ApiError::internal(error),
+    }
+}
+
+fn parse_path_username(raw: &str) -> Result<Username, ApiError> {
+    // A name that cannot exist is simply not found.
+    Username::parse(raw).map_err(|_| user_not_found())
+}
+
+fn parse_role(raw: Option<String>, loc: &Loc, errors: &mut Errors) -> Option<Role> {
+    raw.and_then(|raw| match Role::parse(&raw) {
+        Ok(role) => Some(role),
+        Err(error) => {
+            errors.push(FieldError::rule(loc.key("role"), error.to_string()));
+            None
+        }
+    })
+}
+
+fn parse_password(raw: Option<String>, loc: &Loc, errors: &mut Errors) -> Option<NewPassword> {
+    raw.and_then(|raw| match NewPassword::parse(&raw) {
+        Ok(password) => Some(password),
+        Err(error) => {
+            errors.push(FieldError::rule(loc.key("password"), error.to_string()));
+            None
+        }
+    })
+}
+
+/// List every user.
+#[utoipa::path(
+    get, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
+    responses(
+        (status = 200, description = "All users", body = inline(ApiResponse<Vec<UserResponse>>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+) -> Result<Json<ApiResponse<Vec<UserResponse>>>, ApiError> {
+    let users = state.users.list().await.map_err(ApiError::internal)?;
+    Ok(Json(ApiResponse::ok("Usuarios obtenidos exitosamente", users.iter().map(UserResponse::from).collect())))
+}
+
+/// Create a user.
+#[utoipa::path(
+    post, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = inline(ApiResponse<UserResponse>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
+        (status = 409, description = "`Username already exists`", body = DetailResponse),
+        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
+    )
+)]
+pub async fn create_user(
+    State(state): State<AppState>,
+    admin: Result<AdminUser, ApiError>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<ApiResponse<UserResponse>>), ApiError> {
+    admin?;
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let Some(fields) = Fields::of(&body, &loc, &mut errors) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let username = fields.required_str("username", &mut errors).and_then(|raw| match Username::parse(&raw) {
+        Ok(name) => Some(name),
+        Err(error) => {
+            errors.push(FieldError::rule(loc.key("username"), error.to_string()));
+            None
+        }
+    });
+    let password_raw = fields.required_str("password", &mut errors);
+    let password = parse_password(password_raw, &loc, &mut errors);
+    let role_raw = fields.optional_str("role", &mut errors);
+    let role = parse_role(role_raw, &loc, &mut errors).unwrap_or(Role::User);
+    let (Some(username), Some(password), true) = (username, password, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    match state.users.create(username, &password, role).await {
+        Ok(user) => Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user))))),
+        Err(CreateUserError::UsernameTaken(_)) => Err(ApiError::detail(StatusCode::CONFLICT, "Username already exists")),
+        Err(CreateUserError::Unexpected(error)) => Err(ApiError::internal(error)),
+    }
+}
+
+/// Disable or enable a user, change their role, or reset their password.
+#[utoipa::path(
+    patch, path = "/users/{username}", tag = "users", security(("OAuth2PasswordBearer" = [])),
+    params(("username" = String, Path, description = "The user to change")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "Updated", body = inline(ApiResponse<UserResponse>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
+        (status = 404, description = "`User not found`", body = DetailResponse),
+        (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
+        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
+    )
+)]
+pub async fn update_user(
+    State(state): State<AppState>,
+    admin: Result<AdminUser, ApiError>,
+    Path(username): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ApiResponse<UserResponse>>, ApiError> {
+    admin?;
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let Some(fields) = Fields::of(&body, &loc, &mut errors) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let disabled = fields.optional_bool("disabled", &mut errors);
+    let role_raw = fields.optional_str("role", &mut errors);
+    let role = parse_role(role_raw, &loc, &mut errors);
+    let password_raw = fields.optional_str("password", &mut errors);
+    let password = parse_password(password_raw, &loc, &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+    let username = parse_path_username(&username)?;
+    let changes = UserChanges { disabled, role, password };
+    let user = state.users.update(&username, changes).await.map_err(update_error)?;
+    Ok(Json(ApiResponse::ok("Usuario actualizado exitosamente", UserResponse::from(&user))))
+}
+
+/// Delete a user.
+#[utoipa::path(
+    delete, path = "/users/{username}", tag = "users", security(("OAuth2PasswordBearer" = [])),
+    params(("username" = String, Path, description = "The user to delete")),
+    responses(
+        (status = 200, description = "Deleted", body = inline(ApiResponse<Option<String>>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
+        (status = 404, description = "`User not found`", body = DetailResponse),
+        (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
+    )
+)]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    Path(username): Path<String>,
+) -> Result<Json<ApiResponse<Option<()>>>, ApiError> {
+    let username = parse_path_username(&username)?;
+    state.users.delete(&username).await.map_err(update_error)?;
+    Ok(Json(ApiResponse::ok("Usuario eliminado exitosamente", None)))
+}

@@ -1,0 +1,18 @@
+//! The services every handler can reach, built once by the composition root.
+
+use std::sync::Arc;
+
+use factus_application::auth::AuthService;
+use factus_application::health::HealthService;
+use factus_application::users::UserAdmin;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Shared, cheaply clonable application state.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Arc<AuthService>,
+    pub users: Arc<UserAdmin>,
+    pub health: Arc<HealthService>,
+    /// Renders `/metrics`; `None` when the process has no Prometheus recorder (some tests).
+    pub metrics: Option<PrometheusHandle>,
+}

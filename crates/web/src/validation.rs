@@ -1,0 +1,560 @@
+//! Request validation that reports **every** problem of a body at once, FastAPI style.
+//!
+//! serde stops at the first error, but clients of the original service get the whole list, each
+//! entry with its exact `loc` path and the seed guide's `type` codes. So request bodies are first
+//! parsed into a `serde_json::Value` and then read field by field through [`Fields`], which
+//! records a [`FieldError`] for each missing or mistyped field and carries on.
+//!
+//! Codes and messages (Pydantic v1 wording, as the seed guide documents them):
+//!
+//! | case | `type` | `msg` |
+//! |---|---|---|
+//! | missing | `value_error.missing` | `field required` |
+//! | not a string | `type_error.str` | `str type expected` |
+//! | not an integer | `type_error.integer` | `value is not a valid integer` |
+//! | not a decimal | `type_error.decimal` | `value is not a valid decimal` |
+//! | not a boolean | `type_error.bool` | `value could not be parsed to a boolean` |
+//! | not a list / object | `type_error.list` / `type_error.dict` | `value is not a valid list` / `dict` |
+//! | bad date | `value_error.date` | `invalid date format` |
+//! | bad e-mail | `value_error.email` | `value is not a valid email address` |
+//! | bounds | `value_error.number.not_gt` / `not_ge` / `not_le` | `ensure this value is greater than 0` … |
+//! | too long | `value_error.any_str.max_length` | `ensure this value has at most 250 characters` |
+//! | business rule | `value_error` | the rule's own message |
+
+use std::borrow::Cow;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::ser::SerializeSeq;
+use serde_json::{Map, Value};
+use time::Date;
+
+/// One step of a `loc` path: an object key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocPart {
+    Key(Cow<'static, str>),
+    Index(usize),
+}
+
+/// Where an error is, as FastAPI reports it: `["body", "items", 0, "price"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Loc(Vec<LocPart>);
+
+impl Loc {
+    /// The request body.
+    #[must_use]
+    pub fn body() -> Self {
+        Self(vec![LocPart::Key(Cow::Borrowed("body"))])
+    }
+
+    /// A request header (FastAPI lower-cases header names in `loc`).
+    #[must_use]
+    pub fn header(name: &'static str) -> Self {
+        Self(vec![LocPart::Key(Cow::Borrowed("header")), LocPart::Key(Cow::Borrowed(name))])
+    }
+
+    /// A query parameter.
+    #[must_use]
+    pub fn query(name: &'static str) -> Self {
+        Self(vec![LocPart::Key(Cow::Borrowed("query")), LocPart::Key(Cow::Borrowed(name))])
+    }
+
+    /// A path parameter.
+    #[must_use]
+    pub fn path(name: &'static str) -> Self {
+        Self(vec![LocPart::Key(Cow::Borrowed("path")), LocPart::Key(Cow::Borrowed(name))])
+    }
+
+    #[must_use]
+    pub fn key(&self, key: impl Into<Cow<'static, str>>) -> Self {
+        let mut parts = self.0.clone();
+        parts.push(LocPart::Key(key.into()));
+        Self(parts)
+    }
+
+    #[must_use]
+    pub fn index(&self, index: usize) -> Self {
+        let mut parts = self.0.clone();
+        parts.push(LocPart::Index(index));
+        Self(parts)
+    }
+
+    #[must_use]
+    pub fn parts(&self) -> &[LocPart] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (position, part) in self.0.iter().enumerate() {
+            if position > 0 {
+                f.write_str(".")?;
+            }
+            match part {
+                LocPart::Key(key) => f.write_str(key)?,
+                LocPart::Index(index) => write!(f, "{index}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Loc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for part in &self.0 {
+            match part {
+                LocPart::Key(key) => seq.serialize_element(key.as_ref())?,
+                LocPart::Index(index) => seq.serialize_element(index)?,
+            }
+        }
+        seq.end()
+    }
+}
+
+/// One entry of a FastAPI `detail` list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub loc: Loc,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: Cow<'static, str>,
+}
+
+impl FieldError {
+    pub fn new(loc: Loc, msg: impl Into<String>, kind: impl Into<Cow<'static, str>>) -> Self {
+        Self { loc, msg: msg.into(), kind: kind.into() }
+    }
+
+    #[must_use]
+    pub fn missing(loc: Loc) -> Self {
+        Self::new(loc, "field required", "value_error.missing")
+    }
+
+    /// A business rule of the domain (`type` `value_error`, the rule's own message).
+    pub fn rule(loc: Loc, msg: impl Into<String>) -> Self {
+        Self::new(loc, msg, "value_error")
+    }
+}
+
+/// Collects the errors of one request.
+#[derive(Debug, Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[must_use]
+    pub fn into_vec(self) -> Vec<FieldError> {
+        self.0
+    }
+
+    /// `Ok(value)` when nothing was recorded, else every recorded error.
+    ///
+    /// # Errors
+    /// The recorded errors, when there are any.
+    pub fn finish<T>(self, value: T) -> Result<T, Vec<FieldError>> {
+        if self.0.is_empty() { Ok(value) } else { Err(self.0) }
+    }
+}
+
+/// A JSON object read field by field; every problem is recorded in an [`Errors`].
+///
+/// Each reader returns `Some` only for a present, well-typed value; optional readers return
+/// `Ok(None)`-like `None` for absent or `null` fields without recording anything.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    loc: &'a Loc,
+}
+
+/// How a present value failed to have the expected type.
+const STR: (&str, &str) = ("str type expected", "type_error.str");
+const INTEGER: (&str, &str) = ("value is not a valid integer", "type_error.integer");
+const DECIMAL: (&str, &str) = ("value is not a valid decimal", "type_error.decimal");
+const BOOL: (&str, &str) = ("value could not be parsed to a boolean", "type_error.bool");
+const LIST: (&str, &str) = ("value is not a valid list", "type_error.list");
+const DICT: (&str, &str) = ("value is not a valid dict", "type_error.dict");
+const DATE: (&str, &str) = ("invalid date format", "value_error.date");
+
+fn type_error(errors: &mut Errors, loc: Loc, (msg, kind): (&str, &'static str)) {
+    errors.push(FieldError::new(loc, msg, kind));
+}
+
+impl<'a> Fields<'a> {
+    /// Reads `value` as an object located at `loc`; records `type_error.dict` otherwise.
+    pub fn of(value: &'a Value, loc: &'a Loc, errors: &mut Errors) -> Option<Self> {
+        match value {
+            Value::Object(map) => Some(Self { map, loc }),
+            _ => {
+                type_error(errors, loc.clone(), DICT);
+                None
+            }
+        }
+    }
+
+    #[must_use]
+    pub fn loc(&self) -> &'a Loc {
+        self.loc
+    }
+
+    /// The raw value of a key; `None` when absent or `null`.
+    #[must_use]
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|value| !value.is_null())
+    }
+
+    fn required(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Value> {
+        let value = self.raw(key);
+        if value.is_none() {
+            errors.push(FieldError::missing(self.loc.key(key)));
+        }
+        value
+    }
+
+    pub fn required_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        self.required(key, errors).and_then(|value| self.as_str(key, value, errors))
+    }
+
+    pub fn optional_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        self.raw(key).and_then(|value| self.as_str(key, value, errors))
+    }
+
+    fn as_str(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<String> {
+        if let Value::String(text) = value {
+            Some(text.clone())
+        } else {
+            type_error(errors, self.loc.key(key), STR);
+            None
+        }
+    }
+
+    pub fn required_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
+        self.required(key, errors).and_then(|value| self.as_int(key, value, errors))
+    }
+
+    pub fn optional_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
+        self.raw(key).and_then(|value| self.as_int(key, value, errors))
+    }
+
+    /// Integers as JSON integers, whole floats (`2.0`) or numeric strings (`"2"`), as Pydantic's
+    /// lax mode accepts them.
+    fn as_int(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<i64> {
+        let parsed = match value {
+            Value::Number(number) => number.as_i64().or_else(|| {
+                number.as_f64().filter(|float| float.fract() == 0.0 && float.abs() < 9.0e15).map(|float| {
+                    #[allow(clippy::cast_possible_truncation)]
+                    let whole = float as i64;
+                    whole
+                })
+            }),
+            Value::String(text) => text.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            type_error(errors, self.loc.key(key), INTEGER);
+        }
+        parsed
+    }
+
+    pub fn required_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
+        self.required(key, errors).and_then(|value| self.as_decimal(key, value, errors))
+    }
+
+    pub fn optional_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
+        self.raw(key).and_then(|value| self.as_decimal(key, value, errors))
+    }
+
+    /// Decimals from JSON numbers or numeric strings, keeping the scale the client wrote
+    /// (`"19.00"` stays `19.00`, `50000` stays `50000`).
+    fn as_decimal(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<Decimal> {
+        let parsed = match value {
+            Value::Number(number) => parse_decimal(&number.to_string()),
+            Value::String(text) => parse_decimal(text.trim()),
+            _ => None,
+        };
+        if parsed.is_none() {
+            type_error(errors, self.loc.key(key), DECIMAL);
+        }
+        parsed
+    }
+
+    pub fn optional_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
+        self.raw(key).and_then(|value| self.as_bool(key, value, errors))
+    }
+
+    pub fn required_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
+        self.required(key, errors).and_then(|value| self.as_bool(key, value, errors))
+    }
+
+    fn as_bool(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<bool> {
+        let parsed = match value {
+            Value::Bool(flag) => Some(*flag),
+            Value::Number(number) => match number.as_i64() {
+                Some(0) => Some(false),
+                Some(1) => Some(true),
+                _ => None,
+            },
+            Value::String(text) => match text.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Some(true),
+                "false" | "0" | "no" | "off" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        };
+        if parsed.is_none() {
+            type_error(errors, self.loc.key(key), BOOL);
+        }
+        parsed
+    }
+
+    pub fn required_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
+        self.required(key, errors).and_then(|value| self.as_date(key, value, errors))
+    }
+
+    pub fn optional_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
+        self.raw(key).and_then(|value| self.as_date(key, value, errors))
+    }
+
+    fn as_date(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<Date> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let parsed = value.as_str().and_then(|text| Date::parse(text, &format).ok());
+        if parsed.is_none() {
+            type_error(errors, self.loc.key(key), DATE);
+        }
+        parsed
+    }
+
+    /// An e-mail address; records `value_error.email` when it is not one.
+    pub fn required_email(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        let text = self.required_str(key, errors)?;
+        check_email(&text, self.loc.key(key), errors)
+    }
+
+    pub fn optional_email(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        let text = self.optional_str(key, errors)?;
+        check_email(&text, self.loc.key(key), errors)
+    }
+
+    /// A nested object; `None` (and an error) when present but not an object.
+    pub fn required_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
+        self.required(key, errors).and_then(|value| self.as_object(key, value, errors))
+    }
+
+    pub fn optional_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
+        self.raw(key).and_then(|value| self.as_object(key, value, errors))
+    }
+
+    fn as_object(&self, key: &'static str, value: &'a Value, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
+        if let Value::Object(map) = value {
+            Some(map)
+        } else {
+            type_error(errors, self.loc.key(key), DICT);
+            None
+        }
+    }
+
+    pub fn required_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
+        self.required(key, errors).and_then(|value| self.as_array(key, value, errors))
+    }
+
+    pub fn optional_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
+        self.raw(key).and_then(|value| self.as_array(key, value, errors))
+    }
+
+    fn as_array(&self, key: &'static str, value: &'a Value, errors: &mut Errors) -> Option<&'a Vec<Value>> {
+        if let Value::Array(items) = value {
+            Some(items)
+        } else {
+            type_error(errors, self.loc.key(key), LIST);
+            None
+        }
+    }
+}
+
+/// A decimal from text, rejecting exponents, NaN and infinities.
+#[must_use]
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    if text.is_empty() || text.contains(['e', 'E']) {
+        return Decimal::from_scientific(text).ok().filter(|_| !text.is_empty());
+    }
+    text.parse::<Decimal>().ok()
+}
+
+/// A pragmatic e-mail check (one `@`, a non-empty local part, a dotted domain of letters, digits
+/// and hyphens, no spaces), in the spirit of python-email-validator without DNS look-ups.
+#[must_use]
+pub fn is_email(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic));
+    local_ok && domain_ok
+}
+
+fn check_email(text: &str, loc: Loc, errors: &mut Errors) -> Option<String> {
+    if is_email(text) {
+        Some(text.to_owned())
+    } else {
+        errors.push(FieldError::new(loc, "value is not a valid email address", "value_error.email"));
+        None
+    }
+}
+
+/// Bound checks with FastAPI's codes.
+pub mod bounds {
+    use super::{Errors, FieldError, Loc};
+    use rust_decimal::Decimal;
+
+    pub fn greater_than(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
+        let ok = value > limit;
+        if !ok {
+            errors.push(FieldError::new(
+                loc,
+                format!("ensure this value is greater than {limit}"),
+                "value_error.number.not_gt",
+            ));
+        }
+        ok
+    }
+
+    pub fn at_least(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
+        let ok = value >= limit;
+        if !ok {
+            errors.push(FieldError::new(
+                loc,
+                format!("ensure this value is greater than or equal to {limit}"),
+                "value_error.number.not_ge",
+            ));
+        }
+        ok
+    }
+
+    pub fn at_most(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
+        let ok = value <= limit;
+        if !ok {
+            errors.push(FieldError::new(
+                loc,
+                format!("ensure this value is less than or equal to {limit}"),
+                "value_error.number.not_le",
+            ));
+        }
+        ok
+    }
+
+    pub fn max_length(text: &str, max: usize, loc: Loc, errors: &mut Errors) -> bool {
+        let ok = text.chars().count() <= max;
+        if !ok {
+            errors.push(FieldError::new(
+                loc,
+                format!("ensure this value has at most {max} characters"),
+                "value_error.any_str.max_length",
+            ));
+        }
+        ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn read(body: &Value) -> (Option<i64>, Option<String>, Option<Decimal>, Vec<FieldError>) {
+        let loc = Loc::body();
+        let mut errors = Errors::new();
+        let fields = Fields::of(body, &loc, &mut errors).expect("object");
+        let quantity = fields.required_int("quantity", &mut errors);
+        let name = fields.required_str("name", &mut errors);
+        let price = fields.required_decimal("price", &mut errors);
+        (quantity, name, price, errors.into_vec())
+    }
+
+    #[test]
+    fn every_problem_of_a_body_is_reported_at_once() {
+        let (_, _, _, errors) = read(&json!({"quantity": "two", "price": []}));
+        let kinds: Vec<_> = errors.iter().map(|e| (e.loc.to_string(), e.kind.as_ref())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("body.quantity".to_owned(), "type_error.integer"),
+                ("body.name".to_owned(), "value_error.missing"),
+                ("body.price".to_owned(), "type_error.decimal"),
+            ]
+        );
+    }
+
+    #[test]
+    fn integers_accept_whole_floats_and_numeric_strings() {
+        let (quantity, ..) = read(&json!({"quantity": 2.0, "name": "x", "price": 1}));
+        assert_eq!(quantity, Some(2));
+        let (quantity, ..) = read(&json!({"quantity": "3", "name": "x", "price": 1}));
+        assert_eq!(quantity, Some(3));
+    }
+
+    #[test]
+    fn fractional_numbers_are_not_integers() {
+        let (quantity, _, _, errors) = read(&json!({"quantity": 2.5, "name": "x", "price": 1}));
+        assert_eq!(quantity, None);
+        assert_eq!(errors[0].msg, "value is not a valid integer");
+    }
+
+    #[test]
+    fn numbers_are_not_strings() {
+        let (_, name, _, errors) = read(&json!({"quantity": 1, "name": 5, "price": 1}));
+        assert_eq!(name, None);
+        assert_eq!(errors[0].kind, "type_error.str");
+    }
+
+    #[test]
+    fn decimals_keep_the_scale_the_client_wrote() {
+        let (_, _, price, _) = read(&json!({"quantity": 1, "name": "x", "price": "19.00"}));
+        assert_eq!(price.map(|p| p.to_string()), Some("19.00".to_owned()));
+        let (_, _, price, _) = read(&json!({"quantity": 1, "name": "x", "price": 50000}));
+        assert_eq!(price.map(|p| p.to_string()), Some("50000".to_owned()));
+    }
+
+    #[test]
+    fn loc_serialises_indices_as_numbers() {
+        let loc = Loc::body().key("items").index(0).key("price");
+        assert_eq!(serde_json::to_value(&loc).unwrap(), json!(["body", "items", 0, "price"]));
+    }
+
+    #[test]
+    fn email_check_accepts_ordinary_addresses_and_refuses_others() {
+        assert!(is_email("ana@shop.co"));
+        assert!(is_email("first.last+tag@mail.example.com"));
+        assert!(!is_email("ana"));
+        assert!(!is_email("ana@localhost"));
+        assert!(!is_email("ana @shop.co"));
+        assert!(!is_email("@shop.co"));
+    }
+}
