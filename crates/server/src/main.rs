@@ -1,1 +1,68 @@
-fn main() {}
+//! `factus-api`: reads configuration, sets up telemetry, builds the application, serves.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use factus_server::app::{self, Application};
+use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
+use factus_server::config::Config;
+use factus_server::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A missing .env is normal; real environment variables always win over it.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_tracing(config.log_format);
+    match run(cli, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "factus-api stopped");
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(cli.serve, config).await,
+        Some(Command::Serve(args)) => serve(args, config).await,
+        Some(Command::Migrate) => {
+            let app = app::build(&config).await?;
+            println!("migrations applied ({})", app.database.backend_name());
+            Ok(())
+        }
+        Some(Command::User(command)) => {
+            let app = app::build(&config).await?;
+            run_user_command(command, &app).await
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    if config.secret_key_generated {
+        tracing::warn!("SECRET_KEY is not set: using a random key; tokens stop working when the process restarts");
+    }
+    let Application { database, state, web } = app::build(&config).await?;
+    app::bootstrap_admin(&config, &state.users).await?;
+    let _ = args.simulate_factus;
+    let router = factus_web::router(state, &web);
+    let bind = args.bind.unwrap_or(config.bind_addr);
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("could not listen on {bind}"))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = database.backend_name(), "factus-api listening");
+    println!("listening on {address}");
+    app::serve(listener, router, app::shutdown_signal(), config.shutdown_grace).await?;
+    database.close().await;
+    tracing::info!("factus-api stopped");
+    Ok(())
+}

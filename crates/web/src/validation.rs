@@ -24,6 +24,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use factus_domain::invoice::EmailAddress;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde::ser::SerializeSeq;
@@ -395,29 +396,11 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     text.parse::<Decimal>().ok()
 }
 
-/// A pragmatic e-mail check (one `@`, a non-empty local part, a dotted domain of letters, digits
-/// and hyphens, no spaces), in the spirit of python-email-validator without DNS look-ups.
+/// Whether the text is an e-mail address, by the domain's rule ([`EmailAddress::parse`]), so the
+/// edge and the domain never disagree about what an address is.
 #[must_use]
 pub fn is_email(text: &str) -> bool {
-    let Some((local, domain)) = text.rsplit_once('@') else {
-        return false;
-    };
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
-        && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic));
-    local_ok && domain_ok
+    EmailAddress::parse(text).is_ok()
 }
 
 fn check_email(text: &str, loc: Loc, errors: &mut Errors) -> Option<String> {

@@ -71,7 +71,9 @@ impl Customer {
             }
             _ => {}
         }
-        if document.is_some_and(IdentificationDocumentType::requires_dv) && draft.dv.as_deref().is_none_or(str::is_empty) {
+        if document.is_some_and(IdentificationDocumentType::requires_dv)
+            && draft.dv.as_deref().is_none_or(str::is_empty)
+        {
             out.push(Violation::rule(path.clone(), "DV is required for NIT"));
         }
 

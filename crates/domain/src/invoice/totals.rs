@@ -183,15 +183,12 @@ impl Totals {
     pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Option<Self> {
         let lines = items.iter().map(line_totals).collect::<Option<Vec<_>>>()?;
 
-        let sum = |amounts: &mut dyn Iterator<Item = Money>| -> Option<Decimal> {
-            amounts.try_fold(Decimal::ZERO, |acc, money| acc.checked_add(money.amount()))
-        };
-        let lines_total = sum(&mut lines.iter().map(LineTotals::total))?;
-        let gross_value = sum(&mut lines.iter().map(LineTotals::taxable_amount))?;
-        let discount = sum(&mut lines.iter().map(LineTotals::discount))?;
-        let tax_amount = sum(&mut lines.iter().map(LineTotals::tax_amount))?;
-        let surcharge_amount = sum(&mut charges.iter().filter(|c| c.is_surcharge()).map(AllowanceCharge::amount))?;
-        let allowance_amount = sum(&mut charges.iter().filter(|c| !c.is_surcharge()).map(AllowanceCharge::amount))?;
+        let lines_total = sum(lines.iter().map(LineTotals::total))?;
+        let gross_value = sum(lines.iter().map(LineTotals::taxable_amount))?;
+        let discount = sum(lines.iter().map(LineTotals::discount))?;
+        let tax_amount = sum(lines.iter().map(LineTotals::tax_amount))?;
+        let surcharge_amount = sum(charges.iter().filter(|c| c.is_surcharge()).map(AllowanceCharge::amount))?;
+        let allowance_amount = sum(charges.iter().filter(|c| !c.is_surcharge()).map(AllowanceCharge::amount))?;
         let total = lines_total.checked_add(surcharge_amount)?.checked_sub(allowance_amount)?;
 
         let mut withholdings: Vec<WithholdingTotal> = Vec::new();
@@ -215,6 +212,11 @@ impl Totals {
             total: Money::from_rounded(total),
         })
     }
+}
+
+/// Σ amounts, or `None` on overflow.
+fn sum(mut amounts: impl Iterator<Item = Money>) -> Option<Decimal> {
+    amounts.try_fold(Decimal::ZERO, |acc, money| acc.checked_add(money.amount()))
 }
 
 fn line_totals(item: &Item) -> Option<LineTotals> {

@@ -15,7 +15,7 @@
 
 pub mod postgres;
 pub mod sqlite;
-mod url;
+pub(crate) mod url;
 
 use std::str::FromStr;
 use std::sync::Arc;

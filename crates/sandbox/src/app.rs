@@ -1,0 +1,211 @@
+//! The application: shared state, the router and the two middlewares every Factus route goes
+//! through (request counting, then fault injection).
+//!
+//! Layering, outermost first: count → faults → (for `/v1/*`) bearer token + rate limit → handler.
+//! `/__sandbox/*` routes sit outside all three.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use http::StatusCode;
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::catalog::{self, Catalog};
+use crate::config::SandboxConfig;
+use crate::faults::Action;
+use crate::http::{json_response, too_many, unauthenticated};
+use crate::ranges::{RangeMeta, default_ranges};
+use crate::store::{Store, lock};
+use crate::{admin, auth, documents, reference};
+
+/// Full responses of the unfiltered catalogue endpoints, serialised once.
+#[derive(Debug)]
+pub(crate) struct Cached {
+    pub municipalities: Bytes,
+    pub countries: Bytes,
+    pub units: Bytes,
+    pub tributes: Bytes,
+}
+
+/// Everything a handler can reach.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub config: SandboxConfig,
+    pub store: Store,
+    pub catalog: Catalog,
+    pub ranges: Vec<RangeMeta>,
+    pub cached: Cached,
+}
+
+impl App {
+    pub fn new(config: SandboxConfig) -> Self {
+        let catalog = Catalog::load();
+        let ranges = default_ranges();
+        let envelope = |data| {
+            Bytes::from(
+                serde_json::to_vec(&json!({"status": "OK", "message": "Solicitud exitosa", "data": data}))
+                    .unwrap_or_default(),
+            )
+        };
+        let cached = Cached {
+            municipalities: envelope(catalog.municipalities_json(None)),
+            countries: envelope(catalog.countries_json(None)),
+            units: envelope(catalog.units_json(None)),
+            tributes: envelope(catalog::tributes_json(None)),
+        };
+        let store = Store::new(&ranges);
+        {
+            let mut faults = lock(&store.faults);
+            for spec in &config.faults {
+                faults.add(spec.clone());
+            }
+            store
+                .faults_present
+                .store(!faults.is_empty(), Ordering::Relaxed);
+        }
+        Self {
+            config,
+            store,
+            catalog,
+            ranges,
+            cached,
+        }
+    }
+
+    /// A range by id (ids come from validation, which only accepts known ranges).
+    pub fn range(&self, id: u64) -> Option<&RangeMeta> {
+        self.ranges.iter().find(|r| r.id == id)
+    }
+}
+
+/// Lets a handler close the TCP connection it is served on without answering.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConnHandle(pub Arc<Notify>);
+
+/// Marks a create request the `pending` fault hit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingFault;
+
+/// Builds the router.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    let v1 = Router::new()
+        .route("/v1/bills/validate", post(documents::create_bill))
+        .route("/v1/bills", get(documents::list_bills))
+        .route("/v1/bills/show/{number}", get(documents::show_bill))
+        .route("/v1/bills/download-pdf/{number}", get(documents::bill_pdf))
+        .route("/v1/bills/download-xml/{number}", get(documents::bill_xml))
+        .route("/v1/bills/{number}/radian/events", get(documents::bill_events))
+        .route("/v1/bills/send-email/{number}", post(documents::bill_email))
+        .route(
+            "/v1/bills/destroy/reference/{reference_code}",
+            delete(documents::delete_bill),
+        )
+        .route("/v1/credit-notes/validate", post(documents::create_credit_note))
+        .route("/v1/credit-notes", get(documents::list_credit_notes))
+        .route("/v1/credit-notes/{number}", get(documents::show_credit_note))
+        .route("/v1/credit-notes/download-pdf/{number}", get(documents::credit_note_pdf))
+        .route("/v1/credit-notes/download-xml/{number}", get(documents::credit_note_xml))
+        .route("/v1/credit-notes/send-email/{number}", post(documents::credit_note_email))
+        .route(
+            "/v1/credit-notes/reference/{reference_code}",
+            delete(documents::delete_credit_note),
+        )
+        .route("/v1/numbering-ranges", get(reference::numbering_ranges))
+        .route("/v1/numbering-ranges/{id}", get(reference::numbering_range))
+        .route("/v1/municipalities", get(reference::municipalities))
+        .route("/v1/countries", get(reference::countries))
+        .route("/v1/tributes/products", get(reference::tributes))
+        .route("/v1/measurement-units", get(reference::units))
+        .route("/v1/dian/acquirer", get(reference::acquirer))
+        .route("/v1/company", get(reference::company))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), auth::require_token))
+        .route("/oauth/token", post(auth::token))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), inject_faults))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), count_request));
+    let mut router = v1;
+    if app.config.admin_endpoints {
+        router = router.merge(admin::router());
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+async fn not_found(request: Request) -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!({"message": format!("The route {} could not be found.", request.uri().path().trim_start_matches('/'))}),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    json_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &json!({"message": format!(
+            "The {} method is not supported for route {}.",
+            request.method(),
+            request.uri().path().trim_start_matches('/')
+        )}),
+    )
+}
+
+/// Counts each call under `METHOD /route/{template}` for `GET /__sandbox/requests`.
+async fn count_request(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+    app.store
+        .count_request(format!("{} {}", request.method(), route));
+    next.run(request).await
+}
+
+/// Applies the fault rules that fire for this request.
+async fn inject_faults(State(app): State<Arc<App>>, mut request: Request, next: Next) -> Response {
+    if !app.store.faults_present.load(Ordering::Relaxed) {
+        return next.run(request).await;
+    }
+    let decision = lock(&app.store.faults).decide(request.method(), request.uri().path());
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    match decision.action {
+        None => next.run(request).await,
+        Some(Action::Status { status, body }) => {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let body = body.unwrap_or_else(|| {
+                json!({"message": code.canonical_reason().unwrap_or("Error")})
+            });
+            json_response(code, &body)
+        }
+        Some(Action::Hang) => std::future::pending().await,
+        Some(Action::Unauthorized) => unauthenticated(),
+        Some(Action::RateLimit { retry_after_s }) => {
+            too_many(app.config.rate_limit.unwrap_or(80), retry_after_s)
+        }
+        Some(Action::Pending) => {
+            request.extensions_mut().insert(PendingFault);
+            next.run(request).await
+        }
+        Some(Action::DropAfterCommit) => {
+            let conn = request.extensions().get::<ConnHandle>().cloned();
+            let response = next.run(request).await;
+            match conn {
+                Some(ConnHandle(signal)) => {
+                    // The handler has committed; close the socket without writing the answer.
+                    signal.notify_one();
+                    std::future::pending().await
+                }
+                None => response,
+            }
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! Bill and credit-note routes. Both families share the handlers below, parameterised by
+//! [`DocKind`]; only paths and a few words differ.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, Query, State};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, StatusCode, Uri};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::app::{App, PendingFault};
+use crate::catalog::fold;
+use crate::cufe::{self, Chain, TEST_ENVIRONMENT};
+use crate::http::{
+    conflict, dian_rejection, json_response, not_found, ok, status_message, validation_error,
+};
+use crate::model::{BillRef, DocKind, Document};
+use crate::ranges::{Company, SOFTWARE_PIN};
+use crate::render::{self, file_name, issue_date, issue_time};
+use crate::store::{CreateError, Created, DeleteError, Draft};
+use crate::totals;
+use crate::validate::{self, Context, Errors, Invalid, is_email};
+use crate::{pdf, xml};
+
+type Shared = State<Arc<App>>;
+type Pending = Option<Extension<PendingFault>>;
+type Params = Query<HashMap<String, String>>;
+
+pub(crate) async fn create_bill(State(app): Shared, pending: Pending, body: Bytes) -> Response {
+    create(&app, DocKind::Bill, pending.is_some(), &body)
+}
+
+pub(crate) async fn create_credit_note(State(app): Shared, pending: Pending, body: Bytes) -> Response {
+    create(&app, DocKind::CreditNote, pending.is_some(), &body)
+}
+
+pub(crate) async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::Bill, &q, &headers, &uri)
+}
+
+pub(crate) async fn list_credit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::CreditNote, &q, &headers, &uri)
+}
+
+pub(crate) async fn show_bill(State(app): Shared, Path(number): Path<String>) -> Response {
+    show(&app, DocKind::Bill, &number)
+}
+
+pub(crate) async fn show_credit_note(State(app): Shared, Path(number): Path<String>) -> Response {
+    show(&app, DocKind::CreditNote, &number)
+}
+
+pub(crate) async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::Bill, &number, Format::Pdf)
+}
+
+pub(crate) async fn bill_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::Bill, &number, Format::Xml)
+}
+
+pub(crate) async fn credit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::CreditNote, &number, Format::Pdf)
+}
+
+pub(crate) async fn credit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::CreditNote, &number, Format::Xml)
+}
+
+pub(crate) async fn bill_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
+    send_email(&app, DocKind::Bill, &number, &body)
+}
+
+pub(crate) async fn credit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
+    send_email(&app, DocKind::CreditNote, &number, &body)
+}
+
+pub(crate) async fn delete_bill(State(app): Shared, Path(reference): Path<String>) -> Response {
+    delete(&app, DocKind::Bill, &reference)
+}
+
+pub(crate) async fn delete_credit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
+    delete(&app, DocKind::CreditNote, &reference)
+}
+
+pub(crate) async fn bill_events(State(app): Shared, Path(number): Path<String>) -> Response {
+    match app.store.find(DocKind::Bill, &number) {
+        Some((doc, _)) => ok(serde_json::to_value(&doc.events).unwrap_or_default()),
+        None => not_found_number(DocKind::Bill, &number),
+    }
+}
+
+fn not_found_number(kind: DocKind, number: &str) -> Response {
+    not_found(format!("No se encontró la {} con número {number}", kind.noun()))
+}
+
+/// `data` of a document as create and show answer it.
+fn document_json(app: &App, doc: &Document, notes: &[(u64, String)]) -> Value {
+    let Some(range) = app.range(doc_range(app, doc)) else {
+        return Value::Null;
+    };
+    match doc.kind {
+        DocKind::Bill => render::bill(doc, notes, range, &app.catalog),
+        DocKind::CreditNote => render::credit_note(doc, range, &app.catalog),
+    }
+}
+
+fn doc_range(_app: &App, doc: &Document) -> u64 {
+    doc.input.numbering_range_id
+}
+
+fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Response {
+    let message = if doc.status == 1 {
+        format!(
+            "Documento con el código de referencia {} registrado y validado con éxito",
+            doc.reference_code
+        )
+    } else {
+        format!(
+            "Documento con el código de referencia {} registrado; pendiente de validación por la DIAN",
+            doc.reference_code
+        )
+    };
+    json_response(
+        StatusCode::CREATED,
+        &json!({"status": "Created", "message": message, "data": document_json(app, doc, notes)}),
+    )
+}
+
+fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let referenced = match kind {
+        DocKind::CreditNote => value
+            .get("bill_id")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|id| app.store.bill_by_id(id)),
+        DocKind::Bill => None,
+    };
+    let ctx = Context {
+        kind,
+        ranges: &app.ranges,
+        catalog: &app.catalog,
+        verify_dv: app.config.verify_nit_dv,
+        referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
+    };
+    let input = match validate::document(&value, &ctx) {
+        Ok(input) => input,
+        Err(Invalid::Fields(errors)) => return validation_error(errors.into_json()),
+        Err(Invalid::Dian(rules)) => return dian_rejection(rules),
+    };
+    let Some(range) = app.range(input.numbering_range_id) else {
+        return validation_error(range_errors("El campo id rango de numeración es inválido."));
+    };
+    let totals = totals::compute(&input.items, &input.allowance_charges);
+    let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(&input).unwrap_or_default()));
+    let reference = input.reference_code.clone();
+    let customer_identification = input.customer.identification.clone();
+    let (gross, iva, inc, ica, total) = (
+        totals.gross_value,
+        totals.tax_of("01"),
+        totals.tax_of("04"),
+        totals.tax_of("03"),
+        totals.total,
+    );
+    let key_source = match kind {
+        DocKind::Bill => range.technical_key.unwrap_or(SOFTWARE_PIN),
+        DocKind::CreditNote => SOFTWARE_PIN,
+    };
+    let draft = Draft {
+        kind,
+        input,
+        totals,
+        fingerprint,
+        bill: referenced.map(|b| BillRef {
+            id: b.id,
+            number: b.number.clone(),
+            cufe: b.key.clone(),
+            issued_at: b.created_at,
+        }),
+        pending,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let outcome = app.store.create(
+        draft,
+        range,
+        app.config.duplicate_reference,
+        app.config.pending_blocks_new,
+        |number, now| {
+            cufe::compute(&Chain {
+                number,
+                issue_date: &issue_date(now),
+                issue_time: &issue_time(now),
+                gross_value: gross,
+                iva,
+                inc,
+                ica,
+                total,
+                supplier_nit: Company::NIT,
+                customer_identification: &customer_identification,
+                key: key_source,
+                environment: TEST_ENVIRONMENT,
+            })
+        },
+    );
+    match outcome {
+        Ok(Created::New(doc) | Created::Resumed(doc) | Created::Existing(doc)) => {
+            let notes = match kind {
+                DocKind::Bill => app
+                    .store
+                    .find(kind, &doc.number)
+                    .map(|(_, notes)| notes)
+                    .unwrap_or_default(),
+                DocKind::CreditNote => Vec::new(),
+            };
+            created_response(app, &doc, &notes)
+        }
+        Err(CreateError::DuplicateReference) => conflict(format!(
+            "Ya existe una {} con el código de referencia {reference}",
+            kind.noun()
+        )),
+        Err(CreateError::PendingDiffers | CreateError::PendingBlocks) => conflict(format!(
+            "Se encontró una {} pendiente por enviar a la DIAN",
+            kind.noun()
+        )),
+        Err(CreateError::RangeExhausted) => validation_error(range_errors(
+            "El rango de numeración no tiene números disponibles.",
+        )),
+    }
+}
+
+fn range_errors(message: &str) -> Value {
+    let mut errors = Errors::default();
+    errors.add("numbering_range_id", message.to_owned());
+    errors.into_json()
+}
+
+fn show(app: &App, kind: DocKind, number: &str) -> Response {
+    match app.store.find(kind, number) {
+        Some((doc, notes)) => ok(document_json(app, &doc, &notes)),
+        None => not_found_number(kind, number),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Pdf,
+    Xml,
+}
+
+fn download(app: &App, kind: DocKind, number: &str, format: Format) -> Response {
+    let Some((doc, _)) = app.store.find(kind, number) else {
+        return not_found_number(kind, number);
+    };
+    let Some(range) = app.range(doc.input.numbering_range_id) else {
+        return not_found_number(kind, number);
+    };
+    let (key, content) = match format {
+        Format::Pdf => ("pdf_base_64_encoded", STANDARD.encode(pdf::document(&doc, range))),
+        Format::Xml => (
+            "xml_base_64_encoded",
+            STANDARD.encode(xml::document(&doc, range, &app.catalog)),
+        ),
+    };
+    let mut data = Map::new();
+    data.insert("file_name".into(), Value::String(file_name(&doc)));
+    data.insert(key.into(), Value::String(content));
+    ok(Value::Object(data))
+}
+
+fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
+    if app.store.find(kind, number).is_none() {
+        return not_found_number(kind, number);
+    }
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let mut errors = Errors::default();
+    match value.get("email") {
+        None | Some(Value::Null) => errors.add("email", "El campo correo electrónico es obligatorio.".into()),
+        Some(Value::String(s)) if is_email(s) => {}
+        Some(_) => errors.add(
+            "email",
+            "El campo correo electrónico debe ser una dirección de correo válida.".into(),
+        ),
+    }
+    if let Some(pdf) = value.get("pdf_base_64_encoded").filter(|v| !v.is_null()) {
+        let valid = pdf.as_str().is_some_and(|s| STANDARD.decode(s).is_ok());
+        if !valid {
+            errors.add(
+                "pdf_base_64_encoded",
+                "El campo pdf base 64 encoded debe ser un archivo codificado en base64.".into(),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return validation_error(errors.into_json());
+    }
+    let message = match kind {
+        DocKind::Bill => "Factura enviada al cliente con éxito",
+        DocKind::CreditNote => "Nota crédito enviada al cliente con éxito",
+    };
+    status_message(StatusCode::OK, "OK", message)
+}
+
+fn delete(app: &App, kind: DocKind, reference: &str) -> Response {
+    match app.store.delete(kind, reference) {
+        Ok(_) => status_message(
+            StatusCode::OK,
+            "OK",
+            format!("Documento con código de referencia {reference} eliminado con éxito"),
+        ),
+        Err(DeleteError::NotFound) => not_found(format!(
+            "No se encontró el documento con código de referencia {reference}"
+        )),
+        Err(DeleteError::Validated) => conflict(format!(
+            "El documento con código de referencia {reference} ya fue validado por la DIAN y no puede ser eliminado"
+        )),
+    }
+}
+
+/// Filters of the list endpoints: partial, case- and accent-insensitive matches (spatie's
+/// `AllowedFilter::partial`), except `status`, which is exact.
+struct Filters {
+    number: Option<String>,
+    reference_code: Option<String>,
+    identification: Option<String>,
+    names: Option<String>,
+    prefix: Option<String>,
+    status: Option<u8>,
+}
+
+impl Filters {
+    fn from(query: &HashMap<String, String>) -> Self {
+        let text = |key: &str| {
+            query
+                .get(&format!("filter[{key}]"))
+                .filter(|v| !v.is_empty())
+                .map(|v| fold(v))
+        };
+        Self {
+            number: text("number"),
+            reference_code: text("reference_code"),
+            identification: text("identification"),
+            names: text("names"),
+            prefix: text("prefix"),
+            status: query.get("filter[status]").and_then(|s| s.parse().ok()),
+        }
+    }
+
+    fn accepts(&self, doc: &Document) -> bool {
+        let has = |wanted: &Option<String>, value: &str| {
+            wanted.as_deref().is_none_or(|w| fold(value).contains(w))
+        };
+        let customer = &doc.input.customer;
+        let names = format!(
+            "{} {} {}",
+            customer.names.as_deref().unwrap_or_default(),
+            customer.company.as_deref().unwrap_or_default(),
+            customer.trade_name.as_deref().unwrap_or_default()
+        );
+        let prefix = doc.number.trim_end_matches(|c: char| c.is_ascii_digit());
+        has(&self.number, &doc.number)
+            && has(&self.reference_code, &doc.reference_code)
+            && has(&self.identification, &customer.identification)
+            && has(&self.names, &names)
+            && has(&self.prefix, prefix)
+            && self.status.is_none_or(|s| s == doc.status)
+    }
+}
+
+/// Page and page size of a list request (`per_page` or `filter[per_page]`, 1–100, default 10).
+pub(crate) fn paging(query: &HashMap<String, String>) -> (usize, usize) {
+    let page = query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let per_page = query
+        .get("filter[per_page]")
+        .or_else(|| query.get("per_page"))
+        .and_then(|p| p.parse::<usize>().ok())
+        .map_or(10, |p| p.clamp(1, 100));
+    (page, per_page)
+}
+
+/// `http://host/path` of the request, for pagination links.
+pub(crate) fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}{}", uri.path())
+}
+
+fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &HeaderMap, uri: &Uri) -> Response {
+    let filters = Filters::from(query);
+    let (page, per_page) = paging(query);
+    let all = app.store.all(kind);
+    let matching: Vec<&Arc<Document>> = all.iter().filter(|d| filters.accepts(d)).collect();
+    let items: Vec<Value> = matching
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|doc| {
+            let notes = match kind {
+                DocKind::Bill => app
+                    .store
+                    .find(kind, &doc.number)
+                    .map(|(_, n)| n)
+                    .unwrap_or_default(),
+                DocKind::CreditNote => Vec::new(),
+            };
+            render::list_item(doc, &notes)
+        })
+        .collect();
+    ok(json!({
+        "data": items,
+        "pagination": render::pagination(matching.len(), per_page, page, &base_url(headers, uri)),
+    }))
+}

@@ -1,0 +1,346 @@
+//! Typed configuration from the environment (and `.env`), failing fast with one clear line that
+//! names the variable.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use thiserror::Error;
+
+/// `ENVIRONMENT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// `LOG_FORMAT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Where and how to reach Factus.
+#[derive(Debug, Clone)]
+pub struct FactusSettings {
+    /// `FACTUS_BASE_URL`, trailing `/` removed.
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    /// `FACTUS_USERNAME`/`FACTUS_PASSWORD`: when both are set the server keeps its own Factus
+    /// session and `X-Factus-Token` becomes optional.
+    pub username: Option<SecretString>,
+    pub password: Option<SecretString>,
+    /// `FACTUS_TIMEOUT_SECS`: the whole request, connect included.
+    pub timeout: Duration,
+    /// `FACTUS_CONNECT_TIMEOUT_SECS`.
+    pub connect_timeout: Duration,
+}
+
+/// Everything the service reads at start-up. `Debug` never shows a secret.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub project_name: String,
+    pub version: String,
+    pub api_prefix: String,
+    pub environment: Environment,
+    pub bind_addr: SocketAddr,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// HS256 key for local tokens.
+    pub secret_key: SecretString,
+    /// True when no `SECRET_KEY` was given and a random one was made (development only).
+    pub secret_key_generated: bool,
+    pub algorithm: String,
+    pub access_token_expire_minutes: u32,
+    pub admin_password: Option<SecretString>,
+    pub factus: FactusSettings,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    /// How long an authenticated user is reused without reading the database again.
+    pub user_cache_ttl: Duration,
+}
+
+/// A variable that is missing or has a bad value.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("configuration error: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn error(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { variable, problem: problem.into() }
+}
+
+/// The real Factus sandbox, as in the reference's quickstart.
+pub const DEFAULT_FACTUS_BASE_URL: &str = "https://api-sandbox.factus.com.co";
+/// The minimum length of `SECRET_KEY` in production (HS256 wants at least 256 bits).
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment (after `.env`, which never overrides real variables).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad or missing variable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first bad or missing variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+
+        let environment = match get("ENVIRONMENT").as_deref().map(str::to_ascii_lowercase).as_deref() {
+            None | Some("development" | "dev" | "local") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(other) => return Err(error("ENVIRONMENT", format!("must be 'development' or 'production' (got '{other}')"))),
+        };
+        let production = environment == Environment::Production;
+
+        let (secret_key, secret_key_generated) = match get("SECRET_KEY") {
+            Some(key) if production && key.len() < MIN_SECRET_KEY_BYTES => {
+                return Err(error(
+                    "SECRET_KEY",
+                    format!("must have at least {MIN_SECRET_KEY_BYTES} bytes in production (got {})", key.len()),
+                ));
+            }
+            Some(key) => (SecretString::from(key), false),
+            None if production => return Err(error("SECRET_KEY", "is required in production")),
+            None => (random_secret(), true),
+        };
+
+        let algorithm = get("ALGORITHM").unwrap_or_else(|| "HS256".to_owned());
+        if !matches!(algorithm.as_str(), "HS256" | "HS384" | "HS512") {
+            return Err(error("ALGORITHM", format!("must be HS256, HS384 or HS512 (got '{algorithm}')")));
+        }
+
+        let admin_password = get("ADMIN_PASSWORD").map(SecretString::from);
+        if let Some(password) = &admin_password
+            && let Err(policy) = factus_domain::user::NewPassword::parse(password.expose_secret())
+        {
+            return Err(error("ADMIN_PASSWORD", policy.to_string()));
+        }
+
+        let api_prefix = get("API_V1_STR").unwrap_or_else(|| "/api/v1".to_owned());
+        if !api_prefix.starts_with('/') || api_prefix.len() < 2 {
+            return Err(error("API_V1_STR", format!("must start with '/' (got '{api_prefix}')")));
+        }
+
+        let factus_username = get("FACTUS_USERNAME").map(SecretString::from);
+        let factus_password = get("FACTUS_PASSWORD").map(SecretString::from);
+        if factus_username.is_some() != factus_password.is_some() {
+            let missing = if factus_username.is_some() { "FACTUS_PASSWORD" } else { "FACTUS_USERNAME" };
+            return Err(error(missing, "must be set together with the other Factus credential"));
+        }
+        let base_url = get("FACTUS_BASE_URL").unwrap_or_else(|| DEFAULT_FACTUS_BASE_URL.to_owned());
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(error("FACTUS_BASE_URL", format!("must be an http(s) URL (got '{base_url}')")));
+        }
+
+        Ok(Self {
+            project_name: get("PROJECT_NAME").unwrap_or_else(|| "Factus API".to_owned()),
+            version: get("VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+            api_prefix: api_prefix.trim_end_matches('/').to_owned(),
+            environment,
+            bind_addr: parse_or("BIND_ADDR", get("BIND_ADDR"), "127.0.0.1:8000".parse().expect("valid default"), "a socket address like 0.0.0.0:8000")?,
+            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned()),
+            database_max_connections: positive("DATABASE_MAX_CONNECTIONS", get("DATABASE_MAX_CONNECTIONS"), 10)?,
+            secret_key,
+            secret_key_generated,
+            algorithm,
+            access_token_expire_minutes: positive("ACCESS_TOKEN_EXPIRE_MINUTES", get("ACCESS_TOKEN_EXPIRE_MINUTES"), 60)?,
+            admin_password,
+            factus: FactusSettings {
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                client_id: get("FACTUS_CLIENT_ID").unwrap_or_default(),
+                client_secret: SecretString::from(get("FACTUS_CLIENT_SECRET").unwrap_or_default()),
+                username: factus_username,
+                password: factus_password,
+                timeout: Duration::from_secs(positive("FACTUS_TIMEOUT_SECS", get("FACTUS_TIMEOUT_SECS"), 30)?),
+                connect_timeout: Duration::from_secs(positive(
+                    "FACTUS_CONNECT_TIMEOUT_SECS",
+                    get("FACTUS_CONNECT_TIMEOUT_SECS"),
+                    5,
+                )?),
+            },
+            cors_origins: parse_origins(get("CORS_ORIGINS"))?,
+            log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None => if production { LogFormat::Json } else { LogFormat::Pretty },
+                Some("pretty" | "text") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => return Err(error("LOG_FORMAT", format!("must be 'pretty' or 'json' (got '{other}')"))),
+            },
+            shutdown_grace: Duration::from_secs(positive("SHUTDOWN_GRACE_SECS", get("SHUTDOWN_GRACE_SECS"), 30)?),
+            user_cache_ttl: Duration::from_secs(non_negative("AUTH_USER_CACHE_SECS", get("AUTH_USER_CACHE_SECS"), 5)?),
+        })
+    }
+
+    #[must_use]
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// Checks what production needs from Factus (only when not simulating it).
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a missing client id or secret.
+    pub fn require_factus_client(&self) -> Result<(), ConfigError> {
+        if self.factus.client_id.is_empty() {
+            return Err(error("FACTUS_CLIENT_ID", "is required in production"));
+        }
+        if self.factus.client_secret.expose_secret().is_empty() {
+            return Err(error("FACTUS_CLIENT_SECRET", "is required in production"));
+        }
+        Ok(())
+    }
+}
+
+fn random_secret() -> SecretString {
+    let mut bytes = [0_u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretString::from(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn parse_or<T: std::str::FromStr>(
+    variable: &'static str,
+    raw: Option<String>,
+    default: T,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw.parse().map_err(|_| error(variable, format!("must be {expected} (got '{raw}')"))),
+    }
+}
+
+fn positive<T>(variable: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    let value = parse_or(variable, raw.clone(), default, "a positive integer")?;
+    if value <= T::default() {
+        return Err(error(variable, format!("must be a positive integer (got '{}')", raw.unwrap_or_default())));
+    }
+    Ok(value)
+}
+
+fn non_negative(variable: &'static str, raw: Option<String>, default: u64) -> Result<u64, ConfigError> {
+    parse_or(variable, raw, default, "a non-negative integer")
+}
+
+/// `CORS_ORIGINS` as a JSON list (`["https://a.co"]`, as the reference wrote it) or a
+/// comma-separated list.
+fn parse_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    let origins: Vec<String> = if raw.starts_with('[') {
+        serde_json::from_str(&raw).map_err(|_| error("CORS_ORIGINS", "must be a JSON list of origins or a comma-separated list"))?
+    } else {
+        raw.split(',').map(|origin| origin.trim().to_owned()).filter(|origin| !origin.is_empty()).collect()
+    };
+    for origin in &origins {
+        let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && axum::http::HeaderValue::from_str(origin).is_ok();
+        if !valid {
+            return Err(error("CORS_ORIGINS", format!("has an invalid origin '{origin}'")));
+        }
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn an_empty_environment_gives_the_embedded_development_defaults() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.database_url, "sqlite://factus-api.db");
+        assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(config.api_prefix, "/api/v1");
+        assert!(config.secret_key_generated);
+        assert!(config.secret_key.expose_secret().len() >= MIN_SECRET_KEY_BYTES);
+    }
+
+    #[test]
+    fn production_without_a_secret_key_names_the_variable() {
+        let failure = load(&[("ENVIRONMENT", "production")]).unwrap_err();
+        assert_eq!(failure.variable, "SECRET_KEY");
+        assert_eq!(failure.to_string(), "configuration error: SECRET_KEY is required in production");
+    }
+
+    #[test]
+    fn production_refuses_a_short_secret_key() {
+        let failure = load(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
+        assert_eq!(failure.variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn a_non_numeric_token_lifetime_names_the_variable() {
+        let failure = load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "soon")]).unwrap_err();
+        assert_eq!(failure.to_string(), "configuration error: ACCESS_TOKEN_EXPIRE_MINUTES must be a positive integer (got 'soon')");
+    }
+
+    #[test]
+    fn zero_minutes_is_not_a_token_lifetime() {
+        assert_eq!(load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "0")]).unwrap_err().variable, "ACCESS_TOKEN_EXPIRE_MINUTES");
+    }
+
+    #[test]
+    fn an_unknown_algorithm_is_refused() {
+        assert_eq!(load(&[("ALGORITHM", "none")]).unwrap_err().variable, "ALGORITHM");
+    }
+
+    #[test]
+    fn a_bad_bind_address_is_refused() {
+        assert_eq!(load(&[("BIND_ADDR", "localhost")]).unwrap_err().variable, "BIND_ADDR");
+    }
+
+    #[test]
+    fn a_weak_admin_password_is_refused() {
+        assert_eq!(load(&[("ADMIN_PASSWORD", "123")]).unwrap_err().variable, "ADMIN_PASSWORD");
+    }
+
+    #[test]
+    fn factus_credentials_come_in_pairs() {
+        assert_eq!(load(&[("FACTUS_USERNAME", "a@b.co")]).unwrap_err().variable, "FACTUS_PASSWORD");
+    }
+
+    #[test]
+    fn cors_origins_accept_json_and_comma_lists() {
+        let config = load(&[("CORS_ORIGINS", r#"["http://localhost:5173","https://shop.co"]"#)]).unwrap();
+        assert_eq!(config.cors_origins, ["http://localhost:5173", "https://shop.co"]);
+        let config = load(&[("CORS_ORIGINS", "http://a.co, http://b.co")]).unwrap();
+        assert_eq!(config.cors_origins, ["http://a.co", "http://b.co"]);
+        assert_eq!(load(&[("CORS_ORIGINS", "not an origin")]).unwrap_err().variable, "CORS_ORIGINS");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let config = load(&[("SECRET_KEY", "super-secret-value-that-is-long-enough"), ("FACTUS_CLIENT_SECRET", "client-secret-xyz")]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("super-secret-value"));
+        assert!(!shown.contains("client-secret-xyz"));
+    }
+
+    #[test]
+    fn the_factus_base_url_loses_its_trailing_slash() {
+        let config = load(&[("FACTUS_BASE_URL", "http://127.0.0.1:9000/")]).unwrap();
+        assert_eq!(config.factus.base_url, "http://127.0.0.1:9000");
+    }
+}
