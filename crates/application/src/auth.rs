@@ -187,7 +187,7 @@ impl AuthService {
         }
         let mut updated = user.clone();
         updated.password_hash = self.hasher.hash(new_password).await?;
-        updated.updated_at = OffsetDateTime::now_utc();
+        updated.updated_at = crate::clock::now();
         self.users.update(&updated).await?;
         self.cache.evict(&user.username);
         Ok(())

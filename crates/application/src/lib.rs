@@ -9,6 +9,7 @@
 //! - [`users`]: user administration and the first-start bootstrap of `admin`.
 
 pub mod auth;
+pub mod clock;
 pub mod error;
 pub mod health;
 pub mod ports;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use factus_domain::user::{NewPassword, Role, User, Username};
 use thiserror::Error;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -76,7 +75,7 @@ impl UserAdmin {
         password: &NewPassword,
         role: Role,
     ) -> Result<User, CreateUserError> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::clock::now();
         let user = User {
             id: Uuid::now_v7(),
             username,
@@ -118,7 +117,7 @@ impl UserAdmin {
         if let Some(password) = &changes.password {
             user.password_hash = self.hasher.hash(password).await?;
         }
-        user.updated_at = OffsetDateTime::now_utc();
+        user.updated_at = crate::clock::now();
         if !self.users.update(&user).await? {
             return Err(UpdateUserError::NotFound);
         }

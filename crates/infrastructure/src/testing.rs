@@ -6,7 +6,7 @@
 //!   [`postgres_base_url`] finds, dropped again afterwards.
 //!
 //! Where the Postgres server comes from, in order: `TEST_DATABASE_URL`; `DATABASE_URL` when it
-//! is a Postgres URL; `postgres://postgres@127.0.0.1:5432/postgres` when it answers; else a
+//! is a Postgres URL; `postgres://postgres@127.0.0.1:5432/postgres` (without TLS) when it answers; else a
 //! throwaway cluster started with the system's `initdb`/`pg_ctl` in [`THROWAWAY_CLUSTER_DIR`] on
 //! port [`THROWAWAY_CLUSTER_PORT`]. That cluster is shared by every test process and left running
 //! for the next run (fsync off; stop it with `pg_ctl -D /tmp/factus-api-pgtest/data stop`). When
@@ -45,7 +45,9 @@ pub const THROWAWAY_CLUSTER_DIR: &str = "/tmp/factus-api-pgtest";
 /// The throwaway cluster's port, away from the usual 5432.
 pub const THROWAWAY_CLUSTER_PORT: u16 = 55432;
 
-const LOCAL_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// TLS is off for the servers the harness finds on loopback: it protects nothing there, and a
+/// handshake in an unoptimised test build costs about 100 ms per connection.
+const LOCAL_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
 /// How long a probe waits for a server to answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -255,7 +257,8 @@ async fn drop_postgres_database(server_url: &str, name: &str) {
 
 /// Finds or starts the shared throwaway cluster, returning its URL.
 async fn throwaway_cluster() -> Result<String, String> {
-    let url = format!("postgres://postgres@127.0.0.1:{THROWAWAY_CLUSTER_PORT}/postgres");
+    let url =
+        format!("postgres://postgres@127.0.0.1:{THROWAWAY_CLUSTER_PORT}/postgres?sslmode=disable");
     if answers(&url).await {
         return Ok(url);
     }

@@ -175,6 +175,11 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// Seconds, rounded up, at least 1.
+fn whole_seconds(duration: std::time::Duration) -> u64 {
+    (duration.as_secs() + u64::from(duration.subsec_nanos() > 0)).max(1)
+}
+
 /// Middleware of the `/v1` routes: 401 without a live token, 429 past the rate limit.
 pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let token = match bearer(request.headers()) {
@@ -185,12 +190,15 @@ pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request,
         return next.run(request).await;
     };
     match app.store.rate_check(&token, limit) {
-        RateCheck::Limited { reset_in } => too_many(limit, reset_in.as_secs().max(1)),
-        RateCheck::Allowed { remaining, .. } => {
+        RateCheck::Limited { reset_in } => too_many(limit, whole_seconds(reset_in)),
+        RateCheck::Allowed { remaining, reset_in } => {
             let mut response = next.run(request).await;
+            let reset = time::OffsetDateTime::now_utc().unix_timestamp()
+                + i64::try_from(whole_seconds(reset_in)).unwrap_or(60);
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
             headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+            headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
             response
         }
     }

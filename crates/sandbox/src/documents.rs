@@ -100,17 +100,13 @@ fn not_found_number(kind: DocKind, number: &str) -> Response {
 
 /// `data` of a document as create and show answer it.
 fn document_json(app: &App, doc: &Document, notes: &[(u64, String)]) -> Value {
-    let Some(range) = app.range(doc_range(app, doc)) else {
+    let Some(range) = app.range(doc.input.numbering_range_id) else {
         return Value::Null;
     };
     match doc.kind {
         DocKind::Bill => render::bill(doc, notes, range, &app.catalog),
         DocKind::CreditNote => render::credit_note(doc, range, &app.catalog),
     }
-}
-
-fn doc_range(_app: &App, doc: &Document) -> u64 {
-    doc.input.numbering_range_id
 }
 
 fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Response {

@@ -1,1 +1,54 @@
-//! placeholder
+//! # factus-sandbox
+//!
+//! A stateful local double of the Factus e-invoicing API (v1), with fault injection, for tests,
+//! benchmarks, demos and offline development. It depends on no other crate of the project.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use factus_sandbox::{Sandbox, SandboxConfig};
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?; // 127.0.0.1:0
+//! let base = sandbox.base_url(); // "http://127.0.0.1:PORT"
+//! # let _ = base;
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Layout:
+//! - `server` — [`Sandbox`]: accept loop serving each connection with hyper (so a fault can drop
+//!   a connection after committing, and shutdown can drop hanging ones);
+//! - `app` — router, request counting and fault middleware; `auth` — `/oauth/token` and the
+//!   bearer check; `documents`, `reference`, `admin` — the handlers;
+//! - `validate` — Laravel-style 422s; `totals` — v1 tax-inclusive arithmetic; `cufe` — SHA-384
+//!   keys; `render`, `pdf`, `xml` — wire shapes and downloads;
+//! - `store` — in-memory state; `persist` — the optional state file; `faults` — fault rules.
+//!
+//! Behaviour and defaults are documented in `docs/sandbox.md`.
+
+mod admin;
+mod app;
+mod auth;
+mod catalog;
+mod config;
+mod cufe;
+mod documents;
+mod faults;
+mod http;
+mod model;
+mod pdf;
+mod persist;
+mod ranges;
+mod reference;
+mod render;
+mod server;
+mod store;
+mod totals;
+mod validate;
+mod xml;
+
+pub use config::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_TOKEN_TTL,
+    DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
+};
+pub use faults::{FaultKind, FaultSpec};
+pub use server::Sandbox;

@@ -242,6 +242,16 @@ fn attempted_username_key(username: &str) -> &str {
     }
 }
 
+/// The timestamp as both backends store it: cut to whole microseconds, rounding down.
+///
+/// Done before binding rather than left to the driver, because sqlx rounds a Postgres value
+/// toward 2000-01-01 (Postgres' epoch), which is *up* for earlier instants, while SQLite text
+/// keeps the leading digits; cutting first makes both backends store the same instant.
+fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    at.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(at)
+}
+
 /// Wraps a driver error with what was being attempted: the only way it reaches a log line.
 fn unexpected(error: sqlx::Error, attempted: impl Into<String>) -> StoreError {
     StoreError(anyhow::Error::new(error).context(attempted.into()))
@@ -272,6 +282,19 @@ mod tests {
         let key = attempted_username_key(&long);
         assert_eq!(key.chars().count(), MAX_ATTEMPTED_USERNAME_CHARS);
         assert!(long.starts_with(key));
+    }
+
+    #[test]
+    fn timestamps_are_cut_down_to_the_microsecond_before_and_after_2000() {
+        use time::macros::datetime;
+        assert_eq!(
+            truncate_to_micros(datetime!(1999-12-31 23:59:59.999999999 UTC)),
+            datetime!(1999-12-31 23:59:59.999999 UTC)
+        );
+        assert_eq!(
+            truncate_to_micros(datetime!(2026-11-25 13:59:01.123456789 UTC)),
+            datetime!(2026-11-25 13:59:01.123456 UTC)
+        );
     }
 
     #[test]

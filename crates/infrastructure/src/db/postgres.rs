@@ -10,7 +10,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Row as _};
 use time::OffsetDateTime;
 
-use super::{UserRow, attempted_username_key, corrupt, count_u32, count_u64, unexpected};
+use super::{
+    UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected,
+};
 
 /// The name of the unique constraint on `users.username` (see the migration); a violation of it
 /// means "username taken", any other failure is unexpected.
@@ -55,8 +57,8 @@ impl UserStore for PgUserStore {
         .bind(user.password_hash.as_phc())
         .bind(user.role.as_str())
         .bind(user.disabled)
-        .bind(user.created_at)
-        .bind(user.updated_at)
+        .bind(truncate_to_micros(user.created_at))
+        .bind(truncate_to_micros(user.updated_at))
         .execute(&self.pool)
         .await;
         match inserted {
@@ -100,7 +102,7 @@ impl UserStore for PgUserStore {
         .bind(user.password_hash.as_phc())
         .bind(user.role.as_str())
         .bind(user.disabled)
-        .bind(user.updated_at)
+        .bind(truncate_to_micros(user.updated_at))
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("updating user {}", user.username)))?;
@@ -183,7 +185,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
         )
         .bind(attempted_username_key(username))
         .bind(address_text(address))
-        .bind(at)
+        .bind(truncate_to_micros(at))
         .execute(&self.pool)
         .await
         .map(drop)
@@ -211,7 +213,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
         )
         .bind(attempted_username_key(username))
         .bind(address_text(address))
-        .bind(since)
+        .bind(truncate_to_micros(since))
         .fetch_one(&self.pool)
         .await
         .map_err(|error| unexpected(error, "counting failed logins"))?;
@@ -235,7 +237,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
 
     async fn prune(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let result = sqlx::query("DELETE FROM login_failures WHERE attempted_at < $1")
-            .bind(before)
+            .bind(truncate_to_micros(before))
             .execute(&self.pool)
             .await
             .map_err(|error| unexpected(error, "pruning old failed logins"))?;

@@ -19,7 +19,9 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
-use super::{UserRow, attempted_username_key, corrupt, count_u32, count_u64, unexpected};
+use super::{
+    UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected,
+};
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: fixed width, so text order is time order; microseconds, like
 /// Postgres, so both backends round-trip the same values.
@@ -31,7 +33,7 @@ const TIMESTAMP_FORMAT: &[BorrowedFormatItem<'static>] =
 /// # Errors
 /// For years outside 0000–9999, which the fixed-width text cannot hold.
 pub fn encode_timestamp(at: OffsetDateTime) -> anyhow::Result<String> {
-    let utc = at.to_offset(UtcOffset::UTC);
+    let utc = truncate_to_micros(at.to_offset(UtcOffset::UTC));
     anyhow::ensure!((0..=9999).contains(&utc.year()), "timestamp {at} is out of range");
     utc.format(TIMESTAMP_FORMAT).with_context(|| format!("formatting timestamp {at}"))
 }

@@ -1,0 +1,599 @@
+//! The ports to Factus, the DIAN e-invoicing API, and the data they carry.
+//!
+//! Three gateways split Factus by role — OAuth tokens ([`FactusAuthGateway`]), bills
+//! ([`FactusBillGateway`]) and the reference catalogues ([`FactusLookupGateway`]) — plus
+//! [`FactusStatus`], which tells the edge whether the server keeps its own Factus session and how
+//! the circuit breaker in front of Factus stands. In production one reqwest adapter implements all
+//! four over a single pooled HTTP client.
+//!
+//! Every call returns [`FactusError`], whose variants are the outcomes the edge answers
+//! differently (400, 503, 504, 422). The texts follow the reference wrapper: the adapter extracts
+//! Factus' own message from the error body and falls back to the endpoint's default
+//! ([`FactusOperation::default_message`]); the edge puts the endpoint's prefix in front
+//! ([`FactusOperation::detail`]). Keeping both tables here, next to the ports, means the adapter
+//! and the web layer cannot drift apart.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use factus_domain::invoice::Invoice;
+use secrecy::SecretString;
+use thiserror::Error;
+
+/// Whose Factus token a call runs with.
+#[derive(Debug, Clone)]
+pub enum FactusAccess {
+    /// The client's own token (its `X-Factus-Token` header), forwarded as `Authorization: Bearer`.
+    ClientToken(SecretString),
+    /// The session the server keeps with `FACTUS_USERNAME`/`FACTUS_PASSWORD`: the adapter logs in,
+    /// refreshes before expiry and once after a Factus 401. Asking for it when the server has no
+    /// credentials fails with [`FactusError::MissingCredentials`].
+    ServerSession,
+}
+
+/// Every Factus call the service makes, for its error prefix and default message.
+///
+/// The reference answers a failed call with `"<prefix>: <message>"`, where `<message>` is what
+/// Factus said or, when it said nothing usable, the endpoint's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactusOperation {
+    Login,
+    Refresh,
+    CreateInvoice,
+    GetInvoice,
+    DownloadPdf,
+    DownloadXml,
+    InvoiceEvents,
+    SendEmail,
+    DeleteInvoice,
+    /// Looking a bill up by its reference code (the ledger's reconciliation; no public endpoint).
+    FindInvoice,
+    /// Any catalogue: municipalities, taxes, units, numbering ranges, countries, acquirer.
+    Lookup,
+}
+
+impl FactusOperation {
+    /// The text the reference puts before the message, without the `": "` separator; `None` for
+    /// the lookups, which the reference answers with the bare message.
+    #[must_use]
+    pub fn error_prefix(self) -> Option<&'static str> {
+        match self {
+            Self::Login => Some("No se pudo obtener el token de Factus"),
+            Self::Refresh => Some("No se pudo refrescar el token de Factus"),
+            Self::CreateInvoice => Some("Error al crear la factura"),
+            Self::GetInvoice => Some("Error al obtener la factura"),
+            Self::DownloadPdf => Some("Error al descargar el PDF"),
+            Self::DownloadXml => Some("Error al descargar el XML"),
+            Self::InvoiceEvents => Some("Error al obtener eventos de la factura"),
+            Self::SendEmail => Some("Error al enviar el correo"),
+            Self::DeleteInvoice => Some("Error al eliminar la factura"),
+            Self::FindInvoice => Some("Error al buscar la factura"),
+            Self::Lookup => None,
+        }
+    }
+
+    /// What the message is when Factus' error body carries none (reference §2 table).
+    #[must_use]
+    pub fn default_message(self) -> &'static str {
+        match self {
+            Self::Login => "Error de autenticación con Factus",
+            Self::Refresh => "Error al refrescar el token de Factus",
+            Self::CreateInvoice => "Error al validar la factura",
+            Self::GetInvoice => "Error al obtener la factura",
+            Self::DownloadPdf | Self::DownloadXml => "Error al descargar el archivo",
+            Self::InvoiceEvents => "Error al obtener eventos de la factura",
+            Self::SendEmail => "Error al enviar el correo",
+            Self::DeleteInvoice => "Error al eliminar la factura",
+            Self::FindInvoice => "Error al buscar la factura",
+            Self::Lookup => "Error al consultar Factus",
+        }
+    }
+
+    /// The client-facing `detail`: `"<prefix>: <message>"`, or the bare message for lookups.
+    #[must_use]
+    pub fn detail(self, message: &str) -> String {
+        match self.error_prefix() {
+            Some(prefix) => format!("{prefix}: {message}"),
+            None => message.to_owned(),
+        }
+    }
+}
+
+/// How a Factus call failed. The `Display` of each variant is the text that goes after the
+/// endpoint's prefix.
+#[derive(Debug, Error)]
+pub enum FactusError {
+    /// Factus answered with a 4xx (after the adapter's own retries and, for the server session,
+    /// one refresh after a 401). `message` is Factus' reason, extracted as the reference does
+    /// (field errors, conflict lists, `message`, else the endpoint default). The edge answers 400.
+    #[error("{message}")]
+    Rejected { status: u16, message: String },
+    /// Factus could not be reached (connection refused or reset) or failed with a 5xx. The edge
+    /// answers 503. `request_sent` is false only when no connection was ever made, so the request
+    /// certainly did not reach Factus; when true, a write may or may not have happened.
+    #[error("{message}")]
+    Unavailable { message: String, request_sent: bool },
+    /// Factus did not answer within the request's deadline; a write may or may not have happened.
+    /// The edge answers 504.
+    #[error("Factus no respondió a tiempo")]
+    Timeout,
+    /// The circuit breaker is open: Factus failed repeatedly, and it was not called at all. The
+    /// edge answers 503.
+    #[error("Factus no está disponible")]
+    CircuitOpen,
+    /// Factus answered 2xx with a body of an unexpected shape. The reference answers 400 with the
+    /// endpoint's prefix, and so does the edge.
+    #[error("{message}")]
+    InvalidResponse { message: String },
+    /// [`FactusAccess::ServerSession`] was asked for, but the server has no Factus credentials.
+    /// The edge checks [`FactusStatus::has_server_session`] first and answers the reference's 422
+    /// for a missing `X-Factus-Token`, so reaching this is a wiring mistake.
+    #[error("no server-side Factus session is configured")]
+    MissingCredentials,
+    /// Anything else (a bug, a client that could not be built). The edge answers 500.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl FactusError {
+    /// Whether Factus may have acted on the request although it reported no success: a timeout,
+    /// a connection lost after sending, or a 5xx. For a create this means "look the reference up
+    /// before sending it again".
+    #[must_use]
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Self::Timeout => true,
+            Self::Unavailable { request_sent, .. } => *request_sent,
+            Self::Rejected { .. }
+            | Self::CircuitOpen
+            | Self::InvalidResponse { .. }
+            | Self::MissingCredentials
+            | Self::Unexpected(_) => false,
+        }
+    }
+}
+
+/// A [`FactusError`] sorted the way every Factus use case sorts it: what Factus refused (a
+/// business outcome the use case names), what kept Factus from answering properly, and bugs.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Rejected { status: u16, message: String },
+    Upstream(FactusError),
+    Unexpected(anyhow::Error),
+}
+
+impl From<FactusError> for Outcome {
+    fn from(error: FactusError) -> Self {
+        match error {
+            FactusError::Rejected { status, message } => Self::Rejected { status, message },
+            FactusError::Unexpected(error) => Self::Unexpected(error),
+            other => Self::Upstream(other),
+        }
+    }
+}
+
+/// An OAuth token as Factus issues it. `Debug` redacts both tokens.
+#[derive(Debug, Clone)]
+pub struct FactusToken {
+    pub access_token: SecretString,
+    /// `Bearer` in practice; passed through.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: i64,
+    /// Absent when Factus does not send one (the reference answers `null`).
+    pub refresh_token: Option<SecretString>,
+}
+
+/// The outcome of `POST /v1/bills/validate`, mapped as the reference does (§2.4): missing fields
+/// become `""`, the bill status becomes its text (`"1"` validated, `"0"` not), and `message` is
+/// Factus' top-level message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedBill {
+    pub number: String,
+    pub prefix: String,
+    pub cufe: String,
+    pub qr_url: String,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+/// A Factus document passed through untouched: the JSON text of `{status, message, data}`,
+/// already checked by the adapter (`status` a string, `data` an object). The application has no
+/// JSON library, so it carries text; the edge embeds it as it is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UpstreamJson(String);
+
+impl UpstreamJson {
+    /// Wraps JSON text the caller has already validated.
+    #[must_use]
+    pub fn new(json: String) -> Self {
+        Self(json)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for UpstreamJson {
+    /// The document is a whole invoice with the customer's personal data; logs get its size only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UpstreamJson({} bytes)", self.0.len())
+    }
+}
+
+/// Which representation of a bill to download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentFormat {
+    Pdf,
+    Xml,
+}
+
+impl DocumentFormat {
+    /// The file extension, also the `extension` field of the reference's answer.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Xml => "xml",
+        }
+    }
+
+    /// The operation, for its error prefix and default message.
+    #[must_use]
+    pub fn operation(self) -> FactusOperation {
+        match self {
+            Self::Pdf => FactusOperation::DownloadPdf,
+            Self::Xml => FactusOperation::DownloadXml,
+        }
+    }
+}
+
+/// A downloaded PDF or XML (reference §2.6): `file_name` defaults to `"<number>.<ext>"` and the
+/// content to `""` when Factus leaves them out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DownloadedFile {
+    pub file_name: String,
+    /// The file, base64-encoded as Factus sends it.
+    pub content_base64: String,
+    pub format: DocumentFormat,
+}
+
+impl fmt::Debug for DownloadedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadedFile")
+            .field("file_name", &self.file_name)
+            .field("content_base64", &format_args!("{} bytes", self.content_base64.len()))
+            .field("format", &self.format)
+            .finish()
+    }
+}
+
+/// One RADIAN event of a bill (reference §2.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillEvent {
+    pub number: String,
+    pub cude: String,
+    pub event_code: String,
+    pub event_name: String,
+    pub effective_date: String,
+    pub effective_time: String,
+}
+
+/// The RADIAN events of a bill with Factus' status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BillEvents {
+    pub status: String,
+    pub message: Option<String>,
+    pub events: Vec<BillEvent>,
+}
+
+/// Factus' bare `{status, message}` answer (send e-mail, delete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub status: String,
+    pub message: String,
+}
+
+/// `/v1/municipalities` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Municipality {
+    pub id: i64,
+    pub name: String,
+    pub code: String,
+    pub department: String,
+}
+
+/// `/v1/tributes/products` item (the reference's "taxes").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductTribute {
+    pub id: i64,
+    pub name: String,
+    pub code: String,
+    pub description: Option<String>,
+}
+
+/// `/v1/measurement-units` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasurementUnit {
+    pub id: i64,
+    pub name: String,
+    pub code: String,
+}
+
+/// `/v1/numbering-ranges` item (reference §2.10): Factus' `is_active` 1/0 becomes a bool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberingRange {
+    pub id: i64,
+    /// The document's name, e.g. `Factura de Venta`.
+    pub document: String,
+    pub prefix: String,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// The next number Factus will use.
+    pub current: Option<i64>,
+    pub resolution_number: Option<String>,
+    pub technical_key: Option<String>,
+    pub is_active: bool,
+}
+
+/// `/v1/countries` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Country {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// What DIAN knows of an acquirer (`/v1/dian/acquirer`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acquirer {
+    pub name: String,
+    pub email: String,
+}
+
+/// Factus' OAuth endpoint. Both calls send the configured client id and secret; neither needs a
+/// Factus token.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait FactusAuthGateway: Send + Sync {
+    /// Password grant with a Factus user's e-mail and password.
+    ///
+    /// # Errors
+    /// [`FactusError::Rejected`] when Factus refuses the credentials (its `message`,
+    /// `error_description` or `error`); `Unavailable`, `Timeout`, `CircuitOpen` when Factus cannot
+    /// be reached; `InvalidResponse` when a 2xx lacks `access_token`, `token_type` or `expires_in`.
+    async fn login(&self, email: &str, password: &SecretString) -> Result<FactusToken, FactusError>;
+
+    /// Refresh-token grant.
+    ///
+    /// # Errors
+    /// As [`FactusAuthGateway::login`]; an expired or unknown refresh token is `Rejected`.
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusError>;
+}
+
+/// Factus' bills (`/v1/bills/...`). `number` is the full document number (`SETP990000001`),
+/// `reference_code` the integrator's own key; both are sent as one path segment.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait FactusBillGateway: Send + Sync {
+    /// Creates the bill and sends it to DIAN. Never retried by the adapter: a second attempt could
+    /// issue a second tax document.
+    ///
+    /// # Errors
+    /// `Rejected` for Factus' 4xx (422 field errors, 409 conflicts); `Timeout` and
+    /// `Unavailable { request_sent: true }` are ambiguous — the bill may exist
+    /// ([`FactusError::is_ambiguous`]); `InvalidResponse` when a 2xx body is not JSON.
+    async fn validate_bill(&self, access: &FactusAccess, invoice: &Invoice) -> Result<IssuedBill, FactusError>;
+
+    /// The whole document as Factus shows it.
+    ///
+    /// # Errors
+    /// `Rejected` (e.g. 404 unknown number); `InvalidResponse` when `status` is not a string or
+    /// `data` not an object; transport failures as usual.
+    async fn show_bill(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusError>;
+
+    /// The bill's PDF or XML, base64-encoded.
+    ///
+    /// # Errors
+    /// `Rejected` (e.g. 404); `InvalidResponse` when the body is not a JSON object.
+    async fn download_document(
+        &self,
+        access: &FactusAccess,
+        number: &str,
+        format: DocumentFormat,
+    ) -> Result<DownloadedFile, FactusError>;
+
+    /// The bill's RADIAN events.
+    ///
+    /// # Errors
+    /// `Rejected`; `InvalidResponse` when an event lacks one of its six strings.
+    async fn events(&self, access: &FactusAccess, number: &str) -> Result<BillEvents, FactusError>;
+
+    /// Has Factus e-mail the bill to `email`; `pdf_base64`, when given and non-empty, replaces the
+    /// PDF Factus would generate. Not retried (it would send the e-mail twice).
+    ///
+    /// # Errors
+    /// `Rejected`; `InvalidResponse` when `status` or `message` is missing.
+    async fn send_email(
+        &self,
+        access: &FactusAccess,
+        number: &str,
+        email: &str,
+        pdf_base64: Option<String>,
+    ) -> Result<StatusMessage, FactusError>;
+
+    /// Deletes a bill that was not validated, by its reference code.
+    ///
+    /// # Errors
+    /// `Rejected` (404 unknown reference, 409 already validated); `InvalidResponse` when `status`
+    /// or `message` is missing.
+    async fn delete_by_reference(
+        &self,
+        access: &FactusAccess,
+        reference_code: &str,
+    ) -> Result<StatusMessage, FactusError>;
+
+    /// The bill Factus holds under `reference_code`, if any — how an ambiguous create is
+    /// reconciled. `message` of the answer is `None`.
+    ///
+    /// # Errors
+    /// As [`FactusBillGateway::show_bill`]; a reference Factus does not know is `Ok(None)`.
+    async fn find_bill_by_reference(
+        &self,
+        access: &FactusAccess,
+        reference_code: &str,
+    ) -> Result<Option<IssuedBill>, FactusError>;
+}
+
+/// Factus' reference catalogues. Lists are read from `data`, or from `data.data` when Factus
+/// paginates; extra upstream fields are dropped.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait FactusLookupGateway: Send + Sync {
+    /// Municipalities, optionally filtered by (part of) the name.
+    ///
+    /// # Errors
+    /// `Rejected`; `InvalidResponse` (`Unexpected API structure: …`) when no list is found or an
+    /// item lacks a field; transport failures as usual. The same holds for every lookup.
+    async fn municipalities(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<Municipality>, FactusError>;
+
+    /// Product tributes (IVA, INC, …), optionally filtered by name.
+    ///
+    /// # Errors
+    /// As [`FactusLookupGateway::municipalities`].
+    async fn product_tributes(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<ProductTribute>, FactusError>;
+
+    /// Measurement units, optionally filtered by name.
+    ///
+    /// # Errors
+    /// As [`FactusLookupGateway::municipalities`].
+    async fn measurement_units(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<MeasurementUnit>, FactusError>;
+
+    /// The account's numbering ranges.
+    ///
+    /// # Errors
+    /// As [`FactusLookupGateway::municipalities`].
+    async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError>;
+
+    /// Countries, optionally filtered by name.
+    ///
+    /// # Errors
+    /// As [`FactusLookupGateway::municipalities`].
+    async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError>;
+
+    /// The name and e-mail DIAN has for an identification.
+    ///
+    /// # Errors
+    /// `Rejected` with status 404 when DIAN knows no such acquirer; `InvalidResponse` when `data`
+    /// lacks `name` or `email`.
+    async fn acquirer(
+        &self,
+        access: &FactusAccess,
+        identification_document_id: i64,
+        identification_number: &str,
+    ) -> Result<Acquirer, FactusError>;
+}
+
+/// The state of the circuit breaker in front of Factus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CircuitState {
+    /// Calls go through.
+    Closed,
+    /// Factus failed repeatedly: calls are answered [`FactusError::CircuitOpen`] without a request.
+    Open,
+    /// The open interval has passed: one probe goes through; its outcome closes or reopens.
+    HalfOpen,
+}
+
+/// How the server stands with Factus, for the edge (whether `X-Factus-Token` is required) and the
+/// readiness probe.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait FactusStatus: Send + Sync {
+    /// Whether the server has Factus credentials of its own, so that
+    /// [`FactusAccess::ServerSession`] can be used and `X-Factus-Token` is optional.
+    fn has_server_session(&self) -> bool;
+
+    /// The circuit breaker's current state.
+    fn circuit_state(&self) -> CircuitState;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoice_errors_carry_the_reference_prefix_before_the_message() {
+        assert_eq!(
+            FactusOperation::CreateInvoice.detail("Los datos no son válidos"),
+            "Error al crear la factura: Los datos no son válidos"
+        );
+        assert_eq!(
+            FactusOperation::Login.detail("Invalid credentials"),
+            "No se pudo obtener el token de Factus: Invalid credentials"
+        );
+    }
+
+    #[test]
+    fn lookup_errors_are_the_bare_message() {
+        assert_eq!(FactusOperation::Lookup.detail("All connection attempts failed"), "All connection attempts failed");
+    }
+
+    #[test]
+    fn both_downloads_share_the_reference_default_message() {
+        assert_eq!(DocumentFormat::Pdf.operation().default_message(), "Error al descargar el archivo");
+        assert_eq!(DocumentFormat::Xml.operation().default_message(), "Error al descargar el archivo");
+        assert_eq!(DocumentFormat::Xml.operation().error_prefix(), Some("Error al descargar el XML"));
+    }
+
+    #[test]
+    fn only_failures_after_the_request_left_are_ambiguous() {
+        assert!(FactusError::Timeout.is_ambiguous());
+        assert!(FactusError::Unavailable { message: "HTTP 502".into(), request_sent: true }.is_ambiguous());
+        assert!(
+            !FactusError::Unavailable { message: "All connection attempts failed".into(), request_sent: false }
+                .is_ambiguous()
+        );
+        assert!(!FactusError::Rejected { status: 409, message: "Conflict".into() }.is_ambiguous());
+        assert!(!FactusError::CircuitOpen.is_ambiguous());
+    }
+
+    #[test]
+    fn the_circuit_open_error_reads_as_the_service_unavailable_message() {
+        assert_eq!(FactusError::CircuitOpen.to_string(), "Factus no está disponible");
+    }
+
+    #[test]
+    fn tokens_and_downloads_do_not_leak_into_debug_output() {
+        let token = FactusToken {
+            access_token: SecretString::from("very-secret-access"),
+            token_type: "Bearer".into(),
+            expires_in: 3600,
+            refresh_token: Some(SecretString::from("very-secret-refresh")),
+        };
+        let debug = format!("{token:?} {:?}", FactusAccess::ClientToken(SecretString::from("client-secret-token")));
+        assert!(!debug.contains("very-secret"), "{debug}");
+        assert!(!debug.contains("client-secret-token"), "{debug}");
+
+        let file = DownloadedFile { file_name: "f".into(), content_base64: "JVBERi0=".into(), format: DocumentFormat::Pdf };
+        assert!(!format!("{file:?}").contains("JVBERi0="));
+    }
+}

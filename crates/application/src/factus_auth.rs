@@ -1,0 +1,214 @@
+//! Getting and refreshing a Factus token for a client (`/auth/factus/login`, `/auth/factus/refresh`).
+//!
+//! The client then sends the token back in `X-Factus-Token`. The server's own session (when it has
+//! Factus credentials) is kept by the gateway adapter and never goes through here.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use thiserror::Error;
+
+use crate::factus::{FactusAuthGateway, FactusError, FactusToken, Outcome};
+
+#[derive(Debug, Error)]
+pub enum FactusLoginError {
+    /// Factus refused the e-mail and password; `message` is its reason (reference §2.2).
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+    /// Factus could not be asked, or answered nonsense (see [`FactusError`]).
+    #[error(transparent)]
+    Upstream(FactusError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<FactusError> for FactusLoginError {
+    fn from(error: FactusError) -> Self {
+        match Outcome::from(error) {
+            Outcome::Rejected { status, message } => Self::Refused { status, message },
+            Outcome::Upstream(error) => Self::Upstream(error),
+            Outcome::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum FactusRefreshError {
+    /// Factus refused the refresh token (expired, revoked, unknown); `message` is its reason.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+    /// Factus could not be asked, or answered nonsense (see [`FactusError`]).
+    #[error(transparent)]
+    Upstream(FactusError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<FactusError> for FactusRefreshError {
+    fn from(error: FactusError) -> Self {
+        match Outcome::from(error) {
+            Outcome::Rejected { status, message } => Self::Refused { status, message },
+            Outcome::Upstream(error) => Self::Upstream(error),
+            Outcome::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+/// Factus token use cases for clients that hold their own Factus account.
+pub struct FactusAuthService {
+    gateway: Arc<dyn FactusAuthGateway>,
+}
+
+impl FactusAuthService {
+    pub fn new(gateway: Arc<dyn FactusAuthGateway>) -> Self {
+        Self { gateway }
+    }
+
+    /// Exchanges a Factus user's e-mail and password for a token.
+    ///
+    /// # Errors
+    /// [`FactusLoginError::Refused`] when Factus refuses the credentials; `Upstream` when Factus is
+    /// unreachable, slow, behind an open circuit or answers an unexpected body; `Unexpected`.
+    pub async fn login(&self, email: &str, password: &SecretString) -> Result<FactusToken, FactusLoginError> {
+        let token = self.gateway.login(email, password).await?;
+        tracing::info!(expires_in = token.expires_in, "factus token issued to a client");
+        Ok(token)
+    }
+
+    /// Exchanges a refresh token for a new token.
+    ///
+    /// # Errors
+    /// [`FactusRefreshError::Refused`] when Factus refuses the refresh token; `Upstream`;
+    /// `Unexpected`.
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusRefreshError> {
+        let token = self.gateway.refresh(refresh_token).await?;
+        tracing::info!(expires_in = token.expires_in, "factus token refreshed for a client");
+        Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::factus::MockFactusAuthGateway;
+
+    fn token() -> FactusToken {
+        FactusToken {
+            access_token: SecretString::from("AT"),
+            token_type: "Bearer".into(),
+            expires_in: 3600,
+            refresh_token: None,
+        }
+    }
+
+    fn service(gateway: MockFactusAuthGateway) -> FactusAuthService {
+        FactusAuthService::new(Arc::new(gateway))
+    }
+
+    #[tokio::test]
+    async fn login_passes_the_credentials_to_factus_and_returns_its_token() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway
+            .expect_login()
+            .withf(|email, password| email == "sandbox@factus.com.co" && password.expose_secret() == "sandbox2024%")
+            .times(1)
+            .returning(|_, _| Ok(token()));
+
+        let issued = service(gateway)
+            .login("sandbox@factus.com.co", &SecretString::from("sandbox2024%"))
+            .await
+            .expect("login succeeds");
+
+        assert_eq!(issued.access_token.expose_secret(), "AT");
+        assert_eq!(issued.expires_in, 3600);
+        assert!(issued.refresh_token.is_none());
+    }
+
+    #[tokio::test]
+    async fn login_refused_by_factus_is_refused_with_its_message() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_login().returning(|_, _| {
+            Err(FactusError::Rejected { status: 401, message: "Invalid credentials".into() })
+        });
+
+        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+
+        assert!(
+            matches!(&error, FactusLoginError::Refused { status: 401, message } if message == "Invalid credentials"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn login_while_factus_is_down_is_an_upstream_failure() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_login().returning(|_, _| Err(FactusError::Timeout));
+
+        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+
+        assert!(matches!(error, FactusLoginError::Upstream(FactusError::Timeout)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn login_failing_for_an_unknown_reason_is_unexpected() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_login().returning(|_, _| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
+
+        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+
+        assert!(matches!(error, FactusLoginError::Unexpected(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn refresh_passes_the_refresh_token_and_returns_the_new_token() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway
+            .expect_refresh()
+            .withf(|refresh| refresh.expose_secret() == "RT")
+            .times(1)
+            .returning(|_| {
+                Ok(FactusToken { refresh_token: Some(SecretString::from("RT2")), ..token() })
+            });
+
+        let issued = service(gateway).refresh(&SecretString::from("RT")).await.expect("refresh succeeds");
+
+        assert_eq!(issued.refresh_token.as_ref().map(ExposeSecret::expose_secret), Some("RT2"));
+    }
+
+    #[tokio::test]
+    async fn refresh_with_a_refused_token_is_refused_with_factus_message() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_refresh().returning(|_| {
+            Err(FactusError::Rejected { status: 400, message: "The refresh token is invalid.".into() })
+        });
+
+        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+
+        assert!(
+            matches!(&error, FactusRefreshError::Refused { status: 400, message } if message == "The refresh token is invalid."),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn refresh_behind_an_open_circuit_is_an_upstream_failure() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_refresh().returning(|_| Err(FactusError::CircuitOpen));
+
+        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+
+        assert!(matches!(error, FactusRefreshError::Upstream(FactusError::CircuitOpen)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn refresh_failing_for_an_unknown_reason_is_unexpected() {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_refresh().returning(|_| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
+
+        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+
+        assert!(matches!(error, FactusRefreshError::Unexpected(_)), "{error:?}");
+    }
+}

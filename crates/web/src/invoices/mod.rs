@@ -1,0 +1,3 @@
+//! The invoice endpoints' wire formats: reading a create-invoice body into the domain.
+
+pub mod request;

@@ -1,0 +1,276 @@
+//! Reading the body of `POST /api/v1/invoices` into a domain [`Invoice`].
+//!
+//! Three steps, so that the client gets every problem of its body in one answer, and the status
+//! tells it what kind of problem it is (`design.md` §3):
+//!
+//! 1. Every field is read with [`Fields`] into an [`InvoiceDraft`]: missing fields, wrong JSON
+//!    types, bad dates and bad e-mails are all recorded (unknown fields are ignored, defaults of
+//!    `reference-wrapper.md` §3.1 applied).
+//! 2. If any of those shape errors exist, the answer is 422 with all of them **and** every field
+//!    bound the domain already sees (quantity > 0, rates ≥ 0, …). To see them, the fields that
+//!    could not be read are filled with valid placeholders and the draft is checked by the domain;
+//!    only its bound violations are kept (business rules are not judged on a malformed body).
+//! 3. Otherwise the domain builds the invoice: bound violations → 422, else business rules → 400,
+//!    both with the same FastAPI list shape.
+
+use factus_domain::invoice::{
+    AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft,
+    MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind, WithholdingTaxDraft,
+};
+use rust_decimal::Decimal;
+use serde_json::Value;
+use time::Date;
+
+use crate::error::ApiError;
+use crate::validation::{Errors, FieldError, Fields, Loc};
+
+/// Reads and checks a create-invoice body.
+///
+/// # Errors
+/// [`ApiError::Validation`] (422) for malformed bodies (shape, types, presence, field bounds), with
+/// every such problem; [`ApiError::BusinessRules`] (400) for a well-formed invoice that breaks
+/// business rules, with every broken rule.
+pub fn parse_invoice(body: &Value) -> Result<Invoice, ApiError> {
+    let mut errors = Errors::new();
+    let draft = read_invoice(body, &mut errors);
+    let shape_errors = errors.into_vec();
+    let Some(draft) = draft else {
+        return Err(ApiError::Validation(shape_errors));
+    };
+
+    if !shape_errors.is_empty() {
+        let mut all = shape_errors;
+        if let Err(violations) = Invoice::parse(draft) {
+            let bounds: Vec<FieldError> = violations
+                .iter()
+                .filter(|violation| !violation.is_business_rule())
+                .map(field_error)
+                .filter(|bound| all.iter().all(|error| error.loc != bound.loc))
+                .collect();
+            all.extend(bounds);
+        }
+        return Err(ApiError::Validation(all));
+    }
+
+    Invoice::parse(draft).map_err(|violations| {
+        let bounds: Vec<FieldError> =
+            violations.iter().filter(|violation| !violation.is_business_rule()).map(field_error).collect();
+        if bounds.is_empty() {
+            ApiError::BusinessRules(violations.iter().map(field_error).collect())
+        } else {
+            ApiError::Validation(bounds)
+        }
+    })
+}
+
+/// A domain violation as a FastAPI `detail` entry, with the seed's `type` codes.
+fn field_error(violation: &Violation) -> FieldError {
+    let loc = violation.path().segments().iter().fold(Loc::body(), |loc, segment| match segment {
+        PathSegment::Key(key) => loc.key(*key),
+        PathSegment::Index(index) => loc.index(*index),
+    });
+    let kind = match violation.kind() {
+        ViolationKind::NotGreaterThan => "value_error.number.not_gt",
+        ViolationKind::NotGreaterOrEqual => "value_error.number.not_ge",
+        ViolationKind::NotLessOrEqual => "value_error.number.not_le",
+        ViolationKind::TooLong => "value_error.any_str.max_length",
+        ViolationKind::TooShort => "value_error.any_str.min_length",
+        ViolationKind::BadFormat => "value_error.str.regex",
+        ViolationKind::BadEmail => "value_error.email",
+        ViolationKind::NotPermitted => "type_error.enum",
+        ViolationKind::BusinessRule => "value_error",
+    };
+    FieldError::new(loc, violation.message(), kind)
+}
+
+// Placeholders for fields that could not be read. They only stand in while the domain looks for
+// field bounds on a body already answered with 422, so each is a value that breaks no bound.
+const PLACEHOLDER_TEXT: &str = "placeholder";
+const PLACEHOLDER_DOCUMENT_ID: i64 = 3;
+const PLACEHOLDER_DATE: Date = Date::MIN;
+
+/// Reads the body into a draft, recording every shape error; `None` only when the body is not an
+/// object at all.
+fn read_invoice(body: &Value, errors: &mut Errors) -> Option<InvoiceDraft> {
+    let loc = Loc::body();
+    let fields = Fields::of(body, &loc, errors)?;
+
+    let numbering_range_id = fields.optional_int("numbering_range_id", errors);
+    let document = fields.optional_str("document", errors);
+    let reference_code = fields.required_str("reference_code", errors);
+    let observation = fields.optional_str("observation", errors);
+    let payment_method_code = fields.optional_str("payment_method_code", errors);
+    let payment_form = fields.optional_str("payment_form", errors);
+    let payment_due_date = fields.optional_date("payment_due_date", errors);
+    let operation_type = fields.optional_str("operation_type", errors);
+    let send_email = fields.optional_bool("send_email", errors);
+    let order_reference = nested(&fields, "order_reference", false, errors, read_order_reference);
+    let related_documents = list(&fields, "related_documents", false, errors, read_related_document);
+    let billing_period = nested(&fields, "billing_period", false, errors, read_billing_period);
+    let establishment = nested(&fields, "establishment", false, errors, read_establishment);
+    let allowance_charges = list(&fields, "allowance_charges", false, errors, read_allowance_charge);
+    let customer = nested(&fields, "customer", true, errors, read_customer);
+    let items = list(&fields, "items", true, errors, read_item);
+
+    Some(InvoiceDraft {
+        numbering_range_id,
+        document: document.unwrap_or_else(|| InvoiceDraft::DEFAULT_DOCUMENT.to_owned()),
+        reference_code: reference_code.unwrap_or_else(|| PLACEHOLDER_TEXT.to_owned()),
+        observation,
+        payment_method_code: payment_method_code
+            .unwrap_or_else(|| InvoiceDraft::DEFAULT_PAYMENT_METHOD_CODE.to_owned()),
+        payment_form: payment_form.unwrap_or_else(|| InvoiceDraft::DEFAULT_PAYMENT_FORM.to_owned()),
+        payment_due_date,
+        operation_type,
+        send_email,
+        order_reference,
+        related_documents,
+        billing_period,
+        establishment,
+        allowance_charges,
+        customer: customer.unwrap_or_else(|| CustomerDraft {
+            identification_document_id: PLACEHOLDER_DOCUMENT_ID,
+            ..CustomerDraft::default()
+        }),
+        items: items.unwrap_or_default(),
+    })
+}
+
+/// A nested object at `key`; `None` when absent (recorded if required) or not an object (recorded).
+fn nested<T>(
+    fields: &Fields<'_>,
+    key: &'static str,
+    required: bool,
+    errors: &mut Errors,
+    read: impl Fn(&Fields<'_>, &mut Errors) -> T,
+) -> Option<T> {
+    let Some(value) = fields.raw(key) else {
+        if required {
+            errors.push(FieldError::missing(fields.loc().key(key)));
+        }
+        return None;
+    };
+    let loc = fields.loc().key(key);
+    let inner = Fields::of(value, &loc, errors)?;
+    Some(read(&inner, errors))
+}
+
+/// A list of objects at `key`. An element that is not an object is recorded and read as an empty
+/// object, so that the other elements keep their index in the domain's paths.
+fn list<T>(
+    fields: &Fields<'_>,
+    key: &'static str,
+    required: bool,
+    errors: &mut Errors,
+    read: impl Fn(&Fields<'_>, &mut Errors) -> T,
+) -> Option<Vec<T>> {
+    let values = if required { fields.required_array(key, errors) } else { fields.optional_array(key, errors) }?;
+    let list_loc = fields.loc().key(key);
+    let empty = Value::Object(serde_json::Map::new());
+    let mut drafts = Vec::with_capacity(values.len());
+    for (index, value) in values.iter().enumerate() {
+        let loc = list_loc.index(index);
+        if let Some(inner) = Fields::of(value, &loc, errors) {
+            drafts.push(read(&inner, errors));
+        } else if let Some(inner) = Fields::of(&empty, &loc, &mut Errors::new()) {
+            // Its missing fields are not reported: the element itself already is.
+            drafts.push(read(&inner, &mut Errors::new()));
+        }
+    }
+    Some(drafts)
+}
+
+fn text(value: Option<String>) -> String {
+    value.unwrap_or_else(|| PLACEHOLDER_TEXT.to_owned())
+}
+
+fn read_order_reference(fields: &Fields<'_>, errors: &mut Errors) -> OrderReferenceDraft {
+    OrderReferenceDraft {
+        reference_code: text(fields.required_str("reference_code", errors)),
+        issue_date: fields.optional_date("issue_date", errors),
+    }
+}
+
+fn read_related_document(fields: &Fields<'_>, errors: &mut Errors) -> RelatedDocumentDraft {
+    RelatedDocumentDraft {
+        code: text(fields.required_str("code", errors)),
+        issue_date: fields.required_date("issue_date", errors).unwrap_or(PLACEHOLDER_DATE),
+        number: text(fields.required_str("number", errors)),
+    }
+}
+
+fn read_billing_period(fields: &Fields<'_>, errors: &mut Errors) -> BillingPeriodDraft {
+    BillingPeriodDraft {
+        start_date: fields.required_date("start_date", errors).unwrap_or(PLACEHOLDER_DATE),
+        start_time: fields.optional_str("start_time", errors),
+        end_date: fields.required_date("end_date", errors).unwrap_or(PLACEHOLDER_DATE),
+        end_time: text(fields.required_str("end_time", errors)),
+    }
+}
+
+fn read_establishment(fields: &Fields<'_>, errors: &mut Errors) -> EstablishmentDraft {
+    EstablishmentDraft {
+        name: text(fields.required_str("name", errors)),
+        address: text(fields.required_str("address", errors)),
+        phone_number: text(fields.required_str("phone_number", errors)),
+        // A plain string in the reference, not an e-mail field.
+        email: text(fields.required_str("email", errors)),
+        municipality_id: fields.required_int("municipality_id", errors).unwrap_or_default(),
+    }
+}
+
+fn read_allowance_charge(fields: &Fields<'_>, errors: &mut Errors) -> AllowanceChargeDraft {
+    AllowanceChargeDraft {
+        concept_type: text(fields.required_str("concept_type", errors)),
+        is_surcharge: fields.required_bool("is_surcharge", errors).unwrap_or_default(),
+        reason: text(fields.required_str("reason", errors)),
+        base_amount: fields.required_decimal("base_amount", errors).unwrap_or_default(),
+        amount: fields.required_decimal("amount", errors).unwrap_or_default(),
+    }
+}
+
+fn read_customer(fields: &Fields<'_>, errors: &mut Errors) -> CustomerDraft {
+    CustomerDraft {
+        identification_document_id: fields
+            .required_int("identification_document_id", errors)
+            .unwrap_or(PLACEHOLDER_DOCUMENT_ID),
+        identification: text(fields.required_str("identification", errors)),
+        dv: fields.optional_str("dv", errors),
+        company: fields.optional_str("company", errors),
+        trade_name: fields.optional_str("trade_name", errors),
+        names: fields.optional_str("names", errors),
+        address: fields.optional_str("address", errors),
+        email: fields.optional_email("email", errors),
+        phone: fields.optional_str("phone", errors),
+        municipality_id: fields.optional_int("municipality_id", errors),
+        legal_organization_id: fields.required_int("legal_organization_id", errors).unwrap_or_default(),
+        tribute_id: fields.required_int("tribute_id", errors).unwrap_or_default(),
+    }
+}
+
+fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
+    ItemDraft {
+        code_reference: text(fields.required_str("code_reference", errors)),
+        name: text(fields.required_str("name", errors)),
+        quantity: fields.required_int("quantity", errors).unwrap_or(1),
+        price: fields.required_decimal("price", errors).unwrap_or(Decimal::ONE),
+        discount_rate: fields.optional_decimal("discount_rate", errors).unwrap_or(Rate::ZERO.percent()),
+        tax_rate: fields.required_decimal("tax_rate", errors).unwrap_or_default(),
+        unit_measure_id: fields.required_int("unit_measure_id", errors).unwrap_or_default(),
+        standard_code_id: fields.required_int("standard_code_id", errors).unwrap_or_default(),
+        is_excluded: fields.required_int("is_excluded", errors).unwrap_or_default(),
+        tribute_id: fields.required_int("tribute_id", errors).unwrap_or_default(),
+        scheme_id: fields.optional_str("scheme_id", errors),
+        note: fields.optional_str("note", errors),
+        withholding_taxes: list(fields, "withholding_taxes", false, errors, |fields, errors| WithholdingTaxDraft {
+            code: text(fields.required_str("code", errors)),
+            withholding_tax_rate: fields.required_decimal("withholding_tax_rate", errors).unwrap_or_default(),
+        }),
+        mandate: nested(fields, "mandate", false, errors, |fields, errors| MandateDraft {
+            identification_document_id: fields
+                .required_int("identification_document_id", errors)
+                .unwrap_or(PLACEHOLDER_DOCUMENT_ID),
+            identification: text(fields.required_str("identification", errors)),
+        }),
+    }
+}
