@@ -11,7 +11,11 @@
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod factus;
+pub mod factus_auth;
 pub mod health;
+pub mod invoices;
+pub mod lookups;
 pub mod ports;
 pub mod users;
 

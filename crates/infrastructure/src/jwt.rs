@@ -108,9 +108,13 @@ impl JwtTokenService {
             exp: (now + self.lifetime).unix_timestamp(),
             iat: Some(now.unix_timestamp()),
         };
-        let access_token = jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
-            .map_err(|error| TokenError::Issue(error.to_string()))?;
-        Ok(IssuedToken { access_token, expires_in_seconds: self.lifetime.whole_seconds() })
+        let access_token =
+            jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
+                .map_err(|error| TokenError::Issue(error.to_string()))?;
+        Ok(IssuedToken {
+            access_token,
+            expires_in_seconds: self.lifetime.whole_seconds(),
+        })
     }
 }
 
@@ -123,7 +127,10 @@ impl TokenService for JwtTokenService {
         let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
             .map_err(|error| {
                 // The reason only: the token itself is a credential and never logged.
-                tracing::debug!(reason = refusal_reason(error.kind()), "access token refused");
+                tracing::debug!(
+                    reason = refusal_reason(error.kind()),
+                    "access token refused"
+                );
                 TokenError::Invalid
             })?;
         let TokenClaims { sub, exp, iat } = data.claims;
@@ -131,9 +138,14 @@ impl TokenService for JwtTokenService {
             tracing::debug!(reason = "empty subject", "access token refused");
             return Err(TokenError::Invalid);
         }
-        let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| TokenError::Invalid)?;
+        let expires_at =
+            OffsetDateTime::from_unix_timestamp(exp).map_err(|_| TokenError::Invalid)?;
         let issued_at = iat.and_then(|iat| OffsetDateTime::from_unix_timestamp(iat).ok());
-        Ok(Claims { subject: sub, issued_at, expires_at })
+        Ok(Claims {
+            subject: sub,
+            issued_at,
+            expires_at,
+        })
     }
 }
 
@@ -169,8 +181,12 @@ mod tests {
 
     /// Signs arbitrary claims with the test key, to build tokens the service would not issue.
     fn sign(algorithm: Algorithm, claims: &serde_json::Value) -> String {
-        jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(KEY.as_bytes()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &Header::new(algorithm),
+            claims,
+            &EncodingKey::from_secret(KEY.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn now() -> i64 {
@@ -201,7 +217,12 @@ mod tests {
     fn hs512_can_be_configured() {
         let tokens = service("HS512");
         let issued = tokens.issue("ana").unwrap();
-        assert_eq!(jsonwebtoken::decode_header(&issued.access_token).unwrap().alg, Algorithm::HS512);
+        assert_eq!(
+            jsonwebtoken::decode_header(&issued.access_token)
+                .unwrap()
+                .alg,
+            Algorithm::HS512
+        );
         assert_eq!(tokens.verify(&issued.access_token).unwrap().subject, "ana");
     }
 
@@ -210,29 +231,45 @@ mod tests {
         let tokens = service("HS256");
         let long_ago = OffsetDateTime::now_utc() - time::Duration::minutes(31);
         let issued = tokens.issue_at("ana", long_ago).unwrap();
-        assert_eq!(tokens.verify(&issued.access_token), Err(TokenError::Invalid));
+        assert_eq!(
+            tokens.verify(&issued.access_token),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
     fn a_token_expired_within_the_leeway_is_still_accepted() {
         let tokens = service("HS256");
-        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "ana", "exp": now() - 2 }));
+        let token = sign(
+            Algorithm::HS256,
+            &serde_json::json!({ "sub": "ana", "exp": now() - 2 }),
+        );
         assert!(tokens.verify(&token).is_ok());
     }
 
     #[test]
     fn a_token_expired_beyond_the_leeway_is_refused() {
         let tokens = service("HS256");
-        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "ana", "exp": now() - 10 }));
+        let token = sign(
+            Algorithm::HS256,
+            &serde_json::json!({ "sub": "ana", "exp": now() - 10 }),
+        );
         assert_eq!(tokens.verify(&token), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        let other = JwtTokenService::new(&SecretString::from("another key, also 32 bytes long!"), "HS256", 30)
-            .unwrap();
+        let other = JwtTokenService::new(
+            &SecretString::from("another key, also 32 bytes long!"),
+            "HS256",
+            30,
+        )
+        .unwrap();
         let issued = other.issue("ana").unwrap();
-        assert_eq!(service("HS256").verify(&issued.access_token), Err(TokenError::Invalid));
+        assert_eq!(
+            service("HS256").verify(&issued.access_token),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]
@@ -248,15 +285,28 @@ mod tests {
     fn an_unsigned_alg_none_token_is_refused() {
         let header = b64(r#"{"alg":"none","typ":"JWT"}"#);
         let payload = b64(&format!(r#"{{"sub":"admin","exp":{}}}"#, now() + 600));
-        for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
-            assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid), "{token}");
+        for token in [
+            format!("{header}.{payload}."),
+            format!("{header}.{payload}"),
+        ] {
+            assert_eq!(
+                service("HS256").verify(&token),
+                Err(TokenError::Invalid),
+                "{token}"
+            );
         }
     }
 
     #[test]
     fn a_token_signed_with_hs512_is_refused_when_hs256_is_configured() {
-        let token = sign(Algorithm::HS512, &serde_json::json!({ "sub": "ana", "exp": now() + 600 }));
-        assert!(service("HS512").verify(&token).is_ok(), "the token itself is valid");
+        let token = sign(
+            Algorithm::HS512,
+            &serde_json::json!({ "sub": "ana", "exp": now() + 600 }),
+        );
+        assert!(
+            service("HS512").verify(&token).is_ok(),
+            "the token itself is valid"
+        );
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
     }
 
@@ -265,7 +315,10 @@ mod tests {
         // Key confusion: an RS256 header with an HMAC signature made with the shared key.
         let header = b64(r#"{"alg":"RS256","typ":"JWT"}"#);
         let payload = b64(&format!(r#"{{"sub":"admin","exp":{}}}"#, now() + 600));
-        let hs256 = sign(Algorithm::HS256, &serde_json::json!({ "sub": "admin", "exp": now() + 600 }));
+        let hs256 = sign(
+            Algorithm::HS256,
+            &serde_json::json!({ "sub": "admin", "exp": now() + 600 }),
+        );
         let signature = hs256.rsplit('.').next().unwrap();
         let token = format!("{header}.{payload}.{signature}");
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
@@ -279,7 +332,10 @@ mod tests {
 
     #[test]
     fn a_token_with_an_empty_subject_is_refused() {
-        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "", "exp": now() + 600 }));
+        let token = sign(
+            Algorithm::HS256,
+            &serde_json::json!({ "sub": "", "exp": now() + 600 }),
+        );
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
     }
 
@@ -292,7 +348,10 @@ mod tests {
     #[test]
     fn a_token_that_is_not_yet_valid_is_refused() {
         let claims = serde_json::json!({ "sub": "ana", "exp": now() + 600, "nbf": now() + 300 });
-        assert_eq!(service("HS256").verify(&sign(Algorithm::HS256, &claims)), Err(TokenError::Invalid));
+        assert_eq!(
+            service("HS256").verify(&sign(Algorithm::HS256, &claims)),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - `testing` (feature `test-support`): throwaway Postgres and SQLite databases for tests.
 
 pub mod db;
+pub mod factus;
 pub mod jwt;
 pub mod password;
 

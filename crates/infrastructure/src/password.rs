@@ -35,7 +35,11 @@ pub struct Argon2Settings {
 impl Argon2Settings {
     /// OWASP's recommended argon2id configuration (Password Storage Cheat Sheet): m=19456 KiB,
     /// t=2, p=1.
-    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
+    pub const OWASP: Self = Self {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
 }
 
 impl Default for Argon2Settings {
@@ -46,7 +50,11 @@ impl Default for Argon2Settings {
 
 impl std::fmt::Display for Argon2Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self { memory_kib, iterations, parallelism } = self;
+        let Self {
+            memory_kib,
+            iterations,
+            parallelism,
+        } = self;
         write!(f, "argon2id m={memory_kib} t={iterations} p={parallelism}")
     }
 }
@@ -55,7 +63,10 @@ impl std::fmt::Display for Argon2Settings {
 #[derive(Debug, Error)]
 pub enum Argon2HasherError {
     #[error("invalid {settings}: {reason}")]
-    InvalidSettings { settings: Argon2Settings, reason: argon2::Error },
+    InvalidSettings {
+        settings: Argon2Settings,
+        reason: argon2::Error,
+    },
     #[error("could not compute the dummy hash: {0}")]
     DummyHash(argon2::password_hash::Error),
 }
@@ -102,8 +113,13 @@ impl Argon2Hasher {
         settings: Argon2Settings,
         max_concurrent: NonZeroUsize,
     ) -> Result<Self, Argon2HasherError> {
-        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
-            .map_err(|reason| Argon2HasherError::InvalidSettings { settings, reason })?;
+        let params = Params::new(
+            settings.memory_kib,
+            settings.iterations,
+            settings.parallelism,
+            None,
+        )
+        .map_err(|reason| Argon2HasherError::InvalidSettings { settings, reason })?;
         let random_password = Alphanumeric.sample_string(&mut rand::rng(), 32);
         let dummy = hash_with(&params, random_password.as_bytes())
             .map(|hash| PasswordHash::from_phc(hash.to_string()))
@@ -158,8 +174,11 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, StoreError> {
         let params = self.params.clone();
         let password = password.clone();
-        let hashed = self.run_bounded(move || hash_with(&params, password.expose().as_bytes())).await?;
-        let hashed = hashed.map_err(|error| anyhow::anyhow!("argon2 could not hash a password: {error}"))?;
+        let hashed = self
+            .run_bounded(move || hash_with(&params, password.expose().as_bytes()))
+            .await?;
+        let hashed =
+            hashed.map_err(|error| anyhow::anyhow!("argon2 could not hash a password: {error}"))?;
         Ok(PasswordHash::from_phc(hashed.to_string()))
     }
 
@@ -201,7 +220,11 @@ mod tests {
 
     /// Cheap parameters: these tests are about behaviour, not cost.
     fn cheap_hasher(max_concurrent: usize) -> Argon2Hasher {
-        let settings = Argon2Settings { memory_kib: 64, iterations: 1, parallelism: 1 };
+        let settings = Argon2Settings {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
         Argon2Hasher::with_settings(settings, NonZeroUsize::new(max_concurrent).unwrap()).unwrap()
     }
 
@@ -211,14 +234,21 @@ mod tests {
 
     #[test]
     fn the_default_settings_are_owasps_argon2id() {
-        assert_eq!(Argon2Settings::default().to_string(), "argon2id m=19456 t=2 p=1");
+        assert_eq!(
+            Argon2Settings::default().to_string(),
+            "argon2id m=19456 t=2 p=1"
+        );
     }
 
     #[tokio::test]
     async fn the_owasp_hasher_writes_its_parameters_into_the_hash() {
         let hasher = Argon2Hasher::new().unwrap();
         let hash = hasher.hash(&password("correct horse")).await.unwrap();
-        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_phc());
+        assert!(
+            hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{}",
+            hash.as_phc()
+        );
         assert!(hasher.verify("correct horse", &hash).await.unwrap());
     }
 
@@ -250,7 +280,11 @@ mod tests {
         let old = cheap_hasher(1);
         let hash = old.hash(&password("correct horse")).await.unwrap();
         let new = Argon2Hasher::with_settings(
-            Argon2Settings { memory_kib: 128, iterations: 2, parallelism: 1 },
+            Argon2Settings {
+                memory_kib: 128,
+                iterations: 2,
+                parallelism: 1,
+            },
             NonZeroUsize::MIN,
         )
         .unwrap();
@@ -268,9 +302,18 @@ mod tests {
 
     #[test]
     fn parameters_argon2_refuses_are_reported() {
-        let settings = Argon2Settings { memory_kib: 1, iterations: 0, parallelism: 1 };
+        let settings = Argon2Settings {
+            memory_kib: 1,
+            iterations: 0,
+            parallelism: 1,
+        };
         let error = Argon2Hasher::with_settings(settings, NonZeroUsize::MIN).unwrap_err();
-        assert!(error.to_string().starts_with("invalid argon2id m=1 t=0 p=1"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid argon2id m=1 t=0 p=1"),
+            "{error}"
+        );
     }
 
     #[tokio::test]
@@ -285,7 +328,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "a hash ran without a permit");
         drop(held);
-        let hash = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+        let hash = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(hash.is_ok());
     }
 
@@ -296,7 +342,11 @@ mod tests {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     {
-        fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
             let scope = ctx
                 .event_scope(event)
                 .map(|scope| scope.map(|span| span.name().to_owned()).collect())
@@ -327,7 +377,9 @@ mod tests {
         assert!(!matched);
         let scopes = scopes.lock().unwrap();
         assert!(
-            scopes.iter().any(|scope| scope.iter().any(|name| name == "login_request")),
+            scopes
+                .iter()
+                .any(|scope| scope.iter().any(|name| name == "login_request")),
             "the warning was logged outside the caller's span: {scopes:?}"
         );
     }

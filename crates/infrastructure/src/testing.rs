@@ -28,6 +28,7 @@
 //! ```
 
 use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -62,7 +63,10 @@ pub async fn postgres_base_url() -> Option<String> {
 }
 
 async fn postgres_server() -> Result<String, String> {
-    POSTGRES_SERVER.get_or_init(find_postgres_server).await.clone()
+    POSTGRES_SERVER
+        .get_or_init(find_postgres_server)
+        .await
+        .clone()
 }
 
 async fn find_postgres_server() -> Result<String, String> {
@@ -86,7 +90,9 @@ async fn find_postgres_server() -> Result<String, String> {
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 async fn answers(url: &str) -> bool {
@@ -126,13 +132,24 @@ fn report_skip(test_name: &str, reason: &str) {
         !running_in_ci(),
         "POSTGRES UNAVAILABLE under CI=true, refusing to skip {test_name}: {reason}"
     );
-    eprintln!(
+    let notice = format!(
         "\n==================================================================\n\
          POSTGRES UNAVAILABLE: skipping {test_name}\n\
          {reason}\n\
          Set TEST_DATABASE_URL=postgres://… (or install PostgreSQL) to run it.\n\
          ==================================================================\n"
     );
+    // Written to the stderr handle rather than with eprintln!, which the test harness captures
+    // and hides for passing tests: a skip must be seen. (nextest captures the whole process;
+    // there, CI=true is what turns a skip into a visible failure.)
+    let mut stderr = std::io::stderr().lock();
+    if stderr
+        .write_all(notice.as_bytes())
+        .and_then(|()| stderr.flush())
+        .is_err()
+    {
+        // Nowhere left to report to; the test still returns early.
+    }
 }
 
 /// A database that exists for one test.
@@ -156,7 +173,9 @@ enum Backend {
 
 impl std::fmt::Debug for TestDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDatabase").field("url", &redact_url(&self.url)).finish_non_exhaustive()
+        f.debug_struct("TestDatabase")
+            .field("url", &redact_url(&self.url))
+            .finish_non_exhaustive()
     }
 }
 
@@ -170,16 +189,28 @@ impl TestDatabase {
     pub async fn postgres() -> Option<Self> {
         let server_url = postgres_server().await.ok()?;
         let name = format!("factus_test_{}", Uuid::new_v4().simple());
-        let mut connection = PgConnection::connect(&server_url).await.unwrap_or_else(|error| {
-            panic!("connecting to the test Postgres server {}: {error}", redact_url(&server_url))
-        });
+        let mut connection = PgConnection::connect(&server_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "connecting to the test Postgres server {}: {error}",
+                    redact_url(&server_url)
+                )
+            });
         sqlx::raw_sql(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .execute(&mut connection)
             .await
             .unwrap_or_else(|error| panic!("creating test database {name}: {error}"));
         drop(connection.close().await);
         let url = crate::db::url::with_database(&server_url, &name);
-        Some(Self { url, backend: Backend::Postgres { server_url, name, dropped: false } })
+        Some(Self {
+            url,
+            backend: Backend::Postgres {
+                server_url,
+                name,
+                dropped: false,
+            },
+        })
     }
 
     /// Like [`TestDatabase::postgres`], but when there is no server prints the loud skip notice
@@ -188,7 +219,11 @@ impl TestDatabase {
     /// # Panics
     /// Under `CI=true` without a server, or when the database cannot be created.
     pub async fn postgres_or_skip(test_name: &str) -> Option<Self> {
-        if require_postgres_or_skip(test_name).await { Self::postgres().await } else { None }
+        if require_postgres_or_skip(test_name).await {
+            Self::postgres().await
+        } else {
+            None
+        }
     }
 
     /// A fresh SQLite database file (`sqlite://…/test.db`, created on first connect) in a new
@@ -203,7 +238,10 @@ impl TestDatabase {
             .tempdir()
             .expect("a temporary directory for a SQLite test database");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        Self { url, backend: Backend::Sqlite { _dir: dir } }
+        Self {
+            url,
+            backend: Backend::Sqlite { _dir: dir },
+        }
     }
 
     /// The URL to connect to, for `Database::connect`.
@@ -215,7 +253,12 @@ impl TestDatabase {
     /// Drops the database now, closing connections still open to it. Dropping a
     /// `TestDatabase` does the same on a helper thread, best effort.
     pub async fn drop_database(mut self) {
-        if let Backend::Postgres { server_url, name, dropped } = &mut self.backend {
+        if let Backend::Postgres {
+            server_url,
+            name,
+            dropped,
+        } = &mut self.backend
+        {
             drop_postgres_database(server_url, name).await;
             *dropped = true;
         }
@@ -224,12 +267,20 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Backend::Postgres { server_url, name, dropped: false } = &self.backend {
+        if let Backend::Postgres {
+            server_url,
+            name,
+            dropped: false,
+        } = &self.backend
+        {
             // Drop may run inside an async runtime, which must not be blocked on directly; a
             // short-lived thread with its own runtime does the work.
             let (server_url, name) = (server_url.clone(), name.clone());
             let worker = std::thread::spawn(move || {
-                match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
                     Ok(runtime) => runtime.block_on(drop_postgres_database(&server_url, &name)),
                     Err(error) => eprintln!("could not drop test database {name}: {error}"),
                 }
@@ -245,9 +296,11 @@ async fn drop_postgres_database(server_url: &str, name: &str) {
     let dropped = async {
         let mut connection = PgConnection::connect(server_url).await?;
         // FORCE ends connections a test left open (Postgres 13+).
-        sqlx::raw_sql(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
-            .execute(&mut connection)
-            .await?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+        )))
+        .execute(&mut connection)
+        .await?;
         connection.close().await
     };
     if let Err(error) = dropped.await {
@@ -276,7 +329,9 @@ async fn throwaway_cluster() -> Result<String, String> {
     if answers(&url).await {
         Ok(url)
     } else {
-        Err(format!("the cluster in {THROWAWAY_CLUSTER_DIR} started but does not answer at {url}"))
+        Err(format!(
+            "the cluster in {THROWAWAY_CLUSTER_DIR} started but does not answer at {url}"
+        ))
     }
 }
 
@@ -295,15 +350,14 @@ fn postgres_bin_dir() -> Option<PathBuf> {
         .filter(|(_, bin)| has_tools(bin))
         .max_by_key(|(version, _)| *version)
         .map(|(_, bin)| bin);
-    debian.or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?).find(|dir| has_tools(dir))
-    })
+    debian.or_else(|| std::env::split_paths(&std::env::var_os("PATH")?).find(|dir| has_tools(dir)))
 }
 
 fn lock_cluster_dir() -> Result<File, String> {
     let path = format!("{THROWAWAY_CLUSTER_DIR}.lock");
     let file = File::create(&path).map_err(|error| format!("creating {path}: {error}"))?;
-    file.lock().map_err(|error| format!("locking {path}: {error}"))?;
+    file.lock()
+        .map_err(|error| format!("locking {path}: {error}"))?;
     Ok(file)
 }
 
@@ -346,14 +400,26 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
     let data = dir.join("data");
     if as_root {
         let status = Command::new("install")
-            .args(["-d", "-o", "postgres", "-g", "postgres", "-m", "700", THROWAWAY_CLUSTER_DIR])
+            .args([
+                "-d",
+                "-o",
+                "postgres",
+                "-g",
+                "postgres",
+                "-m",
+                "700",
+                THROWAWAY_CLUSTER_DIR,
+            ])
             .status()
             .map_err(|error| format!("running install: {error}"))?;
         if !status.success() {
-            return Err(format!("could not create {THROWAWAY_CLUSTER_DIR} for user postgres"));
+            return Err(format!(
+                "could not create {THROWAWAY_CLUSTER_DIR} for user postgres"
+            ));
         }
     } else {
-        std::fs::create_dir_all(dir).map_err(|error| format!("creating {THROWAWAY_CLUSTER_DIR}: {error}"))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|error| format!("creating {THROWAWAY_CLUSTER_DIR}: {error}"))?;
     }
     if !data.join("PG_VERSION").is_file() {
         if data.exists() {
@@ -366,7 +432,18 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
         run_pg_tool(
             as_root,
             &bin.join("initdb"),
-            &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
         )?;
     }
     let data = data.to_string_lossy();
@@ -378,7 +455,18 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
     run_pg_tool(
         as_root,
         &bin.join("pg_ctl"),
-        &["-D", &data, "-l", &log.to_string_lossy(), "-w", "-t", "30", "-o", &options, "start"],
+        &[
+            "-D",
+            &data,
+            "-l",
+            &log.to_string_lossy(),
+            "-w",
+            "-t",
+            "30",
+            "-o",
+            &options,
+            "start",
+        ],
     )?;
     eprintln!(
         "throwaway Postgres cluster running on 127.0.0.1:{THROWAWAY_CLUSTER_PORT} \

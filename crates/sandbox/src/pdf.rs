@@ -222,15 +222,18 @@ mod tests {
     fn assert_well_formed(pdf: &[u8]) {
         assert!(pdf.starts_with(b"%PDF-1.4"));
         assert!(pdf.ends_with(b"%%EOF\n"));
-        let text = String::from_utf8_lossy(pdf);
-        let startxref: usize = text
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|t| t.lines().next())
+        let marker = pdf
+            .windows(10)
+            .rposition(|w| w == b"startxref\n")
+            .expect("startxref");
+        let tail = std::str::from_utf8(&pdf[marker..]).expect("ASCII trailer");
+        let startxref: usize = tail
+            .lines()
+            .nth(1)
             .and_then(|n| n.parse().ok())
             .expect("startxref");
         assert!(pdf[startxref..].starts_with(b"xref\n"));
-        let table = &text[startxref..];
+        let table = std::str::from_utf8(&pdf[startxref..]).expect("ASCII xref");
         let mut rows = table.lines().skip(1);
         let count: usize = rows
             .next()
@@ -288,6 +291,7 @@ mod tests {
             .collect();
         let pdf = render(&lines);
         assert_well_formed(&pdf);
-        assert!(find(&pdf, b"/Count 4").is_some());
+        // 9 pt lines step 14 pt: 49 lines fit between the margins of a Letter page.
+        assert!(find(&pdf, b"/Count 5").is_some());
     }
 }

@@ -33,12 +33,13 @@ pub(crate) fn money(value: Decimal) -> String {
 ///
 /// Non-whole values go through `f64` only to be printed: two-decimal amounts print exactly.
 fn number(value: Decimal) -> Value {
+    use rust_decimal::prelude::ToPrimitive;
     if value.fract().is_zero()
-        && let Ok(whole) = i64::try_from(value.trunc().mantissa() / 10i128.pow(value.scale()))
+        && let Some(whole) = value.to_i64()
     {
         return Value::from(whole);
     }
-    rust_decimal::prelude::ToPrimitive::to_f64(&value).map_or(Value::Null, Value::from)
+    value.to_f64().map_or(Value::Null, Value::from)
 }
 
 /// `DD-MM-YYYY hh:mm:ss AM/PM` in Colombian time.

@@ -117,7 +117,9 @@ impl Database {
             // WAL lets readers proceed while one connection writes; NORMAL sync is durable
             // across application crashes in WAL mode and only risks the last commits on power
             // loss, the usual trade-off for an embedded default.
-            options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
         };
         let pool = pool_options
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -152,10 +154,20 @@ impl Database {
     /// [`StoreError`] when it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let answer = match self {
-            Self::Postgres(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
-            Self::Sqlite(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
+            Self::Postgres(pool) => {
+                sqlx::query_scalar::<_, i32>("SELECT 1")
+                    .fetch_one(pool)
+                    .await
+            }
+            Self::Sqlite(pool) => {
+                sqlx::query_scalar::<_, i32>("SELECT 1")
+                    .fetch_one(pool)
+                    .await
+            }
         };
-        answer.map(drop).map_err(|error| unexpected(error, "pinging the database"))
+        answer
+            .map(drop)
+            .map_err(|error| unexpected(error, "pinging the database"))
     }
 
     /// `"postgres"` or `"sqlite"`, for logs, metrics and the readiness answer.
@@ -213,8 +225,9 @@ impl TryFrom<UserRow> for User {
     type Error = anyhow::Error;
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let username = Username::parse(&row.username)
-            .with_context(|| format!("user {} has an invalid username {:?}", row.id, row.username))?;
+        let username = Username::parse(&row.username).with_context(|| {
+            format!("user {} has an invalid username {:?}", row.id, row.username)
+        })?;
         let role = Role::parse(&row.role)
             .with_context(|| format!("user {} has an invalid role {:?}", row.id, row.role))?;
         Ok(Self {
@@ -319,7 +332,9 @@ mod tests {
 
     #[tokio::test]
     async fn urls_of_other_databases_are_refused_without_showing_the_password() {
-        let error = Database::connect("mysql://root:hunter2@localhost/db", 1).await.unwrap_err();
+        let error = Database::connect("mysql://root:hunter2@localhost/db", 1)
+            .await
+            .unwrap_err();
         let message = format!("{error:#}");
         assert!(message.contains("unsupported database URL"), "{message}");
         assert!(!message.contains("hunter2"), "{message}");

@@ -66,7 +66,9 @@ impl UserStore for PgUserStore {
             Err(error) if violates_username_constraint(&error) => {
                 Err(InsertUserError::UsernameTaken(user.username.clone()))
             }
-            Err(error) => Err(unexpected(error, format!("inserting user {}", user.username)).into()),
+            Err(error) => {
+                Err(unexpected(error, format!("inserting user {}", user.username)).into())
+            }
         }
     }
 
@@ -90,7 +92,10 @@ impl UserStore for PgUserStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|error| unexpected(error, "listing users"))?;
-        rows.into_iter().map(User::try_from).collect::<Result<_, _>>().map_err(corrupt)
+        rows.into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)
     }
 
     async fn update(&self, user: &User) -> Result<bool, StoreError> {

@@ -34,8 +34,12 @@ const TIMESTAMP_FORMAT: &[BorrowedFormatItem<'static>] =
 /// For years outside 0000–9999, which the fixed-width text cannot hold.
 pub fn encode_timestamp(at: OffsetDateTime) -> anyhow::Result<String> {
     let utc = truncate_to_micros(at.to_offset(UtcOffset::UTC));
-    anyhow::ensure!((0..=9999).contains(&utc.year()), "timestamp {at} is out of range");
-    utc.format(TIMESTAMP_FORMAT).with_context(|| format!("formatting timestamp {at}"))
+    anyhow::ensure!(
+        (0..=9999).contains(&utc.year()),
+        "timestamp {at} is out of range"
+    );
+    utc.format(TIMESTAMP_FORMAT)
+        .with_context(|| format!("formatting timestamp {at}"))
 }
 
 /// Reads a timestamp written by [`encode_timestamp`] (or by a column default).
@@ -114,7 +118,9 @@ impl UserStore for SqliteUserStore {
             Err(error) if violates_username_constraint(&error) => {
                 Err(InsertUserError::UsernameTaken(user.username.clone()))
             }
-            Err(error) => Err(unexpected(error, format!("inserting user {}", user.username)).into()),
+            Err(error) => {
+                Err(unexpected(error, format!("inserting user {}", user.username)).into())
+            }
         }
     }
 
@@ -138,7 +144,10 @@ impl UserStore for SqliteUserStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|error| unexpected(error, "listing users"))?;
-        rows.into_iter().map(User::try_from).collect::<Result<_, _>>().map_err(corrupt)
+        rows.into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)
     }
 
     async fn update(&self, user: &User) -> Result<bool, StoreError> {
@@ -268,7 +277,10 @@ impl LoginAttemptStore for SqliteLoginAttemptStore {
         let read = |error| unexpected(error, "reading the failed-login counts");
         let oldest = |column: &str| -> Result<Option<OffsetDateTime>, StoreError> {
             let text: Option<String> = row.try_get(column).map_err(read)?;
-            text.as_deref().map(decode_timestamp).transpose().map_err(StoreError)
+            text.as_deref()
+                .map(decode_timestamp)
+                .transpose()
+                .map_err(StoreError)
         };
         Ok(FailureWindow {
             username_failures: count_u32(row.try_get("username_failures").map_err(read)?),
@@ -312,7 +324,10 @@ mod tests {
     #[test]
     fn timestamps_round_trip_to_the_microsecond() {
         let at = datetime!(2026-01-02 03:04:05.000007 UTC);
-        assert_eq!(decode_timestamp(&encode_timestamp(at).unwrap()).unwrap(), at);
+        assert_eq!(
+            decode_timestamp(&encode_timestamp(at).unwrap()).unwrap(),
+            at
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@
 
 use factus_domain::invoice::{
     AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft,
-    MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind, WithholdingTaxDraft,
+    MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind,
+    WithholdingTaxDraft,
 };
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -69,7 +70,14 @@ fn field_error(violation: &Violation) -> FieldError {
         PathSegment::Key(key) => loc.key(*key),
         PathSegment::Index(index) => loc.index(*index),
     });
-    let kind = match violation.kind() {
+    FieldError::new(loc, violation.message(), type_code(violation.kind()))
+}
+
+/// The seed's `type` code for a kind of domain violation, for any edge that reports one (a
+/// `reference_code` path parameter, an e-mail in another body).
+#[must_use]
+pub fn type_code(kind: ViolationKind) -> &'static str {
+    match kind {
         ViolationKind::NotGreaterThan => "value_error.number.not_gt",
         ViolationKind::NotGreaterOrEqual => "value_error.number.not_ge",
         ViolationKind::NotLessOrEqual => "value_error.number.not_le",
@@ -79,8 +87,7 @@ fn field_error(violation: &Violation) -> FieldError {
         ViolationKind::BadEmail => "value_error.email",
         ViolationKind::NotPermitted => "type_error.enum",
         ViolationKind::BusinessRule => "value_error",
-    };
-    FieldError::new(loc, violation.message(), kind)
+    }
 }
 
 // Placeholders for fields that could not be read. They only stand in while the domain looks for

@@ -1,0 +1,319 @@
+//! Factus' reference catalogues: municipalities, product tributes ("taxes"), measurement units,
+//! numbering ranges, countries, and the DIAN acquirer lookup.
+//!
+//! These are plain reads: the use cases pass the filter through and sort the gateway's
+//! [`FactusError`] into [`LookupError`] / [`AcquirerLookupError`].
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::factus::{
+    Acquirer, Country, FactusAccess, FactusError, FactusLookupGateway, MeasurementUnit, Municipality, NumberingRange,
+    Outcome, ProductTribute,
+};
+
+#[derive(Debug, Error)]
+pub enum LookupError {
+    /// Factus refused the request (e.g. 401 for a stale client token); `message` is its reason.
+    #[error("{message}")]
+    Rejected { status: u16, message: String },
+    /// Factus could not be asked or answered nonsense (see [`FactusError`]).
+    #[error(transparent)]
+    Upstream(FactusError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<FactusError> for LookupError {
+    fn from(error: FactusError) -> Self {
+        match Outcome::from(error) {
+            Outcome::Rejected { status, message } => Self::Rejected { status, message },
+            Outcome::Upstream(error) => Self::Upstream(error),
+            Outcome::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AcquirerLookupError {
+    /// DIAN has no acquirer with that identification (Factus' 404).
+    #[error("{message}")]
+    NotFound { message: String },
+    /// Factus refused the request with another 4xx; `message` is its reason.
+    #[error("{message}")]
+    Rejected { status: u16, message: String },
+    /// Factus could not be asked or answered nonsense (see [`FactusError`]).
+    #[error(transparent)]
+    Upstream(FactusError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<FactusError> for AcquirerLookupError {
+    fn from(error: FactusError) -> Self {
+        match Outcome::from(error) {
+            Outcome::Rejected { status: 404, message } => Self::NotFound { message },
+            Outcome::Rejected { status, message } => Self::Rejected { status, message },
+            Outcome::Upstream(error) => Self::Upstream(error),
+            Outcome::Unexpected(error) => Self::Unexpected(error),
+        }
+    }
+}
+
+/// The lookup use cases.
+pub struct LookupService {
+    lookups: Arc<dyn FactusLookupGateway>,
+}
+
+impl LookupService {
+    pub fn new(lookups: Arc<dyn FactusLookupGateway>) -> Self {
+        Self { lookups }
+    }
+
+    /// Municipalities; `name` filters by (part of) the name, a blank one is ignored.
+    ///
+    /// # Errors
+    /// [`LookupError`].
+    pub async fn municipalities(
+        &self,
+        access: &FactusAccess,
+        name: Option<&str>,
+    ) -> Result<Vec<Municipality>, LookupError> {
+        Ok(self.lookups.municipalities(access, non_blank(name)).await?)
+    }
+
+    /// Product tributes (the reference's `/lookups/taxes`).
+    ///
+    /// # Errors
+    /// [`LookupError`].
+    pub async fn taxes(&self, access: &FactusAccess) -> Result<Vec<ProductTribute>, LookupError> {
+        Ok(self.lookups.product_tributes(access, None).await?)
+    }
+
+    /// Measurement units.
+    ///
+    /// # Errors
+    /// [`LookupError`].
+    pub async fn units(&self, access: &FactusAccess) -> Result<Vec<MeasurementUnit>, LookupError> {
+        Ok(self.lookups.measurement_units(access, None).await?)
+    }
+
+    /// The account's numbering ranges.
+    ///
+    /// # Errors
+    /// [`LookupError`].
+    pub async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, LookupError> {
+        Ok(self.lookups.numbering_ranges(access).await?)
+    }
+
+    /// Countries; `name` filters by (part of) the name, a blank one is ignored.
+    ///
+    /// # Errors
+    /// [`LookupError`].
+    pub async fn countries(&self, access: &FactusAccess, name: Option<&str>) -> Result<Vec<Country>, LookupError> {
+        Ok(self.lookups.countries(access, non_blank(name)).await?)
+    }
+
+    /// The name and e-mail DIAN has for an identification.
+    ///
+    /// # Errors
+    /// [`AcquirerLookupError::NotFound`] when DIAN knows none; `Rejected`, `Upstream`,
+    /// `Unexpected`.
+    pub async fn acquirer(
+        &self,
+        access: &FactusAccess,
+        identification_document_id: i64,
+        identification_number: &str,
+    ) -> Result<Acquirer, AcquirerLookupError> {
+        Ok(self.lookups.acquirer(access, identification_document_id, identification_number).await?)
+    }
+}
+
+fn non_blank(name: Option<&str>) -> Option<String> {
+    name.map(str::trim).filter(|name| !name.is_empty()).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use mockall::predicate::eq;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::factus::MockFactusLookupGateway;
+
+    fn access() -> FactusAccess {
+        FactusAccess::ClientToken(SecretString::from("token"))
+    }
+
+    fn service(gateway: MockFactusLookupGateway) -> LookupService {
+        LookupService::new(Arc::new(gateway))
+    }
+
+    fn bogota() -> Municipality {
+        Municipality { id: 169, name: "Bogotá, D.C.".into(), code: "11001".into(), department: "Bogotá".into() }
+    }
+
+    #[tokio::test]
+    async fn municipalities_pass_a_trimmed_name_filter() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_municipalities()
+            .with(mockall::predicate::always(), eq(Some("Bogo".to_owned())))
+            .times(1)
+            .returning(|_, _| Ok(vec![bogota()]));
+
+        let found = service(gateway).municipalities(&access(), Some("  Bogo ")).await.expect("lookup succeeds");
+
+        assert_eq!(found, vec![bogota()]);
+    }
+
+    #[tokio::test]
+    async fn a_blank_name_filter_is_not_sent() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_countries()
+            .with(mockall::predicate::always(), eq(None))
+            .times(1)
+            .returning(|_, _| Ok(vec![Country { id: 46, code: "CO".into(), name: "Colombia".into() }]));
+
+        let found = service(gateway).countries(&access(), Some("   ")).await.expect("lookup succeeds");
+
+        assert_eq!(found.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn taxes_are_the_product_tributes_without_a_filter() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_product_tributes()
+            .with(mockall::predicate::always(), eq(None))
+            .times(1)
+            .returning(|_, _| {
+                Ok(vec![ProductTribute { id: 1, name: "IVA".into(), code: "01".into(), description: None }])
+            });
+
+        let taxes = service(gateway).taxes(&access()).await.expect("lookup succeeds");
+
+        assert_eq!(taxes[0].code, "01");
+    }
+
+    #[tokio::test]
+    async fn units_and_numbering_ranges_come_straight_from_factus() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_measurement_units()
+            .returning(|_, _| Ok(vec![MeasurementUnit { id: 70, name: "unidad".into(), code: "94".into() }]));
+        gateway.expect_numbering_ranges().returning(|_| {
+            Ok(vec![NumberingRange {
+                id: 8,
+                document: "Factura de Venta".into(),
+                prefix: "SETP".into(),
+                from: Some(990_000_000),
+                to: Some(995_000_000),
+                current: Some(990_000_100),
+                resolution_number: Some("18760000001".into()),
+                technical_key: None,
+                is_active: true,
+            }])
+        });
+        let service = service(gateway);
+
+        assert_eq!(service.units(&access()).await.expect("units")[0].id, 70);
+        assert_eq!(service.numbering_ranges(&access()).await.expect("ranges")[0].prefix, "SETP");
+    }
+
+    #[tokio::test]
+    async fn a_lookup_refused_by_factus_is_rejected_with_its_status() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_numbering_ranges()
+            .returning(|_| Err(FactusError::Rejected { status: 401, message: "Unauthenticated.".into() }));
+
+        let error = service(gateway).numbering_ranges(&access()).await.unwrap_err();
+
+        assert!(matches!(&error, LookupError::Rejected { status: 401, message } if message == "Unauthenticated."));
+    }
+
+    #[tokio::test]
+    async fn a_lookup_while_factus_is_down_is_an_upstream_failure() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_measurement_units().returning(|_, _| {
+            Err(FactusError::Unavailable { message: "All connection attempts failed".into(), request_sent: false })
+        });
+
+        let error = service(gateway).units(&access()).await.unwrap_err();
+
+        assert!(matches!(error, LookupError::Upstream(FactusError::Unavailable { .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_lookup_failing_for_an_unknown_reason_is_unexpected() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_municipalities().returning(|_, _| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
+
+        let error = service(gateway).municipalities(&access(), None).await.unwrap_err();
+
+        assert!(matches!(error, LookupError::Unexpected(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn acquirer_returns_what_dian_knows() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_acquirer()
+            .withf(|_, document, number| *document == 3 && number == "1399991")
+            .times(1)
+            .returning(|_, _, _| {
+                Ok(Acquirer { name: "Nombre Cédula de ciudadanía 1".into(), email: "a@example.com".into() })
+            });
+
+        let acquirer = service(gateway).acquirer(&access(), 3, "1399991").await.expect("lookup succeeds");
+
+        assert_eq!(acquirer.name, "Nombre Cédula de ciudadanía 1");
+    }
+
+    #[tokio::test]
+    async fn an_acquirer_dian_does_not_know_is_not_found() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_acquirer().returning(|_, _, _| {
+            Err(FactusError::Rejected { status: 404, message: "No se encontró el adquirente".into() })
+        });
+
+        let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
+
+        assert!(matches!(&error, AcquirerLookupError::NotFound { message } if message == "No se encontró el adquirente"));
+    }
+
+    #[tokio::test]
+    async fn an_acquirer_lookup_refused_otherwise_is_rejected() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway
+            .expect_acquirer()
+            .returning(|_, _, _| Err(FactusError::Rejected { status: 422, message: "inválido".into() }));
+
+        let error = service(gateway).acquirer(&access(), 3, "x").await.unwrap_err();
+
+        assert!(matches!(error, AcquirerLookupError::Rejected { status: 422, .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_acquirer_lookup_behind_an_open_circuit_is_an_upstream_failure() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_acquirer().returning(|_, _, _| Err(FactusError::CircuitOpen));
+
+        let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
+
+        assert!(matches!(error, AcquirerLookupError::Upstream(FactusError::CircuitOpen)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_acquirer_lookup_failing_for_an_unknown_reason_is_unexpected() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_acquirer().returning(|_, _, _| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
+
+        let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
+
+        assert!(matches!(error, AcquirerLookupError::Unexpected(_)), "{error:?}");
+    }
+}

@@ -1,0 +1,62 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+use crate::common::client;
+
+#[tokio::test]
+async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"))
+        .args(["--bind", "127.0.0.1:0", "--token-ttl", "2"])
+        .env_remove("FACTUS_SANDBOX_FAULTS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+    let base = format!("http://{addr}");
+    let health = client().get(format!("{base}/__sandbox/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let token = client()
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", factus_sandbox::DEFAULT_CLIENT_ID),
+            ("client_secret", factus_sandbox::DEFAULT_CLIENT_SECRET),
+            ("username", factus_sandbox::DEFAULT_USERNAME),
+            ("password", factus_sandbox::DEFAULT_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = token.json().await.unwrap();
+    assert_eq!(body["expires_in"], 2, "flags reach the configuration");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            assert!(exit.success(), "{exit:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the binary did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,175 @@
+//! Shared helpers: a sandbox on port 0, a reqwest client and a logged-in token.
+
+use factus_sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox,
+    SandboxConfig,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub struct TestSandbox {
+    pub sandbox: Sandbox,
+    pub client: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("reqwest client")
+}
+
+pub async fn spawn() -> TestSandbox {
+    spawn_with(SandboxConfig::default()).await
+}
+
+pub async fn spawn_with(config: SandboxConfig) -> TestSandbox {
+    let sandbox = Sandbox::start(config).await.expect("sandbox starts");
+    let client = client();
+    let base = sandbox.base_url();
+    let (token, _) = login(&client, &base).await;
+    TestSandbox {
+        sandbox,
+        client,
+        base,
+        token,
+    }
+}
+
+/// Password grant with the default credentials: (access, refresh).
+pub async fn login(client: &reqwest::Client, base: &str) -> (String, String) {
+    let response = client
+        .post(format!("{base}/oauth/token"))
+        .header("accept", "application/json")
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", DEFAULT_CLIENT_SECRET),
+            ("username", DEFAULT_USERNAME),
+            ("password", DEFAULT_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("token JSON");
+    (
+        body["access_token"].as_str().expect("access_token").to_owned(),
+        body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+    )
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let bytes = response.bytes().await.expect("body");
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes))
+        })
+    };
+    (status, value)
+}
+
+impl TestSandbox {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("GET");
+        read(response).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        read(response).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("DELETE");
+        read(response).await
+    }
+
+    /// `/__sandbox/*` calls carry no token.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        let response = self.client.get(self.url(path)).send().await.expect("admin GET");
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        body
+    }
+
+    pub async fn add_fault(&self, spec: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/__sandbox/faults"))
+            .json(&spec)
+            .send()
+            .await
+            .expect("add fault");
+        let (status, body) = read(response).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// Creates `bill(reference)` and returns the response body.
+    pub async fn create_bill(&self, reference: &str) -> Value {
+        let (status, body) = self.post("/v1/bills/validate", &bill(reference)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+/// The minimal invoice the gateway sends (reference-wrapper §3.6), one line at 100.5 incl. 19 %.
+pub fn bill(reference: &str) -> Value {
+    json!({
+        "document": "01",
+        "reference_code": reference,
+        "payment_form": "1",
+        "payment_method_code": "10",
+        "customer": {
+            "identification_document_id": 3,
+            "identification": "1234567890",
+            "legal_organization_id": 2,
+            "tribute_id": 21,
+            "names": "Juana Pérez",
+            "email": "juana@example.com",
+            "address": "Calle 1 # 2-3",
+            "municipality_id": 169
+        },
+        "items": [{
+            "code_reference": "P-1",
+            "name": "Producto uno",
+            "quantity": 2,
+            "discount_rate": "0.00",
+            "price": "100.5",
+            "tax_rate": "19",
+            "unit_measure_id": 70,
+            "standard_code_id": 1,
+            "is_excluded": 0,
+            "tribute_id": 1
+        }]
+    })
+}

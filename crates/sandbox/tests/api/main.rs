@@ -1,0 +1,14 @@
+//! Black-box tests: each starts a sandbox on port 0 and drives it over real HTTP with reqwest.
+
+mod admin;
+mod auth;
+mod bills;
+mod binary;
+mod common;
+mod concurrency;
+mod credit_notes;
+mod faults;
+mod persistence;
+mod rate_limit;
+mod reference;
+mod validation;

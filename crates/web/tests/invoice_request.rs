@@ -1,0 +1,704 @@
+//! `parse_invoice`: every way a create-invoice body can be wrong, with the exact status kind,
+//! `loc`, `msg` and `type` the client gets.
+
+use factus_domain::invoice::{IdentificationDocumentType, Invoice, PaymentForm};
+use factus_web::error::ApiError;
+use factus_web::invoices::request::parse_invoice;
+use serde_json::{Value, json};
+
+/// The reference's minimal invoice body (the request behind `reference-wrapper.md` §3.6).
+fn minimal() -> Value {
+    json!({
+        "reference_code": "R2",
+        "customer": {
+            "identification_document_id": 3,
+            "identification": "1",
+            "legal_organization_id": 2,
+            "tribute_id": 21,
+            "names": "Juan"
+        },
+        "items": [{
+            "code_reference": "P",
+            "name": "N",
+            "quantity": 1,
+            "price": "100.5",
+            "tax_rate": "19",
+            "unit_measure_id": 70,
+            "standard_code_id": 1,
+            "is_excluded": 0,
+            "tribute_id": 1
+        }]
+    })
+}
+
+/// `minimal()` with the value at a JSON pointer replaced (or added to an existing object).
+fn with(pointer: &str, value: Value) -> Value {
+    let mut body = minimal();
+    set(&mut body, pointer, value);
+    body
+}
+
+fn set(body: &mut Value, pointer: &str, value: Value) {
+    let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+    let parent = body.pointer_mut(parent).expect("the parent exists");
+    match parent {
+        Value::Object(map) => {
+            map.insert(key.to_owned(), value);
+        }
+        Value::Array(list) => list[key.parse::<usize>().expect("an index")] = value,
+        _ => panic!("not a container"),
+    }
+}
+
+/// `minimal()` without the field at a JSON pointer.
+fn without(pointer: &str) -> Value {
+    let mut body = minimal();
+    let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+    body.pointer_mut(parent).and_then(Value::as_object_mut).expect("an object").remove(key);
+    body
+}
+
+fn entry(loc: Value, msg: &str, kind: &str) -> Value {
+    json!({"loc": loc, "msg": msg, "type": kind})
+}
+
+/// The 422 `detail` list of a body.
+fn unprocessable(body: &Value) -> Value {
+    match parse_invoice(body) {
+        Err(ApiError::Validation(errors)) => serde_json::to_value(errors).unwrap(),
+        Err(other) => panic!("expected 422, got {other:?}"),
+        Ok(_) => panic!("expected 422, the invoice was accepted"),
+    }
+}
+
+/// The 400 `detail` list of a body.
+fn bad_request(body: &Value) -> Value {
+    match parse_invoice(body) {
+        Err(ApiError::BusinessRules(errors)) => serde_json::to_value(errors).unwrap(),
+        Err(other) => panic!("expected 400, got {other:?}"),
+        Ok(_) => panic!("expected 400, the invoice was accepted"),
+    }
+}
+
+fn accepted(body: &Value) -> Invoice {
+    match parse_invoice(body) {
+        Ok(invoice) => invoice,
+        Err(error) => panic!("expected the invoice to be accepted, got {error:?}"),
+    }
+}
+
+// --- well-formed bodies -------------------------------------------------------------------------
+
+#[test]
+fn the_minimal_invoice_of_the_reference_parses_with_its_defaults() {
+    let invoice = accepted(&minimal());
+    assert_eq!(invoice.reference_code().as_str(), "R2");
+    assert_eq!(invoice.document(), "01");
+    assert_eq!(invoice.payment_method_code(), "10");
+    assert_eq!(invoice.payment_form(), PaymentForm::Cash);
+    assert_eq!(invoice.customer().identification_document(), IdentificationDocumentType::CitizenshipCard);
+    let item = &invoice.items()[0];
+    assert_eq!(item.discount_rate().to_string(), "0.00");
+    assert_eq!(item.price().to_string(), "100.5");
+    assert_eq!(item.tax_rate().to_string(), "19");
+}
+
+#[test]
+fn unknown_fields_are_ignored_and_nulls_of_optional_fields_are_absent() {
+    let mut body = with("/surprise", json!({"anything": [1, 2]}));
+    set(&mut body, "/observation", Value::Null);
+    set(&mut body, "/customer/email", Value::Null);
+    set(&mut body, "/items/0/discount_rate", Value::Null);
+    let invoice = accepted(&body);
+    assert_eq!(invoice.observation(), None);
+    assert_eq!(invoice.customer().email(), None);
+    assert_eq!(invoice.items()[0].discount_rate().to_string(), "0.00");
+}
+
+#[test]
+fn integers_may_come_as_whole_floats_or_numeric_strings_and_decimals_keep_their_scale() {
+    let mut body = with("/items/0/quantity", json!("2"));
+    set(&mut body, "/items/0/unit_measure_id", json!(70.0));
+    set(&mut body, "/items/0/price", json!(50000));
+    set(&mut body, "/items/0/tax_rate", json!("19.00"));
+    set(&mut body, "/items/0/discount_rate", json!(19.0));
+    let invoice = accepted(&body);
+    let item = &invoice.items()[0];
+    assert_eq!((item.quantity().get(), item.unit_measure_id()), (2, 70));
+    assert_eq!(item.price().to_string(), "50000");
+    assert_eq!(item.tax_rate().to_string(), "19.00");
+    assert_eq!(item.discount_rate().to_string(), "19.0");
+}
+
+#[test]
+fn an_invoice_with_every_optional_block_parses() {
+    let mut body = minimal();
+    for (pointer, value) in [
+        ("/numbering_range_id", json!(8)),
+        ("/observation", json!("Entrega en portería")),
+        ("/payment_form", json!("2")),
+        ("/payment_due_date", json!("2026-04-30")),
+        ("/operation_type", json!("10")),
+        ("/send_email", json!(false)),
+        ("/order_reference", json!({"reference_code": "OC-1", "issue_date": "2026-03-01"})),
+        ("/related_documents", json!([{"code": "01", "issue_date": "2026-03-02", "number": "SETP1"}])),
+        (
+            "/billing_period",
+            json!({"start_date": "2026-03-01", "start_time": "00:00:00", "end_date": "2026-03-31", "end_time": "23:59:59"}),
+        ),
+        (
+            "/establishment",
+            json!({"name": "Tienda", "address": "Cra 1", "phone_number": "300", "email": "t@x.co", "municipality_id": 980}),
+        ),
+        (
+            "/allowance_charges",
+            json!([{"concept_type": "03", "is_surcharge": true, "reason": "Propina", "base_amount": "90000", "amount": "9000"}]),
+        ),
+        ("/items/0/withholding_taxes", json!([{"code": "06", "withholding_tax_rate": "7.00"}])),
+        ("/items/0/mandate", json!({"identification_document_id": 6, "identification": "900"})),
+    ] {
+        set(&mut body, pointer, value);
+    }
+    let invoice = accepted(&body);
+    assert_eq!(invoice.payment_form(), PaymentForm::Credit);
+    assert_eq!(invoice.related_documents().len(), 1);
+    assert_eq!(invoice.allowance_charges()[0].amount().to_string(), "9000");
+    assert_eq!(invoice.items()[0].mandate().map(|m| m.identification()), Some("900"));
+}
+
+// --- type errors (422) --------------------------------------------------------------------------
+
+#[test]
+fn a_number_where_a_string_is_expected_is_a_str_type_error() {
+    assert_eq!(
+        unprocessable(&with("/payment_form", json!(2))),
+        json!([entry(json!(["body", "payment_form"]), "str type expected", "type_error.str")])
+    );
+}
+
+#[test]
+fn a_word_where_an_integer_is_expected_is_an_integer_type_error() {
+    assert_eq!(
+        unprocessable(&with("/items/0/quantity", json!("two"))),
+        json!([entry(json!(["body", "items", 0, "quantity"]), "value is not a valid integer", "type_error.integer")])
+    );
+}
+
+#[test]
+fn a_fractional_quantity_is_not_an_integer() {
+    assert_eq!(
+        unprocessable(&with("/items/0/quantity", json!(2.5))),
+        json!([entry(json!(["body", "items", 0, "quantity"]), "value is not a valid integer", "type_error.integer")])
+    );
+}
+
+#[test]
+fn a_word_where_a_decimal_is_expected_is_a_decimal_type_error() {
+    assert_eq!(
+        unprocessable(&with("/items/0/price", json!("cien"))),
+        json!([entry(json!(["body", "items", 0, "price"]), "value is not a valid decimal", "type_error.decimal")])
+    );
+}
+
+#[test]
+fn a_word_where_a_boolean_is_expected_is_a_bool_type_error() {
+    assert_eq!(
+        unprocessable(&with("/send_email", json!("maybe"))),
+        json!([entry(json!(["body", "send_email"]), "value could not be parsed to a boolean", "type_error.bool")])
+    );
+}
+
+#[test]
+fn a_date_not_written_year_month_day_is_a_date_error() {
+    assert_eq!(
+        unprocessable(&with("/payment_due_date", json!("30/04/2026"))),
+        json!([entry(json!(["body", "payment_due_date"]), "invalid date format", "value_error.date")])
+    );
+}
+
+#[test]
+fn an_object_where_the_items_list_is_expected_is_a_list_type_error() {
+    assert_eq!(
+        unprocessable(&with("/items", json!({}))),
+        json!([entry(json!(["body", "items"]), "value is not a valid list", "type_error.list")])
+    );
+}
+
+#[test]
+fn a_string_where_the_customer_object_is_expected_is_a_dict_type_error() {
+    assert_eq!(
+        unprocessable(&with("/customer", json!("Juan"))),
+        json!([entry(json!(["body", "customer"]), "value is not a valid dict", "type_error.dict")])
+    );
+}
+
+#[test]
+fn an_item_that_is_not_an_object_is_reported_once_at_its_index() {
+    let mut body = minimal();
+    let good = body["items"][0].clone();
+    set(&mut body, "/items", json!(["P", good, {"quantity": 0}]));
+    let detail = unprocessable(&body);
+    assert_eq!(detail[0], entry(json!(["body", "items", 0]), "value is not a valid dict", "type_error.dict"));
+    // The third item's problems keep their own index.
+    assert!(detail.as_array().unwrap().iter().all(|e| e["loc"][2] != json!(1)), "{detail}");
+    assert!(detail.as_array().unwrap().iter().any(|e| e["loc"] == json!(["body", "items", 2, "quantity"])));
+}
+
+#[test]
+fn a_body_that_is_not_an_object_is_a_dict_type_error_on_the_body() {
+    assert_eq!(
+        unprocessable(&json!([1, 2])),
+        json!([entry(json!(["body"]), "value is not a valid dict", "type_error.dict")])
+    );
+}
+
+#[test]
+fn a_customer_email_that_is_not_an_address_is_an_email_error() {
+    assert_eq!(
+        unprocessable(&with("/customer/email", json!("juan"))),
+        json!([entry(json!(["body", "customer", "email"]), "value is not a valid email address", "value_error.email")])
+    );
+}
+
+// --- missing fields (422) -----------------------------------------------------------------------
+
+fn missing(loc: Value) -> Value {
+    entry(loc, "field required", "value_error.missing")
+}
+
+#[test]
+fn an_empty_body_misses_the_reference_code_the_customer_and_the_items() {
+    assert_eq!(
+        unprocessable(&json!({})),
+        json!([
+            missing(json!(["body", "reference_code"])),
+            missing(json!(["body", "customer"])),
+            missing(json!(["body", "items"])),
+        ])
+    );
+}
+
+#[test]
+fn a_null_required_field_is_missing() {
+    assert_eq!(
+        unprocessable(&with("/reference_code", Value::Null)),
+        json!([missing(json!(["body", "reference_code"]))])
+    );
+}
+
+#[test]
+fn an_empty_customer_misses_its_four_required_fields() {
+    assert_eq!(
+        unprocessable(&with("/customer", json!({}))),
+        json!([
+            missing(json!(["body", "customer", "identification_document_id"])),
+            missing(json!(["body", "customer", "identification"])),
+            missing(json!(["body", "customer", "legal_organization_id"])),
+            missing(json!(["body", "customer", "tribute_id"])),
+        ])
+    );
+}
+
+#[test]
+fn an_empty_item_misses_its_nine_required_fields() {
+    let expected: Vec<Value> = [
+        "code_reference",
+        "name",
+        "quantity",
+        "price",
+        "tax_rate",
+        "unit_measure_id",
+        "standard_code_id",
+        "is_excluded",
+        "tribute_id",
+    ]
+    .into_iter()
+    .map(|field| missing(json!(["body", "items", 0, field])))
+    .collect();
+    assert_eq!(unprocessable(&with("/items/0", json!({}))), Value::Array(expected));
+}
+
+#[test]
+fn a_single_missing_item_field_is_reported_alone() {
+    assert_eq!(unprocessable(&without("/items/0/price")), json!([missing(json!(["body", "items", 0, "price"]))]));
+}
+
+#[test]
+fn empty_nested_blocks_miss_their_required_fields() {
+    let mut body = minimal();
+    set(&mut body, "/order_reference", json!({}));
+    set(&mut body, "/related_documents", json!([{}]));
+    set(&mut body, "/billing_period", json!({}));
+    set(&mut body, "/establishment", json!({}));
+    set(&mut body, "/allowance_charges", json!([{}]));
+    set(&mut body, "/items/0/withholding_taxes", json!([{}]));
+    set(&mut body, "/items/0/mandate", json!({}));
+    let locs = [
+        json!(["body", "order_reference", "reference_code"]),
+        json!(["body", "related_documents", 0, "code"]),
+        json!(["body", "related_documents", 0, "issue_date"]),
+        json!(["body", "related_documents", 0, "number"]),
+        json!(["body", "billing_period", "start_date"]),
+        json!(["body", "billing_period", "end_date"]),
+        json!(["body", "billing_period", "end_time"]),
+        json!(["body", "establishment", "name"]),
+        json!(["body", "establishment", "address"]),
+        json!(["body", "establishment", "phone_number"]),
+        json!(["body", "establishment", "email"]),
+        json!(["body", "establishment", "municipality_id"]),
+        json!(["body", "allowance_charges", 0, "concept_type"]),
+        json!(["body", "allowance_charges", 0, "is_surcharge"]),
+        json!(["body", "allowance_charges", 0, "reason"]),
+        json!(["body", "allowance_charges", 0, "base_amount"]),
+        json!(["body", "allowance_charges", 0, "amount"]),
+        json!(["body", "items", 0, "withholding_taxes", 0, "code"]),
+        json!(["body", "items", 0, "withholding_taxes", 0, "withholding_tax_rate"]),
+        json!(["body", "items", 0, "mandate", "identification_document_id"]),
+        json!(["body", "items", 0, "mandate", "identification"]),
+    ];
+    assert_eq!(unprocessable(&body), Value::Array(locs.into_iter().map(missing).collect()));
+}
+
+// --- field bounds (422) -------------------------------------------------------------------------
+
+fn bound_error(pointer: &str, value: Value) -> Value {
+    let detail = unprocessable(&with(pointer, value));
+    assert_eq!(detail.as_array().map(Vec::len), Some(1), "{detail}");
+    detail[0].clone()
+}
+
+#[test]
+fn a_quantity_of_zero_is_not_greater_than_zero() {
+    assert_eq!(
+        bound_error("/items/0/quantity", json!(0)),
+        entry(
+            json!(["body", "items", 0, "quantity"]),
+            "ensure this value is greater than 0",
+            "value_error.number.not_gt"
+        )
+    );
+}
+
+#[test]
+fn a_price_of_zero_is_not_greater_than_zero() {
+    assert_eq!(
+        bound_error("/items/0/price", json!(0)),
+        entry(json!(["body", "items", 0, "price"]), "ensure this value is greater than 0", "value_error.number.not_gt")
+    );
+}
+
+#[test]
+fn a_negative_discount_rate_is_not_greater_than_or_equal_to_zero() {
+    assert_eq!(
+        bound_error("/items/0/discount_rate", json!(-5)),
+        entry(
+            json!(["body", "items", 0, "discount_rate"]),
+            "ensure this value is greater than or equal to 0",
+            "value_error.number.not_ge"
+        )
+    );
+}
+
+#[test]
+fn a_discount_rate_above_a_hundred_is_not_less_than_or_equal_to_a_hundred() {
+    assert_eq!(
+        bound_error("/items/0/discount_rate", json!("150")),
+        entry(
+            json!(["body", "items", 0, "discount_rate"]),
+            "ensure this value is less than or equal to 100",
+            "value_error.number.not_le"
+        )
+    );
+}
+
+#[test]
+fn a_negative_tax_rate_is_not_greater_than_or_equal_to_zero() {
+    assert_eq!(
+        bound_error("/items/0/tax_rate", json!("-19")),
+        entry(
+            json!(["body", "items", 0, "tax_rate"]),
+            "ensure this value is greater than or equal to 0",
+            "value_error.number.not_ge"
+        )
+    );
+}
+
+#[test]
+fn a_negative_withholding_rate_is_not_greater_than_or_equal_to_zero() {
+    assert_eq!(
+        bound_error("/items/0/withholding_taxes", json!([{"code": "06", "withholding_tax_rate": -1}])),
+        entry(
+            json!(["body", "items", 0, "withholding_taxes", 0, "withholding_tax_rate"]),
+            "ensure this value is greater than or equal to 0",
+            "value_error.number.not_ge"
+        )
+    );
+}
+
+#[test]
+fn is_excluded_above_one_is_not_less_than_or_equal_to_one() {
+    assert_eq!(
+        bound_error("/items/0/is_excluded", json!(2)),
+        entry(
+            json!(["body", "items", 0, "is_excluded"]),
+            "ensure this value is less than or equal to 1",
+            "value_error.number.not_le"
+        )
+    );
+}
+
+#[test]
+fn is_excluded_below_zero_is_not_greater_than_or_equal_to_zero() {
+    assert_eq!(
+        bound_error("/items/0/is_excluded", json!(-1)),
+        entry(
+            json!(["body", "items", 0, "is_excluded"]),
+            "ensure this value is greater than or equal to 0",
+            "value_error.number.not_ge"
+        )
+    );
+}
+
+#[test]
+fn an_observation_of_251_characters_is_too_long() {
+    assert_eq!(
+        bound_error("/observation", json!("a".repeat(251))),
+        entry(
+            json!(["body", "observation"]),
+            "ensure this value has at most 250 characters",
+            "value_error.any_str.max_length"
+        )
+    );
+}
+
+#[test]
+fn a_blank_reference_code_is_too_short() {
+    assert_eq!(
+        bound_error("/reference_code", json!("  ")),
+        entry(
+            json!(["body", "reference_code"]),
+            "ensure this value has at least 1 characters",
+            "value_error.any_str.min_length"
+        )
+    );
+}
+
+#[test]
+fn a_reference_code_with_a_slash_does_not_match_its_pattern() {
+    assert_eq!(
+        bound_error("/reference_code", json!("FV/1")),
+        entry(
+            json!(["body", "reference_code"]),
+            "reference_code may not contain '/', '\\' or control characters",
+            "value_error.str.regex"
+        )
+    );
+}
+
+#[test]
+fn a_payment_form_other_than_one_or_two_is_not_a_permitted_value() {
+    assert_eq!(
+        bound_error("/payment_form", json!("3")),
+        entry(
+            json!(["body", "payment_form"]),
+            "value is not a valid enumeration member; permitted: '1', '2'",
+            "type_error.enum"
+        )
+    );
+}
+
+#[test]
+fn an_unknown_identification_document_is_not_a_permitted_value() {
+    let error = bound_error("/customer/identification_document_id", json!(13));
+    assert_eq!(error["loc"], json!(["body", "customer", "identification_document_id"]));
+    assert_eq!(error["type"], json!("type_error.enum"));
+}
+
+#[test]
+fn a_negative_allowance_amount_is_not_greater_than_or_equal_to_zero() {
+    let charge = json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": -1}]);
+    assert_eq!(
+        bound_error("/allowance_charges", charge),
+        entry(
+            json!(["body", "allowance_charges", 0, "amount"]),
+            "ensure this value is greater than or equal to 0",
+            "value_error.number.not_ge"
+        )
+    );
+}
+
+// --- business rules (400) -----------------------------------------------------------------------
+
+fn rule(loc: Value, msg: &str) -> Value {
+    entry(loc, msg, "value_error")
+}
+
+#[test]
+fn a_price_with_three_decimal_places_is_refused_on_the_price() {
+    assert_eq!(
+        bad_request(&with("/items/0/price", json!("1.005"))),
+        json!([rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places")])
+    );
+}
+
+#[test]
+fn a_discount_rate_with_three_decimal_places_is_refused_on_the_discount_rate() {
+    assert_eq!(
+        bad_request(&with("/items/0/discount_rate", json!(1.001))),
+        json!([rule(json!(["body", "items", 0, "discount_rate"]), "discount_rate must have max 2 decimal places")])
+    );
+}
+
+#[test]
+fn a_tax_rate_with_three_decimal_places_is_refused_on_the_tax_rate() {
+    assert_eq!(
+        bad_request(&with("/items/0/tax_rate", json!("19.000"))),
+        json!([rule(json!(["body", "items", 0, "tax_rate"]), "tax_rate must have max 2 decimal places")])
+    );
+}
+
+#[test]
+fn a_credit_invoice_without_due_date_is_refused_on_the_body() {
+    assert_eq!(
+        bad_request(&with("/payment_form", json!("2"))),
+        json!([rule(json!(["body"]), "payment_due_date es obligatorio cuando payment_form es 2 (crédito)")])
+    );
+}
+
+#[test]
+fn an_invoice_without_items_is_refused_on_the_body() {
+    assert_eq!(
+        bad_request(&with("/items", json!([]))),
+        json!([rule(json!(["body"]), "Invoice must contain at least one item")])
+    );
+}
+
+#[test]
+fn a_blank_company_name_is_refused_on_the_customer() {
+    assert_eq!(
+        bad_request(&with("/customer/company", json!("   "))),
+        json!([rule(json!(["body", "customer"]), "Company name cannot be empty")])
+    );
+}
+
+#[test]
+fn a_natural_person_without_names_is_refused_on_the_customer() {
+    assert_eq!(
+        bad_request(&with("/customer/names", json!(""))),
+        json!([rule(json!(["body", "customer"]), "Names is required for natural persons")])
+    );
+}
+
+#[test]
+fn a_nit_without_verification_digit_is_refused_on_the_customer() {
+    assert_eq!(
+        bad_request(&with("/customer/identification_document_id", json!(6))),
+        json!([rule(json!(["body", "customer"]), "DV is required for NIT")])
+    );
+}
+
+#[test]
+fn allowance_amounts_with_three_decimal_places_are_refused_on_the_amount() {
+    let charge =
+        json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": "1.005"}]);
+    assert_eq!(
+        bad_request(&with("/allowance_charges", charge)),
+        json!([rule(json!(["body", "allowance_charges", 0, "amount"]), "amount must have max 2 decimal places")])
+    );
+}
+
+// --- many problems at once ----------------------------------------------------------------------
+
+#[test]
+fn an_invoice_breaking_five_business_rules_gets_one_400_listing_all_five() {
+    let mut body = minimal();
+    set(&mut body, "/payment_form", json!("2"));
+    set(&mut body, "/customer/identification_document_id", json!(6));
+    set(&mut body, "/customer/names", Value::Null);
+    set(&mut body, "/items/0/price", json!("100.555"));
+    set(&mut body, "/items/0/tax_rate", json!("19.001"));
+    assert_eq!(
+        bad_request(&body),
+        json!([
+            rule(json!(["body", "customer"]), "Names is required for natural persons"),
+            rule(json!(["body", "customer"]), "DV is required for NIT"),
+            rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places"),
+            rule(json!(["body", "items", 0, "tax_rate"]), "tax_rate must have max 2 decimal places"),
+            rule(json!(["body"]), "payment_due_date es obligatorio cuando payment_form es 2 (crédito)"),
+        ])
+    );
+}
+
+#[test]
+fn problems_in_several_places_get_one_422_with_shape_errors_and_bounds_together() {
+    // Shape errors come first, in body order, then the field bounds, in body order.
+    let mut body = minimal();
+    set(&mut body, "/observation", json!("x".repeat(300)));
+    set(&mut body, "/payment_form", json!(2));
+    set(&mut body, "/customer/email", json!("not-an-email"));
+    set(&mut body, "/items/0/quantity", json!(0));
+    set(&mut body, "/items/0/tax_rate", json!("diecinueve"));
+    set(&mut body, "/items/0/is_excluded", json!(5));
+    let mut body_second = body["items"][0].clone();
+    body_second.as_object_mut().unwrap().remove("name");
+    body_second["price"] = json!(-3);
+    body_second["tax_rate"] = json!("19");
+    body["items"].as_array_mut().unwrap().push(body_second);
+    // A business rule too: it is not judged while the body is malformed.
+    set(&mut body, "/customer/names", Value::Null);
+
+    assert_eq!(
+        unprocessable(&body),
+        json!([
+            entry(json!(["body", "payment_form"]), "str type expected", "type_error.str"),
+            entry(json!(["body", "customer", "email"]), "value is not a valid email address", "value_error.email"),
+            entry(json!(["body", "items", 0, "tax_rate"]), "value is not a valid decimal", "type_error.decimal"),
+            entry(json!(["body", "items", 1, "name"]), "field required", "value_error.missing"),
+            entry(
+                json!(["body", "observation"]),
+                "ensure this value has at most 250 characters",
+                "value_error.any_str.max_length"
+            ),
+            entry(
+                json!(["body", "items", 0, "quantity"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt"
+            ),
+            entry(
+                json!(["body", "items", 0, "is_excluded"]),
+                "ensure this value is less than or equal to 1",
+                "value_error.number.not_le"
+            ),
+            entry(
+                json!(["body", "items", 1, "quantity"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt"
+            ),
+            entry(
+                json!(["body", "items", 1, "price"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt"
+            ),
+            entry(
+                json!(["body", "items", 1, "is_excluded"]),
+                "ensure this value is less than or equal to 1",
+                "value_error.number.not_le"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn bounds_win_over_business_rules_on_a_well_typed_body() {
+    let mut body = with("/items/0/quantity", json!(0));
+    set(&mut body, "/payment_form", json!("2"));
+    set(&mut body, "/items/0/price", json!("1.005"));
+    assert_eq!(
+        unprocessable(&body),
+        json!([entry(
+            json!(["body", "items", 0, "quantity"]),
+            "ensure this value is greater than 0",
+            "value_error.number.not_gt"
+        )])
+    );
+}
