@@ -35,10 +35,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
 }
 
 fn unprocessable(message: impl Into<String>) -> Response {
-    json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({"message": message.into()}),
-    )
+    json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({"message": message.into()}))
 }
 
 async fn health() -> Response {
@@ -77,9 +74,7 @@ async fn clear_faults(State(app): Shared) -> Response {
 async fn remove_fault(State(app): Shared, Path(id): Path<u64>) -> Response {
     let mut faults = lock(&app.store.faults);
     let removed = faults.remove(id);
-    app.store
-        .faults_present
-        .store(!faults.is_empty(), Ordering::Relaxed);
+    app.store.faults_present.store(!faults.is_empty(), Ordering::Relaxed);
     drop(faults);
     if removed {
         json_response(StatusCode::OK, &json!({"deleted": id}))

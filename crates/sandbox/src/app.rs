@@ -66,17 +66,9 @@ impl App {
             for spec in &config.faults {
                 faults.add(spec.clone());
             }
-            store
-                .faults_present
-                .store(!faults.is_empty(), Ordering::Relaxed);
+            store.faults_present.store(!faults.is_empty(), Ordering::Relaxed);
         }
-        Self {
-            config,
-            store,
-            catalog,
-            ranges,
-            cached,
-        }
+        Self { config, store, catalog, ranges, cached }
     }
 
     /// A range by id (ids come from validation, which only accepts known ranges).
@@ -103,20 +95,14 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/bills/download-xml/{number}", get(documents::bill_xml))
         .route("/v1/bills/{number}/radian/events", get(documents::bill_events))
         .route("/v1/bills/send-email/{number}", post(documents::bill_email))
-        .route(
-            "/v1/bills/destroy/reference/{reference_code}",
-            delete(documents::delete_bill),
-        )
+        .route("/v1/bills/destroy/reference/{reference_code}", delete(documents::delete_bill))
         .route("/v1/credit-notes/validate", post(documents::create_credit_note))
         .route("/v1/credit-notes", get(documents::list_credit_notes))
         .route("/v1/credit-notes/{number}", get(documents::show_credit_note))
         .route("/v1/credit-notes/download-pdf/{number}", get(documents::credit_note_pdf))
         .route("/v1/credit-notes/download-xml/{number}", get(documents::credit_note_xml))
         .route("/v1/credit-notes/send-email/{number}", post(documents::credit_note_email))
-        .route(
-            "/v1/credit-notes/reference/{reference_code}",
-            delete(documents::delete_credit_note),
-        )
+        .route("/v1/credit-notes/reference/{reference_code}", delete(documents::delete_credit_note))
         .route("/v1/numbering-ranges", get(reference::numbering_ranges))
         .route("/v1/numbering-ranges/{id}", get(reference::numbering_range))
         .route("/v1/municipalities", get(reference::municipalities))
@@ -133,10 +119,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     if app.config.admin_endpoints {
         router = router.merge(admin::router());
     }
-    router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(app)
+    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(app)
 }
 
 async fn not_found(request: Request) -> Response {
@@ -163,8 +146,7 @@ async fn count_request(State(app): State<Arc<App>>, request: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
-    app.store
-        .count_request(format!("{} {}", request.method(), route));
+    app.store.count_request(format!("{} {}", request.method(), route));
     next.run(request).await
 }
 
@@ -181,16 +163,12 @@ async fn inject_faults(State(app): State<Arc<App>>, mut request: Request, next: 
         None => next.run(request).await,
         Some(Action::Status { status, body }) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let body = body.unwrap_or_else(|| {
-                json!({"message": code.canonical_reason().unwrap_or("Error")})
-            });
+            let body = body.unwrap_or_else(|| json!({"message": code.canonical_reason().unwrap_or("Error")}));
             json_response(code, &body)
         }
         Some(Action::Hang) => std::future::pending().await,
         Some(Action::Unauthorized) => unauthenticated(),
-        Some(Action::RateLimit { retry_after_s }) => {
-            too_many(app.config.rate_limit.unwrap_or(80), retry_after_s)
-        }
+        Some(Action::RateLimit { retry_after_s }) => too_many(app.config.rate_limit.unwrap_or(80), retry_after_s),
         Some(Action::Pending) => {
             request.extensions_mut().insert(PendingFault);
             next.run(request).await

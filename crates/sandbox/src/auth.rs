@@ -40,10 +40,7 @@ fn missing(parameter: &str) -> Response {
 
 /// Reads a form-encoded or JSON body into string fields.
 fn fields(headers: &HeaderMap, body: &[u8]) -> Option<HashMap<String, String>> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+    let is_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     if is_json {
         let value: serde_json::Map<String, Value> = serde_json::from_slice(body).ok()?;
         Some(
@@ -113,12 +110,7 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
         return missing("client_id");
     };
     if client_id != config.client_id || get("client_secret") != Some(config.client_secret.as_str()) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed",
-            None,
-        );
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed", None);
     }
     if grant == "password" {
         let Some(username) = get("username") else {
@@ -128,12 +120,7 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
             return missing("password");
         };
         if username != config.username || password != config.password {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The user credentials were incorrect.",
-                None,
-            );
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "The user credentials were incorrect.", None);
         }
     } else {
         let Some(refresh) = get("refresh_token") else {
@@ -152,8 +139,7 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
     let access = access_token(&config.client_id, ttl_s);
     let refresh = refresh_token();
     let expires_at_ms = now_ms() + i128::from(ttl_s) * 1000;
-    app.store
-        .issue_tokens(access.clone(), refresh.clone(), expires_at_ms);
+    app.store.issue_tokens(access.clone(), refresh.clone(), expires_at_ms);
     json_response(
         StatusCode::OK,
         &json!({
@@ -169,10 +155,7 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// Seconds, rounded up, at least 1.
@@ -193,8 +176,8 @@ pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request,
         RateCheck::Limited { reset_in } => too_many(limit, whole_seconds(reset_in)),
         RateCheck::Allowed { remaining, reset_in } => {
             let mut response = next.run(request).await;
-            let reset = time::OffsetDateTime::now_utc().unix_timestamp()
-                + i64::try_from(whole_seconds(reset_in)).unwrap_or(60);
+            let reset =
+                time::OffsetDateTime::now_utc().unix_timestamp() + i64::try_from(whole_seconds(reset_in)).unwrap_or(60);
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
             headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));

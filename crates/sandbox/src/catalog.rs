@@ -72,12 +72,7 @@ pub(crate) const PRODUCT_TRIBUTES: [Tribute; 17] = [
 ];
 
 const fn t(id: u64, code: &'static str, name: &'static str, description: &'static str) -> Tribute {
-    Tribute {
-        id,
-        code,
-        name,
-        description,
-    }
+    Tribute { id, code, name, description }
 }
 
 /// Customer tributes (v1 id, code, name): only 18 and 21 are documented.
@@ -125,13 +120,10 @@ pub(crate) const PAYMENT_METHODS: [(&str, &str); 10] = [
     ("ZZZ", "Otro"),
 ];
 
-pub(crate) const INVOICE_DOCUMENTS: [(&str, &str); 2] = [
-    ("01", "Factura electrónica de Venta"),
-    ("03", "Instrumento electrónico de transmisión - tipo 03"),
-];
+pub(crate) const INVOICE_DOCUMENTS: [(&str, &str); 2] =
+    [("01", "Factura electrónica de Venta"), ("03", "Instrumento electrónico de transmisión - tipo 03")];
 
-pub(crate) const OPERATION_TYPES: [(&str, &str); 3] =
-    [("10", "Estándar"), ("11", "Mandatos"), ("12", "Transporte")];
+pub(crate) const OPERATION_TYPES: [(&str, &str); 3] = [("10", "Estándar"), ("11", "Mandatos"), ("12", "Transporte")];
 
 pub(crate) const CORRECTION_CONCEPTS: [(&str, &str); 6] = [
     ("1", "Devolución parcial de los bienes y/o no aceptación parcial del servicio"),
@@ -142,14 +134,11 @@ pub(crate) const CORRECTION_CONCEPTS: [(&str, &str); 6] = [
     ("6", "Descuento comercial por volumen de ventas"),
 ];
 
-pub(crate) const CREDIT_NOTE_CUSTOMIZATIONS: [(&str, &str); 2] = [
-    ("20", "Nota Crédito que referencia una factura electrónica"),
-    ("22", "Nota Crédito sin referencia a facturas"),
-];
+pub(crate) const CREDIT_NOTE_CUSTOMIZATIONS: [(&str, &str); 2] =
+    [("20", "Nota Crédito que referencia una factura electrónica"), ("22", "Nota Crédito sin referencia a facturas")];
 
 /// Withholdings an item may declare (code, name).
-pub(crate) const WITHHOLDINGS: [(&str, &str); 3] =
-    [("05", "ReteIVA"), ("06", "ReteRenta"), ("07", "ReteICA")];
+pub(crate) const WITHHOLDINGS: [(&str, &str); 3] = [("05", "ReteIVA"), ("06", "ReteRenta"), ("07", "ReteICA")];
 
 /// RADIAN events (§6.11).
 pub(crate) const RADIAN_EVENTS: [(&str, &str); 5] = [
@@ -169,10 +158,7 @@ pub(crate) fn name_of(table: &[(&'static str, &'static str)], code: &str) -> Opt
 }
 
 /// Looks an `(id, code, name)` table up by id.
-pub(crate) fn by_id(
-    table: &[(u64, &'static str, &'static str)],
-    id: u64,
-) -> Option<(u64, &'static str, &'static str)> {
+pub(crate) fn by_id(table: &[(u64, &'static str, &'static str)], id: u64) -> Option<(u64, &'static str, &'static str)> {
     table.iter().copied().find(|(i, _, _)| *i == id)
 }
 
@@ -192,8 +178,7 @@ impl Catalog {
     pub fn load() -> Self {
         let municipalities: MunicipalityFile =
             serde_json::from_str(MUNICIPALITIES_JSON).expect("embedded municipalities.json");
-        let countries: CountryFile =
-            serde_json::from_str(COUNTRIES_JSON).expect("embedded countries.json");
+        let countries: CountryFile = serde_json::from_str(COUNTRIES_JSON).expect("embedded countries.json");
         let units: UnitFile = serde_json::from_str(UNITS_JSON).expect("embedded unit-measures.json");
         Self {
             municipalities: municipalities.municipalities,
@@ -220,9 +205,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .filter(|(_, m)| wanted.as_deref().is_none_or(|w| fold(&m.name).contains(w)))
-                .map(|(i, m)| {
-                    json!({"id": i + 1, "code": m.code, "name": m.name, "department": m.department.name})
-                })
+                .map(|(i, m)| json!({"id": i + 1, "code": m.code, "name": m.name, "department": m.department.name}))
                 .collect(),
         )
     }

@@ -228,9 +228,7 @@ mod tests {
 
     #[test]
     fn without_flags_the_documented_defaults_apply() {
-        let config = SandboxArgs::try_parse_from(["factus-sandbox"])
-            .unwrap()
-            .into_config();
+        let config = SandboxArgs::try_parse_from(["factus-sandbox"]).unwrap().into_config();
         assert_eq!(config.bind, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.username, DEFAULT_USERNAME);
         assert_eq!(config.password, DEFAULT_PASSWORD);

@@ -16,9 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::app::{App, PendingFault};
 use crate::catalog::fold;
 use crate::cufe::{self, Chain, TEST_ENVIRONMENT};
-use crate::http::{
-    conflict, dian_rejection, json_response, not_found, ok, status_message, validation_error,
-};
+use crate::http::{conflict, dian_rejection, json_response, not_found, ok, status_message, validation_error};
 use crate::model::{BillRef, DocKind, Document};
 use crate::ranges::{Company, SOFTWARE_PIN};
 use crate::render::{self, file_name, issue_date, issue_time};
@@ -111,10 +109,7 @@ fn document_json(app: &App, doc: &Document, notes: &[(u64, String)]) -> Value {
 
 fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Response {
     let message = if doc.status == 1 {
-        format!(
-            "Documento con el código de referencia {} registrado y validado con éxito",
-            doc.reference_code
-        )
+        format!("Documento con el código de referencia {} registrado y validado con éxito", doc.reference_code)
     } else {
         format!(
             "Documento con el código de referencia {} registrado; pendiente de validación por la DIAN",
@@ -155,13 +150,8 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
     let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(&input).unwrap_or_default()));
     let reference = input.reference_code.clone();
     let customer_identification = input.customer.identification.clone();
-    let (gross, iva, inc, ica, total) = (
-        totals.gross_value,
-        totals.tax_of("01"),
-        totals.tax_of("04"),
-        totals.tax_of("03"),
-        totals.total,
-    );
+    let (gross, iva, inc, ica, total) =
+        (totals.gross_value, totals.tax_of("01"), totals.tax_of("04"), totals.tax_of("03"), totals.total);
     let key_source = match kind {
         DocKind::Bill => range.technical_key.unwrap_or(SOFTWARE_PIN),
         DocKind::CreditNote => SOFTWARE_PIN,
@@ -180,12 +170,8 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
         pending,
         now: time::OffsetDateTime::now_utc(),
     };
-    let outcome = app.store.create(
-        draft,
-        range,
-        app.config.duplicate_reference,
-        app.config.pending_blocks_new,
-        |number, now| {
+    let outcome =
+        app.store.create(draft, range, app.config.duplicate_reference, app.config.pending_blocks_new, |number, now| {
             cufe::compute(&Chain {
                 number,
                 issue_date: &issue_date(now),
@@ -200,31 +186,24 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
                 key: key_source,
                 environment: TEST_ENVIRONMENT,
             })
-        },
-    );
+        });
     match outcome {
         Ok(Created::New(doc) | Created::Resumed(doc) | Created::Existing(doc)) => {
             let notes = match kind {
-                DocKind::Bill => app
-                    .store
-                    .find(kind, &doc.number)
-                    .map(|(_, notes)| notes)
-                    .unwrap_or_default(),
+                DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, notes)| notes).unwrap_or_default(),
                 DocKind::CreditNote => Vec::new(),
             };
             created_response(app, &doc, &notes)
         }
-        Err(CreateError::DuplicateReference) => conflict(format!(
-            "Ya existe una {} con el código de referencia {reference}",
-            kind.noun()
-        )),
-        Err(CreateError::PendingDiffers | CreateError::PendingBlocks) => conflict(format!(
-            "Se encontró una {} pendiente por enviar a la DIAN",
-            kind.noun()
-        )),
-        Err(CreateError::RangeExhausted) => validation_error(range_errors(
-            "El rango de numeración no tiene números disponibles.",
-        )),
+        Err(CreateError::DuplicateReference) => {
+            conflict(format!("Ya existe una {} con el código de referencia {reference}", kind.noun()))
+        }
+        Err(CreateError::PendingDiffers | CreateError::PendingBlocks) => {
+            conflict(format!("Se encontró una {} pendiente por enviar a la DIAN", kind.noun()))
+        }
+        Err(CreateError::RangeExhausted) => {
+            validation_error(range_errors("El rango de numeración no tiene números disponibles."))
+        }
     }
 }
 
@@ -256,10 +235,7 @@ fn download(app: &App, kind: DocKind, number: &str, format: Format) -> Response 
     };
     let (key, content) = match format {
         Format::Pdf => ("pdf_base_64_encoded", STANDARD.encode(pdf::document(&doc, range))),
-        Format::Xml => (
-            "xml_base_64_encoded",
-            STANDARD.encode(xml::document(&doc, range, &app.catalog)),
-        ),
+        Format::Xml => ("xml_base_64_encoded", STANDARD.encode(xml::document(&doc, range, &app.catalog))),
     };
     let mut data = Map::new();
     data.insert("file_name".into(), Value::String(file_name(&doc)));
@@ -276,10 +252,7 @@ fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
     match value.get("email") {
         None | Some(Value::Null) => errors.add("email", "El campo correo electrónico es obligatorio.".into()),
         Some(Value::String(s)) if is_email(s) => {}
-        Some(_) => errors.add(
-            "email",
-            "El campo correo electrónico debe ser una dirección de correo válida.".into(),
-        ),
+        Some(_) => errors.add("email", "El campo correo electrónico debe ser una dirección de correo válida.".into()),
     }
     if let Some(pdf) = value.get("pdf_base_64_encoded").filter(|v| !v.is_null()) {
         let valid = pdf.as_str().is_some_and(|s| STANDARD.decode(s).is_ok());
@@ -307,9 +280,9 @@ fn delete(app: &App, kind: DocKind, reference: &str) -> Response {
             "OK",
             format!("Documento con código de referencia {reference} eliminado con éxito"),
         ),
-        Err(DeleteError::NotFound) => not_found(format!(
-            "No se encontró el documento con código de referencia {reference}"
-        )),
+        Err(DeleteError::NotFound) => {
+            not_found(format!("No se encontró el documento con código de referencia {reference}"))
+        }
         Err(DeleteError::Validated) => conflict(format!(
             "El documento con código de referencia {reference} ya fue validado por la DIAN y no puede ser eliminado"
         )),
@@ -329,12 +302,7 @@ struct Filters {
 
 impl Filters {
     fn from(query: &HashMap<String, String>) -> Self {
-        let text = |key: &str| {
-            query
-                .get(&format!("filter[{key}]"))
-                .filter(|v| !v.is_empty())
-                .map(|v| fold(v))
-        };
+        let text = |key: &str| query.get(&format!("filter[{key}]")).filter(|v| !v.is_empty()).map(|v| fold(v));
         Self {
             number: text("number"),
             reference_code: text("reference_code"),
@@ -346,9 +314,7 @@ impl Filters {
     }
 
     fn accepts(&self, doc: &Document) -> bool {
-        let has = |wanted: &Option<String>, value: &str| {
-            wanted.as_deref().is_none_or(|w| fold(value).contains(w))
-        };
+        let has = |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| fold(value).contains(w));
         let customer = &doc.input.customer;
         let names = format!(
             "{} {} {}",
@@ -368,11 +334,7 @@ impl Filters {
 
 /// Page and page size of a list request (`per_page` or `filter[per_page]`, 1–100, default 10).
 pub(crate) fn paging(query: &HashMap<String, String>) -> (usize, usize) {
-    let page = query
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
+    let page = query.get("page").and_then(|p| p.parse::<usize>().ok()).filter(|p| *p >= 1).unwrap_or(1);
     let per_page = query
         .get("filter[per_page]")
         .or_else(|| query.get("per_page"))
@@ -383,10 +345,7 @@ pub(crate) fn paging(query: &HashMap<String, String>) -> (usize, usize) {
 
 /// `http://host/path` of the request, for pagination links.
 pub(crate) fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     format!("http://{host}{}", uri.path())
 }
 
@@ -401,11 +360,7 @@ fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &Hea
         .take(per_page)
         .map(|doc| {
             let notes = match kind {
-                DocKind::Bill => app
-                    .store
-                    .find(kind, &doc.number)
-                    .map(|(_, n)| n)
-                    .unwrap_or_default(),
+                DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, n)| n).unwrap_or_default(),
                 DocKind::CreditNote => Vec::new(),
             };
             render::list_item(doc, &notes)

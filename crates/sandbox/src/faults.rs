@@ -159,17 +159,14 @@ impl FaultSpec {
                 };
                 let value = match key {
                     "probability" | "times" | "status" | "latency_ms" | "retry_after_s" => {
-                        serde_json::from_str(value)
-                            .map_err(|_| format!("`{key}` must be a number, got `{value}`"))?
+                        serde_json::from_str(value).map_err(|_| format!("`{key}` must be a number, got `{value}`"))?
                     }
-                    "body" => serde_json::from_str(value)
-                        .map_err(|_| format!("`body` must be JSON, got `{value}`"))?,
+                    "body" => serde_json::from_str(value).map_err(|_| format!("`body` must be JSON, got `{value}`"))?,
                     _ => Value::String(value.to_owned()),
                 };
                 object.insert(key.to_owned(), value);
             }
-            serde_json::from_value(Value::Object(object))
-                .map_err(|e| format!("invalid fault `{text}`: {e}"))?
+            serde_json::from_value(Value::Object(object)).map_err(|e| format!("invalid fault `{text}`: {e}"))?
         };
         spec.check()?;
         Ok(spec)
@@ -216,12 +213,7 @@ pub(crate) struct FaultRegistry {
 impl FaultRegistry {
     pub fn add(&mut self, spec: FaultSpec) -> ActiveFault {
         self.next_id += 1;
-        let rule = ActiveFault {
-            id: self.next_id,
-            remaining: spec.times,
-            spec,
-            fired: 0,
-        };
+        let rule = ActiveFault { id: self.next_id, remaining: spec.times, spec, fired: 0 };
         self.rules.push(rule.clone());
         rule
     }
@@ -249,9 +241,7 @@ impl FaultRegistry {
         let mut decision = Decision::default();
         for rule in &mut self.rules {
             let terminal = rule.spec.kind != FaultKind::Latency;
-            if (terminal && decision.action.is_some())
-                || rule.remaining == Some(0)
-                || !rule.spec.matches(method, path)
+            if (terminal && decision.action.is_some()) || rule.remaining == Some(0) || !rule.spec.matches(method, path)
             {
                 continue;
             }
@@ -266,16 +256,13 @@ impl FaultRegistry {
             decision.latency += Duration::from_millis(rule.spec.latency_ms);
             decision.action = match rule.spec.kind {
                 FaultKind::Latency => decision.action,
-                FaultKind::Status => Some(Action::Status {
-                    status: rule.spec.status.unwrap_or(503),
-                    body: rule.spec.body.clone(),
-                }),
+                FaultKind::Status => {
+                    Some(Action::Status { status: rule.spec.status.unwrap_or(503), body: rule.spec.body.clone() })
+                }
                 FaultKind::Hang => Some(Action::Hang),
                 FaultKind::DropAfterCommit => Some(Action::DropAfterCommit),
                 FaultKind::Unauthorized => Some(Action::Unauthorized),
-                FaultKind::RateLimit => Some(Action::RateLimit {
-                    retry_after_s: rule.spec.retry_after_s.unwrap_or(1),
-                }),
+                FaultKind::RateLimit => Some(Action::RateLimit { retry_after_s: rule.spec.retry_after_s.unwrap_or(1) }),
                 FaultKind::Pending => Some(Action::Pending),
             };
         }
@@ -316,21 +303,9 @@ mod tests {
         let mut spec = FaultSpec::new(FaultKind::Unauthorized).on("GET", "/v1/bills");
         spec.times = Some(2);
         registry.add(spec);
-        let fired = (0..5)
-            .filter(|_| {
-                registry
-                    .decide(&Method::GET, "/v1/bills/show/X")
-                    .action
-                    .is_some()
-            })
-            .count();
+        let fired = (0..5).filter(|_| registry.decide(&Method::GET, "/v1/bills/show/X").action.is_some()).count();
         assert_eq!(fired, 2);
-        assert!(
-            registry
-                .decide(&Method::POST, "/v1/bills")
-                .action
-                .is_none()
-        );
+        assert!(registry.decide(&Method::POST, "/v1/bills").action.is_none());
     }
 
     #[test]

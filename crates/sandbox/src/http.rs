@@ -15,18 +15,13 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
 pub(crate) fn bytes_response(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 /// `200 {"status":"OK","message":"Solicitud exitosa","data":…}`.
 pub(crate) fn ok(data: Value) -> Response {
-    json_response(
-        StatusCode::OK,
-        &json!({"status": "OK", "message": "Solicitud exitosa", "data": data}),
-    )
+    json_response(StatusCode::OK, &json!({"status": "OK", "message": "Solicitud exitosa", "data": data}))
 }
 
 /// `{"status": <label>, "message": <message>}` with the given code.
@@ -60,10 +55,8 @@ pub(crate) fn validation_error(errors: Value) -> Response {
 /// 422 DIAN rejection: rule-keyed string values.
 pub(crate) fn dian_rejection(rules: Vec<(String, String)>) -> Response {
     let message = "El documento contiene errores de validación";
-    let errors: serde_json::Map<String, Value> = rules
-        .into_iter()
-        .map(|(rule, text)| (rule, Value::String(text)))
-        .collect();
+    let errors: serde_json::Map<String, Value> =
+        rules.into_iter().map(|(rule, text)| (rule, Value::String(text))).collect();
     json_response(
         StatusCode::UNPROCESSABLE_ENTITY,
         &json!({
@@ -81,10 +74,7 @@ pub(crate) fn unauthenticated() -> Response {
 
 /// 429 as Laravel's throttle answers, with the rate-limit headers.
 pub(crate) fn too_many(limit: u32, retry_after_s: u64) -> Response {
-    let mut response = json_response(
-        StatusCode::TOO_MANY_REQUESTS,
-        &json!({"message": "Too Many Attempts."}),
-    );
+    let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, &json!({"message": "Too Many Attempts."}));
     let reset = time::OffsetDateTime::now_utc().unix_timestamp() + i64::try_from(retry_after_s).unwrap_or(60);
     let headers = response.headers_mut();
     headers.insert("retry-after", HeaderValue::from(retry_after_s));

@@ -10,9 +10,7 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("factus_sandbox=info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("factus_sandbox=info")))
         .with_writer(std::io::stderr)
         .init();
     let config = SandboxArgs::parse().into_config();
@@ -25,10 +23,7 @@ async fn main() -> ExitCode {
     };
     let mut stdout = std::io::stdout();
     // Scripts wait for this line to learn the address (port 0 allowed).
-    if writeln!(stdout, "listening on {}", sandbox.addr())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
+    if writeln!(stdout, "listening on {}", sandbox.addr()).and_then(|()| stdout.flush()).is_err() {
         tracing::warn!("could not write the address to stdout");
     }
     wait_for_signal().await;

@@ -61,10 +61,7 @@ pub(crate) struct Customer {
 impl Customer {
     /// The name printed on the document: the company for legal entities, else the names.
     pub fn display_name(&self) -> &str {
-        self.company
-            .as_deref()
-            .or(self.names.as_deref())
-            .unwrap_or_default()
+        self.company.as_deref().or(self.names.as_deref()).unwrap_or_default()
     }
 }
 

@@ -17,11 +17,7 @@ const PAGE_HEIGHT: u32 = 792;
 const MARGIN: u32 = 50;
 
 fn line(lines: &mut Vec<Line>, size: u8, bold: bool, text: impl Into<String>) {
-    lines.push(Line {
-        text: text.into(),
-        size,
-        bold,
-    });
+    lines.push(Line { text: text.into(), size, bold });
 }
 
 /// The PDF of a stored document.
@@ -37,7 +33,12 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     line(&mut l, 12, true, format!("No. {}", doc.number));
     line(&mut l, 10, false, "");
     line(&mut l, 10, true, Company::NAME);
-    line(&mut l, 9, false, format!("NIT {}-{}  ·  {}  ·  {}", Company::NIT, Company::DV, Company::ADDRESS, Company::MUNICIPALITY));
+    line(
+        &mut l,
+        9,
+        false,
+        format!("NIT {}-{}  ·  {}  ·  {}", Company::NIT, Company::DV, Company::ADDRESS, Company::MUNICIPALITY),
+    );
     if let Some(resolution) = range.resolution_number {
         line(
             &mut l,
@@ -97,11 +98,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     }
     line(&mut l, 11, true, format!("Total: {}", money(totals.total)));
     line(&mut l, 10, false, "");
-    let status = if doc.status == 1 {
-        "Validado por la DIAN"
-    } else {
-        "Pendiente de validación por la DIAN"
-    };
+    let status = if doc.status == 1 { "Validado por la DIAN" } else { "Pendiente de validación por la DIAN" };
     line(&mut l, 9, false, format!("Estado: {status}"));
     let key_name = match doc.kind {
         DocKind::Bill => "CUFE",
@@ -111,12 +108,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     line(&mut l, 7, false, doc.key.clone());
     line(&mut l, 7, false, qr_url(&doc.key));
     line(&mut l, 10, false, "");
-    line(
-        &mut l,
-        7,
-        false,
-        "Documento generado por factus-sandbox: simulación de pruebas sin validez legal.",
-    );
+    line(&mut l, 7, false, "Documento generado por factus-sandbox: simulación de pruebas sin validez legal.");
     render(&l)
 }
 
@@ -169,8 +161,7 @@ fn render(lines: &[Line]) -> Vec<u8> {
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         format!("<< /Type /Pages /Kids [{}] /Count {page_count} >>", kids.join(" ")).into_bytes(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>".to_vec(),
     ];
     for (i, stream) in pages.into_iter().enumerate() {
         objects.push(
@@ -201,11 +192,7 @@ fn render(lines: &[Line]) -> Vec<u8> {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
     );
     out
 }
@@ -222,24 +209,14 @@ mod tests {
     fn assert_well_formed(pdf: &[u8]) {
         assert!(pdf.starts_with(b"%PDF-1.4"));
         assert!(pdf.ends_with(b"%%EOF\n"));
-        let marker = pdf
-            .windows(10)
-            .rposition(|w| w == b"startxref\n")
-            .expect("startxref");
+        let marker = pdf.windows(10).rposition(|w| w == b"startxref\n").expect("startxref");
         let tail = std::str::from_utf8(&pdf[marker..]).expect("ASCII trailer");
-        let startxref: usize = tail
-            .lines()
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .expect("startxref");
+        let startxref: usize = tail.lines().nth(1).and_then(|n| n.parse().ok()).expect("startxref");
         assert!(pdf[startxref..].starts_with(b"xref\n"));
         let table = std::str::from_utf8(&pdf[startxref..]).expect("ASCII xref");
         let mut rows = table.lines().skip(1);
-        let count: usize = rows
-            .next()
-            .and_then(|h| h.split(' ').nth(1))
-            .and_then(|n| n.parse().ok())
-            .expect("xref header");
+        let count: usize =
+            rows.next().and_then(|h| h.split(' ').nth(1)).and_then(|n| n.parse().ok()).expect("xref header");
         let rows: Vec<&str> = rows.take(count).collect();
         assert_eq!(rows[0], "0000000000 65535 f ");
         for (object, row) in rows.iter().enumerate().skip(1) {
@@ -263,16 +240,8 @@ mod tests {
     #[test]
     fn a_short_document_is_a_well_formed_single_page_pdf() {
         let lines = vec![
-            Line {
-                text: "Hola (mundo) \\ ñandú".into(),
-                size: 12,
-                bold: true,
-            },
-            Line {
-                text: "segunda línea".into(),
-                size: 9,
-                bold: false,
-            },
+            Line { text: "Hola (mundo) \\ ñandú".into(), size: 12, bold: true },
+            Line { text: "segunda línea".into(), size: 9, bold: false },
         ];
         let pdf = render(&lines);
         assert_well_formed(&pdf);
@@ -282,13 +251,7 @@ mod tests {
 
     #[test]
     fn long_documents_flow_onto_more_pages() {
-        let lines: Vec<Line> = (0..200)
-            .map(|i| Line {
-                text: format!("línea {i}"),
-                size: 9,
-                bold: false,
-            })
-            .collect();
+        let lines: Vec<Line> = (0..200).map(|i| Line { text: format!("línea {i}"), size: 9, bold: false }).collect();
         let pdf = render(&lines);
         assert_well_formed(&pdf);
         // 9 pt lines step 14 pt: 49 lines fit between the margins of a Letter page.

@@ -40,19 +40,15 @@ struct Snapshot {
 /// # Errors
 /// I/O errors of writing or renaming the file.
 pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
-    let (currents, bills, credit_notes): (BTreeMap<u64, u64>, Vec<Arc<Document>>, Vec<Arc<Document>>) = {
+    let (currents, bills, credit_notes) = {
         let docs = lock(&store.docs);
         (
             docs.currents.clone(),
-            docs.bills.docs.values().cloned().collect(),
-            docs.credit_notes.docs.values().cloned().collect(),
+            docs.bills.docs.values().cloned().collect::<Vec<Arc<Document>>>(),
+            docs.credit_notes.docs.values().cloned().collect::<Vec<Arc<Document>>>(),
         )
     };
-    let access_tokens = store
-        .access_tokens
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let access_tokens = store.access_tokens.read().unwrap_or_else(PoisonError::into_inner).clone();
     let refresh_tokens = lock(&store.refresh_tokens).clone();
     let snapshot = SnapshotRef {
         version: VERSION,
@@ -80,10 +76,7 @@ pub(crate) fn load(store: &Store, path: &Path) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     let snapshot: Snapshot = serde_json::from_slice(&bytes).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{} is not a sandbox state file: {e}", path.display()),
-        )
+        io::Error::new(io::ErrorKind::InvalidData, format!("{} is not a sandbox state file: {e}", path.display()))
     })?;
     if snapshot.version != VERSION {
         return Err(io::Error::new(
@@ -92,11 +85,7 @@ pub(crate) fn load(store: &Store, path: &Path) -> io::Result<()> {
         ));
     }
     store.restore(snapshot.bills, snapshot.credit_notes, snapshot.currents);
-    store
-        .access_tokens
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .extend(snapshot.access_tokens);
+    store.access_tokens.write().unwrap_or_else(PoisonError::into_inner).extend(snapshot.access_tokens);
     lock(&store.refresh_tokens).extend(snapshot.refresh_tokens);
     Ok(())
 }

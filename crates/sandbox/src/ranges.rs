@@ -211,9 +211,6 @@ mod tests {
 
     #[test]
     fn company_dv_is_the_check_digit_of_its_nit() {
-        assert_eq!(
-            crate::validate::nit_check_digit(Company::NIT).map(|d| d.to_string()).as_deref(),
-            Some(Company::DV)
-        );
+        assert_eq!(crate::validate::nit_check_digit(Company::NIT).map(|d| d.to_string()).as_deref(), Some(Company::DV));
     }
 }

@@ -28,9 +28,7 @@ pub(crate) async fn numbering_ranges(State(app): Shared, Query(q): Params, heade
         .ranges
         .iter()
         .filter(|r| wanted("id").is_none_or(|id| id == &r.id.to_string()))
-        .filter(|r| {
-            wanted("document").is_none_or(|d| d == r.document_code || fold(r.document_name).contains(&fold(d)))
-        })
+        .filter(|r| wanted("document").is_none_or(|d| d == r.document_code || fold(r.document_name).contains(&fold(d))))
         .filter(|r| wanted("resolution_number").is_none_or(|n| r.resolution_number == Some(n.as_str())))
         .filter(|r| wanted("technical_key").is_none_or(|k| r.technical_key == Some(k.as_str())))
         .filter(|r| wanted("is_active").is_none_or(|a| a == if r.is_active { "1" } else { "0" }))
@@ -38,11 +36,7 @@ pub(crate) async fn numbering_ranges(State(app): Shared, Query(q): Params, heade
         .collect();
     let (page, per_page) = paging(&q);
     let total = ranges.len();
-    let items: Vec<Value> = ranges
-        .into_iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .collect();
+    let items: Vec<Value> = ranges.into_iter().skip((page - 1).saturating_mul(per_page)).take(per_page).collect();
     ok(json!({
         "data": items,
         "pagination": crate::render::pagination(total, per_page, page, &base_url(&headers, &uri)),
@@ -51,10 +45,7 @@ pub(crate) async fn numbering_ranges(State(app): Shared, Query(q): Params, heade
 
 /// `GET /v1/numbering-ranges/{id}`.
 pub(crate) async fn numbering_range(State(app): Shared, Path(id): Path<String>) -> Response {
-    let found = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| app.ranges.iter().find(|r| r.id == id));
+    let found = id.parse::<u64>().ok().and_then(|id| app.ranges.iter().find(|r| r.id == id));
     match found {
         Some(range) => {
             let current = app.store.currents().get(&range.id).copied().unwrap_or(range.first);
@@ -117,28 +108,20 @@ pub(crate) async fn acquirer(State(app): Shared, Query(q): Params) -> Response {
     let mut errors = Errors::default();
     let document = q.get("identification_document_id").filter(|v| !v.is_empty());
     let number = q.get("identification_number").filter(|v| !v.is_empty());
-    let document = match document.map(|d| d.parse::<u64>().ok().and_then(|id| catalog::by_id(&IDENTITY_DOCUMENTS, id))) {
+    let document = match document.map(|d| d.parse::<u64>().ok().and_then(|id| catalog::by_id(&IDENTITY_DOCUMENTS, id)))
+    {
         None => {
-            errors.add(
-                "identification_document_id",
-                "El campo identification document id es obligatorio.".into(),
-            );
+            errors.add("identification_document_id", "El campo identification document id es obligatorio.".into());
             None
         }
         Some(None) => {
-            errors.add(
-                "identification_document_id",
-                "El campo identification document id es inválido.".into(),
-            );
+            errors.add("identification_document_id", "El campo identification document id es inválido.".into());
             None
         }
         Some(found) => found,
     };
     if number.is_none() {
-        errors.add(
-            "identification_number",
-            "El campo identification number es obligatorio.".into(),
-        );
+        errors.add("identification_number", "El campo identification number es obligatorio.".into());
     }
     let (Some((id, code, name)), Some(number)) = (document, number) else {
         return validation_error(errors.into_json());
@@ -163,9 +146,6 @@ pub(crate) async fn acquirer(State(app): Shared, Query(q): Params) -> Response {
             let c = &doc.input.customer;
             ok(json!({"name": c.display_name(), "email": c.email}))
         }
-        None => json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"message": "No se encontró el adquirente"}),
-        ),
+        None => json_response(StatusCode::NOT_FOUND, &json!({"message": "No se encontró el adquirente"})),
     }
 }

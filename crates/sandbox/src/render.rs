@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use crate::catalog::{
-    self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog,
-    IDENTITY_DOCUMENTS, INVOICE_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, PAYMENT_FORMS,
-    PAYMENT_METHODS, PRODUCT_TRIBUTES, STANDARD_CODES, SURCHARGE_CONCEPT, name_of,
+    self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog, IDENTITY_DOCUMENTS,
+    INVOICE_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, PAYMENT_FORMS, PAYMENT_METHODS, PRODUCT_TRIBUTES,
+    STANDARD_CODES, SURCHARGE_CONCEPT, name_of,
 };
 use crate::model::{Customer, DocKind, Document};
 use crate::ranges::{Company, RangeMeta};
@@ -45,9 +45,7 @@ fn number(value: Decimal) -> Value {
 /// `DD-MM-YYYY hh:mm:ss AM/PM` in Colombian time.
 pub(crate) fn timestamp(at: OffsetDateTime) -> String {
     at.to_offset(COLOMBIA)
-        .format(format_description!(
-            "[day]-[month]-[year] [hour repr:12]:[minute]:[second] [period]"
-        ))
+        .format(format_description!("[day]-[month]-[year] [hour repr:12]:[minute]:[second] [period]"))
         .unwrap_or_default()
 }
 
@@ -58,9 +56,7 @@ pub(crate) fn issue_date(at: OffsetDateTime) -> String {
 
 /// `HH:MM:SS-05:00` in Colombian time.
 pub(crate) fn issue_time(at: OffsetDateTime) -> String {
-    at.to_offset(COLOMBIA)
-        .format(format_description!("[hour]:[minute]:[second]-05:00"))
-        .unwrap_or_default()
+    at.to_offset(COLOMBIA).format(format_description!("[hour]:[minute]:[second]-05:00")).unwrap_or_default()
 }
 
 /// The sandbox DIAN lookup URL of a CUFE.
@@ -71,13 +67,7 @@ pub(crate) fn qr_url(key: &str) -> String {
 /// DIAN file name (without extension): prefix + 10-digit NIT + `000` + year + 8-digit sequence.
 pub(crate) fn file_name(doc: &Document) -> String {
     let year = doc.created_at.to_offset(COLOMBIA).year() % 100;
-    format!(
-        "{}{:0>10}000{:02}{:08}",
-        doc.kind.file_prefix(),
-        Company::NIT,
-        year,
-        doc.id
-    )
+    format!("{}{:0>10}000{:02}{:08}", doc.kind.file_prefix(), Company::NIT, year, doc.id)
 }
 
 fn code_name(table: &[(&'static str, &'static str)], code: &str) -> Value {
@@ -229,10 +219,7 @@ fn validated_at(doc: &Document) -> Value {
 }
 
 fn note_refs(notes: &[(u64, String)]) -> Value {
-    notes
-        .iter()
-        .map(|(id, number)| json!({"id": id, "number": number}))
-        .collect()
+    notes.iter().map(|(id, number)| json!({"id": id, "number": number})).collect()
 }
 
 /// `data` of a bill (create 201 and show 200).
@@ -361,14 +348,8 @@ pub(crate) fn list_item(doc: &Document, notes: &[(u64, String)]) -> Value {
     if doc.kind == DocKind::CreditNote
         && let Value::Object(map) = &mut item
     {
-        for key in [
-            "document",
-            "has_claim",
-            "is_negotiable_instrument",
-            "payment_form",
-            "credit_notes",
-            "debit_notes",
-        ] {
+        for key in ["document", "has_claim", "is_negotiable_instrument", "payment_form", "credit_notes", "debit_notes"]
+        {
             map.remove(key);
         }
     }

@@ -57,18 +57,9 @@ impl Sandbox {
         }
         let (stop, stopped) = watch::channel(false);
         let server = tokio::spawn(serve(listener, router(Arc::clone(&app)), stopped.clone()));
-        let flusher = app
-            .config
-            .state_file
-            .clone()
-            .map(|path| tokio::spawn(flush_periodically(Arc::clone(&app), path, stopped)));
-        Ok(Sandbox {
-            addr,
-            stop,
-            server: Some(server),
-            flusher,
-            app,
-        })
+        let flusher =
+            app.config.state_file.clone().map(|path| tokio::spawn(flush_periodically(Arc::clone(&app), path, stopped)));
+        Ok(Sandbox { addr, stop, server: Some(server), flusher, app })
     }
 
     /// The bound address.
@@ -140,8 +131,7 @@ async fn serve_connection(stream: TcpStream, router: Router) {
         request.extensions_mut().insert(handle.clone());
         request
     });
-    let connection = http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
     tokio::select! {
         _ = connection => {}
         () = signal.notified() => {}

@@ -22,6 +22,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Credit notes issued against a bill: (note id, note number).
+pub(crate) type NoteRefs = Vec<(u64, String)>;
+
 /// Documents of one family with their indexes.
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
@@ -79,7 +82,7 @@ pub(crate) struct Documents {
     /// Next number of each range, by range id.
     pub currents: BTreeMap<u64, u64>,
     /// Credit notes issued against each bill id: (note id, note number).
-    pub notes_by_bill: HashMap<u64, Vec<(u64, String)>>,
+    pub notes_by_bill: HashMap<u64, NoteRefs>,
 }
 
 impl Documents {
@@ -200,10 +203,7 @@ pub(crate) struct Store {
 
 impl Store {
     pub fn new(ranges: &[RangeMeta]) -> Self {
-        let docs = Documents {
-            currents: ranges.iter().map(|r| (r.id, r.first)).collect(),
-            ..Documents::default()
-        };
+        let docs = Documents { currents: ranges.iter().map(|r| (r.id, r.first)).collect(), ..Documents::default() };
         Self {
             docs: Mutex::new(docs),
             access_tokens: RwLock::new(HashMap::new()),
@@ -309,7 +309,7 @@ impl Store {
     }
 
     /// A document by number, with the credit notes issued against it.
-    pub fn find(&self, kind: DocKind, number: &str) -> Option<(Arc<Document>, Vec<(u64, String)>)> {
+    pub fn find(&self, kind: DocKind, number: &str) -> Option<(Arc<Document>, NoteRefs)> {
         let docs = lock(&self.docs);
         let doc = Arc::clone(docs.ledger(kind).by_number(number)?);
         let notes = docs.notes_by_bill.get(&doc.id).cloned().unwrap_or_default();
@@ -323,13 +323,7 @@ impl Store {
 
     /// All documents of a family, newest first.
     pub fn all(&self, kind: DocKind) -> Vec<Arc<Document>> {
-        lock(&self.docs)
-            .ledger(kind)
-            .docs
-            .values()
-            .rev()
-            .cloned()
-            .collect()
+        lock(&self.docs).ledger(kind).docs.values().rev().cloned().collect()
     }
 
     /// Adds a RADIAN event to a bill; `None` when the number is unknown.
@@ -353,10 +347,7 @@ impl Store {
     /// Forgets every document and restarts the ranges.
     pub fn reset_documents(&self, ranges: &[RangeMeta]) {
         let mut docs = lock(&self.docs);
-        *docs = Documents {
-            currents: ranges.iter().map(|r| (r.id, r.first)).collect(),
-            ..Documents::default()
-        };
+        *docs = Documents { currents: ranges.iter().map(|r| (r.id, r.first)).collect(), ..Documents::default() };
         drop(docs);
         self.touch();
     }
@@ -379,10 +370,7 @@ impl Store {
 
     /// Registers a token pair.
     pub fn issue_tokens(&self, access: String, refresh: String, expires_at_ms: i128) {
-        let mut tokens = self
-            .access_tokens
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut tokens = self.access_tokens.write().unwrap_or_else(PoisonError::into_inner);
         if tokens.len() > 10_000 {
             let now = now_ms();
             tokens.retain(|_, t| t.expires_at_ms > now);
@@ -395,20 +383,14 @@ impl Store {
 
     /// Whether an access token exists and has not expired.
     pub fn token_valid(&self, access: &str) -> bool {
-        let tokens = self
-            .access_tokens
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let tokens = self.access_tokens.read().unwrap_or_else(PoisonError::into_inner);
         tokens.get(access).is_some_and(|t| t.expires_at_ms > now_ms())
     }
 
     /// Consumes a refresh token, revoking the access token it was issued with (as Passport does).
     pub fn take_refresh(&self, refresh: &str) -> Option<RefreshToken> {
         let taken = lock(&self.refresh_tokens).remove(refresh)?;
-        self.access_tokens
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&taken.access_token);
+        self.access_tokens.write().unwrap_or_else(PoisonError::into_inner).remove(&taken.access_token);
         self.touch();
         Some(taken)
     }
@@ -420,25 +402,16 @@ impl Store {
         if windows.len() > 10_000 {
             windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
         }
-        let window = windows.entry(token.to_owned()).or_insert(Window {
-            started: now,
-            count: 0,
-        });
+        let window = windows.entry(token.to_owned()).or_insert(Window { started: now, count: 0 });
         if now.duration_since(window.started) >= WINDOW {
-            *window = Window {
-                started: now,
-                count: 0,
-            };
+            *window = Window { started: now, count: 0 };
         }
         let reset_in = WINDOW.saturating_sub(now.duration_since(window.started));
         if window.count >= limit {
             return RateCheck::Limited { reset_in };
         }
         window.count += 1;
-        RateCheck::Allowed {
-            remaining: limit - window.count,
-            reset_in,
-        }
+        RateCheck::Allowed { remaining: limit - window.count, reset_in }
     }
 }
 

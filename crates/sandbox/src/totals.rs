@@ -9,7 +9,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{PRODUCT_TRIBUTES, name_of, WITHHOLDINGS};
+use crate::catalog::{PRODUCT_TRIBUTES, WITHHOLDINGS, name_of};
 use crate::model::{AllowanceCharge, Item};
 
 /// Rounds to cents, half away from zero.
@@ -69,10 +69,7 @@ pub(crate) struct Totals {
 impl Totals {
     /// Tax of one DIAN tribute code (zero when absent), as the CUFE chain needs.
     pub fn tax_of(&self, code: &str) -> Decimal {
-        self.taxes
-            .iter()
-            .find(|(c, _)| c == code)
-            .map_or(Decimal::ZERO, |(_, v)| *v)
+        self.taxes.iter().find(|(c, _)| c == code).map_or(Decimal::ZERO, |(_, v)| *v)
     }
 }
 
@@ -93,16 +90,8 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
         withholdings: Vec::new(),
     };
     for item in items {
-        let rate = if item.is_excluded {
-            Decimal::ZERO
-        } else {
-            item.tax_rate
-        };
-        let tax_code = PRODUCT_TRIBUTES
-            .iter()
-            .find(|t| t.id == item.tribute_id)
-            .map_or("01", |t| t.code)
-            .to_owned();
+        let rate = if item.is_excluded { Decimal::ZERO } else { item.tax_rate };
+        let tax_code = PRODUCT_TRIBUTES.iter().find(|t| t.id == item.tribute_id).map_or("01", |t| t.code).to_owned();
         let gross = item.price * Decimal::from(item.quantity);
         let divisor = Decimal::ONE + rate / hundred;
         let total = round2(gross * (Decimal::ONE - item.discount_rate / hundred));
@@ -194,10 +183,7 @@ mod tests {
             note: None,
             withholding_taxes: withholdings
                 .iter()
-                .map(|(c, r)| WithholdingInput {
-                    code: (*c).into(),
-                    rate: *r,
-                })
+                .map(|(c, r)| WithholdingInput { code: (*c).into(), rate: *r })
                 .collect(),
             mandate: None,
         }
@@ -207,12 +193,7 @@ mod tests {
     fn withholdings_use_the_rates_as_sent() {
         // The doc example sends 15.12 / 7.38 but shows figures for 15 / 7 (§4.5); the sandbox
         // applies what it is sent.
-        let items = [item(
-            dec!(50000),
-            dec!(20),
-            dec!(19),
-            &[("06", dec!(7.38)), ("05", dec!(15.12))],
-        )];
+        let items = [item(dec!(50000), dec!(20), dec!(19), &[("06", dec!(7.38)), ("05", dec!(15.12))])];
         let totals = compute(&items, &[]);
         let line = &totals.lines[0];
         assert_eq!(line.withholdings[0].value, dec!(2480.67));
@@ -241,10 +222,8 @@ mod tests {
             base_amount: dec!(1000),
             amount,
         };
-        let totals = compute(
-            &[item(dec!(1190), dec!(0), dec!(19), &[])],
-            &[charge(true, dec!(100)), charge(false, dec!(40))],
-        );
+        let totals =
+            compute(&[item(dec!(1190), dec!(0), dec!(19), &[])], &[charge(true, dec!(100)), charge(false, dec!(40))]);
         assert_eq!(totals.total, dec!(1250));
         assert_eq!(charge_percentage(&charge(true, dec!(100))), dec!(10.00));
     }

@@ -13,13 +13,13 @@ use time::Date;
 use time::macros::format_description;
 
 use crate::catalog::{
-    self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog,
-    IDENTITY_DOCUMENTS, INVOICE_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, PAYMENT_FORMS,
-    PAYMENT_METHODS, PRODUCT_TRIBUTES, STANDARD_CODES, SURCHARGE_CONCEPT, WITHHOLDINGS,
+    self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog, IDENTITY_DOCUMENTS,
+    INVOICE_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, PAYMENT_FORMS, PAYMENT_METHODS, PRODUCT_TRIBUTES,
+    STANDARD_CODES, SURCHARGE_CONCEPT, WITHHOLDINGS,
 };
 use crate::model::{
-    AllowanceCharge, BillingPeriod, CreditNoteFields, Customer, DocKind, DocumentInput,
-    Establishment, Item, Mandate, OrderReference, RelatedDocument, WithholdingInput,
+    AllowanceCharge, BillingPeriod, CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate,
+    OrderReference, RelatedDocument, WithholdingInput,
 };
 use crate::ranges::RangeMeta;
 
@@ -32,8 +32,7 @@ impl Errors {
         match self.0.get_mut(path) {
             Some(Value::Array(list)) => list.push(Value::String(message)),
             _ => {
-                self.0
-                    .insert(path.to_owned(), Value::Array(vec![Value::String(message)]));
+                self.0.insert(path.to_owned(), Value::Array(vec![Value::String(message)]));
             }
         }
     }
@@ -88,11 +87,7 @@ fn attribute(path: &str) -> Cow<'_, str> {
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{prefix}.{key}")
-    }
+    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
 }
 
 /// A field's value, treating `null` and `""` as absent (Laravel's `ConvertEmptyStringsToNull`).
@@ -110,9 +105,7 @@ fn decimal_of(value: &Value) -> Option<Decimal> {
         Value::String(s) => s.trim().to_owned(),
         _ => return None,
     };
-    Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .ok()
+    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
 }
 
 #[derive(Default)]
@@ -122,18 +115,15 @@ struct V {
 
 impl V {
     fn required(&mut self, path: &str) {
-        self.errors
-            .add(path, format!("El campo {} es obligatorio.", attribute(path)));
+        self.errors.add(path, format!("El campo {} es obligatorio.", attribute(path)));
     }
 
     fn invalid(&mut self, path: &str) {
-        self.errors
-            .add(path, format!("El campo {} es inválido.", attribute(path)));
+        self.errors.add(path, format!("El campo {} es inválido.", attribute(path)));
     }
 
     fn fail(&mut self, path: &str, rule: &str) {
-        self.errors
-            .add(path, format!("El campo {} {rule}", attribute(path)));
+        self.errors.add(path, format!("El campo {} {rule}", attribute(path)));
     }
 
     fn string(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<String> {
@@ -440,9 +430,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
 
     let range_id = numbering_range(&mut v, root, ctx);
     let document = match kind {
-        DocKind::Bill => v
-            .code(root, "", "document", false, &INVOICE_DOCUMENTS)
-            .unwrap_or_else(|| "01".into()),
+        DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
         DocKind::CreditNote => "91".into(),
     };
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
@@ -453,9 +441,8 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     }
     .unwrap_or_else(|| "1".into());
     let due_date = v.date(root, "", "payment_due_date", payment_form == "2");
-    let payment_method_code = v
-        .code(root, "", "payment_method_code", false, &PAYMENT_METHODS)
-        .unwrap_or_else(|| "10".into());
+    let payment_method_code =
+        v.code(root, "", "payment_method_code", false, &PAYMENT_METHODS).unwrap_or_else(|| "10".into());
     let operation_type = match kind {
         DocKind::Bill => v.code(root, "", "operation_type", false, &OPERATION_TYPES),
         DocKind::CreditNote => None,
@@ -466,10 +453,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let order_reference = v.object(root, "", "order_reference", false).and_then(|o| {
         let reference_code = v.string(o, "order_reference", "reference_code", true);
         let issue_date = v.date(o, "order_reference", "issue_date", false);
-        Some(OrderReference {
-            reference_code: reference_code?,
-            issue_date: issue_date.map(|d| d.to_string()),
-        })
+        Some(OrderReference { reference_code: reference_code?, issue_date: issue_date.map(|d| d.to_string()) })
     });
 
     let related_documents = related_documents(&mut v, root, kind == DocKind::Bill && document == "03");
@@ -477,9 +461,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
         DocKind::CreditNote => credit_note_fields(&mut v, root, ctx),
         DocKind::Bill => None,
     };
-    let period_required = credit_note
-        .as_ref()
-        .is_some_and(|c| c.customization_id == "22");
+    let period_required = credit_note.as_ref().is_some_and(|c| c.customization_id == "22");
     let billing_period = billing_period(&mut v, root, period_required);
     let establishment = v.object(root, "", "establishment", false).and_then(|o| {
         let p = "establishment";
@@ -487,9 +469,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
         let address = v.string(o, p, "address", true);
         let phone_number = v.string(o, p, "phone_number", true);
         let email = v.email(o, p, "email", true);
-        let municipality_id = v.int_in(o, p, "municipality_id", true, |id| {
-            ctx.catalog.municipality(id).is_some()
-        });
+        let municipality_id = v.int_in(o, p, "municipality_id", true, |id| ctx.catalog.municipality(id).is_some());
         Some(Establishment {
             name: name?,
             address: address?,
@@ -509,9 +489,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
 
     let credit_ok = kind == DocKind::Bill || credit_note.is_some();
     match (range_id, reference_code, customer, items, credit_ok) {
-        (Some(range_id), Some(reference_code), Some(customer), Some(items), true)
-            if v.errors.is_empty() =>
-        {
+        (Some(range_id), Some(reference_code), Some(customer), Some(items), true) if v.errors.is_empty() => {
             if ctx.verify_dv
                 && customer.identification_document_id == 6
                 && let Some(dv) = &customer.dv
@@ -556,10 +534,7 @@ fn numbering_range(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> O
     let code = ctx.kind.range_code();
     match v.int(root, "", "numbering_range_id", false) {
         Some(id) => {
-            let ok = ctx
-                .ranges
-                .iter()
-                .any(|r| r.id == id && r.document_code == code && r.is_active);
+            let ok = ctx.ranges.iter().any(|r| r.id == id && r.document_code == code && r.is_active);
             if ok {
                 Some(id)
             } else {
@@ -569,10 +544,7 @@ fn numbering_range(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> O
         }
         None if present(root, "numbering_range_id").is_some() => None,
         None => {
-            let mut active = ctx
-                .ranges
-                .iter()
-                .filter(|r| r.document_code == code && r.is_active);
+            let mut active = ctx.ranges.iter().filter(|r| r.document_code == code && r.is_active);
             match (active.next(), active.next()) {
                 (Some(only), None) => Some(only.id),
                 _ => {
@@ -594,11 +566,7 @@ fn related_documents(v: &mut V, root: &Map<String, Value>, required: bool) -> Ve
         let issue_date = v.date(o, &path, "issue_date", true);
         let number = v.string(o, &path, "number", true);
         if let (Some(code), Some(issue_date), Some(number)) = (code, issue_date, number) {
-            out.push(RelatedDocument {
-                code,
-                issue_date: issue_date.to_string(),
-                number,
-            });
+            out.push(RelatedDocument { code, issue_date: issue_date.to_string(), number });
         }
     }
     out
@@ -619,12 +587,7 @@ fn billing_period(v: &mut V, root: &Map<String, Value>, required: bool) -> Optio
         );
         return None;
     }
-    Some(BillingPeriod {
-        start_date: start.to_string(),
-        start_time,
-        end_date: end.to_string(),
-        end_time,
-    })
+    Some(BillingPeriod { start_date: start.to_string(), start_time, end_date: end.to_string(), end_time })
 }
 
 fn credit_note_fields(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<CreditNoteFields> {
@@ -636,18 +599,13 @@ fn credit_note_fields(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -
         v.invalid("bill_id");
         return None;
     }
-    Some(CreditNoteFields {
-        correction_concept_code: concept?,
-        customization_id: customization?,
-        bill_id,
-    })
+    Some(CreditNoteFields { correction_concept_code: concept?, customization_id: customization?, bill_id })
 }
 
 fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Customer> {
     let p = "customer";
-    let document_id = v.int_in(o, p, "identification_document_id", true, |id| {
-        catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some()
-    });
+    let document_id =
+        v.int_in(o, p, "identification_document_id", true, |id| catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some());
     let identification = v.bounded_string(o, p, "identification", true, 20);
     if document_id == Some(6)
         && let Some(id) = &identification
@@ -655,8 +613,7 @@ fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Cust
     {
         v.errors.add(
             "customer.identification",
-            "El campo identificación solo debe contener números (un NIT se envía sin DV ni guiones)."
-                .into(),
+            "El campo identificación solo debe contener números (un NIT se envía sin DV ni guiones).".into(),
         );
     }
     let dv = match present(o, "dv") {
@@ -674,15 +631,10 @@ fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Cust
     let address = v.string(o, p, "address", false);
     let email = v.email(o, p, "email", false);
     let phone = v.string(o, p, "phone", false);
-    let legal_organization_id = v.int_in(o, p, "legal_organization_id", true, |id| {
-        catalog::by_id(&LEGAL_ORGANIZATIONS, id).is_some()
-    });
-    let tribute_id = v.int_in(o, p, "tribute_id", true, |id| {
-        CUSTOMER_TRIBUTES.iter().any(|(t, _, _)| *t == id)
-    });
-    let municipality_id = v.int_in(o, p, "municipality_id", false, |id| {
-        ctx.catalog.municipality(id).is_some()
-    });
+    let legal_organization_id =
+        v.int_in(o, p, "legal_organization_id", true, |id| catalog::by_id(&LEGAL_ORGANIZATIONS, id).is_some());
+    let tribute_id = v.int_in(o, p, "tribute_id", true, |id| CUSTOMER_TRIBUTES.iter().any(|(t, _, _)| *t == id));
+    let municipality_id = v.int_in(o, p, "municipality_id", false, |id| ctx.catalog.municipality(id).is_some());
     if company.is_none() && names.is_none() {
         if legal_organization_id == Some(1) {
             v.required("customer.company");
@@ -693,11 +645,8 @@ fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Cust
     let identification = identification?;
     let document_id = document_id?;
     // Factus computes the DV of a NIT when it is not sent.
-    let dv = dv.or_else(|| {
-        (document_id == 6)
-            .then(|| nit_check_digit(&identification).map(|d| d.to_string()))
-            .flatten()
-    });
+    let dv =
+        dv.or_else(|| (document_id == 6).then(|| nit_check_digit(&identification).map(|d| d.to_string())).flatten());
     Some(Customer {
         identification_document_id: document_id,
         identification,
@@ -730,9 +679,8 @@ fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type
         let price = v.decimal(o, &p, "price", true, None);
         let tax_rate = v.decimal(o, &p, "tax_rate", true, hundred);
         let unit_measure_id = v.int_in(o, &p, "unit_measure_id", true, |id| ctx.catalog.unit(id).is_some());
-        let standard_code_id = v.int_in(o, &p, "standard_code_id", true, |id| {
-            catalog::by_id(&STANDARD_CODES, id).is_some()
-        });
+        let standard_code_id =
+            v.int_in(o, &p, "standard_code_id", true, |id| catalog::by_id(&STANDARD_CODES, id).is_some());
         let is_excluded = match v.int(o, &p, "is_excluded", true) {
             Some(0) => Some(false),
             Some(1) => Some(true),
@@ -742,14 +690,9 @@ fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type
             }
             None => None,
         };
-        let tribute_id = v.int_in(o, &p, "tribute_id", true, |id| {
-            PRODUCT_TRIBUTES.iter().any(|t| t.id == id)
-        });
+        let tribute_id = v.int_in(o, &p, "tribute_id", true, |id| PRODUCT_TRIBUTES.iter().any(|t| t.id == id));
         if is_excluded == Some(true) && tribute_id.is_some_and(|t| t != 1) {
-            v.errors.add(
-                &format!("{p}.is_excluded"),
-                "El impuesto excluido solo puede ser aplicado al IVA".into(),
-            );
+            v.errors.add(&format!("{p}.is_excluded"), "El impuesto excluido solo puede ser aplicado al IVA".into());
         }
         let scheme_id = v.string(o, &p, "scheme_id", operation_type == "11");
         if scheme_id.as_deref().is_some_and(|s| s != "0" && s != "1") {
@@ -763,10 +706,7 @@ fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type
                     catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some()
                 });
                 let identification = v.string(m, &mp, "identification", true);
-                document.zip(identification).map(|(d, i)| Mandate {
-                    identification_document_id: d,
-                    identification: i,
-                })
+                document.zip(identification).map(|(d, i)| Mandate { identification_document_id: d, identification: i })
             }
             None => None,
         };
@@ -791,7 +731,17 @@ fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type
             is_excluded,
             tribute_id,
         ) {
-            (Some(code_reference), Some(name), Some(quantity), Some(price), Some(tax_rate), Some(unit), Some(standard), Some(is_excluded), Some(tribute_id)) => {
+            (
+                Some(code_reference),
+                Some(name),
+                Some(quantity),
+                Some(price),
+                Some(tax_rate),
+                Some(unit),
+                Some(standard),
+                Some(is_excluded),
+                Some(tribute_id),
+            ) => {
                 out.push(Item {
                     code_reference,
                     name,
@@ -832,13 +782,7 @@ fn allowance_charges(v: &mut V, root: &Map<String, Value>) -> Vec<AllowanceCharg
         if let (Some(concept_type), Some(is_surcharge), Some(reason), Some(base_amount), Some(amount)) =
             (concept, is_surcharge, reason, base_amount, amount)
         {
-            out.push(AllowanceCharge {
-                concept_type,
-                is_surcharge,
-                reason,
-                base_amount,
-                amount,
-            });
+            out.push(AllowanceCharge { concept_type, is_surcharge, reason, base_amount, amount });
         }
     }
     out

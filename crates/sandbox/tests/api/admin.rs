@@ -22,8 +22,7 @@ async fn admin_bills_lists_every_stored_bill_in_order() {
 async fn request_counters_count_calls_per_route_including_faulted_and_rejected_ones() {
     let t = spawn().await;
     assert_eq!(t.admin_get("/__sandbox/requests").await["POST /oauth/token"], 1);
-    t.add_fault(json!({"kind": "status", "status": 503, "times": 1, "path": "/v1/bills/validate"}))
-        .await;
+    t.add_fault(json!({"kind": "status", "status": 503, "times": 1, "path": "/v1/bills/validate"})).await;
     t.post("/v1/bills/validate", &bill("CNT-1")).await;
     t.post("/v1/bills/validate", &bill("CNT-1")).await;
     t.post("/v1/bills/validate", &bill("CNT-1")).await;
@@ -43,20 +42,10 @@ async fn request_counters_count_calls_per_route_including_faulted_and_rejected_o
 
 #[tokio::test]
 async fn admin_endpoints_can_be_disabled() {
-    let t = spawn_with(SandboxConfig {
-        admin_endpoints: false,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let t = spawn_with(SandboxConfig { admin_endpoints: false, ..SandboxConfig::default() }).await;
     let response = t.client.get(t.url("/__sandbox/bills")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let response = t
-        .client
-        .post(t.url("/__sandbox/faults"))
-        .json(&json!({"kind": "hang"}))
-        .send()
-        .await
-        .unwrap();
+    let response = t.client.post(t.url("/__sandbox/faults")).json(&json!({"kind": "hang"})).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 

@@ -1,20 +1,13 @@
 use std::time::Duration;
 
-use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, SandboxConfig,
-};
+use factus_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{client, login, spawn, spawn_with};
 
 async fn token_call(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = client()
-        .post(format!("{base}/oauth/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let response = client().post(format!("{base}/oauth/token")).form(form).send().await.unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
@@ -126,22 +119,13 @@ async fn resource_calls_without_or_with_an_unknown_token_answer_401_unauthentica
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"message": "Unauthenticated."}));
 
-    let response = t
-        .client
-        .get(t.url("/v1/numbering-ranges"))
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
+    let response = t.client.get(t.url("/v1/numbering-ranges")).bearer_auth("not-a-token").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn an_expired_token_answers_401_and_the_refreshed_one_works() {
-    let config = SandboxConfig {
-        token_ttl: Duration::from_secs(1),
-        ..SandboxConfig::default()
-    };
+    let config = SandboxConfig { token_ttl: Duration::from_secs(1), ..SandboxConfig::default() };
     let t = spawn_with(config).await;
     let (access, refresh) = login(&t.client, &t.base).await;
     let call = |token: String| {
@@ -180,13 +164,7 @@ async fn refreshing_revokes_the_previous_access_and_refresh_tokens() {
     ];
     let (status, _) = token_call(&t.base, &form).await;
     assert_eq!(status, StatusCode::OK);
-    let old = t
-        .client
-        .get(t.url("/v1/company"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let old = t.client.get(t.url("/v1/company")).bearer_auth(&access).send().await.unwrap();
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
     let (status, body) = token_call(&t.base, &form).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -13,10 +13,7 @@ async fn creating_a_bill_answers_201_with_everything_the_gateway_reads() {
     let (status, body) = t.post("/v1/bills/validate", &bill("REF-1")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["status"], "Created");
-    assert_eq!(
-        body["message"],
-        "Documento con el código de referencia REF-1 registrado y validado con éxito"
-    );
+    assert_eq!(body["message"], "Documento con el código de referencia REF-1 registrado y validado con éxito");
     let data = &body["data"];
     assert_eq!(data["bill"]["number"], "SETP990000001");
     assert_eq!(data["bill"]["reference_code"], "REF-1");
@@ -103,12 +100,8 @@ async fn the_cufe_is_the_sha384_of_the_dian_field_chain() {
     let body = t.create_bill("CUFE-1").await;
     let data = &body["data"];
     let (_, xml) = t.get("/v1/bills/download-xml/SETP990000001").await;
-    let xml = String::from_utf8(
-        STANDARD
-            .decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let xml =
+        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
     let tag = |name: &str| {
         let open = format!("<cbc:{name}>");
         let start = xml.find(&open).unwrap() + open.len();
@@ -198,11 +191,9 @@ async fn reused_reference_code_answers_409_conflict() {
 
 #[tokio::test]
 async fn reused_reference_code_returns_the_existing_bill_when_configured() {
-    let t = spawn_with(SandboxConfig {
-        duplicate_reference: DuplicatePolicy::ReturnExisting,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let t =
+        spawn_with(SandboxConfig { duplicate_reference: DuplicatePolicy::ReturnExisting, ..SandboxConfig::default() })
+            .await;
     let first = t.create_bill("DUP-2").await;
     let (status, again) = t.post("/v1/bills/validate", &bill("DUP-2")).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -219,10 +210,7 @@ async fn deleting_a_validated_bill_answers_409_and_an_unknown_reference_404() {
     assert_eq!(body["status"], "Conflict");
     let (status, body) = t.delete("/v1/bills/destroy/reference/NOPE").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        body["message"],
-        "No se encontró el documento con código de referencia NOPE"
-    );
+    assert_eq!(body["message"], "No se encontró el documento con código de referencia NOPE");
 }
 
 #[tokio::test]
@@ -234,9 +222,7 @@ async fn pdf_download_is_a_real_pdf_showing_number_cufe_customer_and_totals() {
     let file_name = body["data"]["file_name"].as_str().unwrap();
     assert!(file_name.starts_with("fv0900825759000"), "{file_name}");
     assert_eq!(file_name.len(), 2 + 10 + 3 + 2 + 8);
-    let pdf = STANDARD
-        .decode(body["data"]["pdf_base_64_encoded"].as_str().unwrap())
-        .unwrap();
+    let pdf = STANDARD.decode(body["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
     assert!(pdf.starts_with(b"%PDF-1."));
     assert!(pdf.ends_with(b"%%EOF\n"));
     let text = String::from_utf8_lossy(&pdf);
@@ -256,26 +242,14 @@ async fn xml_download_is_a_ubl_invoice_with_the_cufe_and_totals() {
     assert_eq!(status, StatusCode::OK);
     assert!(body["data"]["file_name"].as_str().unwrap().starts_with("fv"));
     assert!(body["data"].get("pdf_base_64_encoded").is_none());
-    let xml = String::from_utf8(
-        STANDARD
-            .decode(body["data"]["xml_base_64_encoded"].as_str().unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let xml =
+        String::from_utf8(STANDARD.decode(body["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "Invoice");
-    assert_eq!(
-        root.tag_name().namespace(),
-        Some("urn:oasis:names:specification:ubl:schema:xsd:Invoice-2")
-    );
-    let text_of = |name: &str| {
-        doc.descendants()
-            .find(|n| n.tag_name().name() == name)
-            .and_then(|n| n.text())
-            .unwrap()
-            .to_owned()
-    };
+    assert_eq!(root.tag_name().namespace(), Some("urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"));
+    let text_of =
+        |name: &str| doc.descendants().find(|n| n.tag_name().name() == name).and_then(|n| n.text()).unwrap().to_owned();
     assert_eq!(text_of("UBLVersionID"), "UBL 2.1");
     assert_eq!(text_of("ID"), "SETP990000001");
     assert_eq!(text_of("UUID"), created["data"]["bill"]["cufe"].as_str().unwrap());
@@ -314,19 +288,13 @@ async fn radian_events_are_empty_until_one_is_registered() {
 async fn send_email_confirms_and_rejects_a_bad_address() {
     let t = spawn().await;
     t.create_bill("MAIL-1").await;
-    let (status, body) = t
-        .post("/v1/bills/send-email/SETP990000001", &json!({"email": "cliente@example.com"}))
-        .await;
+    let (status, body) = t.post("/v1/bills/send-email/SETP990000001", &json!({"email": "cliente@example.com"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["message"], "Factura enviada al cliente con éxito");
-    let (status, body) = t
-        .post("/v1/bills/send-email/SETP990000001", &json!({"email": "nope"}))
-        .await;
+    let (status, body) = t.post("/v1/bills/send-email/SETP990000001", &json!({"email": "nope"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["data"]["errors"]["email"].is_array());
-    let (status, _) = t
-        .post("/v1/bills/send-email/SETP1", &json!({"email": "cliente@example.com"}))
-        .await;
+    let (status, _) = t.post("/v1/bills/send-email/SETP1", &json!({"email": "cliente@example.com"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 

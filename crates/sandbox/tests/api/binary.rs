@@ -23,10 +23,7 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     .await
     .unwrap()
     .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+    let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
     let base = format!("http://{addr}");
     let health = client().get(format!("{base}/__sandbox/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -45,10 +42,7 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     let body: serde_json::Value = token.json().await.unwrap();
     assert_eq!(body["expires_in"], 2, "flags reach the configuration");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -1,8 +1,7 @@
 //! Shared helpers: a sandbox on port 0, a reqwest client and a logged-in token.
 
 use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox,
-    SandboxConfig,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -15,10 +14,7 @@ pub struct TestSandbox {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("reqwest client")
+    reqwest::Client::builder().no_proxy().build().expect("reqwest client")
 }
 
 pub async fn spawn() -> TestSandbox {
@@ -30,12 +26,7 @@ pub async fn spawn_with(config: SandboxConfig) -> TestSandbox {
     let client = client();
     let base = sandbox.base_url();
     let (token, _) = login(&client, &base).await;
-    TestSandbox {
-        sandbox,
-        client,
-        base,
-        token,
-    }
+    TestSandbox { sandbox, client, base, token }
 }
 
 /// Password grant with the default credentials: (access, refresh).
@@ -67,9 +58,7 @@ async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let value = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes))
-        })
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))
     };
     (status, value)
 }
@@ -80,36 +69,17 @@ impl TestSandbox {
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("GET");
+        let response = self.client.get(self.url(path)).bearer_auth(&self.token).send().await.expect("GET");
         read(response).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("POST");
+        let response = self.client.post(self.url(path)).bearer_auth(&self.token).json(body).send().await.expect("POST");
         read(response).await
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .delete(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .expect("DELETE");
+        let response = self.client.delete(self.url(path)).bearer_auth(&self.token).send().await.expect("DELETE");
         read(response).await
     }
 
@@ -122,13 +92,7 @@ impl TestSandbox {
     }
 
     pub async fn add_fault(&self, spec: Value) -> Value {
-        let response = self
-            .client
-            .post(self.url("/__sandbox/faults"))
-            .json(&spec)
-            .send()
-            .await
-            .expect("add fault");
+        let response = self.client.post(self.url("/__sandbox/faults")).json(&spec).send().await.expect("add fault");
         let (status, body) = read(response).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body

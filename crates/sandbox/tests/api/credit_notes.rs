@@ -62,9 +62,7 @@ async fn a_credit_note_on_the_invoice_range_or_an_unknown_bill_answers_422() {
         json!(["El campo id rango de numeración es inválido."])
     );
 
-    let (status, response) = t
-        .post("/v1/credit-notes/validate", &credit_note("NC-3", &json!(999)))
-        .await;
+    let (status, response) = t.post("/v1/credit-notes/validate", &credit_note("NC-3", &json!(999))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response["data"]["errors"]["bill_id"], json!(["El campo bill id es inválido."]));
     assert_eq!(response["data"]["errors"]["customer"], json!(["El campo cliente es obligatorio."]));
@@ -94,17 +92,13 @@ async fn credit_notes_can_be_listed_shown_downloaded_and_not_reused() {
     let bytes = STANDARD.decode(pdf["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
     assert!(bytes.starts_with(b"%PDF"));
     let (_, xml) = t.get("/v1/credit-notes/download-xml/NC1").await;
-    let text = String::from_utf8(
-        STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
+    let text =
+        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
     assert_eq!(doc.root_element().tag_name().name(), "CreditNote");
     assert!(text.contains("SETP990000001"), "billing reference to the invoice");
 
-    let (status, body) = t
-        .post("/v1/credit-notes/send-email/NC1", &json!({"email": "a@example.com"}))
-        .await;
+    let (status, body) = t.post("/v1/credit-notes/send-email/NC1", &json!({"email": "a@example.com"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["message"], "Nota crédito enviada al cliente con éxito");
 
@@ -118,8 +112,7 @@ async fn credit_notes_can_be_listed_shown_downloaded_and_not_reused() {
 async fn a_pending_credit_note_can_be_deleted_by_reference() {
     let t = spawn().await;
     let id = bill_id(&t, "B-4").await;
-    t.add_fault(json!({"kind": "pending", "method": "POST", "path": "/v1/credit-notes/validate", "times": 1}))
-        .await;
+    t.add_fault(json!({"kind": "pending", "method": "POST", "path": "/v1/credit-notes/validate", "times": 1})).await;
     let (status, body) = t.post("/v1/credit-notes/validate", &credit_note("NC-5", &id)).await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["data"]["credit_note"]["status"], 0);

@@ -42,8 +42,7 @@ async fn a_fault_with_times_fires_only_for_the_next_n_matching_calls() {
 #[tokio::test]
 async fn a_latency_fault_delays_the_answer() {
     let t = spawn().await;
-    t.add_fault(json!({"kind": "latency", "latency_ms": 300, "path": "/v1/numbering-ranges"}))
-        .await;
+    t.add_fault(json!({"kind": "latency", "latency_ms": 300, "path": "/v1/numbering-ranges"})).await;
     let started = Instant::now();
     let (status, _) = t.get("/v1/numbering-ranges").await;
     assert_eq!(status, StatusCode::OK);
@@ -71,12 +70,7 @@ async fn a_hang_fault_never_answers_within_the_client_timeout() {
 async fn shutdown_ends_a_hanging_request() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "hang"})).await;
-    let request = t
-        .client
-        .get(t.url("/v1/company"))
-        .bearer_auth(&t.token)
-        .timeout(Duration::from_secs(20))
-        .send();
+    let request = t.client.get(t.url("/v1/company")).bearer_auth(&t.token).timeout(Duration::from_secs(20)).send();
     let pending = tokio::spawn(request);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
@@ -92,8 +86,7 @@ async fn shutdown_ends_a_hanging_request() {
 #[tokio::test]
 async fn drop_after_commit_stores_the_bill_but_closes_the_connection_without_answering() {
     let t = spawn().await;
-    t.add_fault(json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
-        .await;
+    t.add_fault(json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1})).await;
     let error = t
         .client
         .post(t.url("/v1/bills/validate"))
@@ -130,13 +123,7 @@ async fn an_unauthorized_fault_answers_401_to_a_valid_token() {
 async fn a_rate_limit_fault_answers_429_with_retry_after() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "rate_limit", "retry_after_s": 7})).await;
-    let response = t
-        .client
-        .get(t.url("/v1/company"))
-        .bearer_auth(&t.token)
-        .send()
-        .await
-        .unwrap();
+    let response = t.client.get(t.url("/v1/company")).bearer_auth(&t.token).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()["retry-after"], "7");
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
@@ -189,11 +176,7 @@ async fn resending_a_pending_bill_with_the_same_data_validates_it_under_the_same
 
 #[tokio::test]
 async fn a_pending_bill_blocks_new_ones_when_configured() {
-    let t = spawn_with(SandboxConfig {
-        pending_blocks_new: true,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let t = spawn_with(SandboxConfig { pending_blocks_new: true, ..SandboxConfig::default() }).await;
     t.add_fault(json!({"kind": "pending", "times": 1})).await;
     t.post("/v1/bills/validate", &bill("F-8")).await;
     let (status, body) = t.post("/v1/bills/validate", &bill("F-9")).await;
@@ -214,11 +197,7 @@ async fn faults_can_be_listed_removed_and_cleared() {
     assert_eq!(listed[1]["kind"], "status");
     assert_eq!(listed[1]["probability"], 1.0);
 
-    let response = client()
-        .delete(t.url(&format!("/__sandbox/faults/{}", first["id"])))
-        .send()
-        .await
-        .unwrap();
+    let response = client().delete(t.url(&format!("/__sandbox/faults/{}", first["id"]))).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(t.admin_get("/__sandbox/faults").await.as_array().unwrap().len(), 1);
 
@@ -238,13 +217,7 @@ async fn invalid_fault_specs_are_rejected_with_422() {
         json!({"kind": "status", "path": "no-slash"}),
         json!({"kind": "latency", "latency": 5}),
     ] {
-        let response = t
-            .client
-            .post(t.url("/__sandbox/faults"))
-            .json(&spec)
-            .send()
-            .await
-            .unwrap();
+        let response = t.client.post(t.url("/__sandbox/faults")).json(&spec).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{spec}");
     }
 }
@@ -252,8 +225,7 @@ async fn invalid_fault_specs_are_rejected_with_422() {
 #[tokio::test]
 async fn a_probability_of_one_half_fires_on_about_half_the_calls() {
     let t = spawn().await;
-    t.add_fault(json!({"kind": "status", "status": 503, "probability": 0.5, "path": "/v1/company"}))
-        .await;
+    t.add_fault(json!({"kind": "status", "status": 503, "probability": 0.5, "path": "/v1/company"})).await;
     let mut failures = 0;
     for _ in 0..200 {
         let (status, _) = t.get("/v1/company").await;
@@ -268,10 +240,7 @@ async fn a_probability_of_one_half_fires_on_about_half_the_calls() {
 #[tokio::test]
 async fn faults_given_at_start_are_in_force_and_match_by_method_and_path_prefix() {
     let t = spawn_with(SandboxConfig {
-        faults: vec![FaultSpec {
-            status: Some(500),
-            ..FaultSpec::new(FaultKind::Status).on("GET", "/v1/bills")
-        }],
+        faults: vec![FaultSpec { status: Some(500), ..FaultSpec::new(FaultKind::Status).on("GET", "/v1/bills") }],
         ..SandboxConfig::default()
     })
     .await;
@@ -289,12 +258,6 @@ async fn faults_given_at_start_are_in_force_and_match_by_method_and_path_prefix(
 async fn faults_also_apply_to_the_token_endpoint() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "status", "status": 503, "path": "/oauth/token", "times": 1})).await;
-    let response = t
-        .client
-        .post(t.url("/oauth/token"))
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap();
+    let response = t.client.post(t.url("/oauth/token")).form(&[("grant_type", "password")]).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }

@@ -88,22 +88,16 @@ async fn product_tributes_list_iva_as_1_and_filter_by_name() {
 #[tokio::test]
 async fn the_acquirer_lookup_answers_dian_fixtures_invoiced_customers_and_404() {
     let t = spawn().await;
-    let (status, body) = t
-        .get("/v1/dian/acquirer?identification_document_id=3&identification_number=1399993")
-        .await;
+    let (status, body) = t.get("/v1/dian/acquirer?identification_document_id=3&identification_number=1399993").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["name"], "Nombre Cédula de ciudadanía 3");
     assert!(body["data"]["email"].is_string());
 
     t.create_bill("ACQ-1").await;
-    let (_, body) = t
-        .get("/v1/dian/acquirer?identification_document_id=3&identification_number=1234567890")
-        .await;
+    let (_, body) = t.get("/v1/dian/acquirer?identification_document_id=3&identification_number=1234567890").await;
     assert_eq!(body["data"], json!({"name": "Juana Pérez", "email": "juana@example.com"}));
 
-    let (status, body) = t
-        .get("/v1/dian/acquirer?identification_document_id=3&identification_number=42")
-        .await;
+    let (status, body) = t.get("/v1/dian/acquirer?identification_document_id=3&identification_number=42").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"message": "No se encontró el adquirente"}));
     let (status, _) = t.get("/v1/dian/acquirer").await;

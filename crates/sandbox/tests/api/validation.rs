@@ -29,24 +29,15 @@ async fn missing_required_fields_are_all_reported_with_laravel_paths() {
     let errors = errors_of(&t, &body).await;
     assert_eq!(errors["customer.names"], json!(["El campo nombres es obligatorio."]));
     assert_eq!(errors["items.0.price"], json!(["El campo items.0.price es obligatorio."]));
-    assert_eq!(
-        errors["items.0.quantity"],
-        json!(["El campo items.0.quantity debe ser un número entero."])
-    );
+    assert_eq!(errors["items.0.quantity"], json!(["El campo items.0.quantity debe ser un número entero."]));
     assert!(t.admin_get("/__sandbox/bills").await.as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_reports_the_required_fields() {
     let t = spawn().await;
-    let response = t
-        .client
-        .post(t.url("/v1/bills/validate"))
-        .bearer_auth(&t.token)
-        .body("not json")
-        .send()
-        .await
-        .unwrap();
+    let response =
+        t.client.post(t.url("/v1/bills/validate")).bearer_auth(&t.token).body("not json").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = response.json().await.unwrap();
     assert!(body["data"]["errors"]["reference_code"].is_array());
@@ -74,10 +65,7 @@ async fn amounts_with_more_than_two_decimals_are_rejected() {
     body["items"][0]["price"] = json!("100.505");
     body["items"][0]["discount_rate"] = json!(1.005);
     let errors = errors_of(&t, &body).await;
-    assert_eq!(
-        errors["items.0.price"],
-        json!(["El campo items.0.price debe tener como máximo 2 cifras decimales."])
-    );
+    assert_eq!(errors["items.0.price"], json!(["El campo items.0.price debe tener como máximo 2 cifras decimales."]));
     assert!(errors["items.0.discount_rate"].is_array());
 }
 
@@ -104,10 +92,7 @@ async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24() {
     let (status, response) = t.post("/v1/bills/validate", &body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response["message"], "El documento contiene errores de validación");
-    assert_eq!(
-        response["data"]["errors"]["FAK24"],
-        "Regla: FAK24, Rechazo: No está informado el DV del NIT"
-    );
+    assert_eq!(response["data"]["errors"]["FAK24"], "Regla: FAK24, Rechazo: No está informado el DV del NIT");
 
     body["customer"]["dv"] = json!("8");
     let (status, response) = t.post("/v1/bills/validate", &body).await;
@@ -121,11 +106,7 @@ async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24() {
 
 #[tokio::test]
 async fn the_dv_check_can_be_switched_off() {
-    let t = spawn_with(SandboxConfig {
-        verify_nit_dv: false,
-        ..SandboxConfig::default()
-    })
-    .await;
+    let t = spawn_with(SandboxConfig { verify_nit_dv: false, ..SandboxConfig::default() }).await;
     let mut body = bill("V-7");
     body["customer"] = json!({
         "identification_document_id": 6, "identification": "890903938", "dv": "1",
@@ -141,10 +122,7 @@ async fn a_numbering_range_of_another_document_type_is_invalid() {
     let mut body = bill("V-8");
     body["numbering_range_id"] = json!(9);
     let errors = errors_of(&t, &body).await;
-    assert_eq!(
-        errors["numbering_range_id"],
-        json!(["El campo id rango de numeración es inválido."])
-    );
+    assert_eq!(errors["numbering_range_id"], json!(["El campo id rango de numeración es inválido."]));
     body["numbering_range_id"] = json!(8);
     let (status, _) = t.post("/v1/bills/validate", &body).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -157,10 +135,7 @@ async fn excluded_tax_applies_only_to_iva() {
     body["items"][0]["is_excluded"] = json!(1);
     body["items"][0]["tribute_id"] = json!(4);
     let errors = errors_of(&t, &body).await;
-    assert_eq!(
-        errors["items.0.is_excluded"],
-        json!(["El impuesto excluido solo puede ser aplicado al IVA"])
-    );
+    assert_eq!(errors["items.0.is_excluded"], json!(["El impuesto excluido solo puede ser aplicado al IVA"]));
 }
 
 #[tokio::test]

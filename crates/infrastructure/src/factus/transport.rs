@@ -1,0 +1,309 @@
+//! One HTTP exchange with Factus, made resilient: the shared client, the request's deadline,
+//! retries of idempotent calls, the circuit breaker, and the metrics.
+//!
+//! It answers with whatever status Factus gave (after retries); deciding what a 4xx or 5xx means
+//! for the caller is left to the gateway, which knows the endpoint and the session.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use factus_application::factus::FactusError;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::FactusConfigError;
+use super::breaker::CircuitBreaker;
+use super::config::{FactusGatewayConfig, RetryPolicy};
+use super::retry;
+
+/// The text of a connection failure: httpx's, which the reference shows to its clients.
+pub(crate) const CONNECTION_FAILED: &str = "All connection attempts failed";
+/// The text of a connection lost after the request was sent (httpx's wording too).
+pub(crate) const CONNECTION_LOST: &str = "Server disconnected without sending a response.";
+
+/// A Factus endpoint as the transport sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Endpoint {
+    /// The `endpoint` label of the metrics, e.g. `bills_validate`.
+    pub(crate) name: &'static str,
+    /// Whether a failed attempt may be repeated: only for calls that change nothing at Factus.
+    pub(crate) idempotent: bool,
+}
+
+/// A request body, encoded once and resent as-is on retries.
+pub(crate) enum Body {
+    Empty,
+    Json(Vec<u8>),
+    /// An `application/x-www-form-urlencoded` body; it holds the client secret and passwords.
+    Form(SecretString),
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("Empty"),
+            Self::Json(bytes) => write!(f, "Json({} bytes)", bytes.len()),
+            Self::Form(_) => f.write_str("Form(<redacted>)"),
+        }
+    }
+}
+
+/// What to send.
+#[derive(Debug)]
+pub(crate) struct Request<'a> {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) bearer: Option<&'a SecretString>,
+    pub(crate) body: &'a Body,
+}
+
+/// Factus' answer, whatever its status.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Bytes,
+}
+
+#[derive(Debug)]
+pub(crate) struct Transport {
+    client: reqwest::Client,
+    base: Url,
+    request_timeout: Duration,
+    retry: RetryPolicy,
+    breaker: CircuitBreaker,
+}
+
+impl Transport {
+    pub(crate) fn new(config: &FactusGatewayConfig) -> Result<Self, FactusConfigError> {
+        let base = Url::parse(config.base_url.trim())
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && !url.cannot_be_a_base())
+            .ok_or_else(|| FactusConfigError::BaseUrl(config.base_url.clone()))?;
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .default_headers(headers)
+            .connect_timeout(config.connect_timeout.min(config.request_timeout))
+            .timeout(config.request_timeout)
+            // Factus answers what it answers; following a redirect could carry our bearer token
+            // somewhere else, and Laravel only redirects when `Accept` is missing.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(FactusConfigError::Client)?;
+        Ok(Self {
+            client,
+            base,
+            request_timeout: config.request_timeout,
+            retry: config.retry,
+            breaker: CircuitBreaker::new(config.breaker),
+        })
+    }
+
+    pub(crate) fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// `base` + the path segments (each percent-encoded as one segment, so a number or reference
+    /// code can never reach another path) + the query.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Sends the request within the call's deadline: through the breaker, retrying idempotent
+    /// calls after connection errors, 429 and 5xx (honouring `Retry-After`) while the deadline
+    /// allows. Any HTTP status comes back as a [`Reply`].
+    ///
+    /// # Errors
+    /// `CircuitOpen` without sending anything; `Timeout`; `Unavailable` when no answer came;
+    /// `Unexpected` when the request could not even be built.
+    pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Reply, FactusError> {
+        let deadline = Instant::now() + self.request_timeout;
+        let max_attempts = if request.endpoint.idempotent { self.retry.max_attempts.max(1) } else { 1 };
+        let endpoint = request.endpoint.name;
+        let mut attempt = 1;
+        loop {
+            let Some(permit) = self.breaker.acquire() else {
+                count(endpoint, "circuit_open");
+                return Err(FactusError::CircuitOpen);
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                drop(permit);
+                count(endpoint, "timeout");
+                return Err(FactusError::Timeout);
+            }
+
+            let outcome = self.attempt(request, remaining).await;
+            let (transient, wait_hint) = match &outcome {
+                Ok((status, headers, _)) if status.is_server_error() => {
+                    permit.failure();
+                    count(endpoint, "server_error");
+                    (true, retry::retry_after(headers))
+                }
+                Ok((status, headers, _)) if *status == StatusCode::TOO_MANY_REQUESTS => {
+                    // Rate limiting is Factus working as intended: not a breaker failure.
+                    permit.success();
+                    count(endpoint, "rate_limited");
+                    (true, retry::retry_after(headers))
+                }
+                Ok((status, _, _)) => {
+                    permit.success();
+                    count(endpoint, if status.is_success() { "success" } else { "rejected" });
+                    (false, None)
+                }
+                Err(FactusError::Timeout) => {
+                    permit.failure();
+                    count(endpoint, "timeout");
+                    (true, None)
+                }
+                Err(FactusError::Unavailable { .. }) => {
+                    permit.failure();
+                    count(endpoint, "unavailable");
+                    (true, None)
+                }
+                Err(_) => {
+                    drop(permit);
+                    count(endpoint, "error");
+                    (false, None)
+                }
+            };
+
+            if !transient || attempt >= max_attempts {
+                return outcome.map(|(status, _, body)| Reply { status, body });
+            }
+            let wait = wait_hint.unwrap_or_else(|| retry::backoff(&self.retry, attempt));
+            if Instant::now() + wait >= deadline {
+                tracing::debug!(endpoint, attempt, wait_ms = wait.as_millis(), "factus: no time left to retry");
+                return outcome.map(|(status, _, body)| Reply { status, body });
+            }
+            tracing::debug!(
+                endpoint,
+                attempt,
+                wait_ms = wait.as_millis(),
+                status = outcome.as_ref().ok().map(|(status, _, _)| status.as_u16()),
+                "factus: retrying an idempotent call"
+            );
+            metrics::counter!("factus_upstream_retries_total", "endpoint" => endpoint).increment(1);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &Request<'_>,
+        timeout: Duration,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), FactusError> {
+        let mut builder = self.client.request(request.method.clone(), request.url.clone()).timeout(timeout);
+        if let Some(token) = request.bearer {
+            builder = builder.bearer_auth(token.expose_secret());
+        }
+        builder = match request.body {
+            Body::Empty => builder,
+            Body::Json(bytes) => builder.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
+            Body::Form(form) => builder
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form.expose_secret().to_owned()),
+        };
+        let response = builder.send().await.map_err(|error| transport_error(request, &error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|error| transport_error(request, &error))?;
+        Ok((status, headers, body))
+    }
+}
+
+/// What a reqwest failure means for the caller. The error's text names the URL (never a token:
+/// those travel in headers and bodies only).
+fn transport_error(request: &Request<'_>, error: &reqwest::Error) -> FactusError {
+    let endpoint = request.endpoint.name;
+    if error.is_builder() {
+        return FactusError::Unexpected(anyhow::anyhow!("building the Factus request failed: {error}"));
+    }
+    if error.is_connect() {
+        tracing::debug!(endpoint, error = %error, "factus: connection failed");
+        return FactusError::Unavailable { message: CONNECTION_FAILED.to_owned(), request_sent: false };
+    }
+    if error.is_timeout() {
+        tracing::debug!(endpoint, error = %error, "factus: no answer before the deadline");
+        return FactusError::Timeout;
+    }
+    tracing::debug!(endpoint, error = %error, "factus: connection lost");
+    FactusError::Unavailable { message: CONNECTION_LOST.to_owned(), request_sent: true }
+}
+
+fn count(endpoint: &'static str, outcome: &'static str) {
+    metrics::counter!("factus_upstream_requests_total", "endpoint" => endpoint, "outcome" => outcome).increment(1);
+}
+
+/// `application/x-www-form-urlencoded` encoding of `pairs`, as browsers and httpx do it: ASCII
+/// letters, digits and `*-._` kept, space as `+`, every other byte as `%XX`.
+pub(crate) fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn push_encoded(out: &mut String, text: &str) {
+        for byte in text.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => out.push(char::from(byte)),
+                b' ' => out.push('+'),
+                other => out.push_str(&format!("%{other:02X}")),
+            }
+        }
+    }
+    let mut out = String::new();
+    for (index, (key, value)) in pairs.iter().enumerate() {
+        if index > 0 {
+            out.push('&');
+        }
+        push_encoded(&mut out, key);
+        out.push('=');
+        push_encoded(&mut out, value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_matches_what_httpx_sends() {
+        assert_eq!(
+            form_encode(&[("username", "sandbox@factus.com.co"), ("password", "sandbox2024%"), ("x", "a b/ñ~")]),
+            "username=sandbox%40factus.com.co&password=sandbox2024%25&x=a+b%2F%C3%B1%7E"
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded_one_by_one_under_the_base_path() {
+        let config = FactusGatewayConfig::new("https://factus.test/api/", "id", SecretString::from("s"));
+        let transport = Transport::new(&config).expect("valid config");
+
+        let url = transport.url(&["v1", "bills", "show", "../x?y"], &[("filter[reference_code]", "R 1")]);
+
+        assert_eq!(url.as_str(), "https://factus.test/api/v1/bills/show/..%2Fx%3Fy?filter%5Breference_code%5D=R+1");
+    }
+
+    #[test]
+    fn a_base_url_that_is_not_http_is_refused() {
+        for base in ["not a url", "ftp://factus.test", "mailto:a@b.co"] {
+            let config = FactusGatewayConfig::new(base, "id", SecretString::from("s"));
+            assert!(matches!(Transport::new(&config), Err(FactusConfigError::BaseUrl(_))), "{base}");
+        }
+    }
+
+    #[test]
+    fn a_form_body_is_redacted_in_debug_output() {
+        let body = Body::Form(SecretString::from("client_secret=abc"));
+        assert_eq!(format!("{body:?}"), "Form(<redacted>)");
+    }
+}
