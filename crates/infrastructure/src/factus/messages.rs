@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 
 /// Longest non-JSON error text passed on (an HTML error page would otherwise fill the `detail`).
 const MAX_TEXT_CHARS: usize = 500;
+/// Longest payload logged.
+const MAX_PAYLOAD_CHARS: usize = 8_000;
 
 /// The message of a failed bill or lookup call:
 /// 1. a body that is not JSON → its text, or `HTTP <status>` when empty;
@@ -77,7 +79,13 @@ pub(crate) fn oauth_error_message(status: u16, body: &[u8], default: &str) -> St
 
 /// A body for a log line: its text, cut to a readable length.
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
-    truncate(String::from_utf8_lossy(body).trim())
+    truncate(String::from_utf8_lossy(body).trim(), MAX_TEXT_CHARS)
+}
+
+/// Our own JSON payload for a log line: long enough for a whole invoice, short enough that an
+/// attached PDF does not flood the log.
+pub(crate) fn payload_excerpt(body: &[u8]) -> String {
+    truncate(String::from_utf8_lossy(body).trim(), MAX_PAYLOAD_CHARS)
 }
 
 fn field_errors(fields: &Map<String, Value>) -> String {
@@ -122,11 +130,11 @@ fn is_empty_container(value: &Value) -> bool {
 fn text_or_status(status: u16, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
-    if text.is_empty() { format!("HTTP {status}") } else { truncate(text) }
+    if text.is_empty() { format!("HTTP {status}") } else { truncate(text, MAX_TEXT_CHARS) }
 }
 
-fn truncate(text: &str) -> String {
-    match text.char_indices().nth(MAX_TEXT_CHARS) {
+fn truncate(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }

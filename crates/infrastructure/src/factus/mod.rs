@@ -1,1 +1,399 @@
+//! The Factus gateway: one reqwest adapter behind every Factus port of the application
+//! ([`FactusAuthGateway`], [`FactusBillGateway`], [`FactusLookupGateway`], [`FactusStatus`]).
+//!
+//! Build one [`FactusGateway`] per process and share it (`Arc`): it owns the single pooled HTTP
+//! client, the circuit breaker and the server session, all of which only work when shared.
+//!
+//! Layout:
+//! - [`config`]: [`FactusGatewayConfig`] and the retry and breaker policies.
+//! - `transport`: one resilient exchange — deadline, retries of idempotent calls, breaker, metrics.
+//! - `breaker`, `retry`: the circuit breaker and the backoff.
+//! - `oauth`, `session`: the two OAuth grants and the server-managed session.
+//! - `messages`: Factus error bodies → the reference's messages.
+//! - `responses`: Factus 2xx bodies → the application's types.
+//! - [`payload`]: the `POST /v1/bills/validate` body.
+//!
+//! Every request carries `Accept: application/json` and `User-Agent: factus-api/<version>`;
+//! bill and lookup calls carry `Authorization: Bearer <token>`. On a failed call the upstream
+//! status, its body and our JSON payload are logged at debug; tokens, the client secret and
+//! passwords never are (they travel in headers and form bodies, which are not logged).
+//!
+//! Metrics: `factus_upstream_requests_total{endpoint,outcome}` per attempt,
+//! `factus_upstream_retries_total{endpoint}`, and the gauge `factus_circuit_state`.
+
+mod breaker;
+pub mod config;
+mod messages;
+mod oauth;
 pub mod payload;
+mod responses;
+mod retry;
+mod session;
+mod transport;
+
+use async_trait::async_trait;
+use factus_application::factus::{
+    Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusAuthGateway,
+    FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken, IssuedBill,
+    MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
+};
+use factus_domain::invoice::Invoice;
+use reqwest::{Method, StatusCode, Url};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RetryPolicy, default_user_agent};
+
+use messages::{bill_error_message, body_excerpt, payload_excerpt};
+use oauth::OAuthClient;
+use session::{ServerSession, SessionToken};
+use transport::{Body, Endpoint, Request, Transport};
+
+/// Why the gateway could not be built (at start-up).
+#[derive(Debug, Error)]
+pub enum FactusConfigError {
+    #[error("FACTUS_BASE_URL must be an http(s) URL, got {0:?}")]
+    BaseUrl(String),
+    #[error("the HTTP client for Factus could not be built")]
+    Client(#[source] reqwest::Error),
+}
+
+const VALIDATE: Endpoint = Endpoint { name: "bills_validate", idempotent: false };
+const SHOW: Endpoint = Endpoint { name: "bills_show", idempotent: true };
+const LIST: Endpoint = Endpoint { name: "bills_list", idempotent: true };
+const DOWNLOAD_PDF: Endpoint = Endpoint { name: "bills_download_pdf", idempotent: true };
+const DOWNLOAD_XML: Endpoint = Endpoint { name: "bills_download_xml", idempotent: true };
+const EVENTS: Endpoint = Endpoint { name: "bills_events", idempotent: true };
+/// A retry would send the e-mail twice.
+const SEND_EMAIL: Endpoint = Endpoint { name: "bills_send_email", idempotent: false };
+/// A retry after a lost answer would report 404 for a delete that worked.
+const DESTROY: Endpoint = Endpoint { name: "bills_destroy", idempotent: false };
+const MUNICIPALITIES: Endpoint = Endpoint { name: "municipalities", idempotent: true };
+const TRIBUTES: Endpoint = Endpoint { name: "tributes_products", idempotent: true };
+const UNITS: Endpoint = Endpoint { name: "measurement_units", idempotent: true };
+const RANGES: Endpoint = Endpoint { name: "numbering_ranges", idempotent: true };
+const COUNTRIES: Endpoint = Endpoint { name: "countries", idempotent: true };
+const ACQUIRER: Endpoint = Endpoint { name: "dian_acquirer", idempotent: true };
+
+/// The reqwest adapter for Factus. Implements all Factus ports; share one per process.
+#[derive(Debug)]
+pub struct FactusGateway {
+    transport: Transport,
+    oauth: OAuthClient,
+    /// Present when the server has Factus credentials of its own.
+    session: Option<ServerSession>,
+}
+
+/// One call to a bill or lookup endpoint.
+struct Call {
+    endpoint: Endpoint,
+    operation: FactusOperation,
+    method: Method,
+    url: Url,
+    body: Body,
+}
+
+/// The token a call runs with.
+enum Bearer<'a> {
+    Client(&'a SecretString),
+    Session(SessionToken),
+}
+
+impl Bearer<'_> {
+    fn secret(&self) -> &SecretString {
+        match self {
+            Self::Client(token) => token,
+            Self::Session(token) => &token.access,
+        }
+    }
+}
+
+impl FactusGateway {
+    /// Builds the HTTP client (once; it pools connections) and, with server credentials, the
+    /// session, which logs in on first use.
+    ///
+    /// # Errors
+    /// [`FactusConfigError`] for a base URL that is not http(s), or a client that cannot be built.
+    pub fn new(config: FactusGatewayConfig) -> Result<Self, FactusConfigError> {
+        let transport = Transport::new(&config)?;
+        let session =
+            config.server_credentials.map(|credentials| ServerSession::new(credentials, config.token_refresh_margin));
+        Ok(Self { transport, oauth: OAuthClient::new(config.client_id, config.client_secret), session })
+    }
+
+    /// The circuit breaker's state (also published as the gauge `factus_circuit_state`).
+    #[must_use]
+    pub fn breaker_state(&self) -> CircuitState {
+        self.transport.breaker().state()
+    }
+
+    async fn bearer<'a>(&self, access: &'a FactusAccess) -> Result<Bearer<'a>, FactusError> {
+        match access {
+            FactusAccess::ClientToken(token) => Ok(Bearer::Client(token)),
+            FactusAccess::ServerSession => {
+                let session = self.session.as_ref().ok_or(FactusError::MissingCredentials)?;
+                Ok(Bearer::Session(session.token(&self.transport, &self.oauth).await?))
+            }
+        }
+    }
+
+    /// Makes the call and returns the body of its 2xx answer. With the server session, a 401 makes
+    /// the session renew the token and the call is made once more: Factus refused the request
+    /// before acting on it, so even a create is safe to repeat.
+    async fn call(&self, access: &FactusAccess, call: Call) -> Result<Vec<u8>, FactusError> {
+        let bearer = self.bearer(access).await?;
+        let mut reply = self.send(&call, &bearer).await?;
+        if reply.status == StatusCode::UNAUTHORIZED
+            && let (Bearer::Session(stale), Some(session)) = (&bearer, &self.session)
+        {
+            tracing::debug!(endpoint = call.endpoint.name, "factus refused the session token; renewing it once");
+            session.invalidate(stale.generation).await;
+            let fresh = Bearer::Session(session.token(&self.transport, &self.oauth).await?);
+            reply = self.send(&call, &fresh).await?;
+        }
+        if reply.status.is_success() {
+            return Ok(reply.body);
+        }
+
+        tracing::debug!(
+            endpoint = call.endpoint.name,
+            method = %call.method,
+            path = call.url.path(),
+            status = reply.status.as_u16(),
+            upstream_body = %body_excerpt(&reply.body),
+            payload = %match &call.body {
+                Body::Json(bytes) => payload_excerpt(bytes),
+                Body::Empty | Body::Form(_) => String::new(),
+            },
+            "factus call failed"
+        );
+        let message = bill_error_message(reply.status.as_u16(), &reply.body, call.operation.default_message());
+        Err(failure(reply.status, message))
+    }
+
+    async fn send(&self, call: &Call, bearer: &Bearer<'_>) -> Result<transport::Reply, FactusError> {
+        let request = Request {
+            endpoint: call.endpoint,
+            method: call.method.clone(),
+            url: call.url.clone(),
+            bearer: Some(bearer.secret()),
+            body: &call.body,
+        };
+        self.transport.send(&request).await
+    }
+
+    fn get(&self, endpoint: Endpoint, operation: FactusOperation, path: &[&str], query: &[(&str, &str)]) -> Result<Call, FactusError> {
+        Ok(Call { endpoint, operation, method: Method::GET, url: self.transport.url(path, query)?, body: Body::Empty })
+    }
+
+    async fn lookup<T>(
+        &self,
+        access: &FactusAccess,
+        endpoint: Endpoint,
+        path: &[&str],
+        name: Option<&str>,
+        item: fn(usize, &Value) -> Result<T, FactusError>,
+    ) -> Result<Vec<T>, FactusError> {
+        let query: Vec<(&str, &str)> = name.map(|name| ("name", name)).into_iter().collect();
+        let body = self.call(access, self.get(endpoint, FactusOperation::Lookup, path, &query)?).await?;
+        responses::list(&body)?.iter().enumerate().map(|(index, value)| item(index, value)).collect()
+    }
+}
+
+/// A non-2xx answer as the application sees it: 4xx → `Rejected`, 5xx → `Unavailable` (the
+/// request did reach Factus), anything else (1xx, 3xx) → `InvalidResponse`.
+fn failure(status: StatusCode, message: String) -> FactusError {
+    if status.is_client_error() {
+        FactusError::Rejected { status: status.as_u16(), message }
+    } else if status.is_server_error() {
+        FactusError::Unavailable { message, request_sent: true }
+    } else {
+        FactusError::InvalidResponse { message: format!("HTTP {}", status.as_u16()) }
+    }
+}
+
+fn json_body(value: &Value) -> Result<Body, FactusError> {
+    serde_json::to_vec(value)
+        .map(Body::Json)
+        .map_err(|error| FactusError::Unexpected(anyhow::Error::new(error).context("encoding a Factus payload")))
+}
+
+#[async_trait]
+impl FactusAuthGateway for FactusGateway {
+    async fn login(&self, email: &str, password: &SecretString) -> Result<FactusToken, FactusError> {
+        self.oauth.password_grant(&self.transport, email, password).await
+    }
+
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusError> {
+        self.oauth.refresh_grant(&self.transport, refresh_token).await
+    }
+}
+
+#[async_trait]
+impl FactusBillGateway for FactusGateway {
+    async fn validate_bill(&self, access: &FactusAccess, invoice: &Invoice) -> Result<IssuedBill, FactusError> {
+        let call = Call {
+            endpoint: VALIDATE,
+            operation: FactusOperation::CreateInvoice,
+            method: Method::POST,
+            url: self.transport.url(&["v1", "bills", "validate"], &[])?,
+            body: json_body(&payload::bill_payload(invoice))?,
+        };
+        responses::issued_bill(&self.call(access, call).await?)
+    }
+
+    async fn show_bill(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusError> {
+        let call = self.get(SHOW, FactusOperation::GetInvoice, &["v1", "bills", "show", number], &[])?;
+        responses::shown_bill(&self.call(access, call).await?)
+    }
+
+    async fn download_document(
+        &self,
+        access: &FactusAccess,
+        number: &str,
+        format: DocumentFormat,
+    ) -> Result<DownloadedFile, FactusError> {
+        let (endpoint, segment) = match format {
+            DocumentFormat::Pdf => (DOWNLOAD_PDF, "download-pdf"),
+            DocumentFormat::Xml => (DOWNLOAD_XML, "download-xml"),
+        };
+        let call = self.get(endpoint, format.operation(), &["v1", "bills", segment, number], &[])?;
+        responses::downloaded(&self.call(access, call).await?, number, format)
+    }
+
+    async fn events(&self, access: &FactusAccess, number: &str) -> Result<BillEvents, FactusError> {
+        let call =
+            self.get(EVENTS, FactusOperation::InvoiceEvents, &["v1", "bills", number, "radian", "events"], &[])?;
+        responses::events(&self.call(access, call).await?)
+    }
+
+    async fn send_email(
+        &self,
+        access: &FactusAccess,
+        number: &str,
+        email: &str,
+        pdf_base64: Option<String>,
+    ) -> Result<StatusMessage, FactusError> {
+        let mut payload = Map::new();
+        payload.insert("email".to_owned(), Value::String(email.to_owned()));
+        if let Some(pdf) = pdf_base64.filter(|pdf| !pdf.is_empty()) {
+            payload.insert("pdf_base_64_encoded".to_owned(), Value::String(pdf));
+        }
+        let call = Call {
+            endpoint: SEND_EMAIL,
+            operation: FactusOperation::SendEmail,
+            method: Method::POST,
+            url: self.transport.url(&["v1", "bills", "send-email", number], &[])?,
+            body: json_body(&Value::Object(payload))?,
+        };
+        responses::status_message(&self.call(access, call).await?)
+    }
+
+    async fn delete_by_reference(
+        &self,
+        access: &FactusAccess,
+        reference_code: &str,
+    ) -> Result<StatusMessage, FactusError> {
+        let call = Call {
+            endpoint: DESTROY,
+            operation: FactusOperation::DeleteInvoice,
+            method: Method::DELETE,
+            url: self.transport.url(&["v1", "bills", "destroy", "reference", reference_code], &[])?,
+            body: Body::Empty,
+        };
+        responses::status_message(&self.call(access, call).await?)
+    }
+
+    async fn find_bill_by_reference(
+        &self,
+        access: &FactusAccess,
+        reference_code: &str,
+    ) -> Result<Option<IssuedBill>, FactusError> {
+        let listing =
+            self.get(LIST, FactusOperation::FindInvoice, &["v1", "bills"], &[("filter[reference_code]", reference_code)])?;
+        let items = responses::list(&self.call(access, listing).await?)?;
+        let Some(number) = responses::listed_bill_number(&items, reference_code) else {
+            return Ok(None);
+        };
+        if number.is_empty() {
+            return Err(FactusError::InvalidResponse {
+                message: format!("Factus lista la referencia {reference_code} sin número de documento"),
+            });
+        }
+        let show = self.get(SHOW, FactusOperation::FindInvoice, &["v1", "bills", "show", &number], &[])?;
+        match self.call(access, show).await {
+            Ok(body) => {
+                let document = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|value| value.as_object().cloned())
+                    .ok_or_else(|| FactusError::InvalidResponse {
+                        message: "Respuesta de Factus no es un objeto JSON".to_owned(),
+                    })?;
+                responses::bill_of(&document).map(Some)
+            }
+            // Deleted between the two calls.
+            Err(FactusError::Rejected { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[async_trait]
+impl FactusLookupGateway for FactusGateway {
+    async fn municipalities(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<Municipality>, FactusError> {
+        self.lookup(access, MUNICIPALITIES, &["v1", "municipalities"], name.as_deref(), responses::municipality).await
+    }
+
+    async fn product_tributes(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<ProductTribute>, FactusError> {
+        self.lookup(access, TRIBUTES, &["v1", "tributes", "products"], name.as_deref(), responses::product_tribute)
+            .await
+    }
+
+    async fn measurement_units(
+        &self,
+        access: &FactusAccess,
+        name: Option<String>,
+    ) -> Result<Vec<MeasurementUnit>, FactusError> {
+        self.lookup(access, UNITS, &["v1", "measurement-units"], name.as_deref(), responses::measurement_unit).await
+    }
+
+    async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError> {
+        self.lookup(access, RANGES, &["v1", "numbering-ranges"], None, responses::numbering_range).await
+    }
+
+    async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {
+        self.lookup(access, COUNTRIES, &["v1", "countries"], name.as_deref(), responses::country).await
+    }
+
+    async fn acquirer(
+        &self,
+        access: &FactusAccess,
+        identification_document_id: i64,
+        identification_number: &str,
+    ) -> Result<Acquirer, FactusError> {
+        let document_id = identification_document_id.to_string();
+        let query =
+            [("identification_document_id", document_id.as_str()), ("identification_number", identification_number)];
+        let call = self.get(ACQUIRER, FactusOperation::Lookup, &["v1", "dian", "acquirer"], &query)?;
+        responses::acquirer(&self.call(access, call).await?)
+    }
+}
+
+impl FactusStatus for FactusGateway {
+    fn has_server_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    fn circuit_state(&self) -> CircuitState {
+        self.breaker_state()
+    }
+}

@@ -7,7 +7,6 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use factus_application::factus::FactusError;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
@@ -64,7 +63,7 @@ pub(crate) struct Request<'a> {
 #[derive(Debug)]
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
-    pub(crate) body: Bytes,
+    pub(crate) body: Vec<u8>,
 }
 
 #[derive(Debug)]
@@ -109,7 +108,14 @@ impl Transport {
 
     /// `base` + the path segments (each percent-encoded as one segment, so a number or reference
     /// code can never reach another path) + the query.
-    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+    ///
+    /// # Errors
+    /// `Rejected` (400) for an empty, `.` or `..` segment, which a URL cannot carry as one
+    /// segment: it would silently address another Factus resource.
+    pub(crate) fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, FactusError> {
+        if let Some(bad) = segments.iter().find(|segment| matches!(**segment, "" | "." | "..")) {
+            return Err(FactusError::Rejected { status: 400, message: format!("Identificador inválido: \"{bad}\"") });
+        }
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
@@ -117,7 +123,7 @@ impl Transport {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        url
+        Ok(url)
     }
 
     /// Sends the request within the call's deadline: through the breaker, retrying idempotent
@@ -204,7 +210,7 @@ impl Transport {
         &self,
         request: &Request<'_>,
         timeout: Duration,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), FactusError> {
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), FactusError> {
         let mut builder = self.client.request(request.method.clone(), request.url.clone()).timeout(timeout);
         if let Some(token) = request.bearer {
             builder = builder.bearer_auth(token.expose_secret());
@@ -220,7 +226,7 @@ impl Transport {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.map_err(|error| transport_error(request, &error))?;
-        Ok((status, headers, body))
+        Ok((status, headers, body.to_vec()))
     }
 }
 
@@ -288,9 +294,20 @@ mod tests {
         let config = FactusGatewayConfig::new("https://factus.test/api/", "id", SecretString::from("s"));
         let transport = Transport::new(&config).expect("valid config");
 
-        let url = transport.url(&["v1", "bills", "show", "../x?y"], &[("filter[reference_code]", "R 1")]);
+        let url = transport.url(&["v1", "bills", "show", "../x?y"], &[("filter[reference_code]", "R 1")]).expect("url");
 
         assert_eq!(url.as_str(), "https://factus.test/api/v1/bills/show/..%2Fx%3Fy?filter%5Breference_code%5D=R+1");
+    }
+
+    #[test]
+    fn dot_segments_are_refused_instead_of_addressing_another_resource() {
+        let config = FactusGatewayConfig::new("https://factus.test", "id", SecretString::from("s"));
+        let transport = Transport::new(&config).expect("valid config");
+
+        for bad in ["..", ".", ""] {
+            let error = transport.url(&["v1", "bills", "show", bad], &[]).unwrap_err();
+            assert!(matches!(error, FactusError::Rejected { status: 400, .. }), "{bad}: {error:?}");
+        }
     }
 
     #[test]
