@@ -593,7 +593,8 @@ mod tests {
         assert!(!debug.contains("very-secret"), "{debug}");
         assert!(!debug.contains("client-secret-token"), "{debug}");
 
-        let file = DownloadedFile { file_name: "f".into(), content_base64: "JVBERi0=".into(), format: DocumentFormat::Pdf };
+        let file =
+            DownloadedFile { file_name: "f".into(), content_base64: "JVBERi0=".into(), format: DocumentFormat::Pdf };
         assert!(!format!("{file:?}").contains("JVBERi0="));
     }
 }

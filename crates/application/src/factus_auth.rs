@@ -129,9 +129,9 @@ mod tests {
     #[tokio::test]
     async fn login_refused_by_factus_is_refused_with_its_message() {
         let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_login().returning(|_, _| {
-            Err(FactusError::Rejected { status: 401, message: "Invalid credentials".into() })
-        });
+        gateway
+            .expect_login()
+            .returning(|_, _| Err(FactusError::Rejected { status: 401, message: "Invalid credentials".into() }));
 
         let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
 
@@ -168,9 +168,7 @@ mod tests {
             .expect_refresh()
             .withf(|refresh| refresh.expose_secret() == "RT")
             .times(1)
-            .returning(|_| {
-                Ok(FactusToken { refresh_token: Some(SecretString::from("RT2")), ..token() })
-            });
+            .returning(|_| Ok(FactusToken { refresh_token: Some(SecretString::from("RT2")), ..token() }));
 
         let issued = service(gateway).refresh(&SecretString::from("RT")).await.expect("refresh succeeds");
 
@@ -180,9 +178,9 @@ mod tests {
     #[tokio::test]
     async fn refresh_with_a_refused_token_is_refused_with_factus_message() {
         let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_refresh().returning(|_| {
-            Err(FactusError::Rejected { status: 400, message: "The refresh token is invalid.".into() })
-        });
+        gateway
+            .expect_refresh()
+            .returning(|_| Err(FactusError::Rejected { status: 400, message: "The refresh token is invalid.".into() }));
 
         let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
 

@@ -500,10 +500,8 @@ mod tests {
                 Ok(StatusMessage { status: "OK".into(), message: "Factura enviada al cliente con éxito".into() })
             });
 
-        let sent = service(gateway)
-            .send_email(&access(), "SETP1", "a@example.com", Some(String::new()))
-            .await
-            .expect("sent");
+        let sent =
+            service(gateway).send_email(&access(), "SETP1", "a@example.com", Some(String::new())).await.expect("sent");
 
         assert_eq!(sent.message, "Factura enviada al cliente con éxito");
     }

@@ -15,6 +15,8 @@ pub mod factus;
 pub mod factus_auth;
 pub mod health;
 pub mod invoices;
+pub mod issuance;
+pub mod ledger;
 pub mod lookups;
 pub mod ports;
 pub mod users;

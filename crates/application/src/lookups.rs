@@ -185,13 +185,9 @@ mod tests {
     #[tokio::test]
     async fn taxes_are_the_product_tributes_without_a_filter() {
         let mut gateway = MockFactusLookupGateway::new();
-        gateway
-            .expect_product_tributes()
-            .with(mockall::predicate::always(), eq(None))
-            .times(1)
-            .returning(|_, _| {
-                Ok(vec![ProductTribute { id: 1, name: "IVA".into(), code: "01".into(), description: None }])
-            });
+        gateway.expect_product_tributes().with(mockall::predicate::always(), eq(None)).times(1).returning(|_, _| {
+            Ok(vec![ProductTribute { id: 1, name: "IVA".into(), code: "01".into(), description: None }])
+        });
 
         let taxes = service(gateway).taxes(&access()).await.expect("lookup succeeds");
 
@@ -282,7 +278,9 @@ mod tests {
 
         let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
 
-        assert!(matches!(&error, AcquirerLookupError::NotFound { message } if message == "No se encontró el adquirente"));
+        assert!(
+            matches!(&error, AcquirerLookupError::NotFound { message } if message == "No se encontró el adquirente")
+        );
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 
 use crate::model::{DocKind, Document};
 use crate::ranges::{Company, RangeMeta};
-use crate::render::{money, qr_url, timestamp};
+use crate::render::{money, timestamp};
 
 /// One line of text.
 struct Line {
@@ -106,7 +106,8 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     };
     line(&mut l, 9, true, format!("{key_name}:"));
     line(&mut l, 7, false, doc.key.clone());
-    line(&mut l, 7, false, qr_url(&doc.key));
+    // The full QR URL is wider than the page; its host and the key above are what matter.
+    line(&mut l, 7, false, "Consulte el documento en catalogo-vpfe-hab.dian.gov.co (searchqr) con el código anterior.");
     line(&mut l, 10, false, "");
     line(&mut l, 7, false, "Documento generado por factus-sandbox: simulación de pruebas sin validez legal.");
     render(&l)

@@ -1,1 +1,376 @@
-fn main() {}
+//! Benchmarks of the authentication foundation (`docs/benchmarks.md`, "Foundation (auth)").
+//!
+//! Run: `cargo bench -p factus-server --bench auth` (release build). It reports
+//! - with criterion: HS256 JWT verification (`JwtTokenService::verify`), and argon2id
+//!   verification with the OWASP parameters through the real `Argon2Hasher` (spawn_blocking and
+//!   its semaphore included);
+//! - end to end, against the real application served in-process on 127.0.0.1:0 with a fresh
+//!   SQLite file: `/api/v1/auth/me` throughput with concurrent clients (user cache on and off),
+//!   and `/api/v1/health` latency (p50/p99) while 200 logins run at once.
+//!
+//! The end-to-end clients run in the same process and on the same cores as the server, so the
+//! throughput figures are a floor for what a separate load generator would see.
+//!
+//! Without `--bench` (for example `cargo test --benches`), everything runs once, briefly, as a
+//! smoke test. A filter argument runs only the criterion benchmarks it matches; the end-to-end
+//! part runs when there is no filter or the filter is `end_to_end`.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use factus_application::ports::{PasswordHasher as _, TokenService as _};
+use factus_domain::user::NewPassword;
+use factus_infrastructure::jwt::JwtTokenService;
+use factus_infrastructure::password::Argon2Hasher;
+use factus_server::app;
+use factus_server::config::Config;
+use secrecy::SecretString;
+use serde_json::Value;
+
+const SECRET_KEY: &str = "benchmark-secret-key-0123456789abcdef";
+const ADMIN_PASSWORD: &str = "benchmark-admin-password";
+
+fn main() {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let full = arguments.iter().any(|argument| argument == "--bench");
+    let filters: Vec<&String> = arguments.iter().filter(|argument| !argument.starts_with('-')).collect();
+
+    let mut criterion = Criterion::default().configure_from_args();
+    token_verification(&mut criterion);
+    password_verification(&mut criterion);
+    criterion.final_summary();
+
+    if filters.is_empty() || filters.iter().any(|filter| "end_to_end".contains(filter.as_str())) {
+        end_to_end(if full { Effort::Full } else { Effort::Smoke });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-benchmarks
+// ---------------------------------------------------------------------------------------------
+
+fn token_verification(criterion: &mut Criterion) {
+    let service = JwtTokenService::new(&SecretString::from(SECRET_KEY), "HS256", 60).expect("a token service");
+    let token = service.issue("admin").expect("a token").access_token;
+    let forged = {
+        let other = JwtTokenService::new(&SecretString::from("another-key-of-at-least-32-bytes!!"), "HS256", 60)
+            .expect("a token service");
+        other.issue("admin").expect("a token").access_token
+    };
+    let mut group = criterion.benchmark_group("jwt_hs256");
+    group.bench_function("verify_valid", |bencher| bencher.iter(|| service.verify(black_box(&token))));
+    group.bench_function("verify_forged_signature", |bencher| {
+        bencher.iter(|| service.verify(black_box(&forged)).is_err())
+    });
+    group.bench_function("issue", |bencher| bencher.iter(|| service.issue(black_box("admin"))));
+    group.finish();
+}
+
+fn password_verification(criterion: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let hasher = Argon2Hasher::new().expect("a hasher");
+    let password = NewPassword::parse("correct horse battery").expect("a password");
+    let hash = runtime.block_on(hasher.hash(&password)).expect("a hash");
+    let mut group = criterion.benchmark_group(format!("argon2id_owasp ({})", hasher.settings()));
+    group.sample_size(20).measurement_time(Duration::from_secs(8));
+    group.bench_function("verify_correct", |bencher| {
+        bencher.iter(|| runtime.block_on(hasher.verify(black_box("correct horse battery"), &hash)))
+    });
+    group.bench_function("verify_wrong", |bencher| {
+        bencher.iter(|| runtime.block_on(hasher.verify(black_box("wrong horse battery"), &hash)))
+    });
+    group.finish();
+}
+
+// ---------------------------------------------------------------------------------------------
+// End to end
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effort {
+    /// `cargo bench`: seconds-long measurements, several rounds.
+    Full,
+    /// Anything else: one short pass, to prove the code still runs.
+    Smoke,
+}
+
+impl Effort {
+    fn throughput_window(self) -> Duration {
+        match self {
+            Self::Full => Duration::from_secs(5),
+            Self::Smoke => Duration::from_millis(300),
+        }
+    }
+
+    fn logins(self) -> usize {
+        match self {
+            Self::Full => 200,
+            Self::Smoke => 10,
+        }
+    }
+
+    fn rounds(self) -> usize {
+        match self {
+            Self::Full => 3,
+            Self::Smoke => 1,
+        }
+    }
+}
+
+/// The real application, served on 127.0.0.1:0 until dropped.
+struct RunningApp {
+    address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl RunningApp {
+    async fn start(user_cache_secs: &str) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let variables: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display())),
+            ("SECRET_KEY", SECRET_KEY.to_owned()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
+            ("AUTH_USER_CACHE_SECS", user_cache_secs.to_owned()),
+        ]);
+        let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
+        let application = app::build(&config).await.expect("the application builds");
+        app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
+        let router = factus_web::router(application.state.clone(), &application.web);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let address = listener.local_addr().expect("the bound address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app::serve(
+            listener,
+            router,
+            async move {
+                drop(stopped.await);
+            },
+            Duration::from_secs(5),
+        ));
+        Self { address, stop: Some(stop), server: Some(server), _dir: dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    async fn token(&self, client: &reqwest::Client) -> String {
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .expect("a login response");
+        assert!(response.status().is_success(), "login failed: {}", response.status());
+        let body: Value = response.json().await.expect("a JSON body");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.send(()).ok();
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("the server task").expect("the server stops cleanly");
+        }
+    }
+}
+
+fn end_to_end(effort: Effort) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        println!();
+        println!("== end to end: the real application on 127.0.0.1:0, SQLite, in-process clients ==");
+        println!("   cores: {}", std::thread::available_parallelism().map_or(0, std::num::NonZero::get));
+        println!();
+        for (label, cache_secs) in [("user cache on (5 s, the default)", "5"), ("user cache off (0 s)", "0")] {
+            let running = RunningApp::start(cache_secs).await;
+            for concurrency in [1, 16, 64] {
+                let rate = throughput(&running, "/api/v1/auth/me", concurrency, effort).await;
+                println!("GET /api/v1/auth/me   {label:<34} {concurrency:>3} clients: {rate:>9.0} req/s");
+            }
+            running.stop().await;
+        }
+        let running = RunningApp::start("5").await;
+        for concurrency in [1, 16, 64] {
+            let rate = throughput(&running, "/api/v1/health", concurrency, effort).await;
+            println!(
+                "GET /api/v1/health    {:<34} {concurrency:>3} clients: {rate:>9.0} req/s",
+                "(no auth, for comparison)"
+            );
+        }
+        println!();
+
+        let idle = health_latency_idle(&running, effort).await;
+        println!("GET /api/v1/health latency, idle server:        {idle}");
+        for round in 1..=effort.rounds() {
+            let (health, logins, wall) = health_latency_under_logins(&running, effort.logins()).await;
+            println!(
+                "round {round}: {} concurrent logins took {:.2} s ({:.0} logins/s); login latency {logins}",
+                effort.logins(),
+                wall.as_secs_f64(),
+                effort.logins() as f64 / wall.as_secs_f64()
+            );
+            println!("round {round}: GET /api/v1/health latency meanwhile: {health}");
+        }
+        running.stop().await;
+    });
+}
+
+/// Requests per second on `path` (with the admin's token) from `concurrency` clients.
+async fn throughput(running: &RunningApp, path: &str, concurrency: usize, effort: Effort) -> f64 {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().expect("a client");
+    let token = running.token(&client).await;
+    let url = running.url(path);
+    // Warm up connections and caches, then measure.
+    let warm_up = Duration::from_millis(500).min(effort.throughput_window());
+    hammer(&client, &url, &token, concurrency, warm_up).await;
+    let started = Instant::now();
+    let completed = hammer(&client, &url, &token, concurrency, effort.throughput_window()).await;
+    completed as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Sends requests from `concurrency` tasks for `window`; returns how many succeeded (any
+/// failure aborts the benchmark).
+async fn hammer(client: &reqwest::Client, url: &str, token: &str, concurrency: usize, window: Duration) -> u64 {
+    let completed = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + window;
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, url, token, completed) = (client.clone(), url.to_owned(), token.to_owned(), completed.clone());
+        workers.spawn(async move {
+            while Instant::now() < deadline {
+                let response = client.get(&url).bearer_auth(&token).send().await.expect("a response");
+                assert!(response.status().is_success(), "{url}: {}", response.status());
+                response.bytes().await.expect("a body");
+                completed.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    }
+    while let Some(result) = workers.join_next().await {
+        result.expect("a worker");
+    }
+    completed.load(Ordering::Relaxed)
+}
+
+/// Latency percentiles of a set of samples.
+struct Percentiles {
+    count: usize,
+    p50: Duration,
+    p90: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<Duration>) -> Self {
+        assert!(!samples.is_empty(), "no samples");
+        samples.sort_unstable();
+        let at = |quantile: f64| {
+            let rank = (quantile * samples.len() as f64).ceil() as usize;
+            samples[rank.clamp(1, samples.len()) - 1]
+        };
+        Self { count: samples.len(), p50: at(0.50), p90: at(0.90), p99: at(0.99), max: at(1.0) }
+    }
+}
+
+impl std::fmt::Display for Percentiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "n={} p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.count,
+            ms(self.p50),
+            ms(self.p90),
+            ms(self.p99),
+            ms(self.max)
+        )
+    }
+}
+
+async fn timed_health(client: &reqwest::Client, url: &str) -> Duration {
+    let started = Instant::now();
+    let response = client.get(url).send().await.expect("a health response");
+    assert!(response.status().is_success());
+    response.bytes().await.expect("a body");
+    started.elapsed()
+}
+
+/// Sequential health checks on one keep-alive connection with nothing else running.
+async fn health_latency_idle(running: &RunningApp, effort: Effort) -> Percentiles {
+    let client = reqwest::Client::new();
+    let url = running.url("/api/v1/health");
+    let count = match effort {
+        Effort::Full => 2_000,
+        Effort::Smoke => 50,
+    };
+    timed_health(&client, &url).await;
+    let mut samples = Vec::with_capacity(count);
+    for _ in 0..count {
+        samples.push(timed_health(&client, &url).await);
+    }
+    Percentiles::of(samples)
+}
+
+/// Starts `logins` logins at once and, until they have all answered, checks health in a loop
+/// on its own keep-alive connection. Returns the health and login latencies and the time the
+/// logins took.
+async fn health_latency_under_logins(running: &RunningApp, logins: usize) -> (Percentiles, Percentiles, Duration) {
+    let login_client = reqwest::Client::builder().pool_max_idle_per_host(logins).build().expect("a client");
+    let probe_client = reqwest::Client::new();
+    let health_url = running.url("/api/v1/health");
+    timed_health(&probe_client, &health_url).await;
+
+    let done = Arc::new(tokio::sync::Notify::new());
+    let prober = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let finished = done.notified();
+            tokio::pin!(finished);
+            loop {
+                tokio::select! {
+                    biased;
+                    () = &mut finished => break,
+                    elapsed = timed_health(&probe_client, &health_url) => samples.push(elapsed),
+                }
+            }
+            samples
+        })
+    };
+
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let login_url = Arc::new(running.url("/api/v1/auth/login"));
+    for _ in 0..logins {
+        let (client, url) = (login_client.clone(), login_url.clone());
+        tasks.spawn(async move {
+            let started = Instant::now();
+            let response = client
+                .post(url.as_str())
+                .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+                .send()
+                .await
+                .expect("a login response");
+            assert!(response.status().is_success(), "login failed: {}", response.status());
+            response.bytes().await.expect("a body");
+            started.elapsed()
+        });
+    }
+    let mut login_latencies = Vec::with_capacity(logins);
+    while let Some(result) = tasks.join_next().await {
+        login_latencies.push(result.expect("a login task"));
+    }
+    let wall = started.elapsed();
+    done.notify_one();
+    let health = prober.await.expect("the prober");
+    (Percentiles::of(health), Percentiles::of(login_latencies), wall)
+}

@@ -38,6 +38,27 @@ pub struct FactusSettings {
     pub timeout: Duration,
     /// `FACTUS_CONNECT_TIMEOUT_SECS`.
     pub connect_timeout: Duration,
+    /// `FACTUS_RETRY_MAX_ATTEMPTS`: attempts of an idempotent call (GETs, token grants), first
+    /// included. Creating a bill is never retried.
+    pub retry_max_attempts: u32,
+    /// `FACTUS_BREAKER_CONSECUTIVE_FAILURES`: the circuit opens after this many failures in a row…
+    pub breaker_consecutive_failures: u32,
+    /// …or `FACTUS_BREAKER_FAILURE_RATE_PERCENT` of the last `FACTUS_BREAKER_WINDOW` calls.
+    pub breaker_failure_rate_percent: u32,
+    pub breaker_window: usize,
+    /// `FACTUS_BREAKER_OPEN_SECS`: how long the circuit stays open before a probe.
+    pub breaker_open_for: Duration,
+}
+
+/// The exactly-once ledger's background reconciliation.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerSettings {
+    /// `LEDGER_RECONCILE_INTERVAL_SECS` (default 30).
+    pub reconcile_interval: Duration,
+    /// `LEDGER_STALE_AFTER_SECS` (default 60): entries left `pending` or `unknown` this long are
+    /// looked up at Factus. Must stay well above the Factus timeout, so a call still in flight is
+    /// never taken for a lost one.
+    pub stale_after: Duration,
 }
 
 /// Everything the service reads at start-up. `Debug` never shows a secret.
@@ -58,6 +79,7 @@ pub struct Config {
     pub access_token_expire_minutes: u32,
     pub admin_password: Option<SecretString>,
     pub factus: FactusSettings,
+    pub ledger: LedgerSettings,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM.
@@ -171,6 +193,27 @@ impl Config {
                     get("FACTUS_CONNECT_TIMEOUT_SECS"),
                     5,
                 )?),
+                retry_max_attempts: positive("FACTUS_RETRY_MAX_ATTEMPTS", get("FACTUS_RETRY_MAX_ATTEMPTS"), 3)?,
+                breaker_consecutive_failures: positive(
+                    "FACTUS_BREAKER_CONSECUTIVE_FAILURES",
+                    get("FACTUS_BREAKER_CONSECUTIVE_FAILURES"),
+                    5,
+                )?,
+                breaker_failure_rate_percent: percent(get("FACTUS_BREAKER_FAILURE_RATE_PERCENT"))?,
+                breaker_window: positive("FACTUS_BREAKER_WINDOW", get("FACTUS_BREAKER_WINDOW"), 20)?,
+                breaker_open_for: Duration::from_secs(positive(
+                    "FACTUS_BREAKER_OPEN_SECS",
+                    get("FACTUS_BREAKER_OPEN_SECS"),
+                    30,
+                )?),
+            },
+            ledger: LedgerSettings {
+                reconcile_interval: Duration::from_secs(positive(
+                    "LEDGER_RECONCILE_INTERVAL_SECS",
+                    get("LEDGER_RECONCILE_INTERVAL_SECS"),
+                    30,
+                )?),
+                stale_after: Duration::from_secs(positive("LEDGER_STALE_AFTER_SECS", get("LEDGER_STALE_AFTER_SECS"), 60)?),
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -229,6 +272,17 @@ where
     let value = parse_or(variable, raw.clone(), default, "a positive integer")?;
     if value <= T::default() {
         return Err(error(variable, format!("must be a positive integer (got '{}')", raw.unwrap_or_default())));
+    }
+    Ok(value)
+}
+
+fn percent(raw: Option<String>) -> Result<u32, ConfigError> {
+    let value = positive("FACTUS_BREAKER_FAILURE_RATE_PERCENT", raw.clone(), 50)?;
+    if value > 100 {
+        return Err(error(
+            "FACTUS_BREAKER_FAILURE_RATE_PERCENT",
+            format!("must be between 1 and 100 (got '{}')", raw.unwrap_or_default()),
+        ));
     }
     Ok(value)
 }

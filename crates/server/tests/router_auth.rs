@@ -172,7 +172,7 @@ impl Call {
         self
     }
 
-    fn from_peer(mut self, peer: &str) -> Self {
+    fn peer(mut self, peer: &str) -> Self {
         self.peer = peer.parse().expect("a socket address");
         self
     }
@@ -238,7 +238,7 @@ impl TestApp {
 
     async fn login_from(&self, username: &str, password: &str, peer: &str) -> TestResponse {
         let form = serde_urlencoded::to_string([("username", username), ("password", password)]).expect("a form");
-        self.send(post("/api/v1/auth/login").form(&form).from_peer(peer)).await
+        self.send(post("/api/v1/auth/login").form(&form).peer(peer)).await
     }
 
     /// Logs in and returns the access token.
@@ -389,10 +389,8 @@ async fn login_without_a_password_lists_it_as_missing() {
 async fn login_with_an_empty_form_lists_both_fields_as_missing() {
     let app = TestApp::spawn().await;
     let response = app.send(post("/api/v1/auth/login").form("")).await;
-    response.assert_unprocessable(&json!([
-        missing(json!(["body", "username"])),
-        missing(json!(["body", "password"])),
-    ]));
+    response
+        .assert_unprocessable(&json!([missing(json!(["body", "username"])), missing(json!(["body", "password"])),]));
 }
 
 #[tokio::test]
@@ -400,10 +398,8 @@ async fn login_with_a_json_body_instead_of_a_form_lists_both_fields_as_missing()
     let app = TestApp::spawn().await;
     let response =
         app.send(post("/api/v1/auth/login").json(&json!({ "username": "admin", "password": "admin123" }))).await;
-    response.assert_unprocessable(&json!([
-        missing(json!(["body", "username"])),
-        missing(json!(["body", "password"])),
-    ]));
+    response
+        .assert_unprocessable(&json!([missing(json!(["body", "username"])), missing(json!(["body", "password"])),]));
 }
 
 #[tokio::test]
@@ -425,11 +421,8 @@ async fn login_with_a_client_credentials_grant_is_refused_with_422() {
 #[track_caller]
 fn assert_throttled(response: &TestResponse) {
     response.assert_detail(StatusCode::TOO_MANY_REQUESTS, "Too many failed login attempts, try again later");
-    let retry_after: u64 = response
-        .header("retry-after")
-        .expect("a Retry-After header")
-        .parse()
-        .expect("Retry-After in whole seconds");
+    let retry_after: u64 =
+        response.header("retry-after").expect("a Retry-After header").parse().expect("Retry-After in whole seconds");
     assert!((1..=15 * 60).contains(&retry_after), "Retry-After {retry_after} outside the 15 minute window");
 }
 
@@ -498,6 +491,37 @@ async fn twenty_failures_from_one_address_throttle_a_twenty_first_username_from_
     assert_throttled(&app.login_from("admin", ADMIN_PASSWORD, attacker).await);
     // Another client is not affected.
     app.login_from("admin", ADMIN_PASSWORD, "198.51.100.20:6000").await.assert_status(StatusCode::OK);
+}
+
+/// A throttle that checks the count before the (slow) password check and records the failure
+/// after it lets every attempt that arrives at once through: an attacker sending guesses in
+/// parallel would get as many as they like per window instead of five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_failed_logins_for_one_username_get_no_more_than_five_password_checks() {
+    let app = TestApp::spawn().await;
+    let mut attempts = tokio::task::JoinSet::new();
+    for index in 0..30 {
+        let router = app.router.clone();
+        let peer = format!("198.51.100.{}:7000", index + 1);
+        attempts.spawn(async move {
+            let call = post("/api/v1/auth/login").form("username=admin&password=wrong-guess").peer(&peer);
+            TestApp::send_to(&router, call).await.status
+        });
+    }
+    let mut refused_as_wrong = 0;
+    let mut throttled = 0;
+    while let Some(status) = attempts.join_next().await {
+        match status.expect("an attempt") {
+            StatusCode::UNAUTHORIZED => refused_as_wrong += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(
+        refused_as_wrong <= 5,
+        "{refused_as_wrong} of 30 parallel guesses had their password checked ({throttled} throttled); \
+         the limit is 5 per username"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,8 +819,12 @@ async fn listing_users_shows_every_user_ordered_by_name_in_the_envelope() {
     assert_eq!(body["success"], true);
     assert_eq!(body["message"], "Usuarios obtenidos exitosamente");
     assert_eq!(body["errors"], Value::Null);
-    let names: Vec<&str> =
-        body["data"].as_array().expect("a list").iter().map(|user| user["username"].as_str().expect("a name")).collect();
+    let names: Vec<&str> = body["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|user| user["username"].as_str().expect("a name"))
+        .collect();
     assert_eq!(names, ["admin", "bob", "zoe"]);
     assert!(!response.text().contains("argon2"));
 }
@@ -827,7 +855,11 @@ async fn creating_a_user_with_invalid_fields_lists_every_one_of_them() {
     let response =
         app.create_user(&admin, &json!({ "username": "ana maria", "password": "short", "role": "root" })).await;
     response.assert_unprocessable(&json!([
-        entry(json!(["body", "username"]), "username may only contain letters, digits, '.', '_', '-' and '@'", "value_error"),
+        entry(
+            json!(["body", "username"]),
+            "username may only contain letters, digits, '.', '_', '-' and '@'",
+            "value_error"
+        ),
         entry(json!(["body", "password"]), "password must have at least 8 characters", "value_error"),
         entry(json!(["body", "role"]), "role must be 'admin' or 'user'", "value_error"),
     ]));
@@ -840,10 +872,9 @@ async fn creating_a_user_with_invalid_fields_lists_every_one_of_them() {
 async fn creating_a_user_with_missing_and_mistyped_fields_lists_every_one_of_them() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({})).await.assert_unprocessable(&json!([
-        missing(json!(["body", "username"])),
-        missing(json!(["body", "password"])),
-    ]));
+    app.create_user(&admin, &json!({}))
+        .await
+        .assert_unprocessable(&json!([missing(json!(["body", "username"])), missing(json!(["body", "password"])),]));
     app.create_user(&admin, &json!({ "username": 5, "password": "long-enough", "role": true }))
         .await
         .assert_unprocessable(&json!([
@@ -1010,9 +1041,11 @@ async fn changing_ones_password_to_a_too_short_one_is_refused_with_422() {
     let app = TestApp::spawn().await;
     let token = app.admin_token().await;
     let body = json!({ "current_password": ADMIN_PASSWORD, "new_password": "short" });
-    app.send(post("/api/v1/auth/password").bearer(&token).json(&body)).await.assert_unprocessable(&json!([
-        entry(json!(["body", "new_password"]), "password must have at least 8 characters", "value_error"),
-    ]));
+    app.send(post("/api/v1/auth/password").bearer(&token).json(&body)).await.assert_unprocessable(&json!([entry(
+        json!(["body", "new_password"]),
+        "password must have at least 8 characters",
+        "value_error"
+    ),]));
 }
 
 #[tokio::test]
@@ -1372,7 +1405,10 @@ async fn openapi_is_3_1_with_the_password_flow_every_route_and_the_422_schema() 
     assert!(schemas["ValidationErrorResponse"]["properties"]["detail"].is_object(), "{schemas}");
     assert!(schemas["ValidationErrorItem"]["properties"]["loc"].is_object(), "{schemas}");
     let login_422 = &document["paths"]["/api/v1/auth/login"]["post"]["responses"]["422"];
-    assert_eq!(login_422["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ValidationErrorResponse");
+    assert_eq!(
+        login_422["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ValidationErrorResponse"
+    );
     let login_body = &document["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"];
     assert!(login_body["application/x-www-form-urlencoded"].is_object(), "{login_body}");
 
@@ -1488,7 +1524,11 @@ mod postgres {
         app.login("admin", "wrong-password").await.assert_unauthorized("Incorrect username or password");
         app.login("nobody", "wrong-password").await.assert_unauthorized("Incorrect username or password");
         app.send(get("/api/v1/auth/me")).await.assert_unauthorized("Not authenticated");
-        let forged = sign(Algorithm::HS256, "another-key-of-at-least-thirty-two-bytes!!", &json!({ "sub": "admin", "exp": now() + 60 }));
+        let forged = sign(
+            Algorithm::HS256,
+            "another-key-of-at-least-thirty-two-bytes!!",
+            &json!({ "sub": "admin", "exp": now() + 60 }),
+        );
         assert_token_refused(&app, &forged).await;
         app.send(get("/api/v1/health/ready")).await.assert_status(StatusCode::OK);
         app.app.database.close().await;
@@ -1503,7 +1543,9 @@ mod postgres {
         let app = TestApp::start(database.url(), &[]).await;
         let token = app.user_token("ana", "user").await;
         app.me(&token).await.assert_status(StatusCode::OK);
-        app.send(get("/api/v1/users").bearer(&token)).await.assert_detail(StatusCode::FORBIDDEN, "Not enough permissions");
+        app.send(get("/api/v1/users").bearer(&token))
+            .await
+            .assert_detail(StatusCode::FORBIDDEN, "Not enough permissions");
         let admin = app.admin_token().await;
         app.create_user(&admin, &json!({ "username": "ANA", "password": "other-password" }))
             .await

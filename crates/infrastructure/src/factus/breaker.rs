@@ -144,8 +144,8 @@ impl CircuitBreaker {
                 self.remember(&mut inner, true);
                 let failures = inner.recent.iter().filter(|failed| **failed).count();
                 let window_full = inner.recent.len() >= self.policy.window.max(1);
-                let rate_exceeded = window_full
-                    && failures * 100 >= self.policy.failure_rate_percent as usize * inner.recent.len();
+                let rate_exceeded =
+                    window_full && failures * 100 >= self.policy.failure_rate_percent as usize * inner.recent.len();
                 if inner.consecutive_failures >= self.policy.consecutive_failures.max(1) || rate_exceeded {
                     tracing::warn!(
                         consecutive_failures = inner.consecutive_failures,

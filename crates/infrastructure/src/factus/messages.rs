@@ -51,11 +51,7 @@ pub(crate) fn bill_error_message(status: u16, body: &[u8], default: &str) -> Str
                 })
                 .filter(|text| !text.is_empty())
                 .collect();
-            if messages.is_empty() {
-                message.unwrap_or(default).to_owned()
-            } else {
-                messages.join("; ")
-            }
+            if messages.is_empty() { message.unwrap_or(default).to_owned() } else { messages.join("; ") }
         }
         _ => message.unwrap_or(default).to_owned(),
     }

@@ -183,7 +183,13 @@ impl FactusGateway {
         self.transport.send(&request).await
     }
 
-    fn get(&self, endpoint: Endpoint, operation: FactusOperation, path: &[&str], query: &[(&str, &str)]) -> Result<Call, FactusError> {
+    fn get(
+        &self,
+        endpoint: Endpoint,
+        operation: FactusOperation,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Call, FactusError> {
         Ok(Call { endpoint, operation, method: Method::GET, url: self.transport.url(path, query)?, body: Body::Empty })
     }
 
@@ -310,8 +316,12 @@ impl FactusBillGateway for FactusGateway {
         access: &FactusAccess,
         reference_code: &str,
     ) -> Result<Option<IssuedBill>, FactusError> {
-        let listing =
-            self.get(LIST, FactusOperation::FindInvoice, &["v1", "bills"], &[("filter[reference_code]", reference_code)])?;
+        let listing = self.get(
+            LIST,
+            FactusOperation::FindInvoice,
+            &["v1", "bills"],
+            &[("filter[reference_code]", reference_code)],
+        )?;
         let items = responses::list(&self.call(access, listing).await?)?;
         let Some(number) = responses::listed_bill_number(&items, reference_code) else {
             return Ok(None);

@@ -358,8 +358,12 @@ mod tests {
     fn downloads_default_the_file_name_and_content() {
         let file = downloaded(br#"{"status":"OK"}"#, "SETP1", DocumentFormat::Xml).expect("file");
         assert_eq!((file.file_name.as_str(), file.content_base64.as_str()), ("SETP1.xml", ""));
-        let file = downloaded(br#"{"data":{"file_name":"fv1","pdf_base_64_encoded":"JVBERi0="}}"#, "SETP1", DocumentFormat::Pdf)
-            .expect("file");
+        let file = downloaded(
+            br#"{"data":{"file_name":"fv1","pdf_base_64_encoded":"JVBERi0="}}"#,
+            "SETP1",
+            DocumentFormat::Pdf,
+        )
+        .expect("file");
         assert_eq!((file.file_name.as_str(), file.content_base64.as_str()), ("fv1", "JVBERi0="));
     }
 
@@ -386,12 +390,17 @@ mod tests {
         assert!(range.is_active);
 
         let error = numbering_range(3, &json!({"id": 1, "document": "x", "prefix": "P"})).unwrap_err();
-        assert!(matches!(&error, FactusError::InvalidResponse { message } if message.contains("elemento 3") && message.contains("is_active")));
+        assert!(
+            matches!(&error, FactusError::InvalidResponse { message } if message.contains("elemento 3") && message.contains("is_active"))
+        );
     }
 
     #[test]
     fn a_listed_bill_must_match_the_reference_exactly() {
-        let items = vec![json!({"reference_code": "R10", "number": "SETP2"}), json!({"reference_code": "R1", "number": "SETP1"})];
+        let items = vec![
+            json!({"reference_code": "R10", "number": "SETP2"}),
+            json!({"reference_code": "R1", "number": "SETP1"}),
+        ];
         assert_eq!(listed_bill_number(&items, "R1").as_deref(), Some("SETP1"));
         assert_eq!(listed_bill_number(&items, "R"), None);
     }

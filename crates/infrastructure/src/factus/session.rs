@@ -10,8 +10,10 @@
 //! - Single-flight: the token sits behind an async mutex held across the renewal, so a hundred
 //!   callers that find it stale cause one token request; the others wait and take the result.
 //!   Invalidation names the token's generation, so a 401 that arrives after somebody else already
-//!   renewed does not throw the fresh token away.
+//!   renewed does not throw the fresh token away. A failed renewal is shared the same way: those
+//!   who waited for it get its error rather than trying again one after the other.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use factus_application::factus::{FactusError, FactusToken};
@@ -52,17 +54,48 @@ pub(crate) struct ServerSession {
     credentials: FactusCredentials,
     margin: Duration,
     state: Mutex<State>,
+    /// Counts failed renewals. Read before waiting for the lock: when it has moved by the time
+    /// the lock is held, the renewal this caller waited for failed, and the caller shares that
+    /// outcome instead of trying again — otherwise a hundred waiters on a hanging Factus would
+    /// each wait out their own timeout, one after the other.
+    failed_renewals: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct State {
     held: Option<Held>,
     generations: u64,
+    /// How the last renewal failed, shared with the callers that were waiting for it.
+    last_failure: Option<SharedFailure>,
+}
+
+/// A renewal failure as the callers that waited for it receive it ([`FactusError`] is not
+/// `Clone`).
+#[derive(Debug, Clone)]
+enum SharedFailure {
+    CircuitOpen,
+    Unavailable(String),
+}
+
+impl SharedFailure {
+    fn of(error: &FactusError) -> Self {
+        match error {
+            FactusError::CircuitOpen => Self::CircuitOpen,
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+
+    fn error(&self) -> FactusError {
+        match self {
+            Self::CircuitOpen => FactusError::CircuitOpen,
+            Self::Unavailable(message) => FactusError::Unavailable { message: message.clone(), request_sent: false },
+        }
+    }
 }
 
 impl ServerSession {
     pub(crate) fn new(credentials: FactusCredentials, margin: Duration) -> Self {
-        Self { credentials, margin, state: Mutex::new(State::default()) }
+        Self { credentials, margin, state: Mutex::new(State::default()), failed_renewals: AtomicU64::new(0) }
     }
 
     /// A token that is not due for renewal, logging in or renewing first when needed.
@@ -72,10 +105,16 @@ impl ServerSession {
     /// reached for them: either way the caller's request could not go out, and it is no fault of
     /// the caller's. `CircuitOpen` and `Unexpected` as they come.
     pub(crate) async fn token(&self, transport: &Transport, oauth: &OAuthClient) -> Result<SessionToken, FactusError> {
+        let failures_seen = self.failed_renewals.load(Ordering::Acquire);
         let mut state = self.state.lock().await;
         let started = Instant::now();
         if let Some(held) = state.held.as_ref().filter(|held| started < held.renew_at) {
             return Ok(held.handed_out());
+        }
+        if self.failed_renewals.load(Ordering::Acquire) != failures_seen
+            && let Some(failure) = &state.last_failure
+        {
+            return Err(failure.error());
         }
 
         let refresh = state.held.as_ref().and_then(|held| held.refresh.clone());
@@ -97,6 +136,7 @@ impl ServerSession {
                 let handed_out = held.handed_out();
                 tracing::info!(generation = held.generation, "factus server session renewed");
                 state.held = Some(held);
+                state.last_failure = None;
                 Ok(handed_out)
             }
             Err(error) => {
@@ -104,7 +144,10 @@ impl ServerSession {
                     tracing::warn!(%error, "factus session renewal failed; using the current token until it expires");
                     return Ok(held.handed_out());
                 }
-                Err(session_failure(error))
+                let error = session_failure(error);
+                state.last_failure = Some(SharedFailure::of(&error));
+                self.failed_renewals.fetch_add(1, Ordering::AcqRel);
+                Err(error)
             }
         }
     }
@@ -147,7 +190,9 @@ fn session_failure(error: FactusError) -> FactusError {
             }
         }
         FactusError::Unavailable { message, .. } => FactusError::Unavailable { message, request_sent: false },
-        FactusError::Timeout => FactusError::Unavailable { message: FactusError::Timeout.to_string(), request_sent: false },
+        FactusError::Timeout => {
+            FactusError::Unavailable { message: FactusError::Timeout.to_string(), request_sent: false }
+        }
         FactusError::InvalidResponse { message } => FactusError::Unavailable {
             message: format!("Factus respondió de forma inesperada al iniciar la sesión del servidor: {message}"),
             request_sent: false,

@@ -218,9 +218,9 @@ impl Transport {
         builder = match request.body {
             Body::Empty => builder,
             Body::Json(bytes) => builder.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
-            Body::Form(form) => builder
-                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(form.expose_secret().to_owned()),
+            Body::Form(form) => {
+                builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.expose_secret().to_owned())
+            }
         };
         let response = builder.send().await.map_err(|error| transport_error(request, &error))?;
         let status = response.status();

@@ -1,0 +1,1434 @@
+//! Issuing invoices exactly once: the ledger in front of `POST /v1/bills/validate`.
+//!
+//! [`InvoiceIssuance::issue`] records every create in the ledger ([`LedgerStore`]) before Factus
+//! is called, sends the invoice at most once per attempt (never retried automatically), and
+//! records the outcome. A retry — same `Idempotency-Key`, or without one the same
+//! `reference_code` — is answered from the ledger; an entry whose outcome is unknown is first
+//! looked up at Factus (`find_bill_by_reference`) and resent only when Factus has no bill.
+//! [`InvoiceIssuance::reconcile_stale`] does the same in the background for entries nobody came
+//! back for, so that the reference is not blocked forever and an accepted bill is not lost.
+//!
+//! Why marking an entry "not issued at Factus" after a lookup found nothing is safe: it happens
+//! only for entries not updated for [`IssuancePolicy::stale_after`] (60 s by default), except for
+//! the request's own retry, which resends the same body under the same entry. The gateway's
+//! request timeout (30 s) is well below that, so by then the request that claimed the entry has
+//! ended, one way or the other, and a bill Factus accepted is visible to the lookup. If Factus
+//! did accept a late one anyway, the resend is refused with 409 and the 409 path looks the
+//! reference up again and records that bill.
+
+use std::sync::Arc;
+
+use factus_domain::invoice::{Invoice, ReferenceCode};
+use factus_domain::user::User;
+use thiserror::Error;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::clock;
+use crate::factus::{FactusAccess, FactusBillGateway, FactusError, FactusStatus, IssuedBill};
+use crate::ledger::{
+    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
+    NewLedgerEntry, Rejection, RequestFingerprint,
+};
+
+/// How many lookups, claims and reopens one request may go through before it gives up as
+/// [`IssueError::InProgress`]: enough for every legitimate path (the longest is lookup, examine,
+/// release, lookup, claim, send), few enough that a pathological race ends quickly.
+const MAX_STEPS: usize = 8;
+
+/// The timings of the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IssuancePolicy {
+    /// A `pending` entry untouched for this long is presumed abandoned (its instance died) and an
+    /// `unknown` one is reconciled in the background. Must stay well above the gateway's request
+    /// timeout (see the module docs). `LEDGER_STALE_AFTER_SECS`, default 60 s.
+    pub stale_after: Duration,
+    /// How long an `Idempotency-Key` is kept after its entry was created: at least 24 h (IETF
+    /// draft). Keys of entries still pending or unknown are kept until they settle.
+    pub key_retention: Duration,
+    /// How many stale entries one reconciliation pass handles at most.
+    pub reconcile_batch: u32,
+}
+
+impl Default for IssuancePolicy {
+    fn default() -> Self {
+        Self { stale_after: Duration::seconds(60), key_retention: Duration::hours(24), reconcile_batch: 100 }
+    }
+}
+
+/// One create, as the edge parsed it.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub user: User,
+    pub access: FactusAccess,
+    pub invoice: Invoice,
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Of the canonical request body; equal fingerprints mean "the same body".
+    pub fingerprint: RequestFingerprint,
+}
+
+/// A successful create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueOutcome {
+    /// The bill, as Factus answered it (or, after a reconciliation, as Factus shows it: then
+    /// `message` is `None`).
+    pub bill: IssuedBill,
+    /// `true` when this request did not send the invoice that produced the bill: the answer is an
+    /// earlier request's, from the ledger or found at Factus. The edge adds
+    /// `Idempotent-Replayed: true`.
+    pub replayed: bool,
+    /// The ledger entry holding the bill.
+    pub entry_id: Uuid,
+}
+
+/// Why a create did not produce a bill.
+#[derive(Debug, Error)]
+pub enum IssueError {
+    /// An earlier request with this key (or, without a key, this reference) is still being
+    /// processed. 409.
+    #[error("a request with this Idempotency-Key is still being processed")]
+    InProgress,
+    /// The key was used before with another body. 422.
+    #[error("the Idempotency-Key was used with another request body")]
+    KeyReusedWithDifferentBody,
+    /// The reference was issued before with another body, or by another user. 400
+    /// `Error al crear la factura: reference_code <rc> ya fue usado`.
+    #[error("reference_code {reference} ya fue usado")]
+    ReferenceAlreadyUsed { reference: ReferenceCode },
+    /// A retry with the key of a request Factus refused: the same refusal again (Factus' status
+    /// and message, without the prefix). The edge answers as for `Factus(Rejected)`, plus
+    /// `Idempotent-Replayed: true`.
+    #[error("{message}")]
+    ReplayedRejection { status: u16, message: String },
+    /// Factus refused the invoice or could not be asked; as the gateway's errors map (400 for
+    /// `Rejected` and `InvalidResponse`, 503, 504). After a `Timeout` or a `request_sent`
+    /// `Unavailable` the entry is `unknown` and the next attempt reconciles it first.
+    #[error(transparent)]
+    Factus(FactusError),
+    #[error(transparent)]
+    Unexpected(anyhow::Error),
+}
+
+impl From<StoreError> for IssueError {
+    fn from(error: StoreError) -> Self {
+        Self::Unexpected(error.0)
+    }
+}
+
+impl From<FactusError> for IssueError {
+    fn from(error: FactusError) -> Self {
+        match error {
+            FactusError::Unexpected(error) => Self::Unexpected(error),
+            other => Self::Factus(other),
+        }
+    }
+}
+
+/// What one background pass did, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    /// Stale entries Factus holds a bill for, now `issued`.
+    pub issued: u32,
+    /// Stale entries Factus has no bill for, now `rejected` ("not issued at Factus").
+    pub not_issued: u32,
+    /// Entries that changed while being reconciled (a client retry got there first).
+    pub superseded: u32,
+    /// Entries whose lookup or update failed; they are tried again next pass.
+    pub failed: u32,
+    /// Stale entries left alone because the server has no Factus session to look them up with;
+    /// the next client request for them reconciles them with the client's token.
+    pub skipped: u32,
+}
+
+/// What reconciling one entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reconciled {
+    Issued,
+    NotIssued,
+    Superseded,
+    Failed,
+}
+
+/// Where [`InvoiceIssuance::issue`] goes next.
+#[derive(Debug)]
+enum Step {
+    /// Find the entry of the key, else the active entry of the reference.
+    Lookup,
+    /// Decide on an existing entry, found by the request's key or by its reference.
+    Examine { entry: LedgerEntry, found_by: FoundBy },
+    /// No entry stands in the way: claim one.
+    Claim,
+    /// This request holds `entry` (pending): send the invoice.
+    Send(LedgerEntry),
+    /// Answered from the ledger or from Factus' lookup.
+    Done(IssueOutcome),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FoundBy {
+    Key,
+    Reference,
+}
+
+/// The exactly-once create and the ledger's other use cases (listing, reconciliation, counts).
+pub struct InvoiceIssuance {
+    ledger: Arc<dyn LedgerStore>,
+    bills: Arc<dyn FactusBillGateway>,
+    factus: Arc<dyn FactusStatus>,
+    policy: IssuancePolicy,
+}
+
+impl InvoiceIssuance {
+    pub fn new(
+        ledger: Arc<dyn LedgerStore>,
+        bills: Arc<dyn FactusBillGateway>,
+        factus: Arc<dyn FactusStatus>,
+        policy: IssuancePolicy,
+    ) -> Self {
+        Self { ledger, bills, factus, policy }
+    }
+
+    #[must_use]
+    pub fn policy(&self) -> IssuancePolicy {
+        self.policy
+    }
+
+    /// Creates the invoice at Factus exactly once for its key (per user) and its reference.
+    ///
+    /// - With a key already used by the user: another body → `KeyReusedWithDifferentBody`;
+    ///   issued → the stored bill (`replayed`); refused by Factus → `ReplayedRejection`; still
+    ///   pending → `InProgress`; unknown (or pending for longer than the policy's `stale_after`)
+    ///   → looked up at Factus, and resent only when Factus has no bill.
+    /// - Otherwise the active entry of the reference plays that role: issued with the same body
+    ///   by the same user → the stored bill; issued otherwise → `ReferenceAlreadyUsed`; pending →
+    ///   `InProgress`; unknown → looked up first.
+    /// - Else a `pending` entry is claimed (the database decides races between requests and
+    ///   instances) and the invoice is sent once.
+    ///
+    /// # Errors
+    /// See [`IssueError`]; a failure to record an outcome after Factus answered is logged, not
+    /// returned: the client gets what Factus said, and the reconciler repairs the entry.
+    pub async fn issue(&self, request: IssueRequest) -> Result<IssueOutcome, IssueError> {
+        let mut step = Step::Lookup;
+        for _ in 0..MAX_STEPS {
+            step = match step {
+                Step::Lookup => self.look_up(&request).await?,
+                Step::Examine { entry, found_by: FoundBy::Key } => self.examine_keyed(&request, entry).await?,
+                Step::Examine { entry, found_by: FoundBy::Reference } => {
+                    self.examine_reference(&request, entry).await?
+                }
+                Step::Claim => self.claim(&request).await?,
+                Step::Send(entry) => return self.send(&request, entry).await,
+                Step::Done(outcome) => return Ok(outcome),
+            };
+        }
+        tracing::warn!(
+            reference = %request.invoice.reference_code(),
+            "ledger entry kept changing under this request; answering in progress"
+        );
+        Err(IssueError::InProgress)
+    }
+
+    async fn look_up(&self, request: &IssueRequest) -> Result<Step, IssueError> {
+        if let Some(key) = &request.idempotency_key
+            && let Some(entry) = self.ledger.find_by_key(request.user.id, key).await?
+        {
+            return Ok(Step::Examine { entry, found_by: FoundBy::Key });
+        }
+        Ok(match self.ledger.find_active_by_reference(request.invoice.reference_code()).await? {
+            Some(entry) => Step::Examine { entry, found_by: FoundBy::Reference },
+            None => Step::Claim,
+        })
+    }
+
+    /// The user's entry under the request's key.
+    async fn examine_keyed(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<Step, IssueError> {
+        if entry.fingerprint != request.fingerprint {
+            return Err(IssueError::KeyReusedWithDifferentBody);
+        }
+        match &entry.status {
+            EntryStatus::Issued { bill, .. } => Ok(Step::Done(replay(&entry, bill.clone()))),
+            EntryStatus::Rejected(Rejection::Factus { status, message }) => {
+                Err(IssueError::ReplayedRejection { status: *status, message: message.clone() })
+            }
+            EntryStatus::Rejected(Rejection::NotIssued) => self.reopen(entry).await,
+            EntryStatus::Pending if !self.is_stale(&entry) => Err(IssueError::InProgress),
+            EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, true).await,
+        }
+    }
+
+    /// The active entry of the request's reference, found without (or past) the key.
+    async fn examine_reference(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<Step, IssueError> {
+        let ours = entry.user_id == request.user.id && entry.fingerprint == request.fingerprint;
+        match &entry.status {
+            EntryStatus::Issued { bill, .. } if ours => Ok(Step::Done(replay(&entry, bill.clone()))),
+            EntryStatus::Issued { .. } => Err(already_used(&entry)),
+            EntryStatus::Pending if !self.is_stale(&entry) => Err(IssueError::InProgress),
+            EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, ours).await,
+            // Settled and out of the reference's way since it was read.
+            EntryStatus::Rejected(_) => Ok(Step::Lookup),
+        }
+    }
+
+    /// An unknown (or stale pending) entry: asks Factus whether the bill exists before anything
+    /// is sent again. `ours` when the entry is this request's own earlier attempt (same user, same
+    /// body), which may then be resent under the same entry.
+    async fn resolve(&self, request: &IssueRequest, entry: LedgerEntry, ours: bool) -> Result<Step, IssueError> {
+        let reference = request.invoice.reference_code();
+        let found = self.bills.find_bill_by_reference(&request.access, reference.as_str()).await;
+        match found {
+            Err(error) => {
+                tracing::warn!(%reference, entry = %entry.id, %error, "could not look up an unsettled invoice at Factus");
+                Err(error.into())
+            }
+            Ok(Some(bill)) => {
+                tracing::info!(%reference, entry = %entry.id, number = %bill.number, "reconciled: Factus holds the bill");
+                self.record_issued(&entry, &bill).await;
+                if ours { Ok(Step::Done(replay(&entry, bill))) } else { Err(already_used(&entry)) }
+            }
+            Ok(None) if ours => self.reopen(entry).await,
+            Ok(None) if self.is_stale(&entry) => {
+                tracing::info!(%reference, entry = %entry.id, "reconciled: not issued at Factus; releasing the reference");
+                self.ledger.mark_rejected(&entry, &Rejection::NotIssued, clock::now()).await?;
+                Ok(Step::Lookup)
+            }
+            // Another request's recent attempt: leave it to its owner or to the reconciler.
+            Ok(None) => Err(IssueError::InProgress),
+        }
+    }
+
+    /// Takes an entry back to pending for a resend by this request.
+    async fn reopen(&self, entry: LedgerEntry) -> Result<Step, IssueError> {
+        match self.ledger.reopen(&entry, clock::now()).await {
+            Ok(Some(reopened)) => Ok(Step::Send(reopened)),
+            Ok(None) => Ok(Step::Lookup),
+            Err(ClaimError::ReferenceActive(other)) => Ok(Step::Examine { entry: *other, found_by: FoundBy::Reference }),
+            Err(ClaimError::KeyExists(other)) => Ok(Step::Examine { entry: *other, found_by: FoundBy::Key }),
+            Err(ClaimError::Unexpected(error)) => Err(error.into()),
+        }
+    }
+
+    async fn claim(&self, request: &IssueRequest) -> Result<Step, IssueError> {
+        let now = clock::now();
+        let new = NewLedgerEntry {
+            id: Uuid::now_v7(),
+            user_id: request.user.id,
+            username: request.user.username.clone(),
+            reference_code: request.invoice.reference_code().clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            fingerprint: request.fingerprint.clone(),
+            created_at: now,
+        };
+        match self.ledger.claim(&new).await {
+            Ok(entry) => Ok(Step::Send(entry)),
+            Err(ClaimError::KeyExists(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Key }),
+            Err(ClaimError::ReferenceActive(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Reference }),
+            Err(ClaimError::Unexpected(error)) => Err(error.into()),
+        }
+    }
+
+    /// Sends the invoice once under `entry` (pending, held by this request) and records what
+    /// happened.
+    async fn send(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<IssueOutcome, IssueError> {
+        let reference = request.invoice.reference_code();
+        tracing::info!(%reference, entry = %entry.id, attempt = entry.attempts, "sending the invoice to Factus");
+        match self.bills.validate_bill(&request.access, &request.invoice).await {
+            Ok(bill) => {
+                tracing::info!(%reference, entry = %entry.id, number = %bill.number, status = %bill.status, "invoice issued");
+                self.record_issued(&entry, &bill).await;
+                Ok(IssueOutcome { bill, replayed: false, entry_id: entry.id })
+            }
+            Err(FactusError::Rejected { status: 409, message }) => self.after_conflict(request, entry, message).await,
+            Err(FactusError::Rejected { status, message }) => {
+                tracing::info!(%reference, entry = %entry.id, status, "Factus refused the invoice");
+                let rejection = Rejection::Factus { status, message: message.clone() };
+                record(self.ledger.mark_rejected(&entry, &rejection, clock::now()).await, &entry, "rejected");
+                Err(IssueError::Factus(FactusError::Rejected { status, message }))
+            }
+            Err(
+                error @ (FactusError::CircuitOpen
+                | FactusError::MissingCredentials
+                | FactusError::Unavailable { request_sent: false, .. }),
+            ) => {
+                // The request never left: nothing can exist at Factus, so the claim is released
+                // and a retry claims the reference (and key) afresh.
+                match self.ledger.abandon(&entry).await {
+                    Ok(_) => {}
+                    Err(store) => tracing::error!(
+                        %reference, entry = %entry.id, error = %store.0,
+                        "could not release a claim that never reached Factus; the reconciler will"
+                    ),
+                }
+                Err(error.into())
+            }
+            Err(error) => {
+                // Timeout, connection lost after sending, 5xx, an odd 2xx body, a bug: Factus may
+                // hold the bill. Never resent from here; the next attempt reconciles first.
+                tracing::warn!(
+                    %reference, entry = %entry.id, %error,
+                    "invoice outcome unknown: Factus may have issued it; it will be looked up before any resend"
+                );
+                record(self.ledger.mark_unknown(&entry, clock::now()).await, &entry, "unknown");
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Factus answered 409: maybe an earlier, ambiguous attempt of this reference went through.
+    async fn after_conflict(
+        &self,
+        request: &IssueRequest,
+        entry: LedgerEntry,
+        message: String,
+    ) -> Result<IssueOutcome, IssueError> {
+        let reference = request.invoice.reference_code();
+        let conflict = |message: String| IssueError::Factus(FactusError::Rejected { status: 409, message });
+        match self.bills.find_bill_by_reference(&request.access, reference.as_str()).await {
+            Ok(Some(bill)) => {
+                tracing::info!(%reference, entry = %entry.id, number = %bill.number, "Factus already held the bill; recorded it");
+                self.record_issued(&entry, &bill).await;
+                Ok(IssueOutcome { bill, replayed: true, entry_id: entry.id })
+            }
+            Ok(None) => {
+                let rejection = Rejection::Factus { status: 409, message: message.clone() };
+                record(self.ledger.mark_rejected(&entry, &rejection, clock::now()).await, &entry, "rejected");
+                Err(conflict(message))
+            }
+            Err(error) => {
+                tracing::warn!(%reference, entry = %entry.id, %error, "Factus answered 409 and the reference could not be looked up");
+                record(self.ledger.mark_unknown(&entry, clock::now()).await, &entry, "unknown");
+                Err(conflict(message))
+            }
+        }
+    }
+
+    async fn record_issued(&self, entry: &LedgerEntry, bill: &IssuedBill) {
+        record(self.ledger.mark_issued(entry, bill, clock::now()).await, entry, "issued");
+    }
+
+    fn is_stale(&self, entry: &LedgerEntry) -> bool {
+        entry.updated_at < clock::now() - self.policy.stale_after
+    }
+
+    /// One background pass: looks every `pending`/`unknown` entry not updated for
+    /// [`IssuancePolicy::stale_after`] up at Factus with the server's own session, and records
+    /// the bill (→ `issued`) or its absence (→ `rejected`, "not issued at Factus", which frees the
+    /// reference). Without a server session nothing can be looked up: the entries are counted as
+    /// skipped and wait for a client's retry. A pass stops early when the circuit to Factus is
+    /// open.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the stale entries cannot be read; failures on single entries are
+    /// logged and counted instead.
+    pub async fn reconcile_stale(&self, now: OffsetDateTime) -> Result<ReconcileReport, StoreError> {
+        let entries = self.ledger.stale_entries(now - self.policy.stale_after, self.policy.reconcile_batch).await?;
+        let mut report = ReconcileReport::default();
+        if entries.is_empty() {
+            return Ok(report);
+        }
+        if !self.factus.has_server_session() {
+            report.skipped = saturating_u32(entries.len());
+            tracing::warn!(
+                count = entries.len(),
+                "stale ledger entries wait for a client retry: without FACTUS_USERNAME/FACTUS_PASSWORD they cannot be looked up"
+            );
+            return Ok(report);
+        }
+        for (done, entry) in entries.iter().enumerate() {
+            match self.reconcile_entry(entry, now).await {
+                Ok(Reconciled::Issued) => report.issued += 1,
+                Ok(Reconciled::NotIssued) => report.not_issued += 1,
+                Ok(Reconciled::Superseded) => report.superseded += 1,
+                Ok(Reconciled::Failed) => report.failed += 1,
+                Err(FactusError::CircuitOpen) => {
+                    report.failed += saturating_u32(entries.len() - done);
+                    tracing::warn!("the circuit to Factus is open; reconciliation resumes next pass");
+                    break;
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::warn!(entry = %entry.id, reference = %entry.reference_code, %error, "could not look up a stale invoice at Factus");
+                }
+            }
+        }
+        if report != ReconcileReport::default() {
+            tracing::info!(?report, "ledger reconciliation pass");
+        }
+        Ok(report)
+    }
+
+    async fn reconcile_entry(&self, entry: &LedgerEntry, now: OffsetDateTime) -> Result<Reconciled, FactusError> {
+        let found = self.bills.find_bill_by_reference(&FactusAccess::ServerSession, entry.reference_code.as_str()).await?;
+        let (applied, outcome) = match &found {
+            Some(bill) => (self.ledger.mark_issued(entry, bill, now).await, Reconciled::Issued),
+            None => (self.ledger.mark_rejected(entry, &Rejection::NotIssued, now).await, Reconciled::NotIssued),
+        };
+        Ok(match applied {
+            Ok(true) => {
+                tracing::info!(entry = %entry.id, reference = %entry.reference_code, ?outcome, "reconciled a stale ledger entry");
+                outcome
+            }
+            Ok(false) => Reconciled::Superseded,
+            Err(error) => {
+                tracing::error!(entry = %entry.id, reference = %entry.reference_code, error = %error.0, "could not record a reconciliation");
+                Reconciled::Failed
+            }
+        })
+    }
+
+    /// Forgets the `Idempotency-Key`s of settled entries created more than
+    /// [`IssuancePolicy::key_retention`] before `now`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    pub async fn purge_expired_keys(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.ledger.purge_keys(now - self.policy.key_retention).await
+    }
+
+    /// A page of the ledger, newest first. Admins see every user's entries (and may filter by
+    /// user); anybody else sees only their own, whatever the filter says.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    pub async fn list(&self, viewer: &User, mut filter: LedgerFilter) -> Result<LedgerPage, StoreError> {
+        if !viewer.is_admin() {
+            filter.user_id = Some(viewer.id);
+        }
+        self.ledger.list(&filter).await
+    }
+
+    /// How many entries are in each state (metrics).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    pub async fn counts(&self) -> Result<LedgerCounts, StoreError> {
+        self.ledger.count_by_state().await
+    }
+}
+
+/// Logs a transition that did not apply. The answer to the client stands either way: it is
+/// what Factus said, and the reconciler settles the entry later.
+fn record(applied: Result<bool, StoreError>, entry: &LedgerEntry, target: &'static str) {
+    match applied {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            entry = %entry.id, reference = %entry.reference_code, target,
+            "ledger entry changed meanwhile; transition not applied"
+        ),
+        Err(error) => tracing::error!(
+            entry = %entry.id, reference = %entry.reference_code, target, error = %error.0,
+            "could not record the outcome in the ledger; the reconciler will settle it"
+        ),
+    }
+}
+
+fn replay(entry: &LedgerEntry, bill: IssuedBill) -> IssueOutcome {
+    IssueOutcome { bill, replayed: true, entry_id: entry.id }
+}
+
+fn already_used(entry: &LedgerEntry) -> IssueError {
+    IssueError::ReferenceAlreadyUsed { reference: entry.reference_code.clone() }
+}
+
+fn saturating_u32(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use factus_domain::invoice::{CustomerDraft, InvoiceDraft, ItemDraft};
+    use factus_domain::user::{PasswordHash, Role, Username};
+    use mockall::predicate::eq;
+    use rust_decimal::Decimal;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::factus::{MockFactusBillGateway, MockFactusStatus};
+    use crate::ledger::{LedgerState, MockLedgerStore, PageSize};
+
+    const USER: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_0001);
+    const OTHER_USER: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_0002);
+    const ENTRY: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_00e1);
+    const OTHER_ENTRY: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_00e2);
+    const BODY: &str = "aa11";
+    const OTHER_BODY: &str = "bb22";
+    const KEY: &str = "key-1";
+
+    struct Mocks {
+        ledger: MockLedgerStore,
+        bills: MockFactusBillGateway,
+        status: MockFactusStatus,
+    }
+
+    impl Mocks {
+        fn new() -> Self {
+            Self { ledger: MockLedgerStore::new(), bills: MockFactusBillGateway::new(), status: MockFactusStatus::new() }
+        }
+
+        fn issuance(self) -> InvoiceIssuance {
+            InvoiceIssuance::new(
+                Arc::new(self.ledger),
+                Arc::new(self.bills),
+                Arc::new(self.status),
+                IssuancePolicy::default(),
+            )
+        }
+
+        /// No entry under the key nor for the reference.
+        fn nothing_recorded(&mut self) {
+            self.ledger.expect_find_by_key().returning(|_, _| Ok(None));
+            self.ledger.expect_find_active_by_reference().returning(|_| Ok(None));
+        }
+
+        fn keyed(&mut self, entry: LedgerEntry) {
+            self.ledger
+                .expect_find_by_key()
+                .withf(|user, key| *user == USER && key.as_str() == KEY)
+                .times(1)
+                .return_once(move |_, _| Ok(Some(entry)));
+        }
+
+        fn active(&mut self, entry: LedgerEntry) {
+            self.ledger.expect_find_by_key().returning(|_, _| Ok(None));
+            self.ledger
+                .expect_find_active_by_reference()
+                .withf(|reference| reference.as_str() == "R2")
+                .times(1)
+                .return_once(move |_| Ok(Some(entry)));
+        }
+
+        /// The claim succeeds with a pending entry.
+        fn claims(&mut self) {
+            self.ledger.expect_claim().times(1).returning(|new| {
+                assert_eq!(new.user_id, USER);
+                assert_eq!(new.reference_code.as_str(), "R2");
+                Ok(LedgerEntry { id: new.id, ..entry(EntryStatus::Pending) })
+            });
+        }
+
+        fn sends(&mut self, answer: Result<IssuedBill, FactusError>) {
+            self.bills
+                .expect_validate_bill()
+                .withf(|access, invoice| {
+                    matches!(access, FactusAccess::ClientToken(_)) && invoice.reference_code().as_str() == "R2"
+                })
+                .times(1)
+                .return_once(move |_, _| answer);
+        }
+
+        fn looks_up(&mut self, answer: Result<Option<IssuedBill>, FactusError>) {
+            self.bills
+                .expect_find_bill_by_reference()
+                .withf(|_, reference| reference == "R2")
+                .times(1)
+                .return_once(move |_, _| answer);
+        }
+
+        fn marks_issued(&mut self) {
+            self.ledger.expect_mark_issued().withf(|_, bill, _| *bill == bill_()).times(1).returning(|_, _, _| Ok(true));
+        }
+
+        fn marks_rejected(&mut self, expected: Rejection) {
+            self.ledger
+                .expect_mark_rejected()
+                .withf(move |_, rejection, _| *rejection == expected)
+                .times(1)
+                .returning(|_, _, _| Ok(true));
+        }
+
+        fn marks_unknown(&mut self) {
+            self.ledger.expect_mark_unknown().times(1).returning(|_, _| Ok(true));
+        }
+    }
+
+    fn user() -> User {
+        let now = clock::now();
+        User {
+            id: USER,
+            username: Username::parse("ana").expect("valid username"),
+            password_hash: PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            role: Role::User,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn admin() -> User {
+        User { role: Role::Admin, ..user() }
+    }
+
+    fn invoice() -> Invoice {
+        Invoice::parse(InvoiceDraft {
+            reference_code: "R2".into(),
+            customer: CustomerDraft {
+                identification_document_id: 3,
+                identification: "1".into(),
+                legal_organization_id: 2,
+                tribute_id: 21,
+                names: Some("Juan".into()),
+                ..CustomerDraft::default()
+            },
+            items: vec![ItemDraft {
+                code_reference: "P".into(),
+                name: "N".into(),
+                quantity: 1,
+                price: Decimal::new(1005, 1),
+                tax_rate: Decimal::new(19, 0),
+                unit_measure_id: 70,
+                standard_code_id: 1,
+                tribute_id: 1,
+                ..ItemDraft::default()
+            }],
+            ..InvoiceDraft::default()
+        })
+        .expect("a valid invoice")
+    }
+
+    fn request(key: Option<&str>, body: &str) -> IssueRequest {
+        IssueRequest {
+            user: user(),
+            access: FactusAccess::ClientToken(SecretString::from("token")),
+            invoice: invoice(),
+            idempotency_key: key.map(|key| IdempotencyKey::parse(key).expect("valid key")),
+            fingerprint: RequestFingerprint::parse(body).expect("valid fingerprint"),
+        }
+    }
+
+    fn bill_() -> IssuedBill {
+        IssuedBill {
+            number: "SETP990000123".into(),
+            prefix: "SETP".into(),
+            cufe: "cufe123".into(),
+            qr_url: "https://qr".into(),
+            status: "1".into(),
+            message: Some("Documento con el código de referencia R2 registrado y validado con éxito".into()),
+        }
+    }
+
+    /// This user's entry for R2 under KEY with BODY, updated just now.
+    fn entry(status: EntryStatus) -> LedgerEntry {
+        let now = clock::now();
+        LedgerEntry {
+            id: ENTRY,
+            user_id: USER,
+            username: Username::parse("ana").expect("valid username"),
+            reference_code: ReferenceCode::parse("R2").expect("valid reference"),
+            idempotency_key: Some(IdempotencyKey::parse(KEY).expect("valid key")),
+            fingerprint: RequestFingerprint::parse(BODY).expect("valid fingerprint"),
+            status,
+            attempts: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn issued_entry() -> LedgerEntry {
+        entry(EntryStatus::Issued { bill: bill_(), issued_at: clock::now() })
+    }
+
+    /// Not updated for five minutes, well beyond the policy's minute.
+    fn stale(entry: LedgerEntry) -> LedgerEntry {
+        let long_ago = clock::now() - Duration::minutes(5);
+        LedgerEntry { updated_at: long_ago, created_at: long_ago, ..entry }
+    }
+
+    /// Another user's (or another body's) entry for the same reference.
+    fn foreign(entry: LedgerEntry) -> LedgerEntry {
+        LedgerEntry { id: OTHER_ENTRY, user_id: OTHER_USER, idempotency_key: None, ..entry }
+    }
+
+    fn rejected(status: u16, message: &str) -> FactusError {
+        FactusError::Rejected { status, message: message.to_owned() }
+    }
+
+    // --- a first request ---
+
+    #[tokio::test]
+    async fn a_new_invoice_is_claimed_sent_once_and_recorded_as_issued() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+
+        assert_eq!(outcome.bill, bill_());
+        assert!(!outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_claim_records_the_user_reference_key_and_fingerprint_of_the_request() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks
+            .ledger
+            .expect_claim()
+            .withf(|new| {
+                new.user_id == USER
+                    && new.username.as_str() == "ana"
+                    && new.reference_code.as_str() == "R2"
+                    && new.idempotency_key.as_ref().map(IdempotencyKey::as_str) == Some(KEY)
+                    && new.fingerprint.as_str() == BODY
+                    && new.id.get_version_num() == 7
+            })
+            .times(1)
+            .returning(|new| Ok(LedgerEntry { id: new.id, ..entry(EntryStatus::Pending) }));
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+
+        assert_eq!(outcome.entry_id.get_version_num(), 7);
+    }
+
+    #[tokio::test]
+    async fn without_a_key_only_the_reference_is_consulted() {
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_find_active_by_reference().times(1).returning(|_| Ok(None));
+        mocks.claims();
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("issued");
+
+        assert!(!outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_factus_refusal_is_recorded_as_rejected_and_returned() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(rejected(422, "customer.names: El campo nombres es obligatorio.")));
+        mocks.marks_rejected(Rejection::Factus {
+            status: 422,
+            message: "customer.names: El campo nombres es obligatorio.".into(),
+        });
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(
+            matches!(&error, IssueError::Factus(FactusError::Rejected { status: 422, message }) if message.starts_with("customer.names")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_factus_conflict_whose_bill_exists_records_that_bill_instead_of_failing() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(rejected(409, "reference_code ya existe")));
+        mocks.looks_up(Ok(Some(bill_())));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the existing bill");
+
+        assert_eq!(outcome.bill, bill_());
+        assert!(outcome.replayed, "this request did not create the bill");
+    }
+
+    #[tokio::test]
+    async fn a_factus_conflict_without_a_bill_is_recorded_as_rejected() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(rejected(409, "Se encontró una factura pendiente por enviar a la DIAN")));
+        mocks.looks_up(Ok(None));
+        mocks.marks_rejected(Rejection::Factus {
+            status: 409,
+            message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
+        });
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 409, .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_factus_conflict_whose_lookup_fails_leaves_the_entry_unknown() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(rejected(409, "Conflict")));
+        mocks.looks_up(Err(FactusError::Timeout));
+        mocks.marks_unknown();
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 409, .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_failure_leaves_the_entry_unknown_and_is_not_retried() {
+        for failure in [FactusError::Timeout, FactusError::Unavailable { message: "HTTP 502".into(), request_sent: true }]
+        {
+            let ambiguous = failure.is_ambiguous();
+            let mut mocks = Mocks::new();
+            mocks.nothing_recorded();
+            mocks.claims();
+            mocks.sends(Err(failure));
+            mocks.marks_unknown();
+
+            let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+            assert!(ambiguous);
+            assert!(matches!(&error, IssueError::Factus(factus) if factus.is_ambiguous()), "{error:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_odd_success_body_leaves_the_entry_unknown() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(FactusError::InvalidResponse { message: "not JSON".into() }));
+        mocks.marks_unknown();
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::InvalidResponse { .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn failures_that_never_reached_factus_release_the_claim() {
+        let failures = [
+            FactusError::CircuitOpen,
+            FactusError::Unavailable { message: "All connection attempts failed".into(), request_sent: false },
+            FactusError::MissingCredentials,
+        ];
+        for failure in failures {
+            let mut mocks = Mocks::new();
+            mocks.nothing_recorded();
+            mocks.claims();
+            mocks.sends(Err(failure));
+            mocks.ledger.expect_abandon().withf(|entry| entry.state() == LedgerState::Pending).times(1).returning(|_| Ok(true));
+
+            let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+            assert!(matches!(&error, IssueError::Factus(factus) if !factus.is_ambiguous()), "{error:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gateway_bug_leaves_the_entry_unknown_and_is_unexpected() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(FactusError::Unexpected(anyhow::anyhow!("client could not be built"))));
+        mocks.marks_unknown();
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Unexpected(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_bill_factus_issued_is_returned_even_when_the_ledger_cannot_record_it() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Ok(bill_()));
+        mocks
+            .ledger
+            .expect_mark_issued()
+            .times(1)
+            .returning(|_, _, _| Err(StoreError(anyhow::anyhow!("database is gone"))));
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill");
+
+        assert_eq!(outcome.bill, bill_());
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_before_sending_is_unexpected_and_nothing_is_sent() {
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_find_by_key().returning(|_, _| Err(StoreError(anyhow::anyhow!("database is gone"))));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Unexpected(_)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_claim_that_fails_for_another_reason_is_unexpected() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks
+            .ledger
+            .expect_claim()
+            .returning(|_| Err(ClaimError::Unexpected(StoreError(anyhow::anyhow!("disk full")))));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Unexpected(_)), "{error:?}");
+    }
+
+    // --- a retry with the same Idempotency-Key ---
+
+    #[tokio::test]
+    async fn a_key_reused_with_another_body_is_refused_without_calling_factus() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(issued_entry());
+
+        let error = mocks.issuance().issue(request(Some(KEY), OTHER_BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::KeyReusedWithDifferentBody), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_key_of_an_issued_entry_replays_the_stored_bill() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(issued_entry());
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("replayed");
+
+        assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
+    }
+
+    #[tokio::test]
+    async fn a_key_of_an_entry_factus_refused_replays_the_refusal() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Rejected(Rejection::Factus { status: 422, message: "nombres".into() })));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(
+            matches!(&error, IssueError::ReplayedRejection { status: 422, message } if message == "nombres"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_whose_first_request_is_still_running_is_in_progress() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Pending));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_key_of_a_stale_pending_entry_is_looked_up_before_anything_is_sent() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(stale(entry(EntryStatus::Pending)));
+        mocks.looks_up(Ok(Some(bill_())));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill Factus holds");
+
+        assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
+    }
+
+    #[tokio::test]
+    async fn a_key_of_an_unknown_entry_whose_bill_exists_returns_it_without_resending() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Unknown));
+        mocks.looks_up(Ok(Some(bill_())));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill Factus holds");
+
+        assert!(outcome.replayed);
+        assert_eq!(outcome.bill, bill_());
+    }
+
+    #[tokio::test]
+    async fn a_key_of_an_unknown_entry_without_a_bill_is_resent_once_under_the_same_entry() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Unknown));
+        mocks.looks_up(Ok(None));
+        mocks
+            .ledger
+            .expect_reopen()
+            .withf(|entry, _| entry.id == ENTRY && entry.state() == LedgerState::Unknown && entry.attempts == 1)
+            .times(1)
+            .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+        mocks.sends(Ok(bill_()));
+        mocks
+            .ledger
+            .expect_mark_issued()
+            .withf(|entry, _, _| entry.id == ENTRY && entry.attempts == 2)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued by the resend");
+
+        assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: false, entry_id: ENTRY });
+    }
+
+    #[tokio::test]
+    async fn an_unknown_entry_whose_lookup_fails_is_not_resent() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Unknown));
+        mocks.looks_up(Err(FactusError::CircuitOpen));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::CircuitOpen)), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_key_of_an_attempt_found_not_issued_is_resent_after_reopening() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Rejected(Rejection::NotIssued)));
+        mocks
+            .ledger
+            .expect_reopen()
+            .times(1)
+            .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+
+        assert!(!outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_reopen_that_meets_another_active_entry_answers_as_that_entry_does() {
+        let mut mocks = Mocks::new();
+        mocks.keyed(entry(EntryStatus::Rejected(Rejection::NotIssued)));
+        mocks
+            .ledger
+            .expect_reopen()
+            .times(1)
+            .returning(|_, _| Err(ClaimError::ReferenceActive(Box::new(foreign(entry(EntryStatus::Pending))))));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_reopen_lost_to_a_concurrent_retry_looks_again_and_finds_it_running() {
+        let mut mocks = Mocks::new();
+        let mut readings = vec![entry(EntryStatus::Unknown), entry(EntryStatus::Pending)].into_iter();
+        mocks.ledger.expect_find_by_key().times(2).returning(move |_, _| Ok(readings.next()));
+        mocks.looks_up(Ok(None));
+        mocks.ledger.expect_reopen().times(1).returning(|_, _| Ok(None));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    // --- the same reference_code again, without (or past) a key ---
+
+    #[tokio::test]
+    async fn an_issued_reference_with_the_same_body_replays_the_stored_bill() {
+        let mut mocks = Mocks::new();
+        mocks.active(issued_entry());
+
+        let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("replayed");
+
+        assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
+    }
+
+    #[tokio::test]
+    async fn an_issued_reference_with_another_body_is_already_used() {
+        let mut mocks = Mocks::new();
+        mocks.active(issued_entry());
+
+        let error = mocks.issuance().issue(request(None, OTHER_BODY)).await.unwrap_err();
+
+        assert!(
+            matches!(&error, IssueError::ReferenceAlreadyUsed { reference } if reference.as_str() == "R2"),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), "reference_code R2 ya fue usado");
+    }
+
+    #[tokio::test]
+    async fn an_issued_reference_of_another_user_is_already_used_even_with_the_same_body() {
+        let mut mocks = Mocks::new();
+        mocks.active(foreign(issued_entry()));
+
+        let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::ReferenceAlreadyUsed { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_new_key_for_a_reference_issued_with_the_same_body_replays_it() {
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_find_by_key().times(1).returning(|_, _| Ok(None));
+        mocks.ledger.expect_find_active_by_reference().times(1).returning(|_| Ok(Some(issued_entry())));
+
+        let outcome = mocks.issuance().issue(request(Some("another-key"), BODY)).await.expect("replayed");
+
+        assert!(outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_reference_being_issued_is_in_progress() {
+        let mut mocks = Mocks::new();
+        mocks.active(foreign(entry(EntryStatus::Pending)));
+
+        let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_reference_of_another_request_found_at_factus_is_already_used() {
+        let mut mocks = Mocks::new();
+        mocks.active(foreign(entry(EntryStatus::Unknown)));
+        mocks.looks_up(Ok(Some(bill_())));
+        mocks.ledger.expect_mark_issued().withf(|entry, _, _| entry.id == OTHER_ENTRY).times(1).returning(|_, _, _| Ok(true));
+
+        let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::ReferenceAlreadyUsed { .. }), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_reference_of_this_same_request_without_a_bill_is_resent_under_its_entry() {
+        let mut mocks = Mocks::new();
+        mocks.active(entry(EntryStatus::Unknown));
+        mocks.looks_up(Ok(None));
+        mocks
+            .ledger
+            .expect_reopen()
+            .times(1)
+            .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("issued");
+
+        assert_eq!(outcome.entry_id, ENTRY);
+    }
+
+    #[tokio::test]
+    async fn a_stale_unknown_reference_of_another_request_without_a_bill_is_released_and_claimed() {
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_find_by_key().returning(|_, _| Ok(None));
+        let mut readings = vec![Some(stale(foreign(entry(EntryStatus::Unknown)))), None].into_iter();
+        mocks.ledger.expect_find_active_by_reference().times(2).returning(move |_| Ok(readings.next().flatten()));
+        mocks.looks_up(Ok(None));
+        mocks
+            .ledger
+            .expect_mark_rejected()
+            .withf(|entry, rejection, _| entry.id == OTHER_ENTRY && *rejection == Rejection::NotIssued)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        mocks.claims();
+        mocks.sends(Ok(bill_()));
+        mocks.marks_issued();
+
+        let outcome = mocks.issuance().issue(request(None, OTHER_BODY)).await.expect("issued");
+
+        assert!(!outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn a_recent_unknown_reference_of_another_request_without_a_bill_is_left_to_its_owner() {
+        let mut mocks = Mocks::new();
+        mocks.active(foreign(entry(EntryStatus::Unknown)));
+        mocks.looks_up(Ok(None));
+
+        let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    // --- races decided by the database ---
+
+    #[tokio::test]
+    async fn losing_the_claim_race_on_the_key_answers_in_progress() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.ledger.expect_claim().times(1).returning(|_| Err(ClaimError::KeyExists(Box::new(entry(EntryStatus::Pending)))));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn losing_the_claim_race_to_an_issued_twin_replays_it() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.ledger.expect_claim().times(1).returning(|_| Err(ClaimError::ReferenceActive(Box::new(issued_entry()))));
+
+        let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("replayed");
+
+        assert!(outcome.replayed);
+    }
+
+    #[tokio::test]
+    async fn endless_contention_gives_up_as_in_progress_without_sending() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        // The blocking entry is always settled again by the time it is read: look, claim, repeat.
+        mocks
+            .ledger
+            .expect_claim()
+            .times(MAX_STEPS / 3..=MAX_STEPS / 2)
+            .returning(|_| Err(ClaimError::ReferenceActive(Box::new(entry(EntryStatus::Rejected(Rejection::NotIssued))))));
+
+        let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+    }
+
+    // --- background reconciliation ---
+
+    fn reconciling(mocks: &mut Mocks, stale_entries: Vec<LedgerEntry>) {
+        mocks.status.expect_has_server_session().return_const(true);
+        mocks
+            .ledger
+            .expect_stale_entries()
+            .withf(|before, limit| *limit == 100 && *before < clock::now() - Duration::seconds(59))
+            .times(1)
+            .return_once(move |_, _| Ok(stale_entries));
+    }
+
+    #[tokio::test]
+    async fn stale_entries_found_at_factus_are_marked_issued_with_the_server_session() {
+        let mut mocks = Mocks::new();
+        reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown)), stale(foreign(entry(EntryStatus::Pending)))]);
+        mocks
+            .bills
+            .expect_find_bill_by_reference()
+            .withf(|access, reference| matches!(access, FactusAccess::ServerSession) && reference == "R2")
+            .times(2)
+            .returning(|_, _| Ok(Some(bill_())));
+        mocks.ledger.expect_mark_issued().times(2).returning(|_, _, _| Ok(true));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { issued: 2, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn stale_entries_missing_at_factus_are_marked_not_issued() {
+        let mut mocks = Mocks::new();
+        reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown))]);
+        mocks.looks_up(Ok(None));
+        mocks.marks_rejected(Rejection::NotIssued);
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { not_issued: 1, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn entries_that_changed_while_being_reconciled_are_superseded() {
+        let mut mocks = Mocks::new();
+        reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown))]);
+        mocks.looks_up(Ok(None));
+        mocks.ledger.expect_mark_rejected().times(1).returning(|_, _, _| Ok(false));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { superseded: 1, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn failed_lookups_and_updates_are_counted_and_the_pass_goes_on() {
+        let mut mocks = Mocks::new();
+        reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown)), stale(entry(EntryStatus::Unknown))]);
+        let mut answers = vec![Err(FactusError::Timeout), Ok(Some(bill_()))].into_iter();
+        mocks.bills.expect_find_bill_by_reference().times(2).returning(move |_, _| answers.next().expect("2 lookups"));
+        mocks.ledger.expect_mark_issued().times(1).returning(|_, _, _| Err(StoreError(anyhow::anyhow!("locked"))));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { failed: 2, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn an_open_circuit_ends_the_pass_and_counts_the_rest_as_failed() {
+        let mut mocks = Mocks::new();
+        reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown)); 3]);
+        mocks.bills.expect_find_bill_by_reference().times(1).returning(|_, _| Err(FactusError::CircuitOpen));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { failed: 3, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn without_a_server_session_stale_entries_are_skipped() {
+        let mut mocks = Mocks::new();
+        mocks.status.expect_has_server_session().return_const(false);
+        mocks.ledger.expect_stale_entries().times(1).returning(|_, _| Ok(vec![stale(entry(EntryStatus::Unknown))]));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport { skipped: 1, ..ReconcileReport::default() });
+    }
+
+    #[tokio::test]
+    async fn a_pass_without_stale_entries_asks_factus_nothing() {
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_stale_entries().times(1).returning(|_, _| Ok(Vec::new()));
+
+        let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
+
+        assert_eq!(report, ReconcileReport::default());
+    }
+
+    #[tokio::test]
+    async fn keys_are_purged_once_older_than_the_retention() {
+        let now = clock::now();
+        let mut mocks = Mocks::new();
+        mocks.ledger.expect_purge_keys().with(eq(now - Duration::hours(24))).times(1).returning(|_| Ok(3));
+
+        assert_eq!(mocks.issuance().purge_expired_keys(now).await.expect("purged"), 3);
+    }
+
+    // --- listing ---
+
+    #[tokio::test]
+    async fn users_who_are_not_admins_list_only_their_own_entries() {
+        let mut mocks = Mocks::new();
+        mocks
+            .ledger
+            .expect_list()
+            .withf(|filter| filter.user_id == Some(USER) && filter.state == Some(LedgerState::Issued))
+            .times(1)
+            .returning(|_| Ok(LedgerPage { entries: vec![issued_entry()], next_cursor: None }));
+        let filter = LedgerFilter { state: Some(LedgerState::Issued), user_id: Some(OTHER_USER), ..LedgerFilter::default() };
+
+        let page = mocks.issuance().list(&user(), filter).await.expect("a page");
+
+        assert_eq!(page.entries.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn admins_list_with_the_filter_as_given() {
+        let mut mocks = Mocks::new();
+        let filter = LedgerFilter { user_id: Some(OTHER_USER), limit: PageSize::new(10).unwrap(), ..LedgerFilter::default() };
+        let expected = filter.clone();
+        mocks
+            .ledger
+            .expect_list()
+            .withf(move |filter| *filter == expected)
+            .times(1)
+            .returning(|_| Ok(LedgerPage { entries: Vec::new(), next_cursor: None }));
+
+        let page = mocks.issuance().list(&admin(), filter).await.expect("a page");
+
+        assert!(page.entries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn counts_come_from_the_store() {
+        let mut mocks = Mocks::new();
+        mocks
+            .ledger
+            .expect_count_by_state()
+            .returning(|| Ok(LedgerCounts { issued: 4, unknown: 1, ..LedgerCounts::default() }));
+
+        let counts = mocks.issuance().counts().await.expect("counts");
+
+        assert_eq!(counts.get(LedgerState::Issued), 4);
+    }
+}

@@ -1,0 +1,250 @@
+//! The Factus gateway against `factus-sandbox`, a stateful Factus simulator, over real HTTP: the
+//! whole invoice flow, the catalogues, and the failures the sandbox injects on demand.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine;
+use factus_application::factus::{
+    DocumentFormat, FactusAccess, FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway,
+};
+use factus_domain::invoice::{CustomerDraft, Invoice, InvoiceDraft, ItemDraft};
+use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
+use factus_sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
+};
+use rust_decimal_macros::dec;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+fn config(sandbox: &Sandbox) -> FactusGatewayConfig {
+    let mut config =
+        FactusGatewayConfig::new(sandbox.base_url(), DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
+            .with_request_timeout(Duration::from_secs(10));
+    config.retry =
+        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) };
+    config
+}
+
+fn session_gateway(sandbox: &Sandbox) -> FactusGateway {
+    let config = config(sandbox).with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD));
+    FactusGateway::new(config).expect("valid config")
+}
+
+fn invoice(reference: &str, numbering_range_id: Option<i64>) -> Invoice {
+    Invoice::parse(InvoiceDraft {
+        reference_code: reference.into(),
+        numbering_range_id,
+        customer: CustomerDraft {
+            identification_document_id: 3,
+            identification: "1".into(),
+            legal_organization_id: 2,
+            tribute_id: 21,
+            names: Some("Juan".into()),
+            ..CustomerDraft::default()
+        },
+        items: vec![ItemDraft {
+            code_reference: "P".into(),
+            name: "N".into(),
+            quantity: 1,
+            price: dec!(100.5),
+            tax_rate: dec!(19),
+            unit_measure_id: 70,
+            standard_code_id: 1,
+            is_excluded: 0,
+            tribute_id: 1,
+            ..ItemDraft::default()
+        }],
+        ..InvoiceDraft::default()
+    })
+    .expect("valid invoice")
+}
+
+async fn inject(sandbox: &Sandbox, fault: Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/__sandbox/faults", sandbox.base_url()))
+        .json(&fault)
+        .send()
+        .await
+        .expect("the admin endpoint answers");
+    assert!(response.status().is_success(), "fault refused: {}", response.text().await.unwrap_or_default());
+}
+
+async fn request_counts(sandbox: &Sandbox) -> HashMap<String, u64> {
+    reqwest::Client::new()
+        .get(format!("{}/__sandbox/requests", sandbox.base_url()))
+        .send()
+        .await
+        .expect("the admin endpoint answers")
+        .json()
+        .await
+        .expect("a JSON map of counts")
+}
+
+fn decoded(base64_text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(base64_text).expect("valid base64")
+}
+
+#[tokio::test]
+async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = FactusGateway::new(config(&sandbox)).expect("valid config");
+    let token = gateway.login(DEFAULT_USERNAME, &SecretString::from(DEFAULT_PASSWORD)).await.expect("login");
+    let access = FactusAccess::ClientToken(token.access_token.clone());
+
+    let bill = gateway.validate_bill(&access, &invoice("R-FLOW-1", None)).await.expect("created");
+    assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
+    assert_eq!(bill.cufe.len(), 96);
+    assert!(bill.qr_url.ends_with(&bill.cufe));
+    assert_eq!(
+        bill.message.as_deref(),
+        Some("Documento con el código de referencia R-FLOW-1 registrado y validado con éxito")
+    );
+
+    let shown: Value = serde_json::from_str(gateway.show_bill(&access, &bill.number).await.expect("shown").as_str())
+        .expect("JSON text");
+    assert_eq!(shown["status"], "OK");
+    assert_eq!(shown["data"]["bill"]["number"], json!(bill.number));
+
+    let pdf = gateway.download_document(&access, &bill.number, DocumentFormat::Pdf).await.expect("pdf");
+    assert!(decoded(&pdf.content_base64).starts_with(b"%PDF"));
+    let xml = gateway.download_document(&access, &bill.number, DocumentFormat::Xml).await.expect("xml");
+    assert!(String::from_utf8(decoded(&xml.content_base64)).expect("utf-8").contains("<Invoice"));
+
+    let events = gateway.events(&access, &bill.number).await.expect("events");
+    assert!(events.events.is_empty());
+
+    let sent = gateway.send_email(&access, &bill.number, "juan@example.com", None).await.expect("sent");
+    assert_eq!(sent.message, "Factura enviada al cliente con éxito");
+
+    let found = gateway.find_bill_by_reference(&access, "R-FLOW-1").await.expect("lookup").expect("found");
+    assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
+    assert_eq!(gateway.find_bill_by_reference(&access, "R-NONE").await.expect("lookup"), None);
+
+    let error = gateway.delete_by_reference(&access, "R-FLOW-1").await.unwrap_err();
+    assert!(matches!(&error, FactusError::Rejected { status: 409, message } if message.contains("ya fue validado")));
+
+    let refresh = token.refresh_token.expect("the sandbox issues refresh tokens");
+    let renewed = gateway.refresh(&refresh).await.expect("refreshed");
+    assert_ne!(renewed.access_token.expose_secret(), token.access_token.expose_secret());
+
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_server_session_reads_every_catalogue() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    let access = FactusAccess::ServerSession;
+
+    let municipalities = gateway.municipalities(&access, Some("Bogot".into())).await.expect("municipalities");
+    assert!(municipalities.iter().any(|m| m.id == 169 && m.code == "11001"), "{municipalities:?}");
+    let ranges = gateway.numbering_ranges(&access).await.expect("ranges");
+    assert!(ranges.iter().any(|r| r.id == 8 && r.prefix == "SETP" && r.is_active), "{ranges:?}");
+    let units = gateway.measurement_units(&access, Some("unidad".into())).await.expect("units");
+    assert!(units.iter().any(|u| u.id == 70), "{units:?}");
+    let taxes = gateway.product_tributes(&access, None).await.expect("taxes");
+    assert!(taxes.iter().any(|t| t.id == 1 && t.code == "01"), "{taxes:?}");
+    let countries = gateway.countries(&access, Some("Colombia".into())).await.expect("countries");
+    assert!(countries.iter().any(|c| c.id == 46 && c.code == "CO"), "{countries:?}");
+    let acquirer = gateway.acquirer(&access, 3, "1399991").await.expect("acquirer");
+    assert_eq!(acquirer.name, "Nombre Cédula de ciudadanía 1");
+    let unknown = gateway.acquirer(&access, 3, "42").await.unwrap_err();
+    assert!(
+        matches!(&unknown, FactusError::Rejected { status: 404, message } if message == "No se encontró el adquirente")
+    );
+
+    assert_eq!(request_counts(&sandbox).await.get("POST /oauth/token"), Some(&1), "one login served all calls");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn factus_refusals_reach_the_caller_with_factus_words() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    let access = FactusAccess::ServerSession;
+    gateway.validate_bill(&access, &invoice("R-DUP", None)).await.expect("first create");
+
+    let duplicate = gateway.validate_bill(&access, &invoice("R-DUP", None)).await.unwrap_err();
+    let invalid = gateway.validate_bill(&access, &invoice("R-BAD", Some(999))).await.unwrap_err();
+
+    assert!(
+        matches!(&duplicate, FactusError::Rejected { status: 409, message } if message == "Ya existe una factura con el código de referencia R-DUP"),
+        "{duplicate:?}"
+    );
+    assert!(
+        matches!(&invalid, FactusError::Rejected { status: 422, message }
+            if message == "Error de validación — numbering_range_id: El campo id rango de numeración es inválido."),
+        "{invalid:?}"
+    );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn reads_ride_out_injected_server_errors() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    let bill = gateway.validate_bill(&FactusAccess::ServerSession, &invoice("R-RETRY", None)).await.expect("created");
+    inject(&sandbox, json!({"kind": "status", "method": "GET", "path": "/v1/bills/show", "status": 503, "times": 2}))
+        .await;
+
+    let shown = gateway.show_bill(&FactusAccess::ServerSession, &bill.number).await;
+
+    assert!(shown.is_ok(), "{shown:?}");
+    assert_eq!(request_counts(&sandbox).await.get("GET /v1/bills/show/{number}"), Some(&3));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_injected_401_renews_the_server_session_and_the_call_goes_through() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    gateway.numbering_ranges(&FactusAccess::ServerSession).await.expect("logged in");
+    inject(&sandbox, json!({"kind": "unauthorized", "method": "GET", "path": "/v1/numbering-ranges", "times": 1}))
+        .await;
+
+    let ranges = gateway.numbering_ranges(&FactusAccess::ServerSession).await;
+
+    assert!(ranges.is_ok(), "{ranges:?}");
+    let counts = request_counts(&sandbox).await;
+    assert_eq!(counts.get("POST /oauth/token"), Some(&2), "a login, then one refresh: {counts:?}");
+    assert_eq!(counts.get("GET /v1/numbering-ranges"), Some(&3), "{counts:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_token_near_its_expiry_is_renewed_before_use() {
+    let sandbox = Sandbox::start(SandboxConfig { token_ttl: Duration::from_secs(1), ..SandboxConfig::default() })
+        .await
+        .expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    gateway.product_tributes(&FactusAccess::ServerSession, None).await.expect("logged in");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let taxes = gateway.product_tributes(&FactusAccess::ServerSession, None).await;
+
+    assert!(taxes.is_ok(), "{taxes:?}");
+    let counts = request_counts(&sandbox).await;
+    assert_eq!(counts.get("POST /oauth/token"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("GET /v1/tributes/products"), Some(&2), "no 401 was needed: {counts:?}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_whose_connection_drops_is_ambiguous_and_found_by_its_reference() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    let access = FactusAccess::ServerSession;
+    gateway.numbering_ranges(&access).await.expect("logged in");
+    inject(&sandbox, json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
+        .await;
+
+    let error = gateway.validate_bill(&access, &invoice("R-LOST", None)).await.unwrap_err();
+
+    assert!(matches!(error, FactusError::Unavailable { request_sent: true, .. }), "{error:?}");
+    assert!(error.is_ambiguous());
+    assert_eq!(request_counts(&sandbox).await.get("POST /v1/bills/validate"), Some(&1), "never retried");
+    let found = gateway.find_bill_by_reference(&access, "R-LOST").await.expect("lookup").expect("Factus stored it");
+    assert_eq!((found.number.as_str(), found.status.as_str()), ("SETP990000001", "1"));
+    sandbox.shutdown().await;
+}

@@ -1,0 +1,371 @@
+//! Black-box tests of the real `factus-api` binary: started on port 0 with a fresh SQLite file
+//! in a clean environment, driven over HTTP, stopped with SIGTERM; and its command line
+//! (`migrate`, `user create`, `user list`, configuration errors).
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+const SECRET_KEY: &str = "black-box-secret-key-0123456789abcdef";
+const ADMIN_PASSWORD: &str = "black-box-admin-password";
+/// How long the binary may take to start, answer or stop before the test gives up.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A fresh directory with a database file that does not exist yet. The binary runs with this
+/// directory as its working directory, so no `.env` of the developer's is read.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("a temporary directory") }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn database_url(&self) -> String {
+        format!("sqlite://{}", self.path().join("factus-api.db").display())
+    }
+
+    /// The binary with an empty environment apart from `vars` (and the database and key).
+    fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("DATABASE_URL", self.database_url())
+            .env("SECRET_KEY", SECRET_KEY)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Runs a command to completion, feeding `stdin`.
+    async fn run(&self, args: &[&str], vars: &[(&str, &str)], stdin: &str) -> Finished {
+        let mut command = self.command(args, vars);
+        command.stdin(Stdio::piped());
+        let mut child = command.spawn().expect("the binary starts");
+        let mut input = child.stdin.take().expect("a stdin pipe");
+        input.write_all(stdin.as_bytes()).await.expect("stdin is written");
+        drop(input);
+        let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+            .await
+            .expect("the command finishes")
+            .expect("the command's output");
+        Finished {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_factus-api"))
+}
+
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "status {}\n--- stdout\n{}--- stderr\n{}", self.status, self.stdout, self.stderr)
+    }
+}
+
+/// A running server.
+struct Server {
+    child: Child,
+    address: std::net::SocketAddr,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `factus-api` on 127.0.0.1:0 and waits for its `listening on <addr>` line.
+    async fn start(workspace: &Workspace) -> Self {
+        let mut child = workspace
+            .command(&[], &[("BIND_ADDR", "127.0.0.1:0"), ("ADMIN_PASSWORD", ADMIN_PASSWORD)])
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("a stdout pipe");
+        let mut lines = BufReader::new(stdout).lines();
+        let address = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return address.trim().parse::<std::net::SocketAddr>().expect("a socket address");
+                }
+            }
+            panic!("the server exited before it listened");
+        })
+        .await
+        .expect("the server listens in time");
+        // Keep draining both pipes so the server never blocks writing a log line.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut stderr = child.stderr.take().expect("a stderr pipe");
+        tokio::spawn(async move {
+            let mut sink = Vec::new();
+            drop(stderr.read_to_end(&mut sink).await);
+        });
+        assert_ne!(address.port(), 0);
+        Self {
+            child,
+            address,
+            base: format!("http://{address}"),
+            http: reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client"),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Logs in and returns the token, asserting success.
+    async fn token(&self, username: &str, password: &str) -> String {
+        let response = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("the login request");
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "login as {username}");
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(body["token_type"], "bearer");
+        body["access_token"].as_str().expect("an access token").to_owned()
+    }
+
+    fn terminate(&self) {
+        let pid = i32::try_from(self.child.id().expect("the server is running")).expect("a pid");
+        kill(Pid::from_raw(pid), Signal::SIGTERM).expect("SIGTERM is delivered");
+    }
+
+    async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the server exits in time after SIGTERM")
+            .expect("the exit status")
+    }
+}
+
+/// Reads an HTTP/1.1 message head (up to the blank line) from `stream`.
+async fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let read = stream.read(&mut byte).await.expect("the socket is readable");
+        assert!(read > 0, "the server closed the connection after {:?}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).expect("an ASCII head")
+}
+
+#[tokio::test]
+async fn the_real_binary_serves_the_admin_a_new_user_and_drains_an_in_flight_request_on_sigterm() {
+    let workspace = Workspace::new();
+    let mut server = Server::start(&workspace).await;
+
+    // The bootstrapped admin logs in and creates a user, who logs in too.
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    let created = server
+        .http
+        .post(server.url("/api/v1/users"))
+        .bearer_auth(&admin)
+        .json(&json!({ "username": "ana", "password": "ana-password" }))
+        .send()
+        .await
+        .expect("the create request");
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let ana = server.token("ana", "ana-password").await;
+    let me: Value = server
+        .http
+        .get(server.url("/api/v1/auth/me"))
+        .bearer_auth(&ana)
+        .send()
+        .await
+        .expect("the me request")
+        .json()
+        .await
+        .expect("a JSON body");
+    assert_eq!(me["data"]["username"], "ana");
+    assert_eq!(me["data"]["role"], "user");
+
+    // A request in flight: the head and half of the body are sent; `Expect: 100-continue` makes
+    // the server say when its handler has started reading the body, so SIGTERM certainly
+    // arrives while the request is being handled.
+    let body = json!({ "username": "bob", "password": "bob-password" }).to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let mut in_flight = TcpStream::connect(server.address).await.expect("a connection");
+    let head = format!(
+        "POST /api/v1/users HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {admin}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        server.address,
+        body.len()
+    );
+    in_flight.write_all(head.as_bytes()).await.expect("the head is sent");
+    let interim = tokio::time::timeout(PATIENCE, read_head(&mut in_flight)).await.expect("100 Continue in time");
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+    in_flight.write_all(first_half.as_bytes()).await.expect("half the body is sent");
+    in_flight.flush().await.expect("flushed");
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The listener is closed: a new connection is refused while the old request is in flight.
+    // (Polled, because the signal is handled asynchronously.)
+    let refused = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match TcpStream::connect(server.address).await {
+                Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => break,
+                Err(error) => panic!("connecting after SIGTERM failed otherwise: {error}"),
+                Ok(_accepted) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    })
+    .await;
+    assert!(refused.is_ok(), "new connections were still accepted after SIGTERM");
+
+    in_flight.write_all(second_half.as_bytes()).await.expect("the rest of the body is sent");
+    let mut response = Vec::new();
+    tokio::time::timeout(PATIENCE, in_flight.read_to_end(&mut response))
+        .await
+        .expect("the response in time")
+        .expect("the response");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 201"), "the in-flight request failed:\n{response}");
+    assert!(response.contains("Usuario creado exitosamente"), "{response}");
+
+    let status = server.wait().await;
+    assert!(status.success(), "the server exited with {status}");
+
+    // bob was really stored: the CLI sees him.
+    let list = workspace.run(&["user", "list"], &[], "").await;
+    assert!(list.status.success(), "{list}");
+    assert!(list.stdout.lines().any(|line| line.starts_with("bob\tuser")), "{list}");
+}
+
+#[tokio::test]
+async fn an_idle_server_exits_with_status_zero_on_sigterm() {
+    let workspace = Workspace::new();
+    let mut server = Server::start(&workspace).await;
+    let health: Value = server
+        .http
+        .get(server.url("/api/v1/health"))
+        .send()
+        .await
+        .expect("the health request")
+        .json()
+        .await
+        .expect("a JSON body");
+    assert_eq!(health, json!({ "status": "ok" }));
+    server.terminate();
+    let status = server.wait().await;
+    assert!(status.success(), "the server exited with {status}");
+}
+
+#[tokio::test]
+async fn a_non_numeric_token_lifetime_stops_the_binary_with_one_line_naming_the_variable() {
+    let workspace = Workspace::new();
+    let finished =
+        workspace.run(&[], &[("ACCESS_TOKEN_EXPIRE_MINUTES", "abc"), ("BIND_ADDR", "127.0.0.1:0")], "").await;
+    assert!(!finished.status.success(), "{finished}");
+    let lines: Vec<&str> = finished.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{finished}");
+    assert!(lines[0].contains("ACCESS_TOKEN_EXPIRE_MINUTES"), "{finished}");
+    assert!(!finished.stdout.contains("listening on"), "{finished}");
+}
+
+#[tokio::test]
+async fn production_without_a_secret_key_stops_the_binary_with_one_line_naming_the_variable() {
+    let workspace = Workspace::new();
+    let mut command = workspace.command(&[], &[("ENVIRONMENT", "production"), ("BIND_ADDR", "127.0.0.1:0")]);
+    command.env_remove("SECRET_KEY");
+    let output = tokio::time::timeout(PATIENCE, command.output()).await.expect("the binary stops").expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "exited with {}; stderr:\n{stderr}", output.status);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("SECRET_KEY"), "{stderr}");
+    // Nothing secret-looking or random was generated into the message.
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("listening on"));
+}
+
+#[tokio::test]
+async fn production_without_an_admin_password_refuses_to_start_on_an_empty_database() {
+    let workspace = Workspace::new();
+    let vars = [("ENVIRONMENT", "production"), ("BIND_ADDR", "127.0.0.1:0")];
+    let finished = workspace.run(&[], &vars, "").await;
+    assert!(!finished.status.success(), "{finished}");
+    assert!(finished.stderr.contains("ADMIN_PASSWORD"), "{finished}");
+    assert!(!finished.stdout.contains("listening on"), "{finished}");
+}
+
+#[tokio::test]
+async fn migrate_applies_the_migrations_to_a_fresh_database_and_can_run_again() {
+    let workspace = Workspace::new();
+    let first = workspace.run(&["migrate"], &[], "").await;
+    assert!(first.status.success(), "{first}");
+    assert!(first.stdout.contains("migrations applied"), "{first}");
+    assert!(workspace.path().join("factus-api.db").exists(), "no database file was created");
+    let again = workspace.run(&["migrate"], &[], "").await;
+    assert!(again.status.success(), "{again}");
+}
+
+#[tokio::test]
+async fn user_create_reads_the_password_from_stdin_and_user_list_shows_the_user() {
+    let workspace = Workspace::new();
+    let created = workspace.run(&["user", "create", "ana", "--role", "user"], &[], "ana-password\n").await;
+    assert!(created.status.success(), "{created}");
+    assert!(!created.stdout.contains("ana-password") && !created.stderr.contains("ana-password"), "{created}");
+
+    let list = workspace.run(&["user", "list"], &[], "").await;
+    assert!(list.status.success(), "{list}");
+    assert!(list.stdout.lines().any(|line| line == "ana\tuser\tenabled"), "{list}");
+
+    // The password typed on stdin is the one the server accepts.
+    let mut server = Server::start(&workspace).await;
+    let token = server.token("ana", "ana-password").await;
+    assert!(!token.is_empty());
+    server.terminate();
+    assert!(server.wait().await.success());
+}
+
+#[tokio::test]
+async fn user_create_refuses_a_too_short_password_and_creates_nobody() {
+    let workspace = Workspace::new();
+    let created = workspace.run(&["user", "create", "ana", "--role", "user"], &[], "short\n").await;
+    assert!(!created.status.success(), "{created}");
+    assert!(created.stderr.contains("at least 8 characters"), "{created}");
+    let list = workspace.run(&["user", "list"], &[], "").await;
+    assert!(list.status.success(), "{list}");
+    assert!(!list.stdout.contains("ana"), "{list}");
+}
+
+#[tokio::test]
+async fn user_create_of_an_existing_username_fails() {
+    let workspace = Workspace::new();
+    let first = workspace.run(&["user", "create", "ana"], &[], "ana-password\n").await;
+    assert!(first.status.success(), "{first}");
+    let second = workspace.run(&["user", "create", "ANA", "--role", "admin"], &[], "other-password\n").await;
+    assert!(!second.status.success(), "{second}");
+}
