@@ -986,6 +986,32 @@ async fn a_401_renews_the_session_once_and_retries_each_request_once() {
     server.verify().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_waiting_for_a_failed_login_share_its_failure_instead_of_retrying_it() {
+    let server = MockServer::start().await;
+    Mock::given(path("/oauth/token"))
+        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut config = with_session(config(&server.uri()));
+    config.retry.max_attempts = 1;
+    let gateway = Arc::new(FactusGateway::new(config).expect("config"));
+
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let gateway = Arc::clone(&gateway);
+            tokio::spawn(async move { gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await })
+        })
+        .collect();
+    for call in calls {
+        let error = call.await.expect("task").unwrap_err();
+        assert!(matches!(error, FactusError::Unavailable { request_sent: false, .. }), "{error:?}");
+    }
+
+    server.verify().await;
+}
+
 #[tokio::test]
 async fn a_second_401_is_a_rejection() {
     let server = MockServer::start().await;
@@ -1116,7 +1142,9 @@ async fn secrets_never_reach_a_log_line_while_failures_log_the_upstream_body_and
         .with_ansi(false)
         .with_writer(logs.clone())
         .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    // Global, not scoped: a scoped subscriber misses events whose call site another test's thread
+    // registered first. As a bonus, the lines of every other test of this file are checked too.
+    tracing::subscriber::set_global_default(subscriber).expect("the only test that installs a subscriber");
 
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token"))

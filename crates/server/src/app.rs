@@ -6,14 +6,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use factus_application::auth::{AuthService, ThrottlePolicy};
+use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
+use factus_application::invoices::InvoiceService;
+use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
 use factus_domain::user::NewPassword;
 use factus_infrastructure::db::Database;
+use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
 use factus_web::{AppState, WebConfig};
-use secrecy::ExposeSecret;
+use factus_sandbox::{Sandbox, SandboxConfig};
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -26,13 +31,34 @@ pub struct Application {
     pub database: Database,
     pub state: AppState,
     pub web: WebConfig,
+    pub gateway: Arc<FactusGateway>,
+    /// The in-process Factus simulator of `--simulate-factus`.
+    pub sandbox: Option<Sandbox>,
+}
+
+/// Choices made on the command line rather than in the environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuildOptions {
+    /// Start the Factus simulator in-process and point the gateway at it.
+    pub simulate_factus: bool,
 }
 
 /// Connects the database, runs migrations, and builds the use cases.
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, or a component cannot be built.
-pub async fn build(config: &Config) -> anyhow::Result<Application> {
+pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<Application> {
+    let sandbox = if options.simulate_factus {
+        let sandbox = Sandbox::start(SandboxConfig::default()).await.context("could not start the Factus simulator")?;
+        tracing::info!(url = %sandbox.base_url(), "Factus simulator started (--simulate-factus)");
+        Some(sandbox)
+    } else {
+        None
+    };
+    let gateway = Arc::new(
+        FactusGateway::new(gateway_config(config, sandbox.as_ref())).context("could not set up the Factus gateway")?,
+    );
+
     let database = Database::connect(&config.database_url, config.database_max_connections)
         .await
         .context("could not connect to the database (DATABASE_URL)")?;
@@ -57,6 +83,10 @@ pub async fn build(config: &Config) -> anyhow::Result<Application> {
         auth,
         users: user_admin,
         health: Arc::new(HealthService::new(users)),
+        factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
+        invoices: Arc::new(InvoiceService::new(gateway.clone())),
+        lookups: Arc::new(LookupService::new(gateway.clone())),
+        factus_status: gateway.clone(),
         metrics: Some(crate::telemetry::init_metrics()),
     };
     let web = WebConfig {
@@ -65,7 +95,41 @@ pub async fn build(config: &Config) -> anyhow::Result<Application> {
         version: config.version.clone(),
         cors_origins: config.cors_origins.clone(),
     };
-    Ok(Application { database, state, web })
+    Ok(Application { database, state, web, gateway, sandbox })
+}
+
+/// The gateway's configuration; with a simulator, its address and default credentials (and a
+/// server session, so `X-Factus-Token` is optional offline) replace the configured ones.
+fn gateway_config(config: &Config, sandbox: Option<&Sandbox>) -> FactusGatewayConfig {
+    let factus = &config.factus;
+    let mut gateway = match sandbox {
+        Some(sandbox) => FactusGatewayConfig::new(
+            sandbox.base_url(),
+            factus_sandbox::DEFAULT_CLIENT_ID,
+            SecretString::from(factus_sandbox::DEFAULT_CLIENT_SECRET),
+        )
+        .with_server_credentials(factus_sandbox::DEFAULT_USERNAME, SecretString::from(factus_sandbox::DEFAULT_PASSWORD)),
+        None => {
+            let gateway =
+                FactusGatewayConfig::new(factus.base_url.clone(), factus.client_id.clone(), factus.client_secret.clone());
+            match (&factus.username, &factus.password) {
+                (Some(username), Some(password)) => {
+                    gateway.with_server_credentials(username.expose_secret(), password.clone())
+                }
+                _ => gateway,
+            }
+        }
+    };
+    gateway = gateway.with_request_timeout(factus.timeout);
+    gateway.connect_timeout = factus.connect_timeout.min(factus.timeout);
+    gateway.retry = RetryPolicy { max_attempts: factus.retry_max_attempts, ..RetryPolicy::default() };
+    gateway.breaker = BreakerPolicy {
+        consecutive_failures: factus.breaker_consecutive_failures,
+        failure_rate_percent: factus.breaker_failure_rate_percent,
+        window: factus.breaker_window,
+        open_for: factus.breaker_open_for,
+    };
+    gateway
 }
 
 /// Creates `admin` on first start. In production the password must come from `ADMIN_PASSWORD`;

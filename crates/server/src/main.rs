@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use factus_server::app::{self, Application};
+use factus_server::app::{self, Application, BuildOptions};
 use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
 use factus_server::config::Config;
 use factus_server::telemetry;
@@ -37,12 +37,12 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         None => serve(cli.serve, config).await,
         Some(Command::Serve(args)) => serve(args, config).await,
         Some(Command::Migrate) => {
-            let app = app::build(&config).await?;
+            let app = app::build(&config, BuildOptions::default()).await?;
             println!("migrations applied ({})", app.database.backend_name());
             Ok(())
         }
         Some(Command::User(command)) => {
-            let app = app::build(&config).await?;
+            let app = app::build(&config, BuildOptions::default()).await?;
             run_user_command(command, &app).await
         }
     }
@@ -52,9 +52,12 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     if config.secret_key_generated {
         tracing::warn!("SECRET_KEY is not set: using a random key; tokens stop working when the process restarts");
     }
-    let Application { database, state, web } = app::build(&config).await?;
+    if config.is_production() && !args.simulate_factus {
+        config.require_factus_client()?;
+    }
+    let options = BuildOptions { simulate_factus: args.simulate_factus };
+    let Application { database, state, web, sandbox, .. } = app::build(&config, options).await?;
     app::bootstrap_admin(&config, &state.users).await?;
-    let _ = args.simulate_factus;
     let router = factus_web::router(state, &web);
     let bind = args.bind.unwrap_or(config.bind_addr);
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("could not listen on {bind}"))?;
@@ -63,6 +66,9 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     println!("listening on {address}");
     app::serve(listener, router, app::shutdown_signal(), config.shutdown_grace).await?;
     database.close().await;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
     tracing::info!("factus-api stopped");
     Ok(())
 }

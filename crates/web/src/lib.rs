@@ -14,6 +14,7 @@
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod factus;
 pub mod invoices;
 pub mod openapi;
 pub mod router;

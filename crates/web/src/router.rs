@@ -7,7 +7,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{auth, health, users};
+use crate::routes::{auth, factus_auth, health, invoices, lookups, users};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -50,6 +50,24 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/me", get(auth::me))
         .route("/auth/password", post(auth::change_password))
+        .route("/auth/factus/login", post(factus_auth::factus_login))
+        .route("/auth/factus/refresh", post(factus_auth::factus_refresh))
+        // The reference registered `/invoices/` and redirected the slash-less form; both work here.
+        .route("/invoices", post(invoices::create_invoice))
+        .route("/invoices/", post(invoices::create_invoice))
+        .route("/invoices/{number}", get(invoices::get_invoice))
+        .route("/invoices/{number}/pdf", get(invoices::download_pdf))
+        .route("/invoices/{number}/xml", get(invoices::download_xml))
+        .route("/invoices/{number}/events", get(invoices::invoice_events))
+        .route("/invoices/{number}/send-email", post(invoices::send_email))
+        .route("/invoices/reference/{reference_code}", delete(invoices::delete_invoice))
+        .route("/lookups/municipalities", get(lookups::municipalities))
+        .route("/lookups/taxes", get(lookups::taxes))
+        .route("/lookups/units", get(lookups::units))
+        .route("/lookups/numbering-ranges", get(lookups::numbering_ranges))
+        .route("/lookups/countries", get(lookups::countries))
+        .route("/lookups/acquirer", get(lookups::acquirer))
+        .route("/lookups/reference-tables", get(lookups::reference_tables))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{username}", patch(users::update_user).delete(users::delete_user))
         .route("/health", get(health::health))

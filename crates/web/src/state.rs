@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use factus_application::auth::AuthService;
+use factus_application::factus::FactusStatus;
+use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
+use factus_application::invoices::InvoiceService;
+use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -13,6 +17,11 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub users: Arc<UserAdmin>,
     pub health: Arc<HealthService>,
+    pub factus_auth: Arc<FactusAuthService>,
+    pub invoices: Arc<InvoiceService>,
+    pub lookups: Arc<LookupService>,
+    /// Whether the server has its own Factus session, and the circuit breaker's state.
+    pub factus_status: Arc<dyn FactusStatus>,
     /// Renders `/metrics`; `None` when the process has no Prometheus recorder (some tests).
     pub metrics: Option<PrometheusHandle>,
 }

@@ -81,7 +81,8 @@ impl SharedFailure {
     fn of(error: &FactusError) -> Self {
         match error {
             FactusError::CircuitOpen => Self::CircuitOpen,
-            other => Self::Unavailable(other.to_string()),
+            FactusError::Unavailable { message, .. } => Self::Unavailable(message.clone()),
+            _ => Self::Unavailable("La sesión de Factus del servidor no está disponible".to_owned()),
         }
     }
 

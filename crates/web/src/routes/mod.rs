@@ -1,5 +1,8 @@
 //! Handlers, one module per resource.
 
 pub mod auth;
+pub mod factus_auth;
 pub mod health;
+pub mod invoices;
+pub mod lookups;
 pub mod users;

@@ -1,0 +1,387 @@
+//! Invoices through Factus: create (validate with DIAN), show, PDF, XML, events, e-mail, delete.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, FactusOperation, IssuedBill, StatusMessage};
+use factus_application::invoices::{
+    CreateInvoiceError, DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError,
+    SendInvoiceEmailError,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::error::ApiError;
+use crate::extract::{CurrentUser, JsonBody};
+use crate::factus::{Access, MaybeAccess, refused, upstream};
+use crate::invoices::request::parse_invoice;
+use crate::state::AppState;
+use crate::validation::{Errors, Fields, Loc};
+
+/// What the client gets for an issued invoice (reference §2.4).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InvoiceResponse {
+    #[schema(example = "SETP990000123")]
+    pub number: String,
+    #[schema(example = "SETP")]
+    pub prefix: String,
+    /// 96 hex characters.
+    pub cufe: String,
+    pub qr_url: String,
+    /// Factus' bill status as text: `"1"` validated by DIAN, `"0"` not yet.
+    #[schema(example = "1")]
+    pub status: String,
+    pub message: Option<String>,
+}
+
+impl From<IssuedBill> for InvoiceResponse {
+    fn from(bill: IssuedBill) -> Self {
+        Self {
+            number: bill.number,
+            prefix: bill.prefix,
+            cufe: bill.cufe,
+            qr_url: bill.qr_url,
+            status: bill.status,
+            message: bill.message,
+        }
+    }
+}
+
+/// The invoice body (reference §3); see the schema of the fields in the documentation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "numbering_range_id": 8,
+    "reference_code": "FAC-1732550000",
+    "observation": "Venta de mostrador",
+    "payment_form": "1",
+    "payment_method_code": "10",
+    "customer": {
+        "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
+        "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
+        "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
+    },
+    "items": [{
+        "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+        "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+        "is_excluded": 0, "tribute_id": 1
+    }]
+}))]
+pub struct InvoiceRequestDoc {
+    pub numbering_range_id: Option<i64>,
+    pub document: Option<String>,
+    pub reference_code: String,
+    pub observation: Option<String>,
+    pub payment_method_code: Option<String>,
+    pub payment_form: Option<String>,
+    pub payment_due_date: Option<String>,
+    pub operation_type: Option<String>,
+    pub send_email: Option<bool>,
+    #[schema(value_type = Object)]
+    pub customer: Value,
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+}
+
+/// Create an invoice and validate it with DIAN through Factus.
+#[utoipa::path(
+    post, path = "/invoices", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token; optional when the server has its own Factus session")),
+    request_body = InvoiceRequestDoc,
+    responses(
+        (status = 200, description = "`Factura creada exitosamente`", body = inline(ApiResponse<InvoiceResponse>),
+            example = json!({"success": true, "message": "Factura creada exitosamente", "data": {"number": "SETP990000123", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"}, "errors": null})),
+        (status = 400, description = "A business rule of the invoice (list), or Factus refused it (`Error al crear la factura: …`)", body = ValidationErrorResponse),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`", body = ValidationErrorResponse),
+        (status = 503, description = "Factus unreachable, 5xx, or circuit open", body = DetailResponse),
+        (status = 504, description = "Factus did not answer in time", body = DetailResponse),
+    )
+)]
+pub async fn create_invoice(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, ApiError>,
+    MaybeAccess(access): MaybeAccess,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ApiResponse<InvoiceResponse>>, ApiError> {
+    let CurrentUser(user) = user?;
+    let invoice = match (access.as_ref(), parse_invoice(&body)) {
+        (Ok(_), Ok(invoice)) => invoice,
+        (Ok(_), Err(error)) => return Err(error),
+        (Err(header), Err(ApiError::Validation(mut errors))) => {
+            errors.insert(0, header.clone());
+            return Err(ApiError::Validation(errors));
+        }
+        (Err(header), _) => return Err(ApiError::invalid(header.clone())),
+    };
+    let access = access.map_err(ApiError::invalid)?;
+    let operation = FactusOperation::CreateInvoice;
+    match state.invoices.create_invoice(&user, &access, &invoice).await {
+        Ok(bill) => Ok(Json(ApiResponse::ok("Factura creada exitosamente", bill.into()))),
+        Err(CreateInvoiceError::Rejected { message, .. } | CreateInvoiceError::Conflict { message }) => {
+            Err(refused(operation, &message))
+        }
+        Err(CreateInvoiceError::Upstream(error)) => Err(upstream(operation, error)),
+        Err(CreateInvoiceError::Unexpected(error)) => Err(ApiError::internal(error)),
+    }
+}
+
+macro_rules! bill_error_to_api {
+    ($error:expr, $operation:expr, $kind:ident) => {
+        match $error {
+            $kind::NotFound { message } | $kind::Rejected { message, .. } => refused($operation, &message),
+            $kind::Upstream(error) => upstream($operation, error),
+            $kind::Unexpected(error) => ApiError::internal(error),
+        }
+    };
+}
+
+/// Show a bill as Factus has it (the whole Factus document is passed through in `data`).
+#[utoipa::path(
+    get, path = "/invoices/{number}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("number" = String, Path, description = "Bill number with prefix, e.g. SETP990000123"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "`Factura obtenida exitosamente`; `data` is Factus' `{status, message, data}`", body = inline(ApiResponse<Object>)),
+        (status = 400, description = "`Error al obtener la factura: …`", body = DetailResponse),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 422, description = "Missing `X-Factus-Token`", body = ValidationErrorResponse),
+    )
+)]
+pub async fn get_invoice(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<ApiResponse<Value>>, ApiError> {
+    let document = state
+        .invoices
+        .get_invoice(&access, &number)
+        .await
+        .map_err(|error| bill_error_to_api!(error, FactusOperation::GetInvoice, GetInvoiceError))?;
+    let data: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
+    Ok(Json(ApiResponse::ok("Factura obtenida exitosamente", data)))
+}
+
+/// A downloaded file (reference §2.6).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DownloadResponse {
+    #[schema(example = "fv09008257590002400000241")]
+    pub file_name: String,
+    /// Base64 of the file; decode it and write it to disk.
+    pub file_content: String,
+    /// `pdf` or `xml`.
+    pub extension: &'static str,
+}
+
+impl From<DownloadedFile> for DownloadResponse {
+    fn from(file: DownloadedFile) -> Self {
+        Self { file_name: file.file_name, file_content: file.content_base64, extension: file.format.extension() }
+    }
+}
+
+async fn download(
+    state: &AppState,
+    access: &factus_application::factus::FactusAccess,
+    number: &str,
+    format: DocumentFormat,
+) -> Result<DownloadResponse, ApiError> {
+    state
+        .invoices
+        .download(access, number, format)
+        .await
+        .map(DownloadResponse::from)
+        .map_err(|error| bill_error_to_api!(error, format.operation(), DownloadInvoiceError))
+}
+
+/// Download the bill's PDF (base64).
+#[utoipa::path(
+    get, path = "/invoices/{number}/pdf", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "`PDF obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
+        (status = 400, description = "`Error al descargar el PDF: …`", body = DetailResponse),
+    )
+)]
+pub async fn download_pdf(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
+    let file = download(&state, &access, &number, DocumentFormat::Pdf).await?;
+    Ok(Json(ApiResponse::ok("PDF obtenido exitosamente", file)))
+}
+
+/// Download the bill's XML (base64).
+#[utoipa::path(
+    get, path = "/invoices/{number}/xml", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "`XML obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
+        (status = 400, description = "`Error al descargar el XML: …`", body = DetailResponse),
+    )
+)]
+pub async fn download_xml(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
+    let file = download(&state, &access, &number, DocumentFormat::Xml).await?;
+    Ok(Json(ApiResponse::ok("XML obtenido exitosamente", file)))
+}
+
+/// One RADIAN event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResponse {
+    pub number: String,
+    pub cude: String,
+    #[schema(example = "030")]
+    pub event_code: String,
+    #[schema(example = "Acuse de recibo")]
+    pub event_name: String,
+    pub effective_date: String,
+    pub effective_time: String,
+}
+
+impl From<BillEvent> for EventResponse {
+    fn from(event: BillEvent) -> Self {
+        Self {
+            number: event.number,
+            cude: event.cude,
+            event_code: event.event_code,
+            event_name: event.event_name,
+            effective_date: event.effective_date,
+            effective_time: event.effective_time,
+        }
+    }
+}
+
+/// The RADIAN events of a bill.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsResponse {
+    pub status: String,
+    pub message: Option<String>,
+    pub data: Vec<EventResponse>,
+}
+
+/// The bill's RADIAN events.
+#[utoipa::path(
+    get, path = "/invoices/{number}/events", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "`Eventos de factura obtenidos exitosamente`", body = inline(ApiResponse<EventsResponse>)),
+        (status = 400, description = "`Error al obtener eventos de la factura: …`", body = DetailResponse),
+    )
+)]
+pub async fn invoice_events(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<ApiResponse<EventsResponse>>, ApiError> {
+    let events = state
+        .invoices
+        .events(&access, &number)
+        .await
+        .map_err(|error| bill_error_to_api!(error, FactusOperation::InvoiceEvents, InvoiceEventsError))?;
+    let data = EventsResponse {
+        status: events.status,
+        message: events.message,
+        data: events.events.into_iter().map(EventResponse::from).collect(),
+    };
+    Ok(Json(ApiResponse::ok("Eventos de factura obtenidos exitosamente", data)))
+}
+
+/// `{status, message}` as Factus answered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusMessageResponse {
+    pub status: String,
+    pub message: String,
+}
+
+impl From<StatusMessage> for StatusMessageResponse {
+    fn from(answer: StatusMessage) -> Self {
+        Self { status: answer.status, message: answer.message }
+    }
+}
+
+/// Body of `POST /invoices/{number}/send-email`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SendEmailRequest {
+    #[schema(example = "cliente@example.com")]
+    pub email: String,
+    /// Optional PDF (base64) to attach instead of the one Factus generates.
+    pub pdf_base_64_encoded: Option<String>,
+}
+
+/// Have Factus e-mail the bill to a customer.
+#[utoipa::path(
+    post, path = "/invoices/{number}/send-email", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    request_body = SendEmailRequest,
+    responses(
+        (status = 200, description = "`Correo enviado exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
+        (status = 400, description = "`Error al enviar el correo: …`", body = DetailResponse),
+        (status = 422, description = "Bad e-mail", body = ValidationErrorResponse),
+    )
+)]
+pub async fn send_email(
+    State(state): State<AppState>,
+    user: Result<CurrentUser, ApiError>,
+    MaybeAccess(access): MaybeAccess,
+    Path(number): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
+    user?;
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    if let Err(header) = &access {
+        errors.push(header.clone());
+    }
+    let fields = Fields::of(&body, &loc, &mut errors);
+    let email = fields.and_then(|fields| fields.required_email("email", &mut errors));
+    let pdf = fields.and_then(|fields| fields.optional_str("pdf_base_64_encoded", &mut errors));
+    let (Ok(access), Some(email), true) = (access, email, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let answer = state
+        .invoices
+        .send_email(&access, &number, &email, pdf)
+        .await
+        .map_err(|error| bill_error_to_api!(error, FactusOperation::SendEmail, SendInvoiceEmailError))?;
+    Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
+}
+
+/// Delete a bill that DIAN has not validated, by its reference code.
+#[utoipa::path(
+    delete, path = "/invoices/reference/{reference_code}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("reference_code" = String, Path, description = "The client's reference code"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "`Factura eliminada exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
+        (status = 400, description = "`Error al eliminar la factura: …`", body = DetailResponse),
+    )
+)]
+pub async fn delete_invoice(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Access(access): Access,
+    Path(reference_code): Path<String>,
+) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
+    let operation = FactusOperation::DeleteInvoice;
+    let answer = state.invoices.delete_by_reference(&access, &reference_code).await.map_err(|error| match error {
+        DeleteInvoiceError::NotFound { message }
+        | DeleteInvoiceError::NotDeletable { message }
+        | DeleteInvoiceError::Rejected { message, .. } => refused(operation, &message),
+        DeleteInvoiceError::Upstream(error) => upstream(operation, error),
+        DeleteInvoiceError::Unexpected(error) => ApiError::internal(error),
+    })?;
+    Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
+}
+
