@@ -1143,7 +1143,7 @@ async fn secrets_never_reach_a_log_line_while_failures_log_the_upstream_body_and
         .with_writer(logs.clone())
         .finish();
     // Global, not scoped: a scoped subscriber misses events whose call site another test's thread
-    // registered first. As a bonus, the lines of every other test of this file are checked too.
+    // registered first. Lines that tests running meanwhile write are captured (and checked) too.
     tracing::subscriber::set_global_default(subscriber).expect("the only test that installs a subscriber");
 
     let server = MockServer::start().await;
