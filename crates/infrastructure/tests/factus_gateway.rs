@@ -833,6 +833,24 @@ async fn after_the_open_interval_a_successful_probe_closes_the_circuit() {
 }
 
 #[tokio::test]
+async fn a_circuit_that_opens_between_retries_leaves_the_caller_with_factus_real_answer() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/bills/show/SETP1"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "En mantenimiento"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let mut config = config(&server.uri());
+    config.breaker.consecutive_failures = 2;
+    let gateway = FactusGateway::new(config).expect("config");
+
+    let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+
+    assert!(matches!(&error, FactusError::Unavailable { message, .. } if message == "En mantenimiento"), "{error:?}");
+    assert_eq!(gateway.breaker_state(), CircuitState::Open);
+}
+
+#[tokio::test]
 async fn rejections_do_not_open_the_circuit() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/bills/show/NOPE")).respond_with(ResponseTemplate::new(404)).mount(&server).await;

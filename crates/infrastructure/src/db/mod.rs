@@ -13,6 +13,8 @@
 //! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
 //! the repository has no offline query cache and builds without a database.
 
+pub mod ledger_postgres;
+pub mod ledger_sqlite;
 pub mod postgres;
 pub mod sqlite;
 pub(crate) mod url;
@@ -32,6 +34,8 @@ use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use self::ledger_postgres::PgLedgerStore;
+pub use self::ledger_sqlite::SqliteLedgerStore;
 pub use self::postgres::{PgLoginAttemptStore, PgUserStore};
 pub use self::sqlite::{SqliteLoginAttemptStore, SqliteUserStore};
 pub use self::url::redact_url;
@@ -194,6 +198,15 @@ impl Database {
         match self {
             Self::Postgres(pool) => Arc::new(PgLoginAttemptStore::new(pool.clone())),
             Self::Sqlite(pool) => Arc::new(SqliteLoginAttemptStore::new(pool.clone())),
+        }
+    }
+
+    /// The invoice ledger of this database, as the port the issuance use case takes.
+    #[must_use]
+    pub fn ledger_store(&self) -> Arc<dyn factus_application::ledger::LedgerStore> {
+        match self {
+            Self::Postgres(pool) => Arc::new(PgLedgerStore::new(pool.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteLedgerStore::new(pool.clone())),
         }
     }
 

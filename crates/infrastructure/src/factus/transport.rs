@@ -138,16 +138,19 @@ impl Transport {
         let max_attempts = if request.endpoint.idempotent { self.retry.max_attempts.max(1) } else { 1 };
         let endpoint = request.endpoint.name;
         let mut attempt = 1;
+        // The outcome of the attempt before a retry: what the caller gets if the retry cannot
+        // happen after all (the breaker opened meanwhile), rather than a misleading error.
+        let mut previous = None;
         loop {
             let Some(permit) = self.breaker.acquire() else {
                 count(endpoint, "circuit_open");
-                return Err(FactusError::CircuitOpen);
+                return previous.unwrap_or(Err(FactusError::CircuitOpen)).map(into_reply);
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 drop(permit);
                 count(endpoint, "timeout");
-                return Err(FactusError::Timeout);
+                return previous.unwrap_or(Err(FactusError::Timeout)).map(into_reply);
             }
 
             let outcome = self.attempt(request, remaining).await;
@@ -186,12 +189,12 @@ impl Transport {
             };
 
             if !transient || attempt >= max_attempts {
-                return outcome.map(|(status, _, body)| Reply { status, body });
+                return outcome.map(into_reply);
             }
             let wait = wait_hint.unwrap_or_else(|| retry::backoff(&self.retry, attempt));
             if Instant::now() + wait >= deadline {
                 tracing::debug!(endpoint, attempt, wait_ms = wait.as_millis(), "factus: no time left to retry");
-                return outcome.map(|(status, _, body)| Reply { status, body });
+                return outcome.map(into_reply);
             }
             tracing::debug!(
                 endpoint,
@@ -201,16 +204,13 @@ impl Transport {
                 "factus: retrying an idempotent call"
             );
             metrics::counter!("factus_upstream_retries_total", "endpoint" => endpoint).increment(1);
+            previous = Some(outcome);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
 
-    async fn attempt(
-        &self,
-        request: &Request<'_>,
-        timeout: Duration,
-    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), FactusError> {
+    async fn attempt(&self, request: &Request<'_>, timeout: Duration) -> Result<Answer, FactusError> {
         let mut builder = self.client.request(request.method.clone(), request.url.clone()).timeout(timeout);
         if let Some(token) = request.bearer {
             builder = builder.bearer_auth(token.expose_secret());
@@ -228,6 +228,12 @@ impl Transport {
         let body = response.bytes().await.map_err(|error| transport_error(request, &error))?;
         Ok((status, headers, body.to_vec()))
     }
+}
+
+type Answer = (StatusCode, HeaderMap, Vec<u8>);
+
+fn into_reply((status, _, body): Answer) -> Reply {
+    Reply { status, body }
 }
 
 /// What a reqwest failure means for the caller. The error's text names the URL (never a token:

@@ -1,0 +1,540 @@
+//! The invoice ledger on Postgres, and the row shape both ledger stores decode into.
+//!
+//! The guarantees live in the schema (`migrations/postgres/20261125000002_invoice_ledger.sql`):
+//! the partial unique index `invoice_ledger_active_reference_key` allows one active entry per
+//! reference whatever instance inserts it, `invoice_ledger_user_idempotency_key` one entry per key
+//! of a user. A violation of either becomes the business variant of [`ClaimError`], carrying the
+//! entry that won. Transitions are single `UPDATE … WHERE state = … AND attempts = …` statements:
+//! compare-and-set without explicit transactions or locks.
+//!
+//! [`LedgerRow`], [`ledger_columns!`] and the response encoding are shared with
+//! [`super::ledger_sqlite`].
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use factus_application::StoreError;
+use factus_application::factus::IssuedBill;
+use factus_application::ledger::{
+    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerState,
+    LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
+};
+use factus_domain::invoice::ReferenceCode;
+use factus_domain::user::Username;
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row as _};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{truncate_to_micros, unexpected};
+
+/// The unique index that keeps one active entry per reference (see the migration).
+const ACTIVE_REFERENCE_INDEX: &str = "invoice_ledger_active_reference_key";
+
+/// The unique index that keeps one entry per Idempotency-Key of a user.
+const USER_KEY_INDEX: &str = "invoice_ledger_user_idempotency_key";
+
+/// How often a claim is tried when the entry that blocked it is gone by the time it is read
+/// (rejected or abandoned in between). Each round means another request settled the reference
+/// meanwhile, so a few rounds are plenty.
+pub(super) const CLAIM_ROUNDS: usize = 3;
+
+/// The columns every ledger query reads, in [`LedgerRow`]'s order; a macro so that it can be
+/// spliced into the `&'static str` queries with `concat!`.
+macro_rules! ledger_columns {
+    () => {
+        "id, user_id, username, reference_code, idempotency_key, request_fingerprint, state, response, \
+         error_status, error_detail, attempts, created_at, updated_at, issued_at"
+    };
+}
+pub(super) use ledger_columns;
+
+/// A ledger entry as stored, in the types both backends can produce (SQLite decodes its text
+/// columns into these). The Factus columns besides `response` are for filtering and reading the
+/// table by hand; the bill is read back from `response`, the JSON the client got.
+#[derive(Debug, Clone)]
+pub(super) struct LedgerRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub reference_code: String,
+    pub idempotency_key: Option<String>,
+    pub request_fingerprint: String,
+    pub state: String,
+    pub response: Option<String>,
+    pub error_status: Option<i64>,
+    pub error_detail: Option<String>,
+    pub attempts: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub issued_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<LedgerRow> for LedgerEntry {
+    type Error = anyhow::Error;
+
+    fn try_from(row: LedgerRow) -> Result<Self, Self::Error> {
+        let id = row.id;
+        let state = LedgerState::parse(&row.state).with_context(|| format!("entry {id} has state {:?}", row.state))?;
+        let status = match state {
+            LedgerState::Pending => EntryStatus::Pending,
+            LedgerState::Unknown => EntryStatus::Unknown,
+            LedgerState::Issued => {
+                let response = row.response.with_context(|| format!("issued entry {id} has no response"))?;
+                let issued_at = row.issued_at.with_context(|| format!("issued entry {id} has no issued_at"))?;
+                EntryStatus::Issued { bill: decode_response(&response)?, issued_at }
+            }
+            LedgerState::Rejected => EntryStatus::Rejected(match row.error_status {
+                None => Rejection::NotIssued,
+                Some(status) => Rejection::Factus {
+                    status: u16::try_from(status).with_context(|| format!("entry {id} has error status {status}"))?,
+                    message: row.error_detail.with_context(|| format!("rejected entry {id} has no detail"))?,
+                },
+            }),
+        };
+        Ok(Self {
+            id,
+            user_id: row.user_id,
+            username: Username::parse(&row.username)
+                .with_context(|| format!("entry {id} has an invalid username {:?}", row.username))?,
+            reference_code: ReferenceCode::parse(&row.reference_code)
+                .with_context(|| format!("entry {id} has an invalid reference {:?}", row.reference_code))?,
+            idempotency_key: row
+                .idempotency_key
+                .as_deref()
+                .map(IdempotencyKey::parse)
+                .transpose()
+                .with_context(|| format!("entry {id} has an invalid idempotency key"))?,
+            fingerprint: RequestFingerprint::parse(&row.request_fingerprint)
+                .with_context(|| format!("entry {id} has an invalid fingerprint"))?,
+            status,
+            attempts: u32::try_from(row.attempts).with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// The stored response: the `data` of the create answer (the reference's InvoiceResponse), in
+/// its field order.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredResponse {
+    number: String,
+    prefix: String,
+    cufe: String,
+    qr_url: String,
+    status: String,
+    message: Option<String>,
+}
+
+/// The JSON text stored in `response` for an issued bill.
+pub(super) fn encode_response(bill: &IssuedBill) -> Result<String, StoreError> {
+    let stored = StoredResponse {
+        number: bill.number.clone(),
+        prefix: bill.prefix.clone(),
+        cufe: bill.cufe.clone(),
+        qr_url: bill.qr_url.clone(),
+        status: bill.status.clone(),
+        message: bill.message.clone(),
+    };
+    serde_json::to_string(&stored).context("encoding the stored response").map_err(StoreError)
+}
+
+fn decode_response(json: &str) -> anyhow::Result<IssuedBill> {
+    let stored: StoredResponse = serde_json::from_str(json).context("decoding the stored response")?;
+    Ok(IssuedBill {
+        number: stored.number,
+        prefix: stored.prefix,
+        cufe: stored.cufe,
+        qr_url: stored.qr_url,
+        status: stored.status,
+        message: stored.message,
+    })
+}
+
+/// Turns rows into entries; a row that does not decode is a corrupt store, not a missing entry.
+pub(super) fn decode_rows(rows: Vec<LedgerRow>) -> Result<Vec<LedgerEntry>, StoreError> {
+    rows.into_iter().map(decode_row).collect()
+}
+
+pub(super) fn decode_row(row: LedgerRow) -> Result<LedgerEntry, StoreError> {
+    LedgerEntry::try_from(row).map_err(|error| StoreError(error.context("reading a stored ledger entry")))
+}
+
+/// The attempt number as bound to a query.
+pub(super) fn attempts_param(entry: &LedgerEntry) -> i64 {
+    i64::from(entry.attempts)
+}
+
+/// Splits the page read with one row too many into the page and the cursor of the next one.
+pub(super) fn into_page(mut entries: Vec<LedgerEntry>, filter: &LedgerFilter) -> LedgerPage {
+    let limit = filter.limit.get() as usize;
+    let next_cursor = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(LedgerEntry::cursor)
+    } else {
+        None
+    };
+    LedgerPage { entries, next_cursor }
+}
+
+impl FromRow<'_, PgRow> for LedgerRow {
+    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            user_id: row.try_get("user_id")?,
+            username: row.try_get("username")?,
+            reference_code: row.try_get("reference_code")?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            request_fingerprint: row.try_get("request_fingerprint")?,
+            state: row.try_get("state")?,
+            response: row.try_get("response")?,
+            error_status: row.try_get::<Option<i32>, _>("error_status")?.map(i64::from),
+            error_detail: row.try_get("error_detail")?,
+            attempts: i64::from(row.try_get::<i32, _>("attempts")?),
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            issued_at: row.try_get("issued_at")?,
+        })
+    }
+}
+
+/// [`LedgerStore`] on Postgres.
+#[derive(Debug, Clone)]
+pub struct PgLedgerStore {
+    pool: PgPool,
+}
+
+impl PgLedgerStore {
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+fn violates(error: &sqlx::Error, index: &str) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|database_error| database_error.is_unique_violation() && database_error.constraint() == Some(index))
+}
+
+fn attempts_i32(entry: &LedgerEntry) -> Result<i32, StoreError> {
+    i32::try_from(attempts_param(entry))
+        .map_err(|_| StoreError(anyhow::anyhow!("entry {} has too many attempts to store", entry.id)))
+}
+
+#[async_trait]
+impl LedgerStore for PgLedgerStore {
+    async fn claim(&self, entry: &NewLedgerEntry) -> Result<LedgerEntry, ClaimError> {
+        for _ in 0..CLAIM_ROUNDS {
+            let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
+                "INSERT INTO invoice_ledger
+                     (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
+                      attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7)
+                 RETURNING ",
+                ledger_columns!()
+            ))
+            .bind(entry.id)
+            .bind(entry.user_id)
+            .bind(entry.username.as_str())
+            .bind(entry.reference_code.as_str())
+            .bind(entry.idempotency_key.as_ref().map(IdempotencyKey::as_str))
+            .bind(entry.fingerprint.as_str())
+            .bind(truncate_to_micros(entry.created_at))
+            .fetch_one(&self.pool)
+            .await;
+            match inserted {
+                Ok(row) => return Ok(decode_row(row)?),
+                Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => {
+                    if let Some(existing) = self.find_active_by_reference(&entry.reference_code).await? {
+                        return Err(ClaimError::ReferenceActive(Box::new(existing)));
+                    }
+                }
+                Err(error) if violates(&error, USER_KEY_INDEX) => {
+                    if let Some(key) = &entry.idempotency_key
+                        && let Some(existing) = self.find_by_key(entry.user_id, key).await?
+                    {
+                        return Err(ClaimError::KeyExists(Box::new(existing)));
+                    }
+                }
+                Err(error) => {
+                    return Err(unexpected(error, format!("claiming reference {}", entry.reference_code)).into());
+                }
+            }
+        }
+        Err(StoreError(anyhow::anyhow!(
+            "claiming reference {}: the conflicting entry kept changing",
+            entry.reference_code
+        ))
+        .into())
+    }
+
+    async fn find_by_key(&self, user_id: Uuid, key: &IdempotencyKey) -> Result<Option<LedgerEntry>, StoreError> {
+        let row: Option<LedgerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ledger_columns!(),
+            " FROM invoice_ledger WHERE user_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(user_id)
+        .bind(key.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, "looking up a ledger entry by idempotency key"))?;
+        row.map(decode_row).transpose()
+    }
+
+    async fn find_active_by_reference(&self, reference: &ReferenceCode) -> Result<Option<LedgerEntry>, StoreError> {
+        let row: Option<LedgerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ledger_columns!(),
+            " FROM invoice_ledger WHERE reference_code = $1 AND state <> 'rejected'"
+        ))
+        .bind(reference.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("looking up the active ledger entry of {reference}")))?;
+        row.map(decode_row).transpose()
+    }
+
+    async fn mark_issued(&self, entry: &LedgerEntry, bill: &IssuedBill, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invoice_ledger
+                SET state = 'issued', factus_number = $4, factus_prefix = $5, factus_cufe = $6,
+                    factus_qr_url = $7, factus_status = $8, response = $9, issued_at = $10, updated_at = $10
+              WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
+        )
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .bind(&bill.number)
+        .bind(&bill.prefix)
+        .bind(&bill.cufe)
+        .bind(&bill.qr_url)
+        .bind(&bill.status)
+        .bind(encode_response(bill)?)
+        .bind(truncate_to_micros(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} issued", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn mark_rejected(
+        &self,
+        entry: &LedgerEntry,
+        rejection: &Rejection,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (status, detail) = match rejection {
+            Rejection::Factus { status, message } => (Some(i32::from(*status)), message.as_str()),
+            Rejection::NotIssued => (None, Rejection::NOT_ISSUED_DETAIL),
+        };
+        let result = sqlx::query(
+            "UPDATE invoice_ledger
+                SET state = 'rejected', error_status = $4, error_detail = $5, updated_at = $6
+              WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
+        )
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .bind(status)
+        .bind(detail)
+        .bind(truncate_to_micros(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn mark_unknown(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invoice_ledger SET state = 'unknown', updated_at = $4
+              WHERE id = $1 AND state = $2 AND attempts = $3 AND state = 'pending'",
+        )
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .bind(truncate_to_micros(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} unknown", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn reopen(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<Option<LedgerEntry>, ClaimError> {
+        let reopened: Result<Option<LedgerRow>, _> = sqlx::query_as(concat!(
+            "UPDATE invoice_ledger
+                SET state = 'pending', attempts = attempts + 1, error_status = NULL, error_detail = NULL,
+                    updated_at = $4
+              WHERE id = $1 AND state = $2 AND attempts = $3
+                AND (state IN ('pending', 'unknown') OR (state = 'rejected' AND error_status IS NULL))
+              RETURNING ",
+            ledger_columns!()
+        ))
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .bind(truncate_to_micros(at))
+        .fetch_optional(&self.pool)
+        .await;
+        match reopened {
+            Ok(row) => Ok(row.map(decode_row).transpose()?),
+            Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => {
+                match self.find_active_by_reference(&entry.reference_code).await? {
+                    Some(existing) => Err(ClaimError::ReferenceActive(Box::new(existing))),
+                    None => Ok(None),
+                }
+            }
+            Err(error) => Err(unexpected(error, format!("reopening ledger entry {}", entry.id)).into()),
+        }
+    }
+
+    async fn abandon(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM invoice_ledger WHERE id = $1 AND state = $2 AND attempts = $3 AND state = 'pending'",
+        )
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("abandoning ledger entry {}", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn stale_entries(&self, updated_before: OffsetDateTime, limit: u32) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows: Vec<LedgerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ledger_columns!(),
+            " FROM invoice_ledger
+              WHERE state IN ('pending', 'unknown') AND updated_at < $1
+              ORDER BY updated_at, id
+              LIMIT $2"
+        ))
+        .bind(truncate_to_micros(updated_before))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, "reading stale ledger entries"))?;
+        decode_rows(rows)
+    }
+
+    async fn list(&self, filter: &LedgerFilter) -> Result<LedgerPage, StoreError> {
+        let mut query = QueryBuilder::<Postgres>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE TRUE"));
+        if let Some(state) = filter.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(reference) = &filter.reference_code {
+            query.push(" AND reference_code = ").push_bind(reference.as_str());
+        }
+        if let Some(number) = &filter.number {
+            query.push(" AND factus_number = ").push_bind(number.as_str());
+        }
+        if let Some(from) = filter.created_from {
+            query.push(" AND created_at >= ").push_bind(truncate_to_micros(from));
+        }
+        if let Some(before) = filter.created_before {
+            query.push(" AND created_at < ").push_bind(truncate_to_micros(before));
+        }
+        if let Some(user_id) = filter.user_id {
+            query.push(" AND user_id = ").push_bind(user_id);
+        }
+        if let Some(username) = &filter.username {
+            query.push(" AND username = ").push_bind(username.as_str());
+        }
+        if let Some(after) = filter.after {
+            query
+                .push(" AND (created_at, id) < (")
+                .push_bind(truncate_to_micros(after.created_at))
+                .push(", ")
+                .push_bind(after.id)
+                .push(")");
+        }
+        query.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(filter.limit.get()) + 1);
+        let rows: Vec<LedgerRow> = query
+            .build_query_as()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| unexpected(error, "listing the ledger"))?;
+        Ok(into_page(decode_rows(rows)?, filter))
+    }
+
+    async fn count_by_state(&self) -> Result<LedgerCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, count(*) FROM invoice_ledger GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|error| unexpected(error, "counting ledger entries by state"))?;
+        count_rows(rows)
+    }
+
+    async fn purge_keys(&self, created_before: OffsetDateTime) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invoice_ledger SET idempotency_key = NULL
+              WHERE idempotency_key IS NOT NULL AND state IN ('issued', 'rejected') AND created_at < $1",
+        )
+        .bind(truncate_to_micros(created_before))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, "purging expired idempotency keys"))?;
+        Ok(result.rows_affected())
+    }
+}
+
+/// Sums `(state, count)` rows into the counts.
+pub(super) fn count_rows(rows: Vec<(String, i64)>) -> Result<LedgerCounts, StoreError> {
+    let mut counts = LedgerCounts::default();
+    for (state, count) in rows {
+        let state = LedgerState::parse(&state)
+            .with_context(|| format!("the ledger holds entries in state {state:?}"))
+            .map_err(StoreError)?;
+        counts.add(state, u64::try_from(count).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_response_keeps_the_reference_field_order_and_round_trips() {
+        let bill = IssuedBill {
+            number: "SETP990000123".into(),
+            prefix: "SETP".into(),
+            cufe: "cufe123".into(),
+            qr_url: "https://qr".into(),
+            status: "1".into(),
+            message: None,
+        };
+        let json = encode_response(&bill).unwrap();
+        assert_eq!(
+            json,
+            r#"{"number":"SETP990000123","prefix":"SETP","cufe":"cufe123","qr_url":"https://qr","status":"1","message":null}"#
+        );
+        assert_eq!(decode_response(&json).unwrap(), bill);
+    }
+
+    #[test]
+    fn a_row_in_an_unknown_state_is_refused() {
+        let row = LedgerRow {
+            id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            username: "ana".into(),
+            reference_code: "R1".into(),
+            idempotency_key: None,
+            request_fingerprint: "aa".into(),
+            state: "lost".into(),
+            response: None,
+            error_status: None,
+            error_detail: None,
+            attempts: 1,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+            issued_at: None,
+        };
+        let error = LedgerEntry::try_from(row).unwrap_err();
+        assert!(format!("{error:#}").contains("state"), "{error:#}");
+    }
+}
