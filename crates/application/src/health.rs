@@ -2,12 +2,18 @@
 
 use std::sync::Arc;
 
+use crate::factus::{CircuitState, FactusStatus};
 use crate::ports::UserStore;
 
 /// What the readiness probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
     pub database_ok: bool,
+    /// The circuit breaker in front of Factus. Reported, but it does not make the instance
+    /// unready: every instance shares the same Factus, so taking them out of the load balancer
+    /// would only turn "invoices fail fast with 503" into "nothing answers at all" (users, the
+    /// ledger and the docs keep working while Factus is down).
+    pub factus_circuit: CircuitState,
 }
 
 impl Readiness {
@@ -20,11 +26,12 @@ impl Readiness {
 /// Checks the parts the service cannot work without.
 pub struct HealthService {
     users: Arc<dyn UserStore>,
+    factus: Arc<dyn FactusStatus>,
 }
 
 impl HealthService {
-    pub fn new(users: Arc<dyn UserStore>) -> Self {
-        Self { users }
+    pub fn new(users: Arc<dyn UserStore>, factus: Arc<dyn FactusStatus>) -> Self {
+        Self { users, factus }
     }
 
     /// Pings the database; a failure is logged here and reported as not ready.
@@ -36,6 +43,6 @@ impl HealthService {
                 false
             }
         };
-        Readiness { database_ok }
+        Readiness { database_ok, factus_circuit: self.factus.circuit_state() }
     }
 }

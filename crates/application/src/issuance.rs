@@ -17,11 +17,12 @@
 //! reference up again and records that bill.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use factus_domain::invoice::{Invoice, ReferenceCode};
 use factus_domain::user::User;
 use thiserror::Error;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -53,7 +54,11 @@ pub struct IssuancePolicy {
 
 impl Default for IssuancePolicy {
     fn default() -> Self {
-        Self { stale_after: Duration::seconds(60), key_retention: Duration::hours(24), reconcile_batch: 100 }
+        Self {
+            stale_after: Duration::from_secs(60),
+            key_retention: Duration::from_secs(24 * 60 * 60),
+            reconcile_batch: 100,
+        }
     }
 }
 
@@ -303,7 +308,9 @@ impl InvoiceIssuance {
         match self.ledger.reopen(&entry, clock::now()).await {
             Ok(Some(reopened)) => Ok(Step::Send(reopened)),
             Ok(None) => Ok(Step::Lookup),
-            Err(ClaimError::ReferenceActive(other)) => Ok(Step::Examine { entry: *other, found_by: FoundBy::Reference }),
+            Err(ClaimError::ReferenceActive(other)) => {
+                Ok(Step::Examine { entry: *other, found_by: FoundBy::Reference })
+            }
             Err(ClaimError::KeyExists(other)) => Ok(Step::Examine { entry: *other, found_by: FoundBy::Key }),
             Err(ClaimError::Unexpected(error)) => Err(error.into()),
         }
@@ -323,7 +330,9 @@ impl InvoiceIssuance {
         match self.ledger.claim(&new).await {
             Ok(entry) => Ok(Step::Send(entry)),
             Err(ClaimError::KeyExists(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Key }),
-            Err(ClaimError::ReferenceActive(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Reference }),
+            Err(ClaimError::ReferenceActive(entry)) => {
+                Ok(Step::Examine { entry: *entry, found_by: FoundBy::Reference })
+            }
             Err(ClaimError::Unexpected(error)) => Err(error.into()),
         }
     }
@@ -459,7 +468,8 @@ impl InvoiceIssuance {
     }
 
     async fn reconcile_entry(&self, entry: &LedgerEntry, now: OffsetDateTime) -> Result<Reconciled, FactusError> {
-        let found = self.bills.find_bill_by_reference(&FactusAccess::ServerSession, entry.reference_code.as_str()).await?;
+        let found =
+            self.bills.find_bill_by_reference(&FactusAccess::ServerSession, entry.reference_code.as_str()).await?;
         let (applied, outcome) = match &found {
             Some(bill) => (self.ledger.mark_issued(entry, bill, now).await, Reconciled::Issued),
             None => (self.ledger.mark_rejected(entry, &Rejection::NotIssued, now).await, Reconciled::NotIssued),
@@ -563,7 +573,11 @@ mod tests {
 
     impl Mocks {
         fn new() -> Self {
-            Self { ledger: MockLedgerStore::new(), bills: MockFactusBillGateway::new(), status: MockFactusStatus::new() }
+            Self {
+                ledger: MockLedgerStore::new(),
+                bills: MockFactusBillGateway::new(),
+                status: MockFactusStatus::new(),
+            }
         }
 
         fn issuance(self) -> InvoiceIssuance {
@@ -626,7 +640,11 @@ mod tests {
         }
 
         fn marks_issued(&mut self) {
-            self.ledger.expect_mark_issued().withf(|_, bill, _| *bill == bill_()).times(1).returning(|_, _, _| Ok(true));
+            self.ledger
+                .expect_mark_issued()
+                .withf(|_, bill, _| *bill == bill_())
+                .times(1)
+                .returning(|_, _, _| Ok(true));
         }
 
         fn marks_rejected(&mut self, expected: Rejection) {
@@ -730,7 +748,7 @@ mod tests {
 
     /// Not updated for five minutes, well beyond the policy's minute.
     fn stale(entry: LedgerEntry) -> LedgerEntry {
-        let long_ago = clock::now() - Duration::minutes(5);
+        let long_ago = clock::now() - Duration::from_secs(5 * 60);
         LedgerEntry { updated_at: long_ago, created_at: long_ago, ..entry }
     }
 
@@ -864,7 +882,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_ambiguous_failure_leaves_the_entry_unknown_and_is_not_retried() {
-        for failure in [FactusError::Timeout, FactusError::Unavailable { message: "HTTP 502".into(), request_sent: true }]
+        for failure in
+            [FactusError::Timeout, FactusError::Unavailable { message: "HTTP 502".into(), request_sent: true }]
         {
             let ambiguous = failure.is_ambiguous();
             let mut mocks = Mocks::new();
@@ -905,7 +924,12 @@ mod tests {
             mocks.nothing_recorded();
             mocks.claims();
             mocks.sends(Err(failure));
-            mocks.ledger.expect_abandon().withf(|entry| entry.state() == LedgerState::Pending).times(1).returning(|_| Ok(true));
+            mocks
+                .ledger
+                .expect_abandon()
+                .withf(|entry| entry.state() == LedgerState::Pending)
+                .times(1)
+                .returning(|_| Ok(true));
 
             let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
@@ -1179,7 +1203,12 @@ mod tests {
         let mut mocks = Mocks::new();
         mocks.active(foreign(entry(EntryStatus::Unknown)));
         mocks.looks_up(Ok(Some(bill_())));
-        mocks.ledger.expect_mark_issued().withf(|entry, _, _| entry.id == OTHER_ENTRY).times(1).returning(|_, _, _| Ok(true));
+        mocks
+            .ledger
+            .expect_mark_issued()
+            .withf(|entry, _, _| entry.id == OTHER_ENTRY)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
 
         let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
 
@@ -1243,7 +1272,11 @@ mod tests {
     async fn losing_the_claim_race_on_the_key_answers_in_progress() {
         let mut mocks = Mocks::new();
         mocks.nothing_recorded();
-        mocks.ledger.expect_claim().times(1).returning(|_| Err(ClaimError::KeyExists(Box::new(entry(EntryStatus::Pending)))));
+        mocks
+            .ledger
+            .expect_claim()
+            .times(1)
+            .returning(|_| Err(ClaimError::KeyExists(Box::new(entry(EntryStatus::Pending)))));
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
@@ -1266,11 +1299,9 @@ mod tests {
         let mut mocks = Mocks::new();
         mocks.nothing_recorded();
         // The blocking entry is always settled again by the time it is read: look, claim, repeat.
-        mocks
-            .ledger
-            .expect_claim()
-            .times(MAX_STEPS / 3..=MAX_STEPS / 2)
-            .returning(|_| Err(ClaimError::ReferenceActive(Box::new(entry(EntryStatus::Rejected(Rejection::NotIssued))))));
+        mocks.ledger.expect_claim().times(MAX_STEPS / 3..=MAX_STEPS / 2).returning(|_| {
+            Err(ClaimError::ReferenceActive(Box::new(entry(EntryStatus::Rejected(Rejection::NotIssued)))))
+        });
 
         let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
 
@@ -1284,7 +1315,7 @@ mod tests {
         mocks
             .ledger
             .expect_stale_entries()
-            .withf(|before, limit| *limit == 100 && *before < clock::now() - Duration::seconds(59))
+            .withf(|before, limit| *limit == 100 && *before < clock::now() - Duration::from_secs(59))
             .times(1)
             .return_once(move |_, _| Ok(stale_entries));
     }
@@ -1379,7 +1410,12 @@ mod tests {
     async fn keys_are_purged_once_older_than_the_retention() {
         let now = clock::now();
         let mut mocks = Mocks::new();
-        mocks.ledger.expect_purge_keys().with(eq(now - Duration::hours(24))).times(1).returning(|_| Ok(3));
+        mocks
+            .ledger
+            .expect_purge_keys()
+            .with(eq(now - Duration::from_secs(24 * 60 * 60)))
+            .times(1)
+            .returning(|_| Ok(3));
 
         assert_eq!(mocks.issuance().purge_expired_keys(now).await.expect("purged"), 3);
     }
@@ -1395,7 +1431,8 @@ mod tests {
             .withf(|filter| filter.user_id == Some(USER) && filter.state == Some(LedgerState::Issued))
             .times(1)
             .returning(|_| Ok(LedgerPage { entries: vec![issued_entry()], next_cursor: None }));
-        let filter = LedgerFilter { state: Some(LedgerState::Issued), user_id: Some(OTHER_USER), ..LedgerFilter::default() };
+        let filter =
+            LedgerFilter { state: Some(LedgerState::Issued), user_id: Some(OTHER_USER), ..LedgerFilter::default() };
 
         let page = mocks.issuance().list(&user(), filter).await.expect("a page");
 
@@ -1405,7 +1442,8 @@ mod tests {
     #[tokio::test]
     async fn admins_list_with_the_filter_as_given() {
         let mut mocks = Mocks::new();
-        let filter = LedgerFilter { user_id: Some(OTHER_USER), limit: PageSize::new(10).unwrap(), ..LedgerFilter::default() };
+        let filter =
+            LedgerFilter { user_id: Some(OTHER_USER), limit: PageSize::new(10).unwrap(), ..LedgerFilter::default() };
         let expected = filter.clone();
         mocks
             .ledger

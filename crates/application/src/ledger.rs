@@ -283,8 +283,7 @@ impl LedgerCursor {
             return Err(LedgerCursorError);
         }
         let micros = i128::from_str_radix(micros, 16).map_err(|_| LedgerCursorError)?;
-        let created_at =
-            OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).map_err(|_| LedgerCursorError)?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).map_err(|_| LedgerCursorError)?;
         let id = Uuid::try_parse(id).map_err(|_| LedgerCursorError)?;
         Ok(Self { created_at, id })
     }
@@ -423,7 +422,8 @@ pub trait LedgerStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be written.
-    async fn mark_issued(&self, entry: &LedgerEntry, bill: &IssuedBill, at: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn mark_issued(&self, entry: &LedgerEntry, bill: &IssuedBill, at: OffsetDateTime)
+    -> Result<bool, StoreError>;
 
     /// `pending`/`unknown` → `rejected`, recording why.
     ///
@@ -532,7 +532,9 @@ mod tests {
 
     #[test]
     fn tokens_that_were_not_encoded_by_a_cursor_are_refused() {
-        for token in ["", ".", "zz.0193c5a48d3e7b219f00123456789abc", "1f.short", "1f", "1f.0193c5a4-8d3e-7b21-9f00-1234"] {
+        for token in
+            ["", ".", "zz.0193c5a48d3e7b219f00123456789abc", "1f.short", "1f", "1f.0193c5a4-8d3e-7b21-9f00-1234"]
+        {
             assert_eq!(LedgerCursor::parse(token), Err(LedgerCursorError), "{token:?}");
         }
     }

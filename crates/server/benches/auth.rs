@@ -140,7 +140,7 @@ impl RunningApp {
             ("AUTH_USER_CACHE_SECS", user_cache_secs.to_owned()),
         ]);
         let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-        let application = app::build(&config).await.expect("the application builds");
+        let application = app::build(&config, app::BuildOptions::default()).await.expect("the application builds");
         app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
         let router = factus_web::router(application.state.clone(), &application.web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");

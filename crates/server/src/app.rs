@@ -82,7 +82,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
     let state = AppState {
         auth,
         users: user_admin,
-        health: Arc::new(HealthService::new(users)),
+        health: Arc::new(HealthService::new(users, gateway.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
         invoices: Arc::new(InvoiceService::new(gateway.clone())),
         lookups: Arc::new(LookupService::new(gateway.clone())),

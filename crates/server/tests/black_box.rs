@@ -313,7 +313,12 @@ async fn production_without_a_secret_key_stops_the_binary_with_one_line_naming_t
 #[tokio::test]
 async fn production_without_an_admin_password_refuses_to_start_on_an_empty_database() {
     let workspace = Workspace::new();
-    let vars = [("ENVIRONMENT", "production"), ("BIND_ADDR", "127.0.0.1:0")];
+    let vars = [
+        ("ENVIRONMENT", "production"),
+        ("BIND_ADDR", "127.0.0.1:0"),
+        ("FACTUS_CLIENT_ID", "client-id"),
+        ("FACTUS_CLIENT_SECRET", "client-secret"),
+    ];
     let finished = workspace.run(&[], &vars, "").await;
     assert!(!finished.status.success(), "{finished}");
     assert!(finished.stderr.contains("ADMIN_PASSWORD"), "{finished}");

@@ -68,45 +68,175 @@ fn invoice(rc: &str) -> Value {
 async fn explore() {
     let (sandbox, base, http, token, _dir) = start(false).await;
     let u = |p: &str| format!("{base}/api/v1{p}");
-    let login = show(&http, http.post(u("/auth/factus/login")).bearer_auth(&token).json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})), "factus login").await;
+    let login = show(
+        &http,
+        http.post(u("/auth/factus/login"))
+            .bearer_auth(&token)
+            .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})),
+        "factus login",
+    )
+    .await;
     let ft = login["data"]["access_token"].as_str().unwrap().to_owned();
     let rt = login["data"]["refresh_token"].as_str().unwrap().to_owned();
-    show(&http, http.post(u("/auth/factus/login")).bearer_auth(&token).json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": "bad"})), "factus login bad").await;
-    show(&http, http.post(u("/auth/factus/refresh")).bearer_auth(&token).json(&json!({"refresh_token": rt})), "refresh").await;
-    show(&http, http.post(u("/auth/factus/refresh")).bearer_auth(&token).json(&json!({"refresh_token": rt})), "refresh again").await;
-    let login = show(&http, http.post(u("/auth/factus/login")).bearer_auth(&token).json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})), "factus login").await;
+    show(
+        &http,
+        http.post(u("/auth/factus/login"))
+            .bearer_auth(&token)
+            .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": "bad"})),
+        "factus login bad",
+    )
+    .await;
+    show(
+        &http,
+        http.post(u("/auth/factus/refresh")).bearer_auth(&token).json(&json!({"refresh_token": rt})),
+        "refresh",
+    )
+    .await;
+    show(
+        &http,
+        http.post(u("/auth/factus/refresh")).bearer_auth(&token).json(&json!({"refresh_token": rt})),
+        "refresh again",
+    )
+    .await;
+    let login = show(
+        &http,
+        http.post(u("/auth/factus/login"))
+            .bearer_auth(&token)
+            .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})),
+        "factus login",
+    )
+    .await;
     let ft2 = login["data"]["access_token"].as_str().unwrap().to_owned();
     let _ = ft;
     let ft = ft2;
-    let created = show(&http, http.post(u("/invoices")).bearer_auth(&token).header("x-factus-token", &ft).json(&invoice("R-1")), "create").await;
+    let created = show(
+        &http,
+        http.post(u("/invoices")).bearer_auth(&token).header("x-factus-token", &ft).json(&invoice("R-1")),
+        "create",
+    )
+    .await;
     let number = created["data"]["number"].as_str().unwrap().to_owned();
-    show(&http, http.post(u("/invoices/")).bearer_auth(&token).header("x-factus-token", &ft).json(&invoice("R-1")), "create dup").await;
+    show(
+        &http,
+        http.post(u("/invoices/")).bearer_auth(&token).header("x-factus-token", &ft).json(&invoice("R-1")),
+        "create dup",
+    )
+    .await;
     let mut bad = invoice("R-2");
     bad["items"][0]["tribute_id"] = json!(99);
     bad["items"][0]["unit_measure_id"] = json!(999999);
-    show(&http, http.post(u("/invoices/")).bearer_auth(&token).header("x-factus-token", &ft).json(&bad), "create 422").await;
-    show(&http, http.get(u(&format!("/invoices/{number}"))).bearer_auth(&token).header("x-factus-token", &ft), "get").await;
-    show(&http, http.get(u(&format!("/invoices/{number}/pdf"))).bearer_auth(&token).header("x-factus-token", &ft), "pdf").await;
-    show(&http, http.get(u(&format!("/invoices/{number}/xml"))).bearer_auth(&token).header("x-factus-token", &ft), "xml").await;
-    show(&http, http.post(format!("{}/__sandbox/bills/{number}/events", sandbox.base_url())).json(&json!({"event_code": "030"})), "add event").await;
-    show(&http, http.get(u(&format!("/invoices/{number}/events"))).bearer_auth(&token).header("x-factus-token", &ft), "events").await;
-    show(&http, http.post(u(&format!("/invoices/{number}/send-email"))).bearer_auth(&token).header("x-factus-token", &ft).json(&json!({"email": "a@b.co"})), "email").await;
-    show(&http, http.delete(u("/invoices/reference/R-1")).bearer_auth(&token).header("x-factus-token", &ft), "delete validated").await;
-    show(&http, http.delete(u("/invoices/reference/NOPE")).bearer_auth(&token).header("x-factus-token", &ft), "delete unknown").await;
+    show(&http, http.post(u("/invoices/")).bearer_auth(&token).header("x-factus-token", &ft).json(&bad), "create 422")
+        .await;
+    show(&http, http.get(u(&format!("/invoices/{number}"))).bearer_auth(&token).header("x-factus-token", &ft), "get")
+        .await;
+    show(
+        &http,
+        http.get(u(&format!("/invoices/{number}/pdf"))).bearer_auth(&token).header("x-factus-token", &ft),
+        "pdf",
+    )
+    .await;
+    show(
+        &http,
+        http.get(u(&format!("/invoices/{number}/xml"))).bearer_auth(&token).header("x-factus-token", &ft),
+        "xml",
+    )
+    .await;
+    show(
+        &http,
+        http.post(format!("{}/__sandbox/bills/{number}/events", sandbox.base_url()))
+            .json(&json!({"event_code": "030"})),
+        "add event",
+    )
+    .await;
+    show(
+        &http,
+        http.get(u(&format!("/invoices/{number}/events"))).bearer_auth(&token).header("x-factus-token", &ft),
+        "events",
+    )
+    .await;
+    show(
+        &http,
+        http.post(u(&format!("/invoices/{number}/send-email")))
+            .bearer_auth(&token)
+            .header("x-factus-token", &ft)
+            .json(&json!({"email": "a@b.co"})),
+        "email",
+    )
+    .await;
+    show(
+        &http,
+        http.delete(u("/invoices/reference/R-1")).bearer_auth(&token).header("x-factus-token", &ft),
+        "delete validated",
+    )
+    .await;
+    show(
+        &http,
+        http.delete(u("/invoices/reference/NOPE")).bearer_auth(&token).header("x-factus-token", &ft),
+        "delete unknown",
+    )
+    .await;
     show(&http, http.get(u("/invoices/SETP1")).bearer_auth(&token).header("x-factus-token", &ft), "get unknown").await;
-    show(&http, http.get(u("/invoices/SETP1/pdf")).bearer_auth(&token).header("x-factus-token", &ft), "pdf unknown").await;
-    show(&http, http.get(u("/invoices/SETP1/events")).bearer_auth(&token).header("x-factus-token", &ft), "events unknown").await;
-    show(&http, http.post(u("/invoices/SETP1/send-email")).bearer_auth(&token).header("x-factus-token", &ft).json(&json!({"email": "a@b.co"})), "email unknown").await;
-    for p in ["/lookups/numbering-ranges", "/lookups/taxes", "/lookups/countries?name=colom", "/lookups/municipalities?name=bogot", "/lookups/units?name=unidad", "/lookups/acquirer?identification_document_id=3&identification_number=1399991", "/lookups/acquirer?identification_document_id=3&identification_number=55", "/lookups/acquirer", "/lookups/reference-tables"] {
+    show(&http, http.get(u("/invoices/SETP1/pdf")).bearer_auth(&token).header("x-factus-token", &ft), "pdf unknown")
+        .await;
+    show(
+        &http,
+        http.get(u("/invoices/SETP1/events")).bearer_auth(&token).header("x-factus-token", &ft),
+        "events unknown",
+    )
+    .await;
+    show(
+        &http,
+        http.post(u("/invoices/SETP1/send-email"))
+            .bearer_auth(&token)
+            .header("x-factus-token", &ft)
+            .json(&json!({"email": "a@b.co"})),
+        "email unknown",
+    )
+    .await;
+    for p in [
+        "/lookups/numbering-ranges",
+        "/lookups/taxes",
+        "/lookups/countries?name=colom",
+        "/lookups/municipalities?name=bogot",
+        "/lookups/units?name=unidad",
+        "/lookups/acquirer?identification_document_id=3&identification_number=1399991",
+        "/lookups/acquirer?identification_document_id=3&identification_number=55",
+        "/lookups/acquirer",
+        "/lookups/reference-tables",
+    ] {
         show(&http, http.get(u(p)).bearer_auth(&token).header("x-factus-token", &ft), p).await;
     }
-    let r: Value = http.get(u("/lookups/municipalities")).bearer_auth(&token).header("x-factus-token", &ft).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(u("/lookups/municipalities"))
+        .bearer_auth(&token)
+        .header("x-factus-token", &ft)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     println!("municipalities {}", r["data"].as_array().unwrap().len());
-    let r: Value = http.get(u("/lookups/units")).bearer_auth(&token).header("x-factus-token", &ft).send().await.unwrap().json().await.unwrap();
+    let r: Value = http
+        .get(u("/lookups/units"))
+        .bearer_auth(&token)
+        .header("x-factus-token", &ft)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     println!("units {} {}", r["data"].as_array().unwrap().len(), r["data"][69]);
-    show(&http, http.get(u("/lookups/taxes")).bearer_auth(&token).header("x-factus-token", "bogus"), "taxes bogus").await;
+    show(&http, http.get(u("/lookups/taxes")).bearer_auth(&token).header("x-factus-token", "bogus"), "taxes bogus")
+        .await;
     show(&http, http.get(u("/lookups/taxes")).bearer_auth(&token), "taxes no header").await;
     show(&http, http.post(u("/invoices")).bearer_auth(&token).json(&json!({"items": []})), "create no header").await;
-    show(&http, http.post(u("/invoices")).bearer_auth(&token).header("content-type", "application/json").body("{x"), "bad json").await;
+    show(
+        &http,
+        http.post(u("/invoices")).bearer_auth(&token).header("content-type", "application/json").body("{x"),
+        "bad json",
+    )
+    .await;
     show(&http, http.get(format!("{}/__sandbox/requests", sandbox.base_url())), "requests").await;
 }

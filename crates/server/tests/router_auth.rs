@@ -214,7 +214,7 @@ impl TestApp {
     /// The real application on `database_url`, with the admin bootstrapped.
     async fn start(database_url: &str, overrides: &[(&str, &str)]) -> Self {
         let config = test_config(database_url, overrides);
-        let app = app::build(&config).await.expect("the application builds");
+        let app = app::build(&config, app::BuildOptions::default()).await.expect("the application builds");
         app::bootstrap_admin(&config, &app.state.users).await.expect("the admin is bootstrapped");
         let router = factus_web::router(app.state.clone(), &app.web);
         Self { app, config, router, _dir: None }
@@ -711,7 +711,7 @@ async fn with_the_user_cache_off_a_user_disabled_by_another_instance_is_refused_
     let token = app.user_token("ana", "user").await;
     app.me(&token).await.assert_status(StatusCode::OK);
     // A second instance on the same database disables ana; this one never hears of it.
-    let other = app::build(&app.config).await.expect("a second instance");
+    let other = app::build(&app.config, app::BuildOptions::default()).await.expect("a second instance");
     let ana = Username::parse("ana").expect("a username");
     let changes = factus_application::users::UserChanges { disabled: Some(true), ..Default::default() };
     other.state.users.update(&ana, changes).await.expect("disabled by the other instance");
@@ -1328,12 +1328,12 @@ async fn readiness_is_200_with_the_database_up_and_503_once_it_is_gone() {
     let app = TestApp::spawn().await;
     let ready = app.send(get("/api/v1/health/ready")).await;
     ready.assert_status(StatusCode::OK);
-    assert_eq!(ready.json(), json!({ "status": "ok", "database": "ok" }));
+    assert_eq!((&ready.json()["status"], &ready.json()["database"]), (&json!("ok"), &json!("ok")));
 
     app.app.database.close().await;
     let down = app.send(get("/api/v1/health/ready")).await;
     down.assert_status(StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(down.json(), json!({ "status": "unavailable", "database": "unreachable" }));
+    assert_eq!((&down.json()["status"], &down.json()["database"]), (&json!("unavailable"), &json!("unreachable")));
     // Liveness does not depend on the database.
     app.send(get("/api/v1/health")).await.assert_status(StatusCode::OK);
 }
@@ -1387,20 +1387,23 @@ async fn openapi_is_3_1_with_the_password_flow_every_route_and_the_422_schema() 
         }
     }
     operations.sort();
-    assert_eq!(
-        operations,
-        [
-            "DELETE /api/v1/users/{username}",
-            "GET /api/v1/auth/me",
-            "GET /api/v1/health",
-            "GET /api/v1/health/ready",
-            "GET /api/v1/users",
-            "PATCH /api/v1/users/{username}",
-            "POST /api/v1/auth/login",
-            "POST /api/v1/auth/password",
-            "POST /api/v1/users",
-        ]
-    );
+    // The foundation's operations (later issues add more; each must be routed, checked below).
+    for expected in [
+        "DELETE /api/v1/users/{username}",
+        "GET /api/v1/auth/me",
+        "GET /api/v1/health",
+        "GET /api/v1/health/ready",
+        "GET /api/v1/users",
+        "PATCH /api/v1/users/{username}",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/password",
+        "POST /api/v1/users",
+    ] {
+        assert!(
+            operations.iter().any(|operation| operation == expected),
+            "{expected} is not documented: {operations:?}"
+        );
+    }
     let schemas = &document["components"]["schemas"];
     assert!(schemas["ValidationErrorResponse"]["properties"]["detail"].is_object(), "{schemas}");
     assert!(schemas["ValidationErrorItem"]["properties"]["loc"].is_object(), "{schemas}");
@@ -1415,7 +1418,9 @@ async fn openapi_is_3_1_with_the_password_flow_every_route_and_the_422_schema() 
     // Every documented operation is routed (answers neither 404 nor 405).
     for operation in operations {
         let (method, path) = operation.split_once(' ').expect("method and path");
-        let path = path.replace("{username}", "someone");
+        let path: Vec<&str> =
+            path.split('/').map(|segment| if segment.starts_with('{') { "someone" } else { segment }).collect();
+        let path = path.join("/");
         let method = Method::from_bytes(method.as_bytes()).expect("a method");
         let response = app.send(call(method, &path)).await;
         assert!(

@@ -108,7 +108,8 @@ impl TryFrom<LedgerRow> for LedgerEntry {
             fingerprint: RequestFingerprint::parse(&row.request_fingerprint)
                 .with_context(|| format!("entry {id} has an invalid fingerprint"))?,
             status,
-            attempts: u32::try_from(row.attempts).with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
+            attempts: u32::try_from(row.attempts)
+                .with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -213,9 +214,9 @@ impl PgLedgerStore {
 }
 
 fn violates(error: &sqlx::Error, index: &str) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|database_error| database_error.is_unique_violation() && database_error.constraint() == Some(index))
+    error.as_database_error().is_some_and(|database_error| {
+        database_error.is_unique_violation() && database_error.constraint() == Some(index)
+    })
 }
 
 fn attempts_i32(entry: &LedgerEntry) -> Result<i32, StoreError> {
@@ -297,7 +298,12 @@ impl LedgerStore for PgLedgerStore {
         row.map(decode_row).transpose()
     }
 
-    async fn mark_issued(&self, entry: &LedgerEntry, bill: &IssuedBill, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn mark_issued(
+        &self,
+        entry: &LedgerEntry,
+        bill: &IssuedBill,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE invoice_ledger
                 SET state = 'issued', factus_number = $4, factus_prefix = $5, factus_cufe = $6,
@@ -421,7 +427,8 @@ impl LedgerStore for PgLedgerStore {
     }
 
     async fn list(&self, filter: &LedgerFilter) -> Result<LedgerPage, StoreError> {
-        let mut query = QueryBuilder::<Postgres>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE TRUE"));
+        let mut query =
+            QueryBuilder::<Postgres>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE TRUE"));
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
         }
@@ -461,11 +468,10 @@ impl LedgerStore for PgLedgerStore {
     }
 
     async fn count_by_state(&self) -> Result<LedgerCounts, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, count(*) FROM invoice_ledger GROUP BY state")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|error| unexpected(error, "counting ledger entries by state"))?;
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, count(*) FROM invoice_ledger GROUP BY state")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| unexpected(error, "counting ledger entries by state"))?;
         count_rows(rows)
     }
 

@@ -168,7 +168,12 @@ impl LedgerStore for SqliteLedgerStore {
         row.map(decode_row).transpose()
     }
 
-    async fn mark_issued(&self, entry: &LedgerEntry, bill: &IssuedBill, at: OffsetDateTime) -> Result<bool, StoreError> {
+    async fn mark_issued(
+        &self,
+        entry: &LedgerEntry,
+        bill: &IssuedBill,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "UPDATE invoice_ledger
                 SET state = 'issued', factus_number = ?4, factus_prefix = ?5, factus_cufe = ?6,
@@ -292,7 +297,8 @@ impl LedgerStore for SqliteLedgerStore {
     }
 
     async fn list(&self, filter: &LedgerFilter) -> Result<LedgerPage, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE 1 = 1"));
+        let mut query =
+            QueryBuilder::<Sqlite>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE 1 = 1"));
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
         }

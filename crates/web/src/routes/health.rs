@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use factus_application::factus::CircuitState;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,6 +24,9 @@ pub struct ReadinessResponse {
     pub status: &'static str,
     /// `ok` or `unreachable`.
     pub database: &'static str,
+    /// The circuit breaker in front of Factus: `closed`, `open` or `half_open`. An open circuit
+    /// does not make the instance unready (see `Readiness`).
+    pub factus_circuit: &'static str,
 }
 
 /// Liveness: the process answers.
@@ -43,6 +47,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let body = ReadinessResponse {
         status: if readiness.is_ready() { "ok" } else { "unavailable" },
         database: if readiness.database_ok { "ok" } else { "unreachable" },
+        factus_circuit: match readiness.factus_circuit {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half_open",
+        },
     };
     let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
