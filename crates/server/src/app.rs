@@ -9,6 +9,7 @@ use factus_application::auth::{AuthService, ThrottlePolicy};
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
+use factus_application::issuance::{InvoiceIssuance, IssuancePolicy};
 use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
 use factus_domain::user::NewPassword;
@@ -79,12 +80,19 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         config.user_cache_ttl,
     ));
     let user_admin = Arc::new(UserAdmin::new(users.clone(), hasher, auth.clone()));
+    let issuance = Arc::new(InvoiceIssuance::new(
+        database.ledger_store(),
+        gateway.clone(),
+        gateway.clone(),
+        IssuancePolicy { stale_after: config.ledger.stale_after, ..IssuancePolicy::default() },
+    ));
     let state = AppState {
         auth,
         users: user_admin,
         health: Arc::new(HealthService::new(users, gateway.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
         invoices: Arc::new(InvoiceService::new(gateway.clone())),
+        issuance,
         lookups: Arc::new(LookupService::new(gateway.clone())),
         factus_status: gateway.clone(),
         metrics: Some(crate::telemetry::init_metrics()),
@@ -193,6 +201,33 @@ pub async fn serve(
             tracing::warn!(grace_secs = grace.as_secs(), "grace period over, dropping remaining connections");
             Ok(())
         }
+    }
+}
+
+/// A shutdown that several tasks (the HTTP server, the reconciler) wait for together.
+#[derive(Debug, Clone)]
+pub struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+/// The trigger of a [`Shutdown`].
+#[derive(Debug)]
+pub struct ShutdownTrigger(tokio::sync::watch::Sender<bool>);
+
+impl ShutdownTrigger {
+    pub fn trigger(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+impl Shutdown {
+    #[must_use]
+    pub fn new() -> (ShutdownTrigger, Self) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (ShutdownTrigger(sender), Self(receiver))
+    }
+
+    /// Resolves once the trigger fired (or was dropped).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stopped| *stopped).await;
     }
 }
 

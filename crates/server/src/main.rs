@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use factus_server::app::{self, Application, BuildOptions};
+use factus_server::app::{self, Application, BuildOptions, Shutdown};
+use factus_server::reconciler;
 use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
 use factus_server::config::Config;
 use factus_server::telemetry;
@@ -58,13 +59,23 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let options = BuildOptions { simulate_factus: args.simulate_factus };
     let Application { database, state, web, sandbox, .. } = app::build(&config, options).await?;
     app::bootstrap_admin(&config, &state.users).await?;
+    let (stop, shutdown) = Shutdown::new();
+    let reconciler =
+        reconciler::spawn(state.issuance.clone(), config.ledger.reconcile_interval, shutdown.clone().wait());
     let router = factus_web::router(state, &web);
     let bind = args.bind.unwrap_or(config.bind_addr);
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("could not listen on {bind}"))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = database.backend_name(), "factus-api listening");
     println!("listening on {address}");
-    app::serve(listener, router, app::shutdown_signal(), config.shutdown_grace).await?;
+    tokio::spawn(async move {
+        app::shutdown_signal().await;
+        stop.trigger();
+    });
+    app::serve(listener, router, shutdown.wait(), config.shutdown_grace).await?;
+    if let Err(error) = reconciler.await {
+        tracing::error!(%error, "the ledger reconciler ended abnormally");
+    }
     database.close().await;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;

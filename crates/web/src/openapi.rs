@@ -19,6 +19,7 @@ use crate::routes;
         routes::factus_auth::factus_login,
         routes::factus_auth::factus_refresh,
         routes::invoices::create_invoice,
+        routes::ledger::list_invoices,
         routes::invoices::get_invoice,
         routes::invoices::download_pdf,
         routes::invoices::download_xml,

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{auth, factus_auth, health, invoices, lookups, users};
+use crate::routes::{auth, factus_auth, health, invoices, ledger, lookups, users};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -53,7 +53,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/auth/factus/login", post(factus_auth::factus_login))
         .route("/auth/factus/refresh", post(factus_auth::factus_refresh))
         // The reference registered `/invoices/` and redirected the slash-less form; both work here.
-        .route("/invoices", post(invoices::create_invoice))
+        .route("/invoices", post(invoices::create_invoice).get(ledger::list_invoices))
         .route("/invoices/", post(invoices::create_invoice))
         .route("/invoices/{number}", get(invoices::get_invoice))
         .route("/invoices/{number}/pdf", get(invoices::download_pdf))

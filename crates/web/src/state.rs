@@ -7,6 +7,7 @@ use factus_application::factus::FactusStatus;
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
+use factus_application::issuance::InvoiceIssuance;
 use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub health: Arc<HealthService>,
     pub factus_auth: Arc<FactusAuthService>,
     pub invoices: Arc<InvoiceService>,
+    /// Exactly-once creation and the ledger.
+    pub issuance: Arc<InvoiceIssuance>,
     pub lookups: Arc<LookupService>,
     /// Whether the server has its own Factus session, and the circuit breaker's state.
     pub factus_status: Arc<dyn FactusStatus>,

@@ -2,9 +2,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use factus_application::issuance::{IssueError, IssueRequest};
+use factus_application::ledger::{IdempotencyKey, RequestFingerprint};
+use sha2::{Digest, Sha256};
 use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, FactusOperation, IssuedBill, StatusMessage};
 use factus_application::invoices::{
-    CreateInvoiceError, DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError,
+    DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError,
     SendInvoiceEmailError,
 };
 use serde::{Deserialize, Serialize};
@@ -17,7 +22,7 @@ use crate::extract::{CurrentUser, JsonBody};
 use crate::factus::{Access, MaybeAccess, refused, upstream};
 use crate::invoices::request::parse_invoice;
 use crate::state::AppState;
-use crate::validation::{Errors, Fields, Loc};
+use crate::validation::{Errors, FieldError, Fields, Loc};
 
 /// What the client gets for an issued invoice (reference §2.4).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -83,46 +88,115 @@ pub struct InvoiceRequestDoc {
     pub items: Vec<Value>,
 }
 
-/// Create an invoice and validate it with DIAN through Factus.
+/// The `Idempotency-Key` header, when sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, FieldError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let loc = Loc::header("idempotency-key");
+    let text = value.to_str().map_err(|_| FieldError::new(loc.clone(), "value is not a valid string", "type_error.str"))?;
+    IdempotencyKey::parse(text).map(Some).map_err(|error| FieldError::new(loc, error.to_string(), "value_error"))
+}
+
+/// The fingerprint of a request body: SHA-256 of its JSON with object keys sorted, so that the
+/// same invoice sent with its fields in another order is recognised as the same request.
+fn fingerprint(body: &Value) -> RequestFingerprint {
+    fn canonical(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|key| (key.clone(), canonical(&map[key]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    let digest = Sha256::digest(canonical(body).to_string().as_bytes());
+    RequestFingerprint::parse(&hex::encode(digest)).expect("a SHA-256 hex digest is a valid fingerprint")
+}
+
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// Create an invoice and validate it with DIAN through Factus, exactly once.
+///
+/// Every create is recorded in the ledger before Factus is called. A retry with the same
+/// `Idempotency-Key` (or, without one, the same `reference_code` and body) gets the stored result
+/// with `Idempotent-Replayed: true` instead of a second invoice.
 #[utoipa::path(
     post, path = "/invoices", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token; optional when the server has its own Factus session")),
+    params(
+        ("X-Factus-Token" = Option<String>, Header, description = "Factus access token; optional when the server has its own Factus session"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID); retries with the same key and body get the first answer"),
+    ),
     request_body = InvoiceRequestDoc,
     responses(
-        (status = 200, description = "`Factura creada exitosamente`", body = inline(ApiResponse<InvoiceResponse>),
+        (status = 200, description = "`Factura creada exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>),
             example = json!({"success": true, "message": "Factura creada exitosamente", "data": {"number": "SETP990000123", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"}, "errors": null})),
-        (status = 400, description = "A business rule of the invoice (list), or Factus refused it (`Error al crear la factura: …`)", body = ValidationErrorResponse),
+        (status = 400, description = "A business rule of the invoice (list), Factus refused it (`Error al crear la factura: …`), or the reference_code was already used with another body", body = ValidationErrorResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
-        (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`", body = ValidationErrorResponse),
+        (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed", body = DetailResponse),
+        (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`, Idempotency-Key reused with another body", body = ValidationErrorResponse),
         (status = 503, description = "Factus unreachable, 5xx, or circuit open", body = DetailResponse),
-        (status = 504, description = "Factus did not answer in time", body = DetailResponse),
+        (status = 504, description = "Factus did not answer in time (retry: the ledger makes it safe)", body = DetailResponse),
     )
 )]
 pub async fn create_invoice(
     State(state): State<AppState>,
     user: Result<CurrentUser, ApiError>,
     MaybeAccess(access): MaybeAccess,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> Result<Json<ApiResponse<InvoiceResponse>>, ApiError> {
+) -> Result<Response, ApiError> {
     let CurrentUser(user) = user?;
-    let invoice = match (access.as_ref(), parse_invoice(&body)) {
-        (Ok(_), Ok(invoice)) => invoice,
-        (Ok(_), Err(error)) => return Err(error),
-        (Err(header), Err(ApiError::Validation(mut errors))) => {
-            errors.insert(0, header.clone());
-            return Err(ApiError::Validation(errors));
+    let mut header_errors: Vec<FieldError> = Vec::new();
+    if let Err(missing) = &access {
+        header_errors.push(missing.clone());
+    }
+    let key = idempotency_key(&headers).unwrap_or_else(|error| {
+        header_errors.push(error);
+        None
+    });
+    let invoice = match (header_errors.is_empty(), parse_invoice(&body)) {
+        (true, Ok(invoice)) => invoice,
+        (true, Err(error)) => return Err(error),
+        (false, Err(ApiError::Validation(errors))) => {
+            header_errors.extend(errors);
+            return Err(ApiError::Validation(header_errors));
         }
-        (Err(header), _) => return Err(ApiError::invalid(header.clone())),
+        (false, _) => return Err(ApiError::Validation(header_errors)),
     };
     let access = access.map_err(ApiError::invalid)?;
+    let had_key = key.is_some();
+    let request = IssueRequest { user, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
     let operation = FactusOperation::CreateInvoice;
-    match state.invoices.create_invoice(&user, &access, &invoice).await {
-        Ok(bill) => Ok(Json(ApiResponse::ok("Factura creada exitosamente", bill.into()))),
-        Err(CreateInvoiceError::Rejected { message, .. } | CreateInvoiceError::Conflict { message }) => {
-            Err(refused(operation, &message))
+    match state.issuance.issue(request).await {
+        Ok(outcome) => {
+            let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
+            if outcome.replayed {
+                metrics::counter!("ledger_replays_total").increment(1);
+                Ok(([(REPLAYED, HeaderValue::from_static("true"))], body).into_response())
+            } else {
+                Ok(body.into_response())
+            }
         }
-        Err(CreateInvoiceError::Upstream(error)) => Err(upstream(operation, error)),
-        Err(CreateInvoiceError::Unexpected(error)) => Err(ApiError::internal(error)),
+        Err(IssueError::InProgress) => Err(ApiError::detail(
+            StatusCode::CONFLICT,
+            if had_key {
+                "A request with this Idempotency-Key is still being processed"
+            } else {
+                "A request with this reference_code is still being processed"
+            },
+        )),
+        Err(IssueError::KeyReusedWithDifferentBody) => Err(ApiError::invalid(FieldError::new(
+            Loc::header("idempotency-key"),
+            "Idempotency-Key was already used with a different request body",
+            "value_error",
+        ))),
+        Err(error @ IssueError::ReferenceAlreadyUsed { .. }) => Err(refused(operation, &error.to_string())),
+        Err(IssueError::ReplayedRejection { message, .. }) => {
+            Err(refused(operation, &message).with_header(REPLAYED, HeaderValue::from_static("true")))
+        }
+        Err(IssueError::Factus(error)) => Err(upstream(operation, error)),
+        Err(IssueError::Unexpected(error)) => Err(ApiError::internal(error)),
     }
 }
 

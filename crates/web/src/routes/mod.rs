@@ -4,5 +4,6 @@ pub mod auth;
 pub mod factus_auth;
 pub mod health;
 pub mod invoices;
+pub mod ledger;
 pub mod lookups;
 pub mod users;

@@ -1,0 +1,184 @@
+//! The invoice ledger: what this service issued, newest first (`GET /invoices`).
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use factus_application::ledger::{
+    EntryStatus, LedgerCursor, LedgerEntry, LedgerFilter, LedgerState, PageSize, Rejection,
+};
+use factus_domain::invoice::ReferenceCode;
+use factus_domain::user::Username;
+use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, Time};
+use utoipa::ToSchema;
+
+use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::error::ApiError;
+use crate::extract::CurrentUser;
+use crate::state::AppState;
+use crate::validation::{FieldError, Loc};
+
+/// One ledger entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntryResponse {
+    pub id: String,
+    #[schema(example = "FAC-1732550000")]
+    pub reference_code: String,
+    /// `pending`, `issued`, `rejected` or `unknown`.
+    #[schema(example = "issued")]
+    pub state: &'static str,
+    pub username: String,
+    pub idempotency_key: Option<String>,
+    /// Factus' bill number, once issued.
+    #[schema(example = "SETP990000001")]
+    pub number: Option<String>,
+    pub prefix: Option<String>,
+    pub cufe: Option<String>,
+    pub qr_url: Option<String>,
+    /// Factus' bill status (`"1"` validated by DIAN).
+    pub factus_status: Option<String>,
+    /// Why a rejected entry was rejected.
+    pub error: Option<String>,
+    /// Sends to Factus under this entry.
+    pub attempts: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub issued_at: Option<String>,
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+impl From<LedgerEntry> for LedgerEntryResponse {
+    fn from(entry: LedgerEntry) -> Self {
+        let state = entry.state().as_str();
+        let (bill, issued_at, error) = match entry.status {
+            EntryStatus::Issued { bill, issued_at } => (Some(bill), Some(rfc3339(issued_at)), None),
+            EntryStatus::Rejected(Rejection::Factus { status, message }) => {
+                (None, None, Some(format!("Factus {status}: {message}")))
+            }
+            EntryStatus::Rejected(Rejection::NotIssued) => (None, None, Some(Rejection::NOT_ISSUED_DETAIL.to_owned())),
+            EntryStatus::Pending | EntryStatus::Unknown => (None, None, None),
+        };
+        Self {
+            id: entry.id.to_string(),
+            reference_code: entry.reference_code.as_str().to_owned(),
+            state,
+            username: entry.username.to_string(),
+            idempotency_key: entry.idempotency_key.map(|key| key.as_str().to_owned()),
+            number: bill.as_ref().map(|bill| bill.number.clone()),
+            prefix: bill.as_ref().map(|bill| bill.prefix.clone()),
+            cufe: bill.as_ref().map(|bill| bill.cufe.clone()),
+            qr_url: bill.as_ref().map(|bill| bill.qr_url.clone()),
+            factus_status: bill.map(|bill| bill.status),
+            error,
+            attempts: entry.attempts,
+            created_at: rfc3339(entry.created_at),
+            updated_at: rfc3339(entry.updated_at),
+            issued_at,
+        }
+    }
+}
+
+/// One page of the ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerPageResponse {
+    pub items: Vec<LedgerEntryResponse>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 instant.
+fn parse_instant(raw: &str) -> Option<OffsetDateTime> {
+    if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Some(at);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(raw, &format).ok().map(|date| date.with_time(Time::MIDNIGHT).assume_utc())
+}
+
+fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
+    let pairs: Vec<(String, String)> =
+        query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
+    let mut filter = LedgerFilter::default();
+    let mut errors = Vec::new();
+    for (key, value) in &pairs {
+        let value = value.trim();
+        let loc = |name: &'static str| Loc::query(name);
+        match key.as_str() {
+            "state" => match LedgerState::parse(value) {
+                Ok(state) => filter.state = Some(state),
+                Err(_) => errors.push(FieldError::new(
+                    loc("state"),
+                    "value is not a valid enumeration member; permitted: 'pending', 'issued', 'rejected', 'unknown'",
+                    "type_error.enum",
+                )),
+            },
+            "reference_code" => match ReferenceCode::parse(value) {
+                Ok(reference) => filter.reference_code = Some(reference),
+                Err(error) => errors.push(FieldError::new(loc("reference_code"), error.to_string(), "value_error")),
+            },
+            "number" => filter.number = Some(value.to_owned()),
+            "from" => match parse_instant(value) {
+                Some(at) => filter.created_from = Some(at),
+                None => errors.push(FieldError::new(loc("from"), "invalid date format", "value_error.date")),
+            },
+            "to" => match parse_instant(value) {
+                // A plain date means "through that day".
+                Some(at) if !value.contains('T') => filter.created_before = Some(at + time::Duration::DAY),
+                Some(at) => filter.created_before = Some(at),
+                None => errors.push(FieldError::new(loc("to"), "invalid date format", "value_error.date")),
+            },
+            "username" => match Username::parse(value) {
+                Ok(name) => filter.username = Some(name),
+                Err(error) => errors.push(FieldError::new(loc("username"), error.to_string(), "value_error")),
+            },
+            "cursor" => match LedgerCursor::parse(value) {
+                Ok(cursor) => filter.after = Some(cursor),
+                Err(_) => errors.push(FieldError::new(loc("cursor"), "invalid cursor", "value_error")),
+            },
+            "limit" => match value.parse::<u32>().ok().map(PageSize::new) {
+                Some(Ok(size)) => filter.limit = size,
+                Some(Err(error)) => errors.push(FieldError::new(loc("limit"), error.to_string(), "value_error")),
+                None => errors.push(FieldError::new(loc("limit"), "value is not a valid integer", "type_error.integer")),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() { Ok(filter) } else { Err(ApiError::Validation(errors)) }
+}
+
+/// The invoices this service issued (its ledger), newest first. Admins see everybody's; other
+/// users their own.
+#[utoipa::path(
+    get, path = "/invoices", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(
+        ("state" = Option<String>, Query, description = "pending, issued, rejected or unknown"),
+        ("reference_code" = Option<String>, Query, description = "Exact reference code"),
+        ("number" = Option<String>, Query, description = "Exact Factus number, e.g. SETP990000001"),
+        ("from" = Option<String>, Query, description = "Created at or after (YYYY-MM-DD or RFC 3339)"),
+        ("to" = Option<String>, Query, description = "Created up to (a date includes the whole day)"),
+        ("username" = Option<String>, Query, description = "Only this user's entries (admins)"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, description = "Page size (default 50, at most 200)"),
+    ),
+    responses(
+        (status = 200, description = "`Facturas obtenidas exitosamente`", body = inline(ApiResponse<LedgerPageResponse>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 422, description = "A bad filter", body = ValidationErrorResponse),
+    )
+)]
+pub async fn list_invoices(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ApiResponse<LedgerPageResponse>>, ApiError> {
+    let filter = parse_filter(query.as_deref())?;
+    let page = state.issuance.list(&user, filter).await.map_err(ApiError::internal)?;
+    let data = LedgerPageResponse {
+        items: page.entries.into_iter().map(LedgerEntryResponse::from).collect(),
+        next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
+    };
+    Ok(Json(ApiResponse::ok("Facturas obtenidas exitosamente", data)))
+}
