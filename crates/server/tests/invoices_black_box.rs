@@ -1288,8 +1288,17 @@ async fn a_factus_422_in_the_reference_shape_reads_exactly_as_the_reference_exam
 
 #[tokio::test]
 async fn a_reference_code_factus_already_issued_is_a_400_with_the_conflict_message() {
+    // Another system (the old wrapper, Factus' web app) issued FAC-409 for another customer and
+    // amount. Sending a new invoice under that reference must not be answered with that bill.
+    // FAILS at the time of writing: the ledger's 409 path (`InvoiceIssuance::after_conflict`,
+    // crates/application/src/issuance.rs) adopts whatever bill Factus holds for the reference,
+    // even on the first attempt of a new entry, and answers 200 with the other invoice's number.
     let app = TestApp::start(Mode::ClientToken).await;
-    app.issue_upstream(&valid_invoice("FAC-409")).await;
+    let someone_elses = edited(
+        valid_invoice("FAC-409"),
+        vec![set("/customer/names", json!("Otra Persona")), set("/items/0/price", json!("55000.00"))],
+    );
+    app.issue_upstream(&someone_elses).await;
 
     app.create(&valid_invoice("FAC-409")).await.detail(
         StatusCode::BAD_REQUEST,

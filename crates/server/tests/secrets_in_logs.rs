@@ -1,0 +1,162 @@
+//! Passwords, tokens and the signing key never reach a log line, even at `debug`.
+//!
+//! Runs the real binary with the in-process Factus simulator, exercises every flow that handles
+//! a secret (local login, a failed login, a password change, user creation, Factus login and
+//! refresh, an invoice with the server's own Factus session), stops it, and searches everything it
+//! printed.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::Command;
+
+const SECRET_KEY: &str = "a-signing-key-that-must-never-be-logged-0123456789";
+const ADMIN_PASSWORD: &str = "admin-password-never-logged";
+const NEW_PASSWORD: &str = "changed-password-never-logged";
+const USER_PASSWORD: &str = "user-password-never-logged";
+const WRONG_PASSWORD: &str = "wrong-password-never-logged";
+
+fn minimal_invoice(reference: &str) -> Value {
+    json!({
+        "reference_code": reference,
+        "customer": {"identification_document_id": 3, "identification": "123", "names": "Ana",
+                     "legal_organization_id": 2, "tribute_id": 21},
+        "items": [{"code_reference": "P", "name": "N", "quantity": 1, "price": "119.00", "tax_rate": "19.00",
+                   "unit_measure_id": 70, "standard_code_id": 1, "is_excluded": 0, "tribute_id": 1}]
+    })
+}
+
+#[tokio::test]
+async fn no_password_token_or_signing_key_appears_in_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-api"))
+        .args(["--simulate-factus", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", format!("sqlite://{}/logs.db", dir.path().display()))
+        .env("SECRET_KEY", SECRET_KEY)
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "debug")
+        .env("LOG_FORMAT", "json")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    let address = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).await.unwrap() > 0, "the binary exited before listening");
+            printed.push_str(&line);
+            if let Some(address) = line.trim().strip_prefix("listening on ") {
+                return address.to_owned();
+            }
+        }
+    })
+    .await
+    .expect("the binary listens within 30 s");
+    let api = format!("http://{address}/api/v1");
+    let http = reqwest::Client::new();
+
+    let login = |username: &'static str, password: &'static str| {
+        http.post(format!("{api}/auth/login")).form(&[("username", username), ("password", password)]).send()
+    };
+    assert_eq!(login("admin", WRONG_PASSWORD).await.unwrap().status(), 401);
+    let admin: Value = login("admin", ADMIN_PASSWORD).await.unwrap().json().await.unwrap();
+    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+
+    let created = http
+        .post(format!("{api}/users"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"username": "ana", "password": USER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let ana: Value = login("ana", USER_PASSWORD).await.unwrap().json().await.unwrap();
+    let ana_token = ana["access_token"].as_str().unwrap().to_owned();
+    let changed = http
+        .post(format!("{api}/auth/password"))
+        .bearer_auth(&ana_token)
+        .json(&json!({"current_password": USER_PASSWORD, "new_password": NEW_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+
+    let factus: Value = http
+        .post(format!("{api}/auth/factus/login"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let factus_token = factus["data"]["access_token"].as_str().unwrap().to_owned();
+    let refresh_token = factus["data"]["refresh_token"].as_str().unwrap().to_owned();
+    let refreshed: Value = http
+        .post(format!("{api}/auth/factus/refresh"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"refresh_token": refresh_token}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refreshed_token = refreshed["data"]["access_token"].as_str().unwrap().to_owned();
+    let issued = http
+        .post(format!("{api}/invoices"))
+        .bearer_auth(&admin_token)
+        .header("X-Factus-Token", &refreshed_token)
+        .json(&minimal_invoice("LOGS-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), 200);
+    let with_server_session = http
+        .post(format!("{api}/invoices"))
+        .bearer_auth(&admin_token)
+        .json(&minimal_invoice("LOGS-2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_server_session.status(), 200);
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "the binary stops cleanly: {status}");
+    stdout.read_to_string(&mut printed).await.unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut printed).await.unwrap();
+
+    assert!(printed.contains("request finished"), "debug logs were captured");
+    let secrets = [
+        ("SECRET_KEY", SECRET_KEY.to_owned()),
+        ("admin password", ADMIN_PASSWORD.to_owned()),
+        ("user password", USER_PASSWORD.to_owned()),
+        ("new password", NEW_PASSWORD.to_owned()),
+        ("wrong password", WRONG_PASSWORD.to_owned()),
+        ("Factus password", factus_sandbox::DEFAULT_PASSWORD.to_owned()),
+        ("Factus client secret", factus_sandbox::DEFAULT_CLIENT_SECRET.to_owned()),
+        ("local token", admin_token.clone()),
+        ("local token signature", admin_token.rsplit('.').next().unwrap().to_owned()),
+        ("Factus access token", factus_token),
+        ("Factus refresh token", refresh_token),
+        ("refreshed Factus token", refreshed_token),
+    ];
+    for (what, secret) in secrets {
+        assert!(!printed.contains(&secret), "the {what} appears in the logs");
+    }
+}
