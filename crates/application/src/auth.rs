@@ -101,6 +101,11 @@ impl AuthService {
         let attempted = username.trim().to_lowercase();
         let now = OffsetDateTime::now_utc();
         let window = time::Duration::try_from(self.throttle.window).unwrap_or(time::Duration::HOUR);
+        // The attempt counts as a failure *before* the (slow) password check and is forgotten
+        // only on success. Counting first and recording after would let every guess that
+        // arrives at once through the check; recorded first, the database orders them, and the
+        // sixth concurrent guess already sees five others.
+        self.attempts.record_failure(&attempted, address, now).await?;
         let failures = self.attempts.failures_since(&attempted, address, now - window).await?;
         if let Some(retry_after) = self.retry_after(&failures, now, window) {
             tracing::warn!(username = %attempted, ?address, "login throttled");
@@ -122,7 +127,6 @@ impl AuthService {
                     .map_err(|error| LoginError::Unexpected(StoreError(anyhow::anyhow!(error))))
             }
             _ => {
-                self.attempts.record_failure(&attempted, address, now).await?;
                 tracing::info!(username = %attempted, ?address, "login failed");
                 Err(LoginError::InvalidCredentials)
             }
@@ -135,8 +139,9 @@ impl AuthService {
         now: OffsetDateTime,
         window: time::Duration,
     ) -> Option<Duration> {
-        let over_username = failures.username_failures >= self.throttle.max_failures_per_username;
-        let over_address = failures.address_failures >= self.throttle.max_failures_per_address;
+        // The counts include the attempt being made, so the limit itself is still allowed.
+        let over_username = failures.username_failures > self.throttle.max_failures_per_username;
+        let over_address = failures.address_failures > self.throttle.max_failures_per_address;
         let oldest = match (over_username, over_address) {
             (false, false) => return None,
             (true, false) => failures.username_oldest,

@@ -384,7 +384,11 @@ impl InvoiceIssuance {
         }
     }
 
-    /// Factus answered 409: maybe an earlier, ambiguous attempt of this reference went through.
+    /// Factus answered 409. On a resend (this entry had an earlier, ambiguous attempt) that
+    /// attempt may have gone through after all: look the reference up and record that bill. On a
+    /// first send the conflicting document is somebody else's (another system on the same Factus
+    /// account, or a pending document blocking new ones): answering it as this request's bill
+    /// would hand the client a document with other contents, so it is a rejection.
     async fn after_conflict(
         &self,
         request: &IssueRequest,
@@ -393,6 +397,11 @@ impl InvoiceIssuance {
     ) -> Result<IssueOutcome, IssueError> {
         let reference = request.invoice.reference_code();
         let conflict = |message: String| IssueError::Factus(FactusError::Rejected { status: 409, message });
+        if entry.attempts <= 1 {
+            let rejection = Rejection::Factus { status: 409, message: message.clone() };
+            record(self.ledger.mark_rejected(&entry, &rejection, clock::now()).await, &entry, "rejected");
+            return Err(conflict(message));
+        }
         match self.bills.find_bill_by_reference(&request.access, reference.as_str()).await {
             Ok(Some(bill)) => {
                 tracing::info!(%reference, entry = %entry.id, number = %bill.number, "Factus already held the bill; recorded it");
@@ -834,13 +843,29 @@ mod tests {
         );
     }
 
+    /// An unknown entry that Factus had no bill for, resent under the same entry (attempt 2).
+    fn resent_after_an_unknown_outcome(mocks: &mut Mocks, lookups: Vec<Result<Option<IssuedBill>, FactusError>>) {
+        mocks.keyed(entry(EntryStatus::Unknown));
+        let mut lookups = lookups.into_iter();
+        let count = lookups.len();
+        mocks
+            .bills
+            .expect_find_bill_by_reference()
+            .times(count)
+            .returning(move |_, _| lookups.next().expect("one answer per lookup"));
+        mocks
+            .ledger
+            .expect_reopen()
+            .times(1)
+            .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    }
+
     #[tokio::test]
-    async fn a_factus_conflict_whose_bill_exists_records_that_bill_instead_of_failing() {
+    async fn a_conflict_on_a_resend_whose_bill_exists_records_that_bill_instead_of_failing() {
         let mut mocks = Mocks::new();
-        mocks.nothing_recorded();
-        mocks.claims();
+        // The bill appeared between the lookup before the resend and the resend itself.
+        resent_after_an_unknown_outcome(&mut mocks, vec![Ok(None), Ok(Some(bill_()))]);
         mocks.sends(Err(rejected(409, "reference_code ya existe")));
-        mocks.looks_up(Ok(Some(bill_())));
         mocks.marks_issued();
 
         let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the existing bill");
@@ -850,12 +875,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_factus_conflict_without_a_bill_is_recorded_as_rejected() {
+    async fn a_conflict_on_a_first_send_is_a_rejection_without_adopting_the_other_document() {
         let mut mocks = Mocks::new();
         mocks.nothing_recorded();
         mocks.claims();
         mocks.sends(Err(rejected(409, "Se encontró una factura pendiente por enviar a la DIAN")));
-        mocks.looks_up(Ok(None));
+        mocks.bills.expect_find_bill_by_reference().never();
         mocks.marks_rejected(Rejection::Factus {
             status: 409,
             message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
@@ -867,12 +892,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_factus_conflict_whose_lookup_fails_leaves_the_entry_unknown() {
+    async fn a_conflict_on_a_resend_without_a_bill_is_recorded_as_rejected() {
         let mut mocks = Mocks::new();
-        mocks.nothing_recorded();
-        mocks.claims();
+        resent_after_an_unknown_outcome(&mut mocks, vec![Ok(None), Ok(None)]);
         mocks.sends(Err(rejected(409, "Conflict")));
-        mocks.looks_up(Err(FactusError::Timeout));
+        mocks.ledger.expect_mark_rejected().times(1).returning(|_, _, _| Ok(true));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 409, .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_conflict_on_a_resend_whose_lookup_fails_leaves_the_entry_unknown() {
+        let mut mocks = Mocks::new();
+        resent_after_an_unknown_outcome(&mut mocks, vec![Ok(None), Err(FactusError::Timeout)]);
+        mocks.sends(Err(rejected(409, "Conflict")));
         mocks.marks_unknown();
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();

@@ -43,9 +43,11 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
 /// A JSON body as a `serde_json::Value`, to be read field by field with
 /// [`crate::validation::Fields`] so that every error is reported at once.
 ///
-/// Malformed JSON answers 422 `value_error.jsondecode` with the byte offset in `loc`; a missing
-/// body answers 422 `value_error.missing` at `["body"]`; another content type answers 422
-/// `type_error.dict`; a body over [`MAX_BODY_BYTES`] answers 413.
+/// Only what FastAPI refuses while *reading* the body is refused here, before authentication:
+/// malformed JSON answers 422 `value_error.jsondecode` with the offset in `loc`, and a body over
+/// [`MAX_BODY_BYTES`] answers 413. A missing body becomes `null` and a body of another content
+/// type a JSON string, so that field validation (after authentication, as in the reference)
+/// reports them as `value_error.missing` / `type_error.dict` at `["body"]`.
 #[derive(Debug)]
 pub struct JsonBody(pub Value);
 
@@ -59,14 +61,10 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         });
         let bytes = read_body(request.into_body()).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::invalid(FieldError::missing(Loc::body())));
+            return Ok(Self(Value::Null));
         }
         if !is_json {
-            return Err(ApiError::invalid(FieldError::new(
-                Loc::body(),
-                "value is not a valid dict",
-                "type_error.dict",
-            )));
+            return Ok(Self(Value::String(String::from_utf8_lossy(&bytes).into_owned())));
         }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|error| {
             let offset = byte_offset(&bytes, error.line(), error.column());

@@ -197,10 +197,15 @@ fn type_error(errors: &mut Errors, loc: Loc, (msg, kind): (&str, &'static str)) 
 }
 
 impl<'a> Fields<'a> {
-    /// Reads `value` as an object located at `loc`; records `type_error.dict` otherwise.
+    /// Reads `value` as an object located at `loc`; records `value_error.missing` for `null` (no
+    /// body at all) and `type_error.dict` for anything else.
     pub fn of(value: &'a Value, loc: &'a Loc, errors: &mut Errors) -> Option<Self> {
         match value {
             Value::Object(map) => Some(Self { map, loc }),
+            Value::Null => {
+                errors.push(FieldError::missing(loc.clone()));
+                None
+            }
             _ => {
                 type_error(errors, loc.clone(), DICT);
                 None

@@ -74,6 +74,10 @@ const TRIBUTES: Endpoint = Endpoint { name: "tributes_products", idempotent: tru
 const UNITS: Endpoint = Endpoint { name: "measurement_units", idempotent: true };
 const RANGES: Endpoint = Endpoint { name: "numbering_ranges", idempotent: true };
 const COUNTRIES: Endpoint = Endpoint { name: "countries", idempotent: true };
+/// Bills per page when looking a reference up (Factus' maximum).
+const LOOKUP_PAGE_SIZE: &str = "100";
+/// Pages a reference look-up reads at most.
+const MAX_LOOKUP_PAGES: u64 = 100;
 const ACQUIRER: Endpoint = Endpoint { name: "dian_acquirer", idempotent: true };
 
 /// The reqwest adapter for Factus. Implements all Factus ports; share one per process.
@@ -120,6 +124,52 @@ impl FactusGateway {
         let session =
             config.server_credentials.map(|credentials| ServerSession::new(credentials, config.token_refresh_margin));
         Ok(Self { transport, oauth: OAuthClient::new(config.client_id, config.client_secret), session })
+    }
+
+    /// The number of the bill whose reference is exactly `reference_code`, searching every page
+    /// of `GET /v1/bills?filter[reference_code]=…`.
+    ///
+    /// Factus' filter matches *parts* of references and lists newest first, so `FAC-1` also
+    /// matches `FAC-10` … `FAC-19`; stopping at the first page would miss an existing bill and
+    /// let the ledger resend it. Pages are asked for 100 at a time, and the search stops at
+    /// [`MAX_LOOKUP_PAGES`] (10,000 bills sharing the text) rather than walk a whole account.
+    async fn listed_bill_number(
+        &self,
+        access: &FactusAccess,
+        reference_code: &str,
+    ) -> Result<Option<String>, FactusError> {
+        let mut page = 1_u64;
+        loop {
+            let page_text = page.to_string();
+            let listing = self.get(
+                LIST,
+                FactusOperation::FindInvoice,
+                &["v1", "bills"],
+                &[
+                    ("filter[reference_code]", reference_code),
+                    ("filter[per_page]", LOOKUP_PAGE_SIZE),
+                    ("per_page", LOOKUP_PAGE_SIZE),
+                    ("page", &page_text),
+                ],
+            )?;
+            let body = self.call(access, listing).await?;
+            let items = responses::list(&body)?;
+            if let Some(number) = responses::listed_bill_number(&items, reference_code) {
+                return Ok(Some(number));
+            }
+            let last_page = responses::last_page(&body).unwrap_or(page);
+            if items.is_empty() || page >= last_page {
+                return Ok(None);
+            }
+            if page >= MAX_LOOKUP_PAGES {
+                return Err(FactusError::InvalidResponse {
+                    message: format!(
+                        "Factus lista más de {MAX_LOOKUP_PAGES} páginas de facturas para la referencia {reference_code}"
+                    ),
+                });
+            }
+            page += 1;
+        }
     }
 
     /// The circuit breaker's state (also published as the gauge `factus_circuit_state`).
@@ -316,14 +366,7 @@ impl FactusBillGateway for FactusGateway {
         access: &FactusAccess,
         reference_code: &str,
     ) -> Result<Option<IssuedBill>, FactusError> {
-        let listing = self.get(
-            LIST,
-            FactusOperation::FindInvoice,
-            &["v1", "bills"],
-            &[("filter[reference_code]", reference_code)],
-        )?;
-        let items = responses::list(&self.call(access, listing).await?)?;
-        let Some(number) = responses::listed_bill_number(&items, reference_code) else {
+        let Some(number) = self.listed_bill_number(access, reference_code).await? else {
             return Ok(None);
         };
         if number.is_empty() {

@@ -209,6 +209,12 @@ pub(crate) fn acquirer(body: &[u8]) -> Result<Acquirer, FactusError> {
 
 /// The number of the bill listed under exactly `reference_code` (Factus' filter may match more
 /// loosely), or `None`.
+/// `data.pagination.last_page` of a Laravel list, when present.
+pub(crate) fn last_page(body: &[u8]) -> Option<u64> {
+    let document: Value = serde_json::from_slice(body).ok()?;
+    document.get("data")?.get("pagination")?.get("last_page")?.as_u64()
+}
+
 pub(crate) fn listed_bill_number(items: &[Value], reference_code: &str) -> Option<String> {
     items
         .iter()
