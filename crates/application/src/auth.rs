@@ -24,11 +24,7 @@ pub struct ThrottlePolicy {
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        Self {
-            max_failures_per_username: 5,
-            max_failures_per_address: 20,
-            window: Duration::from_secs(15 * 60),
-        }
+        Self { max_failures_per_username: 5, max_failures_per_address: 20, window: Duration::from_secs(15 * 60) }
     }
 }
 
@@ -224,10 +220,7 @@ impl UserCache {
             return None;
         }
         let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(username)
-            .filter(|(_, stored_at)| stored_at.elapsed() < self.ttl)
-            .map(|(user, _)| user.clone())
+        entries.get(username).filter(|(_, stored_at)| stored_at.elapsed() < self.ttl).map(|(user, _)| user.clone())
     }
 
     fn put(&self, user: User) {

@@ -102,9 +102,8 @@ impl UserAdmin {
     /// no enabled admin; `Unexpected` when the store or hasher fails.
     pub async fn update(&self, username: &Username, changes: UserChanges) -> Result<User, UpdateUserError> {
         let mut user = self.users.find_by_username(username).await?.ok_or(UpdateUserError::NotFound)?;
-        let loses_admin = user.is_admin()
-            && !user.disabled
-            && (changes.disabled == Some(true) || changes.role == Some(Role::User));
+        let loses_admin =
+            user.is_admin() && !user.disabled && (changes.disabled == Some(true) || changes.role == Some(Role::User));
         if loses_admin && self.users.count_enabled_admins().await? <= 1 {
             return Err(UpdateUserError::LastAdmin);
         }

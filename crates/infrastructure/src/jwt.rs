@@ -64,11 +64,7 @@ impl JwtTokenService {
     ///
     /// # Errors
     /// [`JwtConfigError`] for another algorithm, an empty key or a zero lifetime.
-    pub fn new(
-        secret: &SecretString,
-        algorithm: &str,
-        lifetime_minutes: u32,
-    ) -> Result<Self, JwtConfigError> {
+    pub fn new(secret: &SecretString, algorithm: &str, lifetime_minutes: u32) -> Result<Self, JwtConfigError> {
         let algorithm = match algorithm.trim() {
             "HS256" => Algorithm::HS256,
             "HS384" => Algorithm::HS384,
@@ -108,13 +104,9 @@ impl JwtTokenService {
             exp: (now + self.lifetime).unix_timestamp(),
             iat: Some(now.unix_timestamp()),
         };
-        let access_token =
-            jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
-                .map_err(|error| TokenError::Issue(error.to_string()))?;
-        Ok(IssuedToken {
-            access_token,
-            expires_in_seconds: self.lifetime.whole_seconds(),
-        })
+        let access_token = jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
+            .map_err(|error| TokenError::Issue(error.to_string()))?;
+        Ok(IssuedToken { access_token, expires_in_seconds: self.lifetime.whole_seconds() })
     }
 }
 
@@ -124,28 +116,19 @@ impl TokenService for JwtTokenService {
     }
 
     fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation)
-            .map_err(|error| {
-                // The reason only: the token itself is a credential and never logged.
-                tracing::debug!(
-                    reason = refusal_reason(error.kind()),
-                    "access token refused"
-                );
-                TokenError::Invalid
-            })?;
+        let data = jsonwebtoken::decode::<TokenClaims>(token, &self.decoding, &self.validation).map_err(|error| {
+            // The reason only: the token itself is a credential and never logged.
+            tracing::debug!(reason = refusal_reason(error.kind()), "access token refused");
+            TokenError::Invalid
+        })?;
         let TokenClaims { sub, exp, iat } = data.claims;
         if sub.is_empty() {
             tracing::debug!(reason = "empty subject", "access token refused");
             return Err(TokenError::Invalid);
         }
-        let expires_at =
-            OffsetDateTime::from_unix_timestamp(exp).map_err(|_| TokenError::Invalid)?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| TokenError::Invalid)?;
         let issued_at = iat.and_then(|iat| OffsetDateTime::from_unix_timestamp(iat).ok());
-        Ok(Claims {
-            subject: sub,
-            issued_at,
-            expires_at,
-        })
+        Ok(Claims { subject: sub, issued_at, expires_at })
     }
 }
 
@@ -181,12 +164,7 @@ mod tests {
 
     /// Signs arbitrary claims with the test key, to build tokens the service would not issue.
     fn sign(algorithm: Algorithm, claims: &serde_json::Value) -> String {
-        jsonwebtoken::encode(
-            &Header::new(algorithm),
-            claims,
-            &EncodingKey::from_secret(KEY.as_bytes()),
-        )
-        .unwrap()
+        jsonwebtoken::encode(&Header::new(algorithm), claims, &EncodingKey::from_secret(KEY.as_bytes())).unwrap()
     }
 
     fn now() -> i64 {
@@ -217,12 +195,7 @@ mod tests {
     fn hs512_can_be_configured() {
         let tokens = service("HS512");
         let issued = tokens.issue("ana").unwrap();
-        assert_eq!(
-            jsonwebtoken::decode_header(&issued.access_token)
-                .unwrap()
-                .alg,
-            Algorithm::HS512
-        );
+        assert_eq!(jsonwebtoken::decode_header(&issued.access_token).unwrap().alg, Algorithm::HS512);
         assert_eq!(tokens.verify(&issued.access_token).unwrap().subject, "ana");
     }
 
@@ -231,45 +204,28 @@ mod tests {
         let tokens = service("HS256");
         let long_ago = OffsetDateTime::now_utc() - time::Duration::minutes(31);
         let issued = tokens.issue_at("ana", long_ago).unwrap();
-        assert_eq!(
-            tokens.verify(&issued.access_token),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(tokens.verify(&issued.access_token), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_token_expired_within_the_leeway_is_still_accepted() {
         let tokens = service("HS256");
-        let token = sign(
-            Algorithm::HS256,
-            &serde_json::json!({ "sub": "ana", "exp": now() - 2 }),
-        );
+        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "ana", "exp": now() - 2 }));
         assert!(tokens.verify(&token).is_ok());
     }
 
     #[test]
     fn a_token_expired_beyond_the_leeway_is_refused() {
         let tokens = service("HS256");
-        let token = sign(
-            Algorithm::HS256,
-            &serde_json::json!({ "sub": "ana", "exp": now() - 10 }),
-        );
+        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "ana", "exp": now() - 10 }));
         assert_eq!(tokens.verify(&token), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
-        let other = JwtTokenService::new(
-            &SecretString::from("another key, also 32 bytes long!"),
-            "HS256",
-            30,
-        )
-        .unwrap();
+        let other = JwtTokenService::new(&SecretString::from("another key, also 32 bytes long!"), "HS256", 30).unwrap();
         let issued = other.issue("ana").unwrap();
-        assert_eq!(
-            service("HS256").verify(&issued.access_token),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(service("HS256").verify(&issued.access_token), Err(TokenError::Invalid));
     }
 
     #[test]
@@ -285,28 +241,15 @@ mod tests {
     fn an_unsigned_alg_none_token_is_refused() {
         let header = b64(r#"{"alg":"none","typ":"JWT"}"#);
         let payload = b64(&format!(r#"{{"sub":"admin","exp":{}}}"#, now() + 600));
-        for token in [
-            format!("{header}.{payload}."),
-            format!("{header}.{payload}"),
-        ] {
-            assert_eq!(
-                service("HS256").verify(&token),
-                Err(TokenError::Invalid),
-                "{token}"
-            );
+        for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+            assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid), "{token}");
         }
     }
 
     #[test]
     fn a_token_signed_with_hs512_is_refused_when_hs256_is_configured() {
-        let token = sign(
-            Algorithm::HS512,
-            &serde_json::json!({ "sub": "ana", "exp": now() + 600 }),
-        );
-        assert!(
-            service("HS512").verify(&token).is_ok(),
-            "the token itself is valid"
-        );
+        let token = sign(Algorithm::HS512, &serde_json::json!({ "sub": "ana", "exp": now() + 600 }));
+        assert!(service("HS512").verify(&token).is_ok(), "the token itself is valid");
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
     }
 
@@ -315,10 +258,7 @@ mod tests {
         // Key confusion: an RS256 header with an HMAC signature made with the shared key.
         let header = b64(r#"{"alg":"RS256","typ":"JWT"}"#);
         let payload = b64(&format!(r#"{{"sub":"admin","exp":{}}}"#, now() + 600));
-        let hs256 = sign(
-            Algorithm::HS256,
-            &serde_json::json!({ "sub": "admin", "exp": now() + 600 }),
-        );
+        let hs256 = sign(Algorithm::HS256, &serde_json::json!({ "sub": "admin", "exp": now() + 600 }));
         let signature = hs256.rsplit('.').next().unwrap();
         let token = format!("{header}.{payload}.{signature}");
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
@@ -332,10 +272,7 @@ mod tests {
 
     #[test]
     fn a_token_with_an_empty_subject_is_refused() {
-        let token = sign(
-            Algorithm::HS256,
-            &serde_json::json!({ "sub": "", "exp": now() + 600 }),
-        );
+        let token = sign(Algorithm::HS256, &serde_json::json!({ "sub": "", "exp": now() + 600 }));
         assert_eq!(service("HS256").verify(&token), Err(TokenError::Invalid));
     }
 
@@ -348,10 +285,7 @@ mod tests {
     #[test]
     fn a_token_that_is_not_yet_valid_is_refused() {
         let claims = serde_json::json!({ "sub": "ana", "exp": now() + 600, "nbf": now() + 300 });
-        assert_eq!(
-            service("HS256").verify(&sign(Algorithm::HS256, &claims)),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(service("HS256").verify(&sign(Algorithm::HS256, &claims)), Err(TokenError::Invalid));
     }
 
     #[test]
@@ -374,10 +308,7 @@ mod tests {
 
     #[test]
     fn an_empty_key_or_a_zero_lifetime_cannot_be_configured() {
-        assert_eq!(
-            JwtTokenService::new(&SecretString::from(""), "HS256", 30).unwrap_err(),
-            JwtConfigError::EmptyKey
-        );
+        assert_eq!(JwtTokenService::new(&SecretString::from(""), "HS256", 30).unwrap_err(), JwtConfigError::EmptyKey);
         assert_eq!(
             JwtTokenService::new(&SecretString::from(KEY), "HS256", 0).unwrap_err(),
             JwtConfigError::ZeroLifetime

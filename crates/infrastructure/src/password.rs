@@ -35,11 +35,7 @@ pub struct Argon2Settings {
 impl Argon2Settings {
     /// OWASP's recommended argon2id configuration (Password Storage Cheat Sheet): m=19456 KiB,
     /// t=2, p=1.
-    pub const OWASP: Self = Self {
-        memory_kib: 19 * 1024,
-        iterations: 2,
-        parallelism: 1,
-    };
+    pub const OWASP: Self = Self { memory_kib: 19 * 1024, iterations: 2, parallelism: 1 };
 }
 
 impl Default for Argon2Settings {
@@ -50,11 +46,7 @@ impl Default for Argon2Settings {
 
 impl std::fmt::Display for Argon2Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self {
-            memory_kib,
-            iterations,
-            parallelism,
-        } = self;
+        let Self { memory_kib, iterations, parallelism } = self;
         write!(f, "argon2id m={memory_kib} t={iterations} p={parallelism}")
     }
 }
@@ -63,10 +55,7 @@ impl std::fmt::Display for Argon2Settings {
 #[derive(Debug, Error)]
 pub enum Argon2HasherError {
     #[error("invalid {settings}: {reason}")]
-    InvalidSettings {
-        settings: Argon2Settings,
-        reason: argon2::Error,
-    },
+    InvalidSettings { settings: Argon2Settings, reason: argon2::Error },
     #[error("could not compute the dummy hash: {0}")]
     DummyHash(argon2::password_hash::Error),
 }
@@ -109,27 +98,14 @@ impl Argon2Hasher {
     /// # Errors
     /// [`Argon2HasherError::InvalidSettings`] when argon2 refuses the parameters (for example
     /// less than 8 KiB per lane, or zero iterations).
-    pub fn with_settings(
-        settings: Argon2Settings,
-        max_concurrent: NonZeroUsize,
-    ) -> Result<Self, Argon2HasherError> {
-        let params = Params::new(
-            settings.memory_kib,
-            settings.iterations,
-            settings.parallelism,
-            None,
-        )
-        .map_err(|reason| Argon2HasherError::InvalidSettings { settings, reason })?;
+    pub fn with_settings(settings: Argon2Settings, max_concurrent: NonZeroUsize) -> Result<Self, Argon2HasherError> {
+        let params = Params::new(settings.memory_kib, settings.iterations, settings.parallelism, None)
+            .map_err(|reason| Argon2HasherError::InvalidSettings { settings, reason })?;
         let random_password = Alphanumeric.sample_string(&mut rand::rng(), 32);
         let dummy = hash_with(&params, random_password.as_bytes())
             .map(|hash| PasswordHash::from_phc(hash.to_string()))
             .map_err(Argon2HasherError::DummyHash)?;
-        Ok(Self {
-            settings,
-            params,
-            permits: Arc::new(Semaphore::new(max_concurrent.get())),
-            dummy,
-        })
+        Ok(Self { settings, params, permits: Arc::new(Semaphore::new(max_concurrent.get())), dummy })
     }
 
     /// The parameters new hashes are made with (for logs and benchmarks).
@@ -146,10 +122,7 @@ impl Argon2Hasher {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .context("the password hashing pool is closed")?;
+        let permit = Arc::clone(&self.permits).acquire_owned().await.context("the password hashing pool is closed")?;
         let span = tracing::Span::current();
         let output = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -174,11 +147,8 @@ impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &NewPassword) -> Result<PasswordHash, StoreError> {
         let params = self.params.clone();
         let password = password.clone();
-        let hashed = self
-            .run_bounded(move || hash_with(&params, password.expose().as_bytes()))
-            .await?;
-        let hashed =
-            hashed.map_err(|error| anyhow::anyhow!("argon2 could not hash a password: {error}"))?;
+        let hashed = self.run_bounded(move || hash_with(&params, password.expose().as_bytes())).await?;
+        let hashed = hashed.map_err(|error| anyhow::anyhow!("argon2 could not hash a password: {error}"))?;
         Ok(PasswordHash::from_phc(hashed.to_string()))
     }
 
@@ -220,11 +190,7 @@ mod tests {
 
     /// Cheap parameters: these tests are about behaviour, not cost.
     fn cheap_hasher(max_concurrent: usize) -> Argon2Hasher {
-        let settings = Argon2Settings {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        };
+        let settings = Argon2Settings { memory_kib: 64, iterations: 1, parallelism: 1 };
         Argon2Hasher::with_settings(settings, NonZeroUsize::new(max_concurrent).unwrap()).unwrap()
     }
 
@@ -234,21 +200,14 @@ mod tests {
 
     #[test]
     fn the_default_settings_are_owasps_argon2id() {
-        assert_eq!(
-            Argon2Settings::default().to_string(),
-            "argon2id m=19456 t=2 p=1"
-        );
+        assert_eq!(Argon2Settings::default().to_string(), "argon2id m=19456 t=2 p=1");
     }
 
     #[tokio::test]
     async fn the_owasp_hasher_writes_its_parameters_into_the_hash() {
         let hasher = Argon2Hasher::new().unwrap();
         let hash = hasher.hash(&password("correct horse")).await.unwrap();
-        assert!(
-            hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{}",
-            hash.as_phc()
-        );
+        assert!(hash.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_phc());
         assert!(hasher.verify("correct horse", &hash).await.unwrap());
     }
 
@@ -280,11 +239,7 @@ mod tests {
         let old = cheap_hasher(1);
         let hash = old.hash(&password("correct horse")).await.unwrap();
         let new = Argon2Hasher::with_settings(
-            Argon2Settings {
-                memory_kib: 128,
-                iterations: 2,
-                parallelism: 1,
-            },
+            Argon2Settings { memory_kib: 128, iterations: 2, parallelism: 1 },
             NonZeroUsize::MIN,
         )
         .unwrap();
@@ -302,18 +257,9 @@ mod tests {
 
     #[test]
     fn parameters_argon2_refuses_are_reported() {
-        let settings = Argon2Settings {
-            memory_kib: 1,
-            iterations: 0,
-            parallelism: 1,
-        };
+        let settings = Argon2Settings { memory_kib: 1, iterations: 0, parallelism: 1 };
         let error = Argon2Hasher::with_settings(settings, NonZeroUsize::MIN).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("invalid argon2id m=1 t=0 p=1"),
-            "{error}"
-        );
+        assert!(error.to_string().starts_with("invalid argon2id m=1 t=0 p=1"), "{error}");
     }
 
     #[tokio::test]
@@ -328,10 +274,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(!waiting.is_finished(), "a hash ran without a permit");
         drop(held);
-        let hash = tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        let hash = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
         assert!(hash.is_ok());
     }
 
@@ -342,11 +285,7 @@ mod tests {
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            ctx: tracing_subscriber::layer::Context<'_, S>,
-        ) {
+        fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
             let scope = ctx
                 .event_scope(event)
                 .map(|scope| scope.map(|span| span.name().to_owned()).collect())
@@ -368,18 +307,13 @@ mod tests {
 
         let hasher = cheap_hasher(1);
         let garbage = PasswordHash::from_phc("not a phc string".into());
-        let matched = hasher
-            .verify("anything", &garbage)
-            .instrument(tracing::info_span!("login_request"))
-            .await
-            .unwrap();
+        let matched =
+            hasher.verify("anything", &garbage).instrument(tracing::info_span!("login_request")).await.unwrap();
 
         assert!(!matched);
         let scopes = scopes.lock().unwrap();
         assert!(
-            scopes
-                .iter()
-                .any(|scope| scope.iter().any(|name| name == "login_request")),
+            scopes.iter().any(|scope| scope.iter().any(|name| name == "login_request")),
             "the warning was logged outside the caller's span: {scopes:?}"
         );
     }

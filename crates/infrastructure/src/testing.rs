@@ -63,10 +63,7 @@ pub async fn postgres_base_url() -> Option<String> {
 }
 
 async fn postgres_server() -> Result<String, String> {
-    POSTGRES_SERVER
-        .get_or_init(find_postgres_server)
-        .await
-        .clone()
+    POSTGRES_SERVER.get_or_init(find_postgres_server).await.clone()
 }
 
 async fn find_postgres_server() -> Result<String, String> {
@@ -90,9 +87,7 @@ async fn find_postgres_server() -> Result<String, String> {
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name)
-        .ok()
-        .filter(|value| !value.trim().is_empty())
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
 async fn answers(url: &str) -> bool {
@@ -128,10 +123,7 @@ pub async fn require_postgres_or_skip(test_name: &str) -> bool {
 }
 
 fn report_skip(test_name: &str, reason: &str) {
-    assert!(
-        !running_in_ci(),
-        "POSTGRES UNAVAILABLE under CI=true, refusing to skip {test_name}: {reason}"
-    );
+    assert!(!running_in_ci(), "POSTGRES UNAVAILABLE under CI=true, refusing to skip {test_name}: {reason}");
     let notice = format!(
         "\n==================================================================\n\
          POSTGRES UNAVAILABLE: skipping {test_name}\n\
@@ -143,11 +135,7 @@ fn report_skip(test_name: &str, reason: &str) {
     // and hides for passing tests: a skip must be seen. (nextest captures the whole process;
     // there, CI=true is what turns a skip into a visible failure.)
     let mut stderr = std::io::stderr().lock();
-    if stderr
-        .write_all(notice.as_bytes())
-        .and_then(|()| stderr.flush())
-        .is_err()
-    {
+    if stderr.write_all(notice.as_bytes()).and_then(|()| stderr.flush()).is_err() {
         // Nowhere left to report to; the test still returns early.
     }
 }
@@ -173,9 +161,7 @@ enum Backend {
 
 impl std::fmt::Debug for TestDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestDatabase")
-            .field("url", &redact_url(&self.url))
-            .finish_non_exhaustive()
+        f.debug_struct("TestDatabase").field("url", &redact_url(&self.url)).finish_non_exhaustive()
     }
 }
 
@@ -189,28 +175,16 @@ impl TestDatabase {
     pub async fn postgres() -> Option<Self> {
         let server_url = postgres_server().await.ok()?;
         let name = format!("factus_test_{}", Uuid::new_v4().simple());
-        let mut connection = PgConnection::connect(&server_url)
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "connecting to the test Postgres server {}: {error}",
-                    redact_url(&server_url)
-                )
-            });
+        let mut connection = PgConnection::connect(&server_url).await.unwrap_or_else(|error| {
+            panic!("connecting to the test Postgres server {}: {error}", redact_url(&server_url))
+        });
         sqlx::raw_sql(AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
             .execute(&mut connection)
             .await
             .unwrap_or_else(|error| panic!("creating test database {name}: {error}"));
         drop(connection.close().await);
         let url = crate::db::url::with_database(&server_url, &name);
-        Some(Self {
-            url,
-            backend: Backend::Postgres {
-                server_url,
-                name,
-                dropped: false,
-            },
-        })
+        Some(Self { url, backend: Backend::Postgres { server_url, name, dropped: false } })
     }
 
     /// Like [`TestDatabase::postgres`], but when there is no server prints the loud skip notice
@@ -219,11 +193,7 @@ impl TestDatabase {
     /// # Panics
     /// Under `CI=true` without a server, or when the database cannot be created.
     pub async fn postgres_or_skip(test_name: &str) -> Option<Self> {
-        if require_postgres_or_skip(test_name).await {
-            Self::postgres().await
-        } else {
-            None
-        }
+        if require_postgres_or_skip(test_name).await { Self::postgres().await } else { None }
     }
 
     /// A fresh SQLite database file (`sqlite://…/test.db`, created on first connect) in a new
@@ -238,10 +208,7 @@ impl TestDatabase {
             .tempdir()
             .expect("a temporary directory for a SQLite test database");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        Self {
-            url,
-            backend: Backend::Sqlite { _dir: dir },
-        }
+        Self { url, backend: Backend::Sqlite { _dir: dir } }
     }
 
     /// The URL to connect to, for `Database::connect`.
@@ -253,12 +220,7 @@ impl TestDatabase {
     /// Drops the database now, closing connections still open to it. Dropping a
     /// `TestDatabase` does the same on a helper thread, best effort.
     pub async fn drop_database(mut self) {
-        if let Backend::Postgres {
-            server_url,
-            name,
-            dropped,
-        } = &mut self.backend
-        {
+        if let Backend::Postgres { server_url, name, dropped } = &mut self.backend {
             drop_postgres_database(server_url, name).await;
             *dropped = true;
         }
@@ -267,24 +229,15 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Backend::Postgres {
-            server_url,
-            name,
-            dropped: false,
-        } = &self.backend
-        {
+        if let Backend::Postgres { server_url, name, dropped: false } = &self.backend {
             // Drop may run inside an async runtime, which must not be blocked on directly; a
             // short-lived thread with its own runtime does the work.
             let (server_url, name) = (server_url.clone(), name.clone());
-            let worker = std::thread::spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+            let worker =
+                std::thread::spawn(move || match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime.block_on(drop_postgres_database(&server_url, &name)),
                     Err(error) => eprintln!("could not drop test database {name}: {error}"),
-                }
-            });
+                });
             if worker.join().is_err() {
                 eprintln!("dropping a test database panicked");
             }
@@ -296,11 +249,9 @@ async fn drop_postgres_database(server_url: &str, name: &str) {
     let dropped = async {
         let mut connection = PgConnection::connect(server_url).await?;
         // FORCE ends connections a test left open (Postgres 13+).
-        sqlx::raw_sql(AssertSqlSafe(format!(
-            r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-        )))
-        .execute(&mut connection)
-        .await?;
+        sqlx::raw_sql(AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
+            .execute(&mut connection)
+            .await?;
         connection.close().await
     };
     if let Err(error) = dropped.await {
@@ -310,28 +261,21 @@ async fn drop_postgres_database(server_url: &str, name: &str) {
 
 /// Finds or starts the shared throwaway cluster, returning its URL.
 async fn throwaway_cluster() -> Result<String, String> {
-    let url =
-        format!("postgres://postgres@127.0.0.1:{THROWAWAY_CLUSTER_PORT}/postgres?sslmode=disable");
+    let url = format!("postgres://postgres@127.0.0.1:{THROWAWAY_CLUSTER_PORT}/postgres?sslmode=disable");
     if answers(&url).await {
         return Ok(url);
     }
     let bin = postgres_bin_dir().ok_or("no initdb and pg_ctl found")?;
     // Test processes start at the same moment; one starts the cluster while the others wait.
-    let lock = tokio::task::spawn_blocking(lock_cluster_dir)
-        .await
-        .map_err(|error| error.to_string())??;
+    let lock = tokio::task::spawn_blocking(lock_cluster_dir).await.map_err(|error| error.to_string())??;
     if !answers(&url).await {
-        tokio::task::spawn_blocking(move || start_cluster(&bin))
-            .await
-            .map_err(|error| error.to_string())??;
+        tokio::task::spawn_blocking(move || start_cluster(&bin)).await.map_err(|error| error.to_string())??;
     }
     drop(lock);
     if answers(&url).await {
         Ok(url)
     } else {
-        Err(format!(
-            "the cluster in {THROWAWAY_CLUSTER_DIR} started but does not answer at {url}"
-        ))
+        Err(format!("the cluster in {THROWAWAY_CLUSTER_DIR} started but does not answer at {url}"))
     }
 }
 
@@ -356,16 +300,12 @@ fn postgres_bin_dir() -> Option<PathBuf> {
 fn lock_cluster_dir() -> Result<File, String> {
     let path = format!("{THROWAWAY_CLUSTER_DIR}.lock");
     let file = File::create(&path).map_err(|error| format!("creating {path}: {error}"))?;
-    file.lock()
-        .map_err(|error| format!("locking {path}: {error}"))?;
+    file.lock().map_err(|error| format!("locking {path}: {error}"))?;
     Ok(file)
 }
 
 fn running_as_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+    Command::new("id").arg("-u").output().is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
 }
 
 /// Runs a Postgres tool; as root through `runuser -u postgres`, since initdb refuses root.
@@ -377,10 +317,7 @@ fn run_pg_tool(as_root: bool, program: &Path, args: &[&str]) -> Result<(), Strin
     } else {
         Command::new(program)
     };
-    let output = command
-        .args(args)
-        .output()
-        .map_err(|error| format!("running {}: {error}", program.display()))?;
+    let output = command.args(args).output().map_err(|error| format!("running {}: {error}", program.display()))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -400,26 +337,14 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
     let data = dir.join("data");
     if as_root {
         let status = Command::new("install")
-            .args([
-                "-d",
-                "-o",
-                "postgres",
-                "-g",
-                "postgres",
-                "-m",
-                "700",
-                THROWAWAY_CLUSTER_DIR,
-            ])
+            .args(["-d", "-o", "postgres", "-g", "postgres", "-m", "700", THROWAWAY_CLUSTER_DIR])
             .status()
             .map_err(|error| format!("running install: {error}"))?;
         if !status.success() {
-            return Err(format!(
-                "could not create {THROWAWAY_CLUSTER_DIR} for user postgres"
-            ));
+            return Err(format!("could not create {THROWAWAY_CLUSTER_DIR} for user postgres"));
         }
     } else {
-        std::fs::create_dir_all(dir)
-            .map_err(|error| format!("creating {THROWAWAY_CLUSTER_DIR}: {error}"))?;
+        std::fs::create_dir_all(dir).map_err(|error| format!("creating {THROWAWAY_CLUSTER_DIR}: {error}"))?;
     }
     if !data.join("PG_VERSION").is_file() {
         if data.exists() {
@@ -432,18 +357,7 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
         run_pg_tool(
             as_root,
             &bin.join("initdb"),
-            &[
-                "-D",
-                &data,
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ],
+            &["-D", &data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
         )?;
     }
     let data = data.to_string_lossy();
@@ -455,18 +369,7 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
     run_pg_tool(
         as_root,
         &bin.join("pg_ctl"),
-        &[
-            "-D",
-            &data,
-            "-l",
-            &log.to_string_lossy(),
-            "-w",
-            "-t",
-            "30",
-            "-o",
-            &options,
-            "start",
-        ],
+        &["-D", &data, "-l", &log.to_string_lossy(), "-w", "-t", "30", "-o", &options, "start"],
     )?;
     eprintln!(
         "throwaway Postgres cluster running on 127.0.0.1:{THROWAWAY_CLUSTER_PORT} \

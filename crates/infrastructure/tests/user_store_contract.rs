@@ -85,18 +85,10 @@ where
     F: FnOnce(Stores) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let database = Database::connect(test_db.url(), 5)
-        .await
-        .expect("connecting to the test database");
-    database
-        .migrate()
-        .await
-        .expect("migrating the test database");
-    let stores = Stores {
-        users: database.user_store(),
-        attempts: database.login_attempts(),
-        database: database.clone(),
-    };
+    let database = Database::connect(test_db.url(), 5).await.expect("connecting to the test database");
+    database.migrate().await.expect("migrating the test database");
+    let stores =
+        Stores { users: database.user_store(), attempts: database.login_attempts(), database: database.clone() };
     behaviour(stores).await;
     database.close().await;
     test_db.drop_database().await;
@@ -105,14 +97,8 @@ where
 /// Runs SQL straight on the pool, past the stores.
 async fn execute(database: &Database, sql: &'static str) -> Result<u64, sqlx::Error> {
     match database {
-        Database::Postgres(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()),
-        Database::Sqlite(pool) => sqlx::query(sql)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected()),
+        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
+        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
     }
 }
 
@@ -163,12 +149,7 @@ async fn timestamps_keep_microseconds_and_drop_nanoseconds(stores: Stores) {
     };
     insert(&stores, &ana).await;
 
-    let found = stores
-        .users
-        .find_by_username(&ana.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = stores.users.find_by_username(&ana.username).await.unwrap().unwrap();
 
     assert_eq!(found.created_at, datetime!(2026-11-25 13:59:01.123456 UTC));
     assert_eq!(found.updated_at, datetime!(1999-12-31 23:59:59.999999 UTC));
@@ -177,14 +158,7 @@ async fn timestamps_keep_microseconds_and_drop_nanoseconds(stores: Stores) {
 async fn an_unknown_username_is_not_found(stores: Stores) {
     insert(&stores, &user("ana", Role::User)).await;
 
-    assert_eq!(
-        stores
-            .users
-            .find_by_username(&username("bob"))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(stores.users.find_by_username(&username("bob")).await.unwrap(), None);
 }
 
 async fn duplicate_username_is_reported_as_taken(stores: Stores) {
@@ -192,10 +166,7 @@ async fn duplicate_username_is_reported_as_taken(stores: Stores) {
 
     let second = stores.users.insert(&user("ana", Role::Admin)).await;
 
-    assert!(
-        matches!(&second, Err(InsertUserError::UsernameTaken(name)) if name.as_str() == "ana"),
-        "{second:?}"
-    );
+    assert!(matches!(&second, Err(InsertUserError::UsernameTaken(name)) if name.as_str() == "ana"), "{second:?}");
     assert_eq!(stores.users.count().await.unwrap(), 1);
 }
 
@@ -203,20 +174,10 @@ async fn usernames_differing_only_in_case_are_one_user(stores: Stores) {
     insert(&stores, &user("Ana", Role::User)).await;
 
     let second = stores.users.insert(&user("ANA", Role::User)).await;
-    let found = stores
-        .users
-        .find_by_username(&username("aNa"))
-        .await
-        .unwrap();
+    let found = stores.users.find_by_username(&username("aNa")).await.unwrap();
 
-    assert!(
-        matches!(second, Err(InsertUserError::UsernameTaken(_))),
-        "{second:?}"
-    );
-    assert_eq!(
-        found.map(|user| user.username.as_str().to_owned()),
-        Some("ana".to_owned())
-    );
+    assert!(matches!(second, Err(InsertUserError::UsernameTaken(_))), "{second:?}");
+    assert_eq!(found.map(|user| user.username.as_str().to_owned()), Some("ana".to_owned()));
 }
 
 async fn the_schema_refuses_usernames_that_are_not_lower_case(stores: Stores) {
@@ -229,47 +190,27 @@ async fn the_schema_refuses_usernames_that_are_not_lower_case(stores: Stores) {
     .await;
 
     let error = inserted.expect_err("an upper-case username was stored");
-    assert!(
-        error.to_string().contains("users_username_lower_check"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("users_username_lower_check"), "{error}");
 }
 
 async fn inserting_a_second_user_with_the_same_id_is_unexpected(stores: Stores) {
     let ana = user("ana", Role::User);
     insert(&stores, &ana).await;
 
-    let second = stores
-        .users
-        .insert(&User {
-            username: username("bob"),
-            ..ana
-        })
-        .await;
+    let second = stores.users.insert(&User { username: username("bob"), ..ana }).await;
 
-    assert!(
-        matches!(second, Err(InsertUserError::Unexpected(_))),
-        "{second:?}"
-    );
+    assert!(matches!(second, Err(InsertUserError::Unexpected(_))), "{second:?}");
 }
 
 async fn users_are_listed_in_byte_order_of_their_usernames(stores: Stores) {
     // Punctuation is where locale collations and byte order disagree.
-    let names = [
-        "zed", "a_bc", "b.cd", "abc", "a.bc", "a-bc", "1st", "a@bc", "a0c",
-    ];
+    let names = ["zed", "a_bc", "b.cd", "abc", "a.bc", "a-bc", "1st", "a@bc", "a0c"];
     for name in names {
         insert(&stores, &user(name, Role::User)).await;
     }
 
-    let listed: Vec<String> = stores
-        .users
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|user| user.username.to_string())
-        .collect();
+    let listed: Vec<String> =
+        stores.users.list().await.unwrap().into_iter().map(|user| user.username.to_string()).collect();
 
     let mut expected: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
     expected.sort();
@@ -292,19 +233,8 @@ async fn update_overwrites_only_the_mutable_fields(stores: Stores) {
     let updated = stores.users.update(&changed).await.unwrap();
 
     assert!(updated);
-    let found = stores
-        .users
-        .find_by_username(&ana.username)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        found,
-        User {
-            created_at: ana.created_at,
-            ..changed
-        }
-    );
+    let found = stores.users.find_by_username(&ana.username).await.unwrap().unwrap();
+    assert_eq!(found, User { created_at: ana.created_at, ..changed });
 }
 
 async fn updating_an_unknown_user_reports_false(stores: Stores) {
@@ -321,23 +251,12 @@ async fn the_schema_stamps_updated_at_when_another_writer_leaves_it_alone(stores
     insert(&stores, &ana).await;
     let before = OffsetDateTime::now_utc() - Duration::seconds(1);
 
-    let changed = execute(&stores.database, "UPDATE users SET disabled = NOT disabled")
-        .await
-        .unwrap();
+    let changed = execute(&stores.database, "UPDATE users SET disabled = NOT disabled").await.unwrap();
 
     assert_eq!(changed, 1);
-    let found = stores
-        .users
-        .find_by_username(&ana.username)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = stores.users.find_by_username(&ana.username).await.unwrap().unwrap();
     assert!(found.disabled);
-    assert!(
-        found.updated_at > before,
-        "updated_at stayed {}",
-        found.updated_at
-    );
+    assert!(found.updated_at > before, "updated_at stayed {}", found.updated_at);
     assert_eq!(found.created_at, CREATED);
 }
 
@@ -348,35 +267,14 @@ async fn delete_removes_the_user_and_reports_whether_it_existed(stores: Stores) 
     assert!(stores.users.delete(&username("ana")).await.unwrap());
     assert!(!stores.users.delete(&username("ana")).await.unwrap());
 
-    assert_eq!(
-        stores
-            .users
-            .find_by_username(&username("ana"))
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        stores
-            .users
-            .find_by_username(&username("bob"))
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_eq!(stores.users.find_by_username(&username("ana")).await.unwrap(), None);
+    assert!(stores.users.find_by_username(&username("bob")).await.unwrap().is_some());
 }
 
 async fn count_counts_every_user(stores: Stores) {
     assert_eq!(stores.users.count().await.unwrap(), 0);
     for name in ["ana", "bob", "eve"] {
-        insert(
-            &stores,
-            &User {
-                disabled: name == "eve",
-                ..user(name, Role::User)
-            },
-        )
-        .await;
+        insert(&stores, &User { disabled: name == "eve", ..user(name, Role::User) }).await;
     }
 
     assert_eq!(stores.users.count().await.unwrap(), 3);
@@ -385,14 +283,7 @@ async fn count_counts_every_user(stores: Stores) {
 async fn count_enabled_admins_ignores_plain_users_and_disabled_admins(stores: Stores) {
     insert(&stores, &user("root", Role::Admin)).await;
     insert(&stores, &user("boss", Role::Admin)).await;
-    insert(
-        &stores,
-        &User {
-            disabled: true,
-            ..user("former", Role::Admin)
-        },
-    )
-    .await;
+    insert(&stores, &User { disabled: true, ..user("former", Role::Admin) }).await;
     insert(&stores, &user("clerk", Role::User)).await;
 
     assert_eq!(stores.users.count_enabled_admins().await.unwrap(), 2);
@@ -412,11 +303,7 @@ fn minutes_ago(minutes: i64) -> OffsetDateTime {
 }
 
 async fn fail(stores: &Stores, name: &str, address: Option<IpAddr>, at: OffsetDateTime) {
-    stores
-        .attempts
-        .record_failure(name, address, at)
-        .await
-        .expect("recording a failure");
+    stores.attempts.record_failure(name, address, at).await.expect("recording a failure");
 }
 
 async fn failures_are_counted_per_username_and_per_address_within_the_window(stores: Stores) {
@@ -426,11 +313,7 @@ async fn failures_are_counted_per_username_and_per_address_within_the_window(sto
     fail(&stores, "ana", Some(OFFICE), minutes_ago(5)).await;
     fail(&stores, "ana", Some(HOME), minutes_ago(1)).await;
 
-    let window = stores
-        .attempts
-        .failures_since("ana", Some(HOME), minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since("ana", Some(HOME), minutes_ago(15)).await.unwrap();
 
     assert_eq!(
         window,
@@ -447,11 +330,7 @@ async fn failures_without_an_address_count_only_against_the_username(stores: Sto
     fail(&stores, "ana", None, minutes_ago(3)).await;
     fail(&stores, "bob", None, minutes_ago(2)).await;
 
-    let window = stores
-        .attempts
-        .failures_since("ana", None, minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since("ana", None, minutes_ago(15)).await.unwrap();
 
     assert_eq!(
         window,
@@ -469,11 +348,7 @@ async fn ipv4_mapped_addresses_count_as_the_ipv4_address(stores: Stores) {
     fail(&stores, "ana", Some(mapped), minutes_ago(2)).await;
     fail(&stores, "bob", Some(HOME), minutes_ago(1)).await;
 
-    let window = stores
-        .attempts
-        .failures_since("eve", Some(HOME), minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since("eve", Some(HOME), minutes_ago(15)).await.unwrap();
 
     assert_eq!(window.address_failures, 2);
     assert_eq!(window.address_oldest, Some(minutes_ago(2)));
@@ -482,11 +357,7 @@ async fn ipv4_mapped_addresses_count_as_the_ipv4_address(stores: Stores) {
 async fn a_window_without_failures_is_empty(stores: Stores) {
     fail(&stores, "ana", Some(HOME), minutes_ago(30)).await;
 
-    let window = stores
-        .attempts
-        .failures_since("ana", Some(HOME), minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since("ana", Some(HOME), minutes_ago(15)).await.unwrap();
 
     assert_eq!(window, FailureWindow::default());
 }
@@ -498,21 +369,10 @@ async fn clearing_a_username_forgets_only_its_own_failures(stores: Stores) {
 
     stores.attempts.clear_username("ana").await.unwrap();
 
-    let ana = stores
-        .attempts
-        .failures_since("ana", Some(HOME), minutes_ago(15))
-        .await
-        .unwrap();
-    let bob = stores
-        .attempts
-        .failures_since("bob", None, minutes_ago(15))
-        .await
-        .unwrap();
+    let ana = stores.attempts.failures_since("ana", Some(HOME), minutes_ago(15)).await.unwrap();
+    let bob = stores.attempts.failures_since("bob", None, minutes_ago(15)).await.unwrap();
     assert_eq!((ana.username_failures, ana.username_oldest), (0, None));
-    assert_eq!(
-        (ana.address_failures, ana.address_oldest),
-        (1, Some(minutes_ago(1)))
-    );
+    assert_eq!((ana.address_failures, ana.address_oldest), (1, Some(minutes_ago(1))));
     assert_eq!(bob.username_failures, 1);
 }
 
@@ -524,24 +384,9 @@ async fn prune_deletes_failures_older_than_the_cutoff(stores: Stores) {
     let pruned = stores.attempts.prune(minutes_ago(60)).await.unwrap();
 
     assert_eq!(pruned, 2);
-    let window = stores
-        .attempts
-        .failures_since("ana", Some(HOME), minutes_ago(1000))
-        .await
-        .unwrap();
-    assert_eq!(
-        (window.username_failures, window.username_oldest),
-        (1, Some(minutes_ago(59)))
-    );
-    assert_eq!(
-        stores
-            .attempts
-            .failures_since("bob", None, minutes_ago(1000))
-            .await
-            .unwrap()
-            .username_failures,
-        0
-    );
+    let window = stores.attempts.failures_since("ana", Some(HOME), minutes_ago(1000)).await.unwrap();
+    assert_eq!((window.username_failures, window.username_oldest), (1, Some(minutes_ago(59))));
+    assert_eq!(stores.attempts.failures_since("bob", None, minutes_ago(1000)).await.unwrap().username_failures, 0);
 }
 
 async fn very_long_attempted_usernames_are_recorded_and_counted(stores: Stores) {
@@ -550,19 +395,11 @@ async fn very_long_attempted_usernames_are_recorded_and_counted(stores: Stores) 
     fail(&stores, &typed, Some(HOME), minutes_ago(2)).await;
     fail(&stores, &typed, Some(HOME), minutes_ago(1)).await;
 
-    let window = stores
-        .attempts
-        .failures_since(&typed, None, minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since(&typed, None, minutes_ago(15)).await.unwrap();
     assert_eq!(window.username_failures, 2);
 
     stores.attempts.clear_username(&typed).await.unwrap();
-    let window = stores
-        .attempts
-        .failures_since(&typed, None, minutes_ago(15))
-        .await
-        .unwrap();
+    let window = stores.attempts.failures_since(&typed, None, minutes_ago(15)).await.unwrap();
     assert_eq!(window.username_failures, 0);
 }
 
@@ -589,11 +426,7 @@ async fn concurrent_inserts_of_the_same_username_let_exactly_one_succeed(stores:
 async fn migrations_can_run_again_without_harm(stores: Stores) {
     insert(&stores, &user("ana", Role::Admin)).await;
 
-    stores
-        .database
-        .migrate()
-        .await
-        .expect("running the migrations a second time");
+    stores.database.migrate().await.expect("running the migrations a second time");
 
     assert_eq!(stores.users.count().await.unwrap(), 1);
 }

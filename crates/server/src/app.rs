@@ -17,8 +17,8 @@ use factus_infrastructure::db::Database;
 use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
-use factus_web::{AppState, WebConfig};
 use factus_sandbox::{Sandbox, SandboxConfig};
+use factus_web::{AppState, WebConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
@@ -116,10 +116,16 @@ fn gateway_config(config: &Config, sandbox: Option<&Sandbox>) -> FactusGatewayCo
             factus_sandbox::DEFAULT_CLIENT_ID,
             SecretString::from(factus_sandbox::DEFAULT_CLIENT_SECRET),
         )
-        .with_server_credentials(factus_sandbox::DEFAULT_USERNAME, SecretString::from(factus_sandbox::DEFAULT_PASSWORD)),
+        .with_server_credentials(
+            factus_sandbox::DEFAULT_USERNAME,
+            SecretString::from(factus_sandbox::DEFAULT_PASSWORD),
+        ),
         None => {
-            let gateway =
-                FactusGatewayConfig::new(factus.base_url.clone(), factus.client_id.clone(), factus.client_secret.clone());
+            let gateway = FactusGatewayConfig::new(
+                factus.base_url.clone(),
+                factus.client_id.clone(),
+                factus.client_secret.clone(),
+            );
             match (&factus.username, &factus.password) {
                 (Some(username), Some(password)) => {
                     gateway.with_server_credentials(username.expose_secret(), password.clone())

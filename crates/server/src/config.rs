@@ -124,7 +124,9 @@ impl Config {
         let environment = match get("ENVIRONMENT").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("development" | "dev" | "local") => Environment::Development,
             Some("production" | "prod") => Environment::Production,
-            Some(other) => return Err(error("ENVIRONMENT", format!("must be 'development' or 'production' (got '{other}')"))),
+            Some(other) => {
+                return Err(error("ENVIRONMENT", format!("must be 'development' or 'production' (got '{other}')")));
+            }
         };
         let production = environment == Environment::Production;
 
@@ -173,13 +175,22 @@ impl Config {
             version: get("VERSION").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             api_prefix: api_prefix.trim_end_matches('/').to_owned(),
             environment,
-            bind_addr: parse_or("BIND_ADDR", get("BIND_ADDR"), "127.0.0.1:8000".parse().expect("valid default"), "a socket address like 0.0.0.0:8000")?,
+            bind_addr: parse_or(
+                "BIND_ADDR",
+                get("BIND_ADDR"),
+                "127.0.0.1:8000".parse().expect("valid default"),
+                "a socket address like 0.0.0.0:8000",
+            )?,
             database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned()),
             database_max_connections: positive("DATABASE_MAX_CONNECTIONS", get("DATABASE_MAX_CONNECTIONS"), 10)?,
             secret_key,
             secret_key_generated,
             algorithm,
-            access_token_expire_minutes: positive("ACCESS_TOKEN_EXPIRE_MINUTES", get("ACCESS_TOKEN_EXPIRE_MINUTES"), 60)?,
+            access_token_expire_minutes: positive(
+                "ACCESS_TOKEN_EXPIRE_MINUTES",
+                get("ACCESS_TOKEN_EXPIRE_MINUTES"),
+                60,
+            )?,
             admin_password,
             factus: FactusSettings {
                 base_url: base_url.trim_end_matches('/').to_owned(),
@@ -213,11 +224,21 @@ impl Config {
                     get("LEDGER_RECONCILE_INTERVAL_SECS"),
                     30,
                 )?),
-                stale_after: Duration::from_secs(positive("LEDGER_STALE_AFTER_SECS", get("LEDGER_STALE_AFTER_SECS"), 60)?),
+                stale_after: Duration::from_secs(positive(
+                    "LEDGER_STALE_AFTER_SECS",
+                    get("LEDGER_STALE_AFTER_SECS"),
+                    60,
+                )?),
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None => if production { LogFormat::Json } else { LogFormat::Pretty },
+                None => {
+                    if production {
+                        LogFormat::Json
+                    } else {
+                        LogFormat::Pretty
+                    }
+                }
                 Some("pretty" | "text") => LogFormat::Pretty,
                 Some("json") => LogFormat::Json,
                 Some(other) => return Err(error("LOG_FORMAT", format!("must be 'pretty' or 'json' (got '{other}')"))),
@@ -296,7 +317,8 @@ fn non_negative(variable: &'static str, raw: Option<String>, default: u64) -> Re
 fn parse_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
     let origins: Vec<String> = if raw.starts_with('[') {
-        serde_json::from_str(&raw).map_err(|_| error("CORS_ORIGINS", "must be a JSON list of origins or a comma-separated list"))?
+        serde_json::from_str(&raw)
+            .map_err(|_| error("CORS_ORIGINS", "must be a JSON list of origins or a comma-separated list"))?
     } else {
         raw.split(',').map(|origin| origin.trim().to_owned()).filter(|origin| !origin.is_empty()).collect()
     };
@@ -347,7 +369,10 @@ mod tests {
     #[test]
     fn a_non_numeric_token_lifetime_names_the_variable() {
         let failure = load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "soon")]).unwrap_err();
-        assert_eq!(failure.to_string(), "configuration error: ACCESS_TOKEN_EXPIRE_MINUTES must be a positive integer (got 'soon')");
+        assert_eq!(
+            failure.to_string(),
+            "configuration error: ACCESS_TOKEN_EXPIRE_MINUTES must be a positive integer (got 'soon')"
+        );
     }
 
     #[test]
@@ -386,7 +411,11 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_secrets() {
-        let config = load(&[("SECRET_KEY", "super-secret-value-that-is-long-enough"), ("FACTUS_CLIENT_SECRET", "client-secret-xyz")]).unwrap();
+        let config = load(&[
+            ("SECRET_KEY", "super-secret-value-that-is-long-enough"),
+            ("FACTUS_CLIENT_SECRET", "client-secret-xyz"),
+        ])
+        .unwrap();
         let shown = format!("{config:?}");
         assert!(!shown.contains("super-secret-value"));
         assert!(!shown.contains("client-secret-xyz"));

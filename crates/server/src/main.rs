@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use factus_server::app::{self, Application, BuildOptions, Shutdown};
-use factus_server::reconciler;
 use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
 use factus_server::config::Config;
+use factus_server::reconciler;
 use factus_server::telemetry;
 
 #[tokio::main]

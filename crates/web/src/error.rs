@@ -78,8 +78,7 @@ impl ApiError {
     #[must_use]
     pub fn too_many_requests(detail: &str, retry_after: Duration) -> Self {
         let seconds = retry_after.as_secs().max(1);
-        Self::detail(StatusCode::TOO_MANY_REQUESTS, detail)
-            .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+        Self::detail(StatusCode::TOO_MANY_REQUESTS, detail).with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
     }
 
     /// A single 422 entry.
@@ -102,7 +101,9 @@ impl From<Vec<FieldError>> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": errors }))).into_response(),
+            Self::Validation(errors) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "detail": errors }))).into_response()
+            }
             Self::BusinessRules(errors) => (StatusCode::BAD_REQUEST, Json(json!({ "detail": errors }))).into_response(),
             Self::Detail { status, detail, headers } => {
                 (status, headers, Json(json!({ "detail": detail }))).into_response()

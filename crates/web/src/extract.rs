@@ -116,9 +116,9 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
         if !is_form {
             return Ok(Self(Vec::new()));
         }
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).map(Self).map_err(|_| {
-            ApiError::invalid(FieldError::new(Loc::body(), "invalid form body", "value_error"))
-        })
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .map(Self)
+            .map_err(|_| ApiError::invalid(FieldError::new(Loc::body(), "invalid form body", "value_error")))
     }
 }
 

@@ -5,8 +5,8 @@
 //! request, 503 when Factus is unreachable, answers 5xx or the circuit is open, 504 when it did not
 //! answer in time.
 
-use axum::http::StatusCode;
 use axum::extract::FromRef;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use factus_application::factus::{FactusAccess, FactusError, FactusOperation};
 use secrecy::SecretString;
@@ -25,9 +25,15 @@ pub fn refused(operation: FactusOperation, message: &str) -> ApiError {
 #[must_use]
 pub fn upstream(operation: FactusOperation, error: FactusError) -> ApiError {
     match error {
-        FactusError::Rejected { message, .. } | FactusError::InvalidResponse { message } => refused(operation, &message),
-        FactusError::Timeout => ApiError::detail(StatusCode::GATEWAY_TIMEOUT, operation.detail(&FactusError::Timeout.to_string())),
-        FactusError::Unavailable { message, .. } => ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(&message)),
+        FactusError::Rejected { message, .. } | FactusError::InvalidResponse { message } => {
+            refused(operation, &message)
+        }
+        FactusError::Timeout => {
+            ApiError::detail(StatusCode::GATEWAY_TIMEOUT, operation.detail(&FactusError::Timeout.to_string()))
+        }
+        FactusError::Unavailable { message, .. } => {
+            ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(&message))
+        }
         FactusError::CircuitOpen => {
             ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(&FactusError::CircuitOpen.to_string()))
         }

@@ -61,10 +61,7 @@ impl Modify for PasswordFlow {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "OAuth2PasswordBearer",
-            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(
-                self.token_url.clone(),
-                Scopes::new(),
-            ))])),
+            SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(self.token_url.clone(), Scopes::new()))])),
         );
     }
 }

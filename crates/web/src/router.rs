@@ -96,11 +96,8 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default();
+                    let request_id =
+                        request.headers().get(&REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         method = %request.method(),
@@ -110,7 +107,11 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
                 })
                 .on_request(())
                 .on_response(|response: &Response, latency: Duration, _span: &tracing::Span| {
-                    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "request finished");
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "request finished"
+                    );
                 })
                 // 5xx are logged once where they happen (ApiError, the panic handler).
                 .on_failure(()),
@@ -171,11 +172,7 @@ async fn track_metrics(request: Request, next: Next) -> Response {
 }
 
 fn record(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
-    let labels = [
-        ("method", method.to_string()),
-        ("route", route.to_owned()),
-        ("status", status.as_u16().to_string()),
-    ];
+    let labels = [("method", method.to_string()), ("route", route.to_owned()), ("status", status.as_u16().to_string())];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!(
         "http_request_duration_seconds",

@@ -91,9 +91,7 @@ impl Database {
         } else if url.starts_with("sqlite:") {
             Self::connect_sqlite(url, &shown, max_connections).await
         } else {
-            anyhow::bail!(
-                "unsupported database URL {shown}: expected postgres://, postgresql:// or sqlite:"
-            )
+            anyhow::bail!("unsupported database URL {shown}: expected postgres://, postgresql:// or sqlite:")
         }
     }
 
@@ -107,11 +105,7 @@ impl Database {
         let pool_options = if in_memory {
             // Every connection to `:memory:` would see its own empty database, so the pool keeps
             // exactly one, forever.
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             SqlitePoolOptions::new().max_connections(max_connections.min(SQLITE_MAX_CONNECTIONS))
         };
@@ -121,9 +115,7 @@ impl Database {
             // WAL lets readers proceed while one connection writes; NORMAL sync is durable
             // across application crashes in WAL mode and only risks the last commits on power
             // loss, the usual trade-off for an embedded default.
-            options
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+            options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
         };
         let pool = pool_options
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -140,14 +132,8 @@ impl Database {
     /// When a migration fails or an applied migration was changed afterwards.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS
-                .run(pool)
-                .await
-                .context("applying the Postgres migrations")?,
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS
-                .run(pool)
-                .await
-                .context("applying the SQLite migrations")?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await.context("applying the Postgres migrations")?,
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await.context("applying the SQLite migrations")?,
         }
         Ok(())
     }
@@ -158,20 +144,10 @@ impl Database {
     /// [`StoreError`] when it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let answer = match self {
-            Self::Postgres(pool) => {
-                sqlx::query_scalar::<_, i32>("SELECT 1")
-                    .fetch_one(pool)
-                    .await
-            }
-            Self::Sqlite(pool) => {
-                sqlx::query_scalar::<_, i32>("SELECT 1")
-                    .fetch_one(pool)
-                    .await
-            }
+            Self::Postgres(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
+            Self::Sqlite(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
         };
-        answer
-            .map(drop)
-            .map_err(|error| unexpected(error, "pinging the database"))
+        answer.map(drop).map_err(|error| unexpected(error, "pinging the database"))
     }
 
     /// `"postgres"` or `"sqlite"`, for logs, metrics and the readiness answer.
@@ -238,11 +214,10 @@ impl TryFrom<UserRow> for User {
     type Error = anyhow::Error;
 
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let username = Username::parse(&row.username).with_context(|| {
-            format!("user {} has an invalid username {:?}", row.id, row.username)
-        })?;
-        let role = Role::parse(&row.role)
-            .with_context(|| format!("user {} has an invalid role {:?}", row.id, row.role))?;
+        let username = Username::parse(&row.username)
+            .with_context(|| format!("user {} has an invalid username {:?}", row.id, row.username))?;
+        let role =
+            Role::parse(&row.role).with_context(|| format!("user {} has an invalid role {:?}", row.id, row.role))?;
         Ok(Self {
             id: row.id,
             username,
@@ -345,9 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn urls_of_other_databases_are_refused_without_showing_the_password() {
-        let error = Database::connect("mysql://root:hunter2@localhost/db", 1)
-            .await
-            .unwrap_err();
+        let error = Database::connect("mysql://root:hunter2@localhost/db", 1).await.unwrap_err();
         let message = format!("{error:#}");
         assert!(message.contains("unsupported database URL"), "{message}");
         assert!(!message.contains("hunter2"), "{message}");

@@ -10,9 +10,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Row as _};
 use time::OffsetDateTime;
 
-use super::{
-    UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected,
-};
+use super::{UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected};
 
 /// The name of the unique constraint on `users.username` (see the migration); a violation of it
 /// means "username taken", any other failure is unexpected.
@@ -66,9 +64,7 @@ impl UserStore for PgUserStore {
             Err(error) if violates_username_constraint(&error) => {
                 Err(InsertUserError::UsernameTaken(user.username.clone()))
             }
-            Err(error) => {
-                Err(unexpected(error, format!("inserting user {}", user.username)).into())
-            }
+            Err(error) => Err(unexpected(error, format!("inserting user {}", user.username)).into()),
         }
     }
 
@@ -92,10 +88,7 @@ impl UserStore for PgUserStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|error| unexpected(error, "listing users"))?;
-        rows.into_iter()
-            .map(User::try_from)
-            .collect::<Result<_, _>>()
-            .map_err(corrupt)
+        rows.into_iter().map(User::try_from).collect::<Result<_, _>>().map_err(corrupt)
     }
 
     async fn update(&self, user: &User) -> Result<bool, StoreError> {
@@ -132,11 +125,10 @@ impl UserStore for PgUserStore {
     }
 
     async fn count_enabled_admins(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|error| unexpected(error, "counting enabled admins"))?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| unexpected(error, "counting enabled admins"))?;
         Ok(count_u64(count))
     }
 
@@ -151,8 +143,7 @@ impl UserStore for PgUserStore {
 
 fn violates_username_constraint(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|database_error| {
-        database_error.is_unique_violation()
-            && database_error.constraint() == Some(USERNAME_CONSTRAINT)
+        database_error.is_unique_violation() && database_error.constraint() == Some(USERNAME_CONSTRAINT)
     })
 }
 

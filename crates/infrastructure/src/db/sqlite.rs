@@ -19,9 +19,7 @@ use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
-use super::{
-    UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected,
-};
+use super::{UserRow, attempted_username_key, corrupt, count_u32, count_u64, truncate_to_micros, unexpected};
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: fixed width, so text order is time order; microseconds, like
 /// Postgres, so both backends round-trip the same values.
@@ -34,12 +32,8 @@ const TIMESTAMP_FORMAT: &[BorrowedFormatItem<'static>] =
 /// For years outside 0000–9999, which the fixed-width text cannot hold.
 pub fn encode_timestamp(at: OffsetDateTime) -> anyhow::Result<String> {
     let utc = truncate_to_micros(at.to_offset(UtcOffset::UTC));
-    anyhow::ensure!(
-        (0..=9999).contains(&utc.year()),
-        "timestamp {at} is out of range"
-    );
-    utc.format(TIMESTAMP_FORMAT)
-        .with_context(|| format!("formatting timestamp {at}"))
+    anyhow::ensure!((0..=9999).contains(&utc.year()), "timestamp {at} is out of range");
+    utc.format(TIMESTAMP_FORMAT).with_context(|| format!("formatting timestamp {at}"))
 }
 
 /// Reads a timestamp written by [`encode_timestamp`] (or by a column default).
@@ -62,10 +56,8 @@ impl FromRow<'_, SqliteRow> for UserRow {
     fn from_row(row: &SqliteRow) -> sqlx::Result<Self> {
         let timestamp = |column: &str| -> sqlx::Result<OffsetDateTime> {
             let text: String = row.try_get(column)?;
-            decode_timestamp(&text).map_err(|error| sqlx::Error::ColumnDecode {
-                index: column.to_owned(),
-                source: error.into(),
-            })
+            decode_timestamp(&text)
+                .map_err(|error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: error.into() })
         };
         let id: Hyphenated = row.try_get("id")?;
         Ok(Self {
@@ -118,9 +110,7 @@ impl UserStore for SqliteUserStore {
             Err(error) if violates_username_constraint(&error) => {
                 Err(InsertUserError::UsernameTaken(user.username.clone()))
             }
-            Err(error) => {
-                Err(unexpected(error, format!("inserting user {}", user.username)).into())
-            }
+            Err(error) => Err(unexpected(error, format!("inserting user {}", user.username)).into()),
         }
     }
 
@@ -144,10 +134,7 @@ impl UserStore for SqliteUserStore {
         .fetch_all(&self.pool)
         .await
         .map_err(|error| unexpected(error, "listing users"))?;
-        rows.into_iter()
-            .map(User::try_from)
-            .collect::<Result<_, _>>()
-            .map_err(corrupt)
+        rows.into_iter().map(User::try_from).collect::<Result<_, _>>().map_err(corrupt)
     }
 
     async fn update(&self, user: &User) -> Result<bool, StoreError> {
@@ -184,20 +171,15 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn count_enabled_admins(&self) -> Result<u64, StoreError> {
-        let count: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|error| unexpected(error, "counting enabled admins"))?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| unexpected(error, "counting enabled admins"))?;
         Ok(count_u64(count))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(|error| unexpected(error, "pinging SQLite"))
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(|error| unexpected(error, "pinging SQLite"))
     }
 }
 
@@ -277,10 +259,7 @@ impl LoginAttemptStore for SqliteLoginAttemptStore {
         let read = |error| unexpected(error, "reading the failed-login counts");
         let oldest = |column: &str| -> Result<Option<OffsetDateTime>, StoreError> {
             let text: Option<String> = row.try_get(column).map_err(read)?;
-            text.as_deref()
-                .map(decode_timestamp)
-                .transpose()
-                .map_err(StoreError)
+            text.as_deref().map(decode_timestamp).transpose().map_err(StoreError)
         };
         Ok(FailureWindow {
             username_failures: count_u32(row.try_get("username_failures").map_err(read)?),
@@ -324,10 +303,7 @@ mod tests {
     #[test]
     fn timestamps_round_trip_to_the_microsecond() {
         let at = datetime!(2026-01-02 03:04:05.000007 UTC);
-        assert_eq!(
-            decode_timestamp(&encode_timestamp(at).unwrap()).unwrap(),
-            at
-        );
+        assert_eq!(decode_timestamp(&encode_timestamp(at).unwrap()).unwrap(), at);
     }
 
     #[test]
@@ -339,10 +315,7 @@ mod tests {
 
     #[test]
     fn column_defaults_written_by_sqlite_can_be_read() {
-        assert_eq!(
-            decode_timestamp("2026-11-25T13:59:01.123000Z").unwrap(),
-            datetime!(2026-11-25 13:59:01.123 UTC)
-        );
+        assert_eq!(decode_timestamp("2026-11-25T13:59:01.123000Z").unwrap(), datetime!(2026-11-25 13:59:01.123 UTC));
     }
 
     #[test]

@@ -26,9 +26,7 @@ pub(crate) fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let authority_start = base.find("://").map_or(0, |at| at + 3);
-    let path_start = base[authority_start..]
-        .find('/')
-        .map_or(base.len(), |at| authority_start + at);
+    let path_start = base[authority_start..].find('/').map_or(base.len(), |at| authority_start + at);
     let mut rebuilt = format!("{}/{name}", &base[..path_start]);
     if let Some(query) = query {
         rebuilt.push('?');
@@ -51,19 +49,12 @@ mod tests {
 
     #[test]
     fn passwords_containing_at_signs_are_hidden_whole() {
-        assert_eq!(
-            redact_url("postgres://app:p@ss@db/x"),
-            "postgres://app:***@db/x"
-        );
+        assert_eq!(redact_url("postgres://app:p@ss@db/x"), "postgres://app:***@db/x");
     }
 
     #[test]
     fn urls_without_a_password_are_unchanged() {
-        for url in [
-            "postgres://postgres@127.0.0.1/postgres",
-            "sqlite://factus-api.db",
-            "sqlite::memory:",
-        ] {
+        for url in ["postgres://postgres@127.0.0.1/postgres", "sqlite://factus-api.db", "sqlite::memory:"] {
             assert_eq!(redact_url(url), url);
         }
     }
@@ -71,23 +62,14 @@ mod tests {
     #[test]
     fn the_database_name_is_replaced_and_the_query_kept() {
         assert_eq!(
-            with_database(
-                "postgres://u:p@h:5432/postgres?sslmode=disable",
-                "factus_test_1"
-            ),
+            with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "factus_test_1"),
             "postgres://u:p@h:5432/factus_test_1?sslmode=disable"
         );
     }
 
     #[test]
     fn a_database_name_is_added_when_the_url_has_none() {
-        assert_eq!(
-            with_database("postgres://u@h:5432", "t"),
-            "postgres://u@h:5432/t"
-        );
-        assert_eq!(
-            with_database("postgres://u@h:5432?x=1", "t"),
-            "postgres://u@h:5432/t?x=1"
-        );
+        assert_eq!(with_database("postgres://u@h:5432", "t"), "postgres://u@h:5432/t");
+        assert_eq!(with_database("postgres://u@h:5432?x=1", "t"), "postgres://u@h:5432/t?x=1");
     }
 }

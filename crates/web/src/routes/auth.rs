@@ -76,10 +76,9 @@ pub async fn login(
     match state.auth.login(username, password, address).await {
         Ok(token) => Ok(Json(TokenResponse { access_token: token.access_token, token_type: "bearer" })),
         Err(LoginError::InvalidCredentials) => Err(ApiError::incorrect_credentials()),
-        Err(LoginError::Throttled { retry_after }) => Err(ApiError::too_many_requests(
-            "Too many failed login attempts, try again later",
-            retry_after,
-        )),
+        Err(LoginError::Throttled { retry_after }) => {
+            Err(ApiError::too_many_requests("Too many failed login attempts, try again later", retry_after))
+        }
         Err(LoginError::Unexpected(error)) => Err(ApiError::internal(error)),
     }
 }
@@ -124,10 +123,9 @@ pub async fn change_password(
     let loc = Loc::body();
     let mut errors = Errors::new();
     let (current, new_password) = match Fields::of(&body, &loc, &mut errors) {
-        Some(fields) => (
-            fields.required_str("current_password", &mut errors),
-            fields.required_str("new_password", &mut errors),
-        ),
+        Some(fields) => {
+            (fields.required_str("current_password", &mut errors), fields.required_str("new_password", &mut errors))
+        }
         None => (None, None),
     };
     let new_password = new_password.and_then(|raw| match NewPassword::parse(&raw) {

@@ -60,11 +60,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 /// Prometheus text exposition.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-            handle.render(),
-        )
-            .into_response(),
+        Some(handle) => {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

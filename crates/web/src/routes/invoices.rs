@@ -4,16 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use factus_application::factus::{
+    BillEvent, DocumentFormat, DownloadedFile, FactusOperation, IssuedBill, StatusMessage,
+};
+use factus_application::invoices::{
+    DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError, SendInvoiceEmailError,
+};
 use factus_application::issuance::{IssueError, IssueRequest};
 use factus_application::ledger::{IdempotencyKey, RequestFingerprint};
-use sha2::{Digest, Sha256};
-use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, FactusOperation, IssuedBill, StatusMessage};
-use factus_application::invoices::{
-    DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError,
-    SendInvoiceEmailError,
-};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
@@ -92,7 +93,8 @@ pub struct InvoiceRequestDoc {
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, FieldError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let loc = Loc::header("idempotency-key");
-    let text = value.to_str().map_err(|_| FieldError::new(loc.clone(), "value is not a valid string", "type_error.str"))?;
+    let text =
+        value.to_str().map_err(|_| FieldError::new(loc.clone(), "value is not a valid string", "type_error.str"))?;
     IdempotencyKey::parse(text).map(Some).map_err(|error| FieldError::new(loc, error.to_string(), "value_error"))
 }
 
@@ -458,4 +460,3 @@ pub async fn delete_invoice(
     })?;
     Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
 }
-

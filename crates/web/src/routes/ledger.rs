@@ -99,8 +99,7 @@ fn parse_instant(raw: &str) -> Option<OffsetDateTime> {
 }
 
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
-    let pairs: Vec<(String, String)> =
-        query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
+    let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
     let mut filter = LedgerFilter::default();
     let mut errors = Vec::new();
     for (key, value) in &pairs {
@@ -141,7 +140,9 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
             "limit" => match value.parse::<u32>().ok().map(PageSize::new) {
                 Some(Ok(size)) => filter.limit = size,
                 Some(Err(error)) => errors.push(FieldError::new(loc("limit"), error.to_string(), "value_error")),
-                None => errors.push(FieldError::new(loc("limit"), "value is not a valid integer", "type_error.integer")),
+                None => {
+                    errors.push(FieldError::new(loc("limit"), "value is not a valid integer", "type_error.integer"))
+                }
             },
             _ => {}
         }

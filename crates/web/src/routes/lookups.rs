@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use factus_application::factus::{Acquirer, Country, FactusOperation, MeasurementUnit, Municipality, NumberingRange, ProductTribute};
+use factus_application::factus::{
+    Acquirer, Country, FactusOperation, MeasurementUnit, Municipality, NumberingRange, ProductTribute,
+};
 use factus_application::lookups::{AcquirerLookupError, LookupError};
 use serde::Serialize;
 use serde_json::{Value, json};

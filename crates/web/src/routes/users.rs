@@ -72,10 +72,9 @@ fn user_not_found() -> ApiError {
 fn update_error(error: UpdateUserError) -> ApiError {
     match error {
         UpdateUserError::NotFound => user_not_found(),
-        UpdateUserError::LastAdmin => ApiError::detail(
-            StatusCode::CONFLICT,
-            "The last enabled admin cannot be disabled, demoted or deleted",
-        ),
+        UpdateUserError::LastAdmin => {
+            ApiError::detail(StatusCode::CONFLICT, "The last enabled admin cannot be disabled, demoted or deleted")
+        }
         UpdateUserError::Unexpected(error) => ApiError::internal(error),
     }
 }
@@ -160,8 +159,12 @@ pub async fn create_user(
         return Err(ApiError::Validation(errors.into_vec()));
     };
     match state.users.create(username, &password, role).await {
-        Ok(user) => Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user))))),
-        Err(CreateUserError::UsernameTaken(_)) => Err(ApiError::detail(StatusCode::CONFLICT, "Username already exists")),
+        Ok(user) => {
+            Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user)))))
+        }
+        Err(CreateUserError::UsernameTaken(_)) => {
+            Err(ApiError::detail(StatusCode::CONFLICT, "Username already exists"))
+        }
         Err(CreateUserError::Unexpected(error)) => Err(ApiError::internal(error)),
     }
 }
