@@ -239,3 +239,192 @@ impl UserCache {
         entries.remove(username);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use factus_domain::user::{PasswordHash, Role, User, Username};
+    use mockall::predicate::eq;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::ports::security::{MockPasswordHasher, MockTokenService};
+    use crate::ports::users::{MockLoginAttemptStore, MockUserStore};
+    use crate::ports::{Claims, FailureWindow};
+
+    const DUMMY: &str = "$argon2id$dummy";
+    const REAL: &str = "$argon2id$real";
+
+    fn user(disabled: bool) -> User {
+        let now = crate::clock::now();
+        User {
+            id: Uuid::now_v7(),
+            username: Username::parse("ana").unwrap(),
+            password_hash: PasswordHash::from_phc(REAL.to_owned()),
+            role: Role::User,
+            disabled,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    struct Ports {
+        users: MockUserStore,
+        attempts: MockLoginAttemptStore,
+        hasher: MockPasswordHasher,
+        tokens: MockTokenService,
+    }
+
+    impl Ports {
+        fn new() -> Self {
+            let mut hasher = MockPasswordHasher::new();
+            hasher.expect_dummy_hash().returning(|| PasswordHash::from_phc(DUMMY.to_owned()));
+            Self {
+                users: MockUserStore::new(),
+                attempts: MockLoginAttemptStore::new(),
+                hasher,
+                tokens: MockTokenService::new(),
+            }
+        }
+
+        /// Every attempt is recorded first; `failures` is what the window then holds.
+        fn window(&mut self, failures: u32) {
+            self.attempts.expect_record_failure().times(1).returning(|_, _, _| Ok(()));
+            self.attempts.expect_failures_since().times(1).returning(move |_, _, since| {
+                Ok(FailureWindow {
+                    username_failures: failures,
+                    username_oldest: Some(since + time::Duration::minutes(1)),
+                    address_failures: failures,
+                    address_oldest: Some(since + time::Duration::minutes(1)),
+                })
+            });
+        }
+
+        fn service(self) -> AuthService {
+            AuthService::new(
+                Arc::new(self.users),
+                Arc::new(self.attempts),
+                Arc::new(self.hasher),
+                Arc::new(self.tokens),
+                ThrottlePolicy::default(),
+                Duration::ZERO,
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_username_is_checked_against_the_dummy_hash_like_a_wrong_password() {
+        let mut ports = Ports::new();
+        ports.window(1);
+        ports.users.expect_find_by_username().times(1).returning(|_| Ok(None));
+        ports
+            .hasher
+            .expect_verify()
+            .withf(|password, hash| password == "guess" && hash.as_phc() == DUMMY)
+            .times(1)
+            .returning(|_, _| Ok(false));
+
+        let error = ports.service().login("nobody", "guess", None).await.unwrap_err();
+
+        assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_attempt_never_reaches_the_password_check() {
+        let mut ports = Ports::new();
+        ports.window(6);
+        ports.hasher.expect_verify().never();
+        ports.users.expect_find_by_username().never();
+
+        let error = ports.service().login("ana", "right-password", None).await.unwrap_err();
+
+        let LoginError::Throttled { retry_after } = error else { panic!("{error:?}") };
+        assert!(retry_after <= Duration::from_secs(15 * 60) && retry_after >= Duration::from_secs(60));
+    }
+
+    #[tokio::test]
+    async fn the_fifth_failure_in_the_window_is_still_checked() {
+        let mut ports = Ports::new();
+        ports.window(5);
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
+        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
+
+        let error = ports.service().login("ana", "wrong", None).await.unwrap_err();
+
+        assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_disabled_user_is_refused_even_with_the_right_password() {
+        let mut ports = Ports::new();
+        ports.window(1);
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
+        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.tokens.expect_issue().never();
+
+        let error = ports.service().login("ana", "right-password", None).await.unwrap_err();
+
+        assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_successful_login_forgets_the_usernames_failures_and_issues_a_token() {
+        let mut ports = Ports::new();
+        ports.window(3);
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
+        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.attempts.expect_clear_username().with(eq("ana")).times(1).returning(|_| Ok(()));
+        ports
+            .tokens
+            .expect_issue()
+            .with(eq("ana"))
+            .times(1)
+            .returning(|_| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
+
+        let token = ports.service().login(" Ana ", "right-password", None).await.unwrap();
+
+        assert_eq!(token.access_token, "token");
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_of_a_user_disabled_since_is_refused() {
+        let mut ports = Ports::new();
+        ports
+            .tokens
+            .expect_verify()
+            .returning(|_| Ok(Claims { subject: "ana".to_owned(), issued_at: None, expires_at: crate::clock::now() }));
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
+
+        let error = ports.service().authenticate("token").await.unwrap_err();
+
+        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_forged_token_never_reaches_the_user_store() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_verify().returning(|_| Err(crate::ports::TokenError::Invalid));
+        ports.users.expect_find_by_username().never();
+
+        let error = ports.service().authenticate("forged").await.unwrap_err();
+
+        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn changing_a_password_needs_the_current_one() {
+        let mut ports = Ports::new();
+        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
+        ports.users.expect_update().never();
+
+        let error = ports
+            .service()
+            .change_password(&user(false), "wrong", &NewPassword::parse("new-password").unwrap())
+            .await
+            .unwrap_err();
+
+        assert!(matches!(error, ChangePasswordError::WrongCurrentPassword), "{error:?}");
+    }
+}

@@ -159,3 +159,108 @@ impl UserAdmin {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use factus_domain::user::PasswordHash;
+
+    use super::*;
+    use crate::auth::ThrottlePolicy;
+    use crate::ports::security::{MockPasswordHasher, MockTokenService};
+    use crate::ports::users::{MockLoginAttemptStore, MockUserStore};
+
+    fn admin() -> User {
+        let now = crate::clock::now();
+        User {
+            id: Uuid::now_v7(),
+            username: Username::parse("admin").unwrap(),
+            password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
+            role: Role::Admin,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn service(users: MockUserStore, hasher: MockPasswordHasher) -> UserAdmin {
+        let users: Arc<dyn UserStore> = Arc::new(users);
+        let hasher: Arc<dyn PasswordHasher> = Arc::new(hasher);
+        let auth = Arc::new(AuthService::new(
+            users.clone(),
+            Arc::new(MockLoginAttemptStore::new()),
+            hasher.clone(),
+            Arc::new(MockTokenService::new()),
+            ThrottlePolicy::default(),
+            Duration::ZERO,
+        ));
+        UserAdmin::new(users, hasher, auth)
+    }
+
+    #[tokio::test]
+    async fn the_last_enabled_admin_cannot_be_disabled() {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        users.expect_count_enabled_admins().returning(|| Ok(1));
+        users.expect_update().never();
+
+        let changes = UserChanges { disabled: Some(true), ..UserChanges::default() };
+        let error = service(users, MockPasswordHasher::new()).update(&admin().username, changes).await.unwrap_err();
+
+        assert!(matches!(error, UpdateUserError::LastAdmin), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn an_admin_can_be_demoted_while_another_admin_remains() {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        users.expect_count_enabled_admins().returning(|| Ok(2));
+        users.expect_update().withf(|user| user.role == Role::User).times(1).returning(|_| Ok(true));
+
+        let changes = UserChanges { role: Some(Role::User), ..UserChanges::default() };
+        let user = service(users, MockPasswordHasher::new()).update(&admin().username, changes).await.unwrap();
+
+        assert_eq!(user.role, Role::User);
+    }
+
+    #[tokio::test]
+    async fn the_last_enabled_admin_cannot_be_deleted() {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        users.expect_count_enabled_admins().returning(|| Ok(1));
+        users.expect_delete().never();
+
+        let error = service(users, MockPasswordHasher::new()).delete(&admin().username).await.unwrap_err();
+
+        assert!(matches!(error, UpdateUserError::LastAdmin), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn the_admin_is_bootstrapped_only_when_no_user_exists() {
+        let mut users = MockUserStore::new();
+        users.expect_count().returning(|| Ok(3));
+        users.expect_insert().never();
+
+        let created = service(users, MockPasswordHasher::new())
+            .bootstrap_admin(&NewPassword::parse("admin123").unwrap())
+            .await
+            .unwrap();
+
+        assert!(!created);
+    }
+
+    #[tokio::test]
+    async fn a_bootstrap_that_lost_the_race_to_another_instance_is_not_an_error() {
+        let mut users = MockUserStore::new();
+        users.expect_count().returning(|| Ok(0));
+        users.expect_insert().returning(|user| Err(InsertUserError::UsernameTaken(user.username.clone())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_hash().returning(|_| Ok(PasswordHash::from_phc("$argon2id$y".to_owned())));
+
+        let created = service(users, hasher).bootstrap_admin(&NewPassword::parse("admin123").unwrap()).await.unwrap();
+
+        assert!(!created);
+    }
+}
