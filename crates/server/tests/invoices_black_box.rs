@@ -1289,10 +1289,9 @@ async fn a_factus_422_in_the_reference_shape_reads_exactly_as_the_reference_exam
 #[tokio::test]
 async fn a_reference_code_factus_already_issued_is_a_400_with_the_conflict_message() {
     // Another system (the old wrapper, Factus' web app) issued FAC-409 for another customer and
-    // amount. Sending a new invoice under that reference must not be answered with that bill.
-    // FAILS at the time of writing: the ledger's 409 path (`InvoiceIssuance::after_conflict`,
-    // crates/application/src/issuance.rs) adopts whatever bill Factus holds for the reference,
-    // even on the first attempt of a new entry, and answers 200 with the other invoice's number.
+    // amount. A first send of a new invoice under that reference must be refused with Factus'
+    // conflict, never answered with that other bill (the ledger only adopts a bill Factus holds
+    // when its own earlier attempt of the entry may have reached Factus).
     let app = TestApp::start(Mode::ClientToken).await;
     let someone_elses = edited(
         valid_invoice("FAC-409"),
