@@ -76,13 +76,15 @@ mkdir -p "$work/api"
 (
   cd "$work/api" # no .env of the developer's is read
   exec env -i PATH="$PATH" HOME="$work/api" \
-    DATABASE_URL="sqlite://$work/api/factus-api.db" \
+    DATABASE_URL="${GATEWAY_DATABASE_URL:-sqlite://$work/api/factus-api.db}" \
     SECRET_KEY=bench-gateway-secret-key-0123456789abcdef \
     ADMIN_PASSWORD="$admin_password" \
     FACTUS_BASE_URL="$sandbox" \
     FACTUS_CLIENT_ID=factus-sandbox-client FACTUS_CLIENT_SECRET=factus-sandbox-secret \
     FACTUS_USERNAME=sandbox@factus.com.co 'FACTUS_PASSWORD=sandbox2024%' \
     ${GATEWAY_MALLOC_MMAP_THRESHOLD:+MALLOC_MMAP_THRESHOLD_=$GATEWAY_MALLOC_MMAP_THRESHOLD} \
+    ${GATEWAY_RUST_LOG:+RUST_LOG=$GATEWAY_RUST_LOG} \
+    ${GATEWAY_DATABASE_MAX_CONNECTIONS:+DATABASE_MAX_CONNECTIONS=$GATEWAY_DATABASE_MAX_CONNECTIONS} \
     "$api_bin" --bind 127.0.0.1:0
 ) >"$work/api.out" 2>"$work/api.err" &
 api_pid=$!

@@ -6,7 +6,8 @@
 //!   its semaphore included);
 //! - end to end, against the real application served in-process on 127.0.0.1:0 with a fresh
 //!   SQLite file: `/api/v1/auth/me` throughput with concurrent clients (user cache on and off),
-//!   and `/api/v1/health` latency (p50/p99) while 200 logins run at once.
+//!   and `/api/v1/health` latency (p50/p99) while 200 logins (200 users from 20 client
+//!   addresses, all with the right password) run at once.
 //!
 //! The end-to-end clients run in the same process and on the same cores as the server, so the
 //! throughput figures are a floor for what a separate load generator would see.
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use factus_application::ports::{PasswordHasher as _, TokenService as _};
-use factus_domain::user::NewPassword;
+use factus_domain::user::{NewPassword, Role, Username};
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
 use factus_server::app;
@@ -34,6 +35,16 @@ use serde_json::Value;
 
 const SECRET_KEY: &str = "benchmark-secret-key-0123456789abcdef";
 const ADMIN_PASSWORD: &str = "benchmark-admin-password";
+/// The password of the users of the login flood.
+const FLOOD_PASSWORD: &str = "benchmark-user-password";
+/// The flood comes from this many client addresses (127.0.0.2, 127.0.0.3, …), so that it looks
+/// like many users rather than one address hammering: each address stays well under the
+/// throttle's 20 attempts per window, which in-flight attempts count towards.
+const FLOOD_ADDRESSES: usize = 20;
+
+fn flood_username(index: usize) -> String {
+    format!("user{index:03}")
+}
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -131,7 +142,8 @@ struct RunningApp {
 }
 
 impl RunningApp {
-    async fn start(user_cache_secs: &str) -> Self {
+    /// Serves a fresh application with `users` extra users for the login flood.
+    async fn start(user_cache_secs: &str, users: usize) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let variables: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display())),
@@ -142,6 +154,18 @@ impl RunningApp {
         let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
         let application = app::build(&config, app::BuildOptions::default()).await.expect("the application builds");
         app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
+        let mut creations = tokio::task::JoinSet::new();
+        for index in 0..users {
+            let admin = application.state.users.clone();
+            creations.spawn(async move {
+                let username = Username::parse(&flood_username(index)).expect("a username");
+                let password = NewPassword::parse(FLOOD_PASSWORD).expect("a password");
+                admin.create(username, &password, Role::User).await.expect("a flood user is created");
+            });
+        }
+        while let Some(result) = creations.join_next().await {
+            result.expect("a user creation");
+        }
         let router = factus_web::router(application.state.clone(), &application.web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let address = listener.local_addr().expect("the bound address");
@@ -194,14 +218,14 @@ fn end_to_end(effort: Effort) {
         );
         println!();
         for (label, cache_secs) in [("user cache on (5 s, the default)", "5"), ("user cache off (0 s)", "0")] {
-            let running = RunningApp::start(cache_secs).await;
+            let running = RunningApp::start(cache_secs, 0).await;
             for concurrency in [1, 16, 64] {
                 let rate = throughput(&running, "/api/v1/auth/me", concurrency, effort).await;
                 println!("GET /api/v1/auth/me   {label:<34} {concurrency:>3} clients: {rate:>9.0} req/s");
             }
             running.stop().await;
         }
-        let running = RunningApp::start("5").await;
+        let running = RunningApp::start("5", effort.logins()).await;
         for concurrency in [1, 16, 64] {
             let rate = throughput(&running, "/api/v1/health", concurrency, effort).await;
             println!(
@@ -330,7 +354,16 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(2);
 /// [`PROBE_INTERVAL`] on its own keep-alive connection. Returns the health and login latencies and the time the
 /// logins took.
 async fn health_latency_under_logins(running: &RunningApp, logins: usize) -> (Percentiles, Percentiles, Duration) {
-    let login_client = reqwest::Client::builder().pool_max_idle_per_host(logins).build().expect("a client");
+    let login_clients: Vec<reqwest::Client> = (0..FLOOD_ADDRESSES)
+        .map(|index| {
+            let source = std::net::Ipv4Addr::new(127, 0, 0, u8::try_from(index + 2).expect("a small index"));
+            reqwest::Client::builder()
+                .local_address(std::net::IpAddr::V4(source))
+                .pool_max_idle_per_host(logins)
+                .build()
+                .expect("a client")
+        })
+        .collect();
     let probe_client = reqwest::Client::new();
     let health_url = running.url("/api/v1/health");
     timed_health(&probe_client, &health_url).await;
@@ -360,13 +393,14 @@ async fn health_latency_under_logins(running: &RunningApp, logins: usize) -> (Pe
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let login_url = Arc::new(running.url("/api/v1/auth/login"));
-    for _ in 0..logins {
-        let (client, url) = (login_client.clone(), login_url.clone());
+    for index in 0..logins {
+        let (client, url) = (login_clients[index % FLOOD_ADDRESSES].clone(), login_url.clone());
+        let username = flood_username(index);
         tasks.spawn(async move {
             let started = Instant::now();
             let response = client
                 .post(url.as_str())
-                .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
+                .form(&[("username", username.as_str()), ("password", FLOOD_PASSWORD)])
                 .send()
                 .await
                 .expect("a login response");
