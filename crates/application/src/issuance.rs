@@ -349,6 +349,8 @@ impl InvoiceIssuance {
                 Ok(IssueOutcome { bill, replayed: false, entry_id: entry.id })
             }
             Err(FactusError::Rejected { status: 409, message }) => self.after_conflict(request, entry, message).await,
+            // Factus' rate limit: the invoice was not processed, so nothing is recorded as refused.
+            Err(error @ FactusError::Rejected { status: 429, .. }) => self.not_sent(&entry, error).await,
             Err(FactusError::Rejected { status, message }) => {
                 tracing::info!(%reference, entry = %entry.id, status, "Factus refused the invoice");
                 let rejection = Rejection::Factus { status, message: message.clone() };
@@ -359,18 +361,7 @@ impl InvoiceIssuance {
                 error @ (FactusError::CircuitOpen
                 | FactusError::MissingCredentials
                 | FactusError::Unavailable { request_sent: false, .. }),
-            ) => {
-                // The request never left: nothing can exist at Factus, so the claim is released
-                // and a retry claims the reference (and key) afresh.
-                match self.ledger.abandon(&entry).await {
-                    Ok(_) => {}
-                    Err(store) => tracing::error!(
-                        %reference, entry = %entry.id, error = %store.0,
-                        "could not release a claim that never reached Factus; the reconciler will"
-                    ),
-                }
-                Err(error.into())
-            }
+            ) => self.not_sent(&entry, error).await,
             Err(error) => {
                 // Timeout, connection lost after sending, 5xx, an odd 2xx body, a bug: Factus may
                 // hold the bill. Never resent from here; the next attempt reconciles first.
@@ -382,6 +373,24 @@ impl InvoiceIssuance {
                 Err(error.into())
             }
         }
+    }
+
+    /// This attempt certainly created nothing at Factus (it never left, or Factus turned it away
+    /// unprocessed). On a first attempt the claim is released, so a retry claims the reference
+    /// (and key) afresh. On a resend an earlier attempt's outcome is still unknown, so the entry
+    /// goes back to `unknown` and is looked up again before anything else is sent.
+    async fn not_sent(&self, entry: &LedgerEntry, error: FactusError) -> Result<IssueOutcome, IssueError> {
+        if entry.attempts > 1 {
+            record(self.ledger.mark_unknown(entry, clock::now()).await, entry, "unknown");
+            return Err(error.into());
+        }
+        if let Err(store) = self.ledger.abandon(entry).await {
+            tracing::error!(
+                reference = %entry.reference_code, entry = %entry.id, error = %store.0,
+                "could not release a claim that never reached Factus; the reconciler will"
+            );
+        }
+        Err(error.into())
     }
 
     /// Factus answered 409. On a resend (this entry had an earlier, ambiguous attempt) that
@@ -858,6 +867,33 @@ mod tests {
             .expect_reopen()
             .times(1)
             .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    }
+
+    #[tokio::test]
+    async fn factus_rate_limiting_a_first_send_releases_the_claim_instead_of_recording_a_refusal() {
+        let mut mocks = Mocks::new();
+        mocks.nothing_recorded();
+        mocks.claims();
+        mocks.sends(Err(rejected(429, "Too Many Requests")));
+        mocks.ledger.expect_mark_rejected().never();
+        mocks.ledger.expect_abandon().times(1).returning(|_| Ok(true));
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 429, .. })), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_resend_that_never_reached_factus_leaves_the_entry_unknown_instead_of_deleting_it() {
+        let mut mocks = Mocks::new();
+        resent_after_an_unknown_outcome(&mut mocks, vec![Ok(None)]);
+        mocks.sends(Err(FactusError::CircuitOpen));
+        mocks.ledger.expect_abandon().never();
+        mocks.marks_unknown();
+
+        let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+        assert!(matches!(error, IssueError::Factus(FactusError::CircuitOpen)), "{error:?}");
     }
 
     #[tokio::test]

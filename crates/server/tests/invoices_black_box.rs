@@ -1421,6 +1421,33 @@ async fn a_create_that_fails_with_a_5xx_is_never_retried() {
     assert_eq!(app.upstream_count("POST /v1/bills/validate").await, 1);
 }
 
+/// Factus' own rate limit (80 requests a minute per account) is not the client's mistake: a 503 it
+/// can retry, not a 400 that reads as "fix your request".
+#[tokio::test]
+async fn a_factus_rate_limit_that_outlasts_the_retries_is_a_503() {
+    let app = TestApp::start(Mode::ClientToken).await;
+    app.fault(json!({ "kind": "rate_limit", "method": "GET", "path": "/v1/numbering-ranges", "times": 3 })).await;
+
+    let reply = app.get("/lookups/numbering-ranges").await;
+
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(app.upstream_count("GET /v1/numbering-ranges").await, 3, "three attempts, then it gives up");
+}
+
+#[tokio::test]
+async fn a_create_turned_away_by_the_factus_rate_limit_is_a_503_and_a_retry_issues_it() {
+    let app = TestApp::start(Mode::ClientToken).await;
+    app.fault(json!({ "kind": "rate_limit", "method": "POST", "path": "/v1/bills/validate", "times": 1 })).await;
+    let invoice = valid_invoice("FAC-429");
+
+    let first = app.create(&invoice).await;
+    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE, "{}", first.text);
+    let second = app.create(&invoice).await;
+
+    second.ok("Factura creada exitosamente");
+    assert_eq!(app.upstream_bills().await.as_array().map(Vec::len), Some(1));
+}
+
 #[tokio::test]
 async fn a_lookup_that_fails_once_with_a_5xx_is_retried_and_succeeds() {
     let app = TestApp::start(Mode::ClientToken).await;

@@ -21,13 +21,24 @@ pub fn refused(operation: FactusOperation, message: &str) -> ApiError {
     ApiError::detail(StatusCode::BAD_REQUEST, operation.detail(message))
 }
 
+/// Factus refused the request with `status`: 400 with the operation's prefix, except Factus'
+/// own rate limit (429, 80 requests a minute per account), which is not the client's mistake:
+/// 503, so that clients retry later instead of giving up on a valid request.
+#[must_use]
+pub fn rejected(operation: FactusOperation, status: u16, message: &str) -> ApiError {
+    if status == 429 {
+        ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(message))
+    } else {
+        refused(operation, message)
+    }
+}
+
 /// Maps a failure that kept Factus from answering properly.
 #[must_use]
 pub fn upstream(operation: FactusOperation, error: FactusError) -> ApiError {
     match error {
-        FactusError::Rejected { message, .. } | FactusError::InvalidResponse { message } => {
-            refused(operation, &message)
-        }
+        FactusError::Rejected { status, message } => rejected(operation, status, &message),
+        FactusError::InvalidResponse { message } => refused(operation, &message),
         FactusError::Timeout => {
             ApiError::detail(StatusCode::GATEWAY_TIMEOUT, operation.detail(&FactusError::Timeout.to_string()))
         }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, JsonBody};
-use crate::factus::{refused, upstream};
+use crate::factus::{rejected, upstream};
 use crate::state::AppState;
 use crate::validation::{Errors, Fields, Loc};
 
@@ -83,7 +83,7 @@ pub async fn factus_login(
     let operation = FactusOperation::Login;
     match state.factus_auth.login(&email, &SecretString::from(password)).await {
         Ok(token) => Ok(Json(ApiResponse::ok("Autenticación exitosa", token.into()))),
-        Err(FactusLoginError::Refused { message, .. }) => Err(refused(operation, &message)),
+        Err(FactusLoginError::Refused { status, message }) => Err(rejected(operation, status, &message)),
         Err(FactusLoginError::Upstream(error)) => Err(upstream(operation, error)),
         Err(FactusLoginError::Unexpected(error)) => Err(ApiError::internal(error)),
     }
@@ -116,7 +116,7 @@ pub async fn factus_refresh(
     let operation = FactusOperation::Refresh;
     match state.factus_auth.refresh(&SecretString::from(refresh_token)).await {
         Ok(token) => Ok(Json(ApiResponse::ok("Token refrescado exitosamente", token.into()))),
-        Err(FactusRefreshError::Refused { message, .. }) => Err(refused(operation, &message)),
+        Err(FactusRefreshError::Refused { status, message }) => Err(rejected(operation, status, &message)),
         Err(FactusRefreshError::Upstream(error)) => Err(upstream(operation, error)),
         Err(FactusRefreshError::Unexpected(error)) => Err(ApiError::internal(error)),
     }

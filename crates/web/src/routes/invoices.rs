@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, JsonBody};
-use crate::factus::{Access, MaybeAccess, refused, upstream};
+use crate::factus::{Access, MaybeAccess, refused, rejected, upstream};
 use crate::invoices::request::parse_invoice;
 use crate::state::AppState;
 use crate::validation::{Errors, FieldError, Fields, Loc};
@@ -194,8 +194,8 @@ pub async fn create_invoice(
             "value_error",
         ))),
         Err(error @ IssueError::ReferenceAlreadyUsed { .. }) => Err(refused(operation, &error.to_string())),
-        Err(IssueError::ReplayedRejection { message, .. }) => {
-            Err(refused(operation, &message).with_header(REPLAYED, HeaderValue::from_static("true")))
+        Err(IssueError::ReplayedRejection { status, message }) => {
+            Err(rejected(operation, status, &message).with_header(REPLAYED, HeaderValue::from_static("true")))
         }
         Err(IssueError::Factus(error)) => Err(upstream(operation, error)),
         Err(IssueError::Unexpected(error)) => Err(ApiError::internal(error)),
@@ -205,7 +205,8 @@ pub async fn create_invoice(
 macro_rules! bill_error_to_api {
     ($error:expr, $operation:expr, $kind:ident) => {
         match $error {
-            $kind::NotFound { message } | $kind::Rejected { message, .. } => refused($operation, &message),
+            $kind::NotFound { message } => refused($operation, &message),
+            $kind::Rejected { status, message } => rejected($operation, status, &message),
             $kind::Upstream(error) => upstream($operation, error),
             $kind::Unexpected(error) => ApiError::internal(error),
         }
@@ -452,9 +453,10 @@ pub async fn delete_invoice(
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
     let operation = FactusOperation::DeleteInvoice;
     let answer = state.invoices.delete_by_reference(&access, &reference_code).await.map_err(|error| match error {
-        DeleteInvoiceError::NotFound { message }
-        | DeleteInvoiceError::NotDeletable { message }
-        | DeleteInvoiceError::Rejected { message, .. } => refused(operation, &message),
+        DeleteInvoiceError::NotFound { message } | DeleteInvoiceError::NotDeletable { message } => {
+            refused(operation, &message)
+        }
+        DeleteInvoiceError::Rejected { status, message } => rejected(operation, status, &message),
         DeleteInvoiceError::Upstream(error) => upstream(operation, error),
         DeleteInvoiceError::Unexpected(error) => ApiError::internal(error),
     })?;

@@ -13,14 +13,14 @@ use utoipa::ToSchema;
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
-use crate::factus::{Access, refused, upstream};
+use crate::factus::{Access, refused, rejected, upstream};
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
 
 fn lookup_error(error: LookupError) -> ApiError {
     let operation = FactusOperation::Lookup;
     match error {
-        LookupError::Rejected { message, .. } => refused(operation, &message),
+        LookupError::Rejected { status, message } => rejected(operation, status, &message),
         LookupError::Upstream(error) => upstream(operation, error),
         LookupError::Unexpected(error) => ApiError::internal(error),
     }
@@ -281,9 +281,8 @@ pub async fn acquirer(
     };
     let operation = FactusOperation::Lookup;
     let acquirer = state.lookups.acquirer(&access, document_id, number).await.map_err(|error| match error {
-        AcquirerLookupError::NotFound { message } | AcquirerLookupError::Rejected { message, .. } => {
-            refused(operation, &message)
-        }
+        AcquirerLookupError::NotFound { message } => refused(operation, &message),
+        AcquirerLookupError::Rejected { status, message } => rejected(operation, status, &message),
         AcquirerLookupError::Upstream(error) => upstream(operation, error),
         AcquirerLookupError::Unexpected(error) => ApiError::internal(error),
     })?;
