@@ -167,8 +167,13 @@ impl AuthService {
                 found
             }
         };
+        // A token names its user only by username; one issued before the user was created
+        // belonged to a deleted namesake and must not open the new account.
+        let issued_before_user = |user: &User| {
+            claims.issued_at.is_some_and(|issued_at| issued_at.unix_timestamp() < user.created_at.unix_timestamp())
+        };
         match user {
-            Some(user) if !user.disabled => Ok(user),
+            Some(user) if !user.disabled && !issued_before_user(&user) => Ok(user),
             _ => Err(AuthenticateError::InvalidToken),
         }
     }
@@ -400,6 +405,35 @@ mod tests {
         let error = ports.service().authenticate("token").await.unwrap_err();
 
         assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_token_issued_before_the_user_was_created_belongs_to_a_deleted_namesake_and_is_refused() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_verify().returning(|_| {
+            let issued_at = crate::clock::now() - time::Duration::hours(1);
+            Ok(Claims { subject: "ana".to_owned(), issued_at: Some(issued_at), expires_at: crate::clock::now() })
+        });
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
+
+        let error = ports.service().authenticate("token").await.unwrap_err();
+
+        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_token_issued_after_the_user_was_created_is_accepted() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_verify().returning(|_| {
+            Ok(Claims {
+                subject: "ana".to_owned(),
+                issued_at: Some(crate::clock::now() + time::Duration::seconds(1)),
+                expires_at: crate::clock::now() + time::Duration::hours(1),
+            })
+        });
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
+
+        assert!(ports.service().authenticate("token").await.is_ok());
     }
 
     #[tokio::test]

@@ -65,6 +65,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     let options = BuildOptions { simulate_factus: args.simulate_factus };
     let Application { database, state, web, sandbox, .. } = app::build(&config, options).await?;
     app::bootstrap_admin(&config, &state.users).await?;
+    let signalled = app::shutdown_signal().context("could not install the SIGTERM/Ctrl-C handlers")?;
     let (stop, shutdown) = Shutdown::new();
     let reconciler =
         reconciler::spawn(state.issuance.clone(), config.ledger.reconcile_interval, shutdown.clone().wait());
@@ -75,7 +76,7 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, database = database.backend_name(), "factus-api listening");
     println!("listening on {address}");
     tokio::spawn(async move {
-        app::shutdown_signal().await;
+        signalled.await;
         stop.trigger();
     });
     app::serve(listener, router, shutdown.wait(), config.shutdown_grace).await?;
