@@ -1496,7 +1496,7 @@ async fn the_root_redirects_temporarily_to_the_docs() {
     let response = app.send(get("/")).await;
     response.assert_status(StatusCode::TEMPORARY_REDIRECT);
     let mut location = response.header("location").expect("a Location").to_owned();
-    assert!(location.starts_with("/api/v1/docs"), "{location}");
+    assert_eq!(location, "/api/v1/docs", "the reference's exact Location");
     // Follow (at most one more redirect, `/docs` → `/docs/`) to the Swagger UI page.
     let mut page = app.send(get(&location)).await;
     if page.status.is_redirection() {

@@ -84,7 +84,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route_layer(middleware::from_fn(track_metrics))
         .merge(SwaggerUi::new("/docs").url(openapi_url.clone(), openapi).config(swagger_config()))
         .merge(SwaggerUi::new(docs_path.clone()).config(swagger_config()))
-        .route("/", get(move || async move { Redirect::temporary(&format!("{docs_path}/")) }))
+        .route("/", get(move || async move { Redirect::temporary(&docs_path) }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
