@@ -107,6 +107,7 @@ impl UserAdmin {
         if loses_admin && self.users.count_enabled_admins().await? <= 1 {
             return Err(UpdateUserError::LastAdmin);
         }
+        let before = user.clone();
         if let Some(disabled) = changes.disabled {
             user.disabled = disabled;
         }
@@ -119,6 +120,12 @@ impl UserAdmin {
         user.updated_at = crate::clock::now();
         if !self.users.update(&user).await? {
             return Err(UpdateUserError::NotFound);
+        }
+        if loses_admin && self.users.count_enabled_admins().await? == 0 {
+            // Two admins demoted each other at once: both passed the check above. Undo ours, so
+            // user management is never locked out (the other request undoes its own likewise).
+            self.users.update(&before).await?;
+            return Err(UpdateUserError::LastAdmin);
         }
         self.auth.evict_cached(username);
         tracing::info!(username = %user.username, role = %user.role, disabled = user.disabled, "user updated");
@@ -136,6 +143,15 @@ impl UserAdmin {
         }
         if !self.users.delete(username).await? {
             return Err(UpdateUserError::NotFound);
+        }
+        if user.is_admin() && !user.disabled && self.users.count_enabled_admins().await? == 0 {
+            // A concurrent demotion or deletion of the other admin passed its check at the same
+            // time: put this admin back rather than leave nobody to manage users.
+            self.users.insert(&user).await.map_err(|error| match error {
+                InsertUserError::Unexpected(error) => UpdateUserError::Unexpected(error),
+                InsertUserError::UsernameTaken(_) => UpdateUserError::LastAdmin,
+            })?;
+            return Err(UpdateUserError::LastAdmin);
         }
         self.auth.evict_cached(username);
         tracing::info!(username = %username, "user deleted");
@@ -223,6 +239,46 @@ mod tests {
         let user = service(users, MockPasswordHasher::new()).update(&admin().username, changes).await.unwrap();
 
         assert_eq!(user.role, Role::User);
+    }
+
+    #[tokio::test]
+    async fn a_demotion_that_raced_another_and_left_no_admin_is_undone() {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut counts = vec![Ok(2), Ok(0)].into_iter();
+        users.expect_count_enabled_admins().times(2).returning(move || counts.next().expect("two counts"));
+        let mut seq = mockall::Sequence::new();
+        users
+            .expect_update()
+            .withf(|user| user.role == Role::User)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(true));
+        users
+            .expect_update()
+            .withf(|user| user.role == Role::Admin)
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_| Ok(true));
+
+        let changes = UserChanges { role: Some(Role::User), ..UserChanges::default() };
+        let error = service(users, MockPasswordHasher::new()).update(&admin().username, changes).await.unwrap_err();
+
+        assert!(matches!(error, UpdateUserError::LastAdmin), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn a_deletion_that_raced_another_and_left_no_admin_is_undone() {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut counts = vec![Ok(2), Ok(0)].into_iter();
+        users.expect_count_enabled_admins().times(2).returning(move || counts.next().expect("two counts"));
+        users.expect_delete().times(1).returning(|_| Ok(true));
+        users.expect_insert().withf(|user| user.is_admin()).times(1).returning(|_| Ok(()));
+
+        let error = service(users, MockPasswordHasher::new()).delete(&admin().username).await.unwrap_err();
+
+        assert!(matches!(error, UpdateUserError::LastAdmin), "{error:?}");
     }
 
     #[tokio::test]
