@@ -95,6 +95,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         issuance,
         lookups: Arc::new(LookupService::new(gateway.clone())),
         factus_status: gateway.clone(),
+        trusted_proxies: config.trusted_proxies.clone().into(),
         metrics: Some(crate::telemetry::init_metrics()),
     };
     let web = WebConfig {

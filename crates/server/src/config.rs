@@ -81,6 +81,8 @@ pub struct Config {
     pub factus: FactusSettings,
     pub ledger: LedgerSettings,
     pub cors_origins: Vec<String>,
+    /// `TRUSTED_PROXIES`: addresses of load balancers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
@@ -231,6 +233,7 @@ impl Config {
                 )?),
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
+            trusted_proxies: parse_proxies(get("TRUSTED_PROXIES"))?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None => {
                     if production {
@@ -310,6 +313,18 @@ fn percent(raw: Option<String>) -> Result<u32, ConfigError> {
 
 fn non_negative(variable: &'static str, raw: Option<String>, default: u64) -> Result<u64, ConfigError> {
     parse_or(variable, raw, default, "a non-negative integer")
+}
+
+/// `TRUSTED_PROXIES`: comma-separated IP addresses.
+fn parse_proxies(raw: Option<String>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    let Some(raw) = raw else { return Ok(Vec::new()) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|address| !address.is_empty())
+        .map(|address| {
+            address.parse().map_err(|_| error("TRUSTED_PROXIES", format!("has an invalid IP address '{address}'")))
+        })
+        .collect()
 }
 
 /// `CORS_ORIGINS` as a JSON list (`["https://a.co"]`, as the reference wrote it) or a
@@ -407,6 +422,13 @@ mod tests {
         let config = load(&[("CORS_ORIGINS", "http://a.co, http://b.co")]).unwrap();
         assert_eq!(config.cors_origins, ["http://a.co", "http://b.co"]);
         assert_eq!(load(&[("CORS_ORIGINS", "not an origin")]).unwrap_err().variable, "CORS_ORIGINS");
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_comma_separated_list_of_addresses() {
+        let config = load(&[("TRUSTED_PROXIES", "10.0.0.2, ::1")]).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert_eq!(load(&[("TRUSTED_PROXIES", "lb.internal")]).unwrap_err().variable, "TRUSTED_PROXIES");
     }
 
     #[test]

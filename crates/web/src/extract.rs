@@ -174,23 +174,80 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The client's address: the peer of the TCP connection. Behind a proxy every client would share
-/// the proxy's address, which only makes per-address throttling stricter, never weaker; a
-/// forwarded header is deliberately not trusted because any client can forge it.
+/// The client's address: the TCP peer, or — when the peer is one of the configured trusted
+/// proxies (`TRUSTED_PROXIES`) — the right-most address of `X-Forwarded-For` that is not itself a
+/// trusted proxy. A forwarded header from anybody else is ignored, because any client can forge
+/// it; without trusted proxies every client behind a load balancer shares its address, which
+/// only makes per-address throttling stricter, never weaker.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+impl<S> FromRequestParts<S> for ClientAddress
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+        let trusted = AppState::from_ref(state).trusted_proxies;
+        Ok(Self(peer.map(|peer| client_behind(peer, &parts.headers, &trusted))))
     }
+}
+
+/// Walks `X-Forwarded-For` from the right (the hop closest to us) while the hops are trusted.
+fn client_behind(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in forwarded.iter().rev() {
+        let Ok(address) = hop.parse::<IpAddr>() else { break };
+        client = address;
+        if !trusted.contains(&address) {
+            break;
+        }
+    }
+    client
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn a_forwarded_header_from_an_untrusted_peer_is_ignored() {
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_behind(peer, &forwarded("198.51.100.1"), &[]), peer);
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_is_the_last_untrusted_hop() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let inner: IpAddr = "10.0.0.3".parse().unwrap();
+        let headers = forwarded("1.2.3.4, 198.51.100.7, 10.0.0.3");
+        assert_eq!(client_behind(proxy, &headers, &[proxy, inner]), "198.51.100.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn a_trusted_proxy_without_a_forwarded_header_is_the_client() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(client_behind(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
 
     #[test]
     fn offsets_count_from_the_start_of_the_body() {

@@ -25,6 +25,9 @@ pub struct AppState {
     pub lookups: Arc<LookupService>,
     /// Whether the server has its own Factus session, and the circuit breaker's state.
     pub factus_status: Arc<dyn FactusStatus>,
+    /// Proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` names the real client; empty means
+    /// the TCP peer is the client.
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Renders `/metrics`; `None` when the process has no Prometheus recorder (some tests).
     pub metrics: Option<PrometheusHandle>,
 }
