@@ -18,6 +18,7 @@ use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayC
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
 use factus_sandbox::{Sandbox, SandboxConfig};
+use factus_web::state::Services;
 use factus_web::{AppState, WebConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
@@ -86,7 +87,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         gateway.clone(),
         IssuancePolicy { stale_after: config.ledger.stale_after, ..IssuancePolicy::default() },
     ));
-    let state = AppState {
+    let state = AppState::new(Services {
         auth,
         users: user_admin,
         health: Arc::new(HealthService::new(users, gateway.clone())),
@@ -97,7 +98,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         factus_status: gateway.clone(),
         trusted_proxies: config.trusted_proxies.clone().into(),
         metrics: Some(crate::telemetry::init_metrics()),
-    };
+    });
     let web = WebConfig {
         api_prefix: config.api_prefix.clone(),
         project_name: config.project_name.clone(),

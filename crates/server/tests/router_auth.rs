@@ -1297,9 +1297,9 @@ async fn a_panic_in_a_handler_is_a_generic_500_that_leaks_nothing_and_keeps_the_
         ThrottlePolicy::default(),
         Duration::ZERO,
     );
-    let mut state = app.app.state.clone();
-    state.auth = Arc::new(auth);
-    let router = factus_web::router(state, &app.app.web);
+    let mut services = (*app.app.state).clone();
+    services.auth = Arc::new(auth);
+    let router = factus_web::router(factus_web::AppState::new(services), &app.app.web);
 
     let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "sub": "admin", "exp": now() + 3600 }));
     let response =

@@ -191,8 +191,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        let trusted = AppState::from_ref(state).trusted_proxies;
-        Ok(Self(peer.map(|peer| client_behind(peer, &parts.headers, &trusted))))
+        let state = AppState::from_ref(state);
+        Ok(Self(peer.map(|peer| client_behind(peer, &parts.headers, &state.trusted_proxies))))
     }
 }
 

@@ -12,9 +12,29 @@ use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
 use metrics_exporter_prometheus::PrometheusHandle;
 
-/// Shared, cheaply clonable application state.
+/// Shared application state: one `Arc`, because every extractor of every request clones it
+/// (several times per request), and one atomic increment is cheaper than one per service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    #[must_use]
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`] (cloned only to build a variant, e.g. in tests).
+#[derive(Clone)]
+pub struct Services {
     pub auth: Arc<AuthService>,
     pub users: Arc<UserAdmin>,
     pub health: Arc<HealthService>,
