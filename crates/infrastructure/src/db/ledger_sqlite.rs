@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
-use super::ledger_postgres::{
+use super::ledger::{
     CLAIM_ROUNDS, LedgerRow, attempts_param, count_rows, decode_row, decode_rows, encode_response, into_page,
     ledger_columns,
 };

@@ -2,17 +2,21 @@
 //!
 //! Postgres is the deployment backend (several instances share it); SQLite is the embedded
 //! default that lets a newcomer run the service with nothing installed. Both implement the same
-//! ports and pass the same contract suite (`tests/user_store_contract.rs`).
+//! ports and pass the same contract suites (`tests/user_store_contract.rs`,
+//! `tests/ledger_contract.rs`).
 //!
 //! Layout:
 //! - [`Database`]: connecting, migrating, pinging, and handing out the stores as ports.
 //! - [`postgres`]: [`PgUserStore`], [`PgLoginAttemptStore`].
 //! - [`sqlite`]: [`SqliteUserStore`], [`SqliteLoginAttemptStore`], and the timestamp encoding
 //!   every SQLite table uses.
+//! - [`ledger_postgres`], [`ledger_sqlite`]: the invoice ledger ([`PgLedgerStore`],
+//!   [`SqliteLedgerStore`]); `ledger` holds what both share (row shape, stored response, paging).
 //!
 //! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
 //! the repository has no offline query cache and builds without a database.
 
+mod ledger;
 pub mod ledger_postgres;
 pub mod ledger_sqlite;
 pub mod postgres;
