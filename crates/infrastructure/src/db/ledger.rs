@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerState, Rejection,
-    RequestFingerprint,
+    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerState,
+    LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
 };
 use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::Username;
@@ -158,6 +158,45 @@ pub(super) fn into_page(mut entries: Vec<LedgerEntry>, filter: &LedgerFilter) ->
         None
     };
     LedgerPage { entries, next_cursor }
+}
+
+/// Which unique index refused a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClaimConflict {
+    /// The reference already has an active entry.
+    Reference,
+    /// The user already used the Idempotency-Key.
+    Key,
+}
+
+/// The error a refused claim answers: the entry that blocks it, read back. `None` when that
+/// entry is gone by now (rejected or abandoned in between), so the claim may be tried again.
+///
+/// # Errors
+/// [`StoreError`] when the blocking entry cannot be read.
+pub(super) async fn blocking_entry(
+    store: &(dyn LedgerStore + '_),
+    entry: &NewLedgerEntry,
+    conflict: ClaimConflict,
+) -> Result<Option<ClaimError>, StoreError> {
+    Ok(match conflict {
+        ClaimConflict::Reference => store
+            .find_active_by_reference(&entry.reference_code)
+            .await?
+            .map(|existing| ClaimError::ReferenceActive(Box::new(existing))),
+        ClaimConflict::Key => match &entry.idempotency_key {
+            Some(key) => {
+                store.find_by_key(entry.user_id, key).await?.map(|existing| ClaimError::KeyExists(Box::new(existing)))
+            }
+            None => None,
+        },
+    })
+}
+
+/// What a claim answers after [`CLAIM_ROUNDS`] rounds of blocking entries that vanished.
+pub(super) fn claim_kept_changing(entry: &NewLedgerEntry) -> ClaimError {
+    StoreError(anyhow::anyhow!("claiming reference {}: the conflicting entry kept changing", entry.reference_code))
+        .into()
 }
 
 /// Sums `(state, count)` rows into the counts.

@@ -24,8 +24,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::ledger::{
-    CLAIM_ROUNDS, LedgerRow, attempts_param, count_rows, decode_row, decode_rows, encode_response, into_page,
-    ledger_columns,
+    CLAIM_ROUNDS, ClaimConflict, LedgerRow, attempts_param, blocking_entry, claim_kept_changing, count_rows,
+    decode_row, decode_rows, encode_response, into_page, ledger_columns,
 };
 use super::{truncate_to_micros, unexpected};
 
@@ -101,30 +101,19 @@ impl LedgerStore for PgLedgerStore {
             .bind(truncate_to_micros(entry.created_at))
             .fetch_one(&self.pool)
             .await;
-            match inserted {
+            let conflict = match inserted {
                 Ok(row) => return Ok(decode_row(row)?),
-                Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => {
-                    if let Some(existing) = self.find_active_by_reference(&entry.reference_code).await? {
-                        return Err(ClaimError::ReferenceActive(Box::new(existing)));
-                    }
-                }
-                Err(error) if violates(&error, USER_KEY_INDEX) => {
-                    if let Some(key) = &entry.idempotency_key
-                        && let Some(existing) = self.find_by_key(entry.user_id, key).await?
-                    {
-                        return Err(ClaimError::KeyExists(Box::new(existing)));
-                    }
-                }
+                Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => ClaimConflict::Reference,
+                Err(error) if violates(&error, USER_KEY_INDEX) => ClaimConflict::Key,
                 Err(error) => {
                     return Err(unexpected(error, format!("claiming reference {}", entry.reference_code)).into());
                 }
+            };
+            if let Some(blocked) = blocking_entry(self, entry, conflict).await? {
+                return Err(blocked);
             }
         }
-        Err(StoreError(anyhow::anyhow!(
-            "claiming reference {}: the conflicting entry kept changing",
-            entry.reference_code
-        ))
-        .into())
+        Err(claim_kept_changing(entry))
     }
 
     async fn find_by_key(&self, user_id: Uuid, key: &IdempotencyKey) -> Result<Option<LedgerEntry>, StoreError> {
