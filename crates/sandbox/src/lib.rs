@@ -19,7 +19,8 @@
 //!   a connection after committing, and shutdown can drop hanging ones);
 //! - `app` — router, request counting and fault middleware; `auth` — `/oauth/token` and the
 //!   bearer check; `documents`, `reference`, `admin` — the handlers;
-//! - `validate` — Laravel-style 422s; `totals` — v1 tax-inclusive arithmetic; `cufe` — SHA-384
+//! - `validate` — Laravel-style 422s (`validate::fields` reads fields, `validate` checks v1
+//!   documents); `totals` — v1 tax-inclusive arithmetic; `cufe` — SHA-384
 //!   keys; `render`, `pdf`, `xml` — wire shapes and downloads;
 //! - `store` — in-memory state; `persist` — the optional state file; `faults` — fault rules.
 //!

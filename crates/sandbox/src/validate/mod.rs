@@ -1,16 +1,13 @@
-//! Request validation the way Factus (Laravel) does it: every failing field is reported under its
-//! dot path (`items.0.tribute_id`) with Spanish messages, and the whole list is answered as 422.
-//!
-//! Integer fields accept JSON integers, whole numbers and digit strings; decimal fields accept
-//! numbers and numeric strings with at most two decimals; empty strings count as missing.
+//! Document checks of the v1 `…/validate` bodies, the way Factus (Laravel) does them: every failing
+//! field is reported, and the whole list is answered as 422. The field readers they are built
+//! from live in [`fields`].
 
-use std::borrow::Cow;
-use std::str::FromStr;
+mod fields;
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
-use time::Date;
-use time::macros::format_description;
+
+pub(crate) use fields::{Errors, FieldReader, is_email, nit_check_digit, present};
 
 use crate::catalog::{
     self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog, IDENTITY_DOCUMENTS,
@@ -22,29 +19,6 @@ use crate::model::{
     OrderReference, RelatedDocument, WithholdingInput,
 };
 use crate::ranges::RangeMeta;
-
-/// Field errors keyed by dot path, in the order found.
-#[derive(Debug, Default)]
-pub(crate) struct Errors(Map<String, Value>);
-
-impl Errors {
-    pub fn add(&mut self, path: &str, message: String) {
-        match self.0.get_mut(path) {
-            Some(Value::Array(list)) => list.push(Value::String(message)),
-            _ => {
-                self.0.insert(path.to_owned(), Value::Array(vec![Value::String(message)]));
-            }
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn into_json(self) -> Value {
-        Value::Object(self.0)
-    }
-}
 
 /// Why a document was refused.
 #[derive(Debug)]
@@ -65,367 +39,11 @@ pub(crate) struct Context<'a> {
     pub referenced_customer: Option<&'a Customer>,
 }
 
-/// Spanish attribute names Factus uses in messages; other fields are named by their path.
-fn attribute(path: &str) -> Cow<'_, str> {
-    Cow::Borrowed(match path {
-        "numbering_range_id" => "id rango de numeración",
-        "reference_code" => "código de referencia",
-        "observation" => "observación",
-        "payment_due_date" => "fecha de vencimiento",
-        "customer" => "cliente",
-        "customer.names" => "nombres",
-        "customer.company" => "razón social",
-        "customer.identification" => "identificación",
-        "customer.email" => "correo electrónico",
-        "billing_period" => "periodo de facturación",
-        "billing_period.start_date" => "fecha de inicio",
-        "billing_period.end_date" => "fecha de fin",
-        "bill_id" => "bill id",
-        "correction_concept_code" => "código de concepto de corrección",
-        other => other,
-    })
-}
-
-fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
-}
-
-/// A field's value, treating `null` and `""` as absent (Laravel's `ConvertEmptyStringsToNull`).
-fn present<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    match obj.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(v) => Some(v),
-    }
-}
-
-fn decimal_of(value: &Value) -> Option<Decimal> {
-    let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        _ => return None,
-    };
-    Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).ok()
-}
-
-#[derive(Default)]
-struct V {
-    errors: Errors,
-}
-
-impl V {
-    fn required(&mut self, path: &str) {
-        self.errors.add(path, format!("El campo {} es obligatorio.", attribute(path)));
-    }
-
-    fn invalid(&mut self, path: &str) {
-        self.errors.add(path, format!("El campo {} es inválido.", attribute(path)));
-    }
-
-    fn fail(&mut self, path: &str, rule: &str) {
-        self.errors.add(path, format!("El campo {} {rule}", attribute(path)));
-    }
-
-    fn string(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<String> {
-        let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.fail(&path, "debe ser una cadena de caracteres.");
-                None
-            }
-        }
-    }
-
-    fn bounded_string(
-        &mut self,
-        obj: &Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-        max: usize,
-    ) -> Option<String> {
-        let value = self.string(obj, prefix, key, required)?;
-        if value.chars().count() > max {
-            self.fail(&join(prefix, key), &format!("no debe contener más de {max} caracteres."));
-            return None;
-        }
-        Some(value)
-    }
-
-    fn int(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<u64> {
-        let path = join(prefix, key);
-        let value = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
-        let parsed = match value {
-            Value::Number(n) => n.as_u64().or_else(|| {
-                decimal_of(value)
-                    .filter(|d| d.fract().is_zero() && !d.is_sign_negative())
-                    .and_then(|d| d.trunc().to_string().parse().ok())
-            }),
-            Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.fail(&path, "debe ser un número entero.");
-        }
-        parsed
-    }
-
-    /// An integer that must name an entry of a table.
-    fn int_in(
-        &mut self,
-        obj: &Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-        valid: impl Fn(u64) -> bool,
-    ) -> Option<u64> {
-        let value = self.int(obj, prefix, key, required)?;
-        if valid(value) {
-            Some(value)
-        } else {
-            self.invalid(&join(prefix, key));
-            None
-        }
-    }
-
-    fn decimal(
-        &mut self,
-        obj: &Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-        max: Option<Decimal>,
-    ) -> Option<Decimal> {
-        let path = join(prefix, key);
-        let value = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
-        let Some(number) = decimal_of(value) else {
-            self.fail(&path, "debe ser un número.");
-            return None;
-        };
-        if number.scale() > 2 {
-            self.fail(&path, "debe tener como máximo 2 cifras decimales.");
-            return None;
-        }
-        if number.is_sign_negative() && !number.is_zero() {
-            self.fail(&path, "debe ser al menos 0.");
-            return None;
-        }
-        if let Some(max) = max
-            && number > max
-        {
-            self.fail(&path, &format!("no debe ser mayor que {max}."));
-            return None;
-        }
-        Some(number)
-    }
-
-    /// A code given as a string or an integer that must be in `table`.
-    fn code(
-        &mut self,
-        obj: &Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-        table: &[(&'static str, &'static str)],
-    ) -> Option<String> {
-        let path = join(prefix, key);
-        let text = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(_) => {
-                self.invalid(&path);
-                return None;
-            }
-        };
-        if table.iter().any(|(code, _)| *code == text) {
-            Some(text)
-        } else {
-            self.invalid(&path);
-            None
-        }
-    }
-
-    fn boolean(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str) -> Option<bool> {
-        let value = present(obj, key)?;
-        let parsed = match value {
-            Value::Bool(b) => Some(*b),
-            Value::Number(n) => match n.as_u64() {
-                Some(0) => Some(false),
-                Some(1) => Some(true),
-                _ => None,
-            },
-            Value::String(s) => match s.as_str() {
-                "0" | "false" => Some(false),
-                "1" | "true" => Some(true),
-                _ => None,
-            },
-            _ => None,
-        };
-        if parsed.is_none() {
-            self.fail(&join(prefix, key), "debe ser verdadero o falso.");
-        }
-        parsed
-    }
-
-    fn date(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<Date> {
-        let text = self.string(obj, prefix, key, required)?;
-        let parsed = Date::parse(&text, format_description!("[year]-[month]-[day]")).ok();
-        if parsed.is_none() {
-            self.fail(&join(prefix, key), "debe coincidir con el formato Y-m-d.");
-        }
-        parsed
-    }
-
-    fn time(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str) -> Option<String> {
-        let text = self.string(obj, prefix, key, false)?;
-        let ok = time::Time::parse(&text, format_description!("[hour]:[minute]:[second]")).is_ok();
-        if ok {
-            Some(text)
-        } else {
-            self.fail(&join(prefix, key), "debe coincidir con el formato H:i:s.");
-            None
-        }
-    }
-
-    fn email(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<String> {
-        let text = self.string(obj, prefix, key, required)?;
-        if is_email(&text) {
-            Some(text)
-        } else {
-            self.fail(&join(prefix, key), "debe ser una dirección de correo válida.");
-            None
-        }
-    }
-
-    fn object<'v>(
-        &mut self,
-        obj: &'v Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-    ) -> Option<&'v Map<String, Value>> {
-        let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::Object(map)) => Some(map),
-            Some(_) => {
-                self.fail(&path, "debe ser un conjunto.");
-                None
-            }
-        }
-    }
-
-    fn array<'v>(
-        &mut self,
-        obj: &'v Map<String, Value>,
-        prefix: &str,
-        key: &str,
-        required: bool,
-    ) -> Option<&'v Vec<Value>> {
-        let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::Array(list)) if list.is_empty() => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::Array(list)) => Some(list),
-            Some(_) => {
-                self.fail(&path, "debe ser un conjunto.");
-                None
-            }
-        }
-    }
-
-    /// Each element of an array must be an object.
-    fn elements<'v>(&mut self, list: &'v [Value], path: &str) -> Vec<(String, &'v Map<String, Value>)> {
-        let mut out = Vec::with_capacity(list.len());
-        for (i, value) in list.iter().enumerate() {
-            let element = format!("{path}.{i}");
-            match value {
-                Value::Object(map) => out.push((element, map)),
-                _ => self.fail(&element, "debe ser un conjunto."),
-            }
-        }
-        out
-    }
-}
-
-/// A plausible e-mail address: one `@`, a dotted domain, no spaces.
-pub(crate) fn is_email(text: &str) -> bool {
-    let mut parts = text.split('@');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !text.chars().any(char::is_whitespace)
-        }
-        _ => false,
-    }
-}
-
-/// DIAN check digit of a NIT (modulo 11 with the official weights).
-pub(crate) fn nit_check_digit(nit: &str) -> Option<u32> {
-    const WEIGHTS: [u32; 15] = [3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71];
-    if nit.is_empty() || nit.len() > WEIGHTS.len() {
-        return None;
-    }
-    let mut sum = 0;
-    for (digit, weight) in nit.chars().rev().zip(WEIGHTS) {
-        sum += digit.to_digit(10)? * weight;
-    }
-    let rest = sum % 11;
-    Some(if rest > 1 { 11 - rest } else { rest })
-}
-
 /// Validates a `…/validate` body of `ctx.kind`.
 pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput, Invalid> {
     let empty = Map::new();
     let root = body.as_object().unwrap_or(&empty);
-    let mut v = V::default();
+    let mut v = FieldReader::default();
     let kind = ctx.kind;
 
     let range_id = numbering_range(&mut v, root, ctx);
@@ -530,7 +148,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     }
 }
 
-fn numbering_range(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<u64> {
+fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<u64> {
     let code = ctx.kind.range_code();
     match v.int(root, "", "numbering_range_id", false) {
         Some(id) => {
@@ -556,7 +174,7 @@ fn numbering_range(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> O
     }
 }
 
-fn related_documents(v: &mut V, root: &Map<String, Value>, required: bool) -> Vec<RelatedDocument> {
+fn related_documents(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Vec<RelatedDocument> {
     let Some(list) = v.array(root, "", "related_documents", required) else {
         return Vec::new();
     };
@@ -572,7 +190,7 @@ fn related_documents(v: &mut V, root: &Map<String, Value>, required: bool) -> Ve
     out
 }
 
-fn billing_period(v: &mut V, root: &Map<String, Value>, required: bool) -> Option<BillingPeriod> {
+fn billing_period(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Option<BillingPeriod> {
     let o = v.object(root, "", "billing_period", required)?;
     let p = "billing_period";
     let start = v.date(o, p, "start_date", true);
@@ -590,7 +208,7 @@ fn billing_period(v: &mut V, root: &Map<String, Value>, required: bool) -> Optio
     Some(BillingPeriod { start_date: start.to_string(), start_time, end_date: end.to_string(), end_time })
 }
 
-fn credit_note_fields(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<CreditNoteFields> {
+fn credit_note_fields(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<CreditNoteFields> {
     let concept = v.code(root, "", "correction_concept_code", true, &CORRECTION_CONCEPTS);
     let customization = v.code(root, "", "customization_id", true, &CREDIT_NOTE_CUSTOMIZATIONS);
     let references_bill = customization.as_deref() == Some("20");
@@ -602,7 +220,7 @@ fn credit_note_fields(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>) -
     Some(CreditNoteFields { correction_concept_code: concept?, customization_id: customization?, bill_id })
 }
 
-fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Customer> {
+fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Customer> {
     let p = "customer";
     let document_id =
         v.int_in(o, p, "identification_document_id", true, |id| catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some());
@@ -663,7 +281,7 @@ fn customer(v: &mut V, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Cust
     })
 }
 
-fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type: &str) -> Option<Vec<Item>> {
+fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, operation_type: &str) -> Option<Vec<Item>> {
     let list = v.array(root, "", "items", true)?;
     let hundred = Some(Decimal::ONE_HUNDRED);
     let mut out = Vec::with_capacity(list.len());
@@ -765,7 +383,7 @@ fn items(v: &mut V, root: &Map<String, Value>, ctx: &Context<'_>, operation_type
     (complete && out.len() == list.len()).then_some(out)
 }
 
-fn allowance_charges(v: &mut V, root: &Map<String, Value>) -> Vec<AllowanceCharge> {
+fn allowance_charges(v: &mut FieldReader, root: &Map<String, Value>) -> Vec<AllowanceCharge> {
     let Some(list) = v.array(root, "", "allowance_charges", false) else {
         return Vec::new();
     };
@@ -786,26 +404,4 @@ fn allowance_charges(v: &mut V, root: &Map<String, Value>) -> Vec<AllowanceCharg
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nit_check_digits_match_dian_examples() {
-        // Bancolombia 890.903.938-8, Ecopetrol 899.999.068-1, Davivienda 860.034.313-7.
-        assert_eq!(nit_check_digit("890903938"), Some(8));
-        assert_eq!(nit_check_digit("899999068"), Some(1));
-        assert_eq!(nit_check_digit("860034313"), Some(7));
-        assert_eq!(nit_check_digit("90082575A"), None);
-    }
-
-    #[test]
-    fn email_check_accepts_ordinary_addresses_only() {
-        assert!(is_email("cliente@example.com"));
-        assert!(!is_email("cliente.example.com"));
-        assert!(!is_email("a@b"));
-        assert!(!is_email("a b@c.co"));
-    }
 }
