@@ -30,6 +30,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/__sandbox/bills", get(bills))
         .route("/__sandbox/bills/{number}/events", post(add_event))
         .route("/__sandbox/credit-notes", get(credit_notes))
+        .route("/__sandbox/blockers", get(blockers))
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
         .route("/__sandbox/reset", post(reset))
 }
@@ -108,6 +109,20 @@ async fn credit_notes(State(app): Shared) -> Response {
         })
         .collect();
     json_response(StatusCode::OK, &Value::Array(list))
+}
+
+/// Per family, the document that makes new creates answer 409 (`null` when none).
+async fn blockers(State(app): Shared) -> Response {
+    let mut out = serde_json::Map::new();
+    for (name, kind) in [("bills", DocKind::Bill), ("credit_notes", DocKind::CreditNote)] {
+        let blocker = app.store.blocker(kind, app.config.pending_blocks_new).map(|d| {
+            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
+                   "rejection": d.rejection.iter().map(|(rule, text)| json!({"rule": rule, "text": text}))
+                       .collect::<Vec<_>>()})
+        });
+        out.insert(name.into(), blocker.unwrap_or(Value::Null));
+    }
+    json_response(StatusCode::OK, &Value::Object(out))
 }
 
 async fn requests(State(app): Shared) -> Response {

@@ -85,6 +85,10 @@ pub(crate) struct ConnHandle(pub Arc<Notify>);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PendingFault;
 
+/// Marks a create request the `reject` fault hit: `(rule, "Regla: …, Rechazo: …")`.
+#[derive(Debug, Clone)]
+pub(crate) struct RejectFault(pub (String, String));
+
 /// Builds the router.
 pub(crate) fn router(app: Arc<App>) -> Router {
     let v1 = Router::new()
@@ -171,6 +175,10 @@ async fn inject_faults(State(app): State<Arc<App>>, mut request: Request, next: 
         Some(Action::RateLimit { retry_after_s }) => too_many(app.config.rate_limit.unwrap_or(80), retry_after_s),
         Some(Action::Pending) => {
             request.extensions_mut().insert(PendingFault);
+            next.run(request).await
+        }
+        Some(Action::Reject { rule, reason }) => {
+            request.extensions_mut().insert(RejectFault(crate::validate::rejection(&rule, &reason)));
             next.run(request).await
         }
         Some(Action::DropAfterCommit) => {

@@ -13,10 +13,12 @@ use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::app::{App, PendingFault};
+use crate::app::{App, PendingFault, RejectFault};
 use crate::catalog::fold;
 use crate::cufe::{self, Chain, TEST_ENVIRONMENT};
-use crate::http::{conflict, dian_rejection, json_response, not_found, ok, status_message, validation_error};
+use crate::http::{
+    conflict, json_response, not_found, ok, pending_conflict, rejected, status_message, validation_error,
+};
 use crate::model::{BillRef, DocKind, Document};
 use crate::ranges::{Company, SOFTWARE_PIN};
 use crate::render::{self, file_name, issue_date, issue_time};
@@ -27,14 +29,30 @@ use crate::{pdf, xml};
 
 type Shared = State<Arc<App>>;
 type Pending = Option<Extension<PendingFault>>;
-type Params = Query<HashMap<String, String>>;
+type Reject = Option<Extension<RejectFault>>;
 
-pub(crate) async fn create_bill(State(app): Shared, pending: Pending, body: Bytes) -> Response {
-    create(&app, DocKind::Bill, pending.is_some(), &body)
+/// What the fault rules decided for a create.
+#[derive(Default)]
+pub(crate) struct CreateFaults {
+    /// Store with status 0, as when DIAN has not answered (`pending`).
+    pub pending: bool,
+    /// DIAN rejects the document with this rule (`reject`).
+    pub reject: Option<RejectFault>,
 }
 
-pub(crate) async fn create_credit_note(State(app): Shared, pending: Pending, body: Bytes) -> Response {
-    create(&app, DocKind::CreditNote, pending.is_some(), &body)
+impl CreateFaults {
+    fn from(pending: Pending, reject: Reject) -> Self {
+        Self { pending: pending.is_some(), reject: reject.map(|Extension(r)| r) }
+    }
+}
+type Params = Query<HashMap<String, String>>;
+
+pub(crate) async fn create_bill(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::Bill, CreateFaults::from(pending, reject), &body)
+}
+
+pub(crate) async fn create_credit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::CreditNote, CreateFaults::from(pending, reject), &body)
 }
 
 pub(crate) async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
@@ -122,7 +140,7 @@ fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Respo
     )
 }
 
-fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
+fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Response {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let referenced = match kind {
         DocKind::CreditNote => value
@@ -135,14 +153,18 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
         kind,
         ranges: &app.ranges,
         catalog: &app.catalog,
-        verify_dv: app.config.verify_nit_dv,
         referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
     };
     let input = match validate::document(&value, &ctx) {
         Ok(input) => input,
         Err(Invalid::Fields(errors)) => return validation_error(errors.into_json()),
-        Err(Invalid::Dian(rules)) => return dian_rejection(rules),
     };
+    let mut rejection = validate::dian_rules(kind, &input, app.config.verify_nit_dv);
+    if rejection.is_empty()
+        && let Some(fault) = faults.reject
+    {
+        rejection.push(fault.0);
+    }
     let Some(range) = app.range(input.numbering_range_id) else {
         return validation_error(range_errors("El campo id rango de numeración es inválido."));
     };
@@ -167,7 +189,8 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
             cufe: b.key.clone(),
             issued_at: b.created_at,
         }),
-        pending,
+        pending: faults.pending,
+        rejection,
         now: time::OffsetDateTime::now_utc(),
     };
     let outcome =
@@ -198,9 +221,8 @@ fn create(app: &App, kind: DocKind, pending: bool, body: &[u8]) -> Response {
         Err(CreateError::DuplicateReference) => {
             conflict(format!("Ya existe una {} con el código de referencia {reference}", kind.noun()))
         }
-        Err(CreateError::PendingDiffers | CreateError::PendingBlocks) => {
-            conflict(format!("Se encontró una {} pendiente por enviar a la DIAN", kind.noun()))
-        }
+        Ok(Created::Rejected(doc)) => rejected(&doc),
+        Err(CreateError::PendingDiffers | CreateError::PendingBlocks(_)) => pending_conflict(kind),
         Err(CreateError::RangeExhausted) => {
             validation_error(range_errors("El rango de numeración no tiene números disponibles."))
         }

@@ -29,6 +29,10 @@ pub enum FaultKind {
     RateLimit,
     /// Stores a created document with status 0, as when DIAN has not answered yet.
     Pending,
+    /// DIAN rejects a created document: it is stored with status 0 and the rule (`rule`,
+    /// `reason`; default `FAD06` "Valor del CUFE no está calculado correctamente"), answered 422,
+    /// and blocks its family until deleted.
+    Reject,
 }
 
 impl FaultKind {
@@ -42,6 +46,7 @@ impl FaultKind {
             Self::Unauthorized => "unauthorized",
             Self::RateLimit => "rate_limit",
             Self::Pending => "pending",
+            Self::Reject => "reject",
         }
     }
 }
@@ -80,6 +85,12 @@ pub struct FaultSpec {
     /// JSON body of a `status` fault; by default `{"message": <reason phrase>}`.
     #[serde(default)]
     pub body: Option<Value>,
+    /// DIAN rule of a `reject` fault (default `FAD06`).
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Rejection text of a `reject` fault (default `Valor del CUFE no está calculado correctamente`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl FaultSpec {
@@ -95,6 +106,8 @@ impl FaultSpec {
             latency_ms: 0,
             retry_after_s: None,
             body: None,
+            rule: None,
+            reason: None,
         }
     }
 
@@ -201,6 +214,7 @@ pub(crate) enum Action {
     Unauthorized,
     RateLimit { retry_after_s: u64 },
     Pending,
+    Reject { rule: String, reason: String },
 }
 
 /// The fault rules in force.
@@ -264,6 +278,14 @@ impl FaultRegistry {
                 FaultKind::Unauthorized => Some(Action::Unauthorized),
                 FaultKind::RateLimit => Some(Action::RateLimit { retry_after_s: rule.spec.retry_after_s.unwrap_or(1) }),
                 FaultKind::Pending => Some(Action::Pending),
+                FaultKind::Reject => Some(Action::Reject {
+                    rule: rule.spec.rule.clone().unwrap_or_else(|| "FAD06".into()),
+                    reason: rule
+                        .spec
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "Valor del CUFE no está calculado correctamente".into()),
+                }),
             };
         }
         decision

@@ -6,6 +6,8 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
+use crate::model::{DocKind, Document};
+
 /// A JSON response from a value.
 pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
     bytes_response(status, serde_json::to_vec(value).unwrap_or_default())
@@ -65,6 +67,16 @@ pub(crate) fn dian_rejection(rules: Vec<(String, String)>) -> Response {
             "data": {"message": message, "errors": errors},
         }),
     )
+}
+
+/// 422 of a document DIAN rejected (stored as pending): its rules.
+pub(crate) fn rejected(doc: &Document) -> Response {
+    dian_rejection(doc.rejection.clone())
+}
+
+/// 409 while a pending document of the family blocks new ones (text per family).
+pub(crate) fn pending_conflict(kind: DocKind) -> Response {
+    conflict(kind.pending_message())
 }
 
 /// 401 as Laravel answers a missing, unknown or expired bearer token.

@@ -33,6 +33,15 @@ impl DocKind {
         }
     }
 
+    /// The 409 message Factus answers while a document of this family blocks new ones
+    /// (docs/sandbox.md, "Rejections").
+    pub fn pending_message(self) -> &'static str {
+        match self {
+            Self::Bill => "Se encontró una factura pendiente por enviar a la DIAN",
+            Self::CreditNote => "Se encontró una nota crédito pendiente por enviar a la DIAN",
+        }
+    }
+
     /// Download file-name prefix (DIAN pattern).
     pub fn file_prefix(self) -> &'static str {
         match self {
@@ -209,4 +218,15 @@ pub(crate) struct Document {
     pub totals: Totals,
     pub bill: Option<BillRef>,
     pub events: Vec<RadianEvent>,
+    /// DIAN rules that rejected the document, `(rule, "Regla: …, Rechazo: …")`; a rejected
+    /// document stays pending (status 0) and blocks new documents of its family until deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejection: Vec<(String, String)>,
+}
+
+impl Document {
+    /// Pending because DIAN rejected it (not merely unanswered).
+    pub fn is_rejected(&self) -> bool {
+        self.status == 0 && !self.rejection.is_empty()
+    }
 }

@@ -214,6 +214,11 @@ fn billing_period_json(doc: &Document) -> Value {
     }
 }
 
+/// v1 `errors`: the rejection texts (`Regla: …, Rechazo: …`), `[]` when none.
+fn errors_json(doc: &Document) -> Value {
+    doc.rejection.iter().map(|(_, text)| Value::String(text.clone())).collect()
+}
+
 fn validated_at(doc: &Document) -> Value {
     doc.validated_at.map_or(Value::Null, |at| Value::String(timestamp(at)))
 }
@@ -253,7 +258,7 @@ pub(crate) fn bill(doc: &Document, notes: &[(u64, String)], range: &RangeMeta, c
             "surcharge_amount": money(totals.surcharge_amount),
             "total": money(totals.total),
             "observation": input.observation,
-            "errors": [],
+            "errors": errors_json(doc),
             "created_at": timestamp(doc.created_at),
             "payment_due_date": input.payment_due_date,
             "qr_image": QR_IMAGE,
@@ -302,7 +307,7 @@ pub(crate) fn credit_note(doc: &Document, range: &RangeMeta, catalog: &Catalog) 
             "surcharge_amount": money(totals.surcharge_amount),
             "total": money(totals.total),
             "observation": input.observation,
-            "errors": [],
+            "errors": errors_json(doc),
             "created_at": timestamp(doc.created_at),
             "qr_image": QR_IMAGE,
             "bill_id": doc.bill.as_ref().map(|b| b.id),
@@ -336,7 +341,7 @@ pub(crate) fn list_item(doc: &Document, notes: &[(u64, String)]) -> Value {
         "email": customer.email,
         "total": money(doc.totals.total),
         "status": doc.status,
-        "errors": [],
+        "errors": errors_json(doc),
         "send_email": i32::from(doc.input.send_email),
         "has_claim": 0,
         "is_negotiable_instrument": 0,

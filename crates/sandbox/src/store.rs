@@ -31,20 +31,28 @@ pub(crate) struct Ledger {
     pub docs: BTreeMap<u64, Arc<Document>>,
     by_number: HashMap<String, u64>,
     by_reference: HashMap<String, u64>,
+    /// Documents with status 0 (rejected ones included).
     pending: usize,
+    /// Documents DIAN rejected (status 0 with rejection rules).
+    rejected: usize,
     next_id: u64,
 }
 
 impl Ledger {
-    fn insert(&mut self, doc: Arc<Document>) {
-        if let Some(old) = self.docs.get(&doc.id)
-            && old.status == 0
-        {
-            self.pending -= 1;
-        }
+    fn count(&mut self, doc: &Document, delta: isize) {
         if doc.status == 0 {
-            self.pending += 1;
+            self.pending = self.pending.saturating_add_signed(delta);
         }
+        if doc.is_rejected() {
+            self.rejected = self.rejected.saturating_add_signed(delta);
+        }
+    }
+
+    fn insert(&mut self, doc: Arc<Document>) {
+        if let Some(old) = self.docs.get(&doc.id).cloned() {
+            self.count(&old, -1);
+        }
+        self.count(&doc, 1);
         self.by_number.insert(doc.number.clone(), doc.id);
         self.by_reference.insert(doc.reference_code.clone(), doc.id);
         self.next_id = self.next_id.max(doc.id);
@@ -55,10 +63,20 @@ impl Ledger {
         let doc = self.docs.remove(&id)?;
         self.by_number.remove(&doc.number);
         self.by_reference.remove(&doc.reference_code);
-        if doc.status == 0 {
-            self.pending -= 1;
-        }
+        self.count(&doc, -1);
         Some(doc)
+    }
+
+    /// The oldest document that stops new creates: a rejected one always, any pending one when
+    /// `pending_blocks_new`. Scans only when the counters say one exists.
+    pub fn blocker(&self, pending_blocks_new: bool) -> Option<&Arc<Document>> {
+        if self.rejected > 0 {
+            return self.docs.values().find(|d| d.is_rejected());
+        }
+        if pending_blocks_new && self.pending > 0 {
+            return self.docs.values().find(|d| d.status == 0);
+        }
+        None
     }
 
     pub fn by_number(&self, number: &str) -> Option<&Arc<Document>> {
@@ -120,6 +138,9 @@ pub(crate) struct Draft {
     pub bill: Option<BillRef>,
     /// Store with status 0 (the `pending` fault).
     pub pending: bool,
+    /// DIAN rules that reject the document (empty: none). A rejected document is stored with
+    /// status 0 and blocks its family.
+    pub rejection: Vec<(String, String)>,
     pub now: OffsetDateTime,
 }
 
@@ -133,6 +154,9 @@ pub(crate) enum Created {
     Resumed(Arc<Document>),
     /// The reference named a validated document and the policy is `ReturnExisting`.
     Existing(Arc<Document>),
+    /// DIAN rejected the document (a new one, or the same data sent again for a rejected one):
+    /// it is stored with status 0 and its rules, and blocks its family until deleted.
+    Rejected(Arc<Document>),
 }
 
 /// Why a create was refused after validation.
@@ -143,7 +167,7 @@ pub(crate) enum CreateError {
     #[error("reference names a pending document sent with different data")]
     PendingDiffers,
     #[error("another document of the family is pending")]
-    PendingBlocks,
+    PendingBlocks(Arc<Document>),
     #[error("numbering range exhausted")]
     RangeExhausted,
 }
@@ -243,6 +267,20 @@ impl Store {
             if existing.fingerprint != draft.fingerprint {
                 return Err(CreateError::PendingDiffers);
             }
+            // The same data again: DIAN looks at it again. A rejection stands (the data did not
+            // change); a document DIAN had not answered is validated now.
+            if existing.is_rejected() {
+                return Ok(Created::Rejected(Arc::clone(existing)));
+            }
+            if !draft.rejection.is_empty() {
+                let mut rejected = Document::clone(existing);
+                rejected.rejection = draft.rejection;
+                let rejected = Arc::new(rejected);
+                docs.add(Arc::clone(&rejected));
+                drop(docs);
+                self.touch();
+                return Ok(Created::Rejected(rejected));
+            }
             if draft.pending {
                 return Ok(Created::Resumed(Arc::clone(existing)));
             }
@@ -255,8 +293,8 @@ impl Store {
             self.touch();
             return Ok(Created::Resumed(validated));
         }
-        if pending_blocks_new && ledger.pending > 0 {
-            return Err(CreateError::PendingBlocks);
+        if let Some(blocker) = ledger.blocker(pending_blocks_new) {
+            return Err(CreateError::PendingBlocks(Arc::clone(blocker)));
         }
         let id = ledger.next_id + 1;
         let sequence = docs.currents.get(&range.id).copied().unwrap_or(range.first);
@@ -266,7 +304,8 @@ impl Store {
         docs.currents.insert(range.id, sequence + 1);
         let number = format!("{}{}", range.prefix, sequence);
         let key = key_for(&number, draft.now);
-        let status = u8::from(!draft.pending);
+        let rejected = !draft.rejection.is_empty();
+        let status = u8::from(!draft.pending && !rejected);
         let doc = Arc::new(Document {
             id,
             kind: draft.kind,
@@ -282,11 +321,12 @@ impl Store {
             totals: draft.totals,
             bill: draft.bill,
             events: Vec::new(),
+            rejection: draft.rejection,
         });
         docs.add(Arc::clone(&doc));
         drop(docs);
         self.touch();
-        Ok(Created::New(doc))
+        Ok(if rejected { Created::Rejected(doc) } else { Created::New(doc) })
     }
 
     /// Deletes a pending document by reference.
@@ -306,6 +346,13 @@ impl Store {
         drop(docs);
         self.touch();
         Ok(removed)
+    }
+
+    /// The document that makes new creates of `kind` answer 409 (any API version): a DIAN-rejected
+    /// one always, any pending one when `pending_blocks_new`; `None` when creates may go ahead.
+    /// Deleting it by reference ([`Store::delete`]) unblocks the family.
+    pub fn blocker(&self, kind: DocKind, pending_blocks_new: bool) -> Option<Arc<Document>> {
+        lock(&self.docs).ledger(kind).blocker(pending_blocks_new).cloned()
     }
 
     /// A document by number, with the credit notes issued against it.

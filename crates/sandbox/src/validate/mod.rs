@@ -20,13 +20,39 @@ use crate::model::{
 };
 use crate::ranges::RangeMeta;
 
-/// Why a document was refused.
+/// Why a document was refused before anything was stored: Laravel field validation (`errors`
+/// values are arrays of messages). DIAN rejections are not refusals: see [`dian_rules`].
 #[derive(Debug)]
 pub(crate) enum Invalid {
-    /// Laravel field validation (`errors` values are arrays of messages).
     Fields(Errors),
-    /// A DIAN rule rejection (`errors` values are `Regla: …, Rechazo: …` strings).
-    Dian(Vec<(String, String)>),
+}
+
+/// Whether a NIT's check digit is wrong (a missing `dv` was computed, so it is never wrong).
+pub(crate) fn wrong_nit_dv(document_id: u64, identification: &str, dv: Option<&str>) -> bool {
+    document_id == 6
+        && dv.is_some_and(|dv| nit_check_digit(identification).map(|d| d.to_string()).as_deref() != Some(dv))
+}
+
+/// The DIAN rules a valid body breaks, as `(rule, "Regla: <rule>, Rechazo: <text>")`. Factus stores
+/// such a document as pending and answers the rules; the rule names are DIAN's per document type
+/// (`FAK24` invoice customer, `CAK24` credit-note customer).
+pub(crate) fn dian_rules(kind: DocKind, input: &DocumentInput, verify_dv: bool) -> Vec<(String, String)> {
+    let mut rules = Vec::new();
+    let customer = &input.customer;
+    if verify_dv && wrong_nit_dv(customer.identification_document_id, &customer.identification, customer.dv.as_deref())
+    {
+        let rule = match kind {
+            DocKind::Bill => "FAK24",
+            DocKind::CreditNote => "CAK24",
+        };
+        rules.push(rejection(rule, "No está informado el DV del NIT"));
+    }
+    rules
+}
+
+/// One rejection entry in DIAN's wording.
+pub(crate) fn rejection(rule: &str, text: &str) -> (String, String) {
+    (rule.to_owned(), format!("Regla: {rule}, Rechazo: {text}"))
 }
 
 /// What validation needs to know besides the body.
@@ -34,7 +60,6 @@ pub(crate) struct Context<'a> {
     pub kind: DocKind,
     pub ranges: &'a [RangeMeta],
     pub catalog: &'a Catalog,
-    pub verify_dv: bool,
     /// The bill named by a credit note's `bill_id`, with its customer, when it exists.
     pub referenced_customer: Option<&'a Customer>,
 }
@@ -108,16 +133,6 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let credit_ok = kind == DocKind::Bill || credit_note.is_some();
     match (range_id, reference_code, customer, items, credit_ok) {
         (Some(range_id), Some(reference_code), Some(customer), Some(items), true) if v.errors.is_empty() => {
-            if ctx.verify_dv
-                && customer.identification_document_id == 6
-                && let Some(dv) = &customer.dv
-                && nit_check_digit(&customer.identification).map(|d| d.to_string()).as_ref() != Some(dv)
-            {
-                return Err(Invalid::Dian(vec![(
-                    "FAK24".into(),
-                    "Regla: FAK24, Rechazo: No está informado el DV del NIT".into(),
-                )]));
-            }
             Ok(DocumentInput {
                 document,
                 numbering_range_id: range_id,

@@ -100,7 +100,12 @@ impl TestSandbox {
 
     /// Creates `bill(reference)` and returns the response body.
     pub async fn create_bill(&self, reference: &str) -> Value {
-        let (status, body) = self.post("/v1/bills/validate", &bill(reference)).await;
+        self.create_bill_body(&bill(reference)).await
+    }
+
+    /// Creates a bill from `body`, asserting 201, and returns the response body.
+    pub async fn create_bill_body(&self, body: &Value) -> Value {
+        let (status, body) = self.post("/v1/bills/validate", body).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }

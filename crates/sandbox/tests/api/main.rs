@@ -11,4 +11,5 @@ mod faults;
 mod persistence;
 mod rate_limit;
 mod reference;
+mod rejections;
 mod validation;

@@ -82,7 +82,7 @@ async fn a_nit_identification_must_be_digits_only() {
 }
 
 #[tokio::test]
-async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24() {
+async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24_and_a_missing_dv_is_computed() {
     let t = spawn().await;
     let mut body = bill("V-6");
     body["customer"] = json!({
@@ -93,6 +93,9 @@ async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response["message"], "El documento contiene errores de validación");
     assert_eq!(response["data"]["errors"]["FAK24"], "Regla: FAK24, Rechazo: No está informado el DV del NIT");
+    // The rejected bill stays pending and blocks the family (tests/api/rejections.rs); delete it.
+    let (status, _) = t.delete("/v1/bills/destroy/reference/V-6").await;
+    assert_eq!(status, StatusCode::OK);
 
     body["customer"]["dv"] = json!("8");
     let (status, response) = t.post("/v1/bills/validate", &body).await;
