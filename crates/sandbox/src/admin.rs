@@ -30,6 +30,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/__sandbox/bills", get(bills))
         .route("/__sandbox/bills/{number}/events", post(add_event))
         .route("/__sandbox/credit-notes", get(credit_notes))
+        .route("/__sandbox/support-documents", get(support_documents))
         .route("/__sandbox/blockers", get(blockers))
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
         .route("/__sandbox/reset", post(reset))
@@ -114,7 +115,12 @@ async fn credit_notes(State(app): Shared) -> Response {
 /// Per family, the document that makes new creates answer 409 (`null` when none).
 async fn blockers(State(app): Shared) -> Response {
     let mut out = serde_json::Map::new();
-    for (name, kind) in [("bills", DocKind::Bill), ("credit_notes", DocKind::CreditNote)] {
+    let families = [
+        ("bills", DocKind::Bill),
+        ("credit_notes", DocKind::CreditNote),
+        ("support_documents", DocKind::SupportDocument),
+    ];
+    for (name, kind) in families {
         let blocker = app.store.blocker(kind, app.config.pending_blocks_new).map(|d| {
             json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
                    "rejection": d.rejection.iter().map(|(rule, text)| json!({"rule": rule, "text": text}))
@@ -123,6 +129,19 @@ async fn blockers(State(app): Shared) -> Response {
         out.insert(name.into(), blocker.unwrap_or(Value::Null));
     }
     json_response(StatusCode::OK, &Value::Object(out))
+}
+
+async fn support_documents(State(app): Shared) -> Response {
+    let mut docs = app.store.all(DocKind::SupportDocument);
+    docs.reverse();
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
+                   "cuds": d.key, "status": d.status})
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
 }
 
 async fn requests(State(app): Shared) -> Response {

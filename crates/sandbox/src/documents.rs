@@ -25,7 +25,7 @@ use crate::render::{self, file_name, issue_date, issue_time};
 use crate::store::{CreateError, Created, DeleteError, Draft};
 use crate::totals;
 use crate::validate::{self, Context, Errors, Invalid, is_email};
-use crate::{pdf, xml};
+use crate::{pdf, support, xml};
 
 type Shared = State<Arc<App>>;
 type Pending = Option<Extension<PendingFault>>;
@@ -53,6 +53,40 @@ pub(crate) async fn create_bill(State(app): Shared, pending: Pending, reject: Re
 
 pub(crate) async fn create_credit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
     create(&app, DocKind::CreditNote, CreateFaults::from(pending, reject), &body)
+}
+
+pub(crate) async fn create_support_document(
+    State(app): Shared,
+    pending: Pending,
+    reject: Reject,
+    body: Bytes,
+) -> Response {
+    create(&app, DocKind::SupportDocument, CreateFaults::from(pending, reject), &body)
+}
+
+pub(crate) async fn list_support_documents(
+    State(app): Shared,
+    Query(q): Params,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    list(&app, DocKind::SupportDocument, &q, &headers, &uri)
+}
+
+pub(crate) async fn show_support_document(State(app): Shared, Path(number): Path<String>) -> Response {
+    show(&app, DocKind::SupportDocument, &number)
+}
+
+pub(crate) async fn support_document_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::SupportDocument, &number, Format::Pdf)
+}
+
+pub(crate) async fn support_document_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    download(&app, DocKind::SupportDocument, &number, Format::Xml)
+}
+
+pub(crate) async fn delete_support_document(State(app): Shared, Path(reference): Path<String>) -> Response {
+    delete(&app, DocKind::SupportDocument, &reference)
 }
 
 pub(crate) async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
@@ -111,7 +145,7 @@ pub(crate) async fn bill_events(State(app): Shared, Path(number): Path<String>) 
 }
 
 fn not_found_number(kind: DocKind, number: &str) -> Response {
-    not_found(format!("No se encontró la {} con número {number}", kind.noun()))
+    not_found(format!("No se encontró {} con número {number}", kind.the_noun()))
 }
 
 /// `data` of a document as create and show answer it.
@@ -122,6 +156,7 @@ fn document_json(app: &App, doc: &Document, notes: &[(u64, String)]) -> Value {
     match doc.kind {
         DocKind::Bill => render::bill(doc, notes, range, &app.catalog),
         DocKind::CreditNote => render::credit_note(doc, range, &app.catalog),
+        DocKind::SupportDocument => support::render(doc, range, &app.catalog),
     }
 }
 
@@ -147,7 +182,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
             .get("bill_id")
             .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .and_then(|id| app.store.bill_by_id(id)),
-        DocKind::Bill => None,
+        DocKind::Bill | DocKind::SupportDocument => None,
     };
     let ctx = Context {
         kind,
@@ -155,7 +190,11 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
         catalog: &app.catalog,
         referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
     };
-    let input = match validate::document(&value, &ctx) {
+    let validated = match kind {
+        DocKind::SupportDocument => support::validate(&value, &app.ranges, &app.catalog),
+        DocKind::Bill | DocKind::CreditNote => validate::document(&value, &ctx),
+    };
+    let input = match validated {
         Ok(input) => input,
         Err(Invalid::Fields(errors)) => return validation_error(errors.into_json()),
     };
@@ -176,7 +215,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
         (totals.gross_value, totals.tax_of("01"), totals.tax_of("04"), totals.tax_of("03"), totals.total);
     let key_source = match kind {
         DocKind::Bill => range.technical_key.unwrap_or(SOFTWARE_PIN),
-        DocKind::CreditNote => SOFTWARE_PIN,
+        DocKind::CreditNote | DocKind::SupportDocument => SOFTWARE_PIN,
     };
     let draft = Draft {
         kind,
@@ -214,12 +253,12 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
         Ok(Created::New(doc) | Created::Resumed(doc) | Created::Existing(doc)) => {
             let notes = match kind {
                 DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, notes)| notes).unwrap_or_default(),
-                DocKind::CreditNote => Vec::new(),
+                DocKind::CreditNote | DocKind::SupportDocument => Vec::new(),
             };
             created_response(app, &doc, &notes)
         }
         Err(CreateError::DuplicateReference) => {
-            conflict(format!("Ya existe una {} con el código de referencia {reference}", kind.noun()))
+            conflict(format!("Ya existe {} con el código de referencia {reference}", kind.a_noun()))
         }
         Ok(Created::Rejected(doc)) => rejected(&doc),
         Err(CreateError::PendingDiffers | CreateError::PendingBlocks(_)) => pending_conflict(kind),
@@ -291,6 +330,8 @@ fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
     let message = match kind {
         DocKind::Bill => "Factura enviada al cliente con éxito",
         DocKind::CreditNote => "Nota crédito enviada al cliente con éxito",
+        // Factus has no e-mail route for support documents; none is routed here.
+        DocKind::SupportDocument => "Documento soporte enviado con éxito",
     };
     status_message(StatusCode::OK, "OK", message)
 }
@@ -383,7 +424,7 @@ fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &Hea
         .map(|doc| {
             let notes = match kind {
                 DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, n)| n).unwrap_or_default(),
-                DocKind::CreditNote => Vec::new(),
+                DocKind::CreditNote | DocKind::SupportDocument => Vec::new(),
             };
             render::list_item(doc, &notes)
         })

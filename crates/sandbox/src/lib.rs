@@ -43,6 +43,7 @@ mod reference;
 mod render;
 mod server;
 mod store;
+mod support;
 mod totals;
 mod validate;
 mod xml;

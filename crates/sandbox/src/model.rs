@@ -8,12 +8,15 @@ use time::OffsetDateTime;
 
 use crate::totals::Totals;
 
-/// The two document families the sandbox issues.
+/// The document families the sandbox issues. Each has its own ledger, numbering and pending
+/// block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum DocKind {
     Bill,
     CreditNote,
+    /// Documento soporte: a purchase from a provider who cannot invoice.
+    SupportDocument,
 }
 
 impl DocKind {
@@ -22,14 +25,25 @@ impl DocKind {
         match self {
             Self::Bill => "21",
             Self::CreditNote => "22",
+            Self::SupportDocument => "24",
         }
     }
 
-    /// Spanish noun used in messages.
-    pub fn noun(self) -> &'static str {
+    /// The noun with its indefinite article (`una factura`, `un documento soporte`).
+    pub fn a_noun(self) -> &'static str {
         match self {
-            Self::Bill => "factura",
-            Self::CreditNote => "nota crédito",
+            Self::Bill => "una factura",
+            Self::CreditNote => "una nota crédito",
+            Self::SupportDocument => "un documento soporte",
+        }
+    }
+
+    /// The noun with its definite article (`la factura`, `el documento soporte`).
+    pub fn the_noun(self) -> &'static str {
+        match self {
+            Self::Bill => "la factura",
+            Self::CreditNote => "la nota crédito",
+            Self::SupportDocument => "el documento soporte",
         }
     }
 
@@ -39,6 +53,7 @@ impl DocKind {
         match self {
             Self::Bill => "Se encontró una factura pendiente por enviar a la DIAN",
             Self::CreditNote => "Se encontró una nota crédito pendiente por enviar a la DIAN",
+            Self::SupportDocument => "Se encontró un documento soporte pendiente por enviar a la DIAN",
         }
     }
 
@@ -47,6 +62,7 @@ impl DocKind {
         match self {
             Self::Bill => "fv",
             Self::CreditNote => "nc",
+            Self::SupportDocument => "ds",
         }
     }
 }
@@ -152,7 +168,16 @@ pub(crate) struct CreditNoteFields {
     pub bill_id: Option<u64>,
 }
 
-/// A validated `…/validate` body (bill or credit note).
+/// Fields only support documents carry (their provider is stored as `customer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SupportFields {
+    /// The provider lives in Colombia (DIAN customization `10`; `11` otherwise).
+    pub is_resident: bool,
+    /// ISO code of the provider's country (`CO`).
+    pub country_code: String,
+}
+
+/// A validated `…/validate` body (bill, credit note or support document).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct DocumentInput {
     pub document: String,
@@ -172,6 +197,8 @@ pub(crate) struct DocumentInput {
     pub items: Vec<Item>,
     pub allowance_charges: Vec<AllowanceCharge>,
     pub credit_note: Option<CreditNoteFields>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_document: Option<SupportFields>,
 }
 
 /// The invoice a credit note corrects, frozen when the note is created.

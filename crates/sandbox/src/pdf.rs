@@ -28,6 +28,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     let title = match doc.kind {
         DocKind::Bill => "FACTURA ELECTRÓNICA DE VENTA",
         DocKind::CreditNote => "NOTA CRÉDITO ELECTRÓNICA",
+        DocKind::SupportDocument => "DOCUMENTO SOPORTE EN ADQUISICIONES A NO OBLIGADOS A FACTURAR",
     };
     line(&mut l, 16, true, title);
     line(&mut l, 12, true, format!("No. {}", doc.number));
@@ -57,7 +58,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     }
     line(&mut l, 10, false, "");
     let customer = &input.customer;
-    line(&mut l, 10, true, "Adquiriente");
+    line(&mut l, 10, true, if doc.kind == DocKind::SupportDocument { "Proveedor" } else { "Adquiriente" });
     line(&mut l, 9, false, customer.display_name());
     let dv = customer.dv.as_deref().map(|d| format!("-{d}")).unwrap_or_default();
     line(&mut l, 9, false, format!("Identificación: {}{dv}", customer.identification));
@@ -103,6 +104,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     let key_name = match doc.kind {
         DocKind::Bill => "CUFE",
         DocKind::CreditNote => "CUDE",
+        DocKind::SupportDocument => "CUDS",
     };
     line(&mut l, 9, true, format!("{key_name}:"));
     line(&mut l, 7, false, doc.key.clone());

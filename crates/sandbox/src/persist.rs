@@ -19,6 +19,7 @@ struct SnapshotRef<'a> {
     currents: &'a BTreeMap<u64, u64>,
     bills: Vec<&'a Document>,
     credit_notes: Vec<&'a Document>,
+    support_documents: Vec<&'a Document>,
     access_tokens: &'a HashMap<String, AccessToken>,
     refresh_tokens: &'a HashMap<String, RefreshToken>,
 }
@@ -30,6 +31,8 @@ struct Snapshot {
     bills: Vec<Document>,
     credit_notes: Vec<Document>,
     #[serde(default)]
+    support_documents: Vec<Document>,
+    #[serde(default)]
     access_tokens: HashMap<String, AccessToken>,
     #[serde(default)]
     refresh_tokens: HashMap<String, RefreshToken>,
@@ -40,13 +43,10 @@ struct Snapshot {
 /// # Errors
 /// I/O errors of writing or renaming the file.
 pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
-    let (currents, bills, credit_notes) = {
+    let (currents, bills, credit_notes, support_documents) = {
         let docs = lock(&store.docs);
-        (
-            docs.currents.clone(),
-            docs.bills.docs.values().cloned().collect::<Vec<Arc<Document>>>(),
-            docs.credit_notes.docs.values().cloned().collect::<Vec<Arc<Document>>>(),
-        )
+        let all = |ledger: &crate::store::Ledger| ledger.docs.values().cloned().collect::<Vec<Arc<Document>>>();
+        (docs.currents.clone(), all(&docs.bills), all(&docs.credit_notes), all(&docs.support_documents))
     };
     let access_tokens = store.access_tokens.read().unwrap_or_else(PoisonError::into_inner).clone();
     let refresh_tokens = lock(&store.refresh_tokens).clone();
@@ -55,6 +55,7 @@ pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
         currents: &currents,
         bills: bills.iter().map(AsRef::as_ref).collect(),
         credit_notes: credit_notes.iter().map(AsRef::as_ref).collect(),
+        support_documents: support_documents.iter().map(AsRef::as_ref).collect(),
         access_tokens: &access_tokens,
         refresh_tokens: &refresh_tokens,
     };
@@ -84,7 +85,8 @@ pub(crate) fn load(store: &Store, path: &Path) -> io::Result<()> {
             format!("{}: unsupported state version {}", path.display(), snapshot.version),
         ));
     }
-    store.restore(snapshot.bills, snapshot.credit_notes, snapshot.currents);
+    let documents = snapshot.bills.into_iter().chain(snapshot.credit_notes).chain(snapshot.support_documents);
+    store.restore(documents.collect(), snapshot.currents);
     store.access_tokens.write().unwrap_or_else(PoisonError::into_inner).extend(snapshot.access_tokens);
     lock(&store.refresh_tokens).extend(snapshot.refresh_tokens);
     Ok(())

@@ -27,7 +27,8 @@ pub(crate) const TECHNICAL_KEY: &str = "fc8eac422eba16e22ffd8c6f94b3f40a6e38162c
 /// Software PIN used for CUDE (credit notes) in the sandbox.
 pub(crate) const SOFTWARE_PIN: &str = "12345";
 
-/// The ranges of the sandbox account (ids as in the v1 challenge account: 8 and 9).
+/// The ranges of the sandbox account (ids as in the v1 challenge account: 8 and 9; 10 for support
+/// documents).
 pub(crate) fn default_ranges() -> Vec<RangeMeta> {
     vec![
         RangeMeta {
@@ -53,6 +54,20 @@ pub(crate) fn default_ranges() -> Vec<RangeMeta> {
             to: 99_999_999,
             first: 1,
             resolution_number: None,
+            start_date: "2019-01-19",
+            end_date: "2030-01-19",
+            technical_key: None,
+            is_active: true,
+        },
+        RangeMeta {
+            id: 10,
+            document_code: "24",
+            document_name: "Documento Soporte",
+            prefix: "SEDS",
+            from: 984_000_000,
+            to: 985_000_000,
+            first: 984_000_001,
+            resolution_number: Some("18760000002"),
             start_date: "2019-01-19",
             end_date: "2030-01-19",
             technical_key: None,

@@ -22,7 +22,7 @@ pub(crate) const COLOMBIA: time::UtcOffset = match time::UtcOffset::from_hms(-5,
 };
 
 /// A 1×1 PNG: the sandbox does not draw QR codes (the `qr` URL is the real information).
-const QR_IMAGE: &str = "data:image/png;base64, iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+pub(crate) const QR_IMAGE: &str = "data:image/png;base64, iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
 /// Money as Factus prints it: a string with two decimals.
 pub(crate) fn money(value: Decimal) -> String {
@@ -125,7 +125,7 @@ fn establishment_json(doc: &Document, catalog: &Catalog) -> Value {
     }
 }
 
-fn items_json(doc: &Document, catalog: &Catalog) -> Value {
+pub(crate) fn items_json(doc: &Document, catalog: &Catalog) -> Value {
     let items = doc
         .input
         .items
@@ -178,7 +178,7 @@ fn items_json(doc: &Document, catalog: &Catalog) -> Value {
     Value::Array(items)
 }
 
-fn withholdings_json(doc: &Document) -> Value {
+pub(crate) fn withholdings_json(doc: &Document) -> Value {
     doc.totals
         .withholdings
         .iter()
@@ -215,7 +215,7 @@ fn billing_period_json(doc: &Document) -> Value {
 }
 
 /// v1 `errors`: the rejection texts (`Regla: …, Rechazo: …`), `[]` when none.
-fn errors_json(doc: &Document) -> Value {
+pub(crate) fn errors_json(doc: &Document) -> Value {
     doc.rejection.iter().map(|(_, text)| Value::String(text.clone())).collect()
 }
 
@@ -324,7 +324,8 @@ pub(crate) fn credit_note(doc: &Document, range: &RangeMeta, catalog: &Catalog) 
     })
 }
 
-/// Item of `GET /v1/bills` (§7.2) or `GET /v1/credit-notes` (§7.3).
+/// Item of `GET /v1/bills` (§7.2), `GET /v1/credit-notes` (§7.3) or `GET /v1/support-documents`
+/// (the credit-note keys; `identification` and `names` are the provider's).
 pub(crate) fn list_item(doc: &Document, notes: &[(u64, String)]) -> Value {
     let customer = &doc.input.customer;
     let mut item = json!({
@@ -350,7 +351,7 @@ pub(crate) fn list_item(doc: &Document, notes: &[(u64, String)]) -> Value {
         "credit_notes": note_refs(notes),
         "debit_notes": [],
     });
-    if doc.kind == DocKind::CreditNote
+    if doc.kind != DocKind::Bill
         && let Value::Object(map) = &mut item
     {
         for key in ["document", "has_claim", "is_negotiable_instrument", "payment_form", "credit_notes", "debit_notes"]

@@ -97,6 +97,7 @@ impl Ledger {
 pub(crate) struct Documents {
     pub bills: Ledger,
     pub credit_notes: Ledger,
+    pub support_documents: Ledger,
     /// Next number of each range, by range id.
     pub currents: BTreeMap<u64, u64>,
     /// Credit notes issued against each bill id: (note id, note number).
@@ -108,6 +109,7 @@ impl Documents {
         match kind {
             DocKind::Bill => &self.bills,
             DocKind::CreditNote => &self.credit_notes,
+            DocKind::SupportDocument => &self.support_documents,
         }
     }
 
@@ -115,6 +117,7 @@ impl Documents {
         match kind {
             DocKind::Bill => &mut self.bills,
             DocKind::CreditNote => &mut self.credit_notes,
+            DocKind::SupportDocument => &mut self.support_documents,
         }
     }
 
@@ -400,12 +403,12 @@ impl Store {
     }
 
     /// Replaces the documents (loading the state file).
-    pub fn restore(&self, bills: Vec<Document>, credit_notes: Vec<Document>, currents: BTreeMap<u64, u64>) {
+    pub fn restore(&self, documents: Vec<Document>, currents: BTreeMap<u64, u64>) {
         let mut docs = lock(&self.docs);
         for (range, next) in currents {
             docs.currents.insert(range, next);
         }
-        for doc in bills.into_iter().chain(credit_notes) {
+        for doc in documents {
             docs.add(Arc::new(doc));
         }
     }

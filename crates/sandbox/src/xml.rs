@@ -1,4 +1,5 @@
-//! A UBL 2.1 document in DIAN's shape (`Invoice` / `CreditNote` with the DIAN extensions block):
+//! A UBL 2.1 document in DIAN's shape (`Invoice` / `CreditNote`, and `Invoice` type `05` for a
+//! support document, with the DIAN extensions block):
 //! what `download-xml` returns. It is not signed.
 
 use std::fmt::Write;
@@ -37,6 +38,15 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
             "InvoiceLine",
             "InvoicedQuantity",
             "CUFE-SHA384",
+        ),
+        DocKind::SupportDocument => (
+            "Invoice",
+            "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+            "InvoiceTypeCode",
+            "05",
+            "InvoiceLine",
+            "InvoicedQuantity",
+            "CUDS-SHA384",
         ),
         DocKind::CreditNote => (
             "CreditNote",
@@ -105,6 +115,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         profile = match doc.kind {
             DocKind::Bill => "Factura Electrónica de Venta",
             DocKind::CreditNote => "Nota Crédito de Factura Electrónica de Venta",
+            DocKind::SupportDocument => "documento soporte en adquisiciones efectuadas a no obligados a facturar.",
         },
         number = esc(&doc.number),
         key = doc.key,
@@ -128,16 +139,15 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
             date = bill.issued_at.to_offset(COLOMBIA).date(),
         );
     }
-    let _ = write!(
-        x,
-        r#"  <cac:AccountingSupplierParty>
-    <cbc:AdditionalAccountID>1</cbc:AdditionalAccountID>
+    // The issuing company is the supplier of invoices and notes; on a support document the
+    // provider is the supplier and the issuing company buys.
+    let company_party = format!(
+        r#"    <cbc:AdditionalAccountID>1</cbc:AdditionalAccountID>
     <cac:Party>
       <cac:PartyName><cbc:Name>{name}</cbc:Name></cac:PartyName>
       <cac:PartyTaxScheme><cbc:RegistrationName>{name}</cbc:RegistrationName><cbc:CompanyID schemeAgencyID="195" schemeID="{dv}" schemeName="31">{nit}</cbc:CompanyID><cac:TaxScheme><cbc:ID>01</cbc:ID><cbc:Name>IVA</cbc:Name></cac:TaxScheme></cac:PartyTaxScheme>
       <cac:Contact><cbc:Telephone>{phone}</cbc:Telephone><cbc:ElectronicMail>{email}</cbc:ElectronicMail></cac:Contact>
     </cac:Party>
-  </cac:AccountingSupplierParty>
 "#,
         name = esc(Company::NAME),
         dv = Company::DV,
@@ -147,32 +157,30 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
     );
     let customer = &input.customer;
     let scheme = by_id(&IDENTITY_DOCUMENTS, customer.identification_document_id).map_or("13", |(_, code, _)| code);
+    let country = input.support_document.as_ref().map_or("CO", |s| s.country_code.as_str());
     let municipality = customer
         .municipality_id
         .and_then(|id| catalog.municipality(id))
         .map(|m| {
             format!(
-                "<cac:PhysicalLocation><cac:Address><cbc:ID>{}</cbc:ID><cbc:CityName>{}</cbc:CityName><cbc:CountrySubentity>{}</cbc:CountrySubentity><cbc:CountrySubentityCode>{}</cbc:CountrySubentityCode><cac:AddressLine><cbc:Line>{}</cbc:Line></cac:AddressLine><cac:Country><cbc:IdentificationCode>CO</cbc:IdentificationCode></cac:Country></cac:Address></cac:PhysicalLocation>",
+                "<cac:PhysicalLocation><cac:Address><cbc:ID>{}</cbc:ID><cbc:CityName>{}</cbc:CityName><cbc:CountrySubentity>{}</cbc:CountrySubentity><cbc:CountrySubentityCode>{}</cbc:CountrySubentityCode><cac:AddressLine><cbc:Line>{}</cbc:Line></cac:AddressLine><cac:Country><cbc:IdentificationCode>{}</cbc:IdentificationCode></cac:Country></cac:Address></cac:PhysicalLocation>",
                 m.code,
                 esc(&m.name),
                 esc(&m.department.name),
                 m.department.code,
-                esc(customer.address.as_deref().unwrap_or_default())
+                esc(customer.address.as_deref().unwrap_or_default()),
+                esc(country),
             )
         })
         .unwrap_or_default();
-    let _ = write!(
-        x,
-        r#"  <cac:AccountingCustomerParty>
-    <cbc:AdditionalAccountID>{legal}</cbc:AdditionalAccountID>
+    let counterpart_party = format!(
+        r#"    <cbc:AdditionalAccountID>{legal}</cbc:AdditionalAccountID>
     <cac:Party>
       <cac:PartyName><cbc:Name>{name}</cbc:Name></cac:PartyName>
       {municipality}
       <cac:PartyTaxScheme><cbc:RegistrationName>{name}</cbc:RegistrationName><cbc:CompanyID schemeAgencyID="195"{dv} schemeName="{scheme}">{id}</cbc:CompanyID><cac:TaxScheme><cbc:ID>{tribute}</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
       <cac:Contact><cbc:ElectronicMail>{email}</cbc:ElectronicMail></cac:Contact>
     </cac:Party>
-  </cac:AccountingCustomerParty>
-  <cac:PaymentMeans><cbc:ID>{form}</cbc:ID><cbc:PaymentMeansCode>{method}</cbc:PaymentMeansCode>{due}</cac:PaymentMeans>
 "#,
         legal = customer.legal_organization_id,
         name = esc(customer.display_name()),
@@ -180,6 +188,19 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         id = esc(&customer.identification),
         tribute = if customer.tribute_id == 18 { "01" } else { "ZZ" },
         email = esc(customer.email.as_deref().unwrap_or_default()),
+    );
+    let (supplier, buyer) = match doc.kind {
+        DocKind::SupportDocument => (&counterpart_party, &company_party),
+        DocKind::Bill | DocKind::CreditNote => (&company_party, &counterpart_party),
+    };
+    let _ = write!(
+        x,
+        r#"  <cac:AccountingSupplierParty>
+{supplier}  </cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty>
+{buyer}  </cac:AccountingCustomerParty>
+  <cac:PaymentMeans><cbc:ID>{form}</cbc:ID><cbc:PaymentMeansCode>{method}</cbc:PaymentMeansCode>{due}</cac:PaymentMeans>
+"#,
         form = esc(&input.payment_form),
         method = esc(&input.payment_method_code),
         due = input

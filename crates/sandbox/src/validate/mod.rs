@@ -35,17 +35,18 @@ pub(crate) fn wrong_nit_dv(document_id: u64, identification: &str, dv: Option<&s
 
 /// The DIAN rules a valid body breaks, as `(rule, "Regla: <rule>, Rechazo: <text>")`. Factus stores
 /// such a document as pending and answers the rules; the rule names are DIAN's per document type
-/// (`FAK24` invoice customer, `CAK24` credit-note customer).
+/// (`FAK24` invoice customer, `CAK24` credit-note customer, `DSAJ24b` support-document provider).
 pub(crate) fn dian_rules(kind: DocKind, input: &DocumentInput, verify_dv: bool) -> Vec<(String, String)> {
     let mut rules = Vec::new();
     let customer = &input.customer;
     if verify_dv && wrong_nit_dv(customer.identification_document_id, &customer.identification, customer.dv.as_deref())
     {
         let rule = match kind {
-            DocKind::Bill => "FAK24",
-            DocKind::CreditNote => "CAK24",
+            DocKind::Bill => rejection("FAK24", "No está informado el DV del NIT"),
+            DocKind::CreditNote => rejection("CAK24", "No está informado el DV del NIT"),
+            DocKind::SupportDocument => rejection("DSAJ24b", "El DV del NIT no es correcto"),
         };
-        rules.push(rejection(rule, "No está informado el DV del NIT"));
+        rules.push(rule);
     }
     rules
 }
@@ -75,12 +76,13 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let document = match kind {
         DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
         DocKind::CreditNote => "91".into(),
+        DocKind::SupportDocument => "05".into(),
     };
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
     let observation = v.bounded_string(root, "", "observation", false, 250);
     let payment_form = match kind {
         DocKind::Bill => v.code(root, "", "payment_form", false, &PAYMENT_FORMS),
-        DocKind::CreditNote => None,
+        DocKind::CreditNote | DocKind::SupportDocument => None,
     }
     .unwrap_or_else(|| "1".into());
     let due_date = v.date(root, "", "payment_due_date", payment_form == "2");
@@ -88,7 +90,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
         v.code(root, "", "payment_method_code", false, &PAYMENT_METHODS).unwrap_or_else(|| "10".into());
     let operation_type = match kind {
         DocKind::Bill => v.code(root, "", "operation_type", false, &OPERATION_TYPES),
-        DocKind::CreditNote => None,
+        DocKind::CreditNote | DocKind::SupportDocument => None,
     }
     .unwrap_or_else(|| "10".into());
     let send_email = v.boolean(root, "", "send_email").unwrap_or(true);
@@ -102,7 +104,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let related_documents = related_documents(&mut v, root, kind == DocKind::Bill && document == "03");
     let credit_note = match kind {
         DocKind::CreditNote => credit_note_fields(&mut v, root, ctx),
-        DocKind::Bill => None,
+        DocKind::Bill | DocKind::SupportDocument => None,
     };
     let period_required = credit_note.as_ref().is_some_and(|c| c.customization_id == "22");
     let billing_period = billing_period(&mut v, root, period_required);
@@ -151,6 +153,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
                 items,
                 allowance_charges,
                 credit_note,
+                support_document: None,
             })
         }
         _ => {

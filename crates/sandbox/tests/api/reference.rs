@@ -4,12 +4,12 @@ use serde_json::json;
 use crate::common::spawn;
 
 #[tokio::test]
-async fn numbering_ranges_list_the_invoice_range_8_and_a_credit_note_range() {
+async fn numbering_ranges_list_the_invoice_range_8_a_credit_note_range_and_a_support_document_range() {
     let t = spawn().await;
     let (status, body) = t.get("/v1/numbering-ranges").await;
     assert_eq!(status, StatusCode::OK);
     let ranges = body["data"]["data"].as_array().unwrap();
-    assert_eq!(ranges.len(), 2);
+    assert_eq!(ranges.len(), 3);
     let invoice = &ranges[0];
     assert_eq!(invoice["id"], 8);
     assert_eq!(invoice["document"], "Factura de Venta");
@@ -22,7 +22,9 @@ async fn numbering_ranges_list_the_invoice_range_8_and_a_credit_note_range() {
     assert_eq!(invoice["is_expired"], false);
     assert!(invoice["technical_key"].is_string());
     assert_eq!(ranges[1]["document"], "Nota Crédito");
-    assert_eq!(body["data"]["pagination"]["total"], 2);
+    assert_eq!(ranges[2]["document"], "Documento Soporte");
+    assert_eq!(ranges[2]["prefix"], "SEDS");
+    assert_eq!(body["data"]["pagination"]["total"], 3);
 
     let (_, body) = t.get("/v1/numbering-ranges?filter[document]=22").await;
     assert_eq!(body["data"]["data"][0]["id"], 9);
