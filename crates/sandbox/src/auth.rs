@@ -1,8 +1,10 @@
 //! `POST /oauth/token` (Laravel Passport's password and refresh grants) and the bearer check of
-//! every `/v1` route, with the optional per-token rate limit.
+//! every `/v1` route, with the optional rate limit per account (the OAuth user a token belongs to,
+//! as Factus counts it: every token of one user shares the window).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -112,7 +114,7 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
     if client_id != config.client_id || get("client_secret") != Some(config.client_secret.as_str()) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed", None);
     }
-    if grant == "password" {
+    let user = if grant == "password" {
         let Some(username) = get("username") else {
             return missing("username");
         };
@@ -122,24 +124,30 @@ pub(crate) async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body:
         if username != config.username || password != config.password {
             return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "The user credentials were incorrect.", None);
         }
+        username.to_owned()
     } else {
         let Some(refresh) = get("refresh_token") else {
             return missing("refresh_token");
         };
-        if app.store.take_refresh(refresh).is_none() {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "The refresh token is invalid.",
-                Some("Token has been revoked"),
-            );
+        match app.store.take_refresh(refresh) {
+            // State files written before accounts were recorded hold no user: the only one.
+            Some(taken) if taken.user.is_empty() => config.username.clone(),
+            Some(taken) => taken.user,
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The refresh token is invalid.",
+                    Some("Token has been revoked"),
+                );
+            }
         }
-    }
+    };
     let ttl_s = config.token_ttl.as_secs().max(1);
     let access = access_token(&config.client_id, ttl_s);
     let refresh = refresh_token();
     let expires_at_ms = now_ms() + i128::from(ttl_s) * 1000;
-    app.store.issue_tokens(access.clone(), refresh.clone(), expires_at_ms);
+    app.store.issue_tokens(access.clone(), refresh.clone(), expires_at_ms, &user);
     json_response(
         StatusCode::OK,
         &json!({
@@ -159,25 +167,24 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Seconds, rounded up, at least 1.
-fn whole_seconds(duration: std::time::Duration) -> u64 {
+fn whole_seconds(duration: Duration) -> u64 {
     (duration.as_secs() + u64::from(duration.subsec_nanos() > 0)).max(1)
 }
 
-/// Middleware of the `/v1` routes: 401 without a live token, 429 past the rate limit.
+/// Middleware of the `/v1` routes: 401 without a live token, 429 past the account's rate limit.
 pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let token = match bearer(request.headers()) {
-        Some(token) if app.store.token_valid(token) => token.to_owned(),
-        _ => return unauthenticated(),
+    let Some(account) = bearer(request.headers()).and_then(|token| app.store.token_account(token)) else {
+        return unauthenticated();
     };
     let Some(limit) = app.config.rate_limit else {
         return next.run(request).await;
     };
-    match app.store.rate_check(&token, limit) {
+    match app.store.rate_check(&account, limit, app.config.rate_window.max(Duration::from_secs(1))) {
         RateCheck::Limited { reset_in } => too_many(limit, whole_seconds(reset_in)),
         RateCheck::Allowed { remaining, reset_in } => {
             let mut response = next.run(request).await;
-            let reset =
-                time::OffsetDateTime::now_utc().unix_timestamp() + i64::try_from(whole_seconds(reset_in)).unwrap_or(60);
+            let reset = time::OffsetDateTime::now_utc().unix_timestamp()
+                + i64::try_from(whole_seconds(reset_in)).unwrap_or(i64::MAX / 2);
             let headers = response.headers_mut();
             headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
             headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));

@@ -20,6 +20,8 @@ pub const DEFAULT_USERNAME: &str = "sandbox@factus.com.co";
 pub const DEFAULT_PASSWORD: &str = "sandbox2024%";
 /// Access-token lifetime, as measured on the real sandbox.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
+/// Rate-limit window: Factus counts requests per minute.
+pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// What `POST …/validate` does with a `reference_code` that already names a validated document.
 ///
@@ -51,8 +53,11 @@ pub struct SandboxConfig {
     pub password: String,
     /// Lifetime of access tokens, reported as `expires_in` (whole seconds, at least 1).
     pub token_ttl: Duration,
-    /// Requests per minute per access token before 429; `None` turns the limiter off.
+    /// Requests per account (the OAuth user every token is issued to) in each `rate_window`
+    /// before 429; `None` turns the limiter off.
     pub rate_limit: Option<u32>,
+    /// Length of the rate-limit window (Factus: one minute); at least one second.
+    pub rate_window: Duration,
     /// Answer to a reused `reference_code` of a validated document.
     pub duplicate_reference: DuplicatePolicy,
     /// Serve the `/__sandbox/*` control endpoints.
@@ -79,6 +84,7 @@ impl Default for SandboxConfig {
             password: DEFAULT_PASSWORD.into(),
             token_ttl: DEFAULT_TOKEN_TTL,
             rate_limit: None,
+            rate_window: DEFAULT_RATE_WINDOW,
             duplicate_reference: DuplicatePolicy::Conflict,
             admin_endpoints: true,
             state_file: None,
@@ -99,6 +105,7 @@ impl fmt::Debug for SandboxConfig {
             .field("password", &"[redacted]")
             .field("token_ttl", &self.token_ttl)
             .field("rate_limit", &self.rate_limit)
+            .field("rate_window", &self.rate_window)
             .field("duplicate_reference", &self.duplicate_reference)
             .field("admin_endpoints", &self.admin_endpoints)
             .field("state_file", &self.state_file)
@@ -137,10 +144,14 @@ pub struct SandboxArgs {
     #[arg(long, env = "FACTUS_SANDBOX_TOKEN_TTL", default_value_t = 3600, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl: u64,
-    /// Requests per minute per token before 429 (Factus: 80); off when absent.
-    #[arg(long, env = "FACTUS_SANDBOX_RATE_LIMIT", value_name = "PER_MINUTE",
+    /// Requests per account per window before 429 (Factus: 80 a minute); off when absent.
+    #[arg(long, env = "FACTUS_SANDBOX_RATE_LIMIT", value_name = "PER_WINDOW",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit: Option<u32>,
+    /// Length of the rate-limit window in seconds (Factus: 60).
+    #[arg(long, env = "FACTUS_SANDBOX_RATE_WINDOW_SECS", default_value_t = 60, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_window_secs: u64,
     /// Answer to a reused reference_code of a validated document.
     #[arg(long, env = "FACTUS_SANDBOX_DUPLICATE_REFERENCE", value_enum, default_value_t = DuplicatePolicy::Conflict)]
     pub duplicate_reference: DuplicatePolicy,
@@ -175,6 +186,7 @@ impl SandboxArgs {
             password: self.password,
             token_ttl: Duration::from_secs(self.token_ttl),
             rate_limit: self.rate_limit,
+            rate_window: Duration::from_secs(self.rate_window_secs),
             duplicate_reference: self.duplicate_reference,
             admin_endpoints: !self.disable_admin,
             state_file: self.state_file,
@@ -204,6 +216,8 @@ mod tests {
             "2",
             "--rate-limit",
             "80",
+            "--rate-window-secs",
+            "2",
             "--duplicate-reference",
             "return-existing",
             "--disable-admin",
@@ -219,6 +233,7 @@ mod tests {
         assert_eq!(config.client_id, "c");
         assert_eq!(config.token_ttl, Duration::from_secs(2));
         assert_eq!(config.rate_limit, Some(80));
+        assert_eq!(config.rate_window, Duration::from_secs(2));
         assert_eq!(config.duplicate_reference, DuplicatePolicy::ReturnExisting);
         assert!(!config.admin_endpoints);
         assert_eq!(config.faults.len(), 2);
@@ -234,6 +249,7 @@ mod tests {
         assert_eq!(config.password, DEFAULT_PASSWORD);
         assert_eq!(config.token_ttl, DEFAULT_TOKEN_TTL);
         assert_eq!(config.rate_limit, None);
+        assert_eq!(config.rate_window, DEFAULT_RATE_WINDOW);
         assert!(config.admin_endpoints);
     }
 

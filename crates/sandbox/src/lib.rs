@@ -49,8 +49,8 @@ mod validate;
 mod xml;
 
 pub use config::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_TOKEN_TTL, DEFAULT_USERNAME, DuplicatePolicy,
-    SandboxArgs, SandboxConfig,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL,
+    DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
 };
 pub use faults::{FaultKind, FaultSpec};
 pub use server::Sandbox;

@@ -189,15 +189,20 @@ pub(crate) enum DeleteError {
 pub(crate) struct AccessToken {
     /// Unix time (ms) after which the token is refused.
     pub expires_at_ms: i128,
+    /// The OAuth user (account) it was issued to: the rate limit counts per account.
+    #[serde(default)]
+    pub user: String,
 }
 
 /// An issued refresh token and the access token it replaces.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RefreshToken {
     pub access_token: String,
+    #[serde(default)]
+    pub user: String,
 }
 
-/// A fixed one-minute window of the rate limiter.
+/// A fixed window of the rate limiter.
 #[derive(Debug)]
 struct Window {
     started: Instant,
@@ -210,8 +215,6 @@ pub(crate) enum RateCheck {
     Allowed { remaining: u32, reset_in: Duration },
     Limited { reset_in: Duration },
 }
-
-const WINDOW: Duration = Duration::from_secs(60);
 
 /// Everything the sandbox holds.
 #[derive(Debug)]
@@ -418,23 +421,23 @@ impl Store {
         *lock(&self.requests).entry(route).or_insert(0) += 1;
     }
 
-    /// Registers a token pair.
-    pub fn issue_tokens(&self, access: String, refresh: String, expires_at_ms: i128) {
+    /// Registers a token pair issued to `user`.
+    pub fn issue_tokens(&self, access: String, refresh: String, expires_at_ms: i128, user: &str) {
         let mut tokens = self.access_tokens.write().unwrap_or_else(PoisonError::into_inner);
         if tokens.len() > 10_000 {
             let now = now_ms();
             tokens.retain(|_, t| t.expires_at_ms > now);
         }
-        tokens.insert(access.clone(), AccessToken { expires_at_ms });
+        tokens.insert(access.clone(), AccessToken { expires_at_ms, user: user.to_owned() });
         drop(tokens);
-        lock(&self.refresh_tokens).insert(refresh, RefreshToken { access_token: access });
+        lock(&self.refresh_tokens).insert(refresh, RefreshToken { access_token: access, user: user.to_owned() });
         self.touch();
     }
 
-    /// Whether an access token exists and has not expired.
-    pub fn token_valid(&self, access: &str) -> bool {
+    /// The account (OAuth user) of an access token that exists and has not expired.
+    pub fn token_account(&self, access: &str) -> Option<String> {
         let tokens = self.access_tokens.read().unwrap_or_else(PoisonError::into_inner);
-        tokens.get(access).is_some_and(|t| t.expires_at_ms > now_ms())
+        tokens.get(access).filter(|t| t.expires_at_ms > now_ms()).map(|t| t.user.clone())
     }
 
     /// Consumes a refresh token, revoking the access token it was issued with (as Passport does).
@@ -445,18 +448,19 @@ impl Store {
         Some(taken)
     }
 
-    /// Counts a request against a token's one-minute window.
-    pub fn rate_check(&self, token: &str, limit: u32) -> RateCheck {
+    /// Counts a request against an account's fixed window of length `length` (Laravel's throttle:
+    /// the window starts with the first request and the count restarts when it ends).
+    pub fn rate_check(&self, account: &str, limit: u32, length: Duration) -> RateCheck {
         let now = Instant::now();
         let mut windows = lock(&self.windows);
         if windows.len() > 10_000 {
-            windows.retain(|_, w| now.duration_since(w.started) < WINDOW);
+            windows.retain(|_, w| now.duration_since(w.started) < length);
         }
-        let window = windows.entry(token.to_owned()).or_insert(Window { started: now, count: 0 });
-        if now.duration_since(window.started) >= WINDOW {
+        let window = windows.entry(account.to_owned()).or_insert(Window { started: now, count: 0 });
+        if now.duration_since(window.started) >= length {
             *window = Window { started: now, count: 0 };
         }
-        let reset_in = WINDOW.saturating_sub(now.duration_since(window.started));
+        let reset_in = length.saturating_sub(now.duration_since(window.started));
         if window.count >= limit {
             return RateCheck::Limited { reset_in };
         }
