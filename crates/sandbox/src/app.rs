@@ -132,22 +132,40 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(app)
 }
 
+/// Largest request body read before an early answer; past it the connection is closed.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Reads and discards a request body before answering without it. An HTTP/1.1 server that answers
+/// while the client is still sending (a multipart upload to a wrong path, say) closes the
+/// connection, and the client gets a broken pipe instead of the answer; read first, then answer.
+/// Past `DRAIN_LIMIT` the answer says `Connection: close`.
+pub(crate) async fn drain(request: Request, response: Response) -> Response {
+    let whole = axum::body::to_bytes(request.into_body(), DRAIN_LIMIT).await.is_ok();
+    let mut response = response;
+    if !whole {
+        response.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+    }
+    response
+}
+
 async fn not_found(request: Request) -> Response {
-    json_response(
+    let response = json_response(
         StatusCode::NOT_FOUND,
         &json!({"message": format!("The route {} could not be found.", request.uri().path().trim_start_matches('/'))}),
-    )
+    );
+    drain(request, response).await
 }
 
 async fn method_not_allowed(request: Request) -> Response {
-    json_response(
+    let response = json_response(
         StatusCode::METHOD_NOT_ALLOWED,
         &json!({"message": format!(
             "The {} method is not supported for route {}.",
             request.method(),
             request.uri().path().trim_start_matches('/')
         )}),
-    )
+    );
+    drain(request, response).await
 }
 
 /// Counts each call under `METHOD /route/{template}` for `GET /__sandbox/requests`.

@@ -174,7 +174,8 @@ fn whole_seconds(duration: Duration) -> u64 {
 /// Middleware of the `/v1` routes: 401 without a live token, 429 past the account's rate limit.
 pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let Some(account) = bearer(request.headers()).and_then(|token| app.store.token_account(token)) else {
-        return unauthenticated();
+        // Read the body first, so that a client still uploading sees the 401 (see `drain`).
+        return crate::app::drain(request, unauthenticated()).await;
     };
     let Some(limit) = app.config.rate_limit else {
         return next.run(request).await;

@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod credit_notes;
 mod downloads;
+mod fallback;
 mod faults;
 mod persistence;
 mod rate_limit;
