@@ -129,6 +129,16 @@ impl AuthService {
         }
     }
 
+    /// Forgets the failed logins that fell out of the throttling window before `now`: they can no
+    /// longer throttle anybody, and without this the table grows with every failed login.
+    ///
+    /// # Errors
+    /// `StoreError` when the store cannot be written.
+    pub async fn prune_login_failures(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let window = time::Duration::try_from(self.throttle.window).unwrap_or(time::Duration::HOUR);
+        self.attempts.prune(now - window).await
+    }
+
     fn retry_after(
         &self,
         failures: &crate::ports::FailureWindow,
@@ -334,6 +344,18 @@ mod tests {
         let error = ports.service().login("nobody", "guess", None).await.unwrap_err();
 
         assert!(matches!(error, LoginError::InvalidCredentials), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn pruning_forgets_only_the_failures_older_than_the_throttling_window() {
+        let now = crate::clock::now();
+        let mut ports = Ports::new();
+        let window = time::Duration::try_from(ThrottlePolicy::default().window).expect("a window");
+        ports.attempts.expect_prune().withf(move |before| *before == now - window).times(1).returning(|_| Ok(3));
+
+        let pruned = ports.service().prune_login_failures(now).await.expect("pruned");
+
+        assert_eq!(pruned, 3);
     }
 
     #[tokio::test]

@@ -153,21 +153,40 @@ impl FactusError {
     }
 }
 
-/// A [`FactusError`] sorted the way every Factus use case sorts it: what Factus refused (a
-/// business outcome the use case names), what kept Factus from answering properly, and bugs.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Rejected { status: u16, message: String },
-    Upstream(FactusError),
-    Unexpected(anyhow::Error),
+/// How a Factus use case failed: the operation is data, so every use case that calls Factus
+/// (tokens, bills, catalogues) returns this one type and the edge maps it in one place.
+///
+/// `Display` is the client-facing text, `"<prefix>: <message>"` ([`FactusOperation::detail`]).
+#[derive(Debug, Error)]
+#[error("{}", .operation.detail(&.error.to_string()))]
+pub struct FactusFailure {
+    pub operation: FactusOperation,
+    pub error: FactusError,
 }
 
-impl From<FactusError> for Outcome {
-    fn from(error: FactusError) -> Self {
-        match error {
-            FactusError::Rejected { status, message } => Self::Rejected { status, message },
-            FactusError::Unexpected(error) => Self::Unexpected(error),
-            other => Self::Upstream(other),
+impl FactusFailure {
+    #[must_use]
+    pub fn new(operation: FactusOperation, error: FactusError) -> Self {
+        Self { operation, error }
+    }
+
+    /// `map_err` form: `gateway.call().await.map_err(FactusFailure::of(FactusOperation::GetInvoice))`.
+    pub fn of(operation: FactusOperation) -> impl FnOnce(FactusError) -> Self {
+        move |error| Self::new(operation, error)
+    }
+
+    /// Factus answered 404: no such bill, reference or acquirer.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        self.rejected_status() == Some(404)
+    }
+
+    /// Factus' 4xx status when it refused the request.
+    #[must_use]
+    pub fn rejected_status(&self) -> Option<u16> {
+        match &self.error {
+            FactusError::Rejected { status, .. } => Some(*status),
+            _ => None,
         }
     }
 }
@@ -574,6 +593,17 @@ mod tests {
         );
         assert!(!FactusError::Rejected { status: 409, message: "Conflict".into() }.is_ambiguous());
         assert!(!FactusError::CircuitOpen.is_ambiguous());
+    }
+
+    #[test]
+    fn a_failure_reads_as_the_operation_prefix_before_factus_message() {
+        let failure = FactusFailure::new(
+            FactusOperation::GetInvoice,
+            FactusError::Rejected { status: 404, message: "Factura no encontrada".into() },
+        );
+        assert_eq!(failure.to_string(), "Error al obtener la factura: Factura no encontrada");
+        assert!(failure.is_not_found());
+        assert!(!FactusFailure::new(FactusOperation::Lookup, FactusError::Timeout).is_not_found());
     }
 
     #[test]

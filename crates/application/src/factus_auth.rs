@@ -5,54 +5,8 @@
 
 use std::sync::Arc;
 
+use crate::factus::{FactusAuthGateway, FactusFailure, FactusOperation, FactusToken};
 use secrecy::SecretString;
-use thiserror::Error;
-
-use crate::factus::{FactusAuthGateway, FactusError, FactusToken, Outcome};
-
-#[derive(Debug, Error)]
-pub enum FactusLoginError {
-    /// Factus refused the e-mail and password; `message` is its reason (reference §2.2).
-    #[error("{message}")]
-    Refused { status: u16, message: String },
-    /// Factus could not be asked, or answered nonsense (see [`FactusError`]).
-    #[error(transparent)]
-    Upstream(FactusError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
-}
-
-impl From<FactusError> for FactusLoginError {
-    fn from(error: FactusError) -> Self {
-        match Outcome::from(error) {
-            Outcome::Rejected { status, message } => Self::Refused { status, message },
-            Outcome::Upstream(error) => Self::Upstream(error),
-            Outcome::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
-}
-
-#[derive(Debug, Error)]
-pub enum FactusRefreshError {
-    /// Factus refused the refresh token (expired, revoked, unknown); `message` is its reason.
-    #[error("{message}")]
-    Refused { status: u16, message: String },
-    /// Factus could not be asked, or answered nonsense (see [`FactusError`]).
-    #[error(transparent)]
-    Upstream(FactusError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
-}
-
-impl From<FactusError> for FactusRefreshError {
-    fn from(error: FactusError) -> Self {
-        match Outcome::from(error) {
-            Outcome::Rejected { status, message } => Self::Refused { status, message },
-            Outcome::Upstream(error) => Self::Upstream(error),
-            Outcome::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
-}
 
 /// Factus token use cases for clients that hold their own Factus account.
 pub struct FactusAuthService {
@@ -67,10 +21,10 @@ impl FactusAuthService {
     /// Exchanges a Factus user's e-mail and password for a token.
     ///
     /// # Errors
-    /// [`FactusLoginError::Refused`] when Factus refuses the credentials; `Upstream` when Factus is
-    /// unreachable, slow, behind an open circuit or answers an unexpected body; `Unexpected`.
-    pub async fn login(&self, email: &str, password: &SecretString) -> Result<FactusToken, FactusLoginError> {
-        let token = self.gateway.login(email, password).await?;
+    /// [`FactusFailure`] of [`FactusOperation::Login`]: `Rejected` when Factus refuses the
+    /// credentials (its reason as the message), else why Factus could not answer.
+    pub async fn login(&self, email: &str, password: &SecretString) -> Result<FactusToken, FactusFailure> {
+        let token = self.gateway.login(email, password).await.map_err(FactusFailure::of(FactusOperation::Login))?;
         tracing::info!(expires_in = token.expires_in, "factus token issued to a client");
         Ok(token)
     }
@@ -78,10 +32,10 @@ impl FactusAuthService {
     /// Exchanges a refresh token for a new token.
     ///
     /// # Errors
-    /// [`FactusRefreshError::Refused`] when Factus refuses the refresh token; `Upstream`;
-    /// `Unexpected`.
-    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusRefreshError> {
-        let token = self.gateway.refresh(refresh_token).await?;
+    /// [`FactusFailure`] of [`FactusOperation::Refresh`]: `Rejected` when Factus refuses the
+    /// refresh token (expired, revoked, unknown), else why Factus could not answer.
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusFailure> {
+        let token = self.gateway.refresh(refresh_token).await.map_err(FactusFailure::of(FactusOperation::Refresh))?;
         tracing::info!(expires_in = token.expires_in, "factus token refreshed for a client");
         Ok(token)
     }
@@ -92,7 +46,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
-    use crate::factus::MockFactusAuthGateway;
+    use crate::factus::{FactusError, MockFactusAuthGateway};
 
     fn token() -> FactusToken {
         FactusToken {
@@ -136,7 +90,8 @@ mod tests {
         let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
 
         assert!(
-            matches!(&error, FactusLoginError::Refused { status: 401, message } if message == "Invalid credentials"),
+            error.operation == FactusOperation::Login
+                && matches!(&error.error, FactusError::Rejected { status: 401, message } if message == "Invalid credentials"),
             "{error:?}"
         );
     }
@@ -148,7 +103,7 @@ mod tests {
 
         let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
 
-        assert!(matches!(error, FactusLoginError::Upstream(FactusError::Timeout)), "{error:?}");
+        assert!(matches!(error.error, FactusError::Timeout), "{error:?}");
     }
 
     #[tokio::test]
@@ -158,7 +113,7 @@ mod tests {
 
         let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
 
-        assert!(matches!(error, FactusLoginError::Unexpected(_)), "{error:?}");
+        assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }
 
     #[tokio::test]
@@ -185,7 +140,8 @@ mod tests {
         let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
 
         assert!(
-            matches!(&error, FactusRefreshError::Refused { status: 400, message } if message == "The refresh token is invalid."),
+            error.operation == FactusOperation::Refresh
+                && matches!(&error.error, FactusError::Rejected { status: 400, message } if message == "The refresh token is invalid."),
             "{error:?}"
         );
     }
@@ -197,7 +153,7 @@ mod tests {
 
         let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
 
-        assert!(matches!(error, FactusRefreshError::Upstream(FactusError::CircuitOpen)), "{error:?}");
+        assert!(matches!(error.error, FactusError::CircuitOpen), "{error:?}");
     }
 
     #[tokio::test]
@@ -207,6 +163,6 @@ mod tests {
 
         let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
 
-        assert!(matches!(error, FactusRefreshError::Unexpected(_)), "{error:?}");
+        assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }
 }

@@ -90,10 +90,10 @@ pub struct IssueOutcome {
 /// Why a create did not produce a bill.
 #[derive(Debug, Error)]
 pub enum IssueError {
-    /// An earlier request with this key (or, without a key, this reference) is still being
-    /// processed. 409.
-    #[error("a request with this Idempotency-Key is still being processed")]
-    InProgress,
+    /// An earlier request with this key (`keyed`: the request had one) or, without a key, this
+    /// reference is still being processed. 409.
+    #[error("a request with this {} is still being processed", if *.keyed { "Idempotency-Key" } else { "reference_code" })]
+    InProgress { keyed: bool },
     /// The key was used before with another body. 422.
     #[error("the Idempotency-Key was used with another request body")]
     KeyReusedWithDifferentBody,
@@ -232,7 +232,7 @@ impl InvoiceIssuance {
             reference = %request.invoice.reference_code(),
             "ledger entry kept changing under this request; answering in progress"
         );
-        Err(IssueError::InProgress)
+        Err(in_progress(&request))
     }
 
     async fn look_up(&self, request: &IssueRequest) -> Result<Step, IssueError> {
@@ -258,7 +258,7 @@ impl InvoiceIssuance {
                 Err(IssueError::ReplayedRejection { status: *status, message: message.clone() })
             }
             EntryStatus::Rejected(Rejection::NotIssued) => self.reopen(entry).await,
-            EntryStatus::Pending if !self.is_stale(&entry) => Err(IssueError::InProgress),
+            EntryStatus::Pending if !self.is_stale(&entry) => Err(in_progress(request)),
             EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, true).await,
         }
     }
@@ -269,7 +269,7 @@ impl InvoiceIssuance {
         match &entry.status {
             EntryStatus::Issued { bill, .. } if ours => Ok(Step::Done(replay(&entry, bill.clone()))),
             EntryStatus::Issued { .. } => Err(already_used(&entry)),
-            EntryStatus::Pending if !self.is_stale(&entry) => Err(IssueError::InProgress),
+            EntryStatus::Pending if !self.is_stale(&entry) => Err(in_progress(request)),
             EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, ours).await,
             // Settled and out of the reference's way since it was read.
             EntryStatus::Rejected(_) => Ok(Step::Lookup),
@@ -299,7 +299,7 @@ impl InvoiceIssuance {
                 Ok(Step::Lookup)
             }
             // Another request's recent attempt: leave it to its owner or to the reconciler.
-            Ok(None) => Err(IssueError::InProgress),
+            Ok(None) => Err(in_progress(request)),
         }
     }
 
@@ -549,6 +549,10 @@ fn record(applied: Result<bool, StoreError>, entry: &LedgerEntry, target: &'stat
             "could not record the outcome in the ledger; the reconciler will settle it"
         ),
     }
+}
+
+fn in_progress(request: &IssueRequest) -> IssueError {
+    IssueError::InProgress { keyed: request.idempotency_key.is_some() }
 }
 
 fn replay(entry: &LedgerEntry, bill: IssuedBill) -> IssueOutcome {
@@ -1104,7 +1108,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -1196,7 +1200,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -1209,7 +1213,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     // --- the same reference_code again, without (or past) a key ---
@@ -1266,7 +1270,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -1334,7 +1338,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     // --- races decided by the database ---
@@ -1351,7 +1355,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -1376,7 +1380,7 @@ mod tests {
 
         let error = mocks.issuance().issue(request(None, BODY)).await.unwrap_err();
 
-        assert!(matches!(error, IssueError::InProgress), "{error:?}");
+        assert!(matches!(error, IssueError::InProgress { .. }), "{error:?}");
     }
 
     // --- background reconciliation ---

@@ -4,9 +4,15 @@
 //! documents what it returns on each failure. Mocks of the ports sit behind the `mocks` feature.
 //!
 //! Layout:
-//! - [`ports`]: users, login throttling, password hashing, tokens (and, later, Factus and the ledger).
+//! - [`ports`]: users, login throttling, password hashing, tokens.
+//! - [`factus`]: the ports to Factus, [`factus::FactusError`] and the one use-case error for
+//!   every Factus operation, [`factus::FactusFailure`].
+//! - [`ledger`]: the invoice ledger's port and types.
 //! - [`auth`]: logging in, authenticating a bearer token, changing one's password.
 //! - [`users`]: user administration and the first-start bootstrap of `admin`.
+//! - [`factus_auth`], [`invoices`], [`lookups`]: Factus tokens, existing bills, catalogues.
+//! - [`issuance`]: the exactly-once create and the ledger's reconciliation.
+//! - [`health`]: the readiness check.
 
 pub mod auth;
 pub mod clock;

@@ -1,64 +1,18 @@
 //! Factus' reference catalogues: municipalities, product tributes ("taxes"), measurement units,
 //! numbering ranges, countries, and the DIAN acquirer lookup.
 //!
-//! These are plain reads: the use cases pass the filter through and sort the gateway's
-//! [`FactusError`] into [`LookupError`] / [`AcquirerLookupError`].
+//! These are plain reads: the use cases pass the filter through, and a failure is the gateway's
+//! [`FactusError`] as a [`FactusFailure`] of [`FactusOperation::Lookup`].
 
 use std::sync::Arc;
 
-use thiserror::Error;
-
 use crate::factus::{
-    Acquirer, Country, FactusAccess, FactusError, FactusLookupGateway, MeasurementUnit, Municipality, NumberingRange,
-    Outcome, ProductTribute,
+    Acquirer, Country, FactusAccess, FactusError, FactusFailure, FactusLookupGateway, FactusOperation, MeasurementUnit,
+    Municipality, NumberingRange, ProductTribute,
 };
 
-#[derive(Debug, Error)]
-pub enum LookupError {
-    /// Factus refused the request (e.g. 401 for a stale client token); `message` is its reason.
-    #[error("{message}")]
-    Rejected { status: u16, message: String },
-    /// Factus could not be asked or answered nonsense (see [`FactusError`]).
-    #[error(transparent)]
-    Upstream(FactusError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
-}
-
-impl From<FactusError> for LookupError {
-    fn from(error: FactusError) -> Self {
-        match Outcome::from(error) {
-            Outcome::Rejected { status, message } => Self::Rejected { status, message },
-            Outcome::Upstream(error) => Self::Upstream(error),
-            Outcome::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
-}
-
-#[derive(Debug, Error)]
-pub enum AcquirerLookupError {
-    /// DIAN has no acquirer with that identification (Factus' 404).
-    #[error("{message}")]
-    NotFound { message: String },
-    /// Factus refused the request with another 4xx; `message` is its reason.
-    #[error("{message}")]
-    Rejected { status: u16, message: String },
-    /// Factus could not be asked or answered nonsense (see [`FactusError`]).
-    #[error(transparent)]
-    Upstream(FactusError),
-    #[error(transparent)]
-    Unexpected(anyhow::Error),
-}
-
-impl From<FactusError> for AcquirerLookupError {
-    fn from(error: FactusError) -> Self {
-        match Outcome::from(error) {
-            Outcome::Rejected { status: 404, message } => Self::NotFound { message },
-            Outcome::Rejected { status, message } => Self::Rejected { status, message },
-            Outcome::Upstream(error) => Self::Upstream(error),
-            Outcome::Unexpected(error) => Self::Unexpected(error),
-        }
-    }
+fn failed(error: FactusError) -> FactusFailure {
+    FactusFailure::new(FactusOperation::Lookup, error)
 }
 
 /// The lookup use cases.
@@ -74,59 +28,59 @@ impl LookupService {
     /// Municipalities; `name` filters by (part of) the name, a blank one is ignored.
     ///
     /// # Errors
-    /// [`LookupError`].
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
     pub async fn municipalities(
         &self,
         access: &FactusAccess,
         name: Option<&str>,
-    ) -> Result<Vec<Municipality>, LookupError> {
-        Ok(self.lookups.municipalities(access, non_blank(name)).await?)
+    ) -> Result<Vec<Municipality>, FactusFailure> {
+        self.lookups.municipalities(access, non_blank(name)).await.map_err(failed)
     }
 
     /// Product tributes (the reference's `/lookups/taxes`).
     ///
     /// # Errors
-    /// [`LookupError`].
-    pub async fn taxes(&self, access: &FactusAccess) -> Result<Vec<ProductTribute>, LookupError> {
-        Ok(self.lookups.product_tributes(access, None).await?)
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
+    pub async fn taxes(&self, access: &FactusAccess) -> Result<Vec<ProductTribute>, FactusFailure> {
+        self.lookups.product_tributes(access, None).await.map_err(failed)
     }
 
     /// Measurement units.
     ///
     /// # Errors
-    /// [`LookupError`].
-    pub async fn units(&self, access: &FactusAccess) -> Result<Vec<MeasurementUnit>, LookupError> {
-        Ok(self.lookups.measurement_units(access, None).await?)
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
+    pub async fn units(&self, access: &FactusAccess) -> Result<Vec<MeasurementUnit>, FactusFailure> {
+        self.lookups.measurement_units(access, None).await.map_err(failed)
     }
 
     /// The account's numbering ranges.
     ///
     /// # Errors
-    /// [`LookupError`].
-    pub async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, LookupError> {
-        Ok(self.lookups.numbering_ranges(access).await?)
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
+    pub async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusFailure> {
+        self.lookups.numbering_ranges(access).await.map_err(failed)
     }
 
     /// Countries; `name` filters by (part of) the name, a blank one is ignored.
     ///
     /// # Errors
-    /// [`LookupError`].
-    pub async fn countries(&self, access: &FactusAccess, name: Option<&str>) -> Result<Vec<Country>, LookupError> {
-        Ok(self.lookups.countries(access, non_blank(name)).await?)
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
+    pub async fn countries(&self, access: &FactusAccess, name: Option<&str>) -> Result<Vec<Country>, FactusFailure> {
+        self.lookups.countries(access, non_blank(name)).await.map_err(failed)
     }
 
     /// The name and e-mail DIAN has for an identification.
     ///
     /// # Errors
-    /// [`AcquirerLookupError::NotFound`] when DIAN knows none; `Rejected`, `Upstream`,
-    /// `Unexpected`.
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`]; [`FactusFailure::is_not_found`] when DIAN
+    /// knows no such acquirer.
     pub async fn acquirer(
         &self,
         access: &FactusAccess,
         identification_document_id: i64,
         identification_number: &str,
-    ) -> Result<Acquirer, AcquirerLookupError> {
-        Ok(self.lookups.acquirer(access, identification_document_id, identification_number).await?)
+    ) -> Result<Acquirer, FactusFailure> {
+        self.lookups.acquirer(access, identification_document_id, identification_number).await.map_err(failed)
     }
 }
 
@@ -228,7 +182,9 @@ mod tests {
 
         let error = service(gateway).numbering_ranges(&access()).await.unwrap_err();
 
-        assert!(matches!(&error, LookupError::Rejected { status: 401, message } if message == "Unauthenticated."));
+        assert!(
+            matches!(&error.error, FactusError::Rejected { status: 401, message } if message == "Unauthenticated.")
+        );
     }
 
     #[tokio::test]
@@ -240,7 +196,7 @@ mod tests {
 
         let error = service(gateway).units(&access()).await.unwrap_err();
 
-        assert!(matches!(error, LookupError::Upstream(FactusError::Unavailable { .. })), "{error:?}");
+        assert!(matches!(error.error, FactusError::Unavailable { .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -250,7 +206,7 @@ mod tests {
 
         let error = service(gateway).municipalities(&access(), None).await.unwrap_err();
 
-        assert!(matches!(error, LookupError::Unexpected(_)), "{error:?}");
+        assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }
 
     #[tokio::test]
@@ -279,7 +235,8 @@ mod tests {
         let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
 
         assert!(
-            matches!(&error, AcquirerLookupError::NotFound { message } if message == "No se encontró el adquirente")
+            error.is_not_found()
+                && matches!(&error.error, FactusError::Rejected { message, .. } if message == "No se encontró el adquirente")
         );
     }
 
@@ -292,7 +249,7 @@ mod tests {
 
         let error = service(gateway).acquirer(&access(), 3, "x").await.unwrap_err();
 
-        assert!(matches!(error, AcquirerLookupError::Rejected { status: 422, .. }), "{error:?}");
+        assert!(matches!(error.error, FactusError::Rejected { status: 422, .. }), "{error:?}");
     }
 
     #[tokio::test]
@@ -302,7 +259,7 @@ mod tests {
 
         let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
 
-        assert!(matches!(error, AcquirerLookupError::Upstream(FactusError::CircuitOpen)), "{error:?}");
+        assert!(matches!(error.error, FactusError::CircuitOpen), "{error:?}");
     }
 
     #[tokio::test]
@@ -312,6 +269,6 @@ mod tests {
 
         let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
 
-        assert!(matches!(error, AcquirerLookupError::Unexpected(_)), "{error:?}");
+        assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }
 }

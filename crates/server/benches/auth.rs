@@ -137,7 +137,7 @@ impl Effort {
 struct RunningApp {
     address: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -148,12 +148,12 @@ impl RunningApp {
         let variables: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", format!("sqlite://{}", dir.path().join("bench.db").display())),
             ("SECRET_KEY", SECRET_KEY.to_owned()),
+            ("SHUTDOWN_GRACE_SECS", "5".to_owned()),
             ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
             ("AUTH_USER_CACHE_SECS", user_cache_secs.to_owned()),
         ]);
         let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-        let application = app::build(&config, app::BuildOptions::default()).await.expect("the application builds");
-        app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
+        let application = app::start(&config, app::BuildOptions::default()).await.expect("the application starts");
         let mut creations = tokio::task::JoinSet::new();
         for index in 0..users {
             let admin = application.state.users.clone();
@@ -166,18 +166,12 @@ impl RunningApp {
         while let Some(result) = creations.join_next().await {
             result.expect("a user creation");
         }
-        let router = factus_web::router(application.state.clone(), &application.web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let address = listener.local_addr().expect("the bound address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(app::serve(
-            listener,
-            router,
-            async move {
-                drop(stopped.await);
-            },
-            Duration::from_secs(5),
-        ));
+        let server = tokio::spawn(application.serve(listener, async move {
+            drop(stopped.await);
+        }));
         Self { address, stop: Some(stop), server: Some(server), _dir: dir }
     }
 

@@ -2,7 +2,7 @@
 //! load through the service and straight at the sandbox, in one run, on the same machine.
 //!
 //! Run: `cargo bench -p factus-server --bench gateway` (release build). In one process it starts
-//! the Factus sandbox and the real application (`app::build`, a fresh SQLite file, `app::serve`
+//! the Factus sandbox and the real application (`app::run`: a fresh SQLite file, served
 //! on 127.0.0.1:0, server-session mode so clients need no `X-Factus-Token`), then drives, with
 //! 64 concurrent keep-alive connections for 10 s each (after a 2 s warm-up):
 //!
@@ -111,6 +111,7 @@ async fn run(plan: Plan) {
     let variables: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", format!("sqlite://{}", dir.path().join("factus-api.db").display())),
         ("SECRET_KEY", SECRET_KEY.to_owned()),
+        ("SHUTDOWN_GRACE_SECS", "5".to_owned()),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
         ("FACTUS_BASE_URL", sandbox.base_url()),
         ("FACTUS_CLIENT_ID", DEFAULT_CLIENT_ID.to_owned()),
@@ -119,20 +120,12 @@ async fn run(plan: Plan) {
         ("FACTUS_PASSWORD", DEFAULT_PASSWORD.to_owned()),
     ]);
     let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-    let application = app::build(&config, BuildOptions::default()).await.expect("the application builds");
-    app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
-    let router = factus_web::router(application.state.clone(), &application.web);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let gateway = format!("http://{}", listener.local_addr().expect("a local address"));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app::serve(
-        listener,
-        router,
-        async move {
-            let _ = stopped.await;
-        },
-        Duration::from_secs(5),
-    ));
+    let server = tokio::spawn(app::run(config, BuildOptions::default(), listener, async move {
+        let _ = stopped.await;
+    }));
     let rss_at_start = memory("VmRSS");
 
     let client = reqwest::Client::builder()

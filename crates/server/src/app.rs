@@ -1,4 +1,8 @@
 //! The composition root: builds adapters and use cases from the configuration, and serves.
+//!
+//! There is one start-up path, used by `main`, the black-box tests and the benchmarks alike:
+//! [`start`] (build, migrate, bootstrap the first admin) and then [`Application::serve`]
+//! (background tasks, router, serve until shutdown, close); [`run`] is both in one call.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +27,7 @@ use factus_web::{AppState, WebConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
+use crate::background::{self, BackgroundSettings};
 use crate::config::Config;
 
 /// The password of the development admin when `ADMIN_PASSWORD` is not set (as in the reference).
@@ -36,13 +41,20 @@ pub struct Application {
     pub gateway: Arc<FactusGateway>,
     /// The in-process Factus simulator of `--simulate-factus`.
     pub sandbox: Option<Sandbox>,
+    /// What the background tasks run with.
+    pub background: BackgroundSettings,
+    /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests may take once shutdown began.
+    pub shutdown_grace: std::time::Duration,
 }
 
-/// Choices made on the command line rather than in the environment.
+/// Choices made on the command line (or by a test) rather than in the environment.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuildOptions {
     /// Start the Factus simulator in-process and point the gateway at it.
     pub simulate_factus: bool,
+    /// Leave the ledger reconciler out of the background tasks: only for tests of what the
+    /// clients' own retries settle. Every other background task always runs.
+    pub without_reconciler: bool,
 }
 
 /// Connects the database, runs migrations, and builds the use cases.
@@ -105,7 +117,78 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         version: config.version.clone(),
         cors_origins: config.cors_origins.clone(),
     };
-    Ok(Application { database, state, web, gateway, sandbox })
+    let background = BackgroundSettings {
+        reconcile: !options.without_reconciler,
+        reconcile_interval: config.ledger.reconcile_interval,
+    };
+    Ok(Application { database, state, web, gateway, sandbox, background, shutdown_grace: config.shutdown_grace })
+}
+
+/// [`build`], then the first admin ([`bootstrap_admin`]): an application ready to serve.
+///
+/// # Errors
+/// As [`build`] and [`bootstrap_admin`].
+pub async fn start(config: &Config, options: BuildOptions) -> anyhow::Result<Application> {
+    let application = build(config, options).await?;
+    bootstrap_admin(config, &application.state.users).await?;
+    Ok(application)
+}
+
+/// The whole service: [`start`], then [`Application::serve`] on `listener` until `shutdown`.
+///
+/// # Errors
+/// As [`start`] and [`Application::serve`].
+pub async fn run(
+    config: Config,
+    options: BuildOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    start(&config, options).await?.serve(listener, shutdown).await
+}
+
+impl Application {
+    /// The HTTP router over this application's use cases.
+    pub fn router(&self) -> axum::Router {
+        factus_web::router(self.state.clone(), &self.web)
+    }
+
+    /// Starts the background tasks and serves on `listener` until `shutdown` resolves; then lets
+    /// in-flight requests finish (at most `SHUTDOWN_GRACE_SECS`), waits for the background tasks,
+    /// and closes the database and the simulator.
+    ///
+    /// # Errors
+    /// When the server fails (the background tasks are stopped and everything closed first).
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = self.router();
+        let Self { database, state, sandbox, background, shutdown_grace, .. } = self;
+        let (stop, stopping) = Shutdown::new();
+        let stop = Arc::new(stop);
+        let tasks = background::spawn_all(&state, background, &stopping);
+        drop(state);
+        let address = listener.local_addr().context("the listener has no local address")?;
+        tracing::info!(%address, database = database.backend_name(), "factus-api listening");
+        let signalled = {
+            let stop = Arc::clone(&stop);
+            async move {
+                shutdown.await;
+                stop.trigger();
+            }
+        };
+        let served = serve(listener, router, signalled, shutdown_grace).await;
+        stop.trigger();
+        tasks.join().await;
+        database.close().await;
+        if let Some(sandbox) = sandbox {
+            sandbox.shutdown().await;
+        }
+        tracing::info!("factus-api stopped");
+        served.context("the HTTP server failed")
+    }
 }
 
 /// The gateway's configuration; with a simulator, its address and default credentials (and a

@@ -4,10 +4,14 @@
 //! Layout:
 //! - [`config`]: typed configuration from the environment.
 //! - [`telemetry`]: tracing subscriber and Prometheus recorder.
-//! - [`app`]: the composition root (`build`, `bootstrap_admin`, `serve`, shutdown signal).
+//! - [`app`]: the composition root and the one start-up path (`start`, `Application::serve`,
+//!   `run`), shutdown signal.
+//! - [`background`]: the background tasks a serving instance runs, started in one place.
+//! - [`reconciler`]: the ledger reconciler's pass.
 //! - [`cli`]: `serve`, `migrate`, `user …`.
 
 pub mod app;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod reconciler;

@@ -4,10 +4,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use factus_server::app::{self, Application, BuildOptions, Shutdown};
+use factus_server::app::{self, BuildOptions};
 use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
 use factus_server::config::Config;
-use factus_server::reconciler;
 use factus_server::telemetry;
 
 /// mimalloc instead of glibc's malloc: the request path allocates many small, short-lived
@@ -62,31 +61,11 @@ async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
     if config.is_production() && !args.simulate_factus {
         config.require_factus_client()?;
     }
-    let options = BuildOptions { simulate_factus: args.simulate_factus };
-    let Application { database, state, web, sandbox, .. } = app::build(&config, options).await?;
-    app::bootstrap_admin(&config, &state.users).await?;
+    let options = BuildOptions { simulate_factus: args.simulate_factus, ..BuildOptions::default() };
+    let application = app::start(&config, options).await?;
     let signalled = app::shutdown_signal().context("could not install the SIGTERM/Ctrl-C handlers")?;
-    let (stop, shutdown) = Shutdown::new();
-    let reconciler =
-        reconciler::spawn(state.issuance.clone(), config.ledger.reconcile_interval, shutdown.clone().wait());
-    let router = factus_web::router(state, &web);
     let bind = args.bind.unwrap_or(config.bind_addr);
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("could not listen on {bind}"))?;
-    let address = listener.local_addr()?;
-    tracing::info!(%address, database = database.backend_name(), "factus-api listening");
-    println!("listening on {address}");
-    tokio::spawn(async move {
-        signalled.await;
-        stop.trigger();
-    });
-    app::serve(listener, router, shutdown.wait(), config.shutdown_grace).await?;
-    if let Err(error) = reconciler.await {
-        tracing::error!(%error, "the ledger reconciler ended abnormally");
-    }
-    database.close().await;
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
-    tracing::info!("factus-api stopped");
-    Ok(())
+    println!("listening on {}", listener.local_addr()?);
+    application.serve(listener, signalled).await
 }

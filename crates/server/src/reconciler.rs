@@ -26,10 +26,11 @@ use factus_application::clock;
 use factus_application::issuance::{InvoiceIssuance, ReconcileReport};
 use factus_application::ledger::{LedgerCounts, LedgerState};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
-/// The shortest interval accepted; a zero interval would spin.
-const MIN_INTERVAL: Duration = Duration::from_millis(1);
+use crate::background;
+
+/// The task's name in logs (the `background` span's `task`).
+pub const TASK: &str = "ledger_reconciler";
 
 /// What one pass did; each part is `None` when that step failed (the failure is logged).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,28 +47,14 @@ pub fn spawn(
     interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut shutdown = std::pin::pin!(shutdown);
-        let mut ticker = tokio::time::interval(interval.max(MIN_INTERVAL));
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        tracing::info!(
-            interval_secs = interval.as_secs_f64(),
-            stale_after_secs = issuance.policy().stale_after.as_secs(),
-            "ledger reconciler started"
-        );
-        loop {
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                _ = ticker.tick() => {}
-            }
-            tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                summary = run_pass(&issuance) => record_metrics(&summary),
-            }
-        }
-        tracing::info!("ledger reconciler stopped");
+    tracing::info!(
+        interval_secs = interval.as_secs_f64(),
+        stale_after_secs = issuance.policy().stale_after.as_secs(),
+        "ledger reconciler started"
+    );
+    background::every(TASK, interval, shutdown, move || {
+        let issuance = issuance.clone();
+        async move { record_metrics(&run_pass(&issuance).await) }
     })
 }
 
@@ -78,7 +65,7 @@ pub async fn run_pass(issuance: &InvoiceIssuance) -> PassSummary {
     let reconciled = match issuance.reconcile_stale(now).await {
         Ok(report) => Some(report),
         Err(error) => {
-            tracing::error!(error = %error.0, "ledger reconciliation failed");
+            tracing::error!(error = format!("{error:#}"), "ledger reconciliation failed");
             None
         }
     };
@@ -90,14 +77,14 @@ pub async fn run_pass(issuance: &InvoiceIssuance) -> PassSummary {
             Some(purged)
         }
         Err(error) => {
-            tracing::error!(error = %error.0, "purging expired idempotency keys failed");
+            tracing::error!(error = format!("{error:#}"), "purging expired idempotency keys failed");
             None
         }
     };
     let counts = match issuance.counts().await {
         Ok(counts) => Some(counts),
         Err(error) => {
-            tracing::error!(error = %error.0, "counting ledger entries failed");
+            tracing::error!(error = format!("{error:#}"), "counting ledger entries failed");
             None
         }
     };

@@ -1,5 +1,5 @@
-//! Black-box tests of the Factus side of the service: the REAL application (`app::build`, a fresh
-//! SQLite file, `app::serve` on 127.0.0.1:0) in front of the REAL sandbox (`factus_sandbox`, an
+//! Black-box tests of the Factus side of the service: the REAL application (`app::start`, a fresh
+//! SQLite file, `Application::serve` on 127.0.0.1:0) in front of the REAL sandbox (`factus_sandbox`, an
 //! HTTP server on 127.0.0.1:0), both in this process and driven over HTTP with reqwest.
 //!
 //! Two ways to reach Factus, as in `design.md` §4:
@@ -137,6 +137,7 @@ impl TestApp {
             ("FACTUS_CLIENT_ID", DEFAULT_CLIENT_ID.to_owned()),
             ("FACTUS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.to_owned()),
             ("FACTUS_TIMEOUT_SECS", "10".to_owned()),
+            ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
             // The breaker has its own test; elsewhere it must not turn one failure into another.
             ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
             ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
@@ -149,20 +150,13 @@ impl TestApp {
             variables.insert(name, value);
         }
         let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-        let application = app::build(&config, BuildOptions::default()).await.expect("the application builds");
-        app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
-        let router = factus_web::router(application.state.clone(), &application.web);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("a local address"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(app::serve(
-            listener,
-            router,
-            async move {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(1),
-        ));
+        let application = app::start(&config, BuildOptions::default()).await.expect("the application starts");
+        tokio::spawn(application.serve(listener, async move {
+            let _ = stopped.await;
+        }));
 
         let http = reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client");
         let login = http

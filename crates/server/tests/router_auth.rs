@@ -214,9 +214,8 @@ impl TestApp {
     /// The real application on `database_url`, with the admin bootstrapped.
     async fn start(database_url: &str, overrides: &[(&str, &str)]) -> Self {
         let config = test_config(database_url, overrides);
-        let app = app::build(&config, app::BuildOptions::default()).await.expect("the application builds");
-        app::bootstrap_admin(&config, &app.state.users).await.expect("the admin is bootstrapped");
-        let router = factus_web::router(app.state.clone(), &app.web);
+        let app = app::start(&config, app::BuildOptions::default()).await.expect("the application starts");
+        let router = app.router();
         Self { app, config, router, _dir: None }
     }
 

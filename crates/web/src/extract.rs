@@ -139,11 +139,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
         let state = AppState::from_ref(state);
-        match state.auth.authenticate(token).await {
-            Ok(user) => Ok(Self(user)),
-            Err(factus_application::auth::AuthenticateError::InvalidToken) => Err(ApiError::invalid_token()),
-            Err(factus_application::auth::AuthenticateError::Unexpected(error)) => Err(ApiError::internal(error)),
-        }
+        Ok(Self(state.auth.authenticate(token).await?))
     }
 }
 

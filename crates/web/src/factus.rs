@@ -1,66 +1,23 @@
-//! How Factus failures become HTTP, and where a request's Factus token comes from.
-//!
-//! The reference answers every Factus failure with `{"detail": "<prefix>: <message>"}`. We keep
-//! its texts and prefixes, and give the statuses a client can act on: 400 when Factus refused the
-//! request, 503 when Factus is unreachable, answers 5xx or the circuit is open, 504 when it did not
-//! answer in time.
+//! Where a request's Factus token comes from. (How Factus failures become HTTP is in
+//! [`crate::error`], with every other use-case error.)
 
 use axum::extract::FromRef;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use factus_application::factus::{FactusAccess, FactusError, FactusOperation};
+use factus_application::factus::FactusAccess;
 use secrecy::SecretString;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
 
-/// 400 with the operation's prefix: Factus refused the request.
-#[must_use]
-pub fn refused(operation: FactusOperation, message: &str) -> ApiError {
-    ApiError::detail(StatusCode::BAD_REQUEST, operation.detail(message))
-}
-
-/// Factus refused the request with `status`: 400 with the operation's prefix, except Factus'
-/// own rate limit (429, 80 requests a minute per account), which is not the client's mistake:
-/// 503, so that clients retry later instead of giving up on a valid request.
-#[must_use]
-pub fn rejected(operation: FactusOperation, status: u16, message: &str) -> ApiError {
-    if status == 429 {
-        ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(message))
-    } else {
-        refused(operation, message)
-    }
-}
-
-/// Maps a failure that kept Factus from answering properly.
-#[must_use]
-pub fn upstream(operation: FactusOperation, error: FactusError) -> ApiError {
-    match error {
-        FactusError::Rejected { status, message } => rejected(operation, status, &message),
-        FactusError::InvalidResponse { message } => refused(operation, &message),
-        FactusError::Timeout => {
-            ApiError::detail(StatusCode::GATEWAY_TIMEOUT, operation.detail(&FactusError::Timeout.to_string()))
-        }
-        FactusError::Unavailable { message, .. } => {
-            ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(&message))
-        }
-        FactusError::CircuitOpen => {
-            ApiError::detail(StatusCode::SERVICE_UNAVAILABLE, operation.detail(&FactusError::CircuitOpen.to_string()))
-        }
-        FactusError::MissingCredentials => ApiError::invalid(missing_factus_token()),
-        FactusError::Unexpected(error) => ApiError::internal(error),
-    }
-}
-
-/// The reference's 422 for a request without `X-Factus-Token`.
+/// The contract's 422 for a request without `X-Factus-Token`.
 #[must_use]
 pub fn missing_factus_token() -> FieldError {
     FieldError::missing(Loc::header("x-factus-token"))
 }
 
 /// The Factus access of a request: the client's `X-Factus-Token`, else the server's own session
-/// when it has Factus credentials, else the 422 the reference answers for the missing header
+/// when it has Factus credentials, else the contract's 422 for the missing header
 /// (returned as a field error so a handler can report it together with body errors).
 ///
 /// # Errors

@@ -2,7 +2,7 @@
 //! endpoints, the service in-process (or reached at an address), a logged-in client, and the
 //! fault soak (drive, then check the end state).
 //!
-//! Everything goes over real HTTP: the service is `app::build` + `app::serve` on 127.0.0.1:0 (or
+//! Everything goes over real HTTP: the service is `app::run` on 127.0.0.1:0 (or
 //! the real binary, which the test starts itself) and Factus is `factus_sandbox` on 127.0.0.1:0.
 
 // Each of the test and the benchmark uses a part of these helpers.
@@ -17,7 +17,6 @@ use factus_sandbox::{
 };
 use factus_server::app::{self, BuildOptions};
 use factus_server::config::Config;
-use factus_server::reconciler;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -146,6 +145,7 @@ pub fn service_env(database_url: &str, factus_base_url: &str) -> BTreeMap<&'stat
         ("FACTUS_USERNAME", DEFAULT_USERNAME.to_owned()),
         ("FACTUS_PASSWORD", DEFAULT_PASSWORD.to_owned()),
         ("FACTUS_TIMEOUT_SECS", "10".to_owned()),
+        ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
         ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "100000".to_owned()),
         ("FACTUS_BREAKER_FAILURE_RATE_PERCENT", "100".to_owned()),
         ("FACTUS_BREAKER_WINDOW", "100000".to_owned()),
@@ -157,7 +157,7 @@ pub fn service_env(database_url: &str, factus_base_url: &str) -> BTreeMap<&'stat
 pub struct InProcess {
     pub api: Api,
     stop: app::ShutdownTrigger,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl InProcess {
@@ -173,20 +173,11 @@ impl InProcess {
 
     async fn start_with(env: &BTreeMap<&'static str, String>, reconcile: bool) -> Self {
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("a valid configuration");
-        let application = app::build(&config, BuildOptions::default()).await.expect("the application builds");
-        app::bootstrap_admin(&config, &application.state.users).await.expect("the admin is bootstrapped");
-        let (stop, shutdown) = app::Shutdown::new();
-        if reconcile {
-            reconciler::spawn(
-                application.state.issuance.clone(),
-                config.ledger.reconcile_interval,
-                shutdown.clone().wait(),
-            );
-        }
-        let router = factus_web::router(application.state.clone(), &application.web);
+        let options = BuildOptions { without_reconciler: !reconcile, ..BuildOptions::default() };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
         let base = format!("http://{}", listener.local_addr().expect("a local address"));
-        let server = tokio::spawn(app::serve(listener, router, shutdown.wait(), Duration::from_secs(1)));
+        let (stop, shutdown) = app::Shutdown::new();
+        let server = tokio::spawn(app::run(config, options, listener, shutdown.wait()));
         let api = Api::login(&base).await;
         Self { api, stop, server: Some(server) }
     }

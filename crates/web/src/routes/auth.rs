@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use factus_application::auth::{ChangePasswordError, LoginError};
 use factus_domain::user::NewPassword;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,14 +72,8 @@ pub async fn login(
     }
     let username = form.get("username").unwrap_or_default();
     let password = form.get("password").unwrap_or_default();
-    match state.auth.login(username, password, address).await {
-        Ok(token) => Ok(Json(TokenResponse { access_token: token.access_token, token_type: "bearer" })),
-        Err(LoginError::InvalidCredentials) => Err(ApiError::incorrect_credentials()),
-        Err(LoginError::Throttled { retry_after }) => {
-            Err(ApiError::too_many_requests("Too many failed login attempts, try again later", retry_after))
-        }
-        Err(LoginError::Unexpected(error)) => Err(ApiError::internal(error)),
-    }
+    let token = state.auth.login(username, password, address).await?;
+    Ok(Json(TokenResponse { access_token: token.access_token, token_type: "bearer" }))
 }
 
 /// The user the bearer token belongs to.
@@ -138,11 +131,6 @@ pub async fn change_password(
     let (Some(current), Some(new_password)) = (current, new_password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    match state.auth.change_password(&user, &current, &new_password).await {
-        Ok(()) => Ok(Json(ApiResponse::ok("Contraseña actualizada exitosamente", None))),
-        Err(ChangePasswordError::WrongCurrentPassword) => {
-            Err(ApiError::detail(axum::http::StatusCode::BAD_REQUEST, "Current password is incorrect"))
-        }
-        Err(ChangePasswordError::Unexpected(error)) => Err(ApiError::internal(error)),
-    }
+    state.auth.change_password(&user, &current, &new_password).await?;
+    Ok(Json(ApiResponse::ok("Contraseña actualizada exitosamente", None)))
 }

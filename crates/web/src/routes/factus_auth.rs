@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use factus_application::factus::{FactusOperation, FactusToken};
-use factus_application::factus_auth::{FactusLoginError, FactusRefreshError};
+use factus_application::factus::FactusToken;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,7 +10,6 @@ use utoipa::ToSchema;
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, JsonBody};
-use crate::factus::{rejected, upstream};
 use crate::state::AppState;
 use crate::validation::{Errors, Fields, Loc};
 
@@ -80,13 +78,8 @@ pub async fn factus_login(
     let (Some(email), Some(password), true) = (email, password, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let operation = FactusOperation::Login;
-    match state.factus_auth.login(&email, &SecretString::from(password)).await {
-        Ok(token) => Ok(Json(ApiResponse::ok("Autenticación exitosa", token.into()))),
-        Err(FactusLoginError::Refused { status, message }) => Err(rejected(operation, status, &message)),
-        Err(FactusLoginError::Upstream(error)) => Err(upstream(operation, error)),
-        Err(FactusLoginError::Unexpected(error)) => Err(ApiError::internal(error)),
-    }
+    let token = state.factus_auth.login(&email, &SecretString::from(password)).await?;
+    Ok(Json(ApiResponse::ok("Autenticación exitosa", token.into())))
 }
 
 /// Exchange a Factus refresh token for a new Factus token.
@@ -113,11 +106,6 @@ pub async fn factus_refresh(
     let (Some(refresh_token), true) = (refresh_token, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let operation = FactusOperation::Refresh;
-    match state.factus_auth.refresh(&SecretString::from(refresh_token)).await {
-        Ok(token) => Ok(Json(ApiResponse::ok("Token refrescado exitosamente", token.into()))),
-        Err(FactusRefreshError::Refused { status, message }) => Err(rejected(operation, status, &message)),
-        Err(FactusRefreshError::Upstream(error)) => Err(upstream(operation, error)),
-        Err(FactusRefreshError::Unexpected(error)) => Err(ApiError::internal(error)),
-    }
+    let token = state.factus_auth.refresh(&SecretString::from(refresh_token)).await?;
+    Ok(Json(ApiResponse::ok("Token refrescado exitosamente", token.into())))
 }

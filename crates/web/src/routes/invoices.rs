@@ -2,15 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use factus_application::factus::{
-    BillEvent, DocumentFormat, DownloadedFile, FactusOperation, IssuedBill, StatusMessage,
-};
-use factus_application::invoices::{
-    DeleteInvoiceError, DownloadInvoiceError, GetInvoiceError, InvoiceEventsError, SendInvoiceEmailError,
-};
-use factus_application::issuance::{IssueError, IssueRequest};
+use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, IssuedBill, StatusMessage};
+use factus_application::issuance::IssueRequest;
 use factus_application::ledger::{IdempotencyKey, RequestFingerprint};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,9 +13,9 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
-use crate::error::ApiError;
+use crate::error::{ApiError, REPLAYED};
 use crate::extract::{CurrentUser, JsonBody};
-use crate::factus::{Access, MaybeAccess, refused, rejected, upstream};
+use crate::factus::{Access, MaybeAccess};
 use crate::invoices::request::parse_invoice;
 use crate::state::AppState;
 use crate::validation::{Errors, FieldError, Fields, Loc};
@@ -116,8 +111,6 @@ fn fingerprint(body: &Value) -> RequestFingerprint {
     RequestFingerprint::parse(&hex::encode(digest)).expect("a SHA-256 hex digest is a valid fingerprint")
 }
 
-const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
 /// Create an invoice and validate it with DIAN through Factus, exactly once.
 ///
 /// Every create is recorded in the ledger before Factus is called. A retry with the same
@@ -167,50 +160,15 @@ pub async fn create_invoice(
         (false, _) => return Err(ApiError::Validation(header_errors)),
     };
     let access = access.map_err(ApiError::invalid)?;
-    let had_key = key.is_some();
     let request = IssueRequest { user, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
-    let operation = FactusOperation::CreateInvoice;
-    match state.issuance.issue(request).await {
-        Ok(outcome) => {
-            let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
-            if outcome.replayed {
-                metrics::counter!("ledger_replays_total").increment(1);
-                Ok(([(REPLAYED, HeaderValue::from_static("true"))], body).into_response())
-            } else {
-                Ok(body.into_response())
-            }
-        }
-        Err(IssueError::InProgress) => Err(ApiError::detail(
-            StatusCode::CONFLICT,
-            if had_key {
-                "A request with this Idempotency-Key is still being processed"
-            } else {
-                "A request with this reference_code is still being processed"
-            },
-        )),
-        Err(IssueError::KeyReusedWithDifferentBody) => Err(ApiError::invalid(FieldError::new(
-            Loc::header("idempotency-key"),
-            "Idempotency-Key was already used with a different request body",
-            "value_error",
-        ))),
-        Err(error @ IssueError::ReferenceAlreadyUsed { .. }) => Err(refused(operation, &error.to_string())),
-        Err(IssueError::ReplayedRejection { status, message }) => {
-            Err(rejected(operation, status, &message).with_header(REPLAYED, HeaderValue::from_static("true")))
-        }
-        Err(IssueError::Factus(error)) => Err(upstream(operation, error)),
-        Err(IssueError::Unexpected(error)) => Err(ApiError::internal(error)),
+    let outcome = state.issuance.issue(request).await?;
+    let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
+    if outcome.replayed {
+        metrics::counter!("ledger_replays_total").increment(1);
+        Ok(([(REPLAYED, HeaderValue::from_static("true"))], body).into_response())
+    } else {
+        Ok(body.into_response())
     }
-}
-
-macro_rules! bill_error_to_api {
-    ($error:expr, $operation:expr, $kind:ident) => {
-        match $error {
-            $kind::NotFound { message } => refused($operation, &message),
-            $kind::Rejected { status, message } => rejected($operation, status, &message),
-            $kind::Upstream(error) => upstream($operation, error),
-            $kind::Unexpected(error) => ApiError::internal(error),
-        }
-    };
 }
 
 /// Show a bill as Factus has it (the whole Factus document is passed through in `data`).
@@ -231,11 +189,7 @@ pub async fn get_invoice(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<Value>>, ApiError> {
-    let document = state
-        .invoices
-        .get_invoice(&access, &number)
-        .await
-        .map_err(|error| bill_error_to_api!(error, FactusOperation::GetInvoice, GetInvoiceError))?;
+    let document = state.invoices.get_invoice(&access, &number).await?;
     let data: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
     Ok(Json(ApiResponse::ok("Factura obtenida exitosamente", data)))
 }
@@ -263,12 +217,7 @@ async fn download(
     number: &str,
     format: DocumentFormat,
 ) -> Result<DownloadResponse, ApiError> {
-    state
-        .invoices
-        .download(access, number, format)
-        .await
-        .map(DownloadResponse::from)
-        .map_err(|error| bill_error_to_api!(error, format.operation(), DownloadInvoiceError))
+    Ok(state.invoices.download(access, number, format).await?.into())
 }
 
 /// Download the bill's PDF (base64).
@@ -361,11 +310,7 @@ pub async fn invoice_events(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<EventsResponse>>, ApiError> {
-    let events = state
-        .invoices
-        .events(&access, &number)
-        .await
-        .map_err(|error| bill_error_to_api!(error, FactusOperation::InvoiceEvents, InvoiceEventsError))?;
+    let events = state.invoices.events(&access, &number).await?;
     let data = EventsResponse {
         status: events.status,
         message: events.message,
@@ -427,11 +372,7 @@ pub async fn send_email(
     let (Ok(access), Some(email), true) = (access, email, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let answer = state
-        .invoices
-        .send_email(&access, &number, &email, pdf)
-        .await
-        .map_err(|error| bill_error_to_api!(error, FactusOperation::SendEmail, SendInvoiceEmailError))?;
+    let answer = state.invoices.send_email(&access, &number, &email, pdf).await?;
     Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
 }
 
@@ -451,14 +392,6 @@ pub async fn delete_invoice(
     Access(access): Access,
     Path(reference_code): Path<String>,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    let operation = FactusOperation::DeleteInvoice;
-    let answer = state.invoices.delete_by_reference(&access, &reference_code).await.map_err(|error| match error {
-        DeleteInvoiceError::NotFound { message } | DeleteInvoiceError::NotDeletable { message } => {
-            refused(operation, &message)
-        }
-        DeleteInvoiceError::Rejected { status, message } => rejected(operation, status, &message),
-        DeleteInvoiceError::Upstream(error) => upstream(operation, error),
-        DeleteInvoiceError::Unexpected(error) => ApiError::internal(error),
-    })?;
+    let answer = state.invoices.delete_by_reference(&access, &reference_code).await?;
     Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
 }

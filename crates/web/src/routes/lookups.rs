@@ -2,10 +2,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use factus_application::factus::{
-    Acquirer, Country, FactusOperation, MeasurementUnit, Municipality, NumberingRange, ProductTribute,
-};
-use factus_application::lookups::{AcquirerLookupError, LookupError};
+use factus_application::factus::{Acquirer, Country, MeasurementUnit, Municipality, NumberingRange, ProductTribute};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -13,18 +10,9 @@ use utoipa::ToSchema;
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::CurrentUser;
-use crate::factus::{Access, refused, rejected, upstream};
+use crate::factus::Access;
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
-
-fn lookup_error(error: LookupError) -> ApiError {
-    let operation = FactusOperation::Lookup;
-    match error {
-        LookupError::Rejected { status, message } => rejected(operation, status, &message),
-        LookupError::Upstream(error) => upstream(operation, error),
-        LookupError::Unexpected(error) => ApiError::internal(error),
-    }
-}
 
 fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     raw.and_then(|raw| serde_urlencoded::from_str::<Vec<(String, String)>>(raw).ok()).unwrap_or_default()
@@ -167,7 +155,7 @@ pub async fn municipalities(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ApiResponse<Vec<MunicipalityResponse>>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
-    let items = state.lookups.municipalities(&access, query_value(&pairs, "name")).await.map_err(lookup_error)?;
+    let items = state.lookups.municipalities(&access, query_value(&pairs, "name")).await?;
     Ok(listed(items, "Municipios obtenidos exitosamente"))
 }
 
@@ -182,7 +170,7 @@ pub async fn taxes(
     _user: CurrentUser,
     Access(access): Access,
 ) -> Result<Json<ApiResponse<Vec<TaxResponse>>>, ApiError> {
-    let items = state.lookups.taxes(&access).await.map_err(lookup_error)?;
+    let items = state.lookups.taxes(&access).await?;
     Ok(listed(items, "Tipos de impuesto obtenidos exitosamente"))
 }
 
@@ -197,7 +185,7 @@ pub async fn units(
     _user: CurrentUser,
     Access(access): Access,
 ) -> Result<Json<ApiResponse<Vec<UnitResponse>>>, ApiError> {
-    let items = state.lookups.units(&access).await.map_err(lookup_error)?;
+    let items = state.lookups.units(&access).await?;
     Ok(listed(items, "Unidades obtenidas exitosamente"))
 }
 
@@ -213,7 +201,7 @@ pub async fn numbering_ranges(
     _user: CurrentUser,
     Access(access): Access,
 ) -> Result<Json<ApiResponse<Vec<NumberingRangeResponse>>>, ApiError> {
-    let items = state.lookups.numbering_ranges(&access).await.map_err(lookup_error)?;
+    let items = state.lookups.numbering_ranges(&access).await?;
     Ok(listed(items, "Rangos de numeración obtenidos exitosamente"))
 }
 
@@ -231,7 +219,7 @@ pub async fn countries(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ApiResponse<Vec<CountryResponse>>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
-    let items = state.lookups.countries(&access, query_value(&pairs, "name")).await.map_err(lookup_error)?;
+    let items = state.lookups.countries(&access, query_value(&pairs, "name")).await?;
     Ok(listed(items, "Países obtenidos exitosamente"))
 }
 
@@ -279,13 +267,7 @@ pub async fn acquirer(
     let (Some(document_id), Some(number), true) = (document_id, number, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
-    let operation = FactusOperation::Lookup;
-    let acquirer = state.lookups.acquirer(&access, document_id, number).await.map_err(|error| match error {
-        AcquirerLookupError::NotFound { message } => refused(operation, &message),
-        AcquirerLookupError::Rejected { status, message } => rejected(operation, status, &message),
-        AcquirerLookupError::Upstream(error) => upstream(operation, error),
-        AcquirerLookupError::Unexpected(error) => ApiError::internal(error),
-    })?;
+    let acquirer = state.lookups.acquirer(&access, document_id, number).await?;
     Ok(Json(ApiResponse::ok("Datos del adquiriente obtenidos exitosamente", acquirer.into())))
 }
 

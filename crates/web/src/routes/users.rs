@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use factus_application::users::{CreateUserError, UpdateUserError, UserChanges};
+use factus_application::users::UserChanges;
 use factus_domain::user::{NewPassword, Role, User, Username};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
@@ -65,23 +65,9 @@ pub struct UpdateUserRequest {
     pub password: Option<String>,
 }
 
-fn user_not_found() -> ApiError {
-    ApiError::detail(StatusCode::NOT_FOUND, "User not found")
-}
-
-fn update_error(error: UpdateUserError) -> ApiError {
-    match error {
-        UpdateUserError::NotFound => user_not_found(),
-        UpdateUserError::LastAdmin => {
-            ApiError::detail(StatusCode::CONFLICT, "The last enabled admin cannot be disabled, demoted or deleted")
-        }
-        UpdateUserError::Unexpected(error) => ApiError::internal(error),
-    }
-}
-
 fn parse_path_username(raw: &str) -> Result<Username, ApiError> {
     // A name that cannot exist is simply not found.
-    Username::parse(raw).map_err(|_| user_not_found())
+    Username::parse(raw).map_err(|_| ApiError::user_not_found())
 }
 
 fn parse_role(raw: Option<String>, loc: &Loc, errors: &mut Errors) -> Option<Role> {
@@ -117,7 +103,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     _admin: AdminUser,
 ) -> Result<Json<ApiResponse<Vec<UserResponse>>>, ApiError> {
-    let users = state.users.list().await.map_err(ApiError::internal)?;
+    let users = state.users.list().await?;
     Ok(Json(ApiResponse::ok("Usuarios obtenidos exitosamente", users.iter().map(UserResponse::from).collect())))
 }
 
@@ -158,15 +144,8 @@ pub async fn create_user(
     let (Some(username), Some(password), true) = (username, password, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    match state.users.create(username, &password, role).await {
-        Ok(user) => {
-            Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user)))))
-        }
-        Err(CreateUserError::UsernameTaken(_)) => {
-            Err(ApiError::detail(StatusCode::CONFLICT, "Username already exists"))
-        }
-        Err(CreateUserError::Unexpected(error)) => Err(ApiError::internal(error)),
-    }
+    let user = state.users.create(username, &password, role).await?;
+    Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user)))))
 }
 
 /// Disable or enable a user, change their role, or reset their password.
@@ -205,7 +184,7 @@ pub async fn update_user(
     }
     let username = parse_path_username(&username)?;
     let changes = UserChanges { disabled, role, password };
-    let user = state.users.update(&username, changes).await.map_err(update_error)?;
+    let user = state.users.update(&username, changes).await?;
     Ok(Json(ApiResponse::ok("Usuario actualizado exitosamente", UserResponse::from(&user))))
 }
 
@@ -227,6 +206,6 @@ pub async fn delete_user(
     Path(username): Path<String>,
 ) -> Result<Json<ApiResponse<Option<()>>>, ApiError> {
     let username = parse_path_username(&username)?;
-    state.users.delete(&username).await.map_err(update_error)?;
+    state.users.delete(&username).await?;
     Ok(Json(ApiResponse::ok("Usuario eliminado exitosamente", None)))
 }

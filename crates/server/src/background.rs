@@ -1,0 +1,110 @@
+//! The background tasks of a serving instance, all started in one place ([`spawn_all`]) by the one
+//! start-up path ([`crate::app::Application::serve`]); a new task is added here, once.
+//!
+//! Every task is a loop of passes ([`every`]): the first pass runs at once, the next ones every
+//! interval, passes never overlap, and shutdown stops the loop between (or in the middle of) two
+//! passes. Each pass runs in a `background` span naming its task, so its logs say where they come
+//! from (docs/logging.md).
+
+use std::future::Future;
+use std::time::Duration;
+
+use factus_application::clock;
+use factus_web::AppState;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
+
+use crate::app::Shutdown;
+use crate::reconciler;
+
+/// The shortest interval accepted; a zero interval would spin.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// How often failed logins that fell out of the throttling window are forgotten.
+pub const LOGIN_FAILURE_PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+
+/// What the background tasks need from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct BackgroundSettings {
+    /// Run the ledger reconciler (`false` only in tests of what clients' own retries settle).
+    pub reconcile: bool,
+    /// `LEDGER_RECONCILE_INTERVAL_SECS`.
+    pub reconcile_interval: Duration,
+}
+
+/// The running tasks, to wait for after shutdown.
+#[derive(Debug)]
+pub struct Tasks(Vec<(&'static str, JoinHandle<()>)>);
+
+impl Tasks {
+    /// Waits for every task to stop; one that panicked is logged.
+    pub async fn join(self) {
+        for (task, handle) in self.0 {
+            if let Err(error) = handle.await {
+                tracing::error!(task, error = format!("{error:#}"), "a background task ended abnormally");
+            }
+        }
+    }
+}
+
+/// Starts every background task of a serving instance; they stop when `shutdown` fires.
+#[must_use]
+pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shutdown) -> Tasks {
+    let mut tasks = Vec::new();
+    if settings.reconcile {
+        let issuance = state.issuance.clone();
+        tasks.push((
+            reconciler::TASK,
+            reconciler::spawn(issuance, settings.reconcile_interval, shutdown.clone().wait()),
+        ));
+    }
+    let auth = state.auth.clone();
+    tasks.push((
+        "login_failure_pruning",
+        every("login_failure_pruning", LOGIN_FAILURE_PRUNE_INTERVAL, shutdown.clone().wait(), move || {
+            let auth = auth.clone();
+            async move {
+                match auth.prune_login_failures(clock::now()).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "forgot failed logins older than the throttling window"),
+                    Err(error) => tracing::error!(error = format!("{error:#}"), "pruning failed logins failed"),
+                }
+            }
+        }),
+    ));
+    Tasks(tasks)
+}
+
+/// Runs `pass` at once and then every `interval` (at least a millisecond) until `shutdown`
+/// resolves, each pass in a `background` span with `task`.
+pub fn every<P, F>(
+    task: &'static str,
+    interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    mut pass: P,
+) -> JoinHandle<()>
+where
+    P: FnMut() -> F + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut ticker = tokio::time::interval(interval.max(MIN_INTERVAL));
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                _ = ticker.tick() => {}
+            }
+            let span = tracing::info_span!("background", task);
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                () = pass().instrument(span) => {}
+            }
+        }
+        tracing::info!(task, "background task stopped");
+    })
+}

@@ -1,0 +1,282 @@
+//! The FastAPI-compatible error responses, and the one place use-case errors become HTTP.
+//!
+//! Every error body is `{"detail": "<text>"}` or `{"detail": [{"loc", "msg", "type"}, …]}`.
+//! Unexpected errors answer a generic 500 and are logged once, here, with the request's span
+//! (which carries the request id); nothing internal reaches the client.
+//!
+//! Handlers return use-case errors with `?`: the `From` implementations at the end of this file
+//! are the whole mapping, and its table test pins every variant's status and body.
+//!
+//! Factus failures keep the wire contract's texts (`"<prefix>: <message>"`, see
+//! `docs/contract.md`) and get the statuses a client can act on: 400 when Factus refused the
+//! request, 503 when Factus is unreachable, answers 5xx, rate-limits us or the circuit is open,
+//! 504 when it did not answer in time.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use factus_application::StoreError;
+use factus_application::auth::{AuthenticateError, ChangePasswordError, LoginError};
+use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
+use factus_application::issuance::IssueError;
+use factus_application::users::{CreateUserError, UpdateUserError};
+use serde_json::{Value, json};
+
+use crate::factus::missing_factus_token;
+use crate::validation::{FieldError, Loc};
+
+/// `Idempotent-Replayed: true` marks an answer that an earlier request produced.
+pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// An error response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 422: the request is malformed (shape, types, presence, field bounds).
+    Validation(Vec<FieldError>),
+    /// 400: the request is well formed but breaks a business rule of the invoice.
+    BusinessRules(Vec<FieldError>),
+    /// `{"detail": text}` with any status, and optional extra headers.
+    Detail { status: StatusCode, detail: String, headers: HeaderMap },
+    /// 500 `Internal Server Error`; the cause is logged, never sent.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn detail(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self::Detail { status, detail: detail.into(), headers: HeaderMap::new() }
+    }
+
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if let Self::Detail { headers, .. } = &mut self {
+            headers.insert(name, value);
+        }
+        self
+    }
+
+    fn unauthorized(detail: &str) -> Self {
+        Self::detail(StatusCode::UNAUTHORIZED, detail)
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))
+    }
+
+    /// 401 `Not authenticated`: no bearer token was sent.
+    #[must_use]
+    pub fn not_authenticated() -> Self {
+        Self::unauthorized("Not authenticated")
+    }
+
+    /// 401 `Could not validate credentials`: the token was refused.
+    #[must_use]
+    pub fn invalid_token() -> Self {
+        Self::unauthorized("Could not validate credentials")
+    }
+
+    /// 401 `Incorrect username or password`.
+    #[must_use]
+    pub fn incorrect_credentials() -> Self {
+        Self::unauthorized("Incorrect username or password")
+    }
+
+    /// 403 `Not enough permissions`.
+    #[must_use]
+    pub fn forbidden() -> Self {
+        Self::detail(StatusCode::FORBIDDEN, "Not enough permissions")
+    }
+
+    /// 404 `User not found` (also for a name that cannot exist).
+    #[must_use]
+    pub fn user_not_found() -> Self {
+        Self::detail(StatusCode::NOT_FOUND, "User not found")
+    }
+
+    /// 404 `Not Found`.
+    #[must_use]
+    pub fn not_found() -> Self {
+        Self::detail(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    /// 429 with `Retry-After` in whole seconds (at least one).
+    #[must_use]
+    pub fn too_many_requests(detail: &str, retry_after: Duration) -> Self {
+        let seconds = retry_after.as_secs().max(1);
+        Self::detail(StatusCode::TOO_MANY_REQUESTS, detail).with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    /// A single 422 entry.
+    #[must_use]
+    pub fn invalid(error: FieldError) -> Self {
+        Self::Validation(vec![error])
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl ApiError {
+    /// The status and JSON body the client gets.
+    #[must_use]
+    pub fn status_and_body(&self) -> (StatusCode, Value) {
+        match self {
+            Self::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": errors })),
+            Self::BusinessRules(errors) => (StatusCode::BAD_REQUEST, json!({ "detail": errors })),
+            Self::Detail { status, detail, .. } => (*status, json!({ "detail": detail })),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, internal_server_error_body()),
+        }
+    }
+
+    /// The extra headers the client gets (`WWW-Authenticate`, `Retry-After`, …).
+    #[must_use]
+    pub fn headers(&self) -> HeaderMap {
+        match self {
+            Self::Detail { headers, .. } => headers.clone(),
+            _ => HeaderMap::new(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(error) = &self {
+            // The one place an unexpected error is logged; the span carries the request id.
+            tracing::error!(error = format!("{error:#}"), "unexpected error");
+        }
+        let (status, body) = self.status_and_body();
+        let headers = match self {
+            Self::Detail { headers, .. } => headers,
+            _ => HeaderMap::new(),
+        };
+        (status, headers, Json(body)).into_response()
+    }
+}
+
+fn internal_server_error_body() -> Value {
+    json!({ "detail": "Internal Server Error" })
+}
+
+/// The generic 500 body, also used for panics.
+#[must_use]
+pub fn internal_server_error() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, Json(internal_server_error_body())).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Use-case errors → responses
+// ---------------------------------------------------------------------------------------------
+
+impl From<FactusFailure> for ApiError {
+    fn from(failure: FactusFailure) -> Self {
+        let detail = failure.to_string();
+        match failure.error {
+            // Factus' own rate limit (80 requests a minute per account) is not the client's
+            // mistake: 503, so that clients retry later instead of giving up on a valid request.
+            FactusError::Rejected { status: 429, .. } | FactusError::Unavailable { .. } | FactusError::CircuitOpen => {
+                Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail)
+            }
+            FactusError::Rejected { .. } | FactusError::InvalidResponse { .. } => {
+                Self::detail(StatusCode::BAD_REQUEST, detail)
+            }
+            FactusError::Timeout => Self::detail(StatusCode::GATEWAY_TIMEOUT, detail),
+            // The edge checks for a server session before asking for it; answer as for a missing
+            // header, which is what the client can fix.
+            FactusError::MissingCredentials => Self::invalid(missing_factus_token()),
+            FactusError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<IssueError> for ApiError {
+    fn from(error: IssueError) -> Self {
+        let create = |error| Self::from(FactusFailure::new(FactusOperation::CreateInvoice, error));
+        match error {
+            IssueError::InProgress { keyed: true } => {
+                Self::detail(StatusCode::CONFLICT, "A request with this Idempotency-Key is still being processed")
+            }
+            IssueError::InProgress { keyed: false } => {
+                Self::detail(StatusCode::CONFLICT, "A request with this reference_code is still being processed")
+            }
+            IssueError::KeyReusedWithDifferentBody => Self::invalid(FieldError::new(
+                Loc::header("idempotency-key"),
+                "Idempotency-Key was already used with a different request body",
+                "value_error",
+            )),
+            error @ IssueError::ReferenceAlreadyUsed { .. } => {
+                Self::detail(StatusCode::BAD_REQUEST, FactusOperation::CreateInvoice.detail(&error.to_string()))
+            }
+            IssueError::ReplayedRejection { status, message } => create(FactusError::Rejected { status, message })
+                .with_header(REPLAYED, HeaderValue::from_static("true")),
+            IssueError::Factus(error) => create(error),
+            IssueError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(error: LoginError) -> Self {
+        match error {
+            LoginError::InvalidCredentials => Self::incorrect_credentials(),
+            LoginError::Throttled { retry_after } => {
+                Self::too_many_requests("Too many failed login attempts, try again later", retry_after)
+            }
+            LoginError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<AuthenticateError> for ApiError {
+    fn from(error: AuthenticateError) -> Self {
+        match error {
+            AuthenticateError::InvalidToken => Self::invalid_token(),
+            AuthenticateError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<ChangePasswordError> for ApiError {
+    fn from(error: ChangePasswordError) -> Self {
+        match error {
+            ChangePasswordError::WrongCurrentPassword => {
+                Self::detail(StatusCode::BAD_REQUEST, "Current password is incorrect")
+            }
+            ChangePasswordError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<CreateUserError> for ApiError {
+    fn from(error: CreateUserError) -> Self {
+        match error {
+            CreateUserError::UsernameTaken(_) => Self::detail(StatusCode::CONFLICT, "Username already exists"),
+            CreateUserError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<UpdateUserError> for ApiError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::NotFound => Self::user_not_found(),
+            UpdateUserError::LastAdmin => {
+                Self::detail(StatusCode::CONFLICT, "The last enabled admin cannot be disabled, demoted or deleted")
+            }
+            UpdateUserError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::internal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests;

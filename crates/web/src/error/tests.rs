@@ -1,0 +1,342 @@
+//! The error → response table: every use-case error variant, with the status, body and headers
+//! the client gets. No HTTP: the mapping is a pure function of the error.
+
+use std::collections::BTreeSet;
+
+use factus_domain::invoice::ReferenceCode;
+use factus_domain::user::Username;
+
+use super::*;
+
+/// One row: the error (already mapped), the variant it stands for, what the client must get.
+struct Row {
+    variant: &'static str,
+    error: ApiError,
+    status: StatusCode,
+    body: Value,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+fn row(variant: &'static str, error: impl Into<ApiError>, status: u16, body: Value) -> Row {
+    Row { variant, error: error.into(), status: StatusCode::from_u16(status).expect("a status"), body, headers: &[] }
+}
+
+fn detail(text: &str) -> Value {
+    json!({ "detail": text })
+}
+
+fn field(loc: &[&str], msg: &str, kind: &str) -> Value {
+    json!({ "detail": [{ "loc": loc, "msg": msg, "type": kind }] })
+}
+
+fn internal() -> Value {
+    detail("Internal Server Error")
+}
+
+fn boom() -> anyhow::Error {
+    anyhow::anyhow!("database password is hunter2")
+}
+
+fn factus(operation: FactusOperation, error: FactusError) -> FactusFailure {
+    FactusFailure::new(operation, error)
+}
+
+fn rejected(status: u16, message: &str) -> FactusError {
+    FactusError::Rejected { status, message: message.to_owned() }
+}
+
+// The name of every variant. The `match`es have no wildcard, so a new variant does not compile
+// until it is named here and in `VARIANTS` — and then the table must hold a row for it.
+
+fn factus_variant(error: &FactusError) -> &'static str {
+    match error {
+        FactusError::Rejected { .. } => "FactusError::Rejected",
+        FactusError::Unavailable { .. } => "FactusError::Unavailable",
+        FactusError::Timeout => "FactusError::Timeout",
+        FactusError::CircuitOpen => "FactusError::CircuitOpen",
+        FactusError::InvalidResponse { .. } => "FactusError::InvalidResponse",
+        FactusError::MissingCredentials => "FactusError::MissingCredentials",
+        FactusError::Unexpected(_) => "FactusError::Unexpected",
+    }
+}
+
+fn issue_variant(error: &IssueError) -> &'static str {
+    match error {
+        IssueError::InProgress { .. } => "IssueError::InProgress",
+        IssueError::KeyReusedWithDifferentBody => "IssueError::KeyReusedWithDifferentBody",
+        IssueError::ReferenceAlreadyUsed { .. } => "IssueError::ReferenceAlreadyUsed",
+        IssueError::ReplayedRejection { .. } => "IssueError::ReplayedRejection",
+        IssueError::Factus(_) => "IssueError::Factus",
+        IssueError::Unexpected(_) => "IssueError::Unexpected",
+    }
+}
+
+fn login_variant(error: &LoginError) -> &'static str {
+    match error {
+        LoginError::InvalidCredentials => "LoginError::InvalidCredentials",
+        LoginError::Throttled { .. } => "LoginError::Throttled",
+        LoginError::Unexpected(_) => "LoginError::Unexpected",
+    }
+}
+
+fn authenticate_variant(error: &AuthenticateError) -> &'static str {
+    match error {
+        AuthenticateError::InvalidToken => "AuthenticateError::InvalidToken",
+        AuthenticateError::Unexpected(_) => "AuthenticateError::Unexpected",
+    }
+}
+
+fn change_password_variant(error: &ChangePasswordError) -> &'static str {
+    match error {
+        ChangePasswordError::WrongCurrentPassword => "ChangePasswordError::WrongCurrentPassword",
+        ChangePasswordError::Unexpected(_) => "ChangePasswordError::Unexpected",
+    }
+}
+
+fn create_user_variant(error: &CreateUserError) -> &'static str {
+    match error {
+        CreateUserError::UsernameTaken(_) => "CreateUserError::UsernameTaken",
+        CreateUserError::Unexpected(_) => "CreateUserError::Unexpected",
+    }
+}
+
+fn update_user_variant(error: &UpdateUserError) -> &'static str {
+    match error {
+        UpdateUserError::NotFound => "UpdateUserError::NotFound",
+        UpdateUserError::LastAdmin => "UpdateUserError::LastAdmin",
+        UpdateUserError::Unexpected(_) => "UpdateUserError::Unexpected",
+    }
+}
+
+/// Builds a row from a use-case error, naming its variant through the exhaustive `match`.
+macro_rules! case {
+    ($name:ident, $error:expr, $status:expr, $body:expr) => {{
+        let error = $error;
+        let variant = $name(&error);
+        row(variant, error, $status, $body)
+    }};
+}
+
+fn failure_variant(failure: &FactusFailure) -> &'static str {
+    factus_variant(&failure.error)
+}
+
+fn store_variant(_: &StoreError) -> &'static str {
+    "StoreError"
+}
+
+fn table() -> Vec<Row> {
+    use FactusOperation::{DeleteInvoice, DownloadXml, GetInvoice, Login, Lookup, Refresh};
+    let reference = ReferenceCode::parse("FAC-1").expect("a reference");
+    vec![
+        // Factus: the operation's prefix before Factus' message; lookups answer it bare.
+        case!(
+            failure_variant,
+            factus(GetInvoice, rejected(404, "Factura no encontrada")),
+            400,
+            detail("Error al obtener la factura: Factura no encontrada")
+        ),
+        case!(
+            failure_variant,
+            factus(DeleteInvoice, rejected(409, "El documento ya fue validado")),
+            400,
+            detail("Error al eliminar la factura: El documento ya fue validado")
+        ),
+        case!(
+            failure_variant,
+            factus(Login, rejected(401, "Invalid credentials")),
+            400,
+            detail("No se pudo obtener el token de Factus: Invalid credentials")
+        ),
+        case!(failure_variant, factus(Lookup, rejected(429, "Too Many Attempts.")), 503, detail("Too Many Attempts.")),
+        case!(
+            failure_variant,
+            factus(DownloadXml, FactusError::InvalidResponse { message: "Unexpected API structure".into() }),
+            400,
+            detail("Error al descargar el XML: Unexpected API structure")
+        ),
+        case!(
+            failure_variant,
+            factus(
+                Refresh,
+                FactusError::Unavailable { message: "All connection attempts failed".into(), request_sent: false }
+            ),
+            503,
+            detail("No se pudo refrescar el token de Factus: All connection attempts failed")
+        ),
+        case!(failure_variant, factus(Lookup, FactusError::Timeout), 504, detail("Factus no respondió a tiempo")),
+        case!(
+            failure_variant,
+            factus(GetInvoice, FactusError::CircuitOpen),
+            503,
+            detail("Error al obtener la factura: Factus no está disponible")
+        ),
+        case!(
+            failure_variant,
+            factus(GetInvoice, FactusError::MissingCredentials),
+            422,
+            field(&["header", "x-factus-token"], "field required", "value_error.missing")
+        ),
+        case!(failure_variant, factus(GetInvoice, FactusError::Unexpected(boom())), 500, internal()),
+        // Issuance: the ledger's answers, and Factus' under the create prefix.
+        case!(
+            issue_variant,
+            IssueError::InProgress { keyed: true },
+            409,
+            detail("A request with this Idempotency-Key is still being processed")
+        ),
+        case!(
+            issue_variant,
+            IssueError::InProgress { keyed: false },
+            409,
+            detail("A request with this reference_code is still being processed")
+        ),
+        case!(
+            issue_variant,
+            IssueError::KeyReusedWithDifferentBody,
+            422,
+            field(
+                &["header", "idempotency-key"],
+                "Idempotency-Key was already used with a different request body",
+                "value_error"
+            )
+        ),
+        case!(
+            issue_variant,
+            IssueError::ReferenceAlreadyUsed { reference },
+            400,
+            detail("Error al crear la factura: reference_code FAC-1 ya fue usado")
+        ),
+        Row {
+            headers: &[("idempotent-replayed", "true")],
+            ..case!(
+                issue_variant,
+                IssueError::ReplayedRejection { status: 422, message: "customer.names: requerido".into() },
+                400,
+                detail("Error al crear la factura: customer.names: requerido")
+            )
+        },
+        Row {
+            headers: &[("idempotent-replayed", "true")],
+            ..case!(
+                issue_variant,
+                IssueError::ReplayedRejection { status: 429, message: "Too Many Attempts.".into() },
+                503,
+                detail("Error al crear la factura: Too Many Attempts.")
+            )
+        },
+        case!(
+            issue_variant,
+            IssueError::Factus(FactusError::Timeout),
+            504,
+            detail("Error al crear la factura: Factus no respondió a tiempo")
+        ),
+        case!(issue_variant, IssueError::Unexpected(boom()), 500, internal()),
+        // Local authentication and users.
+        Row {
+            headers: &[("www-authenticate", "Bearer")],
+            ..case!(login_variant, LoginError::InvalidCredentials, 401, detail("Incorrect username or password"))
+        },
+        Row {
+            headers: &[("retry-after", "90")],
+            ..case!(
+                login_variant,
+                LoginError::Throttled { retry_after: Duration::from_secs(90) },
+                429,
+                detail("Too many failed login attempts, try again later")
+            )
+        },
+        case!(login_variant, LoginError::Unexpected(StoreError(boom())), 500, internal()),
+        Row {
+            headers: &[("www-authenticate", "Bearer")],
+            ..case!(
+                authenticate_variant,
+                AuthenticateError::InvalidToken,
+                401,
+                detail("Could not validate credentials")
+            )
+        },
+        case!(authenticate_variant, AuthenticateError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(
+            change_password_variant,
+            ChangePasswordError::WrongCurrentPassword,
+            400,
+            detail("Current password is incorrect")
+        ),
+        case!(change_password_variant, ChangePasswordError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(
+            create_user_variant,
+            CreateUserError::UsernameTaken(Username::parse("ana").expect("a name")),
+            409,
+            detail("Username already exists")
+        ),
+        case!(create_user_variant, CreateUserError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(update_user_variant, UpdateUserError::NotFound, 404, detail("User not found")),
+        case!(
+            update_user_variant,
+            UpdateUserError::LastAdmin,
+            409,
+            detail("The last enabled admin cannot be disabled, demoted or deleted")
+        ),
+        case!(update_user_variant, UpdateUserError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(store_variant, StoreError(boom()), 500, internal()),
+    ]
+}
+
+/// Every variant of every use-case error the web crate maps.
+const VARIANTS: &[&str] = &[
+    "FactusError::Rejected",
+    "FactusError::Unavailable",
+    "FactusError::Timeout",
+    "FactusError::CircuitOpen",
+    "FactusError::InvalidResponse",
+    "FactusError::MissingCredentials",
+    "FactusError::Unexpected",
+    "IssueError::InProgress",
+    "IssueError::KeyReusedWithDifferentBody",
+    "IssueError::ReferenceAlreadyUsed",
+    "IssueError::ReplayedRejection",
+    "IssueError::Factus",
+    "IssueError::Unexpected",
+    "LoginError::InvalidCredentials",
+    "LoginError::Throttled",
+    "LoginError::Unexpected",
+    "AuthenticateError::InvalidToken",
+    "AuthenticateError::Unexpected",
+    "ChangePasswordError::WrongCurrentPassword",
+    "ChangePasswordError::Unexpected",
+    "CreateUserError::UsernameTaken",
+    "CreateUserError::Unexpected",
+    "UpdateUserError::NotFound",
+    "UpdateUserError::LastAdmin",
+    "UpdateUserError::Unexpected",
+    "StoreError",
+];
+
+#[test]
+fn every_use_case_error_maps_to_its_status_body_and_headers() {
+    for row in table() {
+        let (status, body) = row.error.status_and_body();
+        assert_eq!((status, &body), (row.status, &row.body), "{}", row.variant);
+        let headers = row.error.headers();
+        for (name, value) in row.headers {
+            assert_eq!(headers.get(*name).and_then(|v| v.to_str().ok()), Some(*value), "{}: {name}", row.variant);
+        }
+        assert_eq!(headers.len(), row.headers.len(), "{}: {headers:?}", row.variant);
+    }
+}
+
+#[test]
+fn the_table_covers_every_use_case_error_variant() {
+    let covered: BTreeSet<&str> = table().iter().map(|row| row.variant).collect();
+    let all: BTreeSet<&str> = VARIANTS.iter().copied().collect();
+    assert_eq!(covered, all);
+}
+
+#[test]
+fn unexpected_errors_never_reach_the_client() {
+    for row in table().into_iter().filter(|row| row.status == StatusCode::INTERNAL_SERVER_ERROR) {
+        let (_, body) = row.error.status_and_body();
+        assert!(!body.to_string().contains("hunter2"), "{}: {body}", row.variant);
+    }
+}
