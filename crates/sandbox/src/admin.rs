@@ -19,6 +19,7 @@ use crate::http::{json_response, not_found};
 use crate::model::{DocKind, RadianEvent};
 use crate::render::{COLOMBIA, issue_date};
 use crate::store::lock;
+use crate::version;
 
 type Shared = State<Arc<App>>;
 
@@ -33,6 +34,8 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/__sandbox/support-documents", get(support_documents))
         .route("/__sandbox/blockers", get(blockers))
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
+        .route("/__sandbox/requests/log", get(request_log))
+        .route("/__sandbox/api-version", get(version::show).put(version::change).post(version::change))
         .route("/__sandbox/reset", post(reset))
 }
 
@@ -152,15 +155,23 @@ async fn requests(State(app): Shared) -> Response {
     json_response(StatusCode::OK, &Value::Object(map))
 }
 
+/// Every answered request, oldest first, with its status (for counting 403s and the like).
+async fn request_log(State(app): Shared) -> Response {
+    let log = lock(&app.store.request_log).to_json();
+    json_response(StatusCode::OK, &log)
+}
+
 async fn clear_requests(State(app): Shared) -> Response {
     lock(&app.store.requests).clear();
+    lock(&app.store.request_log).clear();
     json_response(StatusCode::OK, &json!({"cleared": true}))
 }
 
-/// Forgets documents, request counts and faults (tokens stay valid).
+/// Forgets documents, request counts and log, and faults (tokens and the API version stay).
 async fn reset(State(app): Shared) -> Response {
     app.store.reset_documents(&app.ranges);
     lock(&app.store.requests).clear();
+    lock(&app.store.request_log).clear();
     lock(&app.store.faults).clear();
     app.store.faults_present.store(false, Ordering::Relaxed);
     json_response(StatusCode::OK, &json!({"reset": true}))

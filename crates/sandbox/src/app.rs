@@ -1,8 +1,8 @@
 //! The application: shared state, the router and the two middlewares every Factus route goes
 //! through (request counting, then fault injection).
 //!
-//! Layering, outermost first: count → faults → (for `/v1/*`) bearer token + rate limit → handler.
-//! `/__sandbox/*` routes sit outside all three.
+//! Layering, outermost first: count and log → faults → (for `/v1/*` and `/v2/*`) bearer token +
+//! rate limit → API-version gate → handler. `/__sandbox/*` routes sit outside all of them.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -23,7 +23,8 @@ use crate::faults::Action;
 use crate::http::{json_response, too_many, unauthenticated};
 use crate::ranges::{RangeMeta, default_ranges};
 use crate::store::{Store, lock};
-use crate::{admin, auth, documents, reference};
+use crate::version::{self, LoggedRequest, VersionSwitch};
+use crate::{admin, auth, documents, reference, v2};
 
 /// Full responses of the unfiltered catalogue endpoints, serialised once.
 #[derive(Debug)]
@@ -42,6 +43,8 @@ pub(crate) struct App {
     pub catalog: Catalog,
     pub ranges: Vec<RangeMeta>,
     pub cached: Cached,
+    /// The API versions the account answers now (starts at `config.api_version`).
+    pub version: VersionSwitch,
 }
 
 impl App {
@@ -68,7 +71,8 @@ impl App {
             }
             store.faults_present.store(!faults.is_empty(), Ordering::Relaxed);
         }
-        Self { config, store, catalog, ranges, cached }
+        let version = VersionSwitch::new(config.api_version);
+        Self { config, store, catalog, ranges, cached, version }
     }
 
     /// A range by id (ids come from validation, which only accepts known ranges).
@@ -121,6 +125,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/measurement-units", get(reference::units))
         .route("/v1/dian/acquirer", get(reference::acquirer))
         .route("/v1/company", get(reference::company))
+        .merge(v2::router())
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), version::gate))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), auth::require_token))
         .route("/oauth/token", post(auth::token))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), inject_faults))
@@ -148,7 +154,13 @@ pub(crate) async fn drain(request: Request, response: Response) -> Response {
     response
 }
 
-async fn not_found(request: Request) -> Response {
+async fn not_found(State(app): State<Arc<App>>, request: Request) -> Response {
+    if version::refused(&app, &request) {
+        // Factus refuses the whole tree of a version the company does not have, known routes or not.
+        let response = version::version_unavailable();
+        log(&app, &request, None, &response);
+        return drain(request, response).await;
+    }
     let response = json_response(
         StatusCode::NOT_FOUND,
         &json!({"message": format!("The route {} could not be found.", request.uri().path().trim_start_matches('/'))}),
@@ -168,14 +180,33 @@ async fn method_not_allowed(request: Request) -> Response {
     drain(request, response).await
 }
 
-/// Counts each call under `METHOD /route/{template}` for `GET /__sandbox/requests`.
+/// Counts each call under `METHOD /route/{template}` for `GET /__sandbox/requests`, and logs it
+/// with its status for `GET /__sandbox/requests/log` once answered.
 async fn count_request(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
-    app.store.count_request(format!("{} {}", request.method(), route));
-    next.run(request).await
+    let route = format!("{} {}", request.method(), route);
+    app.store.count_request(route.clone());
+    let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
+    let response = next.run(request).await;
+    lock(&app.store.request_log).push(LoggedRequest {
+        method,
+        path,
+        route: Some(route),
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+fn log(app: &App, request: &Request, route: Option<String>, response: &Response) {
+    lock(&app.store.request_log).push(LoggedRequest {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        route,
+        status: response.status().as_u16(),
+    });
 }
 
 /// Applies the fault rules that fire for this request.

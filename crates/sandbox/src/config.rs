@@ -37,6 +37,44 @@ pub enum DuplicatePolicy {
     ReturnExisting,
 }
 
+/// Which Factus API versions the simulated company account may call.
+///
+/// Factus enables one version per company: calling the other one with a valid token answers 403
+/// `{"message": "Version de API no disponible para esta empresa"}` (new accounts are v2-only,
+/// older ones v1-only). `Both` serves both trees over one shared set of documents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiVersion {
+    /// Only `/v1/...`; every `/v2/...` call answers 403.
+    V1,
+    /// Only `/v2/...`; every `/v1/...` call answers 403.
+    V2,
+    /// Both trees (the default).
+    #[default]
+    Both,
+}
+
+impl ApiVersion {
+    /// The name used on the command line and over the admin API (`v1`, `v2`, `both`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+            Self::Both => "both",
+        }
+    }
+
+    /// Whether a request path of the other tree is refused: `/v2/...` in `V1` mode, `/v1/...` in
+    /// `V2` mode. Unversioned paths (`/oauth/token`, `/__sandbox/...`) are never refused.
+    pub fn refuses(self, path: &str) -> bool {
+        match self {
+            Self::V1 => path.starts_with("/v2/"),
+            Self::V2 => path.starts_with("/v1/"),
+            Self::Both => false,
+        }
+    }
+}
+
 /// Everything the sandbox needs to start. `Default` gives the documented defaults on
 /// `127.0.0.1:0`.
 #[derive(Clone)]
@@ -72,6 +110,9 @@ pub struct SandboxConfig {
     /// Refuse new documents with 409 while one of the same family is pending (status 0), as the
     /// shared Factus sandbox does.
     pub pending_blocks_new: bool,
+    /// API versions the account may call at start; `PUT /__sandbox/api-version` changes it at run
+    /// time.
+    pub api_version: ApiVersion,
 }
 
 impl Default for SandboxConfig {
@@ -91,6 +132,7 @@ impl Default for SandboxConfig {
             faults: Vec::new(),
             verify_nit_dv: true,
             pending_blocks_new: false,
+            api_version: ApiVersion::Both,
         }
     }
 }
@@ -112,6 +154,7 @@ impl fmt::Debug for SandboxConfig {
             .field("faults", &self.faults)
             .field("verify_nit_dv", &self.verify_nit_dv)
             .field("pending_blocks_new", &self.pending_blocks_new)
+            .field("api_version", &self.api_version)
             .finish()
     }
 }
@@ -122,7 +165,7 @@ impl fmt::Debug for SandboxConfig {
 #[command(
     name = "factus-sandbox",
     version,
-    about = "A stateful local simulator of the Factus e-invoicing API (v1) with fault injection"
+    about = "A stateful local simulator of the Factus e-invoicing API (v1 and v2) with fault injection"
 )]
 pub struct SandboxArgs {
     /// Address to listen on; port 0 picks a free port (the bound address is printed).
@@ -173,6 +216,10 @@ pub struct SandboxArgs {
     /// Answer 409 to new documents while one of the same family is pending (status 0).
     #[arg(long, env = "FACTUS_SANDBOX_PENDING_BLOCKS_NEW")]
     pub pending_blocks_new: bool,
+    /// API versions the account may call: `v1`, `v2` or `both`; the other tree answers 403
+    /// "Version de API no disponible para esta empresa".
+    #[arg(long, env = "FACTUS_SANDBOX_API_VERSION", value_enum, default_value_t = ApiVersion::Both)]
+    pub api_version: ApiVersion,
 }
 
 impl SandboxArgs {
@@ -193,6 +240,7 @@ impl SandboxArgs {
             faults: self.faults,
             verify_nit_dv: !self.skip_dv_check,
             pending_blocks_new: self.pending_blocks_new,
+            api_version: self.api_version,
         }
     }
 }
@@ -226,6 +274,8 @@ mod tests {
             "--fault",
             r#"{"kind":"latency","latency_ms":5}"#,
             "--skip-dv-check",
+            "--api-version",
+            "v2",
         ])
         .unwrap();
         let config = args.into_config();
@@ -239,6 +289,7 @@ mod tests {
         assert_eq!(config.faults.len(), 2);
         assert_eq!(config.faults[0].kind, FaultKind::Hang);
         assert!(!config.verify_nit_dv);
+        assert_eq!(config.api_version, ApiVersion::V2);
     }
 
     #[test]
@@ -251,6 +302,7 @@ mod tests {
         assert_eq!(config.rate_limit, None);
         assert_eq!(config.rate_window, DEFAULT_RATE_WINDOW);
         assert!(config.admin_endpoints);
+        assert_eq!(config.api_version, ApiVersion::Both);
     }
 
     #[test]

@@ -19,17 +19,18 @@ use crate::cufe::{self, Chain, TEST_ENVIRONMENT};
 use crate::http::{
     conflict, json_response, not_found, ok, pending_conflict, rejected, status_message, validation_error,
 };
-use crate::model::{BillRef, DocKind, Document};
+use crate::model::{BillRef, DocKind, Document, DocumentInput};
 use crate::ranges::{Company, SOFTWARE_PIN};
 use crate::render::{self, file_name, issue_date, issue_time};
 use crate::store::{CreateError, Created, DeleteError, Draft};
-use crate::totals;
+use crate::totals::{self, Totals};
+use crate::v2::{self, model::V2Extras};
 use crate::validate::{self, Context, Errors, Invalid, is_email};
 use crate::{pdf, support, xml};
 
 type Shared = State<Arc<App>>;
-type Pending = Option<Extension<PendingFault>>;
-type Reject = Option<Extension<RejectFault>>;
+pub(crate) type Pending = Option<Extension<PendingFault>>;
+pub(crate) type Reject = Option<Extension<RejectFault>>;
 
 /// What the fault rules decided for a create.
 #[derive(Default)]
@@ -41,7 +42,7 @@ pub(crate) struct CreateFaults {
 }
 
 impl CreateFaults {
-    fn from(pending: Pending, reject: Reject) -> Self {
+    pub(crate) fn from(pending: Pending, reject: Reject) -> Self {
         Self { pending: pending.is_some(), reject: reject.map(|Extension(r)| r) }
     }
 }
@@ -74,7 +75,7 @@ pub(crate) async fn list_support_documents(
 }
 
 pub(crate) async fn show_support_document(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::SupportDocument, &number)
+    show(&app, DocKind::SupportDocument, &number, Shape::V1)
 }
 
 pub(crate) async fn support_document_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
@@ -98,11 +99,11 @@ pub(crate) async fn list_credit_notes(State(app): Shared, Query(q): Params, head
 }
 
 pub(crate) async fn show_bill(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::Bill, &number)
+    show(&app, DocKind::Bill, &number, Shape::V1)
 }
 
 pub(crate) async fn show_credit_note(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::CreditNote, &number)
+    show(&app, DocKind::CreditNote, &number, Shape::V1)
 }
 
 pub(crate) async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
@@ -144,23 +145,24 @@ pub(crate) async fn bill_events(State(app): Shared, Path(number): Path<String>) 
     }
 }
 
-fn not_found_number(kind: DocKind, number: &str) -> Response {
+pub(crate) fn not_found_number(kind: DocKind, number: &str) -> Response {
     not_found(format!("No se encontró {} con número {number}", kind.the_noun()))
 }
 
 /// `data` of a document as create and show answer it.
-fn document_json(app: &App, doc: &Document, notes: &[(u64, String)]) -> Value {
+pub(crate) fn document_json(app: &App, doc: &Document, notes: &[(u64, String)], shape: Shape) -> Value {
     let Some(range) = app.range(doc.input.numbering_range_id) else {
         return Value::Null;
     };
-    match doc.kind {
-        DocKind::Bill => render::bill(doc, notes, range, &app.catalog),
-        DocKind::CreditNote => render::credit_note(doc, range, &app.catalog),
-        DocKind::SupportDocument => support::render(doc, range, &app.catalog),
+    match (shape, doc.kind) {
+        (Shape::V2, _) => v2::render::document(doc, notes, range, &app.catalog),
+        (Shape::V1, DocKind::Bill) => render::bill(doc, notes, range, &app.catalog),
+        (Shape::V1, DocKind::CreditNote) => render::credit_note(doc, range, &app.catalog),
+        (Shape::V1, DocKind::SupportDocument) => support::render(doc, range, &app.catalog),
     }
 }
 
-fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Response {
+fn created_response(app: &App, doc: &Document, notes: &[(u64, String)], shape: Shape) -> Response {
     let message = if doc.status == 1 {
         format!("Documento con el código de referencia {} registrado y validado con éxito", doc.reference_code)
     } else {
@@ -171,7 +173,7 @@ fn created_response(app: &App, doc: &Document, notes: &[(u64, String)]) -> Respo
     };
     json_response(
         StatusCode::CREATED,
-        &json!({"status": "Created", "message": message, "data": document_json(app, doc, notes)}),
+        &json!({"status": "Created", "message": message, "data": document_json(app, doc, notes, shape)}),
     )
 }
 
@@ -196,8 +198,43 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
     };
     let input = match validated {
         Ok(input) => input,
-        Err(Invalid::Fields(errors)) => return validation_error(errors.into_json()),
+        Err(invalid) => return invalid_response(invalid),
     };
+    let totals = totals::compute(&input.items, &input.allowance_charges);
+    issue(app, Issue { kind, input, totals, v2: None, referenced, faults }, Shape::V1)
+}
+
+/// The answer to a body that failed validation.
+pub(crate) fn invalid_response(invalid: Invalid) -> Response {
+    match invalid {
+        Invalid::Fields(errors) => validation_error(errors.into_json()),
+    }
+}
+
+/// Which version's wire shapes a response uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    V1,
+    V2,
+}
+
+/// A validated create request of either version, ready to be checked against DIAN's rules,
+/// numbered and stored.
+pub(crate) struct Issue {
+    pub kind: DocKind,
+    pub input: DocumentInput,
+    pub totals: Totals,
+    pub v2: Option<Box<V2Extras>>,
+    /// The bill a note corrects.
+    pub referenced: Option<Arc<Document>>,
+    pub faults: CreateFaults,
+}
+
+/// Applies DIAN's rules (a rejection is stored pending and blocks its family), numbers and stores
+/// a validated document: CUFE/CUDE, reference reuse and pending rules are the same for both
+/// versions. Answers in `shape`.
+pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
+    let Issue { kind, input, totals, v2, referenced, faults } = issue;
     let mut rejection = validate::dian_rules(kind, &input, app.config.verify_nit_dv);
     if rejection.is_empty()
         && let Some(fault) = faults.reject
@@ -207,8 +244,10 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
     let Some(range) = app.range(input.numbering_range_id) else {
         return validation_error(range_errors("El campo id rango de numeración es inválido."));
     };
-    let totals = totals::compute(&input.items, &input.allowance_charges);
-    let fingerprint = hex::encode(Sha256::digest(serde_json::to_vec(&input).unwrap_or_default()));
+    let mut hasher = Sha256::new();
+    hasher.update(serde_json::to_vec(&input).unwrap_or_default());
+    hasher.update(serde_json::to_vec(&v2).unwrap_or_default());
+    let fingerprint = hex::encode(hasher.finalize());
     let reference = input.reference_code.clone();
     let customer_identification = input.customer.identification.clone();
     let (gross, iva, inc, ica, total) =
@@ -231,6 +270,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
         pending: faults.pending,
         rejection,
         now: time::OffsetDateTime::now_utc(),
+        v2,
     };
     let outcome =
         app.store.create(draft, range, app.config.duplicate_reference, app.config.pending_blocks_new, |number, now| {
@@ -255,7 +295,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
                 DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, notes)| notes).unwrap_or_default(),
                 DocKind::CreditNote | DocKind::SupportDocument => Vec::new(),
             };
-            created_response(app, &doc, &notes)
+            created_response(app, &doc, &notes, shape)
         }
         Err(CreateError::DuplicateReference) => {
             conflict(format!("Ya existe {} con el código de referencia {reference}", kind.a_noun()))
@@ -274,20 +314,20 @@ fn range_errors(message: &str) -> Value {
     errors.into_json()
 }
 
-fn show(app: &App, kind: DocKind, number: &str) -> Response {
+pub(crate) fn show(app: &App, kind: DocKind, number: &str, shape: Shape) -> Response {
     match app.store.find(kind, number) {
-        Some((doc, notes)) => ok(document_json(app, &doc, &notes)),
+        Some((doc, notes)) => ok(document_json(app, &doc, &notes, shape)),
         None => not_found_number(kind, number),
     }
 }
 
 #[derive(Clone, Copy)]
-enum Format {
+pub(crate) enum Format {
     Pdf,
     Xml,
 }
 
-fn download(app: &App, kind: DocKind, number: &str, format: Format) -> Response {
+pub(crate) fn download(app: &App, kind: DocKind, number: &str, format: Format) -> Response {
     let Some((doc, _)) = app.store.find(kind, number) else {
         return not_found_number(kind, number);
     };
@@ -304,7 +344,7 @@ fn download(app: &App, kind: DocKind, number: &str, format: Format) -> Response 
     ok(Value::Object(data))
 }
 
-fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
+pub(crate) fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
     if app.store.find(kind, number).is_none() {
         return not_found_number(kind, number);
     }
@@ -336,7 +376,7 @@ fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) -> Response {
     status_message(StatusCode::OK, "OK", message)
 }
 
-fn delete(app: &App, kind: DocKind, reference: &str) -> Response {
+pub(crate) fn delete(app: &App, kind: DocKind, reference: &str) -> Response {
     match app.store.delete(kind, reference) {
         Ok(_) => status_message(
             StatusCode::OK,
@@ -354,7 +394,7 @@ fn delete(app: &App, kind: DocKind, reference: &str) -> Response {
 
 /// Filters of the list endpoints: partial, case- and accent-insensitive matches (spatie's
 /// `AllowedFilter::partial`), except `status`, which is exact.
-struct Filters {
+pub(crate) struct Filters {
     number: Option<String>,
     reference_code: Option<String>,
     identification: Option<String>,
@@ -364,7 +404,7 @@ struct Filters {
 }
 
 impl Filters {
-    fn from(query: &HashMap<String, String>) -> Self {
+    pub(crate) fn from(query: &HashMap<String, String>) -> Self {
         let text = |key: &str| query.get(&format!("filter[{key}]")).filter(|v| !v.is_empty()).map(|v| fold(v));
         Self {
             number: text("number"),
@@ -376,7 +416,7 @@ impl Filters {
         }
     }
 
-    fn accepts(&self, doc: &Document) -> bool {
+    pub(crate) fn accepts(&self, doc: &Document) -> bool {
         let has = |wanted: &Option<String>, value: &str| wanted.as_deref().is_none_or(|w| fold(value).contains(w));
         let customer = &doc.input.customer;
         let names = format!(

@@ -22,6 +22,8 @@
 //! - `validate` — Laravel-style 422s (`validate::fields` reads fields, `validate` checks v1
 //!   documents); `totals` — v1 tax-inclusive arithmetic; `cufe` — SHA-384
 //!   keys; `render`, `pdf`, `xml` — wire shapes and downloads;
+//! - `v2` — the `/v2` routes: body checks, net-price arithmetic and wire shapes over the same
+//!   documents; `version` — the account's API version (403 for the other tree) and request log;
 //! - `store` — in-memory state; `persist` — the optional state file; `faults` — fault rules.
 //!
 //! Behaviour and defaults are documented in `docs/sandbox.md`.
@@ -45,11 +47,13 @@ mod server;
 mod store;
 mod support;
 mod totals;
+mod v2;
 mod validate;
+mod version;
 mod xml;
 
 pub use config::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL,
+    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL,
     DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
 };
 pub use faults::{FaultKind, FaultSpec};

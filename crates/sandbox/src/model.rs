@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::totals::Totals;
+use crate::v2::model::V2Extras;
 
 /// The document families the sandbox issues. Each has its own ledger, numbering and pending
 /// block.
@@ -106,10 +107,12 @@ pub(crate) struct Mandate {
 pub(crate) struct Item {
     pub code_reference: String,
     pub name: String,
-    pub quantity: u64,
+    /// A whole number in v1; up to two decimals in v2.
+    pub quantity: Decimal,
     pub discount_rate: Decimal,
-    /// Unit price including taxes (v1).
+    /// Unit price as sent: including taxes in v1, net of taxes in v2.
     pub price: Decimal,
+    /// The (first) tax rate; v2's per-item `taxes[]` are in the line totals.
     pub tax_rate: Decimal,
     pub unit_measure_id: u64,
     pub standard_code_id: u64,
@@ -249,6 +252,10 @@ pub(crate) struct Document {
     /// document stays pending (status 0) and blocks new documents of its family until deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rejection: Vec<(String, String)>,
+    /// What a v2 body carries beyond the shared input (payment details, DIAN codes as sent);
+    /// `None` for documents created through v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v2: Option<Box<V2Extras>>,
 }
 
 impl Document {

@@ -126,6 +126,12 @@ pub(crate) async fn acquirer(State(app): Shared, Query(q): Params) -> Response {
     let (Some((id, code, name)), Some(number)) = (document, number) else {
         return validation_error(errors.into_json());
     };
+    acquirer_lookup(&app, (id, code, name), number)
+}
+
+/// The acquirer behind a document type `(v1 id, DIAN code, name)` and number: a DIAN test fixture
+/// or a customer already invoiced in the sandbox; 404 otherwise.
+pub(crate) fn acquirer_lookup(app: &App, (id, code, name): (u64, &str, &str), number: &str) -> Response {
     if let Some(n) = number
         .strip_prefix(code)
         .and_then(|rest| rest.strip_prefix("9999"))

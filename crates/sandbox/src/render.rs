@@ -154,7 +154,7 @@ pub(crate) fn items_json(doc: &Document, catalog: &Catalog) -> Value {
                 "note": item.note,
                 "code_reference": item.code_reference,
                 "name": item.name,
-                "quantity": item.quantity,
+                "quantity": number(item.quantity),
                 "discount_rate": money(item.discount_rate),
                 "discount": money(line.discount),
                 "gross_value": money(line.base),

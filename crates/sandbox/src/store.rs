@@ -15,6 +15,8 @@ use crate::faults::FaultRegistry;
 use crate::model::{BillRef, DocKind, Document, DocumentInput, RadianEvent};
 use crate::ranges::RangeMeta;
 use crate::totals::Totals;
+use crate::v2::model::V2Extras;
+use crate::version::RequestLog;
 
 /// Locks a mutex, recovering the data if a previous holder panicked (the data is always left
 /// consistent: every section completes its writes before anything can panic).
@@ -145,6 +147,8 @@ pub(crate) struct Draft {
     /// status 0 and blocks its family.
     pub rejection: Vec<(String, String)>,
     pub now: OffsetDateTime,
+    /// The v2-only part of a v2 body.
+    pub v2: Option<Box<V2Extras>>,
 }
 
 /// What a create did.
@@ -226,6 +230,8 @@ pub(crate) struct Store {
     /// Cheap check that skips the fault lock while no rule exists.
     pub faults_present: AtomicBool,
     pub requests: Mutex<HashMap<String, u64>>,
+    /// Every answered request with its status, newest last.
+    pub request_log: Mutex<RequestLog>,
     windows: Mutex<HashMap<String, Window>>,
     /// Set by every change worth saving to the state file.
     pub dirty: AtomicBool,
@@ -241,6 +247,7 @@ impl Store {
             faults: Mutex::new(FaultRegistry::default()),
             faults_present: AtomicBool::new(false),
             requests: Mutex::new(HashMap::new()),
+            request_log: Mutex::new(RequestLog::default()),
             windows: Mutex::new(HashMap::new()),
             dirty: AtomicBool::new(false),
         }
@@ -328,6 +335,7 @@ impl Store {
             bill: draft.bill,
             events: Vec::new(),
             rejection: draft.rejection,
+            v2: draft.v2,
         });
         docs.add(Arc::clone(&doc));
         drop(docs);

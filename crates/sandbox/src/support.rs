@@ -185,7 +185,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, catalog: &Catalog) -> O
             out.push(Item {
                 code_reference,
                 name,
-                quantity,
+                quantity: Decimal::from(quantity),
                 discount_rate: discount_rate.unwrap_or(Decimal::ZERO),
                 price,
                 // No taxes on a support document: an IVA-excluded line has tax 0.

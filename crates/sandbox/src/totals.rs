@@ -41,6 +41,20 @@ pub(crate) struct LineTotals {
     /// DIAN code of the item's tribute (`01` IVA, `04` INC, …).
     pub tax_code: String,
     pub withholdings: Vec<Withholding>,
+    /// Each tax of the line (v1 lines have one; v2 items may send several).
+    #[serde(default)]
+    pub taxes: Vec<LineTax>,
+}
+
+/// One tax of a line: its base, rate and amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LineTax {
+    /// DIAN tribute code (`01` IVA, `04` INC, `35` ultraprocesados).
+    pub code: String,
+    pub is_excluded: bool,
+    pub rate: Decimal,
+    pub taxable_amount: Decimal,
+    pub tax_amount: Decimal,
 }
 
 /// Figures of a whole document.
@@ -58,6 +72,9 @@ pub(crate) struct Totals {
     pub surcharge_amount: Decimal,
     /// Σ document-level discounts (`allowance_charges` without `is_surcharge`).
     pub allowance_amount: Decimal,
+    /// v2's `cash_rounding_amount`, already part of `total` (zero in v1).
+    #[serde(default)]
+    pub cash_rounding_amount: Decimal,
     /// Amount payable.
     pub total: Decimal,
     /// Tax per DIAN tribute code, in first-seen order.
@@ -85,6 +102,7 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
         discount_amount: Decimal::ZERO,
         surcharge_amount: Decimal::ZERO,
         allowance_amount: Decimal::ZERO,
+        cash_rounding_amount: Decimal::ZERO,
         total: Decimal::ZERO,
         taxes: Vec::new(),
         withholdings: Vec::new(),
@@ -92,7 +110,7 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
     for item in items {
         let rate = if item.is_excluded { Decimal::ZERO } else { item.tax_rate };
         let tax_code = PRODUCT_TRIBUTES.iter().find(|t| t.id == item.tribute_id).map_or("01", |t| t.code).to_owned();
-        let gross = item.price * Decimal::from(item.quantity);
+        let gross = item.price * item.quantity;
         let divisor = Decimal::ONE + rate / hundred;
         let total = round2(gross * (Decimal::ONE - item.discount_rate / hundred));
         let base = round2(total / divisor);
@@ -128,6 +146,13 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
                 None => totals.withholdings.push(w.clone()),
             }
         }
+        let taxes = vec![LineTax {
+            code: tax_code.clone(),
+            is_excluded: item.is_excluded,
+            rate,
+            taxable_amount,
+            tax_amount: tax,
+        }];
         lines.push(LineTotals {
             base,
             taxable_amount,
@@ -137,6 +162,7 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
             tax_rate: rate,
             tax_code,
             withholdings,
+            taxes,
         });
     }
     for charge in charges {
@@ -171,7 +197,7 @@ mod tests {
         Item {
             code_reference: "P".into(),
             name: "P".into(),
-            quantity: 1,
+            quantity: Decimal::ONE,
             discount_rate: discount,
             price,
             tax_rate: rate,
@@ -205,7 +231,7 @@ mod tests {
     fn excluded_items_carry_no_tax_and_are_not_taxable() {
         let mut excluded = item(dec!(1000.50), dec!(0), dec!(19), &[]);
         excluded.is_excluded = true;
-        excluded.quantity = 3;
+        excluded.quantity = Decimal::from(3);
         let totals = compute(&[excluded], &[]);
         assert_eq!(totals.tax_amount, dec!(0));
         assert_eq!(totals.gross_value, dec!(3001.50));

@@ -214,6 +214,31 @@ impl FieldReader {
         Some(number)
     }
 
+    /// A decimal that may be negative, with at most two decimals and `|value| ≤ limit`.
+    pub fn signed_decimal(
+        &mut self,
+        obj: &Map<String, Value>,
+        prefix: &str,
+        key: &str,
+        limit: Decimal,
+    ) -> Option<Decimal> {
+        let path = join(prefix, key);
+        let value = present(obj, key)?;
+        let Some(number) = decimal_of(value) else {
+            self.fail(&path, "debe ser un número.");
+            return None;
+        };
+        if number.scale() > 2 {
+            self.fail(&path, "debe tener como máximo 2 cifras decimales.");
+            return None;
+        }
+        if number.abs() > limit {
+            self.fail(&path, &format!("debe estar entre -{limit} y {limit}."));
+            return None;
+        }
+        Some(number)
+    }
+
     /// A code given as a string or an integer that must be in `table`.
     pub fn code(
         &mut self,

@@ -95,11 +95,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     .unwrap_or_else(|| "10".into());
     let send_email = v.boolean(root, "", "send_email").unwrap_or(true);
 
-    let order_reference = v.object(root, "", "order_reference", false).and_then(|o| {
-        let reference_code = v.string(o, "order_reference", "reference_code", true);
-        let issue_date = v.date(o, "order_reference", "issue_date", false);
-        Some(OrderReference { reference_code: reference_code?, issue_date: issue_date.map(|d| d.to_string()) })
-    });
+    let order_reference = order_reference(&mut v, root);
 
     let related_documents = related_documents(&mut v, root, kind == DocKind::Bill && document == "03");
     let credit_note = match kind {
@@ -166,7 +162,15 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     }
 }
 
-fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<u64> {
+/// `order_reference`: `reference_code` required once the object is sent.
+pub(crate) fn order_reference(v: &mut FieldReader, root: &Map<String, Value>) -> Option<OrderReference> {
+    let o = v.object(root, "", "order_reference", false)?;
+    let reference_code = v.string(o, "order_reference", "reference_code", true);
+    let issue_date = v.date(o, "order_reference", "issue_date", false);
+    Some(OrderReference { reference_code: reference_code?, issue_date: issue_date.map(|d| d.to_string()) })
+}
+
+pub(crate) fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<u64> {
     let code = ctx.kind.range_code();
     match v.int(root, "", "numbering_range_id", false) {
         Some(id) => {
@@ -192,7 +196,7 @@ fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context
     }
 }
 
-fn related_documents(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Vec<RelatedDocument> {
+pub(crate) fn related_documents(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Vec<RelatedDocument> {
     let Some(list) = v.array(root, "", "related_documents", required) else {
         return Vec::new();
     };
@@ -208,7 +212,7 @@ fn related_documents(v: &mut FieldReader, root: &Map<String, Value>, required: b
     out
 }
 
-fn billing_period(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Option<BillingPeriod> {
+pub(crate) fn billing_period(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Option<BillingPeriod> {
     let o = v.object(root, "", "billing_period", required)?;
     let p = "billing_period";
     let start = v.date(o, p, "start_date", true);
@@ -381,7 +385,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, oper
                 out.push(Item {
                     code_reference,
                     name,
-                    quantity,
+                    quantity: Decimal::from(quantity),
                     discount_rate: discount_rate.unwrap_or(Decimal::ZERO),
                     price,
                     tax_rate,
@@ -401,7 +405,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, oper
     (complete && out.len() == list.len()).then_some(out)
 }
 
-fn allowance_charges(v: &mut FieldReader, root: &Map<String, Value>) -> Vec<AllowanceCharge> {
+pub(crate) fn allowance_charges(v: &mut FieldReader, root: &Map<String, Value>) -> Vec<AllowanceCharge> {
     let Some(list) = v.array(root, "", "allowance_charges", false) else {
         return Vec::new();
     };

@@ -142,3 +142,61 @@ pub fn bill(reference: &str) -> Value {
         }]
     })
 }
+
+/// A v2 bill shaped like the ones factus-js 2.x sends (its sandbox test): DIAN codes, a net
+/// price of 50 000 with 20 % discount and 19 % IVA, paid on credit. 40 000 + 7 600 = 47 600.
+pub fn bill_v2(reference: &str) -> Value {
+    json!({
+        "numbering_range_id": 8,
+        "reference_code": reference,
+        "payment_details": [{
+            "payment_form": "2", "payment_method_code": "10", "amount": "47600.00", "due_date": "2026-12-31"
+        }],
+        "customer": {
+            "identification_document_code": "13",
+            "identification": "123456789",
+            "dv": "3",
+            "company": "Enigma SAS",
+            "trade_name": "",
+            "names": "Alan Turing",
+            "address": "calle 1 # 2-68",
+            "email": "alanturing@enigmasas.com",
+            "phone": "1234567890",
+            "legal_organization_code": "2",
+            "tribute_code": "ZZ",
+            "country_code": "CO",
+            "municipality_code": "68679"
+        },
+        "items": [{
+            "code_reference": "12345",
+            "name": "producto de prueba",
+            "quantity": "1.00",
+            "discount_rate": "20.00",
+            "price": "50000.00",
+            "unit_measure_code": "94",
+            "standard_code": "999",
+            "taxes": [{"code": "01", "rate": "19.00"}]
+        }]
+    })
+}
+
+impl TestSandbox {
+    /// Creates `bill_v2(reference)` on `/v2/bills/validate` and returns the response body.
+    pub async fn create_bill_v2(&self, reference: &str) -> Value {
+        let (status, body) = self.post("/v2/bills/validate", &bill_v2(reference)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// `PUT /__sandbox/api-version`.
+    pub async fn set_api_version(&self, version: &str) {
+        let response = self
+            .client
+            .put(self.url("/__sandbox/api-version"))
+            .json(&json!({"api_version": version}))
+            .send()
+            .await
+            .expect("set api version");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+}

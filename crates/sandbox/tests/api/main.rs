@@ -1,6 +1,7 @@
 //! Black-box tests: each starts a sandbox on port 0 and drives it over real HTTP with reqwest.
 
 mod admin;
+mod api_version;
 mod auth;
 mod bills;
 mod binary;
@@ -15,4 +16,7 @@ mod rate_limit;
 mod reference;
 mod rejections;
 mod support_documents;
+mod v2_bills;
+mod v2_documents;
+mod v2_validation;
 mod validation;

@@ -1,0 +1,215 @@
+//! Factus API v2: the `/v2/...` routes. A document is a document: v2 bodies are validated into
+//! the same stored input as v1 (plus [`model::V2Extras`]), numbered, keyed and stored by the same
+//! code (`documents::issue`), and read back in v2's shapes (`render`). Only the body checks
+//! (`validate`), the arithmetic (`totals`, net prices plus taxes) and the wire shapes differ.
+
+pub(crate) mod codes;
+pub(crate) mod model;
+pub(crate) mod render;
+pub(crate) mod totals;
+pub(crate) mod validate;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use http::{HeaderMap, Uri};
+use serde_json::{Value, json};
+use time::Date;
+use time::macros::format_description;
+
+use crate::app::App;
+use crate::catalog::IDENTITY_DOCUMENTS;
+use crate::documents::{
+    self, CreateFaults, Filters, Format, Issue, Pending, Reject, Shape, base_url, invalid_response, not_found_number,
+    paging,
+};
+use crate::http::{ok, validation_error};
+use crate::model::{DocKind, Document};
+use crate::reference;
+use crate::render::COLOMBIA;
+use crate::validate::{Context, Errors};
+
+type Shared = State<Arc<App>>;
+type Params = Query<HashMap<String, String>>;
+
+/// The v2 routes (the caller adds the bearer check and the version gate).
+pub(crate) fn router() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v2/bills/validate", post(create_bill))
+        .route("/v2/bills", get(list_bills))
+        .route("/v2/bills/{number}", get(show_bill))
+        .route("/v2/bills/{number}/download-pdf", get(bill_pdf))
+        .route("/v2/bills/{number}/download-xml", get(bill_xml))
+        .route("/v2/bills/{number}/send-email", post(bill_email))
+        .route("/v2/bills/{number}/radian/events", get(bill_events))
+        .route("/v2/bills/destroy/reference/{reference_code}", delete(delete_bill))
+        .route("/v2/credit-notes/validate", post(create_credit_note))
+        .route("/v2/credit-notes", get(list_credit_notes))
+        .route("/v2/credit-notes/{number}", get(show_credit_note))
+        .route("/v2/credit-notes/{number}/download-pdf", get(credit_note_pdf))
+        .route("/v2/credit-notes/{number}/download-xml", get(credit_note_xml))
+        .route("/v2/credit-notes/{number}/send-email", post(credit_note_email))
+        .route("/v2/credit-notes/reference/{reference_code}", delete(delete_credit_note))
+        .route("/v2/numbering-ranges", get(reference::numbering_ranges))
+        .route("/v2/numbering-ranges/{id}", get(reference::numbering_range))
+        .route("/v2/dian/acquirer", get(acquirer))
+        .route("/v2/companies", get(reference::company))
+}
+
+async fn create_bill(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::Bill, CreateFaults::from(pending, reject), &body)
+}
+
+async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::Bill, &q, &headers, &uri)
+}
+
+async fn show_bill(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::show(&app, DocKind::Bill, &number, Shape::V2)
+}
+
+async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::Bill, &number, Format::Pdf)
+}
+
+async fn bill_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::Bill, &number, Format::Xml)
+}
+
+async fn bill_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
+    documents::send_email(&app, DocKind::Bill, &number, &body)
+}
+
+async fn bill_events(State(app): Shared, Path(number): Path<String>) -> Response {
+    match app.store.find(DocKind::Bill, &number) {
+        Some((doc, _)) => ok(serde_json::to_value(&doc.events).unwrap_or_default()),
+        None => not_found_number(DocKind::Bill, &number),
+    }
+}
+
+async fn delete_bill(State(app): Shared, Path(reference): Path<String>) -> Response {
+    documents::delete(&app, DocKind::Bill, &reference)
+}
+
+async fn create_credit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::CreditNote, CreateFaults::from(pending, reject), &body)
+}
+
+async fn list_credit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::CreditNote, &q, &headers, &uri)
+}
+
+async fn show_credit_note(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::show(&app, DocKind::CreditNote, &number, Shape::V2)
+}
+
+async fn credit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::CreditNote, &number, Format::Pdf)
+}
+
+async fn credit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::CreditNote, &number, Format::Xml)
+}
+
+async fn credit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
+    documents::send_email(&app, DocKind::CreditNote, &number, &body)
+}
+
+async fn delete_credit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
+    documents::delete(&app, DocKind::CreditNote, &reference)
+}
+
+/// Validates a v2 body and hands it to the shared issuing path.
+fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Response {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    // Notes name the invoice they correct by number in v2.
+    let referenced = match kind {
+        DocKind::Bill => None,
+        _ => value
+            .get("bill_number")
+            .and_then(Value::as_str)
+            .and_then(|number| app.store.find(DocKind::Bill, number))
+            .map(|(bill, _)| bill),
+    };
+    let ctx = Context {
+        kind,
+        ranges: &app.ranges,
+        catalog: &app.catalog,
+        referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
+    };
+    let accepted = match validate::document(&value, &ctx, referenced.as_ref().map(|b| b.number.as_str())) {
+        Ok(accepted) => accepted,
+        Err(invalid) => return invalid_response(invalid),
+    };
+    let mut input = accepted.input;
+    if let Some(note) = input.credit_note.as_mut() {
+        note.bill_id = referenced.as_ref().map(|b| b.id);
+    }
+    let issue =
+        Issue { kind, input, totals: accepted.totals, v2: Some(Box::new(accepted.extras)), referenced, faults };
+    documents::issue(app, issue, Shape::V2)
+}
+
+/// `filter[created_at][start_date]` / `[end_date]` (`YYYY-MM-DD`, inclusive, Colombian dates).
+fn created_between(query: &HashMap<String, String>, doc: &Document) -> bool {
+    let date = |key: &str| {
+        query
+            .get(&format!("filter[created_at][{key}]"))
+            .and_then(|d| Date::parse(d, format_description!("[year]-[month]-[day]")).ok())
+    };
+    let created = doc.created_at.to_offset(COLOMBIA).date();
+    date("start_date").is_none_or(|start| created >= start) && date("end_date").is_none_or(|end| created <= end)
+}
+
+fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &HeaderMap, uri: &Uri) -> Response {
+    let filters = Filters::from(query);
+    let (page, per_page) = paging(query);
+    let all = app.store.all(kind);
+    let matching: Vec<&Arc<Document>> =
+        all.iter().filter(|d| filters.accepts(d) && created_between(query, d)).collect();
+    let items: Vec<Value> = matching
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|doc| render::list_item(doc))
+        .collect();
+    ok(json!({
+        "data": items,
+        "pagination": crate::render::pagination(matching.len(), per_page, page, &base_url(headers, uri)),
+    }))
+}
+
+/// `GET /v2/dian/acquirer?identification_document_code=&identification_number=`.
+async fn acquirer(State(app): Shared, Query(q): Params) -> Response {
+    let mut errors = Errors::default();
+    let code = q.get("identification_document_code").filter(|v| !v.is_empty());
+    let number = q.get("identification_number").filter(|v| !v.is_empty());
+    let document = match code {
+        None => {
+            errors.add("identification_document_code", "El campo identification document code es obligatorio.".into());
+            None
+        }
+        Some(code) => match codes::IDENTITY_DOCUMENTS.iter().find(|(c, _)| c == code) {
+            Some((code, name)) => {
+                let id = IDENTITY_DOCUMENTS.iter().find(|(_, c, _)| c == code).map_or(0, |(id, _, _)| *id);
+                Some((id, *code, *name))
+            }
+            None => {
+                errors.add("identification_document_code", "El campo identification document code es inválido.".into());
+                None
+            }
+        },
+    };
+    if number.is_none() {
+        errors.add("identification_number", "El campo identification number es obligatorio.".into());
+    }
+    match (document, number) {
+        (Some(document), Some(number)) => reference::acquirer_lookup(&app, document, number),
+        _ => validation_error(errors.into_json()),
+    }
+}

@@ -1,0 +1,196 @@
+//! v2 bills: create, show, list, downloads, e-mail, events and delete, in v2's shapes.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{bill_v2, spawn};
+
+#[tokio::test]
+async fn a_factus_js_style_v2_bill_validates_with_v2_shapes() {
+    let t = spawn().await;
+    let (status, body) = t.post("/v2/bills/validate", &bill_v2("JS-1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "Created");
+    assert_eq!(body["message"], "Documento con el código de referencia JS-1 registrado y validado con éxito");
+    let data = &body["data"];
+    assert!(data.get("bill").is_none(), "v2 data is flat");
+    assert_eq!(data["number"], "SETP990000001");
+    assert_eq!(data["reference_code"], "JS-1");
+    assert_eq!(data["is_validated"], true);
+    assert!(data["validated_at"].as_str().unwrap().ends_with('M'));
+    assert_eq!(data["errors"], json!({}), "errors is an object keyed by DIAN rule");
+    assert_eq!(data["send_email"], true);
+    assert_eq!(data["document_type"], json!({"code": "01", "name": "Factura electrónica de Venta"}));
+    assert_eq!(data["operation_type"]["code"], "10");
+    let cufe = data["cufe"].as_str().unwrap();
+    assert_eq!(cufe.len(), 96);
+    assert_eq!(
+        data["links"]["qr"],
+        format!("https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey={cufe}")
+    );
+    assert!(
+        data["links"]["public_url"].as_str().unwrap().starts_with("https://app-sandbox.factus.com.co/documents/bills/")
+    );
+    assert_eq!(
+        data["payment_details"],
+        json!([{
+            "payment_form": {"code": "2", "name": "Pago a crédito"},
+            "payment_method": {"code": "10", "name": "Efectivo"},
+            "reference_code": null, "amount": "47600.00", "due_date": "31-12-2026"
+        }])
+    );
+    let customer = &data["customer"];
+    assert_eq!(customer["identification_document"], json!({"code": "13", "name": "Cédula de ciudadanía"}));
+    assert_eq!(customer["legal_organization"]["code"], "2");
+    assert_eq!(customer["tribute"], json!({"code": "ZZ", "name": "No aplica"}));
+    assert_eq!(customer["country"], json!({"code": "CO", "name": "Colombia"}));
+    assert_eq!(customer["municipality"]["code"], "68679");
+    assert_eq!(customer["municipality"]["department"]["name"], "Santander");
+    let item = &data["items"][0];
+    assert_eq!(item["quantity"], "1.00");
+    assert_eq!(item["unit_measure"], json!({"code": "94", "name": "unidad"}));
+    assert_eq!(item["standard_code"]["code"], "999");
+    assert_eq!(item["price"], "50000.00", "the net price as sent");
+    assert_eq!(item["discount"], "10000.00");
+    assert_eq!(item["gross_value"], "40000.00");
+    assert_eq!(
+        item["taxes"],
+        json!([{"tribute": {"code": "01", "name": "IVA"}, "is_excluded": false,
+                "rates": [{"taxable_amount": "40000.00", "tax_amount": "7600.00", "rate": "19.00"}]}])
+    );
+    assert_eq!(item["total"], "47600.00");
+    assert_eq!(data["totals"]["gross_amount"], "40000.00");
+    assert_eq!(data["totals"]["tax_amount"], "7600.00");
+    assert_eq!(data["totals"]["total"], "47600.00");
+    assert_eq!(data["company"]["establishment"]["municipality"]["code"], "11001");
+    assert_eq!(data["related_notes"], json!({"credit_notes": [], "debit_notes": []}));
+}
+
+#[tokio::test]
+async fn a_v2_bill_shows_as_it_was_created() {
+    let t = spawn().await;
+    let created = t.create_bill_v2("SHOW-1").await;
+    let (status, shown) = t.get("/v2/bills/SETP990000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["status"], "OK");
+    assert_eq!(shown["data"], created["data"]);
+    let (status, missing) = t.get("/v2/bills/SETP990009999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["message"], "No se encontró la factura con número SETP990009999");
+}
+
+#[tokio::test]
+async fn a_v2_bill_also_reads_through_v1_with_its_ids() {
+    let t = spawn().await;
+    t.create_bill_v2("CROSS-1").await;
+    let (status, v1) = t.get("/v1/bills/show/SETP990000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v1["data"]["bill"]["total"], "47600.00");
+    assert_eq!(v1["data"]["customer"]["municipality"]["id"], 980, "68679 San Gil is v1 municipality 980");
+    assert_eq!(v1["data"]["items"][0]["unit_measure"]["id"], 70, "unit 94 is v1 unit 70");
+}
+
+#[tokio::test]
+async fn the_v2_list_filters_like_v1_and_by_creation_date() {
+    let t = spawn().await;
+    for reference in ["LIST-A", "LIST-B", "OTHER-C"] {
+        t.create_bill_v2(reference).await;
+    }
+    let (status, all) = t.get("/v2/bills?filter[per_page]=2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(all["data"]["pagination"]["total"], 3);
+    assert_eq!(all["data"]["pagination"]["per_page"], 2);
+    let first = &all["data"]["data"][0];
+    assert_eq!(first["number"], "SETP990000003", "newest first");
+    assert_eq!(first["is_validated"], true);
+    assert_eq!(first["errors"], json!({}));
+    assert_eq!(first["total"], "47600.00");
+    assert_eq!(first["identification"], "123456789");
+
+    let (_, filtered) = t.get("/v2/bills?filter[reference_code]=list").await;
+    assert_eq!(filtered["data"]["pagination"]["total"], 2);
+    let (_, pending) = t.get("/v2/bills?filter[status]=0").await;
+    assert_eq!(pending["data"]["pagination"]["total"], 0);
+    let (_, future) = t.get("/v2/bills?filter[created_at][start_date]=2999-01-01").await;
+    assert_eq!(future["data"]["pagination"]["total"], 0);
+    let (_, window) =
+        t.get("/v2/bills?filter[created_at][start_date]=2000-01-01&filter[created_at][end_date]=2999-12-31").await;
+    assert_eq!(window["data"]["pagination"]["total"], 3);
+}
+
+#[tokio::test]
+async fn v2_downloads_carry_a_pdf_and_the_ubl_invoice() {
+    let t = spawn().await;
+    t.create_bill_v2("DL-1").await;
+    let (status, pdf) = t.get("/v2/bills/SETP990000001/download-pdf").await;
+    assert_eq!(status, StatusCode::OK);
+    let bytes = STANDARD.decode(pdf["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    let (status, xml) = t.get("/v2/bills/SETP990000001/download-xml").await;
+    assert_eq!(status, StatusCode::OK);
+    let text =
+        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    assert!(text.contains("<cbc:PayableAmount currencyID=\"COP\">47600.00</cbc:PayableAmount>"), "{text}");
+    assert_eq!(t.get("/v2/bills/SETP990000009/download-pdf").await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn v2_send_email_validates_the_address() {
+    let t = spawn().await;
+    t.create_bill_v2("MAIL-1").await;
+    let (status, body) = t.post("/v2/bills/SETP990000001/send-email", &json!({"email": "a@b.co"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["message"], "Factura enviada al cliente con éxito");
+    let (status, body) = t.post("/v2/bills/SETP990000001/send-email", &json!({"email": "nope"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["data"]["errors"]["email"].is_array());
+}
+
+#[tokio::test]
+async fn v2_events_list_what_was_registered_on_the_bill() {
+    let t = spawn().await;
+    t.create_bill_v2("EV-1").await;
+    let (_, empty) = t.get("/v2/bills/SETP990000001/radian/events").await;
+    assert_eq!(empty["data"], json!([]));
+    let response = t
+        .client
+        .post(t.url("/__sandbox/bills/SETP990000001/events"))
+        .json(&json!({"event_code": "030"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (status, events) = t.get("/v2/bills/SETP990000001/radian/events").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events["data"][0]["event_code"], "030");
+}
+
+#[tokio::test]
+async fn a_pending_v2_bill_can_be_deleted_by_reference_and_a_validated_one_cannot() {
+    let t = spawn().await;
+    t.add_fault(json!({"kind": "pending", "times": 1, "path": "/v2/bills/validate"})).await;
+    let pending = t.create_bill_v2("DEL-1").await;
+    assert_eq!(pending["data"]["is_validated"], false);
+    assert_eq!(pending["data"]["validated_at"], Value::Null);
+    t.create_bill_v2("DEL-2").await;
+    let (status, body) = t.delete("/v2/bills/destroy/reference/DEL-1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = t.delete("/v2/bills/destroy/reference/DEL-2").await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = t.delete("/v2/bills/destroy/reference/NOPE").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn resending_a_pending_v2_bill_with_the_same_data_validates_it_without_a_new_number() {
+    let t = spawn().await;
+    t.add_fault(json!({"kind": "pending", "times": 1, "path": "/v2/bills/validate"})).await;
+    t.create_bill_v2("RETRY-1").await;
+    let again = t.create_bill_v2("RETRY-1").await;
+    assert_eq!(again["data"]["number"], "SETP990000001");
+    assert_eq!(again["data"]["is_validated"], true);
+    let (status, _) = t.post("/v2/bills/validate", &bill_v2("RETRY-1")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a validated reference is not reused");
+}

@@ -1,0 +1,96 @@
+//! v2 notes and account endpoints: credit notes, numbering ranges, acquirer, company.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{bill_v2, spawn};
+
+fn credit_note_v2(reference: &str, bill_number: &str) -> serde_json::Value {
+    let bill = bill_v2("unused");
+    json!({
+        "numbering_range_id": 9,
+        "correction_concept_code": "2",
+        "customization_id": "20",
+        "bill_number": bill_number,
+        "reference_code": reference,
+        "payment_details": [{"payment_form": "1", "payment_method_code": "10", "amount": "47600.00"}],
+        "customer": bill["customer"],
+        "items": bill["items"],
+    })
+}
+
+#[tokio::test]
+async fn a_v2_credit_note_references_its_bill_by_number() {
+    let t = spawn().await;
+    let bill = t.create_bill_v2("CN-BILL").await;
+    let (status, body) = t.post("/v2/credit-notes/validate", &credit_note_v2("CN-1", "SETP990000001")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["number"], "NC1");
+    assert_eq!(data["cude"].as_str().unwrap().len(), 96);
+    assert_eq!(data["correction_concept"]["code"], "2");
+    assert_eq!(data["customization_id"]["code"], "20");
+    assert_eq!(data["bill"]["number"], "SETP990000001");
+    assert_eq!(data["bill"]["cufe"], bill["data"]["cufe"]);
+    assert_eq!(data["totals"]["total"], "47600.00");
+
+    let (_, shown) = t.get("/v2/bills/SETP990000001").await;
+    assert_eq!(shown["data"]["related_notes"]["credit_notes"][0]["number"], "NC1");
+    let (status, note) = t.get("/v2/credit-notes/NC1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(note["data"]["reference_code"], "CN-1");
+    let (_, list) = t.get("/v2/credit-notes").await;
+    assert_eq!(list["data"]["data"][0]["number"], "NC1");
+    let (status, pdf) = t.get("/v2/credit-notes/NC1/download-pdf").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf["data"]["file_name"].as_str().unwrap().starts_with("nc"));
+}
+
+#[tokio::test]
+async fn a_v2_credit_note_without_customer_takes_the_bills() {
+    let t = spawn().await;
+    t.create_bill_v2("CN-BILL").await;
+    let mut body = credit_note_v2("CN-2", "SETP990000001");
+    body.as_object_mut().unwrap().remove("customer");
+    let (status, response) = t.post("/v2/credit-notes/validate", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{response}");
+    assert_eq!(response["data"]["customer"]["names"], "Alan Turing");
+    assert_eq!(response["data"]["customer"]["identification_document"]["code"], "13");
+}
+
+#[tokio::test]
+async fn a_v2_credit_note_for_an_unknown_bill_is_rejected() {
+    let t = spawn().await;
+    let (status, body) = t.post("/v2/credit-notes/validate", &credit_note_v2("CN-X", "SETP990009999")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["data"]["errors"]["bill_number"][0], "El campo bill_number es inválido.");
+}
+
+#[tokio::test]
+async fn v2_numbering_ranges_company_and_acquirer_answer_like_v1() {
+    let t = spawn().await;
+    let (status, ranges) = t.get("/v2/numbering-ranges?filter[document]=21").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ranges["data"]["data"][0]["prefix"], "SETP");
+    let (status, range) = t.get("/v2/numbering-ranges/8").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(range["data"]["document"], "21");
+    let (status, company) = t.get("/v2/companies").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(company["data"]["nit"], "900825759");
+
+    let (status, fixture) =
+        t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=1399995").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(fixture["data"]["name"], "Nombre Cédula de ciudadanía 5");
+    t.create_bill_v2("ACQ-1").await;
+    let (status, known) =
+        t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=123456789").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(known["data"], json!({"name": "Enigma SAS", "email": "alanturing@enigmasas.com"}));
+    let (status, _) = t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=55").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, invalid) = t.get("/v2/dian/acquirer?identification_document_code=3&identification_number=1").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "v2 takes the DIAN code, not the v1 id");
+    assert!(invalid["data"]["errors"]["identification_document_code"].is_array());
+}
