@@ -1,7 +1,7 @@
 //! # factus-sandbox
 //!
-//! A stateful local double of the Factus e-invoicing API (v1), with fault injection, for tests,
-//! benchmarks, demos and offline development. It depends on no other crate of the project.
+//! A stateful local double of the Factus e-invoicing API (v1 and v2), with fault injection, for
+//! tests, benchmarks, demos and offline development. It depends on no other crate of the project.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -45,7 +45,6 @@ mod reference;
 mod render;
 mod server;
 mod store;
-mod support;
 mod totals;
 mod v2;
 mod validate;
@@ -53,8 +52,8 @@ mod version;
 mod xml;
 
 pub use config::{
-    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL,
-    DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
+    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_TOKEN_TTL, DEFAULT_USERNAME,
+    DuplicatePolicy, SandboxArgs, SandboxConfig,
 };
 pub use faults::{FaultKind, FaultSpec};
 pub use server::Sandbox;
