@@ -150,8 +150,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
     if let Some(note) = input.credit_note.as_mut() {
         note.bill_id = referenced.as_ref().map(|b| b.id);
     }
-    let issue =
-        Issue { kind, input, totals: accepted.totals, v2: Some(Box::new(accepted.extras)), referenced, faults };
+    let issue = Issue { kind, input, totals: accepted.totals, v2: Some(Box::new(accepted.extras)), referenced, faults };
     documents::issue(app, issue, Shape::V2)
 }
 

@@ -196,7 +196,11 @@ pub(crate) fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ct
     }
 }
 
-pub(crate) fn related_documents(v: &mut FieldReader, root: &Map<String, Value>, required: bool) -> Vec<RelatedDocument> {
+pub(crate) fn related_documents(
+    v: &mut FieldReader,
+    root: &Map<String, Value>,
+    required: bool,
+) -> Vec<RelatedDocument> {
     let Some(list) = v.array(root, "", "related_documents", required) else {
         return Vec::new();
     };
