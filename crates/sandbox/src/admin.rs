@@ -167,9 +167,10 @@ async fn clear_requests(State(app): Shared) -> Response {
     json_response(StatusCode::OK, &json!({"cleared": true}))
 }
 
-/// Forgets documents, request counts and log, and faults (tokens and the API version stay).
+/// Forgets documents, request counts and log, and faults, and puts the default ranges and company
+/// profile back (tokens and the API version stay).
 async fn reset(State(app): Shared) -> Response {
-    app.store.reset_documents(&app.ranges);
+    app.store.reset_documents(crate::ranges::default_ranges());
     lock(&app.store.requests).clear();
     lock(&app.store.request_log).clear();
     lock(&app.store.faults).clear();

@@ -9,14 +9,16 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use http::StatusCode;
 use serde_json::json;
 use tokio::sync::Notify;
 
+use crate::account::LOGO_MAX_BYTES;
 use crate::catalog::{self, Catalog};
 use crate::config::SandboxConfig;
 use crate::faults::Action;
@@ -24,7 +26,7 @@ use crate::http::{json_response, too_many, unauthenticated};
 use crate::ranges::{RangeMeta, default_ranges};
 use crate::store::{Store, lock};
 use crate::version::{self, LoggedRequest, VersionSwitch};
-use crate::{admin, auth, documents, reference, v2};
+use crate::{account, admin, auth, documents, reference, v2};
 
 /// Full responses of the unfiltered catalogue endpoints, serialised once.
 #[derive(Debug)]
@@ -41,7 +43,6 @@ pub(crate) struct App {
     pub config: SandboxConfig,
     pub store: Store,
     pub catalog: Catalog,
-    pub ranges: Vec<RangeMeta>,
     pub cached: Cached,
     /// The API versions the account answers now (starts at `config.api_version`).
     pub version: VersionSwitch,
@@ -50,7 +51,6 @@ pub(crate) struct App {
 impl App {
     pub fn new(config: SandboxConfig) -> Self {
         let catalog = Catalog::load();
-        let ranges = default_ranges();
         let envelope = |data| {
             Bytes::from(
                 serde_json::to_vec(&json!({"status": "OK", "message": "Solicitud exitosa", "data": data}))
@@ -63,7 +63,7 @@ impl App {
             units: envelope(catalog.units_json(None)),
             tributes: envelope(catalog::tributes_json(None)),
         };
-        let store = Store::new(&ranges);
+        let store = Store::new(default_ranges());
         {
             let mut faults = lock(&store.faults);
             for spec in &config.faults {
@@ -72,12 +72,17 @@ impl App {
             store.faults_present.store(!faults.is_empty(), Ordering::Relaxed);
         }
         let version = VersionSwitch::new(config.api_version);
-        Self { config, store, catalog, ranges, cached, version }
+        Self { config, store, catalog, cached, version }
     }
 
-    /// A range by id (ids come from validation, which only accepts known ranges).
-    pub fn range(&self, id: u64) -> Option<&RangeMeta> {
-        self.ranges.iter().find(|r| r.id == id)
+    /// A range by id, deleted ones included (ids come from validation or stored documents).
+    pub fn range(&self, id: u64) -> Option<RangeMeta> {
+        self.store.range(id)
+    }
+
+    /// The ranges that are not deleted (what validation may choose from).
+    pub fn ranges(&self) -> Vec<RangeMeta> {
+        self.store.ranges().into_iter().map(|(range, _)| range).collect()
     }
 }
 
@@ -117,21 +122,30 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/support-documents/download-pdf/{number}", get(documents::support_document_pdf))
         .route("/v1/support-documents/download-xml/{number}", get(documents::support_document_xml))
         .route("/v1/support-documents/reference/{reference_code}", delete(documents::delete_support_document))
-        .route("/v1/numbering-ranges", get(reference::numbering_ranges))
-        .route("/v1/numbering-ranges/{id}", get(reference::numbering_range))
+        .route("/v1/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
+        .route("/v1/numbering-ranges/dian", get(account::dian_ranges))
+        .route("/v1/dian/numbering-ranges", get(account::dian_ranges))
+        .route(
+            "/v1/numbering-ranges/{id}",
+            get(reference::numbering_range).put(account::update_range_current).delete(account::delete_range),
+        )
+        .route("/v1/numbering-ranges/{id}/current", patch(account::update_range_current))
         .route("/v1/municipalities", get(reference::municipalities))
         .route("/v1/countries", get(reference::countries))
         .route("/v1/tributes/products", get(reference::tributes))
         .route("/v1/measurement-units", get(reference::units))
         .route("/v1/dian/acquirer", get(reference::acquirer))
-        .route("/v1/company", get(reference::company))
+        .route("/v1/company", get(reference::company).put(account::update_company))
+        // Multipart logos up to the 2048 KB the handler allows, plus the multipart framing.
+        .route("/v1/company/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(4 * LOGO_MAX_BYTES)))
         .merge(v2::router())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), version::gate))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), auth::require_token))
         .route("/oauth/token", post(auth::token))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), inject_faults))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), count_request));
-    let mut router = v1;
+    // A logo's `url_logo` is public, as a storage URL is.
+    let mut router = v1.route("/storage/logos/{file}", get(account::served_logo));
     if app.config.admin_endpoints {
         router = router.merge(admin::router());
     }

@@ -155,10 +155,10 @@ pub(crate) fn document_json(app: &App, doc: &Document, notes: &[(u64, String)], 
         return Value::Null;
     };
     match (shape, doc.kind) {
-        (Shape::V2, _) => v2::render::document(doc, notes, range, &app.catalog),
-        (Shape::V1, DocKind::Bill) => render::bill(doc, notes, range, &app.catalog),
-        (Shape::V1, DocKind::CreditNote) => render::credit_note(doc, range, &app.catalog),
-        (Shape::V1, DocKind::SupportDocument) => support::render(doc, range, &app.catalog),
+        (Shape::V2, _) => v2::render::document(doc, notes, &range, &app.catalog),
+        (Shape::V1, DocKind::Bill) => render::bill(doc, notes, &range, &app.catalog),
+        (Shape::V1, DocKind::CreditNote) => render::credit_note(doc, &range, &app.catalog),
+        (Shape::V1, DocKind::SupportDocument) => support::render(doc, &range, &app.catalog),
     }
 }
 
@@ -186,14 +186,15 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
             .and_then(|id| app.store.bill_by_id(id)),
         DocKind::Bill | DocKind::SupportDocument => None,
     };
+    let ranges = app.ranges();
     let ctx = Context {
         kind,
-        ranges: &app.ranges,
+        ranges: &ranges,
         catalog: &app.catalog,
         referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
     };
     let validated = match kind {
-        DocKind::SupportDocument => support::validate(&value, &app.ranges, &app.catalog),
+        DocKind::SupportDocument => support::validate(&value, &ranges, &app.catalog),
         DocKind::Bill | DocKind::CreditNote => validate::document(&value, &ctx),
     };
     let input = match validated {
@@ -253,8 +254,8 @@ pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
     let (gross, iva, inc, ica, total) =
         (totals.gross_value, totals.tax_of("01"), totals.tax_of("04"), totals.tax_of("03"), totals.total);
     let key_source = match kind {
-        DocKind::Bill => range.technical_key.unwrap_or(SOFTWARE_PIN),
-        DocKind::CreditNote | DocKind::SupportDocument => SOFTWARE_PIN,
+        DocKind::Bill => range.technical_key.clone().unwrap_or_else(|| SOFTWARE_PIN.to_owned()),
+        DocKind::CreditNote | DocKind::SupportDocument => SOFTWARE_PIN.to_owned(),
     };
     let draft = Draft {
         kind,
@@ -272,8 +273,12 @@ pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
         now: time::OffsetDateTime::now_utc(),
         v2,
     };
-    let outcome =
-        app.store.create(draft, range, app.config.duplicate_reference, app.config.pending_blocks_new, |number, now| {
+    let outcome = app.store.create(
+        draft,
+        &range,
+        app.config.duplicate_reference,
+        app.config.pending_blocks_new,
+        |number, now| {
             cufe::compute(&Chain {
                 number,
                 issue_date: &issue_date(now),
@@ -285,10 +290,11 @@ pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
                 total,
                 supplier_nit: Company::NIT,
                 customer_identification: &customer_identification,
-                key: key_source,
+                key: &key_source,
                 environment: TEST_ENVIRONMENT,
             })
-        });
+        },
+    );
     match outcome {
         Ok(Created::New(doc) | Created::Resumed(doc) | Created::Existing(doc)) => {
             let notes = match kind {
@@ -335,8 +341,8 @@ pub(crate) fn download(app: &App, kind: DocKind, number: &str, format: Format) -
         return not_found_number(kind, number);
     };
     let (key, content) = match format {
-        Format::Pdf => ("pdf_base_64_encoded", STANDARD.encode(pdf::document(&doc, range))),
-        Format::Xml => ("xml_base_64_encoded", STANDARD.encode(xml::document(&doc, range, &app.catalog))),
+        Format::Pdf => ("pdf_base_64_encoded", STANDARD.encode(pdf::document(&doc, &range))),
+        Format::Xml => ("xml_base_64_encoded", STANDARD.encode(xml::document(&doc, &range, &app.catalog))),
     };
     let mut data = Map::new();
     data.insert("file_name".into(), Value::String(file_name(&doc)));

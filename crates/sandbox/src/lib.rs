@@ -28,6 +28,7 @@
 //!
 //! Behaviour and defaults are documented in `docs/sandbox.md`.
 
+mod account;
 mod admin;
 mod app;
 mod auth;

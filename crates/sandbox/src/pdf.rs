@@ -40,7 +40,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
         false,
         format!("NIT {}-{}  ·  {}  ·  {}", Company::NIT, Company::DV, Company::ADDRESS, Company::MUNICIPALITY),
     );
-    if let Some(resolution) = range.resolution_number {
+    if let Some(resolution) = &range.resolution_number {
         line(
             &mut l,
             8,

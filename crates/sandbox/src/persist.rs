@@ -1,4 +1,5 @@
-//! The optional state file: documents, range counters and tokens as JSON, written atomically
+//! The optional state file: documents, numbering ranges and counters, the company profile and
+//! tokens as JSON, written atomically
 //! (temporary file + rename). Faults and request counters are not saved: they describe a run.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +10,7 @@ use std::sync::{Arc, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Document;
+use crate::ranges::{CompanyProfile, RangeMeta};
 use crate::store::{AccessToken, RefreshToken, Store, lock};
 
 const VERSION: u32 = 1;
@@ -20,6 +22,8 @@ struct SnapshotRef<'a> {
     bills: Vec<&'a Document>,
     credit_notes: Vec<&'a Document>,
     support_documents: Vec<&'a Document>,
+    ranges: Vec<&'a RangeMeta>,
+    company: &'a CompanyProfile,
     access_tokens: &'a HashMap<String, AccessToken>,
     refresh_tokens: &'a HashMap<String, RefreshToken>,
 }
@@ -32,6 +36,11 @@ struct Snapshot {
     credit_notes: Vec<Document>,
     #[serde(default)]
     support_documents: Vec<Document>,
+    /// Absent in files written before ranges could change: the defaults stay.
+    #[serde(default)]
+    ranges: Option<Vec<RangeMeta>>,
+    #[serde(default)]
+    company: Option<CompanyProfile>,
     #[serde(default)]
     access_tokens: HashMap<String, AccessToken>,
     #[serde(default)]
@@ -43,11 +52,18 @@ struct Snapshot {
 /// # Errors
 /// I/O errors of writing or renaming the file.
 pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
-    let (currents, bills, credit_notes, support_documents) = {
+    let (currents, bills, credit_notes, support_documents, ranges) = {
         let docs = lock(&store.docs);
         let all = |ledger: &crate::store::Ledger| ledger.docs.values().cloned().collect::<Vec<Arc<Document>>>();
-        (docs.currents.clone(), all(&docs.bills), all(&docs.credit_notes), all(&docs.support_documents))
+        (
+            docs.currents.clone(),
+            all(&docs.bills),
+            all(&docs.credit_notes),
+            all(&docs.support_documents),
+            docs.ranges.values().cloned().collect::<Vec<RangeMeta>>(),
+        )
     };
+    let company = store.company();
     let access_tokens = store.access_tokens.read().unwrap_or_else(PoisonError::into_inner).clone();
     let refresh_tokens = lock(&store.refresh_tokens).clone();
     let snapshot = SnapshotRef {
@@ -56,6 +72,8 @@ pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
         bills: bills.iter().map(AsRef::as_ref).collect(),
         credit_notes: credit_notes.iter().map(AsRef::as_ref).collect(),
         support_documents: support_documents.iter().map(AsRef::as_ref).collect(),
+        ranges: ranges.iter().collect(),
+        company: &company,
         access_tokens: &access_tokens,
         refresh_tokens: &refresh_tokens,
     };
@@ -86,7 +104,10 @@ pub(crate) fn load(store: &Store, path: &Path) -> io::Result<()> {
         ));
     }
     let documents = snapshot.bills.into_iter().chain(snapshot.credit_notes).chain(snapshot.support_documents);
-    store.restore(documents.collect(), snapshot.currents);
+    store.restore(documents.collect(), snapshot.currents, snapshot.ranges);
+    if let Some(company) = snapshot.company {
+        store.update_company(|profile| *profile = company);
+    }
     store.access_tokens.write().unwrap_or_else(PoisonError::into_inner).extend(snapshot.access_tokens);
     lock(&store.refresh_tokens).extend(snapshot.refresh_tokens);
     Ok(())

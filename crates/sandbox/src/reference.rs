@@ -14,7 +14,6 @@ use crate::catalog::{self, IDENTITY_DOCUMENTS, fold};
 use crate::documents::{base_url, paging};
 use crate::http::{bytes_response, json_response, not_found, ok, validation_error};
 use crate::model::DocKind;
-use crate::ranges::Company;
 use crate::validate::Errors;
 
 type Shared = State<Arc<App>>;
@@ -22,17 +21,19 @@ type Params = Query<HashMap<String, String>>;
 
 /// `GET /v1/numbering-ranges` with `filter[id|document|resolution_number|technical_key|is_active]`.
 pub(crate) async fn numbering_ranges(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    let currents = app.store.currents();
     let wanted = |key: &str| q.get(&format!("filter[{key}]")).filter(|v| !v.is_empty());
     let ranges: Vec<Value> = app
-        .ranges
-        .iter()
-        .filter(|r| wanted("id").is_none_or(|id| id == &r.id.to_string()))
-        .filter(|r| wanted("document").is_none_or(|d| d == r.document_code || fold(r.document_name).contains(&fold(d))))
-        .filter(|r| wanted("resolution_number").is_none_or(|n| r.resolution_number == Some(n.as_str())))
-        .filter(|r| wanted("technical_key").is_none_or(|k| r.technical_key == Some(k.as_str())))
-        .filter(|r| wanted("is_active").is_none_or(|a| a == if r.is_active { "1" } else { "0" }))
-        .map(|r| r.list_json(currents.get(&r.id).copied().unwrap_or(r.first)))
+        .store
+        .ranges()
+        .into_iter()
+        .filter(|(r, _)| wanted("id").is_none_or(|id| id == &r.id.to_string()))
+        .filter(|(r, _)| {
+            wanted("document").is_none_or(|d| *d == r.document_code || fold(&r.document_name).contains(&fold(d)))
+        })
+        .filter(|(r, _)| wanted("resolution_number").is_none_or(|n| r.resolution_number.as_ref() == Some(n)))
+        .filter(|(r, _)| wanted("technical_key").is_none_or(|k| r.technical_key.as_ref() == Some(k)))
+        .filter(|(r, _)| wanted("is_active").is_none_or(|a| a == if r.is_active { "1" } else { "0" }))
+        .map(|(r, current)| r.list_json(current))
         .collect();
     let (page, per_page) = paging(&q);
     let total = ranges.len();
@@ -45,12 +46,8 @@ pub(crate) async fn numbering_ranges(State(app): Shared, Query(q): Params, heade
 
 /// `GET /v1/numbering-ranges/{id}`.
 pub(crate) async fn numbering_range(State(app): Shared, Path(id): Path<String>) -> Response {
-    let found = id.parse::<u64>().ok().and_then(|id| app.ranges.iter().find(|r| r.id == id));
-    match found {
-        Some(range) => {
-            let current = app.store.currents().get(&range.id).copied().unwrap_or(range.first);
-            ok(range.show_json(current))
-        }
+    match id.parse::<u64>().ok().and_then(|id| app.store.live_range(id)) {
+        Some((range, current)) => ok(range.show_json(current)),
         None => not_found("No se encontró el rango de numeración"),
     }
 }
@@ -96,8 +93,8 @@ pub(crate) async fn tributes(State(app): Shared, Query(q): Params) -> Response {
 }
 
 /// `GET /v1/company`.
-pub(crate) async fn company() -> Response {
-    ok(Company::show_json())
+pub(crate) async fn company(State(app): Shared) -> Response {
+    ok(app.store.company().show_json(&app.catalog))
 }
 
 /// `GET /v1/dian/acquirer?identification_document_id=&identification_number=`.

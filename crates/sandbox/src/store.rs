@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::config::DuplicatePolicy;
 use crate::faults::FaultRegistry;
 use crate::model::{BillRef, DocKind, Document, DocumentInput, RadianEvent};
-use crate::ranges::RangeMeta;
+use crate::ranges::{CompanyProfile, RangeMeta};
 use crate::totals::Totals;
 use crate::v2::model::V2Extras;
 use crate::version::RequestLog;
@@ -94,9 +94,13 @@ impl Ledger {
     }
 }
 
-/// Documents and the `current` counter of each range.
+/// Documents, the numbering ranges and the `current` counter of each range.
 #[derive(Debug, Default)]
 pub(crate) struct Documents {
+    /// Every range by id, deleted ones included (their documents still render).
+    pub ranges: BTreeMap<u64, RangeMeta>,
+    /// Highest number issued on each range, by range id.
+    highest: BTreeMap<u64, u64>,
     pub bills: Ledger,
     pub credit_notes: Ledger,
     pub support_documents: Ledger,
@@ -123,7 +127,22 @@ impl Documents {
         }
     }
 
+    fn with_ranges(ranges: Vec<RangeMeta>) -> Self {
+        Self {
+            currents: ranges.iter().map(|r| (r.id, r.first)).collect(),
+            ranges: ranges.into_iter().map(|r| (r.id, r)).collect(),
+            ..Self::default()
+        }
+    }
+
+    fn live(&self, id: u64) -> Option<(RangeMeta, u64)> {
+        let range = self.ranges.get(&id).filter(|r| r.deleted_at.is_none())?;
+        Some((range.clone(), self.currents.get(&id).copied().unwrap_or(range.first)))
+    }
+
     fn add(&mut self, doc: Arc<Document>) {
+        let highest = self.highest.entry(doc.input.numbering_range_id).or_insert(0);
+        *highest = (*highest).max(doc.sequence);
         if let Some(bill) = &doc.bill {
             let notes = self.notes_by_bill.entry(bill.id).or_default();
             if !notes.iter().any(|(id, _)| *id == doc.id) {
@@ -188,6 +207,16 @@ pub(crate) enum DeleteError {
     Validated,
 }
 
+/// Why a range change was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RangeError {
+    #[error("no such numbering range")]
+    NotFound,
+    /// A field error in Laravel's shape: `(path, message)`.
+    #[error("{1}")]
+    Field(&'static str, String),
+}
+
 /// An issued access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AccessToken {
@@ -224,6 +253,7 @@ pub(crate) enum RateCheck {
 #[derive(Debug)]
 pub(crate) struct Store {
     pub docs: Mutex<Documents>,
+    pub company: RwLock<CompanyProfile>,
     pub access_tokens: RwLock<HashMap<String, AccessToken>>,
     pub refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
     pub faults: Mutex<FaultRegistry>,
@@ -238,10 +268,10 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub fn new(ranges: &[RangeMeta]) -> Self {
-        let docs = Documents { currents: ranges.iter().map(|r| (r.id, r.first)).collect(), ..Documents::default() };
+    pub fn new(ranges: Vec<RangeMeta>) -> Self {
         Self {
-            docs: Mutex::new(docs),
+            docs: Mutex::new(Documents::with_ranges(ranges)),
+            company: RwLock::new(CompanyProfile::default()),
             access_tokens: RwLock::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             faults: Mutex::new(FaultRegistry::default()),
@@ -400,22 +430,110 @@ impl Store {
         Some(event)
     }
 
-    /// Next number of each range.
-    pub fn currents(&self) -> BTreeMap<u64, u64> {
-        lock(&self.docs).currents.clone()
+    /// A range by id, deleted ones included (to render the documents it numbered).
+    pub fn range(&self, id: u64) -> Option<RangeMeta> {
+        lock(&self.docs).ranges.get(&id).cloned()
     }
 
-    /// Forgets every document and restarts the ranges.
-    pub fn reset_documents(&self, ranges: &[RangeMeta]) {
+    /// The ranges that are not deleted, by id, with their next number (any API version).
+    pub fn ranges(&self) -> Vec<(RangeMeta, u64)> {
+        let docs = lock(&self.docs);
+        docs.ranges.keys().filter_map(|id| docs.live(*id)).collect()
+    }
+
+    /// A range that is not deleted, with its next number.
+    pub fn live_range(&self, id: u64) -> Option<(RangeMeta, u64)> {
+        lock(&self.docs).live(id)
+    }
+
+    /// Adds a range (`id` is assigned: one above the highest so far) whose next number is `current`.
+    /// A prefix already in use by a live range of the same document is refused.
+    pub fn create_range(&self, mut range: RangeMeta, current: u64) -> Result<(RangeMeta, u64), RangeError> {
         let mut docs = lock(&self.docs);
-        *docs = Documents { currents: ranges.iter().map(|r| (r.id, r.first)).collect(), ..Documents::default() };
+        let taken = docs
+            .ranges
+            .values()
+            .any(|r| r.deleted_at.is_none() && r.document_code == range.document_code && r.prefix == range.prefix);
+        if taken {
+            return Err(RangeError::Field("prefix", "El campo prefijo ya ha sido registrado.".into()));
+        }
+        range.id = docs.ranges.keys().max().copied().unwrap_or(0) + 1;
+        range.first = current;
+        docs.currents.insert(range.id, current);
+        docs.ranges.insert(range.id, range.clone());
         drop(docs);
+        self.touch();
+        Ok((range, current))
+    }
+
+    /// Moves a live range's next number. It stays within the range and above every number already
+    /// issued from it (numbers are never reused).
+    pub fn set_range_current(&self, id: u64, current: u64, now: &str) -> Result<(RangeMeta, u64), RangeError> {
+        let mut docs = lock(&self.docs);
+        let (range, _) = docs.live(id).ok_or(RangeError::NotFound)?;
+        if current < range.from || current > range.to {
+            return Err(RangeError::Field(
+                "current",
+                format!("El campo consecutivo actual debe estar entre {} y {}.", range.from, range.to),
+            ));
+        }
+        if let Some(highest) = docs.highest.get(&id).copied().filter(|h| current <= *h) {
+            return Err(RangeError::Field(
+                "current",
+                format!("El campo consecutivo actual debe ser mayor que {highest}, el último número emitido."),
+            ));
+        }
+        docs.currents.insert(id, current);
+        let updated = docs.ranges.get_mut(&id).map(|r| {
+            r.updated_at = now.to_owned();
+            r.clone()
+        });
+        drop(docs);
+        self.touch();
+        updated.map(|r| (r, current)).ok_or(RangeError::NotFound)
+    }
+
+    /// Deletes a live range: it is no longer listed, shown or usable; its documents keep it.
+    pub fn delete_range(&self, id: u64, now: &str) -> Result<RangeMeta, RangeError> {
+        let mut docs = lock(&self.docs);
+        let range = docs.ranges.get_mut(&id).filter(|r| r.deleted_at.is_none()).ok_or(RangeError::NotFound)?;
+        range.deleted_at = Some(now.to_owned());
+        range.is_active = false;
+        let deleted = range.clone();
+        drop(docs);
+        self.touch();
+        Ok(deleted)
+    }
+
+    /// The company profile.
+    pub fn company(&self) -> CompanyProfile {
+        self.company.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Changes the company profile and returns the new one.
+    pub fn update_company(&self, change: impl FnOnce(&mut CompanyProfile)) -> CompanyProfile {
+        let mut company = self.company.write().unwrap_or_else(PoisonError::into_inner);
+        change(&mut company);
+        let updated = company.clone();
+        drop(company);
+        self.touch();
+        updated
+    }
+
+    /// Forgets every document, puts the given ranges back and restarts them, and restores the
+    /// company profile.
+    pub fn reset_documents(&self, ranges: Vec<RangeMeta>) {
+        *lock(&self.docs) = Documents::with_ranges(ranges);
+        *self.company.write().unwrap_or_else(PoisonError::into_inner) = CompanyProfile::default();
         self.touch();
     }
 
-    /// Replaces the documents (loading the state file).
-    pub fn restore(&self, documents: Vec<Document>, currents: BTreeMap<u64, u64>) {
+    /// Replaces the documents (loading the state file); `ranges` replace the defaults when saved.
+    pub fn restore(&self, documents: Vec<Document>, currents: BTreeMap<u64, u64>, ranges: Option<Vec<RangeMeta>>) {
         let mut docs = lock(&self.docs);
+        if let Some(ranges) = ranges {
+            docs.ranges = ranges.into_iter().map(|r| (r.id, r)).collect();
+        }
         for (range, next) in currents {
             docs.currents.insert(range, next);
         }

@@ -69,7 +69,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         <sts:DianExtensions>
 "#
     );
-    if let Some(resolution) = range.resolution_number {
+    if let Some(resolution) = &range.resolution_number {
         let _ = write!(
             x,
             r#"          <sts:InvoiceControl>
@@ -80,7 +80,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
 "#,
             range.start_date,
             range.end_date,
-            esc(range.prefix),
+            esc(&range.prefix),
             range.from,
             range.to
         );

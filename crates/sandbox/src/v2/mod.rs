@@ -136,9 +136,10 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
             .and_then(|number| app.store.find(DocKind::Bill, number))
             .map(|(bill, _)| bill),
     };
+    let ranges = app.ranges();
     let ctx = Context {
         kind,
-        ranges: &app.ranges,
+        ranges: &ranges,
         catalog: &app.catalog,
         referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
     };

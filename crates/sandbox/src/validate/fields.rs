@@ -52,6 +52,8 @@ pub(crate) fn attribute(path: &str) -> Cow<'_, str> {
         "billing_period.end_date" => "fecha de fin",
         "bill_id" => "bill id",
         "correction_concept_code" => "código de concepto de corrección",
+        "prefix" => "prefijo",
+        "current" => "consecutivo actual",
         other => other,
     })
 }
