@@ -6,7 +6,10 @@
 //!
 //! Layout:
 //! - [`user`]: local users, usernames, roles and the password policy.
-//! - [`invoice`]: the DIAN invoice as Factus v1 takes it, its rules and its totals.
+//! - [`invoice`]: the DIAN invoice as Factus v1 takes it, its rules and its totals, and its
+//!   translation for Factus v2 (net prices, DIAN codes).
+//! - [`catalog`]: Factus' catalogues and code tables, v1 id ↔ DIAN code.
 
+pub mod catalog;
 pub mod invoice;
 pub mod user;

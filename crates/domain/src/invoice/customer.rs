@@ -1,6 +1,7 @@
 //! The buyer of an invoice (`customer`).
 
 use super::codes::IdentificationDocumentType;
+use crate::catalog::{self, Entry};
 use super::text::EmailAddress;
 use super::violation::{Path, Violation, collect};
 
@@ -38,9 +39,9 @@ pub struct Customer {
     address: Option<String>,
     email: Option<EmailAddress>,
     phone: Option<String>,
-    municipality_id: Option<i64>,
-    legal_organization_id: i64,
-    tribute_id: i64,
+    municipality: Option<Entry>,
+    legal_organization: Entry,
+    tribute: Entry,
 }
 
 fn non_empty(text: Option<String>) -> Option<String> {
@@ -56,6 +57,19 @@ impl Customer {
             path.key("identification_document_id"),
             out,
         );
+        let legal_organization = collect(
+            catalog::legal_organizations().resolve_id(draft.legal_organization_id),
+            path.key("legal_organization_id"),
+            out,
+        );
+        let tribute =
+            collect(catalog::customer_tributes().resolve_id(draft.tribute_id), path.key("tribute_id"), out);
+        let municipality = match draft.municipality_id.filter(|id| *id != 0) {
+            None => Some(None),
+            Some(id) => {
+                collect(catalog::municipalities().resolve_id(id), path.key("municipality_id"), out).map(Some)
+            }
+        };
         let email = match draft.email {
             Some(email) => collect(EmailAddress::parse(&email), path.key("email"), out).map(Some),
             None => Some(None),
@@ -90,9 +104,9 @@ impl Customer {
             address: non_empty(draft.address),
             email: email?,
             phone: non_empty(draft.phone),
-            municipality_id: draft.municipality_id.filter(|id| *id != 0),
-            legal_organization_id: draft.legal_organization_id,
-            tribute_id: draft.tribute_id,
+            municipality: municipality?,
+            legal_organization: legal_organization?,
+            tribute: tribute?,
         })
     }
 
@@ -148,18 +162,36 @@ impl Customer {
     /// The Factus municipality id; never 0.
     #[must_use]
     pub fn municipality_id(&self) -> Option<i64> {
-        self.municipality_id
+        self.municipality.map(|entry| entry.id())
+    }
+
+    /// The municipality, with its DIAN code.
+    #[must_use]
+    pub fn municipality(&self) -> Option<Entry> {
+        self.municipality
     }
 
     /// 1 persona jurídica, 2 persona natural.
     #[must_use]
     pub fn legal_organization_id(&self) -> i64 {
-        self.legal_organization_id
+        self.legal_organization.id()
+    }
+
+    /// The legal organization, with its DIAN code.
+    #[must_use]
+    pub fn legal_organization(&self) -> Entry {
+        self.legal_organization
     }
 
     /// 18 IVA, 21 no aplica.
     #[must_use]
     pub fn tribute_id(&self) -> i64 {
-        self.tribute_id
+        self.tribute.id()
+    }
+
+    /// The customer's tribute, with its DIAN code (`01`, `ZZ`).
+    #[must_use]
+    pub fn tribute(&self) -> Entry {
+        self.tribute
     }
 }

@@ -4,9 +4,11 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use super::codes::PaymentForm;
+use crate::catalog::{self, Entry};
 use super::customer::{Customer, CustomerDraft};
 use super::item::{Item, ItemDraft};
 use super::money::Money;
+use super::net::NetPricing;
 use super::text::{Observation, ReferenceCode};
 use super::totals::Totals;
 use super::violation::{Path, Violation, collect};
@@ -201,7 +203,7 @@ pub struct Establishment {
     address: String,
     phone_number: String,
     email: String,
-    municipality_id: i64,
+    municipality: Entry,
 }
 
 impl Establishment {
@@ -228,7 +230,13 @@ impl Establishment {
 
     #[must_use]
     pub fn municipality_id(&self) -> i64 {
-        self.municipality_id
+        self.municipality.id()
+    }
+
+    /// The municipality, with its DIAN code.
+    #[must_use]
+    pub fn municipality(&self) -> Entry {
+        self.municipality
     }
 }
 
@@ -301,6 +309,7 @@ pub struct Invoice {
     customer: Customer,
     items: Vec<Item>,
     totals: Totals,
+    net_pricing: NetPricing,
 }
 
 fn collect_list<D, T>(
@@ -357,13 +366,23 @@ impl Invoice {
             end_date: period.end_date,
             end_time: period.end_time,
         });
-        let establishment = draft.establishment.map(|place| Establishment {
-            name: place.name,
-            address: place.address,
-            phone_number: place.phone_number,
-            email: place.email,
-            municipality_id: place.municipality_id,
-        });
+        let establishment = match draft.establishment {
+            None => Some(None),
+            Some(place) => collect(
+                catalog::municipalities().resolve_id(place.municipality_id),
+                root.key("establishment").key("municipality_id"),
+                &mut out,
+            )
+            .map(|municipality| {
+                Some(Establishment {
+                    name: place.name,
+                    address: place.address,
+                    phone_number: place.phone_number,
+                    email: place.email,
+                    municipality,
+                })
+            }),
+        };
         let allowance_charges =
             collect_list(draft.allowance_charges, &root.key("allowance_charges"), &mut out, |charge, path, out| {
                 let base_amount = collect(Money::non_negative(charge.base_amount), path.key("base_amount"), out);
@@ -399,14 +418,18 @@ impl Invoice {
             Some(allowance_charges),
             Some(customer),
             Some(items),
-        ) = (reference_code, observation, payment_form, allowance_charges, customer, items)
+            Some(establishment),
+        ) = (reference_code, observation, payment_form, allowance_charges, customer, items, establishment)
         else {
             return Err(out);
         };
         if !out.is_empty() {
             return Err(out);
         }
-        let Some(totals) = Totals::compute(&items, &allowance_charges) else {
+        let Some((totals, net_pricing)) = Totals::compute(&items, &allowance_charges).and_then(|totals| {
+            let net = NetPricing::compute(&items, &allowance_charges, &totals)?;
+            Some((totals, net))
+        }) else {
             return Err(vec![Violation::rule(root, "Invoice amounts are too large to compute totals")]);
         };
 
@@ -428,6 +451,7 @@ impl Invoice {
             customer,
             items,
             totals,
+            net_pricing,
         })
     }
 
@@ -521,9 +545,15 @@ impl Invoice {
         &self.items
     }
 
-    /// The amounts as Factus will compute them.
+    /// The amounts as Factus v1 computes them (tax-inclusive prices).
     #[must_use]
     pub fn totals(&self) -> &Totals {
         &self.totals
+    }
+
+    /// The invoice priced for Factus v2: net prices, cash rounding, the payable amount.
+    #[must_use]
+    pub fn net_pricing(&self) -> &NetPricing {
+        &self.net_pricing
     }
 }

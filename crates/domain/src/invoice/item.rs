@@ -6,6 +6,7 @@ use thiserror::Error;
 use super::codes::IdentificationDocumentType;
 use super::money::{Money, Rate, WithholdingRate};
 use super::violation::{FieldProblem, Path, Violation, ViolationKind, collect};
+use crate::catalog::{self, Entry};
 
 /// A line as the client sent it, every field already of the right JSON type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,10 +198,10 @@ pub struct Item {
     price: Money,
     discount_rate: Rate,
     tax_rate: Rate,
-    unit_measure_id: i64,
-    standard_code_id: i64,
+    unit_measure: Entry,
+    standard_code: Entry,
     is_excluded: bool,
-    tribute_id: i64,
+    tribute: Entry,
     scheme_id: Option<String>,
     note: Option<String>,
     withholding_taxes: Option<Vec<WithholdingTax>>,
@@ -219,6 +220,11 @@ impl Item {
         };
         let tax_rate = collect(Rate::new(draft.tax_rate), path.key("tax_rate"), out);
         let is_excluded = collect(exclusion_flag(draft.is_excluded), path.key("is_excluded"), out);
+        let unit_measure =
+            collect(catalog::unit_measures().resolve_id(draft.unit_measure_id), path.key("unit_measure_id"), out);
+        let standard_code =
+            collect(catalog::standard_codes().resolve_id(draft.standard_code_id), path.key("standard_code_id"), out);
+        let tribute = collect(catalog::product_tributes().resolve_id(draft.tribute_id), path.key("tribute_id"), out);
 
         let withholding_taxes = match draft.withholding_taxes {
             None => Some(None),
@@ -258,10 +264,10 @@ impl Item {
             price: price?,
             discount_rate: discount_rate?,
             tax_rate: tax_rate?,
-            unit_measure_id: draft.unit_measure_id,
-            standard_code_id: draft.standard_code_id,
+            unit_measure: unit_measure?,
+            standard_code: standard_code?,
             is_excluded: is_excluded?,
-            tribute_id: draft.tribute_id,
+            tribute: tribute?,
             scheme_id: draft.scheme_id,
             note: draft.note.filter(|note| !note.is_empty()),
             withholding_taxes: withholding_taxes?,
@@ -305,12 +311,24 @@ impl Item {
 
     #[must_use]
     pub fn unit_measure_id(&self) -> i64 {
-        self.unit_measure_id
+        self.unit_measure.id()
+    }
+
+    /// The unit of measure, with its DIAN code (`94` unidad).
+    #[must_use]
+    pub fn unit_measure(&self) -> Entry {
+        self.unit_measure
     }
 
     #[must_use]
     pub fn standard_code_id(&self) -> i64 {
-        self.standard_code_id
+        self.standard_code.id()
+    }
+
+    /// The product identification standard, with its code (`999`).
+    #[must_use]
+    pub fn standard_code(&self) -> Entry {
+        self.standard_code
     }
 
     /// Whether the line is excluded from IVA (Factus' `is_excluded` 1).
@@ -322,7 +340,13 @@ impl Item {
     /// The product tribute id (1 = IVA).
     #[must_use]
     pub fn tribute_id(&self) -> i64 {
-        self.tribute_id
+        self.tribute.id()
+    }
+
+    /// The product tribute, with its DIAN tax code (`01` IVA, `04` INC).
+    #[must_use]
+    pub fn tribute(&self) -> Entry {
+        self.tribute
     }
 
     /// Kept even when empty: the reference forwards it whenever it is not null.

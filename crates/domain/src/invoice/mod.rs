@@ -11,7 +11,8 @@
 //! - [`text`]: [`ReferenceCode`], [`EmailAddress`], [`Observation`].
 //! - [`codes`]: [`PaymentForm`], [`IdentificationDocumentType`].
 //! - [`customer`], [`item`], [`invoice`]: the aggregate, its parts and their drafts.
-//! - [`totals`]: the amounts, the way Factus computes them.
+//! - [`totals`]: the amounts, the way Factus v1 computes them.
+//! - [`net`]: the same invoice priced for Factus v2 (net prices, cash rounding).
 
 pub mod codes;
 pub mod customer;
@@ -19,6 +20,7 @@ pub mod customer;
 pub mod invoice;
 pub mod item;
 pub mod money;
+pub mod net;
 pub mod text;
 pub mod totals;
 pub mod violation;
@@ -34,6 +36,7 @@ pub use item::{
     WithholdingTaxDraft,
 };
 pub use money::{Money, MoneyError, Rate, RateError, WithholdingRate};
+pub use net::{MAX_CASH_ROUNDING, NetLine, NetPricing};
 pub use text::{EmailAddress, EmailAddressError, Observation, ObservationError, ReferenceCode, ReferenceCodeError};
 pub use totals::{LineTotals, Totals, WithholdingAmount, WithholdingTotal};
 pub use violation::{FieldProblem, Path, PathSegment, Violation, ViolationKind};

@@ -7,6 +7,8 @@
 //! - `taxable_amount` (the base) = round₂(total / (1 + tax_rate / 100)), and `tax_amount` =
 //!   total − base, so base + tax is always exactly the line total;
 //! - `discount` as Factus shows it, without tax: round₂(gross / (1 + tax_rate / 100) × discount / 100);
+//! - an item excluded from IVA (`is_excluded` 1) carries no tax whatever its `tax_rate`: its base
+//!   is its total;
 //! - self-withholdings: ReteIVA (`05`) = round₂(tax × rate / 100), every other code (ReteRenta `06`,
 //!   ReteICA `07`) = round₂(base × rate / 100). They are informative: the customer withholds them
 //!   from the payment, they do **not** change the invoice total.
@@ -221,7 +223,8 @@ fn sum(mut amounts: impl Iterator<Item = Money>) -> Option<Decimal> {
 
 fn line_totals(item: &Item) -> Option<LineTotals> {
     let hundred = Decimal::ONE_HUNDRED;
-    let tax_rate = item.tax_rate().percent();
+    // An excluded item carries no tax, whatever rate the client wrote (as Factus computes it).
+    let tax_rate = if item.is_excluded() { Decimal::ZERO } else { item.tax_rate().percent() };
     let discount_rate = item.discount_rate().percent();
     // 100 + tax rate: dividing by it turns a tax-included amount into its base.
     let tax_divisor = hundred.checked_add(tax_rate)?;

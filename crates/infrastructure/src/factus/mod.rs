@@ -11,7 +11,8 @@
 //! - `oauth`, `session`: the two OAuth grants and the server-managed session.
 //! - `messages`: Factus error bodies → the reference's messages.
 //! - `responses`: Factus 2xx bodies → the application's types.
-//! - [`payload`]: the `POST /v1/bills/validate` body.
+//! - [`payload`]: the `POST /v1/bills/validate` body; [`payload_v2`]: the `POST /v2/bills/validate`
+//!   body translated from the same invoice.
 //!
 //! Every request carries `Accept: application/json` and `User-Agent: factus-api/<version>`;
 //! bill and lookup calls carry `Authorization: Bearer <token>`. On a failed call the upstream
@@ -26,6 +27,7 @@ pub mod config;
 mod messages;
 mod oauth;
 pub mod payload;
+pub mod payload_v2;
 mod responses;
 mod retry;
 mod session;

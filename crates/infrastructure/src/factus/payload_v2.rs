@@ -1,0 +1,279 @@
+//! The JSON body of Factus `POST /v2/bills/validate`, translated from the same domain [`Invoice`]
+//! a v1 body is built from (`docs/ARCHITECTURE.md`, "Factus v1 and v2"):
+//!
+//! - v1 ids become DIAN codes through the bundled catalogues (`identification_document_code`,
+//!   `legal_organization_code`, `tribute_code`, `municipality_code`, `unit_measure_code`,
+//!   `standard_code`; the product tribute becomes `taxes[].code`);
+//! - the tax-inclusive `price` becomes the net price of [`NetPricing`], the tax an entry of the
+//!   item's `taxes[]` (`[{"is_excluded": true}]` for an item excluded from IVA, as Factus' own
+//!   example writes it), `tax_rate` its `rate`;
+//! - `payment_form`, `payment_method_code` and `payment_due_date` become one `payment_details[]`
+//!   entry whose `amount` is the v1 total, and `cash_rounding_amount` settles the cents the net
+//!   prices cannot reproduce, so the payments add up to the invoice as Factus v2 requires;
+//! - every amount, rate and quantity is a string with at most two decimal places, as v2 wants.
+//!
+//! [`NetPricing`]: factus_domain::invoice::NetPricing
+
+use factus_domain::invoice::{Invoice, Item, NetLine};
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use time::Date;
+
+/// The Factus v2 create-invoice body for `invoice`.
+#[must_use]
+pub fn bill_payload(invoice: &Invoice) -> Value {
+    let pricing = invoice.net_pricing();
+    let mut payload = Map::new();
+    payload.insert("reference_code".into(), json!(invoice.reference_code().as_str()));
+    payload.insert("document".into(), json!(invoice.document()));
+    if let Some(id) = invoice.numbering_range_id() {
+        payload.insert("numbering_range_id".into(), json!(id));
+    }
+    if let Some(operation_type) = invoice.operation_type() {
+        payload.insert("operation_type".into(), json!(operation_type));
+    }
+    if let Some(send_email) = invoice.send_email() {
+        payload.insert("send_email".into(), json!(send_email));
+    }
+    if let Some(observation) = invoice.observation() {
+        payload.insert("observation".into(), json!(observation.as_str()));
+    }
+
+    let mut payment = Map::new();
+    payment.insert("payment_form".into(), json!(invoice.payment_form().code()));
+    payment.insert("payment_method_code".into(), json!(invoice.payment_method_code()));
+    payment.insert("amount".into(), json!(pricing.payable().to_string()));
+    if let Some(due) = invoice.payment_due_date() {
+        payment.insert("due_date".into(), json!(iso_date(due)));
+    }
+    payload.insert("payment_details".into(), json!([Value::Object(payment)]));
+    payload.insert("cash_rounding_amount".into(), json!(pricing.cash_rounding().to_string()));
+
+    if let Some(order) = invoice.order_reference() {
+        let mut object = Map::new();
+        object.insert("reference_code".into(), json!(order.reference_code()));
+        if let Some(issued) = order.issue_date() {
+            object.insert("issue_date".into(), json!(iso_date(issued)));
+        }
+        payload.insert("order_reference".into(), Value::Object(object));
+    }
+    if !invoice.related_documents().is_empty() {
+        let documents: Vec<Value> = invoice
+            .related_documents()
+            .iter()
+            .map(|doc| json!({"code": doc.code(), "issue_date": iso_date(doc.issue_date()), "number": doc.number()}))
+            .collect();
+        payload.insert("related_documents".into(), Value::Array(documents));
+    }
+    if let Some(period) = invoice.billing_period() {
+        let mut object = Map::new();
+        object.insert("start_date".into(), json!(iso_date(period.start_date())));
+        if let Some(start_time) = period.start_time() {
+            object.insert("start_time".into(), json!(start_time));
+        }
+        object.insert("end_date".into(), json!(iso_date(period.end_date())));
+        object.insert("end_time".into(), json!(period.end_time()));
+        payload.insert("billing_period".into(), Value::Object(object));
+    }
+    if let Some(place) = invoice.establishment() {
+        payload.insert(
+            "establishment".into(),
+            json!({
+                "name": place.name(),
+                "address": place.address(),
+                "phone_number": place.phone_number(),
+                "email": place.email(),
+                "municipality_code": place.municipality().code(),
+            }),
+        );
+    }
+
+    payload.insert("customer".into(), customer(invoice));
+    let items: Vec<Value> = invoice.items().iter().zip(pricing.lines()).map(|(item, net)| item_value(item, net)).collect();
+    payload.insert("items".into(), Value::Array(items));
+
+    if !invoice.allowance_charges().is_empty() {
+        let charges: Vec<Value> = invoice
+            .allowance_charges()
+            .iter()
+            .map(|charge| {
+                json!({
+                    "concept_type": charge.concept_type(),
+                    "is_surcharge": charge.is_surcharge(),
+                    "reason": charge.reason(),
+                    "base_amount": charge.base_amount().to_string(),
+                    "amount": charge.amount().to_string(),
+                })
+            })
+            .collect();
+        payload.insert("allowance_charges".into(), Value::Array(charges));
+    }
+    Value::Object(payload)
+}
+
+fn customer(invoice: &Invoice) -> Value {
+    let customer = invoice.customer();
+    let mut object = Map::new();
+    object.insert("identification_document_code".into(), json!(customer.identification_document().dian_code()));
+    object.insert("identification".into(), json!(customer.identification()));
+    let optional = [
+        ("dv", customer.dv().map(Value::from)),
+        ("company", customer.company().map(Value::from)),
+        ("trade_name", customer.trade_name().map(Value::from)),
+        ("names", customer.names().map(Value::from)),
+        ("address", customer.address().map(Value::from)),
+        ("email", customer.email().map(|email| Value::from(email.as_str()))),
+        ("phone", customer.phone().map(Value::from)),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            object.insert(key.into(), value);
+        }
+    }
+    object.insert("legal_organization_code".into(), json!(customer.legal_organization().code()));
+    object.insert("tribute_code".into(), json!(customer.tribute().code()));
+    if let Some(municipality) = customer.municipality() {
+        object.insert("municipality_code".into(), json!(municipality.code()));
+    }
+    Value::Object(object)
+}
+
+fn item_value(item: &Item, net: &NetLine) -> Value {
+    let mut object = Map::new();
+    object.insert("code_reference".into(), json!(item.code_reference()));
+    object.insert("name".into(), json!(item.name()));
+    let mut quantity = Decimal::from(item.quantity().get());
+    quantity.rescale(2);
+    object.insert("quantity".into(), json!(quantity.to_string()));
+    object.insert("discount_rate".into(), json!(item.discount_rate().to_string()));
+    object.insert("price".into(), json!(net.price().to_string()));
+    object.insert("unit_measure_code".into(), json!(item.unit_measure().code()));
+    object.insert("standard_code".into(), json!(item.standard_code().code()));
+    let tax = if item.is_excluded() {
+        json!({"is_excluded": true})
+    } else {
+        json!({"code": item.tribute().code(), "rate": item.tax_rate().to_string()})
+    };
+    object.insert("taxes".into(), json!([tax]));
+    if let Some(note) = item.note() {
+        object.insert("note".into(), json!(note));
+    }
+    if let Some(scheme_id) = item.scheme_id() {
+        object.insert("scheme_id".into(), json!(scheme_id));
+    }
+    if let Some(withholdings) = item.withholding_taxes() {
+        let list: Vec<Value> =
+            withholdings.iter().map(|tax| json!({"code": tax.code(), "rate": tax.rate().to_string()})).collect();
+        object.insert("withholding_taxes".into(), Value::Array(list));
+    }
+    if let Some(mandate) = item.mandate() {
+        object.insert(
+            "mandate".into(),
+            json!({
+                "identification_document_code": mandate.identification_document().dian_code(),
+                "identification": mandate.identification(),
+            }),
+        );
+    }
+    Value::Object(object)
+}
+
+/// `YYYY-MM-DD`.
+fn iso_date(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use factus_domain::invoice::{CustomerDraft, InvoiceDraft, ItemDraft, WithholdingTaxDraft};
+    use rust_decimal_macros::dec;
+    use time::macros::date;
+
+    fn item(price: Decimal, quantity: i64, tax_rate: Decimal) -> ItemDraft {
+        ItemDraft {
+            code_reference: "P".to_owned(),
+            name: "N".to_owned(),
+            quantity,
+            price,
+            tax_rate,
+            unit_measure_id: 70,
+            standard_code_id: 1,
+            is_excluded: 0,
+            tribute_id: 1,
+            ..ItemDraft::default()
+        }
+    }
+
+    fn draft(items: Vec<ItemDraft>) -> InvoiceDraft {
+        InvoiceDraft {
+            reference_code: "R2".to_owned(),
+            customer: CustomerDraft {
+                identification_document_id: 6,
+                identification: "900123456".to_owned(),
+                dv: Some("7".to_owned()),
+                company: Some("ACME SAS".to_owned()),
+                municipality_id: Some(980),
+                legal_organization_id: 1,
+                tribute_id: 18,
+                ..CustomerDraft::default()
+            },
+            items,
+            ..InvoiceDraft::default()
+        }
+    }
+
+    fn payload_of(draft: InvoiceDraft) -> Value {
+        bill_payload(&Invoice::parse(draft).expect("a valid invoice"))
+    }
+
+    #[test]
+    fn a_one_item_invoice_is_sent_with_codes_a_net_price_and_one_payment() {
+        let mut draft = draft(vec![item(dec!(10000), 2, dec!(19.00))]);
+        draft.payment_form = "2".to_owned();
+        draft.payment_method_code = "47".to_owned();
+        draft.payment_due_date = Some(date!(2026 - 05 - 31));
+        // 10,000 with 19 % is 8,403.3613… net: 8,403.36 × 2 = 16,806.72 + 3,193.28 IVA = 20,000.00,
+        // the v1 total exactly, so nothing is left to round.
+        let expected = concat!(
+            r#"{"reference_code":"R2","document":"01","#,
+            r#""payment_details":[{"payment_form":"2","payment_method_code":"47","amount":"20000.00","due_date":"2026-05-31"}],"#,
+            r#""cash_rounding_amount":"0.00","#,
+            r#""customer":{"identification_document_code":"31","identification":"900123456","dv":"7","company":"ACME SAS","#,
+            r#""legal_organization_code":"1","tribute_code":"01","municipality_code":"68679"},"#,
+            r#""items":[{"code_reference":"P","name":"N","quantity":"2.00","discount_rate":"0.00","price":"8403.36","#,
+            r#""unit_measure_code":"94","standard_code":"999","taxes":[{"code":"01","rate":"19.00"}]}]}"#,
+        );
+        assert_eq!(serde_json::to_string(&payload_of(draft)).unwrap(), expected);
+    }
+
+    #[test]
+    fn an_excluded_item_is_sent_at_its_full_price_with_the_exclusion_as_its_tax() {
+        let mut excluded = item(dec!(83300), 1, dec!(19));
+        excluded.is_excluded = 1;
+        let payload = payload_of(draft(vec![excluded]));
+        assert_eq!(payload["items"][0]["price"], json!("83300.00"));
+        assert_eq!(payload["items"][0]["taxes"], json!([{"is_excluded": true}]));
+        assert_eq!(payload["payment_details"][0]["amount"], json!("83300.00"));
+    }
+
+    #[test]
+    fn a_cent_no_net_price_reproduces_is_settled_as_cash_rounding() {
+        // Three units at 0.05 with 19 %: the v1 line is 0.15 (base 0.13, tax 0.02). Net 0.04 gives
+        // 0.12 + 0.02 = 0.14 and net 0.05 gives 0.15 + 0.03 = 0.18: no net price lands on 0.15, so
+        // the closest (0.14) is sent and the missing cent is rounding.
+        let payload = payload_of(draft(vec![item(dec!(0.05), 3, dec!(19))]));
+        assert_eq!(payload["items"][0]["price"], json!("0.04"));
+        assert_eq!(payload["cash_rounding_amount"], json!("0.01"));
+        assert_eq!(payload["payment_details"][0]["amount"], json!("0.15"));
+    }
+
+    #[test]
+    fn withholdings_take_v2_keys_and_mandates_take_codes() {
+        let mut line = item(dec!(50000), 1, dec!(19));
+        line.withholding_taxes =
+            Some(vec![WithholdingTaxDraft { code: "06".to_owned(), withholding_tax_rate: dec!(7.00) }]);
+        let payload = payload_of(draft(vec![line]));
+        assert_eq!(payload["items"][0]["withholding_taxes"], json!([{"code": "06", "rate": "7.00"}]));
+    }
+}
