@@ -171,9 +171,8 @@ static IDENTIFICATION_DOCUMENTS: LazyLock<Catalog> = LazyLock::new(|| {
         ],
     )
 });
-static LEGAL_ORGANIZATIONS: LazyLock<Catalog> = LazyLock::new(|| {
-    table("tipos de organización", &[(1, "1", "Persona Jurídica"), (2, "2", "Persona Natural")])
-});
+static LEGAL_ORGANIZATIONS: LazyLock<Catalog> =
+    LazyLock::new(|| table("tipos de organización", &[(1, "1", "Persona Jurídica"), (2, "2", "Persona Natural")]));
 static CUSTOMER_TRIBUTES: LazyLock<Catalog> =
     LazyLock::new(|| table("tributos del cliente", &[(18, "01", "IVA"), (21, "ZZ", "No aplica")]));
 static PRODUCT_TRIBUTES: LazyLock<Catalog> = LazyLock::new(|| {

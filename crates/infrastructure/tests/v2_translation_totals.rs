@@ -14,7 +14,9 @@
 
 use std::cell::RefCell;
 
-use factus_domain::invoice::{AllowanceChargeDraft, CustomerDraft, Invoice, InvoiceDraft, ItemDraft, WithholdingTaxDraft};
+use factus_domain::invoice::{
+    AllowanceChargeDraft, CustomerDraft, Invoice, InvoiceDraft, ItemDraft, WithholdingTaxDraft,
+};
 use factus_infrastructure::factus::payload_v2::bill_payload;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

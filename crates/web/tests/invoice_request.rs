@@ -702,3 +702,149 @@ fn bounds_win_over_business_rules_on_a_well_typed_body() {
         )])
     );
 }
+
+// Factus v2's DIAN codes in place of (or beside) the v1 ids.
+
+/// `minimal()` with every catalogue id replaced by its DIAN code.
+fn with_codes_only() -> Value {
+    let mut body = minimal();
+    let customer = body.pointer_mut("/customer").and_then(Value::as_object_mut).unwrap();
+    for key in ["identification_document_id", "legal_organization_id", "tribute_id"] {
+        customer.remove(key);
+    }
+    customer.insert("identification_document_code".into(), json!("13"));
+    customer.insert("legal_organization_code".into(), json!("2"));
+    customer.insert("tribute_code".into(), json!("ZZ"));
+    customer.insert("municipality_code".into(), json!("68679"));
+    let item = body.pointer_mut("/items/0").and_then(Value::as_object_mut).unwrap();
+    for key in ["unit_measure_id", "standard_code_id", "tribute_id"] {
+        item.remove(key);
+    }
+    item.insert("unit_measure_code".into(), json!("94"));
+    item.insert("standard_code".into(), json!("999"));
+    item.insert("tribute_code".into(), json!("01"));
+    body
+}
+
+#[test]
+fn an_invoice_with_dian_codes_instead_of_ids_reads_as_the_same_invoice() {
+    let mut with_ids = minimal();
+    set(&mut with_ids, "/customer/municipality_id", json!(980));
+    let by_ids = parse_invoice(&with_ids).expect("ids are accepted");
+    let by_codes = parse_invoice(&with_codes_only()).expect("codes are accepted");
+    assert_eq!(by_codes, by_ids);
+    assert_eq!(by_codes.customer().municipality().map(|m| m.code()), Some("68679"));
+    assert_eq!(by_codes.items()[0].unit_measure_id(), 70);
+}
+
+#[test]
+fn an_id_and_a_code_for_the_same_entry_are_accepted_together() {
+    let mut body = minimal();
+    set(&mut body, "/items/0/unit_measure_code", json!("94"));
+    set(&mut body, "/customer/identification_document_code", json!("13"));
+    set(&mut body, "/customer/tribute_code", json!("ZZ"));
+    assert!(parse_invoice(&body).is_ok());
+}
+
+#[test]
+fn an_id_and_a_code_that_disagree_are_a_422_naming_both_fields() {
+    let mut body = minimal();
+    set(&mut body, "/items/0/unit_measure_code", json!("KGM"));
+    set(&mut body, "/customer/legal_organization_code", json!("1"));
+    assert_eq!(
+        unprocessable(&body),
+        json!([
+            entry(
+                json!(["body", "customer", "legal_organization_code"]),
+                "legal_organization_id 2 y legal_organization_code '1' no corresponden al mismo registro del catálogo de tipos de organización",
+                "value_error"
+            ),
+            entry(
+                json!(["body", "items", 0, "unit_measure_code"]),
+                "unit_measure_id 70 y unit_measure_code 'KGM' no corresponden al mismo registro del catálogo de unidades de medida",
+                "value_error"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn an_unknown_code_is_a_422_naming_the_field_and_the_value() {
+    let mut body = with_codes_only();
+    // 70 is the v1 id of "unidad", not a DIAN code: v2 wants 94.
+    set(&mut body, "/items/0/unit_measure_code", json!("70"));
+    set(&mut body, "/customer/municipality_code", json!("99999"));
+    assert_eq!(
+        unprocessable(&body),
+        json!([
+            entry(
+                json!(["body", "customer", "municipality_code"]),
+                "municipality_code '99999' no existe en el catálogo de municipios",
+                "type_error.enum"
+            ),
+            entry(
+                json!(["body", "items", 0, "unit_measure_code"]),
+                "unit_measure_code '70' no existe en el catálogo de unidades de medida",
+                "type_error.enum"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn an_unknown_id_is_a_422_naming_the_field_and_the_value() {
+    let mut body = minimal();
+    set(&mut body, "/customer/municipality_id", json!(5000));
+    set(&mut body, "/customer/tribute_id", json!(1));
+    set(&mut body, "/items/0/unit_measure_id", json!(1094));
+    set(&mut body, "/items/0/tribute_id", json!(21));
+    set(&mut body, "/items/0/standard_code_id", json!(9));
+    assert_eq!(
+        unprocessable(&body),
+        json!([
+            entry(
+                json!(["body", "customer", "tribute_id"]),
+                "tribute_id 1 no existe en el catálogo de tributos del cliente",
+                "type_error.enum"
+            ),
+            entry(
+                json!(["body", "customer", "municipality_id"]),
+                "municipality_id 5000 no existe en el catálogo de municipios",
+                "type_error.enum"
+            ),
+            entry(
+                json!(["body", "items", 0, "unit_measure_id"]),
+                "unit_measure_id 1094 no existe en el catálogo de unidades de medida",
+                "type_error.enum"
+            ),
+            entry(
+                json!(["body", "items", 0, "standard_code_id"]),
+                "standard_code_id 9 no existe en el catálogo de estándares de identificación del producto",
+                "type_error.enum"
+            ),
+            entry(
+                json!(["body", "items", 0, "tribute_id"]),
+                "tribute_id 21 no existe en el catálogo de tributos de productos",
+                "type_error.enum"
+            ),
+        ])
+    );
+}
+
+#[test]
+fn neither_the_id_nor_the_code_is_still_the_id_missing() {
+    let body = without("/items/0/unit_measure_id");
+    assert_eq!(
+        unprocessable(&body),
+        json!([entry(json!(["body", "items", 0, "unit_measure_id"]), "field required", "value_error.missing")])
+    );
+}
+
+#[test]
+fn a_code_that_is_not_a_string_is_a_type_error_and_nothing_else() {
+    let body = with("/items/0/unit_measure_code", json!(94));
+    assert_eq!(
+        unprocessable(&body),
+        json!([entry(json!(["body", "items", 0, "unit_measure_code"]), "str type expected", "type_error.str")])
+    );
+}

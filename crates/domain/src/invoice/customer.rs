@@ -1,9 +1,9 @@
 //! The buyer of an invoice (`customer`).
 
 use super::codes::IdentificationDocumentType;
-use crate::catalog::{self, Entry};
 use super::text::EmailAddress;
 use super::violation::{Path, Violation, collect};
+use crate::catalog::{self, Entry};
 
 /// A customer as the client sent it, every field already of the right JSON type.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,13 +62,10 @@ impl Customer {
             path.key("legal_organization_id"),
             out,
         );
-        let tribute =
-            collect(catalog::customer_tributes().resolve_id(draft.tribute_id), path.key("tribute_id"), out);
+        let tribute = collect(catalog::customer_tributes().resolve_id(draft.tribute_id), path.key("tribute_id"), out);
         let municipality = match draft.municipality_id.filter(|id| *id != 0) {
             None => Some(None),
-            Some(id) => {
-                collect(catalog::municipalities().resolve_id(id), path.key("municipality_id"), out).map(Some)
-            }
+            Some(id) => collect(catalog::municipalities().resolve_id(id), path.key("municipality_id"), out).map(Some),
         };
         let email = match draft.email {
             Some(email) => collect(EmailAddress::parse(&email), path.key("email"), out).map(Some),

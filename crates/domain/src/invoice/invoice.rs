@@ -4,7 +4,6 @@ use rust_decimal::Decimal;
 use time::Date;
 
 use super::codes::PaymentForm;
-use crate::catalog::{self, Entry};
 use super::customer::{Customer, CustomerDraft};
 use super::item::{Item, ItemDraft};
 use super::money::Money;
@@ -12,6 +11,7 @@ use super::net::NetPricing;
 use super::text::{Observation, ReferenceCode};
 use super::totals::Totals;
 use super::violation::{Path, Violation, collect};
+use crate::catalog::{self, Entry};
 
 /// An invoice as the client sent it: every field already of the right JSON type, defaults of
 /// `reference-wrapper.md` §3.1 already applied, nothing checked yet.

@@ -577,3 +577,73 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_excluded_item_carries_no_tax_whatever_rate_it_names() {
+    let mut draft = minimal();
+    draft.items[0] = item(dec!(1000.50), dec!(19));
+    draft.items[0].quantity = 3;
+    draft.items[0].is_excluded = 1;
+    let invoice = Invoice::parse(draft).unwrap();
+    let line = &invoice.totals().lines()[0];
+    assert_eq!(line.tax_amount().to_string(), "0.00");
+    assert_eq!(line.taxable_amount().to_string(), "3001.50");
+    assert_eq!(invoice.net_pricing().lines()[0].price().to_string(), "1000.50");
+    assert_eq!(invoice.net_pricing().cash_rounding().to_string(), "0.00");
+}
+
+#[test]
+fn the_net_price_is_the_cent_whose_v2_line_lands_on_the_v1_total() {
+    // 119 with 19 % is exactly 100 net: no rounding needed.
+    let mut draft = minimal();
+    draft.items[0] = item(dec!(119), dec!(19));
+    let pricing = Invoice::parse(draft).unwrap().net_pricing().clone();
+    assert_eq!(pricing.lines()[0].price().to_string(), "100.00");
+    assert_eq!(pricing.lines()[0].tax().to_string(), "19.00");
+    assert_eq!(pricing.total().to_string(), "119.00");
+    assert_eq!(pricing.payable().to_string(), "119.00");
+    assert!(pricing.cash_rounding().is_zero());
+
+    // 100.5 with 19 %: 84.4538… net; 84.45 + 16.05 = 100.50 exactly.
+    let pricing = Invoice::parse(minimal()).unwrap().net_pricing().clone();
+    assert_eq!(pricing.lines()[0].price().to_string(), "84.45");
+    assert_eq!(pricing.total().to_string(), "100.50");
+}
+
+#[test]
+fn what_no_net_price_reproduces_is_left_to_cash_rounding_and_the_payable_stays_the_v1_total() {
+    // 7 units of 9.99 with 19 %: v1 69.93. Net 8.39 × 7 = 58.73 + 11.16 = 69.89; net 8.40 gives
+    // 58.80 + 11.17 = 69.97. Neither lands on 69.93: the closer wins and 0.04 is rounding.
+    let mut draft = minimal();
+    draft.items[0] = item(dec!(9.99), dec!(19));
+    draft.items[0].quantity = 7;
+    let invoice = Invoice::parse(draft).unwrap();
+    let pricing = invoice.net_pricing();
+    assert_eq!(invoice.totals().total().to_string(), "69.93");
+    assert_eq!(pricing.total().amount() + pricing.cash_rounding().amount(), dec!(69.93));
+    assert_eq!(pricing.payable().to_string(), "69.93");
+    assert!(!pricing.cash_rounding().is_zero());
+    assert!(pricing.rounding_within_limit());
+}
+
+#[test]
+fn ids_missing_from_the_catalogues_are_refused_by_name_and_value() {
+    let mut draft = minimal();
+    draft.items[0].unit_measure_id = 0;
+    draft.customer.municipality_id = Some(1123);
+    assert_eq!(
+        violations(draft),
+        [
+            bound(
+                "customer.municipality_id",
+                ViolationKind::NotPermitted,
+                "municipality_id 1123 no existe en el catálogo de municipios"
+            ),
+            bound(
+                "items.0.unit_measure_id",
+                ViolationKind::NotPermitted,
+                "unit_measure_id 0 no existe en el catálogo de unidades de medida"
+            ),
+        ]
+    );
+}

@@ -89,7 +89,8 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
     }
 
     payload.insert("customer".into(), customer(invoice));
-    let items: Vec<Value> = invoice.items().iter().zip(pricing.lines()).map(|(item, net)| item_value(item, net)).collect();
+    let items: Vec<Value> =
+        invoice.items().iter().zip(pricing.lines()).map(|(item, net)| item_value(item, net)).collect();
     payload.insert("items".into(), Value::Array(items));
 
     if !invoice.allowance_charges().is_empty() {

@@ -12,10 +12,17 @@
 //!    only its bound violations are kept (business rules are not judged on a malformed body).
 //! 3. Otherwise the domain builds the invoice: bound violations → 422, else business rules → 400,
 //!    both with the same FastAPI list shape.
+//!
+//! Catalogue fields may be given as the Factus v1 id (`municipality_id`), as the DIAN code Factus
+//! v2 uses (`municipality_code`), or both, whichever version the server talks to: a code is
+//! turned into its id here (an unknown code is a 422 naming the field and the value), an id and a
+//! code that name different entries are a 422 naming both fields, and the domain checks that the
+//! id exists.
 
+use factus_domain::catalog::{self, Catalog};
 use factus_domain::invoice::{
-    AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft,
-    MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind,
+    AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, FieldProblem, Invoice, InvoiceDraft,
+    ItemDraft, MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind,
     WithholdingTaxDraft,
 };
 use rust_decimal::Decimal;
@@ -94,6 +101,62 @@ pub fn type_code(kind: ViolationKind) -> &'static str {
 // field bounds on a body already answered with 422, so each is a value that breaks no bound.
 const PLACEHOLDER_TEXT: &str = "placeholder";
 const PLACEHOLDER_DOCUMENT_ID: i64 = 3;
+const PLACEHOLDER_LEGAL_ORGANIZATION_ID: i64 = 2;
+const PLACEHOLDER_CUSTOMER_TRIBUTE_ID: i64 = 21;
+const PLACEHOLDER_MUNICIPALITY_ID: i64 = 169;
+const PLACEHOLDER_UNIT_MEASURE_ID: i64 = 70;
+const PLACEHOLDER_STANDARD_CODE_ID: i64 = 1;
+const PLACEHOLDER_PRODUCT_TRIBUTE_ID: i64 = 1;
+
+/// A catalogue field given as a v1 id (`id_key`), a DIAN code (`code_key`) or both: the v1 id.
+///
+/// `None` when neither is given (recorded as the id missing when `required`, as before codes were
+/// accepted) or when what was given is wrong (recorded). An id alone is returned unchecked: the
+/// domain reports an id that is not in the catalogue.
+fn catalog_id(
+    fields: &Fields<'_>,
+    (id_key, code_key): (&'static str, &'static str),
+    catalog: &Catalog,
+    required: bool,
+    errors: &mut Errors,
+) -> Option<i64> {
+    let id = fields.optional_int(id_key, errors);
+    let code = fields.optional_str(code_key, errors);
+    let id_given = id.is_some() || fields.raw(id_key).is_some();
+    let Some(code) = code else {
+        if required && !id_given && fields.raw(code_key).is_none() {
+            errors.push(FieldError::missing(fields.loc().key(id_key)));
+        }
+        return id;
+    };
+    let entry = match catalog.resolve_code(&code) {
+        Ok(entry) => entry,
+        Err(unknown) => {
+            errors.push(FieldError::new(
+                fields.loc().key(code_key),
+                unknown.message_for(code_key),
+                type_code(ViolationKind::NotPermitted),
+            ));
+            return None;
+        }
+    };
+    match id {
+        Some(id) if catalog.by_id(id).is_some_and(|named| named.code() != entry.code()) => {
+            errors.push(FieldError::new(
+                fields.loc().key(code_key),
+                format!(
+                    "{id_key} {id} y {code_key} '{code}' no corresponden al mismo registro del catálogo de {}",
+                    catalog.label()
+                ),
+                "value_error",
+            ));
+            None
+        }
+        Some(id) => Some(id),
+        None if id_given => None,
+        None => Some(entry.id()),
+    }
+}
 const PLACEHOLDER_DATE: Date = Date::MIN;
 
 /// Reads the body into a draft, recording every shape error; `None` only when the body is not an
@@ -137,6 +200,8 @@ fn read_invoice(body: &Value, errors: &mut Errors) -> Option<InvoiceDraft> {
         allowance_charges,
         customer: customer.unwrap_or_else(|| CustomerDraft {
             identification_document_id: PLACEHOLDER_DOCUMENT_ID,
+            legal_organization_id: PLACEHOLDER_LEGAL_ORGANIZATION_ID,
+            tribute_id: PLACEHOLDER_CUSTOMER_TRIBUTE_ID,
             ..CustomerDraft::default()
         }),
         items: items.unwrap_or_default(),
@@ -222,7 +287,14 @@ fn read_establishment(fields: &Fields<'_>, errors: &mut Errors) -> Establishment
         phone_number: text(fields.required_str("phone_number", errors)),
         // A plain string in the reference, not an e-mail field.
         email: text(fields.required_str("email", errors)),
-        municipality_id: fields.required_int("municipality_id", errors).unwrap_or_default(),
+        municipality_id: catalog_id(
+            fields,
+            ("municipality_id", "municipality_code"),
+            catalog::municipalities(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_MUNICIPALITY_ID),
     }
 }
 
@@ -238,9 +310,7 @@ fn read_allowance_charge(fields: &Fields<'_>, errors: &mut Errors) -> AllowanceC
 
 fn read_customer(fields: &Fields<'_>, errors: &mut Errors) -> CustomerDraft {
     CustomerDraft {
-        identification_document_id: fields
-            .required_int("identification_document_id", errors)
-            .unwrap_or(PLACEHOLDER_DOCUMENT_ID),
+        identification_document_id: identification_document_id(fields, errors),
         identification: text(fields.required_str("identification", errors)),
         dv: fields.optional_str("dv", errors),
         company: fields.optional_str("company", errors),
@@ -249,9 +319,23 @@ fn read_customer(fields: &Fields<'_>, errors: &mut Errors) -> CustomerDraft {
         address: fields.optional_str("address", errors),
         email: fields.optional_email("email", errors),
         phone: fields.optional_str("phone", errors),
-        municipality_id: fields.optional_int("municipality_id", errors),
-        legal_organization_id: fields.required_int("legal_organization_id", errors).unwrap_or_default(),
-        tribute_id: fields.required_int("tribute_id", errors).unwrap_or_default(),
+        municipality_id: catalog_id(
+            fields,
+            ("municipality_id", "municipality_code"),
+            catalog::municipalities(),
+            false,
+            errors,
+        ),
+        legal_organization_id: catalog_id(
+            fields,
+            ("legal_organization_id", "legal_organization_code"),
+            catalog::legal_organizations(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_LEGAL_ORGANIZATION_ID),
+        tribute_id: catalog_id(fields, ("tribute_id", "tribute_code"), catalog::customer_tributes(), true, errors)
+            .unwrap_or(PLACEHOLDER_CUSTOMER_TRIBUTE_ID),
     }
 }
 
@@ -263,10 +347,25 @@ fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
         price: fields.required_decimal("price", errors).unwrap_or(Decimal::ONE),
         discount_rate: fields.optional_decimal("discount_rate", errors).unwrap_or(Rate::ZERO.percent()),
         tax_rate: fields.required_decimal("tax_rate", errors).unwrap_or_default(),
-        unit_measure_id: fields.required_int("unit_measure_id", errors).unwrap_or_default(),
-        standard_code_id: fields.required_int("standard_code_id", errors).unwrap_or_default(),
+        unit_measure_id: catalog_id(
+            fields,
+            ("unit_measure_id", "unit_measure_code"),
+            catalog::unit_measures(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_UNIT_MEASURE_ID),
+        standard_code_id: catalog_id(
+            fields,
+            ("standard_code_id", "standard_code"),
+            catalog::standard_codes(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_STANDARD_CODE_ID),
         is_excluded: fields.required_int("is_excluded", errors).unwrap_or_default(),
-        tribute_id: fields.required_int("tribute_id", errors).unwrap_or_default(),
+        tribute_id: catalog_id(fields, ("tribute_id", "tribute_code"), catalog::product_tributes(), true, errors)
+            .unwrap_or(PLACEHOLDER_PRODUCT_TRIBUTE_ID),
         scheme_id: fields.optional_str("scheme_id", errors),
         note: fields.optional_str("note", errors),
         withholding_taxes: list(fields, "withholding_taxes", false, errors, |fields, errors| WithholdingTaxDraft {
@@ -274,10 +373,20 @@ fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
             withholding_tax_rate: fields.required_decimal("withholding_tax_rate", errors).unwrap_or_default(),
         }),
         mandate: nested(fields, "mandate", false, errors, |fields, errors| MandateDraft {
-            identification_document_id: fields
-                .required_int("identification_document_id", errors)
-                .unwrap_or(PLACEHOLDER_DOCUMENT_ID),
+            identification_document_id: identification_document_id(fields, errors),
             identification: text(fields.required_str("identification", errors)),
         }),
     }
+}
+
+/// `identification_document_id`, or the id of `identification_document_code`.
+fn identification_document_id(fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+    catalog_id(
+        fields,
+        ("identification_document_id", "identification_document_code"),
+        catalog::identification_documents(),
+        true,
+        errors,
+    )
+    .unwrap_or(PLACEHOLDER_DOCUMENT_ID)
 }
