@@ -1248,17 +1248,41 @@ async fn malformed_json_is_a_422_with_the_offset_of_the_error() {
 #[tokio::test]
 async fn factus_field_errors_become_a_400_listing_each_field_after_the_message() {
     let app = TestApp::start(Mode::ClientToken).await;
+    // Two things only Factus knows are wrong: the account has no range 999, and an exclusion from
+    // IVA on an INC item.
     let invoice = edited(
         valid_invoice("FAC-422"),
-        vec![set("/items/0/tribute_id", json!(99)), set("/items/0/unit_measure_id", json!(999_999))],
+        vec![
+            set("/numbering_range_id", json!(999)),
+            set("/items/0/tribute_id", json!(4)),
+            set("/items/0/is_excluded", json!(1)),
+        ],
     );
 
     app.create(&invoice).await.detail(
         StatusCode::BAD_REQUEST,
-        "Error al crear la factura: Error de validación — items.0.unit_measure_id: El campo items.0.unit_measure_id es \
-         inválido.; items.0.tribute_id: El campo items.0.tribute_id es inválido.",
+        "Error al crear la factura: Error de validación — numbering_range_id: El campo id rango de numeración es \
+         inválido.; items.0.is_excluded: El impuesto excluido solo puede ser aplicado al IVA",
     );
     assert_eq!(app.upstream_bills().await, json!([]));
+}
+
+#[tokio::test]
+async fn ids_missing_from_the_catalogues_are_a_422_that_never_reaches_factus() {
+    let app = TestApp::start(Mode::ClientToken).await;
+    let invoice = edited(
+        valid_invoice("FAC-IDS"),
+        vec![set("/items/0/tribute_id", json!(99)), set("/items/0/unit_measure_id", json!(999_999))],
+    );
+
+    app.create(&invoice).await.errors(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &json!([
+            { "loc": ["body", "items", 0, "unit_measure_id"], "msg": "unit_measure_id 999999 no existe en el catálogo de unidades de medida", "type": "type_error.enum" },
+            { "loc": ["body", "items", 0, "tribute_id"], "msg": "tribute_id 99 no existe en el catálogo de tributos de productos", "type": "type_error.enum" },
+        ]),
+    );
+    assert_eq!(app.upstream_requests().await.get("POST /v1/bills/validate"), None);
 }
 
 #[tokio::test]
