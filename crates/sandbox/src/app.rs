@@ -18,7 +18,6 @@ use http::StatusCode;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::account::LOGO_MAX_BYTES;
 use crate::catalog::{self, Catalog};
 use crate::config::SandboxConfig;
 use crate::faults::Action;
@@ -136,8 +135,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/v1/measurement-units", get(reference::units))
         .route("/v1/dian/acquirer", get(reference::acquirer))
         .route("/v1/company", get(reference::company).put(account::update_company))
-        // Multipart logos up to the 2048 KB the handler allows, plus the multipart framing.
-        .route("/v1/company/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(4 * LOGO_MAX_BYTES)))
+        // The whole upload is read (up to the drain limit) so that a logo over the 2048 KB allowed
+        // gets its 422 rather than a 413 and a broken pipe.
+        .route("/v1/company/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(DRAIN_LIMIT)))
         .merge(v2::router())
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), version::gate))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), auth::require_token))
@@ -237,11 +237,13 @@ async fn inject_faults(State(app): State<Arc<App>>, mut request: Request, next: 
         Some(Action::Status { status, body }) => {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let body = body.unwrap_or_else(|| json!({"message": code.canonical_reason().unwrap_or("Error")}));
-            json_response(code, &body)
+            drain(request, json_response(code, &body)).await
         }
         Some(Action::Hang) => std::future::pending().await,
-        Some(Action::Unauthorized) => unauthenticated(),
-        Some(Action::RateLimit { retry_after_s }) => too_many(app.config.rate_limit.unwrap_or(80), retry_after_s),
+        Some(Action::Unauthorized) => drain(request, unauthenticated()).await,
+        Some(Action::RateLimit { retry_after_s }) => {
+            drain(request, too_many(app.config.rate_limit.unwrap_or(80), retry_after_s)).await
+        }
         Some(Action::Pending) => {
             request.extensions_mut().insert(PendingFault);
             next.run(request).await

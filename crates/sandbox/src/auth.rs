@@ -181,7 +181,7 @@ pub(crate) async fn require_token(State(app): State<Arc<App>>, request: Request,
         return next.run(request).await;
     };
     match app.store.rate_check(&account, limit, app.config.rate_window.max(Duration::from_secs(1))) {
-        RateCheck::Limited { reset_in } => too_many(limit, whole_seconds(reset_in)),
+        RateCheck::Limited { reset_in } => crate::app::drain(request, too_many(limit, whole_seconds(reset_in))).await,
         RateCheck::Allowed { remaining, reset_in } => {
             let mut response = next.run(request).await;
             let reset = time::OffsetDateTime::now_utc().unix_timestamp()

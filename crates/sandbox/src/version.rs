@@ -68,7 +68,7 @@ pub(crate) fn refused(app: &App, request: &Request) -> bool {
 /// Middleware of the versioned routes, behind the bearer check: 403 for the refused tree.
 pub(crate) async fn gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     if app.version.get().refuses(request.uri().path()) {
-        return version_unavailable();
+        return crate::app::drain(request, version_unavailable()).await;
     }
     next.run(request).await
 }

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::spawn;
+use crate::common::{spawn, spawn_with};
 
 const BOUNDARY: &str = "sandbox-test-boundary";
 
@@ -92,4 +92,27 @@ async fn a_large_multipart_body_without_a_token_gets_the_401() {
     let (status, body) = upload_then_read(&t.base, "POST", "/v1/bills/validate", None).await;
     assert_eq!(status, 401);
     assert_eq!(body, json!({"message": "Unauthenticated."}));
+}
+
+#[tokio::test]
+async fn a_large_upload_past_the_rate_limit_or_hit_by_a_fault_gets_its_answer() {
+    let t = spawn_with(factus_sandbox::SandboxConfig { rate_limit: Some(1), ..Default::default() }).await;
+    let (status, _) = t.get("/v1/company").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = upload_then_read(&t.base, "POST", "/v1/company/logo", Some(&t.token)).await;
+    assert_eq!(status, 429);
+    assert_eq!(body, json!({"message": "Too Many Attempts."}));
+
+    let t = spawn().await;
+    t.add_fault(json!({"kind": "status", "status": 503, "path": "/v1/company/logo", "times": 1})).await;
+    let (status, body) = upload_then_read(&t.base, "POST", "/v1/company/logo", Some(&t.token)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body, json!({"message": "Service Unavailable"}));
+    // A logo far over the limit is read whole and refused with the 422, not a 413.
+    let (status, body) = upload_then_read(&t.base, "POST", "/v1/company/logo", Some(&t.token)).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["data"]["errors"]["image"],
+        json!(["El campo imagen debe ser una imagen (PNG, JPEG, GIF o WebP)."])
+    );
 }
