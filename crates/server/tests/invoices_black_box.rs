@@ -827,6 +827,11 @@ async fn numbering_ranges_are_listed_with_from_to_and_a_boolean_is_active() {
             {
                 "id": 9, "document": "Nota Crédito", "prefix": "NC", "from": 1, "to": 99999999, "current": 1,
                 "resolution_number": null, "technical_key": null, "is_active": true
+            },
+            {
+                "id": 10, "document": "Documento Soporte", "prefix": "SEDS", "from": 984000000, "to": 985000000,
+                "current": 984000001, "resolution_number": "18760000002",
+                "technical_key": "6d1e3c2b4a5f60718293a4b5c6d7e8f901a2b3c4", "is_active": true
             }
         ])
     );
