@@ -186,23 +186,31 @@ async fn add_event(State(app): Shared, Path(number): Path<String>, body: Bytes) 
         return unprocessable("event_code must be one of 030, 031, 032, 033, 034");
     };
     let now = time::OffsetDateTime::now_utc();
-    let event = app.store.add_event(&number, |index| {
-        let cude_seed = format!("{number}{code}{index}{}", now.unix_timestamp_nanos());
-        RadianEvent {
-            number: format!("AP{}", index + 1),
-            cude: hex::encode(<sha2::Sha384 as sha2::Digest>::digest(cude_seed.as_bytes())),
-            event_code: code.to_owned(),
-            event_name: name.to_owned(),
-            effective_date: issue_date(now),
-            effective_time: now
-                .to_offset(COLOMBIA)
-                .time()
-                .format(time::macros::format_description!("[hour]:[minute]:[second]"))
-                .unwrap_or_default(),
-        }
-    });
+    let event = app.store.add_event(&number, |index| radian_event(&number, (code, name), index, now));
     match event {
         Some(event) => json_response(StatusCode::CREATED, &serde_json::to_value(event).unwrap_or_default()),
         None => not_found(format!("No se encontró la factura con número {number}")),
+    }
+}
+
+/// The `index`-th RADIAN event `(code, name)` of a bill, registered `now` (number `AP<n>`, a CUDE).
+pub(crate) fn radian_event(
+    bill_number: &str,
+    (code, name): (&str, &str),
+    index: usize,
+    now: time::OffsetDateTime,
+) -> RadianEvent {
+    let cude_seed = format!("{bill_number}{code}{index}{}", now.unix_timestamp_nanos());
+    RadianEvent {
+        number: format!("AP{}", index + 1),
+        cude: hex::encode(<sha2::Sha384 as sha2::Digest>::digest(cude_seed.as_bytes())),
+        event_code: code.to_owned(),
+        event_name: name.to_owned(),
+        effective_date: issue_date(now),
+        effective_time: now
+            .to_offset(COLOMBIA)
+            .time()
+            .format(time::macros::format_description!("[hour]:[minute]:[second]"))
+            .unwrap_or_default(),
     }
 }

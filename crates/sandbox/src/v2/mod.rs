@@ -4,6 +4,7 @@
 //! (`validate`), the arithmetic (`totals`, net prices plus taxes) and the wire shapes differ.
 
 pub(crate) mod codes;
+pub(crate) mod delivery;
 pub(crate) mod model;
 pub(crate) mod render;
 pub(crate) mod totals;
@@ -22,16 +23,25 @@ use serde_json::{Value, json};
 use time::Date;
 use time::macros::format_description;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Map;
+
+use crate::admin::radian_event;
 use crate::app::App;
 use crate::catalog::IDENTITY_DOCUMENTS;
+use crate::catalog::RADIAN_EVENTS;
 use crate::documents::{
     self, CreateFaults, Filters, Format, Issue, Pending, Reject, Shape, base_url, invalid_response, not_found_number,
     paging,
 };
 use crate::http::{ok, validation_error};
 use crate::model::{DocKind, Document};
+use crate::ranges::RangeMeta;
 use crate::reference;
 use crate::render::COLOMBIA;
+use crate::render::file_name;
+use crate::validate::FieldReader;
 use crate::validate::{Context, Errors};
 
 type Shared = State<Arc<App>>;
@@ -45,15 +55,20 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/bills/{number}", get(show_bill))
         .route("/v2/bills/{number}/download-pdf", get(bill_pdf))
         .route("/v2/bills/{number}/download-xml", get(bill_xml))
+        .route("/v2/bills/{number}/download-attached-document-xml", get(bill_attached))
         .route("/v2/bills/{number}/send-email", post(bill_email))
+        .route("/v2/bills/{number}/email-content", get(bill_email_content))
         .route("/v2/bills/{number}/radian/events", get(bill_events))
+        .route("/v2/bills/{number}/radian/events/{event_type}", post(emit_event))
         .route("/v2/bills/destroy/reference/{reference_code}", delete(delete_bill))
         .route("/v2/credit-notes/validate", post(create_credit_note))
         .route("/v2/credit-notes", get(list_credit_notes))
         .route("/v2/credit-notes/{number}", get(show_credit_note))
         .route("/v2/credit-notes/{number}/download-pdf", get(credit_note_pdf))
         .route("/v2/credit-notes/{number}/download-xml", get(credit_note_xml))
+        .route("/v2/credit-notes/{number}/download-attached-document-xml", get(credit_note_attached))
         .route("/v2/credit-notes/{number}/send-email", post(credit_note_email))
+        .route("/v2/credit-notes/{number}/email-content", get(credit_note_email_content))
         .route("/v2/credit-notes/reference/{reference_code}", delete(delete_credit_note))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges))
         .route("/v2/numbering-ranges/{id}", get(reference::numbering_range))
@@ -80,6 +95,104 @@ async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
 async fn bill_xml(State(app): Shared, Path(number): Path<String>) -> Response {
     documents::download(&app, DocKind::Bill, &number, Format::Xml)
 }
+
+async fn bill_attached(State(app): Shared, Path(number): Path<String>) -> Response {
+    attached(&app, DocKind::Bill, &number)
+}
+
+async fn bill_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
+    email_content(&app, DocKind::Bill, &number)
+}
+
+async fn credit_note_attached(State(app): Shared, Path(number): Path<String>) -> Response {
+    attached(&app, DocKind::CreditNote, &number)
+}
+
+async fn credit_note_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
+    email_content(&app, DocKind::CreditNote, &number)
+}
+
+/// A stored document and its range, or the 404 to answer.
+fn stored<'a>(app: &'a App, kind: DocKind, number: &str) -> Result<(Arc<Document>, &'a RangeMeta), Response> {
+    let found = app.store.find(kind, number).and_then(|(doc, _)| {
+        let range = app.range(doc.input.numbering_range_id)?;
+        Some((doc, range))
+    });
+    found.ok_or_else(|| not_found_number(kind, number))
+}
+
+/// `…/download-attached-document-xml`: `data = {file_name, xml_base_64_encoded}`.
+fn attached(app: &App, kind: DocKind, number: &str) -> Response {
+    match stored(app, kind, number) {
+        Ok((doc, range)) => {
+            let name = file_name(&doc);
+            ok(json!({
+                "file_name": format!("ad{}", name.get(2..).unwrap_or_default()),
+                "xml_base_64_encoded": STANDARD.encode(delivery::attached_document(&doc, range, &app.catalog)),
+            }))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `…/email-content`: `data = {subject, attached_document}` (a base64 ZIP of PDF and
+/// `AttachedDocument`), for integrators that send the e-mail themselves.
+fn email_content(app: &App, kind: DocKind, number: &str) -> Response {
+    match stored(app, kind, number) {
+        Ok((doc, range)) => ok(json!({
+            "subject": delivery::email_subject(&doc),
+            "attached_document": STANDARD.encode(delivery::email_zip(&doc, range, &app.catalog)),
+        })),
+        Err(response) => response,
+    }
+}
+
+/// `POST /v2/bills/{number}/radian/events/{event_type}`: registers a RADIAN event issued by the
+/// person in the body and answers the bill's events. Tacit acceptance (`034`) only applies to
+/// credit sales; a claim (`031`) needs `claim_concept_code`.
+async fn emit_event(State(app): Shared, Path((number, event_type)): Path<(String, String)>, body: Bytes) -> Response {
+    let Some((bill, _)) = app.store.find(DocKind::Bill, &number) else {
+        return not_found_number(DocKind::Bill, &number);
+    };
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let empty = Map::new();
+    let root = value.as_object().unwrap_or(&empty);
+    let mut v = FieldReader::default();
+    let event = RADIAN_EVENTS.iter().find(|(code, _)| *code == event_type).copied();
+    match event {
+        None => v.invalid("event_type"),
+        Some(("034", _)) if bill.input.payment_form != "2" => v
+            .errors
+            .add("event_type", "La aceptación tácita solo aplica a facturas con forma de pago a crédito.".into()),
+        Some(_) => {}
+    }
+    v.code(root, "", "identification_document_code", true, &codes::IDENTITY_DOCUMENTS);
+    v.string(root, "", "identification", true);
+    v.string(root, "", "first_name", true);
+    v.string(root, "", "last_name", true);
+    v.string(root, "", "job_title", false);
+    v.string(root, "", "organization_department", false);
+    v.code(root, "", "claim_concept_code", event_type == "031", &CLAIM_CONCEPTS);
+    let Some(event) = event.filter(|_| v.errors.is_empty()) else {
+        return validation_error(v.errors.into_json());
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if app.store.add_event(&number, |index| radian_event(&number, event, index, now)).is_none() {
+        return not_found_number(DocKind::Bill, &number);
+    }
+    match app.store.find(DocKind::Bill, &number) {
+        Some((bill, _)) => ok(serde_json::to_value(&bill.events).unwrap_or_default()),
+        None => not_found_number(DocKind::Bill, &number),
+    }
+}
+
+/// Claim concepts of a `031` event.
+const CLAIM_CONCEPTS: [(&str, &str); 4] = [
+    ("01", "Documento con inconsistencias"),
+    ("02", "Mercancía no entregada totalmente"),
+    ("03", "Mercancía no entregada parcialmente"),
+    ("04", "Servicio no prestado"),
+];
 
 async fn bill_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
     documents::send_email(&app, DocKind::Bill, &number, &body)

@@ -194,3 +194,105 @@ async fn resending_a_pending_v2_bill_with_the_same_data_validates_it_without_a_n
     let (status, _) = t.post("/v2/bills/validate", &bill_v2("RETRY-1")).await;
     assert_eq!(status, StatusCode::CONFLICT, "a validated reference is not reused");
 }
+
+#[tokio::test]
+async fn the_attached_document_wraps_the_invoice_with_dians_validation() {
+    let t = spawn().await;
+    let created = t.create_bill_v2("AD-1").await;
+    let (status, body) = t.get("/v2/bills/SETP990000001/download-attached-document-xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"]["file_name"].as_str().unwrap().starts_with("ad"));
+    let text =
+        String::from_utf8(STANDARD.decode(body["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let xml = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let root = xml.root_element();
+    assert_eq!(root.tag_name().name(), "AttachedDocument");
+    let text_of = |name: &str| root.descendants().find(|n| n.tag_name().name() == name).and_then(|n| n.text());
+    assert_eq!(text_of("ParentDocumentID"), Some("SETP990000001"));
+    assert_eq!(text_of("UUID"), created["data"]["cufe"].as_str());
+    assert_eq!(text_of("ValidationResultCode"), Some("02"));
+    let inner = text_of("Description").expect("the invoice inside");
+    assert!(
+        roxmltree::Document::parse(inner)
+            .expect("inner XML")
+            .root_element()
+            .has_tag_name(("urn:oasis:names:specification:ubl:schema:xsd:Invoice-2", "Invoice"))
+    );
+    assert_eq!(t.get("/v2/bills/SETP990000009/download-attached-document-xml").await.0, StatusCode::NOT_FOUND);
+}
+
+/// `(name, data)` of each entry of a stored (uncompressed) ZIP, read from its local headers.
+fn zip_entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut entries = Vec::new();
+    let mut at = 0;
+    while archive[at..].starts_with(b"PK\x03\x04") {
+        let u16_at = |i: usize| usize::from(u16::from_le_bytes([archive[i], archive[i + 1]]));
+        let size = u32::from_le_bytes(archive[at + 18..at + 22].try_into().unwrap()) as usize;
+        let (name_len, extra_len) = (u16_at(at + 26), u16_at(at + 28));
+        let name_start = at + 30;
+        let data_start = name_start + name_len + extra_len;
+        let name = String::from_utf8(archive[name_start..name_start + name_len].to_vec()).unwrap();
+        entries.push((name, archive[data_start..data_start + size].to_vec()));
+        at = data_start + size;
+    }
+    entries
+}
+
+#[tokio::test]
+async fn the_email_content_has_dians_subject_and_a_zip_of_pdf_and_attached_document() {
+    let t = spawn().await;
+    t.create_bill_v2("EMAIL-1").await;
+    let (status, body) = t.get("/v2/bills/SETP990000001/email-content").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["subject"], "900825759;FACTUS SANDBOX S.A.S.;SETP990000001;01;FACTUS SANDBOX S.A.S.");
+    let archive = STANDARD.decode(body["data"]["attached_document"].as_str().unwrap()).unwrap();
+    let entries = zip_entries(&archive);
+    assert_eq!(entries.len(), 2);
+    assert!(entries[0].0.starts_with("fv") && entries[0].0.ends_with(".pdf"));
+    assert!(entries[0].1.starts_with(b"%PDF"));
+    assert!(entries[1].0.starts_with("ad") && entries[1].0.ends_with(".xml"));
+    assert!(String::from_utf8_lossy(&entries[1].1).contains("<AttachedDocument"));
+}
+
+fn person(extra: Value) -> Value {
+    let mut body = json!({"identification_document_code": "13", "identification": "12345667", "dv": "",
+                          "first_name": "Pepito", "last_name": "Perez", "job_title": "Contador"});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    body
+}
+
+#[tokio::test]
+async fn radian_events_are_emitted_on_a_bill_and_tacit_acceptance_needs_a_credit_sale() {
+    let t = spawn().await;
+    t.create_bill_v2("RAD-CREDIT").await;
+    let (status, body) = t.post("/v2/bills/SETP990000001/radian/events/034", &person(json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"][0]["event_code"], "034");
+    assert_eq!(body["data"][0]["number"], "AP1");
+    let (status, body) = t.post("/v2/bills/SETP990000001/radian/events/031", &person(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["data"]["errors"]["claim_concept_code"].is_array(), "a claim needs its concept");
+    let (status, body) =
+        t.post("/v2/bills/SETP990000001/radian/events/031", &person(json!({"claim_concept_code": "02"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+    let (status, _) = t.post("/v2/bills/SETP990000001/radian/events/099", &person(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = t.post("/v2/bills/SETP990009999/radian/events/030", &person(json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mut cash = bill_v2("RAD-CASH");
+    cash["payment_details"] = json!([{"payment_form": "1", "payment_method_code": "10", "amount": "47600.00"}]);
+    let (status, _) = t.post("/v2/bills/validate", &cash).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = t.post("/v2/bills/SETP990000002/radian/events/034", &person(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["data"]["errors"]["event_type"][0],
+        "La aceptación tácita solo aplica a facturas con forma de pago a crédito."
+    );
+    let (_, events) = t.get("/v2/bills/SETP990000001/radian/events").await;
+    assert_eq!(events["data"][1]["event_code"], "031");
+}
