@@ -112,26 +112,24 @@ async fn credit_note_email_content(State(app): Shared, Path(number): Path<String
     email_content(&app, DocKind::CreditNote, &number)
 }
 
-/// A stored document and its range, or the 404 to answer.
-fn stored<'a>(app: &'a App, kind: DocKind, number: &str) -> Result<(Arc<Document>, &'a RangeMeta), Response> {
-    let found = app.store.find(kind, number).and_then(|(doc, _)| {
-        let range = app.range(doc.input.numbering_range_id)?;
-        Some((doc, range))
-    });
-    found.ok_or_else(|| not_found_number(kind, number))
+/// A stored document and its range.
+fn stored<'a>(app: &'a App, kind: DocKind, number: &str) -> Option<(Arc<Document>, &'a RangeMeta)> {
+    let (doc, _) = app.store.find(kind, number)?;
+    let range = app.range(doc.input.numbering_range_id)?;
+    Some((doc, range))
 }
 
 /// `…/download-attached-document-xml`: `data = {file_name, xml_base_64_encoded}`.
 fn attached(app: &App, kind: DocKind, number: &str) -> Response {
     match stored(app, kind, number) {
-        Ok((doc, range)) => {
+        Some((doc, range)) => {
             let name = file_name(&doc);
             ok(json!({
                 "file_name": format!("ad{}", name.get(2..).unwrap_or_default()),
                 "xml_base_64_encoded": STANDARD.encode(delivery::attached_document(&doc, range, &app.catalog)),
             }))
         }
-        Err(response) => response,
+        None => not_found_number(kind, number),
     }
 }
 
@@ -139,11 +137,11 @@ fn attached(app: &App, kind: DocKind, number: &str) -> Response {
 /// `AttachedDocument`), for integrators that send the e-mail themselves.
 fn email_content(app: &App, kind: DocKind, number: &str) -> Response {
     match stored(app, kind, number) {
-        Ok((doc, range)) => ok(json!({
+        Some((doc, range)) => ok(json!({
             "subject": delivery::email_subject(&doc),
             "attached_document": STANDARD.encode(delivery::email_zip(&doc, range, &app.catalog)),
         })),
-        Err(response) => response,
+        None => not_found_number(kind, number),
     }
 }
 
