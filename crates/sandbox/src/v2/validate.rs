@@ -536,3 +536,42 @@ fn withholdings(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Vec<Wit
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::ranges::default_ranges;
+
+    fn body(unit: &str, municipality: &str) -> Value {
+        json!({
+            "reference_code": "R",
+            "payment_details": [{"payment_form": "1", "payment_method_code": "10", "amount": "119.00"}],
+            "customer": {"identification_document_code": "13", "identification": "1", "names": "N",
+                         "legal_organization_code": "2", "municipality_code": municipality},
+            "items": [{"code_reference": "A", "name": "A", "quantity": "1", "price": "100",
+                       "unit_measure_code": unit, "standard_code": "999",
+                       "taxes": [{"code": "01", "rate": "19"}]}]
+        })
+    }
+
+    #[test]
+    fn every_unit_and_municipality_code_of_the_catalogues_is_accepted() {
+        // The gateway translates v1 ids to these codes; none of them may be refused.
+        let catalog = Catalog::load();
+        let ranges = default_ranges();
+        let ctx = Context { kind: DocKind::Bill, ranges: &ranges, catalog: &catalog, referenced_customer: None };
+        for unit in &catalog.units {
+            let accepted = document(&body(&unit.code, "11001"), &ctx, None);
+            assert!(accepted.is_ok(), "unit {}: {:?}", unit.code, accepted.err());
+        }
+        for municipality in &catalog.municipalities {
+            let accepted = document(&body("94", &municipality.code), &ctx, None);
+            let input = accepted.unwrap_or_else(|e| panic!("municipality {}: {e:?}", municipality.code)).input;
+            let id = input.customer.municipality_id.expect("an id");
+            assert_eq!(catalog.municipality(id).map(|m| m.code.as_str()), Some(municipality.code.as_str()));
+        }
+    }
+}

@@ -243,3 +243,23 @@ async fn the_cash_rounding_example_of_the_v2_docs_validates() {
     let errors = rejected(&t, &unrounded).await;
     assert!(errors["payment_details"][0].as_str().unwrap().contains("(260564.81)"), "{errors}");
 }
+
+#[tokio::test]
+async fn a_v2_dian_rejection_keeps_the_bill_pending_and_blocks_the_next_v2_create_until_deleted() {
+    let t = spawn().await;
+    let mut rejected_bill = bill_v2("REJ-1");
+    rejected_bill["customer"]["identification_document_code"] = json!("31");
+    rejected_bill["customer"]["dv"] = json!("3");
+    let (status, _) = t.post("/v2/bills/validate", &rejected_bill).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, pending) = t.get("/v2/bills?filter[status]=0").await;
+    assert_eq!(pending["data"]["data"][0]["reference_code"], "REJ-1");
+    assert_eq!(pending["data"]["data"][0]["is_validated"], false);
+
+    let (status, body) = t.post("/v2/bills/validate", &bill_v2("NEXT-1")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["message"], "Se encontró una factura pendiente por enviar a la DIAN");
+    let (status, _) = t.delete("/v2/bills/destroy/reference/REJ-1").await;
+    assert_eq!(status, StatusCode::OK);
+    t.create_bill_v2("NEXT-1").await;
+}
