@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use http::{HeaderMap, Uri};
 use serde_json::{Value, json};
 use time::Date;
@@ -27,6 +28,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Map;
 
+use crate::account::{self, LOGO_MAX_BYTES};
 use crate::admin::radian_event;
 use crate::app::App;
 use crate::catalog::IDENTITY_DOCUMENTS;
@@ -70,10 +72,14 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/credit-notes/{number}/send-email", post(credit_note_email))
         .route("/v2/credit-notes/{number}/email-content", get(credit_note_email_content))
         .route("/v2/credit-notes/reference/{reference_code}", delete(delete_credit_note))
-        .route("/v2/numbering-ranges", get(reference::numbering_ranges))
-        .route("/v2/numbering-ranges/{id}", get(reference::numbering_range))
+        .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
+        .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
+        .route("/v2/numbering-ranges/{id}", get(reference::numbering_range).delete(account::delete_range))
+        .route("/v2/numbering-ranges/{id}/current", patch(account::update_range_current))
         .route("/v2/dian/acquirer", get(acquirer))
-        .route("/v2/companies", get(reference::company))
+        .route("/v2/companies", get(reference::company).put(account::update_company))
+        // Multipart logos up to the size the handler allows, plus the multipart framing.
+        .route("/v2/companies/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(4 * LOGO_MAX_BYTES)))
 }
 
 async fn create_bill(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
@@ -113,7 +119,7 @@ async fn credit_note_email_content(State(app): Shared, Path(number): Path<String
 }
 
 /// A stored document and its range.
-fn stored<'a>(app: &'a App, kind: DocKind, number: &str) -> Option<(Arc<Document>, &'a RangeMeta)> {
+fn stored(app: &App, kind: DocKind, number: &str) -> Option<(Arc<Document>, RangeMeta)> {
     let (doc, _) = app.store.find(kind, number)?;
     let range = app.range(doc.input.numbering_range_id)?;
     Some((doc, range))
@@ -126,7 +132,7 @@ fn attached(app: &App, kind: DocKind, number: &str) -> Response {
             let name = file_name(&doc);
             ok(json!({
                 "file_name": format!("ad{}", name.get(2..).unwrap_or_default()),
-                "xml_base_64_encoded": STANDARD.encode(delivery::attached_document(&doc, range, &app.catalog)),
+                "xml_base_64_encoded": STANDARD.encode(delivery::attached_document(&doc, &range, &app.catalog)),
             }))
         }
         None => not_found_number(kind, number),
@@ -139,7 +145,7 @@ fn email_content(app: &App, kind: DocKind, number: &str) -> Response {
     match stored(app, kind, number) {
         Some((doc, range)) => ok(json!({
             "subject": delivery::email_subject(&doc),
-            "attached_document": STANDARD.encode(delivery::email_zip(&doc, range, &app.catalog)),
+            "attached_document": STANDARD.encode(delivery::email_zip(&doc, &range, &app.catalog)),
         })),
         None => not_found_number(kind, number),
     }

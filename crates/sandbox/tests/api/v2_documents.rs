@@ -94,3 +94,47 @@ async fn v2_numbering_ranges_company_and_acquirer_answer_like_v1() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "v2 takes the DIAN code, not the v1 id");
     assert!(invalid["data"]["errors"]["identification_document_code"].is_array());
 }
+
+#[tokio::test]
+async fn v2_manages_numbering_ranges_and_the_company_like_v1() {
+    let t = spawn().await;
+    let (status, dian) = t.get("/v2/numbering-ranges/dian").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(dian["data"][0]["prefix"], "SETP");
+    let (status, created) = t
+        .post(
+            "/v2/numbering-ranges",
+            &json!({"document": "21", "prefix": "FE", "current": 100, "resolution_number": "18764000001"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["data"]["id"].as_u64().unwrap();
+    let response = t
+        .client
+        .patch(t.url(&format!("/v2/numbering-ranges/{id}/current")))
+        .bearer_auth(&t.token)
+        .json(&json!({"current": 150}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = crate::common::bill_v2("RANGE-FE");
+    body["numbering_range_id"] = json!(id);
+    let (status, bill) = t.post("/v2/bills/validate", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{bill}");
+    assert_eq!(bill["data"]["number"], "FE150");
+    let (status, _) = t.delete(&format!("/v2/numbering-ranges/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let response = t
+        .client
+        .put(t.url("/v2/companies"))
+        .bearer_auth(&t.token)
+        .json(&json!({"phone": "6015551234"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, company) = t.get("/v2/companies").await;
+    assert_eq!(company["data"]["phone"], "6015551234");
+}
