@@ -1,0 +1,626 @@
+//! Black-box tests of the hardening of issue 8: the REAL `factus-api` binary, started on port 0
+//! in a clean environment with a fresh SQLite file (or a fresh Postgres database), driven over
+//! real HTTP and raw sockets. Invoice routes run with `--simulate-factus`, the binary's own
+//! in-process Factus sandbox.
+//!
+//! Each test reproduces one defect found by a black-box probe (the failure rows of
+//! `docs/reliability.md`): it failed before the fix and passes after.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use factus_infrastructure::testing::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
+use tokio::process::{Child, Command};
+
+const SECRET_KEY: &str = "hardening-black-box-secret-key-0123456789abcdef";
+const ADMIN_PASSWORD: &str = "hardening-admin-password";
+/// How long the binary may take to start, answer or stop before the test gives up.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_factus-api"))
+}
+
+/// A fresh working directory (so no developer `.env` is read) and the database the binary uses.
+struct Workspace {
+    dir: tempfile::TempDir,
+    database_url: String,
+    /// Keeps a Postgres database alive for the test.
+    _postgres: Option<TestDatabase>,
+}
+
+impl Workspace {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let database_url = format!("sqlite://{}", dir.path().join("factus-api.db").display());
+        Self { dir, database_url, _postgres: None }
+    }
+
+    /// A fresh Postgres database, or `None` (the test skips loudly, or fails under `CI=true`).
+    async fn postgres(test_name: &str) -> Option<Self> {
+        let database = TestDatabase::postgres_or_skip(test_name).await?;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        Some(Self { dir, database_url: database.url().to_owned(), _postgres: Some(database) })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The binary with an empty environment apart from the database, the key and `vars`.
+    fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(binary());
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env_clear()
+            .env("DATABASE_URL", &self.database_url)
+            .env("SECRET_KEY", SECRET_KEY)
+            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        command
+    }
+
+    /// Runs the binary to completion (it is expected to refuse to start).
+    async fn run(&self, args: &[&str], vars: &[(&str, &str)]) -> (ExitStatus, String, String) {
+        let output = tokio::time::timeout(PATIENCE, self.command(args, vars).output())
+            .await
+            .expect("the binary finishes")
+            .expect("the binary's output");
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// A running server, its log lines (stdout and stderr) collected as they come.
+struct Server {
+    _child: Child,
+    address: std::net::SocketAddr,
+    base: String,
+    http: reqwest::Client,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    async fn start(workspace: &Workspace, args: &[&str], vars: &[(&str, &str)]) -> Self {
+        let mut child = workspace.command(args, vars).spawn().expect("the binary starts");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
+        let address = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return address.trim().parse::<std::net::SocketAddr>().expect("a socket address");
+                }
+                logs.lock().unwrap().push(line);
+            }
+            panic!("the server exited before it listened; logs: {:?}", logs.lock().unwrap());
+        })
+        .await
+        .expect("the server listens in time");
+        // Keep draining both pipes (so the server never blocks on a log line), keeping the lines.
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut stderr = BufReader::new(child.stderr.take().expect("a stderr pipe")).lines();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self {
+            _child: child,
+            address,
+            base: format!("http://{address}/api/v1"),
+            http: reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client"),
+            logs,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// A login attempt from `address` (the server trusts 127.0.0.1 as a proxy in these tests,
+    /// so `X-Forwarded-For` names the client).
+    async fn login_from(&self, address: &str, username: &str, password: &str) -> Reply {
+        send(
+            self.http
+                .post(self.url("/auth/login"))
+                .header("x-forwarded-for", address)
+                .form(&[("username", username), ("password", password)]),
+        )
+        .await
+    }
+
+    /// Logs in and returns the token, asserting success.
+    async fn token(&self, username: &str, password: &str) -> String {
+        let reply = send(self.http.post(self.url("/auth/login")).form(&[("username", username), ("password", password)]))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "login as {username}: {}", reply.text);
+        reply.json()["access_token"].as_str().expect("an access token").to_owned()
+    }
+
+    async fn get(&self, path: &str, token: &str) -> Reply {
+        send(self.http.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: &Value) -> Reply {
+        send(self.http.post(self.url(path)).bearer_auth(token).json(body)).await
+    }
+
+    async fn patch(&self, path: &str, token: &str, body: &Value) -> Reply {
+        send(self.http.patch(self.url(path)).bearer_auth(token).json(body)).await
+    }
+
+    /// Creates a user as `admin_token`, asserting success.
+    async fn create_user(&self, admin_token: &str, username: &str, password: &str, role: &str) {
+        let reply =
+            self.post("/users", admin_token, &json!({ "username": username, "password": password, "role": role })).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "creating {username}: {}", reply.text);
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+async fn send(builder: reqwest::RequestBuilder) -> Reply {
+    let response = builder.send().await.expect("the server answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("a readable body");
+    Reply { status, headers, text }
+}
+
+/// Variables that make the server believe `X-Forwarded-For` from the test (127.0.0.1).
+const BEHIND_TEST_PROXY: (&str, &str) = ("TRUSTED_PROXIES", "127.0.0.1");
+
+// ---------------------------------------------------------------------------------------------
+// 4. Login throttling must not lock the real user out from everywhere
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_do_not_lock_the_user_out_of_another() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    server.create_user(&admin, "ana", "ana-password", "user").await;
+
+    // An attacker at A guesses until A is throttled for ana.
+    let mut throttled = false;
+    for _ in 0..7 {
+        let reply = server.login_from("198.51.100.1", "ana", "guess-guess").await;
+        match reply.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => throttled = true,
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    assert!(throttled, "seven wrong passwords from one address were never throttled");
+
+    // Ana, at B, still gets in with her password (perhaps after a short delay)...
+    let started = Instant::now();
+    let reply = server.login_from("203.0.113.7", "ana", "ana-password").await;
+    assert_eq!(reply.status, StatusCode::OK, "the real user was locked out: {}", reply.text);
+    assert!(started.elapsed() < Duration::from_secs(15), "the delay is not a lockout");
+
+    // ...while A stays throttled, even with the right password.
+    let reply = server.login_from("198.51.100.1", "ana", "ana-password").await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text);
+    assert!(reply.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn parallel_guesses_from_one_address_cannot_slip_past_the_throttle() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    server.create_user(&admin, "ana", "ana-password", "user").await;
+
+    // Twenty guesses at once: only the allowed five may reach the password check.
+    let guesses = (0..20).map(|_| server.login_from("198.51.100.1", "ana", "guess-guess"));
+    let replies = futures_join_all(guesses).await;
+    let checked = replies.iter().filter(|reply| reply.status == StatusCode::UNAUTHORIZED).count();
+    let refused = replies.iter().filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(checked + refused, 20, "{replies:?}");
+    assert!(checked <= 5, "{checked} parallel guesses reached the password check");
+}
+
+/// Runs futures concurrently on this task (no `futures` dependency needed).
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|output| output.expect("every future finished")).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. Changing the password is throttled like logging in
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn guessing_the_current_password_with_a_stolen_token_is_throttled() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    server.create_user(&admin, "ana", "ana-password", "user").await;
+    let stolen = server.token("ana", "ana-password").await;
+
+    let mut statuses = Vec::new();
+    for attempt in 0..8 {
+        let body = json!({ "current_password": format!("guess-{attempt}"), "new_password": "owned-password" });
+        let reply = send(
+            server
+                .http
+                .post(server.url("/auth/password"))
+                .bearer_auth(&stolen)
+                .header("x-forwarded-for", "198.51.100.1")
+                .json(&body),
+        )
+        .await;
+        statuses.push(reply.status);
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(reply.header("retry-after").is_some(), "{}", reply.text);
+        }
+    }
+    assert_eq!(statuses[..5], [StatusCode::BAD_REQUEST; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|status| *status == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+
+    // Even the right current password is refused while throttled: the throttle is no oracle.
+    let reply = send(
+        server
+            .http
+            .post(server.url("/auth/password"))
+            .bearer_auth(&stolen)
+            .header("x-forwarded-for", "198.51.100.1")
+            .json(&json!({ "current_password": "ana-password", "new_password": "owned-password" })),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text);
+    server.token("ana", "ana-password").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Tokens issued before a credential change are refused
+// ---------------------------------------------------------------------------------------------
+
+/// Starts a server with the user cache off (0 s), so what is tested is the token check itself
+/// and not this instance's cache eviction.
+async fn server_with_ana(workspace: &Workspace, role: &str) -> (Server, String, String) {
+    let server = Server::start(workspace, &[], &[("AUTH_USER_CACHE_SECS", "0")]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    server.create_user(&admin, "ana", "ana-password", role).await;
+    let ana = server.token("ana", "ana-password").await;
+    assert_eq!(server.get("/auth/me", &ana).await.status, StatusCode::OK);
+    (server, admin, ana)
+}
+
+#[track_caller]
+fn assert_refused(reply: &Reply) {
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "an earlier token still works: {}", reply.text);
+    assert_eq!(reply.json(), json!({ "detail": "Could not validate credentials" }));
+}
+
+#[tokio::test]
+async fn a_token_issued_before_its_user_changed_the_password_is_refused() {
+    let workspace = Workspace::sqlite();
+    let (server, _admin, ana) = server_with_ana(&workspace, "user").await;
+    let other_session = server.token("ana", "ana-password").await;
+
+    let reply = server
+        .post("/auth/password", &ana, &json!({ "current_password": "ana-password", "new_password": "new-password" }))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    assert_refused(&server.get("/auth/me", &other_session).await);
+    assert_refused(&server.get("/auth/me", &ana).await);
+    let fresh = server.token("ana", "new-password").await;
+    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_issued_before_an_admin_reset_the_password_is_refused() {
+    let workspace = Workspace::sqlite();
+    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+
+    let reply = server.patch("/users/ana", &admin, &json!({ "password": "reset-password" })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    assert_refused(&server.get("/auth/me", &ana).await);
+    let fresh = server.token("ana", "reset-password").await;
+    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_issued_before_the_user_was_disabled_stays_refused_after_re_enabling() {
+    let workspace = Workspace::sqlite();
+    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+
+    let reply = server.patch("/users/ana", &admin, &json!({ "disabled": true })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_refused(&server.get("/auth/me", &ana).await);
+    let reply = server.patch("/users/ana", &admin, &json!({ "disabled": false })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    assert_refused(&server.get("/auth/me", &ana).await);
+    let fresh = server.token("ana", "ana-password").await;
+    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_token_issued_before_a_role_change_is_refused() {
+    let workspace = Workspace::sqlite();
+    let (server, admin, ana) = server_with_ana(&workspace, "admin").await;
+    assert_eq!(server.get("/users", &ana).await.status, StatusCode::OK);
+
+    let reply = server.patch("/users/ana", &admin, &json!({ "role": "user" })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+
+    assert_refused(&server.get("/users", &ana).await);
+    assert_refused(&server.get("/auth/me", &ana).await);
+    let fresh = server.token("ana", "ana-password").await;
+    assert_eq!(server.get("/auth/me", &fresh).await.json()["data"]["role"], "user");
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_keeps_earlier_tokens() {
+    let workspace = Workspace::sqlite();
+    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+    let reply = server.patch("/users/ana", &admin, &json!({ "role": "user", "disabled": false })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(server.get("/auth/me", &ana).await.status, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Postgres: a NUL byte is bad input, not a server error
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_not_a_500() {
+    let Some(workspace) =
+        Workspace::postgres("on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_not_a_500").await
+    else {
+        return;
+    };
+    let server = Server::start(&workspace, &[], &[]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+
+    let reply = send(server.http.post(server.url("/auth/login")).form(&[("username", "ad\0min"), ("password", "x")]))
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+    assert_eq!(reply.json(), json!({ "detail": "Incorrect username or password" }));
+
+    for filter in ["number", "reference_code", "username", "state"] {
+        let reply = send(server.http.get(server.url("/invoices")).bearer_auth(&admin).query(&[(filter, "SETP\0")])).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "filter {filter}: {}", reply.text);
+        assert_eq!(reply.json()["detail"][0]["loc"], json!(["query", filter]), "{}", reply.text);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 12. X-Request-Id: a safe charset and length, or a generated one
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_unsafe_request_id_is_replaced_and_never_reaches_the_log() {
+    let workspace = Workspace::sqlite();
+    let server =
+        Server::start(&workspace, &[], &[("RUST_LOG", "info"), ("LOG_FORMAT", "pretty"), ("ENVIRONMENT", "development")])
+            .await;
+
+    // Spaces and `=` forge fields in the pretty log line; quotes and over-long values too.
+    let forged = "abc status=200 username=admin forged=\"yes\"";
+    let too_long = "a".repeat(129);
+    for unsafe_id in [forged, too_long.as_str(), "ñandú", ""] {
+        let reply = send(server.http.get(server.url("/health")).header("x-request-id", unsafe_id)).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let echoed = reply.header("x-request-id").expect("a request id is always returned");
+        assert_ne!(echoed, unsafe_id);
+        assert!(uuid::Uuid::parse_str(echoed).is_ok(), "a generated id replaces {unsafe_id:?}: {echoed}");
+    }
+
+    let safe = "client-42.retry_3";
+    let reply = send(server.http.get(server.url("/health")).header("x-request-id", safe)).await;
+    assert_eq!(reply.header("x-request-id"), Some(safe));
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let logs = server.logs();
+    assert!(logs.contains(safe), "the safe id is logged:\n{logs}");
+    assert!(!logs.contains("forged="), "a forged field reached the log:\n{logs}");
+    assert!(!logs.contains(&too_long), "an over-long id reached the log");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 13. Ambiguous input: duplicate JSON keys, two Idempotency-Key headers
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &[]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+
+    let body = r#"{"username": "ana", "password": "ana-password", "role": "user", "role": "admin"}"#;
+    let reply = send(
+        server.http.post(server.url("/users")).bearer_auth(&admin).header("content-type", "application/json").body(body),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    let error = &reply.json()["detail"][0];
+    assert_eq!(error["loc"], json!(["body", "role"]), "{}", reply.text);
+    assert_eq!(error["type"], "value_error.duplicate_key", "{}", reply.text);
+    // Nobody was created: the list has the admin only.
+    let users = server.get("/users", &admin).await.json();
+    assert_eq!(users["data"].as_array().map(Vec::len), Some(1), "{users}");
+
+    // Nested objects too: the invoice's customer.
+    let body = r#"{"a": {"b": 1, "c": {"d": 1, "d": 2}}}"#;
+    let reply = send(
+        server
+            .http
+            .post(server.url("/auth/password"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(body),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(reply.json()["detail"][0]["loc"], json!(["body", "a", "c", "d"]), "{}", reply.text);
+}
+
+#[tokio::test]
+async fn two_idempotency_key_headers_are_a_422_and_nothing_is_issued() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+
+    let reply = send(
+        server
+            .http
+            .post(server.url("/invoices"))
+            .bearer_auth(&admin)
+            .header("idempotency-key", "key-one")
+            .header("idempotency-key", "key-two")
+            .json(&valid_invoice("FAC-TWO-KEYS")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(reply.json()["detail"][0]["loc"], json!(["header", "idempotency-key"]), "{}", reply.text);
+    let ledger = server.get("/invoices", &admin).await.json();
+    assert_eq!(ledger["data"]["items"], json!([]), "{ledger}");
+}
+
+/// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person).
+fn valid_invoice(reference: &str) -> Value {
+    json!({
+        "numbering_range_id": 8,
+        "reference_code": reference,
+        "observation": "Venta de mostrador",
+        "payment_form": "1",
+        "payment_method_code": "10",
+        "customer": {
+            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
+            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
+            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
+        },
+        "items": [{
+            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+            "is_excluded": 0, "tribute_id": 1
+        }]
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// 16. Weak secrets
+// ---------------------------------------------------------------------------------------------
+
+const PRODUCTION: [(&str, &str); 3] =
+    [("ENVIRONMENT", "production"), ("FACTUS_CLIENT_ID", "client-id"), ("FACTUS_CLIENT_SECRET", "client-secret")];
+
+async fn refused_in_production(variable: &str, value: &str) -> String {
+    let workspace = Workspace::sqlite();
+    let mut vars = PRODUCTION.to_vec();
+    vars.push((variable, value));
+    let (status, stdout, stderr) = workspace.run(&[], &vars).await;
+    assert!(!status.success(), "production started with {variable}={value:?}\n{stdout}\n{stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains(variable), "{stderr}");
+    assert!(!value.is_empty() && !lines[0].contains(value), "the secret is echoed: {stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn production_refuses_a_known_default_admin_password() {
+    for password in ["admin123", "changeme", "password123", "Admin1234"] {
+        refused_in_production("ADMIN_PASSWORD", password).await;
+    }
+}
+
+#[tokio::test]
+async fn production_refuses_a_low_entropy_secret_key() {
+    for key in ["a".repeat(32), "ab".repeat(24), "0123456789".repeat(4), "changeme-changeme-changeme-changeme".to_owned()]
+    {
+        refused_in_production("SECRET_KEY", &key).await;
+    }
+}
+
+#[tokio::test]
+async fn production_starts_with_strong_secrets() {
+    let workspace = Workspace::sqlite();
+    let mut vars = PRODUCTION.to_vec();
+    vars.push(("ADMIN_PASSWORD", "Vq8#tr2!Lm9pZx"));
+    let server = Server::start(&workspace, &[], &vars).await;
+    let reply = send(server.http.get(server.url("/health"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn development_warns_about_a_weak_secret_key_but_starts() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &[("SECRET_KEY", "secret"), ("ADMIN_PASSWORD", "admin123")]).await;
+    let reply = send(server.http.get(server.url("/health"))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = server.logs();
+    assert!(logs.contains("SECRET_KEY") && logs.contains("weak"), "no warning about SECRET_KEY:\n{logs}");
+    assert!(logs.contains("ADMIN_PASSWORD"), "no warning about ADMIN_PASSWORD:\n{logs}");
+    assert!(!logs.contains("admin123"), "a secret reached the log:\n{logs}");
+}
+
