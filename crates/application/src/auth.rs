@@ -12,19 +12,51 @@ use time::OffsetDateTime;
 use crate::StoreError;
 use crate::ports::{IssuedToken, LoginAttemptStore, PasswordHasher, TokenService, UserStore};
 
-/// How failed logins are throttled.
+/// How failed logins (and failed current-password checks) are throttled.
+///
+/// A lockout per username alone would let anybody lock the real user out by typing wrong
+/// passwords (OWASP: lockout must not become a denial of service). So the lock is per
+/// (username, client address) and per address; the username alone only earns a growing
+/// delay, which slows distributed guessing but lets the right password from another address in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures for one username inside the window before further attempts are refused.
-    pub max_failures_per_username: u32,
+    /// Failures for one username from one address inside the window before further attempts
+    /// from there are refused.
+    pub max_failures_per_username_and_address: u32,
     /// Failures from one client address inside the window before further attempts are refused.
     pub max_failures_per_address: u32,
+    /// Failures for one username (from anywhere) after which every attempt waits…
+    pub username_delay_after: u32,
+    /// …this long, doubling with every further failure…
+    pub username_delay_base: Duration,
+    /// …up to this.
+    pub username_delay_max: Duration,
     pub window: Duration,
 }
 
 impl Default for ThrottlePolicy {
     fn default() -> Self {
-        Self { max_failures_per_username: 5, max_failures_per_address: 20, window: Duration::from_secs(15 * 60) }
+        Self {
+            max_failures_per_username_and_address: 5,
+            max_failures_per_address: 20,
+            username_delay_after: 5,
+            username_delay_base: Duration::from_millis(250),
+            username_delay_max: Duration::from_secs(10),
+            window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl ThrottlePolicy {
+    /// The wait before the password check once a username has `failures` failures in the
+    /// window (this attempt included).
+    #[must_use]
+    pub fn username_delay(&self, failures: u32) -> Duration {
+        let Some(over) = failures.checked_sub(self.username_delay_after).filter(|over| *over > 0) else {
+            return Duration::ZERO;
+        };
+        let factor = 1_u32 << (over - 1).min(16);
+        self.username_delay_base.saturating_mul(factor).min(self.username_delay_max)
     }
 }
 
@@ -51,6 +83,9 @@ pub enum AuthenticateError {
 pub enum ChangePasswordError {
     #[error("current password is incorrect")]
     WrongCurrentPassword,
+    /// Too many wrong current passwords (a stolen token guessing it), counted like logins.
+    #[error("too many failed password checks")]
+    Throttled { retry_after: Duration },
     #[error(transparent)]
     Unexpected(#[from] StoreError),
 }
@@ -95,15 +130,7 @@ impl AuthService {
         address: Option<IpAddr>,
     ) -> Result<IssuedToken, LoginError> {
         let attempted = username.trim().to_lowercase();
-        let now = OffsetDateTime::now_utc();
-        let window = time::Duration::try_from(self.throttle.window).unwrap_or(time::Duration::HOUR);
-        // The attempt counts as a failure *before* the (slow) password check and is forgotten
-        // only on success. Counting first and recording after would let every guess that
-        // arrives at once through the check; recorded first, the database orders them, and the
-        // sixth concurrent guess already sees five others.
-        self.attempts.record_failure(&attempted, address, now).await?;
-        let failures = self.attempts.failures_since(&attempted, address, now - window).await?;
-        if let Some(retry_after) = self.retry_after(&failures, now, window) {
+        if let Err(retry_after) = self.count_attempt(&attempted, address).await? {
             tracing::warn!(username = %attempted, ?address, "login throttled");
             return Err(LoginError::Throttled { retry_after });
         }
@@ -117,7 +144,7 @@ impl AuthService {
 
         match user {
             Some(user) if matches && !user.disabled => {
-                self.attempts.clear_username(&attempted).await?;
+                self.attempts.clear_failures(&attempted, address).await?;
                 self.tokens
                     .issue(user.username.as_str())
                     .map_err(|error| LoginError::Unexpected(StoreError(anyhow::anyhow!(error))))
@@ -139,6 +166,31 @@ impl AuthService {
         self.attempts.prune(now - window).await
     }
 
+    /// Records an attempt as a failure *before* the (slow) password check; it is forgotten
+    /// only on success. Counting first and recording after would let every guess that arrives
+    /// at once through the check; recorded first, the database orders them, and the sixth
+    /// concurrent guess already sees five others. Then either refuses the attempt (`Err` with
+    /// the wait) or lets it through after the username's growing delay.
+    async fn count_attempt(
+        &self,
+        username: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let window = time::Duration::try_from(self.throttle.window).unwrap_or(time::Duration::HOUR);
+        self.attempts.record_failure(username, address, now).await?;
+        let failures = self.attempts.failures_since(username, address, now - window).await?;
+        if let Some(retry_after) = self.retry_after(&failures, now, window) {
+            return Ok(Err(retry_after));
+        }
+        let delay = self.throttle.username_delay(failures.username_failures);
+        if !delay.is_zero() {
+            tracing::info!(username = %username, delay_ms = delay.as_millis(), "password check delayed");
+            tokio::time::sleep(delay).await;
+        }
+        Ok(Ok(()))
+    }
+
     fn retry_after(
         &self,
         failures: &crate::ports::FailureWindow,
@@ -146,13 +198,13 @@ impl AuthService {
         window: time::Duration,
     ) -> Option<Duration> {
         // The counts include the attempt being made, so the limit itself is still allowed.
-        let over_username = failures.username_failures > self.throttle.max_failures_per_username;
+        let over_pair = failures.pair_failures > self.throttle.max_failures_per_username_and_address;
         let over_address = failures.address_failures > self.throttle.max_failures_per_address;
-        let oldest = match (over_username, over_address) {
+        let oldest = match (over_pair, over_address) {
             (false, false) => return None,
-            (true, false) => failures.username_oldest,
+            (true, false) => failures.pair_oldest,
             (false, true) => failures.address_oldest,
-            (true, true) => failures.username_oldest.max(failures.address_oldest),
+            (true, true) => failures.pair_oldest.max(failures.address_oldest),
         };
         let wait = oldest.map_or(window, |oldest| oldest + window - now);
         let seconds = u64::try_from(wait.whole_seconds()).unwrap_or(0).max(1);
@@ -188,19 +240,28 @@ impl AuthService {
         }
     }
 
-    /// Changes the password of `user` after checking the current one.
+    /// Changes the password of `user` after checking the current one. Wrong current passwords
+    /// are throttled like logins (same counters), so a stolen token cannot guess it.
     ///
     /// # Errors
-    /// [`ChangePasswordError::WrongCurrentPassword`]; `Unexpected` when a store fails.
+    /// [`ChangePasswordError::Throttled`]; [`ChangePasswordError::WrongCurrentPassword`];
+    /// `Unexpected` when a store fails.
     pub async fn change_password(
         &self,
         user: &User,
         current: &str,
         new_password: &NewPassword,
+        address: Option<IpAddr>,
     ) -> Result<(), ChangePasswordError> {
+        if let Err(retry_after) = self.count_attempt(user.username.as_str(), address).await? {
+            tracing::warn!(username = %user.username, ?address, "password change throttled");
+            return Err(ChangePasswordError::Throttled { retry_after });
+        }
         if !self.hasher.verify(current, &user.password_hash).await? {
+            tracing::info!(username = %user.username, ?address, "password change with a wrong current password");
             return Err(ChangePasswordError::WrongCurrentPassword);
         }
+        self.attempts.clear_failures(user.username.as_str(), address).await?;
         let mut updated = user.clone();
         updated.password_hash = self.hasher.hash(new_password).await?;
         updated.updated_at = crate::clock::now();
@@ -311,6 +372,8 @@ mod tests {
                 Ok(FailureWindow {
                     username_failures: failures,
                     username_oldest: Some(since + time::Duration::minutes(1)),
+                    pair_failures: failures,
+                    pair_oldest: Some(since + time::Duration::minutes(1)),
                     address_failures: failures,
                     address_oldest: Some(since + time::Duration::minutes(1)),
                 })
@@ -402,7 +465,7 @@ mod tests {
         ports.window(3);
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
         ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
-        ports.attempts.expect_clear_username().with(eq("ana")).times(1).returning(|_| Ok(()));
+        ports.attempts.expect_clear_failures().with(eq("ana"), eq(None)).times(1).returning(|_, _| Ok(()));
         ports
             .tokens
             .expect_issue()
@@ -469,15 +532,72 @@ mod tests {
         assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
     }
 
+    #[test]
+    fn the_username_delay_starts_after_five_failures_doubles_and_is_capped() {
+        let policy = ThrottlePolicy::default();
+        assert_eq!(policy.username_delay(5), Duration::ZERO);
+        assert_eq!(policy.username_delay(6), Duration::from_millis(250));
+        assert_eq!(policy.username_delay(7), Duration::from_millis(500));
+        assert_eq!(policy.username_delay(9), Duration::from_secs(2));
+        assert_eq!(policy.username_delay(40), Duration::from_secs(10));
+        assert_eq!(policy.username_delay(u32::MAX), Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn many_failures_of_the_username_elsewhere_delay_but_do_not_refuse_the_right_password() {
+        let mut ports = Ports::new();
+        ports.attempts.expect_record_failure().times(1).returning(|_, _, _| Ok(()));
+        ports.attempts.expect_failures_since().times(1).returning(|_, _, since| {
+            Ok(FailureWindow {
+                username_failures: 6,
+                username_oldest: Some(since + time::Duration::minutes(1)),
+                pair_failures: 1,
+                pair_oldest: Some(since + time::Duration::minutes(14)),
+                address_failures: 1,
+                address_oldest: Some(since + time::Duration::minutes(14)),
+            })
+        });
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
+        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.attempts.expect_clear_failures().times(1).returning(|_, _| Ok(()));
+        ports
+            .tokens
+            .expect_issue()
+            .returning(|_| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
+
+        let started = std::time::Instant::now();
+        let token = ports.service().login("ana", "right-password", None).await.unwrap();
+
+        assert_eq!(token.access_token, "token");
+        assert!(started.elapsed() >= Duration::from_millis(250), "no delay after six failures");
+    }
+
+    #[tokio::test]
+    async fn a_throttled_password_change_never_reaches_the_password_check() {
+        let mut ports = Ports::new();
+        ports.window(6);
+        ports.hasher.expect_verify().never();
+        ports.users.expect_update().never();
+
+        let error = ports
+            .service()
+            .change_password(&user(false), "right-password", &NewPassword::parse("new-password").unwrap(), None)
+            .await
+            .unwrap_err();
+
+        assert!(matches!(error, ChangePasswordError::Throttled { .. }), "{error:?}");
+    }
+
     #[tokio::test]
     async fn changing_a_password_needs_the_current_one() {
         let mut ports = Ports::new();
+        ports.window(1);
         ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
         ports.users.expect_update().never();
 
         let error = ports
             .service()
-            .change_password(&user(false), "wrong", &NewPassword::parse("new-password").unwrap())
+            .change_password(&user(false), "wrong", &NewPassword::parse("new-password").unwrap(), None)
             .await
             .unwrap_err();
 

@@ -65,7 +65,7 @@ contract_tests!(
     failures_without_an_address_count_only_against_the_username,
     ipv4_mapped_addresses_count_as_the_ipv4_address,
     a_window_without_failures_is_empty,
-    clearing_a_username_forgets_only_its_own_failures,
+    clearing_a_username_from_an_address_forgets_only_those_failures,
     prune_deletes_failures_older_than_the_cutoff,
     very_long_attempted_usernames_are_recorded_and_counted,
     concurrent_inserts_of_the_same_username_let_exactly_one_succeed,
@@ -320,6 +320,8 @@ async fn failures_are_counted_per_username_and_per_address_within_the_window(sto
         FailureWindow {
             username_failures: 3,
             username_oldest: Some(minutes_ago(10)),
+            pair_failures: 2,
+            pair_oldest: Some(minutes_ago(10)),
             address_failures: 3,
             address_oldest: Some(minutes_ago(12)),
         }
@@ -337,6 +339,8 @@ async fn failures_without_an_address_count_only_against_the_username(stores: Sto
         FailureWindow {
             username_failures: 1,
             username_oldest: Some(minutes_ago(3)),
+            pair_failures: 1,
+            pair_oldest: Some(minutes_ago(3)),
             address_failures: 0,
             address_oldest: None,
         }
@@ -362,16 +366,19 @@ async fn a_window_without_failures_is_empty(stores: Stores) {
     assert_eq!(window, FailureWindow::default());
 }
 
-async fn clearing_a_username_forgets_only_its_own_failures(stores: Stores) {
+async fn clearing_a_username_from_an_address_forgets_only_those_failures(stores: Stores) {
+    fail(&stores, "ana", Some(HOME), minutes_ago(4)).await;
     fail(&stores, "ana", Some(HOME), minutes_ago(3)).await;
-    fail(&stores, "ana", Some(HOME), minutes_ago(2)).await;
+    fail(&stores, "ana", Some(OFFICE), minutes_ago(2)).await;
     fail(&stores, "bob", Some(HOME), minutes_ago(1)).await;
 
-    stores.attempts.clear_username("ana").await.unwrap();
+    stores.attempts.clear_failures("ana", Some(HOME)).await.unwrap();
 
     let ana = stores.attempts.failures_since("ana", Some(HOME), minutes_ago(15)).await.unwrap();
     let bob = stores.attempts.failures_since("bob", None, minutes_ago(15)).await.unwrap();
-    assert_eq!((ana.username_failures, ana.username_oldest), (0, None));
+    assert_eq!((ana.pair_failures, ana.pair_oldest), (0, None));
+    // The failure from the office stays: logging in at home forgives nobody elsewhere.
+    assert_eq!((ana.username_failures, ana.username_oldest), (1, Some(minutes_ago(2))));
     assert_eq!((ana.address_failures, ana.address_oldest), (1, Some(minutes_ago(1))));
     assert_eq!(bob.username_failures, 1);
 }
@@ -398,7 +405,7 @@ async fn very_long_attempted_usernames_are_recorded_and_counted(stores: Stores) 
     let window = stores.attempts.failures_since(&typed, None, minutes_ago(15)).await.unwrap();
     assert_eq!(window.username_failures, 2);
 
-    stores.attempts.clear_username(&typed).await.unwrap();
+    stores.attempts.clear_failures(&typed, Some(HOME)).await.unwrap();
     let window = stores.attempts.failures_since(&typed, None, minutes_ago(15)).await.unwrap();
     assert_eq!(window.username_failures, 0);
 }

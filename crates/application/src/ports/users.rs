@@ -73,12 +73,17 @@ pub trait UserStore: Send + Sync {
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-/// Failed logins inside the throttling window, by username and by client address.
+/// Failed logins inside the throttling window: by username (from anywhere), by username from
+/// this client address (the pair), and by client address (any username).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FailureWindow {
     pub username_failures: u32,
     /// When the oldest failure for the username inside the window happened.
     pub username_oldest: Option<OffsetDateTime>,
+    /// Failures of the username from this address; without an address, the username's failures
+    /// that had no address either.
+    pub pair_failures: u32,
+    pub pair_oldest: Option<OffsetDateTime>,
     pub address_failures: u32,
     pub address_oldest: Option<OffsetDateTime>,
 }
@@ -98,7 +103,8 @@ pub trait LoginAttemptStore: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
 
-    /// Counts failures since `since` for the username and for the address.
+    /// Counts failures since `since` for the username, for the username from the address (a
+    /// `None` address pairs with failures recorded without one), and for the address.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
@@ -109,11 +115,13 @@ pub trait LoginAttemptStore: Send + Sync {
         since: OffsetDateTime,
     ) -> Result<FailureWindow, StoreError>;
 
-    /// Forgets the failures of a username after it logged in successfully.
+    /// Forgets the failures of a username from one address (`None`: those recorded without an
+    /// address) after it logged in from there. Failures from other addresses are kept: the
+    /// real user logging in must not forgive an attacker elsewhere.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be written.
-    async fn clear_username(&self, username: &str) -> Result<(), StoreError>;
+    async fn clear_failures(&self, username: &str, address: Option<IpAddr>) -> Result<(), StoreError>;
 
     /// Deletes failures older than `before` (housekeeping).
     ///

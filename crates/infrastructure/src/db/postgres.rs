@@ -194,15 +194,22 @@ impl LoginAttemptStore for PgLoginAttemptStore {
         address: Option<IpAddr>,
         since: OffsetDateTime,
     ) -> Result<FailureWindow, StoreError> {
-        // One round trip for both windows; a NULL address matches no row, giving 0 and NULL.
+        // One round trip for the three windows. A NULL address matches no row by address
+        // (0 and NULL), and pairs with the username's failures that had no address.
         let row = sqlx::query(
             "SELECT by_name.failures AS username_failures,
                     by_name.oldest   AS username_oldest,
+                    by_pair.failures AS pair_failures,
+                    by_pair.oldest   AS pair_oldest,
                     by_address.failures AS address_failures,
                     by_address.oldest   AS address_oldest
                FROM (SELECT count(*) AS failures, min(attempted_at) AS oldest
                        FROM login_failures
                       WHERE username = $1 AND attempted_at >= $3) AS by_name,
+                    (SELECT count(*) AS failures, min(attempted_at) AS oldest
+                       FROM login_failures
+                      WHERE username = $1 AND client_address IS NOT DISTINCT FROM $2::inet
+                        AND attempted_at >= $3) AS by_pair,
                     (SELECT count(*) AS failures, min(attempted_at) AS oldest
                        FROM login_failures
                       WHERE client_address = $2::inet AND attempted_at >= $3) AS by_address",
@@ -217,18 +224,21 @@ impl LoginAttemptStore for PgLoginAttemptStore {
         Ok(FailureWindow {
             username_failures: count_u32(row.try_get("username_failures").map_err(read)?),
             username_oldest: row.try_get("username_oldest").map_err(read)?,
+            pair_failures: count_u32(row.try_get("pair_failures").map_err(read)?),
+            pair_oldest: row.try_get("pair_oldest").map_err(read)?,
             address_failures: count_u32(row.try_get("address_failures").map_err(read)?),
             address_oldest: row.try_get("address_oldest").map_err(read)?,
         })
     }
 
-    async fn clear_username(&self, username: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+    async fn clear_failures(&self, username: &str, address: Option<IpAddr>) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1 AND client_address IS NOT DISTINCT FROM $2::inet")
             .bind(attempted_username_key(username))
+            .bind(address_text(address))
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|error| unexpected(error, "clearing failed logins of a username"))
+            .map_err(|error| unexpected(error, "clearing failed logins of a username from an address"))
     }
 
     async fn prune(&self, before: OffsetDateTime) -> Result<u64, StoreError> {

@@ -246,6 +246,9 @@ impl From<ChangePasswordError> for ApiError {
             ChangePasswordError::WrongCurrentPassword => {
                 Self::detail(StatusCode::BAD_REQUEST, "Current password is incorrect")
             }
+            ChangePasswordError::Throttled { retry_after } => {
+                Self::too_many_requests("Too many failed password attempts, try again later", retry_after)
+            }
             ChangePasswordError::Unexpected(error) => Self::internal(error),
         }
     }

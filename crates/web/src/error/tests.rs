@@ -89,6 +89,7 @@ fn authenticate_variant(error: &AuthenticateError) -> &'static str {
 fn change_password_variant(error: &ChangePasswordError) -> &'static str {
     match error {
         ChangePasswordError::WrongCurrentPassword => "ChangePasswordError::WrongCurrentPassword",
+        ChangePasswordError::Throttled { .. } => "ChangePasswordError::Throttled",
         ChangePasswordError::Unexpected(_) => "ChangePasswordError::Unexpected",
     }
 }
@@ -263,6 +264,15 @@ fn table() -> Vec<Row> {
             400,
             detail("Current password is incorrect")
         ),
+        Row {
+            headers: &[("retry-after", "90")],
+            ..case!(
+                change_password_variant,
+                ChangePasswordError::Throttled { retry_after: Duration::from_secs(90) },
+                429,
+                detail("Too many failed password attempts, try again later")
+            )
+        },
         case!(change_password_variant, ChangePasswordError::Unexpected(StoreError(boom())), 500, internal()),
         case!(
             create_user_variant,

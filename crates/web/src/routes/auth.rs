@@ -105,10 +105,12 @@ pub struct ChangePasswordRequest {
         (status = 400, description = "`Current password is incorrect`", body = DetailResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "Missing fields or a password outside the policy", body = ValidationErrorResponse),
+        (status = 429, description = "Too many wrong current passwords (counted with failed logins); see `Retry-After`", body = DetailResponse),
     )
 )]
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     user: Result<CurrentUser, ApiError>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<Option<()>>>, ApiError> {
@@ -131,6 +133,6 @@ pub async fn change_password(
     let (Some(current), Some(new_password)) = (current, new_password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    state.auth.change_password(&user, &current, &new_password).await?;
+    state.auth.change_password(&user, &current, &new_password, address).await?;
     Ok(Json(ApiResponse::ok("Contraseña actualizada exitosamente", None)))
 }
