@@ -146,7 +146,7 @@ impl AuthService {
             Some(user) if matches && !user.disabled => {
                 self.attempts.clear_failures(&attempted, address).await?;
                 self.tokens
-                    .issue(user.username.as_str())
+                    .issue(user.username.as_str(), user.token_version)
                     .map_err(|error| LoginError::Unexpected(StoreError(anyhow::anyhow!(error))))
             }
             _ => {
@@ -234,8 +234,12 @@ impl AuthService {
         let issued_before_user = |user: &User| {
             claims.issued_at.is_some_and(|issued_at| issued_at.unix_timestamp() < user.created_at.unix_timestamp())
         };
+        // A password change or reset, a disable or a role change moved the user's version on:
+        // every token issued before it is refused (on other instances once their cached copy
+        // of the user expires, `AUTH_USER_CACHE_SECS`).
+        let current_version = |user: &User| claims.token_version.unwrap_or(0) == user.token_version;
         match user {
-            Some(user) if !user.disabled && !issued_before_user(&user) => Ok(user),
+            Some(user) if !user.disabled && !issued_before_user(&user) && current_version(&user) => Ok(user),
             _ => Err(AuthenticateError::InvalidToken),
         }
     }
@@ -257,13 +261,18 @@ impl AuthService {
             tracing::warn!(username = %user.username, ?address, "password change throttled");
             return Err(ChangePasswordError::Throttled { retry_after });
         }
-        if !self.hasher.verify(current, &user.password_hash).await? {
+        // The stored user, not the cached one: its token version must be the latest, or the
+        // increment below would not invalidate tokens issued since the cache was filled.
+        let stored = self.users.find_by_username(&user.username).await?.unwrap_or_else(|| user.clone());
+        if !self.hasher.verify(current, &stored.password_hash).await? {
             tracing::info!(username = %user.username, ?address, "password change with a wrong current password");
             return Err(ChangePasswordError::WrongCurrentPassword);
         }
         self.attempts.clear_failures(user.username.as_str(), address).await?;
-        let mut updated = user.clone();
+        let mut updated = stored;
         updated.password_hash = self.hasher.hash(new_password).await?;
+        // Every earlier token of the user, this one included, stops working.
+        updated.token_version += 1;
         updated.updated_at = crate::clock::now();
         self.users.update(&updated).await?;
         self.cache.evict(&user.username);
@@ -341,6 +350,7 @@ mod tests {
             password_hash: PasswordHash::from_phc(REAL.to_owned()),
             role: Role::User,
             disabled,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         }
@@ -469,9 +479,9 @@ mod tests {
         ports
             .tokens
             .expect_issue()
-            .with(eq("ana"))
+            .with(eq("ana"), eq(0))
             .times(1)
-            .returning(|_| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
+            .returning(|_, _| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
 
         let token = ports.service().login(" Ana ", "right-password", None).await.unwrap();
 
@@ -484,7 +494,9 @@ mod tests {
         ports
             .tokens
             .expect_verify()
-            .returning(|_| Ok(Claims { subject: "ana".to_owned(), issued_at: None, expires_at: crate::clock::now() }));
+            .returning(|_| {
+            Ok(Claims { subject: "ana".to_owned(), issued_at: None, expires_at: crate::clock::now(), token_version: None })
+        });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
 
         let error = ports.service().authenticate("token").await.unwrap_err();
@@ -497,7 +509,12 @@ mod tests {
         let mut ports = Ports::new();
         ports.tokens.expect_verify().returning(|_| {
             let issued_at = crate::clock::now() - time::Duration::hours(1);
-            Ok(Claims { subject: "ana".to_owned(), issued_at: Some(issued_at), expires_at: crate::clock::now() })
+            Ok(Claims {
+                subject: "ana".to_owned(),
+                issued_at: Some(issued_at),
+                expires_at: crate::clock::now(),
+                token_version: Some(0),
+            })
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
 
@@ -514,11 +531,30 @@ mod tests {
                 subject: "ana".to_owned(),
                 issued_at: Some(crate::clock::now() + time::Duration::seconds(1)),
                 expires_at: crate::clock::now() + time::Duration::hours(1),
+                token_version: Some(0),
             })
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
 
         assert!(ports.service().authenticate("token").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_of_an_earlier_token_version_is_refused() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_verify().returning(|_| {
+            Ok(Claims {
+                subject: "ana".to_owned(),
+                issued_at: Some(crate::clock::now() + time::Duration::seconds(1)),
+                expires_at: crate::clock::now() + time::Duration::hours(1),
+                token_version: None,
+            })
+        });
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(User { token_version: 1, ..user(false) })));
+
+        let error = ports.service().authenticate("token").await.unwrap_err();
+
+        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
     }
 
     #[tokio::test]
@@ -563,7 +599,7 @@ mod tests {
         ports
             .tokens
             .expect_issue()
-            .returning(|_| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
+            .returning(|_, _| Ok(IssuedToken { access_token: "token".to_owned(), expires_in_seconds: 3600 }));
 
         let started = std::time::Instant::now();
         let token = ports.service().login("ana", "right-password", None).await.unwrap();
@@ -592,6 +628,7 @@ mod tests {
     async fn changing_a_password_needs_the_current_one() {
         let mut ports = Ports::new();
         ports.window(1);
+        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
         ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
         ports.users.expect_update().never();
 

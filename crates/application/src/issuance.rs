@@ -690,6 +690,7 @@ mod tests {
             password_hash: PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
             role: Role::User,
             disabled: false,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         }

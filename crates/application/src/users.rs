@@ -82,6 +82,7 @@ impl UserAdmin {
             password_hash: self.hasher.hash(password).await?,
             role,
             disabled: false,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         };
@@ -116,6 +117,14 @@ impl UserAdmin {
         }
         if let Some(password) = &changes.password {
             user.password_hash = self.hasher.hash(password).await?;
+        }
+        // A reset password, a disable (even if undone later) or another role ends every
+        // session: tokens issued before carry the old version and are refused.
+        let ends_sessions = changes.password.is_some()
+            || changes.disabled.is_some_and(|disabled| disabled != before.disabled)
+            || changes.role.is_some_and(|role| role != before.role);
+        if ends_sessions {
+            user.token_version = before.token_version + 1;
         }
         user.updated_at = crate::clock::now();
         if !self.users.update(&user).await? {
@@ -196,6 +205,7 @@ mod tests {
             password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
             role: Role::Admin,
             disabled: false,
+            token_version: 0,
             created_at: now,
             updated_at: now,
         }

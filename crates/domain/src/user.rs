@@ -164,6 +164,10 @@ pub struct User {
     pub role: Role,
     /// A disabled user cannot log in, and tokens issued before are refused.
     pub disabled: bool,
+    /// Counts the changes that invalidate earlier tokens (password change or reset, disable,
+    /// role change). Every token carries the version it was issued at and is refused once the
+    /// user's version moved on.
+    pub token_version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -36,6 +36,9 @@ struct TokenClaims {
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iat: Option<i64>,
+    /// The user's token version at issue time (see `User::token_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ver: Option<i64>,
 }
 
 /// [`TokenService`] with HMAC-signed JWTs.
@@ -98,11 +101,12 @@ impl JwtTokenService {
     ///
     /// # Errors
     /// [`TokenError::Issue`] when signing fails.
-    pub fn issue_at(&self, subject: &str, now: OffsetDateTime) -> Result<IssuedToken, TokenError> {
+    pub fn issue_at(&self, subject: &str, token_version: i64, now: OffsetDateTime) -> Result<IssuedToken, TokenError> {
         let claims = TokenClaims {
             sub: subject.to_owned(),
             exp: (now + self.lifetime).unix_timestamp(),
             iat: Some(now.unix_timestamp()),
+            ver: Some(token_version),
         };
         let access_token = jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
             .map_err(|error| TokenError::Issue(error.to_string()))?;
@@ -111,8 +115,8 @@ impl JwtTokenService {
 }
 
 impl TokenService for JwtTokenService {
-    fn issue(&self, subject: &str) -> Result<IssuedToken, TokenError> {
-        self.issue_at(subject, OffsetDateTime::now_utc())
+    fn issue(&self, subject: &str, token_version: i64) -> Result<IssuedToken, TokenError> {
+        self.issue_at(subject, token_version, OffsetDateTime::now_utc())
     }
 
     fn verify(&self, token: &str) -> Result<Claims, TokenError> {
@@ -121,14 +125,14 @@ impl TokenService for JwtTokenService {
             tracing::debug!(reason = refusal_reason(error.kind()), "access token refused");
             TokenError::Invalid
         })?;
-        let TokenClaims { sub, exp, iat } = data.claims;
+        let TokenClaims { sub, exp, iat, ver } = data.claims;
         if sub.is_empty() {
             tracing::debug!(reason = "empty subject", "access token refused");
             return Err(TokenError::Invalid);
         }
         let expires_at = OffsetDateTime::from_unix_timestamp(exp).map_err(|_| TokenError::Invalid)?;
         let issued_at = iat.and_then(|iat| OffsetDateTime::from_unix_timestamp(iat).ok());
-        Ok(Claims { subject: sub, issued_at, expires_at })
+        Ok(Claims { subject: sub, issued_at, expires_at, token_version: ver })
     }
 }
 
@@ -175,7 +179,7 @@ mod tests {
     fn an_issued_token_verifies_with_its_subject_and_times() {
         let tokens = service("HS256");
         let issued_at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-        let issued = tokens.issue_at("ana", issued_at).unwrap();
+        let issued = tokens.issue_at("ana", 0, issued_at).unwrap();
         assert_eq!(issued.expires_in_seconds, 30 * 60);
 
         let claims = tokens.verify(&issued.access_token).unwrap();
@@ -186,7 +190,7 @@ mod tests {
 
     #[test]
     fn issued_tokens_say_hs256_in_their_header() {
-        let issued = service("HS256").issue("ana").unwrap();
+        let issued = service("HS256").issue("ana", 0).unwrap();
         let header = jsonwebtoken::decode_header(&issued.access_token).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
     }
@@ -194,7 +198,7 @@ mod tests {
     #[test]
     fn hs512_can_be_configured() {
         let tokens = service("HS512");
-        let issued = tokens.issue("ana").unwrap();
+        let issued = tokens.issue("ana", 0).unwrap();
         assert_eq!(jsonwebtoken::decode_header(&issued.access_token).unwrap().alg, Algorithm::HS512);
         assert_eq!(tokens.verify(&issued.access_token).unwrap().subject, "ana");
     }
@@ -203,7 +207,7 @@ mod tests {
     fn an_expired_token_is_refused() {
         let tokens = service("HS256");
         let long_ago = OffsetDateTime::now_utc() - time::Duration::minutes(31);
-        let issued = tokens.issue_at("ana", long_ago).unwrap();
+        let issued = tokens.issue_at("ana", 0, long_ago).unwrap();
         assert_eq!(tokens.verify(&issued.access_token), Err(TokenError::Invalid));
     }
 
@@ -224,14 +228,14 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let other = JwtTokenService::new(&SecretString::from("another key, also 32 bytes long!"), "HS256", 30).unwrap();
-        let issued = other.issue("ana").unwrap();
+        let issued = other.issue("ana", 0).unwrap();
         assert_eq!(service("HS256").verify(&issued.access_token), Err(TokenError::Invalid));
     }
 
     #[test]
     fn a_token_with_a_tampered_payload_is_refused() {
         let tokens = service("HS256");
-        let issued = tokens.issue("ana").unwrap();
+        let issued = tokens.issue("ana", 0).unwrap();
         let mut parts: Vec<String> = issued.access_token.split('.').map(str::to_owned).collect();
         parts[1] = b64(&format!(r#"{{"sub":"admin","exp":{}}}"#, now() + 600));
         assert_eq!(tokens.verify(&parts.join(".")), Err(TokenError::Invalid));

@@ -119,6 +119,7 @@ fn user(name: &str, role: Role) -> User {
         password_hash: hash(name),
         role,
         disabled: false,
+        token_version: 0,
         created_at: CREATED,
         updated_at: CREATED,
     }
@@ -131,6 +132,7 @@ async fn insert(stores: &Stores, user: &User) {
 async fn an_inserted_user_is_found_with_every_field_intact(stores: Stores) {
     let ana = User {
         disabled: true,
+        token_version: 7,
         updated_at: datetime!(2026-11-26 00:00:00.000001 UTC),
         ..user("ana.maria@shop.co", Role::Admin)
     };
@@ -224,6 +226,7 @@ async fn update_overwrites_only_the_mutable_fields(stores: Stores) {
         password_hash: hash("new"),
         role: Role::Admin,
         disabled: true,
+        token_version: 3,
         updated_at: datetime!(2026-12-01 08:00:00.5 UTC),
         // Not mutable: these must stay as stored.
         created_at: datetime!(2030-01-01 0:00 UTC),

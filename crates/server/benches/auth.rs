@@ -67,18 +67,18 @@ fn main() {
 
 fn token_verification(criterion: &mut Criterion) {
     let service = JwtTokenService::new(&SecretString::from(SECRET_KEY), "HS256", 60).expect("a token service");
-    let token = service.issue("admin").expect("a token").access_token;
+    let token = service.issue("admin", 0).expect("a token").access_token;
     let forged = {
         let other = JwtTokenService::new(&SecretString::from("another-key-of-at-least-32-bytes!!"), "HS256", 60)
             .expect("a token service");
-        other.issue("admin").expect("a token").access_token
+        other.issue("admin", 0).expect("a token").access_token
     };
     let mut group = criterion.benchmark_group("jwt_hs256");
     group.bench_function("verify_valid", |bencher| bencher.iter(|| service.verify(black_box(&token))));
     group.bench_function("verify_forged_signature", |bencher| {
         bencher.iter(|| service.verify(black_box(&forged)).is_err())
     });
-    group.bench_function("issue", |bencher| bencher.iter(|| service.issue(black_box("admin"))));
+    group.bench_function("issue", |bencher| bencher.iter(|| service.issue(black_box("admin"), 0)));
     group.finish();
 }
 

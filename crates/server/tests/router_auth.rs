@@ -628,7 +628,7 @@ async fn token_the_service_issued_long_ago_is_refused_once_expired() {
     let app = TestApp::spawn().await;
     let issuer = JwtTokenService::new(&SecretString::from(SECRET_KEY), "HS256", 60).expect("a token service");
     let two_hours_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
-    let issued = issuer.issue_at("admin", two_hours_ago).expect("a token");
+    let issued = issuer.issue_at("admin", 0, two_hours_ago).expect("a token");
     assert_token_refused(&app, &issued.access_token).await;
 }
 
@@ -923,7 +923,10 @@ async fn an_admin_can_promote_a_user_who_then_manages_users() {
     let response = app.update_user(&admin, "ana", &json!({ "role": "admin" })).await;
     response.assert_status(StatusCode::OK);
     assert_eq!(response.json()["data"]["role"], "admin");
-    // The same token now carries the new role.
+    // A role change ends the sessions issued before it (issue 8, item 5); a new login carries
+    // the new role.
+    app.send(get("/api/v1/users").bearer(&token)).await.assert_unauthorized("Could not validate credentials");
+    let token = app.login("ana", "ana-password").await.json()["access_token"].as_str().expect("a token").to_owned();
     app.send(get("/api/v1/users").bearer(&token)).await.assert_status(StatusCode::OK);
 }
 

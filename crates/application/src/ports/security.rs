@@ -50,6 +50,9 @@ pub struct Claims {
     pub subject: String,
     pub issued_at: Option<OffsetDateTime>,
     pub expires_at: OffsetDateTime,
+    /// The user's [`factus_domain::user::User::token_version`] when the token was issued;
+    /// tokens from before versions existed carry none and count as version 0.
+    pub token_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -64,11 +67,11 @@ pub enum TokenError {
 /// Issues and verifies local access tokens (HS256 JWTs in production).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait TokenService: Send + Sync {
-    /// Issues a token for `subject`.
+    /// Issues a token for `subject` at the user's current `token_version`.
     ///
     /// # Errors
     /// [`TokenError::Issue`] when signing fails.
-    fn issue(&self, subject: &str) -> Result<IssuedToken, TokenError>;
+    fn issue(&self, subject: &str, token_version: i64) -> Result<IssuedToken, TokenError>;
 
     /// Verifies signature, algorithm and expiry.
     ///

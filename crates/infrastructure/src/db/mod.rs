@@ -210,6 +210,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: String,
     pub disabled: bool,
+    pub token_version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -228,6 +229,7 @@ impl TryFrom<UserRow> for User {
             password_hash: PasswordHash::from_phc(row.password_hash),
             role,
             disabled: row.disabled,
+            token_version: row.token_version,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -315,6 +317,7 @@ mod tests {
             password_hash: "$argon2id$x".into(),
             role: "root".into(),
             disabled: false,
+            token_version: 0,
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         };

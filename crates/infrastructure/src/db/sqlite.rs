@@ -66,6 +66,7 @@ impl FromRow<'_, SqliteRow> for UserRow {
             password_hash: row.try_get("password_hash")?,
             role: row.try_get("role")?,
             disabled: row.try_get("disabled")?,
+            token_version: row.try_get("token_version")?,
             created_at: timestamp("created_at")?,
             updated_at: timestamp("updated_at")?,
         })
@@ -93,8 +94,8 @@ impl SqliteUserStore {
 impl UserStore for SqliteUserStore {
     async fn insert(&self, user: &User) -> Result<(), InsertUserError> {
         let inserted = sqlx::query(
-            "INSERT INTO users (id, username, password_hash, role, disabled, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO users (id, username, password_hash, role, disabled, created_at, updated_at, token_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .bind(id_param(user.id))
         .bind(user.username.as_str())
@@ -103,6 +104,7 @@ impl UserStore for SqliteUserStore {
         .bind(user.disabled)
         .bind(timestamp_param(user.created_at)?)
         .bind(timestamp_param(user.updated_at)?)
+        .bind(user.token_version)
         .execute(&self.pool)
         .await;
         match inserted {
@@ -116,7 +118,7 @@ impl UserStore for SqliteUserStore {
 
     async fn find_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
         let row: Option<UserRow> = sqlx::query_as(
-            "SELECT id, username, password_hash, role, disabled, created_at, updated_at
+            "SELECT id, username, password_hash, role, disabled, token_version, created_at, updated_at
                FROM users WHERE username = ?1",
         )
         .bind(username.as_str())
@@ -128,7 +130,7 @@ impl UserStore for SqliteUserStore {
 
     async fn list(&self) -> Result<Vec<User>, StoreError> {
         let rows: Vec<UserRow> = sqlx::query_as(
-            "SELECT id, username, password_hash, role, disabled, created_at, updated_at
+            "SELECT id, username, password_hash, role, disabled, token_version, created_at, updated_at
                FROM users ORDER BY username",
         )
         .fetch_all(&self.pool)
@@ -139,7 +141,8 @@ impl UserStore for SqliteUserStore {
 
     async fn update(&self, user: &User) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE users SET password_hash = ?2, role = ?3, disabled = ?4, updated_at = ?5
+            "UPDATE users SET password_hash = ?2, role = ?3, disabled = ?4, updated_at = ?5,
+                              token_version = ?6
              WHERE id = ?1",
         )
         .bind(id_param(user.id))
@@ -147,6 +150,7 @@ impl UserStore for SqliteUserStore {
         .bind(user.role.as_str())
         .bind(user.disabled)
         .bind(timestamp_param(user.updated_at)?)
+        .bind(user.token_version)
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("updating user {}", user.username)))?;
