@@ -66,15 +66,100 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json {
             return Ok(Self(Value::String(String::from_utf8_lossy(&bytes).into_owned())));
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|error| {
+        let value: Value = serde_json::from_slice(&bytes).map_err(|error| {
             let offset = byte_offset(&bytes, error.line(), error.column());
             ApiError::invalid(FieldError::new(
                 Loc::body().index(offset),
                 format!("JSON decode error: {error}"),
                 "value_error.jsondecode",
             ))
-        })
+        })?;
+        // serde_json keeps the last of two equal keys; a body that says two things is refused
+        // rather than read as whichever came last.
+        if let Some(loc) = duplicate_key(&bytes) {
+            return Err(ApiError::invalid(FieldError::new(loc, "duplicate key in a JSON object", "value_error.duplicate_key")));
+        }
+        Ok(Self(value))
     }
+}
+
+/// Where the first repeated key of an object in `bytes` (valid JSON) is, as a `loc` under
+/// `body`, or `None` when every object's keys are distinct.
+fn duplicate_key(bytes: &[u8]) -> Option<Loc> {
+    use serde::de::{DeserializeSeed, Deserializer as _, Error as _, MapAccess, SeqAccess, Visitor};
+
+    /// Walks a JSON document without building it, keeping the path to the current value.
+    struct Walk<'a> {
+        path: &'a mut Loc,
+        found: &'a mut Option<Loc>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut index = 0;
+            loop {
+                let parent = std::mem::replace(self.path, self.path.index(index));
+                let next = seq.next_element_seed(Walk { path: &mut *self.path, found: &mut *self.found })?;
+                *self.path = parent;
+                if next.is_none() {
+                    return Ok(());
+                }
+                index += 1;
+            }
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let here = self.path.key(key.clone());
+                if !seen.insert(key) {
+                    *self.found = Some(here);
+                    return Err(A::Error::custom("duplicate key"));
+                }
+                let parent = std::mem::replace(self.path, here);
+                map.next_value_seed(Walk { path: &mut *self.path, found: &mut *self.found })?;
+                *self.path = parent;
+            }
+            Ok(())
+        }
+    }
+
+    let mut path = Loc::body();
+    let mut found = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let _ = (&mut deserializer).deserialize_any(Walk { path: &mut path, found: &mut found });
+    found
 }
 
 /// serde_json reports line and column; FastAPI reports the character offset.
@@ -243,6 +328,19 @@ mod tests {
     fn a_trusted_proxy_without_a_forwarded_header_is_the_client() {
         let proxy: IpAddr = "10.0.0.2".parse().unwrap();
         assert_eq!(client_behind(proxy, &HeaderMap::new(), &[proxy]), proxy);
+    }
+
+    #[test]
+    fn a_repeated_key_is_found_with_its_path_at_any_depth() {
+        let loc = |bytes: &[u8]| duplicate_key(bytes).map(|loc| serde_json::to_value(loc).unwrap());
+        assert_eq!(loc(br#"{"a": 1, "b": 2}"#), None);
+        assert_eq!(loc(br#"{"a": 1, "a": 2}"#), Some(serde_json::json!(["body", "a"])));
+        assert_eq!(
+            loc(br#"{"items": [{"x": 1}, {"x": 1, "y": {"z": 1, "z": 1}}]}"#),
+            Some(serde_json::json!(["body", "items", 1, "y", "z"]))
+        );
+        // Equal keys in different objects are fine.
+        assert_eq!(loc(br#"[{"a": 1}, {"a": 2}]"#), None);
     }
 
     #[test]

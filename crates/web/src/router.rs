@@ -96,6 +96,8 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
+                    // Safe to print as is: `safe_request_id` (outermost) let only
+                    // [A-Za-z0-9._-]{1,128} through, so it cannot forge log fields.
                     let request_id =
                         request.headers().get(&REQUEST_ID).and_then(|value| value.to_str().ok()).unwrap_or_default();
                     tracing::info_span!(
@@ -117,6 +119,30 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::map_request(safe_request_id))
+}
+
+/// The longest client `X-Request-Id` kept.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Whether a client's `X-Request-Id` may be kept: 1 to 128 of `A-Z a-z 0-9 . _ -`. Anything
+/// else (spaces and `=` forge fields in the pretty log format, quotes, non-ASCII, very long
+/// values) is dropped, and the next layer generates a UUID instead.
+fn is_safe_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&value.len())
+        && value.iter().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-'))
+}
+
+/// Drops an unsafe `X-Request-Id` (or all of them when several were sent) before the id is
+/// set, logged or echoed.
+async fn safe_request_id(mut request: Request) -> Request {
+    let headers = request.headers_mut();
+    let values = headers.get_all(&REQUEST_ID).iter().collect::<Vec<_>>();
+    let keep = values.len() == 1 && is_safe_request_id(values[0].as_bytes());
+    if !keep && !values.is_empty() {
+        headers.remove(&REQUEST_ID);
+    }
+    request
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -180,4 +206,25 @@ fn record(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
         "route" => route.to_owned()
     )
     .record(elapsed.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_of_the_safe_charset_and_length_are_kept() {
+        assert!(is_safe_request_id(b"panic-42"));
+        assert!(is_safe_request_id(b"client-42.retry_3"));
+        assert!(is_safe_request_id("a".repeat(128).as_bytes()));
+    }
+
+    #[test]
+    fn other_request_ids_are_dropped() {
+        assert!(!is_safe_request_id(b""));
+        assert!(!is_safe_request_id("a".repeat(129).as_bytes()));
+        assert!(!is_safe_request_id(b"abc status=200"));
+        assert!(!is_safe_request_id(b"a\"b"));
+        assert!(!is_safe_request_id("\u{f1}and\u{fa}".as_bytes()));
+    }
 }

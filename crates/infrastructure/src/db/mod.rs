@@ -241,12 +241,15 @@ impl TryFrom<UserRow> for User {
 const MAX_ATTEMPTED_USERNAME_CHARS: usize = 256;
 
 /// The attempted username as recorded and looked up: cut to [`MAX_ATTEMPTED_USERNAME_CHARS`]
-/// characters, the same way for every method, so long names still throttle together.
-fn attempted_username_key(username: &str) -> &str {
-    match username.char_indices().nth(MAX_ATTEMPTED_USERNAME_CHARS) {
+/// characters, the same way for every method, so long names still throttle together. A NUL
+/// (which Postgres text cannot hold, failing the whole login with a 500) becomes U+FFFD, so
+/// such a guess is throttled like any other and answered as a wrong password.
+fn attempted_username_key(username: &str) -> std::borrow::Cow<'_, str> {
+    let cut = match username.char_indices().nth(MAX_ATTEMPTED_USERNAME_CHARS) {
         Some((end, _)) => &username[..end],
         None => username,
-    }
+    };
+    if cut.contains('\0') { std::borrow::Cow::Owned(cut.replace('\0', "\u{fffd}")) } else { std::borrow::Cow::Borrowed(cut) }
 }
 
 /// The timestamp as both backends store it: cut to whole microseconds, rounding down.
@@ -302,6 +305,11 @@ mod tests {
             truncate_to_micros(datetime!(2026-11-25 13:59:01.123456789 UTC)),
             datetime!(2026-11-25 13:59:01.123456 UTC)
         );
+    }
+
+    #[test]
+    fn a_nul_in_an_attempted_username_is_replaced() {
+        assert_eq!(attempted_username_key("ad\0min"), "ad\u{fffd}min");
     }
 
     #[test]

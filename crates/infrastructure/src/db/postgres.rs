@@ -183,7 +183,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
             "INSERT INTO login_failures (username, client_address, attempted_at)
              VALUES ($1, $2::inet, $3)",
         )
-        .bind(attempted_username_key(username))
+        .bind(attempted_username_key(username).into_owned())
         .bind(address_text(address))
         .bind(truncate_to_micros(at))
         .execute(&self.pool)
@@ -218,7 +218,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
                        FROM login_failures
                       WHERE client_address = $2::inet AND attempted_at >= $3) AS by_address",
         )
-        .bind(attempted_username_key(username))
+        .bind(attempted_username_key(username).into_owned())
         .bind(address_text(address))
         .bind(truncate_to_micros(since))
         .fetch_one(&self.pool)
@@ -237,7 +237,7 @@ impl LoginAttemptStore for PgLoginAttemptStore {
 
     async fn clear_failures(&self, username: &str, address: Option<IpAddr>) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_failures WHERE username = $1 AND client_address IS NOT DISTINCT FROM $2::inet")
-            .bind(attempted_username_key(username))
+            .bind(attempted_username_key(username).into_owned())
             .bind(address_text(address))
             .execute(&self.pool)
             .await

@@ -226,7 +226,7 @@ impl LoginAttemptStore for SqliteLoginAttemptStore {
             "INSERT INTO login_failures (username, client_address, attempted_at)
              VALUES (?1, ?2, ?3)",
         )
-        .bind(attempted_username_key(username))
+        .bind(attempted_username_key(username).into_owned())
         .bind(address_text(address))
         .bind(timestamp_param(at)?)
         .execute(&self.pool)
@@ -260,7 +260,7 @@ impl LoginAttemptStore for SqliteLoginAttemptStore {
                        FROM login_failures
                       WHERE client_address = ?2 AND attempted_at >= ?3) AS by_address",
         )
-        .bind(attempted_username_key(username))
+        .bind(attempted_username_key(username).into_owned())
         .bind(address_text(address))
         .bind(timestamp_param(since)?)
         .fetch_one(&self.pool)
@@ -283,7 +283,7 @@ impl LoginAttemptStore for SqliteLoginAttemptStore {
 
     async fn clear_failures(&self, username: &str, address: Option<IpAddr>) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_failures WHERE username = ?1 AND client_address IS ?2")
-            .bind(attempted_username_key(username))
+            .bind(attempted_username_key(username).into_owned())
             .bind(address_text(address))
             .execute(&self.pool)
             .await

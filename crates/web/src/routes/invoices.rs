@@ -88,6 +88,11 @@ pub struct InvoiceRequestDoc {
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, FieldError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let loc = Loc::header("idempotency-key");
+    // Two keys would make the request two things at once; whichever one were used, a retry
+    // sending the other would issue a second invoice.
+    if headers.get_all("idempotency-key").iter().nth(1).is_some() {
+        return Err(FieldError::new(loc, "only one Idempotency-Key header may be sent", "value_error.duplicate"));
+    }
     let text =
         value.to_str().map_err(|_| FieldError::new(loc.clone(), "value is not a valid string", "type_error.str"))?;
     IdempotencyKey::parse(text).map(Some).map_err(|error| FieldError::new(loc, error.to_string(), "value_error"))

@@ -98,6 +98,10 @@ fn parse_instant(raw: &str) -> Option<OffsetDateTime> {
     Date::parse(raw, &format).ok().map(|date| date.with_time(Time::MIDNIGHT).assume_utc())
 }
 
+/// The longest bill number the `number` filter accepts (Factus numbers are a prefix of up to
+/// four characters and a number of up to twenty digits).
+const MAX_NUMBER_CHARS: usize = 64;
+
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
     let mut filter = LedgerFilter::default();
@@ -118,6 +122,11 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
                 Ok(reference) => filter.reference_code = Some(reference),
                 Err(error) => errors.push(FieldError::new(loc("reference_code"), error.to_string(), "value_error")),
             },
+            // Bill numbers are short and printable (SETP990000001); a NUL would even fail the
+            // Postgres query with a 500.
+            "number" if value.is_empty() || value.chars().count() > MAX_NUMBER_CHARS || value.chars().any(char::is_control) => {
+                errors.push(FieldError::new(loc("number"), "invalid bill number", "value_error"));
+            }
             "number" => filter.number = Some(value.to_owned()),
             "from" => match parse_instant(value) {
                 Some(at) => filter.created_from = Some(at),
