@@ -291,7 +291,7 @@ mod tests {
         let long = "ñ".repeat(300);
         let key = attempted_username_key(&long);
         assert_eq!(key.chars().count(), MAX_ATTEMPTED_USERNAME_CHARS);
-        assert!(long.starts_with(key));
+        assert!(long.starts_with(&*key));
     }
 
     #[test]
