@@ -88,6 +88,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long an authenticated user is reused without reading the database again.
     pub user_cache_ttl: Duration,
+    /// Secrets (by variable name) that production would refuse as weak; development starts
+    /// with them and warns (see [`Config::warn_about_weak_secrets`]).
+    pub weak_secrets: Vec<&'static str>,
 }
 
 /// A variable that is missing or has a bad value.
@@ -132,12 +135,24 @@ impl Config {
         };
         let production = environment == Environment::Production;
 
+        let mut weak_secrets = Vec::new();
         let (secret_key, secret_key_generated) = match get("SECRET_KEY") {
             Some(key) if production && key.len() < MIN_SECRET_KEY_BYTES => {
                 return Err(error(
                     "SECRET_KEY",
                     format!("must have at least {MIN_SECRET_KEY_BYTES} bytes in production (got {})", key.len()),
                 ));
+            }
+            Some(key) if key.len() < MIN_SECRET_KEY_BYTES || is_weak_secret_key(&key) => {
+                if production {
+                    return Err(error(
+                        "SECRET_KEY",
+                        "is too weak for production (a known default, a repeated pattern or too few distinct \
+                         characters); generate one with `openssl rand -hex 32`",
+                    ));
+                }
+                weak_secrets.push("SECRET_KEY");
+                (SecretString::from(key), false)
             }
             Some(key) => (SecretString::from(key), false),
             None if production => return Err(error("SECRET_KEY", "is required in production")),
@@ -154,6 +169,17 @@ impl Config {
             && let Err(policy) = factus_domain::user::NewPassword::parse(password.expose_secret())
         {
             return Err(error("ADMIN_PASSWORD", policy.to_string()));
+        }
+        if let Some(password) = &admin_password
+            && is_weak_password(password.expose_secret())
+        {
+            if production {
+                return Err(error(
+                    "ADMIN_PASSWORD",
+                    "is too weak for production (a known default password or a repeated pattern)",
+                ));
+            }
+            weak_secrets.push("ADMIN_PASSWORD");
         }
 
         let api_prefix = get("API_V1_STR").unwrap_or_else(|| "/api/v1".to_owned());
@@ -248,7 +274,19 @@ impl Config {
             },
             shutdown_grace: Duration::from_secs(positive("SHUTDOWN_GRACE_SECS", get("SHUTDOWN_GRACE_SECS"), 30)?),
             user_cache_ttl: Duration::from_secs(non_negative("AUTH_USER_CACHE_SECS", get("AUTH_USER_CACHE_SECS"), 5)?),
+            weak_secrets,
         })
+    }
+
+    /// Logs one warning per weak secret that development accepted (never the value).
+    pub fn warn_about_weak_secrets(&self) {
+        for variable in &self.weak_secrets {
+            tracing::warn!(
+                variable,
+                "{variable} is weak (a known default, too short, a repeated pattern or too few distinct \
+                 characters): production refuses to start with it"
+            );
+        }
     }
 
     #[must_use]
@@ -269,6 +307,59 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Secrets and passwords that ship in examples, tutorials and `.env` templates. Compared in
+/// lower case.
+const KNOWN_DEFAULTS: &[&str] = &[
+    "admin", "admin123", "admin1234", "admin12345", "administrator", "changeme", "change-me", "change_me",
+    "changeit", "default", "letmein", "password", "password1", "password123", "passw0rd", "qwerty", "qwerty123",
+    "secret", "secret-key", "secret_key", "secretkey", "supersecret", "super-secret", "your-secret-key",
+    "your_secret_key", "yoursecretkey", "mysecretkey", "my-secret-key", "12345678", "123456789", "1234567890",
+    "test", "testing", "example", "factus", "factus-api",
+];
+
+/// The fewest distinct bytes a `SECRET_KEY` may have (hex has 16, base64 64).
+const MIN_DISTINCT_KEY_BYTES: usize = 10;
+/// The lowest Shannon entropy per byte a `SECRET_KEY` may have; `openssl rand -hex 32` gives
+/// about 3.8 bits, base64 about 5, a long passphrase 3.5 to 4.
+const MIN_KEY_BITS_PER_BYTE: f64 = 3.0;
+
+/// Whether `text` is one shorter piece repeated (`abab…`, `changeme-changeme-…`).
+fn is_repetition(text: &[u8]) -> bool {
+    (1..=text.len() / 2).any(|period| text.len() % period == 0 && text.chunks(period).all(|chunk| chunk == &text[..period]))
+}
+
+fn is_known_default(text: &str) -> bool {
+    let folded = text.trim().to_lowercase();
+    KNOWN_DEFAULTS.contains(&folded.as_str())
+}
+
+/// A `SECRET_KEY` that a guess or a dictionary finds: a known default, a repeated pattern, too
+/// few distinct bytes or a low Shannon entropy per byte.
+fn is_weak_secret_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut counts = [0_usize; 256];
+    for byte in bytes {
+        counts[usize::from(*byte)] += 1;
+    }
+    let distinct = counts.iter().filter(|count| **count > 0).count();
+    #[allow(clippy::cast_precision_loss)] // lengths are small
+    let entropy: f64 = counts
+        .iter()
+        .filter(|count| **count > 0)
+        .map(|count| {
+            let p = *count as f64 / bytes.len() as f64;
+            -p * p.log2()
+        })
+        .sum();
+    is_known_default(key) || is_repetition(bytes) || distinct < MIN_DISTINCT_KEY_BYTES || entropy < MIN_KEY_BITS_PER_BYTE
+}
+
+/// An `ADMIN_PASSWORD` that is a known default or a repeated pattern (`aaaaaaaa`, `abcabcabc`).
+fn is_weak_password(password: &str) -> bool {
+    let distinct = password.chars().collect::<std::collections::HashSet<_>>().len();
+    is_known_default(password) || is_repetition(password.as_bytes()) || distinct < 4
 }
 
 fn random_secret() -> SecretString {
@@ -379,6 +470,45 @@ mod tests {
     fn production_refuses_a_short_secret_key() {
         let failure = load(&[("ENVIRONMENT", "production"), ("SECRET_KEY", "short")]).unwrap_err();
         assert_eq!(failure.variable, "SECRET_KEY");
+    }
+
+    #[test]
+    fn production_refuses_weak_secret_keys_without_showing_them() {
+        for key in ["a".repeat(32), "ab".repeat(24), "0123456789".repeat(4), "your-secret-key".repeat(3)] {
+            let failure = load(&[("ENVIRONMENT", "production"), ("SECRET_KEY", &key)]).unwrap_err();
+            assert_eq!(failure.variable, "SECRET_KEY", "{key}");
+            assert!(!failure.to_string().contains(&key));
+        }
+    }
+
+    #[test]
+    fn random_hex_and_base64_keys_are_strong() {
+        for _ in 0..200 {
+            let mut bytes = [0_u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            assert!(!is_weak_secret_key(&hex), "{hex}");
+            let base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            assert!(!is_weak_secret_key(&base64), "{base64}");
+        }
+        assert!(!is_weak_secret_key("router-tests-secret-key-0123456789abcdef"));
+    }
+
+    #[test]
+    fn production_refuses_known_default_admin_passwords() {
+        for password in ["admin123", "Admin123", "changeme", "password123", "aaaaaaaaaa", "abcabcabc"] {
+            let key = "0f6c1e8a9b7d4c3e2a1f0b9c8d7e6f5a4b3c2d1e";
+            let failure =
+                load(&[("ENVIRONMENT", "production"), ("SECRET_KEY", key), ("ADMIN_PASSWORD", password)]).unwrap_err();
+            assert_eq!(failure.variable, "ADMIN_PASSWORD", "{password}");
+        }
+    }
+
+    #[test]
+    fn development_accepts_weak_secrets_and_remembers_to_warn() {
+        let config = load(&[("SECRET_KEY", "secret"), ("ADMIN_PASSWORD", "admin123")]).unwrap();
+        assert_eq!(config.weak_secrets, ["SECRET_KEY", "ADMIN_PASSWORD"]);
+        assert!(load(&[]).unwrap().weak_secrets.is_empty());
     }
 
     #[test]

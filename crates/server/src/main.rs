@@ -55,6 +55,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs, config: Config) -> anyhow::Result<()> {
+    config.warn_about_weak_secrets();
     if config.secret_key_generated {
         tracing::warn!("SECRET_KEY is not set: using a random key; tokens stop working when the process restarts");
     }
