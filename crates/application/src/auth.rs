@@ -171,11 +171,7 @@ impl AuthService {
     /// at once through the check; recorded first, the database orders them, and the sixth
     /// concurrent guess already sees five others. Then either refuses the attempt (`Err` with
     /// the wait) or lets it through after the username's growing delay.
-    async fn count_attempt(
-        &self,
-        username: &str,
-        address: Option<IpAddr>,
-    ) -> Result<Result<(), Duration>, StoreError> {
+    async fn count_attempt(&self, username: &str, address: Option<IpAddr>) -> Result<Result<(), Duration>, StoreError> {
         let now = OffsetDateTime::now_utc();
         let window = time::Duration::try_from(self.throttle.window).unwrap_or(time::Duration::HOUR);
         self.attempts.record_failure(username, address, now).await?;
@@ -491,11 +487,13 @@ mod tests {
     #[tokio::test]
     async fn a_valid_token_of_a_user_disabled_since_is_refused() {
         let mut ports = Ports::new();
-        ports
-            .tokens
-            .expect_verify()
-            .returning(|_| {
-            Ok(Claims { subject: "ana".to_owned(), issued_at: None, expires_at: crate::clock::now(), token_version: None })
+        ports.tokens.expect_verify().returning(|_| {
+            Ok(Claims {
+                subject: "ana".to_owned(),
+                issued_at: None,
+                expires_at: crate::clock::now(),
+                token_version: None,
+            })
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
 

@@ -312,11 +312,42 @@ impl Config {
 /// Secrets and passwords that ship in examples, tutorials and `.env` templates. Compared in
 /// lower case.
 const KNOWN_DEFAULTS: &[&str] = &[
-    "admin", "admin123", "admin1234", "admin12345", "administrator", "changeme", "change-me", "change_me",
-    "changeit", "default", "letmein", "password", "password1", "password123", "passw0rd", "qwerty", "qwerty123",
-    "secret", "secret-key", "secret_key", "secretkey", "supersecret", "super-secret", "your-secret-key",
-    "your_secret_key", "yoursecretkey", "mysecretkey", "my-secret-key", "12345678", "123456789", "1234567890",
-    "test", "testing", "example", "factus", "factus-api",
+    "admin",
+    "admin123",
+    "admin1234",
+    "admin12345",
+    "administrator",
+    "changeme",
+    "change-me",
+    "change_me",
+    "changeit",
+    "default",
+    "letmein",
+    "password",
+    "password1",
+    "password123",
+    "passw0rd",
+    "qwerty",
+    "qwerty123",
+    "secret",
+    "secret-key",
+    "secret_key",
+    "secretkey",
+    "supersecret",
+    "super-secret",
+    "your-secret-key",
+    "your_secret_key",
+    "yoursecretkey",
+    "mysecretkey",
+    "my-secret-key",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "test",
+    "testing",
+    "example",
+    "factus",
+    "factus-api",
 ];
 
 /// The fewest distinct bytes a `SECRET_KEY` may have (hex has 16, base64 64).
@@ -327,7 +358,8 @@ const MIN_KEY_BITS_PER_BYTE: f64 = 3.0;
 
 /// Whether `text` is one shorter piece repeated (`abab…`, `changeme-changeme-…`).
 fn is_repetition(text: &[u8]) -> bool {
-    (1..=text.len() / 2).any(|period| text.len() % period == 0 && text.chunks(period).all(|chunk| chunk == &text[..period]))
+    (1..=text.len() / 2)
+        .any(|period| text.len().is_multiple_of(period) && text.chunks(period).all(|chunk| chunk == &text[..period]))
 }
 
 fn is_known_default(text: &str) -> bool {
@@ -353,7 +385,10 @@ fn is_weak_secret_key(key: &str) -> bool {
             -p * p.log2()
         })
         .sum();
-    is_known_default(key) || is_repetition(bytes) || distinct < MIN_DISTINCT_KEY_BYTES || entropy < MIN_KEY_BITS_PER_BYTE
+    is_known_default(key)
+        || is_repetition(bytes)
+        || distinct < MIN_DISTINCT_KEY_BYTES
+        || entropy < MIN_KEY_BITS_PER_BYTE
 }
 
 /// An `ADMIN_PASSWORD` that is a known default or a repeated pattern (`aaaaaaaa`, `abcabcabc`).

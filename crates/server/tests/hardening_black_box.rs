@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 const SECRET_KEY: &str = "hardening-black-box-secret-key-0123456789abcdef";
@@ -96,7 +95,6 @@ impl Workspace {
 /// A running server, its log lines (stdout and stderr) collected as they come.
 struct Server {
     _child: Child,
-    address: std::net::SocketAddr,
     base: String,
     http: reqwest::Client,
     logs: Arc<Mutex<Vec<String>>>,
@@ -134,7 +132,6 @@ impl Server {
         });
         Self {
             _child: child,
-            address,
             base: format!("http://{address}/api/v1"),
             http: reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client"),
             logs,
@@ -163,8 +160,8 @@ impl Server {
 
     /// Logs in and returns the token, asserting success.
     async fn token(&self, username: &str, password: &str) -> String {
-        let reply = send(self.http.post(self.url("/auth/login")).form(&[("username", username), ("password", password)]))
-            .await;
+        let reply =
+            send(self.http.post(self.url("/auth/login")).form(&[("username", username), ("password", password)])).await;
         assert_eq!(reply.status, StatusCode::OK, "login as {username}: {}", reply.text);
         reply.json()["access_token"].as_str().expect("an access token").to_owned()
     }
@@ -183,8 +180,9 @@ impl Server {
 
     /// Creates a user as `admin_token`, asserting success.
     async fn create_user(&self, admin_token: &str, username: &str, password: &str, role: &str) {
-        let reply =
-            self.post("/users", admin_token, &json!({ "username": username, "password": password, "role": role })).await;
+        let reply = self
+            .post("/users", admin_token, &json!({ "username": username, "password": password, "role": role }))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "creating {username}: {}", reply.text);
     }
 }
@@ -439,13 +437,14 @@ async fn on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_no
     let server = Server::start(&workspace, &[], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
-    let reply = send(server.http.post(server.url("/auth/login")).form(&[("username", "ad\0min"), ("password", "x")]))
-        .await;
+    let reply =
+        send(server.http.post(server.url("/auth/login")).form(&[("username", "ad\0min"), ("password", "x")])).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
     assert_eq!(reply.json(), json!({ "detail": "Incorrect username or password" }));
 
     for filter in ["number", "reference_code", "username", "state"] {
-        let reply = send(server.http.get(server.url("/invoices")).bearer_auth(&admin).query(&[(filter, "SETP\0")])).await;
+        let reply =
+            send(server.http.get(server.url("/invoices")).bearer_auth(&admin).query(&[(filter, "SETP\0")])).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "filter {filter}: {}", reply.text);
         assert_eq!(reply.json()["detail"][0]["loc"], json!(["query", filter]), "{}", reply.text);
     }
@@ -458,9 +457,12 @@ async fn on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_no
 #[tokio::test]
 async fn an_unsafe_request_id_is_replaced_and_never_reaches_the_log() {
     let workspace = Workspace::sqlite();
-    let server =
-        Server::start(&workspace, &[], &[("RUST_LOG", "info"), ("LOG_FORMAT", "pretty"), ("ENVIRONMENT", "development")])
-            .await;
+    let server = Server::start(
+        &workspace,
+        &[],
+        &[("RUST_LOG", "info"), ("LOG_FORMAT", "pretty"), ("ENVIRONMENT", "development")],
+    )
+    .await;
 
     // Spaces and `=` forge fields in the pretty log line; quotes and over-long values too.
     let forged = "abc status=200 username=admin forged=\"yes\"";
@@ -496,7 +498,12 @@ async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
 
     let body = r#"{"username": "ana", "password": "ana-password", "role": "user", "role": "admin"}"#;
     let reply = send(
-        server.http.post(server.url("/users")).bearer_auth(&admin).header("content-type", "application/json").body(body),
+        server
+            .http
+            .post(server.url("/users"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(body),
     )
     .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
@@ -595,7 +602,8 @@ async fn production_refuses_a_known_default_admin_password() {
 
 #[tokio::test]
 async fn production_refuses_a_low_entropy_secret_key() {
-    for key in ["a".repeat(32), "ab".repeat(24), "0123456789".repeat(4), "changeme-changeme-changeme-changeme".to_owned()]
+    for key in
+        ["a".repeat(32), "ab".repeat(24), "0123456789".repeat(4), "changeme-changeme-changeme-changeme".to_owned()]
     {
         refused_in_production("SECRET_KEY", &key).await;
     }
@@ -623,4 +631,3 @@ async fn development_warns_about_a_weak_secret_key_but_starts() {
     assert!(logs.contains("ADMIN_PASSWORD"), "no warning about ADMIN_PASSWORD:\n{logs}");
     assert!(!logs.contains("admin123"), "a secret reached the log:\n{logs}");
 }
-

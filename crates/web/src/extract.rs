@@ -77,7 +77,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         // serde_json keeps the last of two equal keys; a body that says two things is refused
         // rather than read as whichever came last.
         if let Some(loc) = duplicate_key(&bytes) {
-            return Err(ApiError::invalid(FieldError::new(loc, "duplicate key in a JSON object", "value_error.duplicate_key")));
+            return Err(ApiError::invalid(FieldError::new(
+                loc,
+                "duplicate key in a JSON object",
+                "value_error.duplicate_key",
+            )));
         }
         Ok(Self(value))
     }

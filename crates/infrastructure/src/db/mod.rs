@@ -249,7 +249,11 @@ fn attempted_username_key(username: &str) -> std::borrow::Cow<'_, str> {
         Some((end, _)) => &username[..end],
         None => username,
     };
-    if cut.contains('\0') { std::borrow::Cow::Owned(cut.replace('\0', "\u{fffd}")) } else { std::borrow::Cow::Borrowed(cut) }
+    if cut.contains('\0') {
+        std::borrow::Cow::Owned(cut.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(cut)
+    }
 }
 
 /// The timestamp as both backends store it: cut to whole microseconds, rounding down.

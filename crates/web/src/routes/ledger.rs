@@ -124,7 +124,11 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
             },
             // Bill numbers are short and printable (SETP990000001); a NUL would even fail the
             // Postgres query with a 500.
-            "number" if value.is_empty() || value.chars().count() > MAX_NUMBER_CHARS || value.chars().any(char::is_control) => {
+            "number"
+                if value.is_empty()
+                    || value.chars().count() > MAX_NUMBER_CHARS
+                    || value.chars().any(char::is_control) =>
+            {
                 errors.push(FieldError::new(loc("number"), "invalid bill number", "value_error"));
             }
             "number" => filter.number = Some(value.to_owned()),
