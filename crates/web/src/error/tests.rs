@@ -314,6 +314,7 @@ const VARIANTS: &[&str] = &[
     "AuthenticateError::InvalidToken",
     "AuthenticateError::Unexpected",
     "ChangePasswordError::WrongCurrentPassword",
+    "ChangePasswordError::Throttled",
     "ChangePasswordError::Unexpected",
     "CreateUserError::UsernameTaken",
     "CreateUserError::Unexpected",
