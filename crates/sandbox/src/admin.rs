@@ -32,6 +32,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/__sandbox/bills/{number}/events", post(add_event))
         .route("/__sandbox/credit-notes", get(credit_notes))
         .route("/__sandbox/support-documents", get(support_documents))
+        .route("/__sandbox/debit-notes", get(debit_notes))
         .route("/__sandbox/blockers", get(blockers))
         .route("/__sandbox/requests", get(requests).delete(clear_requests))
         .route("/__sandbox/requests/log", get(request_log))
@@ -122,6 +123,7 @@ async fn blockers(State(app): Shared) -> Response {
         ("bills", DocKind::Bill),
         ("credit_notes", DocKind::CreditNote),
         ("support_documents", DocKind::SupportDocument),
+        ("debit_notes", DocKind::DebitNote),
     ];
     for (name, kind) in families {
         let blocker = app.store.blocker(kind, app.config.pending_blocks_new).map(|d| {
@@ -132,6 +134,20 @@ async fn blockers(State(app): Shared) -> Response {
         out.insert(name.into(), blocker.unwrap_or(Value::Null));
     }
     json_response(StatusCode::OK, &Value::Object(out))
+}
+
+async fn debit_notes(State(app): Shared) -> Response {
+    let mut docs = app.store.all(DocKind::DebitNote);
+    docs.reverse();
+    let list: Vec<Value> = docs
+        .iter()
+        .map(|d| {
+            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
+                   "cude": d.key, "status": d.status,
+                   "bill_id": d.bill.as_ref().map(|b| b.id)})
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
 }
 
 async fn support_documents(State(app): Shared) -> Response {

@@ -155,10 +155,25 @@ pub(crate) fn document_json(app: &App, doc: &Document, notes: &[(u64, String)], 
         return Value::Null;
     };
     match (shape, doc.kind) {
-        (Shape::V2, _) => v2::render::document(doc, notes, &range, &app.catalog),
+        (Shape::V2, _) => {
+            let debit_notes: Vec<(u64, String)> = match doc.kind {
+                DocKind::Bill => app
+                    .store
+                    .all(DocKind::DebitNote)
+                    .iter()
+                    .rev()
+                    .filter(|n| n.bill.as_ref().is_some_and(|b| b.id == doc.id))
+                    .map(|n| (n.id, n.number.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            v2::render::document(doc, (notes, &debit_notes), &range, &app.catalog)
+        }
         (Shape::V1, DocKind::Bill) => render::bill(doc, notes, &range, &app.catalog),
         (Shape::V1, DocKind::CreditNote) => render::credit_note(doc, &range, &app.catalog),
         (Shape::V1, DocKind::SupportDocument) => support::render(doc, &range, &app.catalog),
+        // v1 has no debit notes: they are only ever shown through v2.
+        (Shape::V1, DocKind::DebitNote) => v2::render::document(doc, (notes, &[]), &range, &app.catalog),
     }
 }
 
@@ -184,7 +199,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
             .get("bill_id")
             .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .and_then(|id| app.store.bill_by_id(id)),
-        DocKind::Bill | DocKind::SupportDocument => None,
+        DocKind::Bill | DocKind::SupportDocument | DocKind::DebitNote => None,
     };
     let ranges = app.ranges();
     let ctx = Context {
@@ -195,7 +210,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
     };
     let validated = match kind {
         DocKind::SupportDocument => support::validate(&value, &ranges, &app.catalog),
-        DocKind::Bill | DocKind::CreditNote => validate::document(&value, &ctx),
+        DocKind::Bill | DocKind::CreditNote | DocKind::DebitNote => validate::document(&value, &ctx),
     };
     let input = match validated {
         Ok(input) => input,
@@ -255,7 +270,7 @@ pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
         (totals.gross_value, totals.tax_of("01"), totals.tax_of("04"), totals.tax_of("03"), totals.total);
     let key_source = match kind {
         DocKind::Bill => range.technical_key.clone().unwrap_or_else(|| SOFTWARE_PIN.to_owned()),
-        DocKind::CreditNote | DocKind::SupportDocument => SOFTWARE_PIN.to_owned(),
+        DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => SOFTWARE_PIN.to_owned(),
     };
     let draft = Draft {
         kind,
@@ -299,7 +314,7 @@ pub(crate) fn issue(app: &App, issue: Issue, shape: Shape) -> Response {
         Ok(Created::New(doc) | Created::Resumed(doc) | Created::Existing(doc)) => {
             let notes = match kind {
                 DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, notes)| notes).unwrap_or_default(),
-                DocKind::CreditNote | DocKind::SupportDocument => Vec::new(),
+                DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => Vec::new(),
             };
             created_response(app, &doc, &notes, shape)
         }
@@ -378,6 +393,7 @@ pub(crate) fn send_email(app: &App, kind: DocKind, number: &str, body: &[u8]) ->
         DocKind::CreditNote => "Nota crédito enviada al cliente con éxito",
         // Factus has no e-mail route for support documents; none is routed here.
         DocKind::SupportDocument => "Documento soporte enviado con éxito",
+        DocKind::DebitNote => "Nota débito enviada al cliente con éxito",
     };
     status_message(StatusCode::OK, "OK", message)
 }
@@ -470,7 +486,7 @@ fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &Hea
         .map(|doc| {
             let notes = match kind {
                 DocKind::Bill => app.store.find(kind, &doc.number).map(|(_, n)| n).unwrap_or_default(),
-                DocKind::CreditNote | DocKind::SupportDocument => Vec::new(),
+                DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => Vec::new(),
             };
             render::list_item(doc, &notes)
         })

@@ -18,6 +18,8 @@ pub(crate) enum DocKind {
     CreditNote,
     /// Documento soporte: a purchase from a provider who cannot invoice.
     SupportDocument,
+    /// Nota débito: raises what a bill charges (v2 only; v1 has no debit-note routes).
+    DebitNote,
 }
 
 impl DocKind {
@@ -27,6 +29,7 @@ impl DocKind {
             Self::Bill => "21",
             Self::CreditNote => "22",
             Self::SupportDocument => "24",
+            Self::DebitNote => "23",
         }
     }
 
@@ -36,6 +39,7 @@ impl DocKind {
             Self::Bill => "una factura",
             Self::CreditNote => "una nota crédito",
             Self::SupportDocument => "un documento soporte",
+            Self::DebitNote => "una nota débito",
         }
     }
 
@@ -45,6 +49,7 @@ impl DocKind {
             Self::Bill => "la factura",
             Self::CreditNote => "la nota crédito",
             Self::SupportDocument => "el documento soporte",
+            Self::DebitNote => "la nota débito",
         }
     }
 
@@ -55,6 +60,7 @@ impl DocKind {
             Self::Bill => "Se encontró una factura pendiente por enviar a la DIAN",
             Self::CreditNote => "Se encontró una nota crédito pendiente por enviar a la DIAN",
             Self::SupportDocument => "Se encontró un documento soporte pendiente por enviar a la DIAN",
+            Self::DebitNote => "Se encontró una nota débito pendiente por enviar a la DIAN",
         }
     }
 
@@ -64,6 +70,7 @@ impl DocKind {
             Self::Bill => "fv",
             Self::CreditNote => "nc",
             Self::SupportDocument => "ds",
+            Self::DebitNote => "nd",
         }
     }
 }

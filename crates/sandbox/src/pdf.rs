@@ -29,6 +29,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
         DocKind::Bill => "FACTURA ELECTRÓNICA DE VENTA",
         DocKind::CreditNote => "NOTA CRÉDITO ELECTRÓNICA",
         DocKind::SupportDocument => "DOCUMENTO SOPORTE EN ADQUISICIONES A NO OBLIGADOS A FACTURAR",
+        DocKind::DebitNote => "NOTA DÉBITO ELECTRÓNICA",
     };
     line(&mut l, 16, true, title);
     line(&mut l, 12, true, format!("No. {}", doc.number));
@@ -103,7 +104,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     line(&mut l, 9, false, format!("Estado: {status}"));
     let key_name = match doc.kind {
         DocKind::Bill => "CUFE",
-        DocKind::CreditNote => "CUDE",
+        DocKind::CreditNote | DocKind::DebitNote => "CUDE",
         DocKind::SupportDocument => "CUDS",
     };
     line(&mut l, 9, true, format!("{key_name}:"));

@@ -22,6 +22,7 @@ struct SnapshotRef<'a> {
     bills: Vec<&'a Document>,
     credit_notes: Vec<&'a Document>,
     support_documents: Vec<&'a Document>,
+    debit_notes: Vec<&'a Document>,
     ranges: Vec<&'a RangeMeta>,
     company: &'a CompanyProfile,
     access_tokens: &'a HashMap<String, AccessToken>,
@@ -36,6 +37,8 @@ struct Snapshot {
     credit_notes: Vec<Document>,
     #[serde(default)]
     support_documents: Vec<Document>,
+    #[serde(default)]
+    debit_notes: Vec<Document>,
     /// Absent in files written before ranges could change: the defaults stay.
     #[serde(default)]
     ranges: Option<Vec<RangeMeta>>,
@@ -52,7 +55,7 @@ struct Snapshot {
 /// # Errors
 /// I/O errors of writing or renaming the file.
 pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
-    let (currents, bills, credit_notes, support_documents, ranges) = {
+    let (currents, bills, credit_notes, support_documents, debit_notes, ranges) = {
         let docs = lock(&store.docs);
         let all = |ledger: &crate::store::Ledger| ledger.docs.values().cloned().collect::<Vec<Arc<Document>>>();
         (
@@ -60,6 +63,7 @@ pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
             all(&docs.bills),
             all(&docs.credit_notes),
             all(&docs.support_documents),
+            all(&docs.debit_notes),
             docs.ranges.values().cloned().collect::<Vec<RangeMeta>>(),
         )
     };
@@ -72,6 +76,7 @@ pub(crate) fn save(store: &Store, path: &Path) -> io::Result<()> {
         bills: bills.iter().map(AsRef::as_ref).collect(),
         credit_notes: credit_notes.iter().map(AsRef::as_ref).collect(),
         support_documents: support_documents.iter().map(AsRef::as_ref).collect(),
+        debit_notes: debit_notes.iter().map(AsRef::as_ref).collect(),
         ranges: ranges.iter().collect(),
         company: &company,
         access_tokens: &access_tokens,
@@ -103,7 +108,12 @@ pub(crate) fn load(store: &Store, path: &Path) -> io::Result<()> {
             format!("{}: unsupported state version {}", path.display(), snapshot.version),
         ));
     }
-    let documents = snapshot.bills.into_iter().chain(snapshot.credit_notes).chain(snapshot.support_documents);
+    let documents = snapshot
+        .bills
+        .into_iter()
+        .chain(snapshot.credit_notes)
+        .chain(snapshot.support_documents)
+        .chain(snapshot.debit_notes);
     store.restore(documents.collect(), snapshot.currents, snapshot.ranges);
     if let Some(company) = snapshot.company {
         store.update_company(|profile| *profile = company);

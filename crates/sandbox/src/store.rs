@@ -104,6 +104,7 @@ pub(crate) struct Documents {
     pub bills: Ledger,
     pub credit_notes: Ledger,
     pub support_documents: Ledger,
+    pub debit_notes: Ledger,
     /// Next number of each range, by range id.
     pub currents: BTreeMap<u64, u64>,
     /// Credit notes issued against each bill id: (note id, note number).
@@ -116,6 +117,7 @@ impl Documents {
             DocKind::Bill => &self.bills,
             DocKind::CreditNote => &self.credit_notes,
             DocKind::SupportDocument => &self.support_documents,
+            DocKind::DebitNote => &self.debit_notes,
         }
     }
 
@@ -124,6 +126,7 @@ impl Documents {
             DocKind::Bill => &mut self.bills,
             DocKind::CreditNote => &mut self.credit_notes,
             DocKind::SupportDocument => &mut self.support_documents,
+            DocKind::DebitNote => &mut self.debit_notes,
         }
     }
 
@@ -143,7 +146,8 @@ impl Documents {
     fn add(&mut self, doc: Arc<Document>) {
         let highest = self.highest.entry(doc.input.numbering_range_id).or_insert(0);
         *highest = (*highest).max(doc.sequence);
-        if let Some(bill) = &doc.bill {
+        // Credit notes only: debit notes are found by scanning their own ledger.
+        if let Some(bill) = doc.bill.as_ref().filter(|_| doc.kind == DocKind::CreditNote) {
             let notes = self.notes_by_bill.entry(bill.id).or_default();
             if !notes.iter().any(|(id, _)| *id == doc.id) {
                 notes.push((doc.id, doc.number.clone()));

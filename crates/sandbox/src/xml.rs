@@ -1,4 +1,4 @@
-//! A UBL 2.1 document in DIAN's shape (`Invoice` / `CreditNote`, and `Invoice` type `05` for a
+//! A UBL 2.1 document in DIAN's shape (`Invoice` / `CreditNote` / `DebitNote`, and `Invoice` type `05` for a
 //! support document, with the DIAN extensions block):
 //! what `download-xml` returns. It is not signed.
 
@@ -55,6 +55,15 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
             "91",
             "CreditNoteLine",
             "CreditedQuantity",
+            "CUDE-SHA384",
+        ),
+        DocKind::DebitNote => (
+            "DebitNote",
+            "urn:oasis:names:specification:ubl:schema:xsd:DebitNote-2",
+            "DebitNoteTypeCode",
+            "92",
+            "DebitNoteLine",
+            "DebitedQuantity",
             "CUDE-SHA384",
         ),
     };
@@ -115,6 +124,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         profile = match doc.kind {
             DocKind::Bill => "Factura Electrónica de Venta",
             DocKind::CreditNote => "Nota Crédito de Factura Electrónica de Venta",
+            DocKind::DebitNote => "Nota Débito de Factura Electrónica de Venta",
             DocKind::SupportDocument => "documento soporte en adquisiciones efectuadas a no obligados a facturar.",
         },
         number = esc(&doc.number),
@@ -191,7 +201,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
     );
     let (supplier, buyer) = match doc.kind {
         DocKind::SupportDocument => (&counterpart_party, &company_party),
-        DocKind::Bill | DocKind::CreditNote => (&company_party, &counterpart_party),
+        DocKind::Bill | DocKind::CreditNote | DocKind::DebitNote => (&company_party, &counterpart_party),
     };
     let _ = write!(
         x,

@@ -45,6 +45,14 @@ pub(crate) const OPERATION_TYPES: [(&str, &str); 7] = [
     ("SS-Recaudo", "Sector Salud - Recaudo de cuotas moderadoras o copagos"),
 ];
 
+pub(crate) const DEBIT_CONCEPTS: [(&str, &str); 4] =
+    [("1", "Intereses"), ("2", "Gastos por cobrar"), ("3", "Cambio del valor"), ("4", "Otros")];
+
+pub(crate) const DEBIT_NOTE_CUSTOMIZATIONS: [(&str, &str); 2] = [
+    ("30", "Nota Débito que referencia una factura electrónica"),
+    ("32", "Nota Débito sin referencia a una factura electrónica"),
+];
+
 /// The v1 id of a DIAN identity-document code (`48` has none: 0).
 pub(crate) fn identity_id(code: &str) -> u64 {
     crate::catalog::IDENTITY_DOCUMENTS.iter().find(|(_, c, _)| *c == code).map_or(0, |(id, _, _)| *id)

@@ -16,6 +16,7 @@ fn type_code(doc: &Document) -> &str {
         DocKind::Bill => doc.input.document.as_str(),
         DocKind::CreditNote => "91",
         DocKind::SupportDocument => "05",
+        DocKind::DebitNote => "92",
     }
 }
 
@@ -92,7 +93,7 @@ pub(crate) fn attached_document(doc: &Document, range: &RangeMeta, catalog: &Cat
         inner = inner,
         scheme = match doc.kind {
             DocKind::Bill => "CUFE-SHA384",
-            DocKind::CreditNote => "CUDE-SHA384",
+            DocKind::CreditNote | DocKind::DebitNote => "CUDE-SHA384",
             DocKind::SupportDocument => "CUDS-SHA384",
         },
         key = doc.key,

@@ -72,6 +72,15 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/credit-notes/{number}/send-email", post(credit_note_email))
         .route("/v2/credit-notes/{number}/email-content", get(credit_note_email_content))
         .route("/v2/credit-notes/reference/{reference_code}", delete(delete_credit_note))
+        .route("/v2/debit-notes/validate", post(create_debit_note))
+        .route("/v2/debit-notes", get(list_debit_notes))
+        .route("/v2/debit-notes/{number}", get(show_debit_note))
+        .route("/v2/debit-notes/{number}/download-pdf", get(debit_note_pdf))
+        .route("/v2/debit-notes/{number}/download-xml", get(debit_note_xml))
+        .route("/v2/debit-notes/{number}/download-attached-document-xml", get(debit_note_attached))
+        .route("/v2/debit-notes/{number}/send-email", post(debit_note_email))
+        .route("/v2/debit-notes/{number}/email-content", get(debit_note_email_content))
+        .route("/v2/debit-notes/reference/{reference_code}", delete(delete_debit_note))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
         .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
         .route("/v2/numbering-ranges/{id}", get(reference::numbering_range).delete(account::delete_range))
@@ -116,6 +125,42 @@ async fn credit_note_attached(State(app): Shared, Path(number): Path<String>) ->
 
 async fn credit_note_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
     email_content(&app, DocKind::CreditNote, &number)
+}
+
+async fn create_debit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::DebitNote, CreateFaults::from(pending, reject), &body)
+}
+
+async fn list_debit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::DebitNote, &q, &headers, &uri)
+}
+
+async fn show_debit_note(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::show(&app, DocKind::DebitNote, &number, Shape::V2)
+}
+
+async fn debit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::DebitNote, &number, Format::Pdf)
+}
+
+async fn debit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::DebitNote, &number, Format::Xml)
+}
+
+async fn debit_note_attached(State(app): Shared, Path(number): Path<String>) -> Response {
+    attached(&app, DocKind::DebitNote, &number)
+}
+
+async fn debit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
+    documents::send_email(&app, DocKind::DebitNote, &number, &body)
+}
+
+async fn debit_note_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
+    email_content(&app, DocKind::DebitNote, &number)
+}
+
+async fn delete_debit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
+    documents::delete(&app, DocKind::DebitNote, &reference)
 }
 
 /// A stored document and its range.

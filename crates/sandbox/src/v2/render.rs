@@ -15,9 +15,13 @@ use crate::ranges::{Company, RangeMeta};
 use crate::render::{money, qr_url, timestamp};
 use crate::totals::charge_percentage;
 use crate::v2::codes::{
-    CUSTOMER_TRIBUTES, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, TAXES, WITHHOLDINGS,
+    CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
+    OPERATION_TYPES, TAXES, WITHHOLDINGS,
 };
 use crate::v2::model::{PartyCodes, PaymentDetail};
+
+/// A `(code, name)` table.
+type CodeTable = &'static [(&'static str, &'static str)];
 
 fn code_name(table: &[(&'static str, &'static str)], code: &str) -> Value {
     json!({"code": code, "name": name_of(table, code).unwrap_or_default()})
@@ -270,6 +274,7 @@ fn public_url(doc: &Document) -> String {
         DocKind::Bill => "bills",
         DocKind::CreditNote => "credit-notes",
         DocKind::SupportDocument => "support-documents",
+        DocKind::DebitNote => "debit-notes",
     };
     format!("https://app-sandbox.factus.com.co/documents/{family}/{}", hex::encode(Sha256::digest(doc.key.as_bytes())))
 }
@@ -279,7 +284,13 @@ fn note_refs(notes: &[(u64, String)]) -> Value {
 }
 
 /// `data` of a v2 document (create 201 and show 200).
-pub(crate) fn document(doc: &Document, notes: &[(u64, String)], range: &RangeMeta, catalog: &Catalog) -> Value {
+/// `notes` are the bill's (credit notes, debit notes).
+pub(crate) fn document(
+    doc: &Document,
+    (credit_notes, debit_notes): (&[(u64, String)], &[(u64, String)]),
+    range: &RangeMeta,
+    catalog: &Catalog,
+) -> Value {
     let input = &doc.input;
     let codes = party_codes(doc, catalog);
     let mut data = json!({
@@ -334,15 +345,20 @@ pub(crate) fn document(doc: &Document, notes: &[(u64, String)], range: &RangeMet
             "has_claim": false,
             "is_negotiable_instrument": false,
             "cufe": doc.key,
-            "related_notes": {"credit_notes": note_refs(notes), "debit_notes": []},
+            "related_notes": {"credit_notes": note_refs(credit_notes), "debit_notes": note_refs(debit_notes)},
         }),
         DocKind::SupportDocument => json!({"cuds": doc.key}),
-        DocKind::CreditNote => {
+        DocKind::CreditNote | DocKind::DebitNote => {
             let note = input.credit_note.as_ref();
+            let (concepts, customizations): (CodeTable, CodeTable) = if doc.kind == DocKind::CreditNote {
+                (&CORRECTION_CONCEPTS, &CREDIT_NOTE_CUSTOMIZATIONS)
+            } else {
+                (&DEBIT_CONCEPTS, &DEBIT_NOTE_CUSTOMIZATIONS)
+            };
             json!({
                 "cude": doc.key,
-                "correction_concept": code_name(&CORRECTION_CONCEPTS, note.map_or("", |n| n.correction_concept_code.as_str())),
-                "customization_id": code_name(&CREDIT_NOTE_CUSTOMIZATIONS, note.map_or("", |n| n.customization_id.as_str())),
+                "correction_concept": code_name(concepts, note.map_or("", |n| n.correction_concept_code.as_str())),
+                "customization_id": code_name(customizations, note.map_or("", |n| n.customization_id.as_str())),
                 "bill": doc.bill.as_ref().map(|b| json!({"number": b.number, "cufe": b.cufe})),
             })
         }

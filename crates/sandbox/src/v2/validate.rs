@@ -18,8 +18,8 @@ use crate::model::{
 };
 use crate::totals::Totals;
 use crate::v2::codes::{
-    CUSTOMER_TRIBUTES, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS, OPERATION_TYPES, RESPONSIBILITIES, TAXES, WITHHOLDINGS,
-    identity_id,
+    CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
+    OPERATION_TYPES, RESPONSIBILITIES, TAXES, WITHHOLDINGS, identity_id,
 };
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
@@ -288,7 +288,8 @@ fn note_fields(
 ) -> Option<CreditNoteFields> {
     let (concepts, customizations, with_reference): (CodeTable, CodeTable, &str) = match ctx.kind {
         DocKind::CreditNote => (&CORRECTION_CONCEPTS, &CREDIT_NOTE_CUSTOMIZATIONS, "20"),
-        _ => return None,
+        DocKind::DebitNote => (&DEBIT_CONCEPTS, &DEBIT_NOTE_CUSTOMIZATIONS, "30"),
+        DocKind::Bill | DocKind::SupportDocument => return None,
     };
     let concept = v.code(root, "", "correction_concept_code", true, concepts);
     let customization =

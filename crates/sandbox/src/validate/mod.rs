@@ -45,6 +45,7 @@ pub(crate) fn dian_rules(kind: DocKind, input: &DocumentInput, verify_dv: bool) 
             DocKind::Bill => rejection("FAK24", "No está informado el DV del NIT"),
             DocKind::CreditNote => rejection("CAK24", "No está informado el DV del NIT"),
             DocKind::SupportDocument => rejection("DSAJ24b", "El DV del NIT no es correcto"),
+            DocKind::DebitNote => rejection("DAK24", "No está informado el DV del NIT"),
         };
         rules.push(rule);
     }
@@ -77,12 +78,13 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
         DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
         DocKind::CreditNote => "91".into(),
         DocKind::SupportDocument => "05".into(),
+        DocKind::DebitNote => "92".into(),
     };
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
     let observation = v.bounded_string(root, "", "observation", false, 250);
     let payment_form = match kind {
         DocKind::Bill => v.code(root, "", "payment_form", false, &PAYMENT_FORMS),
-        DocKind::CreditNote | DocKind::SupportDocument => None,
+        DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => None,
     }
     .unwrap_or_else(|| "1".into());
     let due_date = v.date(root, "", "payment_due_date", payment_form == "2");
@@ -90,7 +92,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
         v.code(root, "", "payment_method_code", false, &PAYMENT_METHODS).unwrap_or_else(|| "10".into());
     let operation_type = match kind {
         DocKind::Bill => v.code(root, "", "operation_type", false, &OPERATION_TYPES),
-        DocKind::CreditNote | DocKind::SupportDocument => None,
+        DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => None,
     }
     .unwrap_or_else(|| "10".into());
     let send_email = v.boolean(root, "", "send_email").unwrap_or(true);
@@ -100,7 +102,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let related_documents = related_documents(&mut v, root, kind == DocKind::Bill && document == "03");
     let credit_note = match kind {
         DocKind::CreditNote => credit_note_fields(&mut v, root, ctx),
-        DocKind::Bill | DocKind::SupportDocument => None,
+        DocKind::Bill | DocKind::SupportDocument | DocKind::DebitNote => None,
     };
     let period_required = credit_note.as_ref().is_some_and(|c| c.customization_id == "22");
     let billing_period = billing_period(&mut v, root, period_required);

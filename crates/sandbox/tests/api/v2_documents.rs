@@ -138,3 +138,73 @@ async fn v2_manages_numbering_ranges_and_the_company_like_v1() {
     let (_, company) = t.get("/v2/companies").await;
     assert_eq!(company["data"]["phone"], "6015551234");
 }
+
+fn debit_note_v2(reference: &str, bill_number: &str) -> serde_json::Value {
+    let mut body = credit_note_v2(reference, bill_number);
+    body["correction_concept_code"] = json!("1");
+    body["customization_id"] = json!("30");
+    body.as_object_mut().unwrap().remove("numbering_range_id");
+    body
+}
+
+#[tokio::test]
+async fn a_v2_debit_note_needs_a_debit_range_then_references_its_bill() {
+    let t = spawn().await;
+    t.create_bill_v2("DN-BILL").await;
+    let (status, body) = t.post("/v2/debit-notes/validate", &debit_note_v2("DN-1", "SETP990000001")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the account has no debit-note range yet");
+    assert!(body["data"]["errors"]["numbering_range_id"].is_array());
+
+    let (status, range) =
+        t.post("/v2/numbering-ranges", &json!({"document": "23", "prefix": "ND", "current": 1})).await;
+    assert_eq!(status, StatusCode::CREATED, "{range}");
+    let (status, body) = t.post("/v2/debit-notes/validate", &debit_note_v2("DN-1", "SETP990000001")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["number"], "ND1");
+    assert_eq!(data["cude"].as_str().unwrap().len(), 96);
+    assert_eq!(data["correction_concept"], json!({"code": "1", "name": "Intereses"}));
+    assert_eq!(data["customization_id"]["code"], "30");
+    assert_eq!(data["bill"]["number"], "SETP990000001");
+
+    let (_, bill) = t.get("/v2/bills/SETP990000001").await;
+    assert_eq!(bill["data"]["related_notes"]["debit_notes"][0]["number"], "ND1");
+    assert_eq!(bill["data"]["related_notes"]["credit_notes"], json!([]));
+    let (status, list) = t.get("/v2/debit-notes").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["data"]["data"][0]["reference_code"], "DN-1");
+    let (status, xml) = t.get("/v2/debit-notes/ND1/download-xml").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            xml["data"]["xml_base_64_encoded"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains("<DebitNote "), "{text}");
+    assert!(xml["data"]["file_name"].as_str().unwrap().starts_with("nd"));
+    let (_, content) = t.get("/v2/debit-notes/ND1/email-content").await;
+    assert!(content["data"]["subject"].as_str().unwrap().contains(";ND1;92;"));
+    let (status, _) = t.delete("/v2/debit-notes/reference/DN-1").await;
+    assert_eq!(status, StatusCode::CONFLICT, "a validated note is not deleted");
+    let stored = t.admin_get("/__sandbox/debit-notes").await;
+    assert_eq!(stored[0]["number"], "ND1");
+}
+
+#[tokio::test]
+async fn a_v2_debit_note_without_reference_needs_a_billing_period() {
+    let t = spawn().await;
+    t.post("/v2/numbering-ranges", &json!({"document": "23", "prefix": "ND", "current": 1})).await;
+    let mut body = debit_note_v2("DN-32", "unused");
+    body["customization_id"] = json!("32");
+    body.as_object_mut().unwrap().remove("bill_number");
+    let (status, response) = t.post("/v2/debit-notes/validate", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response["data"]["errors"]["billing_period"].is_array(), "{response}");
+    body["billing_period"] = json!({"start_date": "2026-01-01", "end_date": "2026-01-31"});
+    let (status, response) = t.post("/v2/debit-notes/validate", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{response}");
+    assert_eq!(response["data"]["billing_period"]["start_date"], "01-01-2026");
+}
