@@ -20,6 +20,9 @@ use crate::v2::codes::{
 };
 use crate::v2::model::{PartyCodes, PaymentDetail};
 
+/// `(id, number)` of the notes issued against a bill.
+type NoteList<'a> = &'a [(u64, String)];
+
 /// A `(code, name)` table.
 type CodeTable = &'static [(&'static str, &'static str)];
 
@@ -287,7 +290,7 @@ fn note_refs(notes: &[(u64, String)]) -> Value {
 /// `notes` are the bill's (credit notes, debit notes).
 pub(crate) fn document(
     doc: &Document,
-    (credit_notes, debit_notes): (&[(u64, String)], &[(u64, String)]),
+    (credit_notes, debit_notes): (NoteList<'_>, NoteList<'_>),
     range: &RangeMeta,
     catalog: &Catalog,
 ) -> Value {
