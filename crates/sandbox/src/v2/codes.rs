@@ -16,6 +16,9 @@ pub(crate) const IDENTITY_DOCUMENTS: [(&str, &str); 12] = [
     ("91", "NUIP"),
 ];
 
+/// Identity documents a support-document provider may have (foreign ids, NIT, passport, PEP).
+pub(crate) const PROVIDER_DOCUMENTS: [&str; 7] = ["21", "22", "31", "41", "42", "47", "50"];
+
 pub(crate) const LEGAL_ORGANIZATIONS: [(&str, &str); 2] = [("1", "Persona Jurídica"), ("2", "Persona Natural")];
 
 pub(crate) const CUSTOMER_TRIBUTES: [(&str, &str); 2] = [("01", "IVA"), ("ZZ", "No aplica")];

@@ -81,6 +81,12 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/debit-notes/{number}/send-email", post(debit_note_email))
         .route("/v2/debit-notes/{number}/email-content", get(debit_note_email_content))
         .route("/v2/debit-notes/reference/{reference_code}", delete(delete_debit_note))
+        .route("/v2/support-documents/validate", post(create_support_document))
+        .route("/v2/support-documents", get(list_support_documents))
+        .route("/v2/support-documents/{number}", get(show_support_document))
+        .route("/v2/support-documents/{number}/download-pdf", get(support_document_pdf))
+        .route("/v2/support-documents/{number}/download-xml", get(support_document_xml))
+        .route("/v2/support-documents/reference/{reference_code}", delete(delete_support_document))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
         .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
         .route("/v2/numbering-ranges/{id}", get(reference::numbering_range).delete(account::delete_range))
@@ -161,6 +167,30 @@ async fn debit_note_email_content(State(app): Shared, Path(number): Path<String>
 
 async fn delete_debit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
     documents::delete(&app, DocKind::DebitNote, &reference)
+}
+
+async fn create_support_document(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
+    create(&app, DocKind::SupportDocument, CreateFaults::from(pending, reject), &body)
+}
+
+async fn list_support_documents(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
+    list(&app, DocKind::SupportDocument, &q, &headers, &uri)
+}
+
+async fn show_support_document(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::show(&app, DocKind::SupportDocument, &number, Shape::V2)
+}
+
+async fn support_document_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::SupportDocument, &number, Format::Pdf)
+}
+
+async fn support_document_xml(State(app): Shared, Path(number): Path<String>) -> Response {
+    documents::download(&app, DocKind::SupportDocument, &number, Format::Xml)
+}
+
+async fn delete_support_document(State(app): Shared, Path(reference): Path<String>) -> Response {
+    documents::delete(&app, DocKind::SupportDocument, &reference)
 }
 
 /// A stored document and its range.
@@ -291,8 +321,8 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     // Notes name the invoice they correct by number in v2.
     let referenced = match kind {
-        DocKind::Bill => None,
-        _ => value
+        DocKind::Bill | DocKind::SupportDocument => None,
+        DocKind::CreditNote | DocKind::DebitNote => value
             .get("bill_number")
             .and_then(Value::as_str)
             .and_then(|number| app.store.find(DocKind::Bill, number))

@@ -368,6 +368,12 @@ pub(crate) fn document(
     };
     if let (Value::Object(data), Value::Object(fields)) = (&mut data, fields) {
         data.extend(fields);
+        // A support document names who sold, not who bought.
+        if doc.kind == DocKind::SupportDocument
+            && let Some(provider) = data.remove("customer")
+        {
+            data.insert("provider".into(), provider);
+        }
     }
     data
 }

@@ -14,12 +14,12 @@ use crate::catalog::{
     PRODUCT_TRIBUTES, STANDARD_CODES,
 };
 use crate::model::{
-    CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, WithholdingInput,
+    CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, SupportFields, WithholdingInput,
 };
 use crate::totals::Totals;
 use crate::v2::codes::{
     CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
-    OPERATION_TYPES, RESPONSIBILITIES, TAXES, WITHHOLDINGS, identity_id,
+    OPERATION_TYPES, PROVIDER_DOCUMENTS, RESPONSIBILITIES, TAXES, WITHHOLDINGS, identity_id,
 };
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
@@ -52,7 +52,9 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
     let range_id = numbering_range(&mut v, root, ctx);
     let document = match kind {
         DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
-        _ => "91".into(),
+        DocKind::CreditNote => "91".into(),
+        DocKind::DebitNote => "92".into(),
+        DocKind::SupportDocument => "05".into(),
     };
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
     let observation = v.bounded_string(root, "", "observation", false, 250);
@@ -75,14 +77,27 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
     let establishment = establishment(&mut v, root, ctx);
 
     let referenced = ctx.referenced_customer;
-    let customer_required = kind == DocKind::Bill || referenced.is_none();
-    let customer = match v.object(root, "", "customer", customer_required) {
-        Some(o) => customer(&mut v, o, ctx),
-        None => referenced.map(|c| (c.clone(), codes_of(c, ctx))),
+    let customer = if kind == DocKind::SupportDocument {
+        v.object(root, "", "provider", true).and_then(|o| party(&mut v, o, ctx, Party::Provider))
+    } else {
+        let customer_required = kind == DocKind::Bill || referenced.is_none();
+        match v.object(root, "", "customer", customer_required) {
+            Some(o) => customer(&mut v, o, ctx),
+            None => referenced.map(|c| (c.clone(), codes_of(c, ctx))),
+        }
     };
-    let items = items(&mut v, root, ctx, &operation_type);
+    let mut items = items(&mut v, root, ctx, &operation_type, kind != DocKind::SupportDocument);
+    if kind == DocKind::SupportDocument {
+        // The provider cannot invoice, so it charges no tax: every line is excluded (tax 0), as
+        // v1 support documents and Factus' examples (payments = net value) show.
+        for item in items.iter_mut().flatten() {
+            item.taxes = vec![TaxInput { code: "01".into(), rate: Decimal::ZERO, is_excluded: true }];
+            item.item.is_excluded = true;
+            item.item.tax_rate = Decimal::ZERO;
+        }
+    }
     let allowance_charges = allowance_charges(&mut v, root);
-    let note_ok = kind == DocKind::Bill || note.is_some();
+    let note_ok = matches!(kind, DocKind::Bill | DocKind::SupportDocument) || note.is_some();
 
     let (Some(range_id), Some(reference_code), Some((customer, codes)), Some(items), Some(payments), true) =
         (range_id, reference_code, customer, items, payment_details, note_ok)
@@ -99,6 +114,15 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
     let totals = totals::compute(&items, &allowance_charges, cash_rounding);
     check_payments(&payments, &totals)?;
     let first_credit = payments.iter().find(|p| p.payment_form == "2");
+    let support_document = (kind == DocKind::SupportDocument).then(|| {
+        let country_code = codes.country_code.clone().unwrap_or_else(|| "CO".into());
+        SupportFields { is_resident: country_code == "CO", country_code }
+    });
+    // DIAN's support-document customization: 10 resident provider, 11 not resident.
+    let operation_type = match &support_document {
+        Some(support) => if support.is_resident { "10" } else { "11" }.into(),
+        None => operation_type,
+    };
     let input = DocumentInput {
         document,
         numbering_range_id: range_id,
@@ -117,7 +141,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
         items: items.into_iter().map(|i| i.item).collect(),
         allowance_charges,
         credit_note: note,
-        support_document: None,
+        support_document,
     };
     let extras = V2Extras {
         payment_details: payments,
@@ -319,16 +343,42 @@ fn codes_of(customer: &Customer, ctx: &Context<'_>) -> PartyCodes {
     }
 }
 
+/// Who a document names: the customer of a bill or note, or the provider of a support document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Party {
+    Customer,
+    /// A provider needs `names`, `address` and `country_code`, has one of the foreign or NIT
+    /// identity documents, and no `company`.
+    Provider,
+}
+
 fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<(Customer, PartyCodes)> {
-    let p = "customer";
+    party(v, o, ctx, Party::Customer)
+}
+
+fn party(
+    v: &mut FieldReader,
+    o: &Map<String, Value>,
+    ctx: &Context<'_>,
+    party: Party,
+) -> Option<(Customer, PartyCodes)> {
+    let provider = party == Party::Provider;
+    let p = if provider { "provider" } else { "customer" };
     let document = v.code(o, p, "identification_document_code", true, &IDENTITY_DOCUMENTS);
+    let document = match document {
+        Some(code) if provider && !PROVIDER_DOCUMENTS.contains(&code.as_str()) => {
+            v.invalid("provider.identification_document_code");
+            None
+        }
+        other => other,
+    };
     let identification = v.bounded_string(o, p, "identification", true, 20);
     if document.as_deref() == Some("31")
         && let Some(id) = &identification
         && !id.bytes().all(|b| b.is_ascii_digit())
     {
         v.errors.add(
-            "customer.identification",
+            &format!("{p}.identification"),
             "El campo identificación solo debe contener números (un NIT se envía sin DV ni guiones).".into(),
         );
     }
@@ -337,32 +387,40 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
         Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d < 10) => Some(n.to_string()),
         Some(Value::String(s)) if s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.clone()),
         Some(_) => {
-            v.invalid("customer.dv");
+            v.invalid(&format!("{p}.dv"));
             None
         }
     };
-    let company = v.string(o, p, "company", false);
+    let company = if provider { None } else { v.string(o, p, "company", false) };
     let trade_name = v.string(o, p, "trade_name", false);
-    let names = v.string(o, p, "names", false);
-    let address = v.string(o, p, "address", false);
+    let names = v.string(o, p, "names", provider);
+    let address = v.string(o, p, "address", provider);
     let email = v.email(o, p, "email", false);
     let phone = v.string(o, p, "phone", false);
-    let legal = v.code(o, p, "legal_organization_code", true, &LEGAL_ORGANIZATIONS);
+    let legal = if provider {
+        v.code(o, p, "legal_organization_code", false, &LEGAL_ORGANIZATIONS).or_else(|| Some("2".into()))
+    } else {
+        v.code(o, p, "legal_organization_code", true, &LEGAL_ORGANIZATIONS)
+    };
     let tribute = v.code(o, p, "tribute_code", false, &CUSTOMER_TRIBUTES).unwrap_or_else(|| "ZZ".into());
-    let responsibilities = responsibilities(v, o);
-    let country = match v.string(o, p, "country_code", false) {
+    let responsibilities = responsibilities(v, o, p);
+    let country = match v.string(o, p, "country_code", provider) {
         Some(code) if ctx.catalog.countries.iter().any(|c| c.code == code) => Some(code),
         Some(_) => {
-            v.invalid("customer.country_code");
+            v.invalid(&format!("{p}.country_code"));
             None
         }
         None => None,
     };
     let municipality = catalogue_code(v, o, p, "municipality_code", false, |c| municipality_id(ctx, c));
     match legal.as_deref() {
+        _ if provider => {}
         Some("1") if company.is_none() => v.required("customer.company"),
         Some("2") if names.is_none() => v.required("customer.names"),
         _ => {}
+    }
+    if provider && country.is_none() {
+        return None;
     }
     let (identification, document, legal) = (identification?, document?, legal?);
     // Factus computes the DV of a NIT when it is not sent.
@@ -393,16 +451,16 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
     Some((customer, codes))
 }
 
-/// `customer.responsibilities`: fiscal responsibility codes, `["R-99-PN"]` when absent.
-fn responsibilities(v: &mut FieldReader, o: &Map<String, Value>) -> Option<Vec<String>> {
-    let Some(list) = v.array(o, "customer", "responsibilities", false) else {
+/// `<party>.responsibilities`: fiscal responsibility codes, `["R-99-PN"]` when absent.
+fn responsibilities(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Option<Vec<String>> {
+    let Some(list) = v.array(o, p, "responsibilities", false) else {
         return Some(vec!["R-99-PN".into()]);
     };
     let mut out = Vec::with_capacity(list.len());
     for (i, value) in list.iter().enumerate() {
         match value.as_str() {
             Some(code) if RESPONSIBILITIES.iter().any(|(c, _)| *c == code) => out.push(code.to_owned()),
-            _ => v.invalid(&format!("customer.responsibilities.{i}")),
+            _ => v.invalid(&format!("{p}.responsibilities.{i}")),
         }
     }
     (out.len() == list.len()).then_some(out)
@@ -413,6 +471,7 @@ fn items(
     root: &Map<String, Value>,
     ctx: &Context<'_>,
     operation_type: &str,
+    taxes_required: bool,
 ) -> Option<Vec<ItemV2>> {
     let list = v.array(root, "", "items", true)?;
     let hundred = Some(Decimal::ONE_HUNDRED);
@@ -434,7 +493,7 @@ fn items(
         let standard = catalogue_code(v, o, &p, "standard_code", true, |c| {
             STANDARD_CODES.iter().find(|(_, code, _)| *code == c).map(|(id, _, _)| *id)
         });
-        let taxes = item_taxes(v, o, &p);
+        let taxes = item_taxes(v, o, &p, taxes_required);
         let withholding_taxes = withholdings(v, o, &p);
         let scheme_id = text(v, o, &p, "scheme_id", operation_type == "11");
         if scheme_id.as_deref().is_some_and(|s| s != "0" && s != "1") {
@@ -501,8 +560,10 @@ fn tribute_id(code: &str) -> u64 {
 }
 
 /// `items.*.taxes`: `code` and `rate` are required unless the tax is excluded (then it is IVA).
-fn item_taxes(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Option<Vec<TaxInput>> {
-    let list = v.array(o, p, "taxes", true)?;
+fn item_taxes(v: &mut FieldReader, o: &Map<String, Value>, p: &str, required: bool) -> Option<Vec<TaxInput>> {
+    let Some(list) = v.array(o, p, "taxes", required) else {
+        return (!required).then(Vec::new);
+    };
     let mut out = Vec::with_capacity(list.len());
     for (tp, t) in v.elements(list, &format!("{p}.taxes")) {
         let is_excluded = v.boolean(t, &tp, "is_excluded").unwrap_or(false);

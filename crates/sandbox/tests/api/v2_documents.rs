@@ -208,3 +208,76 @@ async fn a_v2_debit_note_without_reference_needs_a_billing_period() {
     assert_eq!(status, StatusCode::CREATED, "{response}");
     assert_eq!(response["data"]["billing_period"]["start_date"], "01-01-2026");
 }
+
+/// The v2 docs' support-document example: 2 × 50 000 with 20 % off = 80 000, paid half cash half
+/// credit; the provider charges no tax, so the declared IVA is not added.
+fn support_document_v2(reference: &str) -> serde_json::Value {
+    json!({
+        "reference_code": reference, "created_time": "15:30:00", "observation": "",
+        "payment_details": [
+            {"payment_form": "1", "payment_method_code": "42", "reference_code": "pago-002", "amount": "40000"},
+            {"payment_form": "2", "payment_method_code": "10", "reference_code": "pago-003", "amount": "40000",
+             "due_date": "2026-05-25"}
+        ],
+        "cash_rounding_amount": "0.00",
+        "establishment": {"name": "nombre establecimiento", "address": "direccion del establecimiento",
+                          "phone_number": "1234567890", "email": "establecieminto@tuempresa.com",
+                          "municipality_code": "91263"},
+        "provider": {"identification_document_code": "31", "identification": "2343543", "dv": "7",
+                     "names": "Pepito Perez", "address": "calle 4", "country_code": "CO",
+                     "municipality_code": "68679", "legal_organization_code": "1"},
+        "items": [{"code_reference": "12345", "name": "producto de prueba", "quantity": "2.00",
+                   "discount_rate": "20.00", "price": "50000.00", "unit_measure_code": "94", "standard_code": "999",
+                   "withholding_taxes": [{"code": "06", "rate": "3.50"}],
+                   "taxes": [{"code": "01", "rate": "19.00"}]}]
+    })
+}
+
+#[tokio::test]
+async fn a_v2_support_document_names_its_provider_and_charges_no_tax() {
+    let t = spawn().await;
+    let (status, body) = t.post("/v2/support-documents/validate", &support_document_v2("DS-1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let data = &body["data"];
+    assert_eq!(data["number"], "SEDS984000001");
+    assert_eq!(data["cuds"].as_str().unwrap().len(), 96);
+    assert_eq!(data["provider"]["names"], "Pepito Perez");
+    assert_eq!(data["provider"]["identification_document"]["code"], "31");
+    assert!(data.get("customer").is_none());
+    assert_eq!(data["totals"]["tax_amount"], "0.00");
+    assert_eq!(data["totals"]["total"], "80000.00");
+    assert_eq!(data["items"][0]["withholding_taxes"][0]["value"], "2800.00", "3.5 % of 80 000");
+    let (status, shown) = t.get("/v2/support-documents/SEDS984000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["data"], body["data"]);
+    let (_, v1) = t.get("/v1/support-documents/show/SEDS984000001").await;
+    assert_eq!(v1["data"]["support_document"]["total"], "80000.00");
+    let (status, list) = t.get("/v2/support-documents").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["data"]["data"][0]["reference_code"], "DS-1");
+    let (status, pdf) = t.get("/v2/support-documents/SEDS984000001/download-pdf").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf["data"]["file_name"].as_str().unwrap().starts_with("ds"));
+}
+
+#[tokio::test]
+async fn a_v2_support_document_provider_needs_its_own_fields() {
+    let t = spawn().await;
+    let mut body = support_document_v2("DS-BAD");
+    body["provider"]["identification_document_code"] = json!("13");
+    body["provider"]["names"] = json!(null);
+    body["provider"]["country_code"] = json!(null);
+    let (status, response) = t.post("/v2/support-documents/validate", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let errors = &response["data"]["errors"];
+    assert_eq!(
+        errors["provider.identification_document_code"][0],
+        "El campo provider.identification_document_code es inválido."
+    );
+    assert!(errors["provider.names"].is_array() && errors["provider.country_code"].is_array(), "{errors}");
+    let mut wrong_dv = support_document_v2("DS-DV");
+    wrong_dv["provider"]["dv"] = json!("1");
+    let (status, response) = t.post("/v2/support-documents/validate", &wrong_dv).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response["data"]["errors"]["DSAJ24b"], "Regla: DSAJ24b, Rechazo: El DV del NIT no es correcto");
+}
