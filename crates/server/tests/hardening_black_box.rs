@@ -631,3 +631,56 @@ async fn development_warns_about_a_weak_secret_key_but_starts() {
     assert!(logs.contains("ADMIN_PASSWORD"), "no warning about ADMIN_PASSWORD:\n{logs}");
     assert!(!logs.contains("admin123"), "a secret reached the log:\n{logs}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Object-level access: users act only on their own documents
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_user_cannot_read_download_mail_or_delete_another_users_invoice() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    server.create_user(&admin, "ana", "ana-password", "user").await;
+    server.create_user(&admin, "bob", "bob-password", "user").await;
+    let ana = server.token("ana", "ana-password").await;
+    let bob = server.token("bob", "bob-password").await;
+
+    let created = server.post("/invoices", &ana, &valid_invoice("FAC-ANA-1")).await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let number = created.json()["data"]["number"].as_str().expect("a number").to_owned();
+
+    // Bob is told the document does not exist, whatever he tries (and Factus is never asked).
+    let not_found = json!({ "detail": "Documento no encontrado" });
+    for path in [
+        format!("/invoices/{number}"),
+        format!("/invoices/{number}/pdf"),
+        format!("/invoices/{number}/xml"),
+        format!("/invoices/{number}/events"),
+    ] {
+        let reply = server.get(&path, &bob).await;
+        assert_eq!((reply.status, reply.json()), (StatusCode::NOT_FOUND, not_found.clone()), "GET {path}");
+    }
+    let reply =
+        server.post(&format!("/invoices/{number}/send-email"), &bob, &json!({ "email": "bob@example.com" })).await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::NOT_FOUND, not_found.clone()), "send-email");
+    let reply = send(server.http.delete(server.url("/invoices/reference/FAC-ANA-1")).bearer_auth(&bob)).await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::NOT_FOUND, not_found.clone()), "delete");
+
+    // A number the ledger does not know: only admins reach Factus with it.
+    let reply = server.get("/invoices/SETP990009999", &ana).await;
+    assert_eq!((reply.status, reply.json()), (StatusCode::NOT_FOUND, not_found.clone()), "unknown to the ledger");
+    let reply = server.get("/invoices/SETP990009999", &admin).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "the admin reaches Factus: {}", reply.text);
+
+    // The owner and the admin act on it.
+    for token in [&ana, &admin] {
+        let reply = server.get(&format!("/invoices/{number}"), token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        let reply = server.get(&format!("/invoices/{number}/pdf"), token).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    let reply =
+        server.post(&format!("/invoices/{number}/send-email"), &ana, &json!({ "email": "ana@example.com" })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
