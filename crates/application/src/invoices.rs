@@ -7,80 +7,100 @@
 
 use std::sync::Arc;
 
+use factus_domain::user::User;
+
+use crate::documents::{DocumentAccess, DocumentError, DocumentRef};
 use crate::factus::{
     BillEvents, DocumentFormat, DownloadedFile, FactusAccess, FactusBillGateway, FactusFailure, FactusOperation,
     StatusMessage, UpstreamJson,
 };
 
-/// The invoice use cases.
+/// The invoice use cases. Each acts for a user, who must be allowed to act on the bill
+/// ([`DocumentAccess`]) before Factus is asked.
 pub struct InvoiceService {
     bills: Arc<dyn FactusBillGateway>,
+    access: Arc<DocumentAccess>,
 }
 
 impl InvoiceService {
-    pub fn new(bills: Arc<dyn FactusBillGateway>) -> Self {
-        Self { bills }
+    pub fn new(bills: Arc<dyn FactusBillGateway>, access: Arc<DocumentAccess>) -> Self {
+        Self { bills, access }
     }
 
     /// The whole document as Factus shows it.
     ///
     /// # Errors
-    /// [`FactusFailure`] of [`FactusOperation::GetInvoice`] ([`FactusFailure::is_not_found`] for
-    /// an unknown number).
-    pub async fn get_invoice(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusFailure> {
-        self.bills.show_bill(access, number).await.map_err(FactusFailure::of(FactusOperation::GetInvoice))
+    /// [`DocumentError::NotFound`] when `user` may not act on the bill; [`FactusFailure`] of
+    /// [`FactusOperation::GetInvoice`] ([`FactusFailure::is_not_found`] for an unknown number).
+    pub async fn get_invoice(
+        &self,
+        user: &User,
+        access: &FactusAccess,
+        number: &str,
+    ) -> Result<UpstreamJson, DocumentError> {
+        self.access.authorize(user, DocumentRef::Number(number)).await?;
+        Ok(self.bills.show_bill(access, number).await.map_err(FactusFailure::of(FactusOperation::GetInvoice))?)
     }
 
     /// The bill's PDF or XML.
     ///
     /// # Errors
-    /// [`FactusFailure`] of the format's download operation ([`DocumentFormat::operation`]).
+    /// [`DocumentError::NotFound`]; [`FactusFailure`] of the format's download operation
+    /// ([`DocumentFormat::operation`]).
     pub async fn download(
         &self,
+        user: &User,
         access: &FactusAccess,
         number: &str,
         format: DocumentFormat,
-    ) -> Result<DownloadedFile, FactusFailure> {
-        self.bills.download_document(access, number, format).await.map_err(FactusFailure::of(format.operation()))
+    ) -> Result<DownloadedFile, DocumentError> {
+        self.access.authorize(user, DocumentRef::Number(number)).await?;
+        Ok(self.bills.download_document(access, number, format).await.map_err(FactusFailure::of(format.operation()))?)
     }
 
     /// The bill's RADIAN events.
     ///
     /// # Errors
-    /// [`FactusFailure`] of [`FactusOperation::InvoiceEvents`].
-    pub async fn events(&self, access: &FactusAccess, number: &str) -> Result<BillEvents, FactusFailure> {
-        self.bills.events(access, number).await.map_err(FactusFailure::of(FactusOperation::InvoiceEvents))
+    /// [`DocumentError::NotFound`]; [`FactusFailure`] of [`FactusOperation::InvoiceEvents`].
+    pub async fn events(&self, user: &User, access: &FactusAccess, number: &str) -> Result<BillEvents, DocumentError> {
+        self.access.authorize(user, DocumentRef::Number(number)).await?;
+        Ok(self.bills.events(access, number).await.map_err(FactusFailure::of(FactusOperation::InvoiceEvents))?)
     }
 
     /// Has Factus e-mail the bill. An empty `pdf_base64` counts as none, so Factus generates the
     /// PDF itself (as the wire contract does).
     ///
     /// # Errors
-    /// [`FactusFailure`] of [`FactusOperation::SendEmail`].
+    /// [`DocumentError::NotFound`]; [`FactusFailure`] of [`FactusOperation::SendEmail`].
     pub async fn send_email(
         &self,
+        user: &User,
         access: &FactusAccess,
         number: &str,
         email: &str,
         pdf_base64: Option<String>,
-    ) -> Result<StatusMessage, FactusFailure> {
+    ) -> Result<StatusMessage, DocumentError> {
+        self.access.authorize(user, DocumentRef::Number(number)).await?;
         let pdf_base64 = pdf_base64.filter(|pdf| !pdf.is_empty());
-        self.bills
+        Ok(self
+            .bills
             .send_email(access, number, email, pdf_base64)
             .await
-            .map_err(FactusFailure::of(FactusOperation::SendEmail))
+            .map_err(FactusFailure::of(FactusOperation::SendEmail))?)
     }
 
     /// Deletes a bill that DIAN has not validated, by its reference code.
     ///
     /// # Errors
-    /// [`FactusFailure`] of [`FactusOperation::DeleteInvoice`]: Factus' 404 for an unknown
-    /// reference, 409 for a bill DIAN already validated.
+    /// [`DocumentError::NotFound`]; [`FactusFailure`] of [`FactusOperation::DeleteInvoice`]:
+    /// Factus' 404 for an unknown reference, 409 for a bill DIAN already validated.
     pub async fn delete_by_reference(
         &self,
+        user: &User,
         access: &FactusAccess,
         reference_code: &str,
-    ) -> Result<StatusMessage, FactusFailure> {
+    ) -> Result<StatusMessage, DocumentError> {
+        self.access.authorize(user, DocumentRef::Reference(reference_code)).await?;
         let deleted = self
             .bills
             .delete_by_reference(access, reference_code)
@@ -95,15 +115,74 @@ impl InvoiceService {
 mod tests {
     use secrecy::SecretString;
 
+    use factus_domain::user::{PasswordHash, Role, Username};
+
     use super::*;
     use crate::factus::{FactusError, MockFactusBillGateway};
+    use crate::ledger::{LedgerPage, MockLedgerStore};
+
+    fn person(role: Role) -> User {
+        let now = crate::clock::now();
+        User {
+            id: uuid::Uuid::now_v7(),
+            username: Username::parse("ana").expect("a name"),
+            password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
+            role,
+            disabled: false,
+            token_version: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn admin() -> User {
+        person(Role::Admin)
+    }
+
+    /// The Factus failure inside a document error.
+    #[track_caller]
+    fn factus(error: DocumentError) -> FactusFailure {
+        match error {
+            DocumentError::Factus(failure) => failure,
+            other => panic!("not a Factus failure: {other:?}"),
+        }
+    }
 
     fn access() -> FactusAccess {
         FactusAccess::ClientToken(SecretString::from("token"))
     }
 
+    /// The service with a ledger that admins never need (a call would panic).
     fn service(gateway: MockFactusBillGateway) -> InvoiceService {
-        InvoiceService::new(Arc::new(gateway))
+        with_ledger(gateway, MockLedgerStore::new())
+    }
+
+    fn with_ledger(gateway: MockFactusBillGateway, ledger: MockLedgerStore) -> InvoiceService {
+        InvoiceService::new(Arc::new(gateway), Arc::new(DocumentAccess::new(Arc::new(ledger))))
+    }
+
+    #[tokio::test]
+    async fn a_user_is_told_a_bill_the_ledger_does_not_record_as_theirs_does_not_exist() {
+        let mut gateway = MockFactusBillGateway::new();
+        gateway.expect_show_bill().never();
+        gateway.expect_delete_by_reference().never();
+        let mut ledger = MockLedgerStore::new();
+        let user = person(Role::User);
+        let id = user.id;
+        ledger
+            .expect_list()
+            .withf(move |filter| filter.user_id == Some(id))
+            .times(2)
+            .returning(|_| Ok(LedgerPage { entries: Vec::new(), next_cursor: None }));
+        let service = with_ledger(gateway, ledger);
+
+        let error = service.get_invoice(&user, &access(), "SETP990000001").await.unwrap_err();
+        assert!(matches!(error, DocumentError::NotFound), "{error:?}");
+        let error = service.delete_by_reference(&user, &access(), "R1").await.unwrap_err();
+        assert!(matches!(error, DocumentError::NotFound), "{error:?}");
+        // Numbers that cannot be in the ledger are not even looked up.
+        let error = service.get_invoice(&user, &access(), "SETP\0").await.unwrap_err();
+        assert!(matches!(error, DocumentError::NotFound), "{error:?}");
     }
 
     fn rejected(status: u16, message: &str) -> FactusError {
@@ -139,7 +218,7 @@ mod tests {
             .withf(|_, number| number == "SETP990000123")
             .returning(|_, _| Ok(UpstreamJson::new(r#"{"status":"OK","message":null,"data":{}}"#.into())));
 
-        let document = service(gateway).get_invoice(&access(), "SETP990000123").await.expect("shown");
+        let document = service(gateway).get_invoice(&admin(), &access(), "SETP990000123").await.expect("shown");
 
         assert_eq!(document.as_str(), r#"{"status":"OK","message":null,"data":{}}"#);
     }
@@ -149,7 +228,7 @@ mod tests {
         let mut gateway = MockFactusBillGateway::new();
         gateway.expect_show_bill().returning(|_, _| Err(rejected(404, "Factura no encontrada")));
 
-        let error = service(gateway).get_invoice(&access(), "X").await.unwrap_err();
+        let error = factus(service(gateway).get_invoice(&admin(), &access(), "X").await.unwrap_err());
 
         assert!(error.is_not_found());
         assert_eq!(error.to_string(), "Error al obtener la factura: Factura no encontrada");
@@ -166,7 +245,8 @@ mod tests {
                 Ok(DownloadedFile { file_name: format!("{number}.xml"), content_base64: "PD94".into(), format })
             });
 
-        let file = service(gateway).download(&access(), "SETP1", DocumentFormat::Xml).await.expect("downloaded");
+        let file =
+            service(gateway).download(&admin(), &access(), "SETP1", DocumentFormat::Xml).await.expect("downloaded");
 
         assert_eq!(file.file_name, "SETP1.xml");
         assert_eq!(file.format.extension(), "xml");
@@ -194,17 +274,23 @@ mod tests {
             .returning(move |_, _| Err(deleted.next().expect("a failure")));
         let service = service(gateway);
         let access = access();
+        let admin = admin();
 
         for expected in failures() {
-            let error = service.get_invoice(&access, "X").await.unwrap_err();
+            let error = service.get_invoice(&admin, &access, "X").await.unwrap_err();
+            let error = factus(error);
             assert_passed_on(&error, FactusOperation::GetInvoice, &expected);
-            let error = service.download(&access, "X", DocumentFormat::Pdf).await.unwrap_err();
+            let error = service.download(&admin, &access, "X", DocumentFormat::Pdf).await.unwrap_err();
+            let error = factus(error);
             assert_passed_on(&error, FactusOperation::DownloadPdf, &expected);
-            let error = service.events(&access, "X").await.unwrap_err();
+            let error = service.events(&admin, &access, "X").await.unwrap_err();
+            let error = factus(error);
             assert_passed_on(&error, FactusOperation::InvoiceEvents, &expected);
-            let error = service.send_email(&access, "X", "a@example.com", None).await.unwrap_err();
+            let error = service.send_email(&admin, &access, "X", "a@example.com", None).await.unwrap_err();
+            let error = factus(error);
             assert_passed_on(&error, FactusOperation::SendEmail, &expected);
-            let error = service.delete_by_reference(&access, "R9").await.unwrap_err();
+            let error = service.delete_by_reference(&admin, &access, "R9").await.unwrap_err();
+            let error = factus(error);
             assert_passed_on(&error, FactusOperation::DeleteInvoice, &expected);
         }
     }
@@ -220,8 +306,10 @@ mod tests {
                 Ok(StatusMessage { status: "OK".into(), message: "Factura enviada al cliente con éxito".into() })
             });
 
-        let sent =
-            service(gateway).send_email(&access(), "SETP1", "a@example.com", Some(String::new())).await.expect("sent");
+        let sent = service(gateway)
+            .send_email(&admin(), &access(), "SETP1", "a@example.com", Some(String::new()))
+            .await
+            .expect("sent");
 
         assert_eq!(sent.message, "Factura enviada al cliente con éxito");
     }
@@ -236,7 +324,7 @@ mod tests {
         );
 
         let sent = service(gateway)
-            .send_email(&access(), "SETP1", "a@example.com", Some("JVBERi0=".into()))
+            .send_email(&admin(), &access(), "SETP1", "a@example.com", Some("JVBERi0=".into()))
             .await
             .expect("sent");
 
@@ -253,7 +341,7 @@ mod tests {
             })
         });
 
-        let deleted = service(gateway).delete_by_reference(&access(), "R2").await.expect("deleted");
+        let deleted = service(gateway).delete_by_reference(&admin(), &access(), "R2").await.expect("deleted");
 
         assert_eq!(deleted.status, "OK");
     }

@@ -12,10 +12,12 @@
 //! - [`users`]: user administration and the first-start bootstrap of `admin`.
 //! - [`factus_auth`], [`invoices`], [`lookups`]: Factus tokens, existing bills, catalogues.
 //! - [`issuance`]: the exactly-once create and the ledger's reconciliation.
+//! - [`documents`]: object-level access to issued documents (whose they are, from the ledger).
 //! - [`health`]: the readiness check.
 
 pub mod auth;
 pub mod clock;
+pub mod documents;
 pub mod error;
 pub mod factus;
 pub mod factus_auth;

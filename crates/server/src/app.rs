@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use factus_application::auth::{AuthService, ThrottlePolicy};
+use factus_application::documents::DocumentAccess;
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
@@ -104,7 +105,10 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         users: user_admin,
         health: Arc::new(HealthService::new(users, gateway.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
-        invoices: Arc::new(InvoiceService::new(gateway.clone())),
+        invoices: Arc::new(InvoiceService::new(
+            gateway.clone(),
+            Arc::new(DocumentAccess::new(database.ledger_store())),
+        )),
         issuance,
         lookups: Arc::new(LookupService::new(gateway.clone())),
         factus_status: gateway.clone(),

@@ -19,6 +19,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use factus_application::StoreError;
 use factus_application::auth::{AuthenticateError, ChangePasswordError, LoginError};
+use factus_application::documents::DocumentError;
 use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
 use factus_application::issuance::IssueError;
 use factus_application::users::{CreateUserError, UpdateUserError};
@@ -189,6 +190,18 @@ impl From<FactusFailure> for ApiError {
             // header, which is what the client can fix.
             FactusError::MissingCredentials => Self::invalid(missing_factus_token()),
             FactusError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<DocumentError> for ApiError {
+    fn from(error: DocumentError) -> Self {
+        match error {
+            // Not the user's document: the same answer as for one that does not exist, so the
+            // sequential numbers of other users' bills cannot be probed.
+            DocumentError::NotFound => Self::detail(StatusCode::NOT_FOUND, "Documento no encontrado"),
+            DocumentError::Factus(failure) => failure.into(),
+            DocumentError::Unexpected(error) => Self::internal(error),
         }
     }
 }

@@ -60,6 +60,14 @@ fn factus_variant(error: &FactusError) -> &'static str {
     }
 }
 
+fn document_variant(error: &DocumentError) -> &'static str {
+    match error {
+        DocumentError::NotFound => "DocumentError::NotFound",
+        DocumentError::Factus(_) => "DocumentError::Factus",
+        DocumentError::Unexpected(_) => "DocumentError::Unexpected",
+    }
+}
+
 fn issue_variant(error: &IssueError) -> &'static str {
     match error {
         IssueError::InProgress { .. } => "IssueError::InProgress",
@@ -233,6 +241,15 @@ fn table() -> Vec<Row> {
             detail("Error al crear la factura: Factus no respondió a tiempo")
         ),
         case!(issue_variant, IssueError::Unexpected(boom()), 500, internal()),
+        // Existing documents: another user's (or one unknown to the ledger) does not exist.
+        case!(document_variant, DocumentError::NotFound, 404, detail("Documento no encontrado")),
+        case!(
+            document_variant,
+            DocumentError::Factus(FactusFailure::new(FactusOperation::GetInvoice, FactusError::Timeout)),
+            504,
+            detail("Error al obtener la factura: Factus no respondió a tiempo")
+        ),
+        case!(document_variant, DocumentError::Unexpected(StoreError(boom())), 500, internal()),
         // Local authentication and users.
         Row {
             headers: &[("www-authenticate", "Bearer")],
@@ -322,6 +339,9 @@ const VARIANTS: &[&str] = &[
     "UpdateUserError::LastAdmin",
     "UpdateUserError::Unexpected",
     "StoreError",
+    "DocumentError::NotFound",
+    "DocumentError::Factus",
+    "DocumentError::Unexpected",
 ];
 
 #[test]

@@ -190,11 +190,11 @@ pub async fn create_invoice(
 )]
 pub async fn get_invoice(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<Value>>, ApiError> {
-    let document = state.invoices.get_invoice(&access, &number).await?;
+    let document = state.invoices.get_invoice(&user, &access, &number).await?;
     let data: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
     Ok(Json(ApiResponse::ok("Factura obtenida exitosamente", data)))
 }
@@ -218,11 +218,12 @@ impl From<DownloadedFile> for DownloadResponse {
 
 async fn download(
     state: &AppState,
+    user: &factus_domain::user::User,
     access: &factus_application::factus::FactusAccess,
     number: &str,
     format: DocumentFormat,
 ) -> Result<DownloadResponse, ApiError> {
-    Ok(state.invoices.download(access, number, format).await?.into())
+    Ok(state.invoices.download(user, access, number, format).await?.into())
 }
 
 /// Download the bill's PDF (base64).
@@ -233,15 +234,16 @@ async fn download(
     responses(
         (status = 200, description = "`PDF obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
         (status = 400, description = "`Error al descargar el PDF: …`", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
     )
 )]
 pub async fn download_pdf(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    let file = download(&state, &access, &number, DocumentFormat::Pdf).await?;
+    let file = download(&state, &user, &access, &number, DocumentFormat::Pdf).await?;
     Ok(Json(ApiResponse::ok("PDF obtenido exitosamente", file)))
 }
 
@@ -253,15 +255,16 @@ pub async fn download_pdf(
     responses(
         (status = 200, description = "`XML obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
         (status = 400, description = "`Error al descargar el XML: …`", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
     )
 )]
 pub async fn download_xml(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    let file = download(&state, &access, &number, DocumentFormat::Xml).await?;
+    let file = download(&state, &user, &access, &number, DocumentFormat::Xml).await?;
     Ok(Json(ApiResponse::ok("XML obtenido exitosamente", file)))
 }
 
@@ -307,15 +310,16 @@ pub struct EventsResponse {
     responses(
         (status = 200, description = "`Eventos de factura obtenidos exitosamente`", body = inline(ApiResponse<EventsResponse>)),
         (status = 400, description = "`Error al obtener eventos de la factura: …`", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
     )
 )]
 pub async fn invoice_events(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<EventsResponse>>, ApiError> {
-    let events = state.invoices.events(&access, &number).await?;
+    let events = state.invoices.events(&user, &access, &number).await?;
     let data = EventsResponse {
         status: events.status,
         message: events.message,
@@ -355,6 +359,7 @@ pub struct SendEmailRequest {
     responses(
         (status = 200, description = "`Correo enviado exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
         (status = 400, description = "`Error al enviar el correo: …`", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
         (status = 422, description = "Bad e-mail", body = ValidationErrorResponse),
     )
 )]
@@ -365,7 +370,7 @@ pub async fn send_email(
     Path(number): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    user?;
+    let CurrentUser(user) = user?;
     let loc = Loc::body();
     let mut errors = Errors::new();
     if let Err(header) = &access {
@@ -377,7 +382,7 @@ pub async fn send_email(
     let (Ok(access), Some(email), true) = (access, email, errors.is_empty()) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let answer = state.invoices.send_email(&access, &number, &email, pdf).await?;
+    let answer = state.invoices.send_email(&user, &access, &number, &email, pdf).await?;
     Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
 }
 
@@ -389,14 +394,15 @@ pub async fn send_email(
     responses(
         (status = 200, description = "`Factura eliminada exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
         (status = 400, description = "`Error al eliminar la factura: …`", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
     )
 )]
 pub async fn delete_invoice(
     State(state): State<AppState>,
-    _user: CurrentUser,
+    CurrentUser(user): CurrentUser,
     Access(access): Access,
     Path(reference_code): Path<String>,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    let answer = state.invoices.delete_by_reference(&access, &reference_code).await?;
+    let answer = state.invoices.delete_by_reference(&user, &access, &reference_code).await?;
     Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
 }
