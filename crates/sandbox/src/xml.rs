@@ -25,6 +25,26 @@ fn esc(text: &str) -> String {
     out
 }
 
+/// One `PaymentMeans` per v2 `payment_details` entry, or v1's single form and method.
+fn payment_means(doc: &Document) -> String {
+    let means = |form: &str, method: &str, due: Option<&str>| {
+        let due = due.map(|d| format!("<cbc:PaymentDueDate>{d}</cbc:PaymentDueDate>")).unwrap_or_default();
+        format!(
+            "  <cac:PaymentMeans><cbc:ID>{}</cbc:ID><cbc:PaymentMeansCode>{}</cbc:PaymentMeansCode>{due}</cac:PaymentMeans>\n",
+            esc(form),
+            esc(method)
+        )
+    };
+    match &doc.v2 {
+        Some(extras) => extras
+            .payment_details
+            .iter()
+            .map(|p| means(&p.payment_form, &p.payment_method_code, p.due_date.as_deref()))
+            .collect(),
+        None => means(&doc.input.payment_form, &doc.input.payment_method_code, doc.input.payment_due_date.as_deref()),
+    }
+}
+
 /// The XML of a stored document.
 pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> String {
     let input = &doc.input;
@@ -209,15 +229,8 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
 {supplier}  </cac:AccountingSupplierParty>
   <cac:AccountingCustomerParty>
 {buyer}  </cac:AccountingCustomerParty>
-  <cac:PaymentMeans><cbc:ID>{form}</cbc:ID><cbc:PaymentMeansCode>{method}</cbc:PaymentMeansCode>{due}</cac:PaymentMeans>
-"#,
-        form = esc(&input.payment_form),
-        method = esc(&input.payment_method_code),
-        due = input
-            .payment_due_date
-            .as_deref()
-            .map(|d| format!("<cbc:PaymentDueDate>{d}</cbc:PaymentDueDate>"))
-            .unwrap_or_default(),
+{payment_means}"#,
+        payment_means = payment_means(doc),
     );
     for (i, charge) in input.allowance_charges.iter().enumerate() {
         let _ = writeln!(
@@ -237,13 +250,20 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
             r#"  <cac:TaxTotal><cbc:TaxAmount currencyID="COP">{amount}</cbc:TaxAmount>"#,
             amount = money(*amount)
         );
-        for line in totals.lines.iter().filter(|l| &l.tax_code == code) {
+        // Each tax of each line (a v2 line may carry several); state saved before lines listed
+        // their taxes falls back to the line's single tax.
+        let subtotals = totals.lines.iter().flat_map(|l| {
+            let single = [(l.tax_code.as_str(), l.taxable_amount, l.tax_amount, l.tax_rate)];
+            let listed = l.taxes.iter().map(|t| (t.code.as_str(), t.taxable_amount, t.tax_amount, t.rate));
+            if l.taxes.is_empty() { single.to_vec() } else { listed.collect() }
+        });
+        for (_, taxable, amount, rate) in subtotals.filter(|(c, ..)| c == code) {
             let _ = write!(
                 x,
                 r#"<cac:TaxSubtotal><cbc:TaxableAmount currencyID="COP">{}</cbc:TaxableAmount><cbc:TaxAmount currencyID="COP">{}</cbc:TaxAmount><cac:TaxCategory><cbc:Percent>{}</cbc:Percent><cac:TaxScheme><cbc:ID>{code}</cbc:ID><cbc:Name>{}</cbc:Name></cac:TaxScheme></cac:TaxCategory></cac:TaxSubtotal>"#,
-                money(line.taxable_amount),
-                money(line.tax_amount),
-                money(line.tax_rate),
+                money(taxable),
+                money(amount),
+                money(rate),
                 esc(name)
             );
         }
@@ -267,7 +287,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
     <cbc:TaxExclusiveAmount currencyID="COP">{taxable}</cbc:TaxExclusiveAmount>
     <cbc:TaxInclusiveAmount currencyID="COP">{inclusive}</cbc:TaxInclusiveAmount>
     <cbc:AllowanceTotalAmount currencyID="COP">{allowance}</cbc:AllowanceTotalAmount>
-    <cbc:ChargeTotalAmount currencyID="COP">{charge}</cbc:ChargeTotalAmount>
+    <cbc:ChargeTotalAmount currencyID="COP">{charge}</cbc:ChargeTotalAmount>{rounding}
     <cbc:PayableAmount currencyID="COP">{total}</cbc:PayableAmount>
   </cac:LegalMonetaryTotal>
 "#,
@@ -276,6 +296,15 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         inclusive = money(totals.gross_value + totals.tax_amount),
         allowance = money(totals.allowance_amount),
         charge = money(totals.surcharge_amount),
+        // v2's cash_rounding_amount, already part of the total.
+        rounding = if totals.cash_rounding_amount.is_zero() {
+            String::new()
+        } else {
+            format!(
+                "\n    <cbc:PayableRoundingAmount currencyID=\"COP\">{}</cbc:PayableRoundingAmount>",
+                money(totals.cash_rounding_amount)
+            )
+        },
         total = money(totals.total),
     );
     for (i, (item, line)) in input.items.iter().zip(&totals.lines).enumerate() {

@@ -218,6 +218,57 @@ mod tests {
         assert_eq!((totals.taxable_amount, totals.tax_amount, totals.total), (dec!(0), dec!(0), dec!(83300)));
     }
 
+    fn cents(value: i64) -> Decimal {
+        Decimal::new(value, 2)
+    }
+
+    proptest::proptest! {
+        /// Whatever the lines, the document adds up: each line is its base plus its taxes, the
+        /// total is the lines plus surcharges minus allowances plus rounding, and every figure
+        /// is whole cents (the payments can match it exactly).
+        #[test]
+        fn v2_totals_add_up_to_the_cent(
+            lines in proptest::collection::vec(
+                (1i64..10_000_000, 1i64..100_000, 0i64..10_000, proptest::option::of(0i64..10_000),
+                 proptest::sample::select(vec![0i64, 500, 800, 1900]), proptest::bool::ANY),
+                1..8,
+            ),
+            surcharge in 0i64..100_000,
+            rounding in -50_000i64..50_000,
+        ) {
+            let items: Vec<ItemV2> = lines
+                .iter()
+                .map(|&(price, quantity, discount_rate, second_tax, rate, excluded)| {
+                    let mut line = item(cents(price), cents(quantity), &[("01", cents(rate))]);
+                    line.item.discount_rate = cents(discount_rate);
+                    if excluded {
+                        line.taxes = vec![TaxInput { code: "01".into(), rate: Decimal::ZERO, is_excluded: true }];
+                    } else if let Some(second) = second_tax {
+                        line.taxes.push(TaxInput { code: "35".into(), rate: cents(second), is_excluded: false });
+                    }
+                    line
+                })
+                .collect();
+            let charges = [AllowanceCharge {
+                concept_type: "03".into(),
+                is_surcharge: true,
+                reason: "r".into(),
+                base_amount: cents(surcharge),
+                amount: cents(surcharge),
+            }];
+            let totals = compute(&items, &charges, cents(rounding));
+            for line in &totals.lines {
+                let taxes: Decimal = line.taxes.iter().map(|t| t.tax_amount).sum();
+                proptest::prop_assert_eq!(line.total, line.base + taxes);
+                proptest::prop_assert!(line.base.scale() <= 2 && line.tax_amount.scale() <= 2);
+            }
+            let lines_total: Decimal = totals.lines.iter().map(|l| l.total).sum();
+            proptest::prop_assert_eq!(totals.total, lines_total + cents(surcharge) + cents(rounding));
+            proptest::prop_assert_eq!(totals.total, totals.gross_value + totals.tax_amount + cents(surcharge) + cents(rounding));
+            proptest::prop_assert_eq!(totals.total.round_dp(2), totals.total);
+        }
+    }
+
     #[test]
     fn a_line_with_two_taxes_pays_both_on_the_same_base() {
         let totals = compute(&[item(dec!(100), dec!(1), &[("01", dec!(19)), ("35", dec!(20))])], &[], Decimal::ZERO);

@@ -203,6 +203,25 @@ async fn totals_are_net_prices_plus_taxes_exact_to_the_cent() {
     // The same document through v1's eyes keeps the payable total.
     let (_, v1) = t.get("/v1/bills/show/SETP990000001").await;
     assert_eq!(v1["data"]["bill"]["total"], "7460.00");
+    // The UBL carries both payments, the rounding and every tax subtotal.
+    let (_, xml) = t.get("/v2/bills/SETP990000001/download-xml").await;
+    let text = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            xml["data"]["xml_base_64_encoded"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let count = |name: &str| doc.descendants().filter(|n| n.tag_name().name() == name).count();
+    let text_of = |name: &str| doc.descendants().find(|n| n.tag_name().name() == name).and_then(|n| n.text());
+    assert_eq!(count("PaymentMeans"), 2);
+    assert_eq!(text_of("PayableRoundingAmount"), Some("-1.85"));
+    assert_eq!(text_of("PayableAmount"), Some("7460.00"));
+    let document_taxes: Vec<_> = doc.root_element().children().filter(|n| n.tag_name().name() == "TaxTotal").collect();
+    let iva_subtotals = document_taxes[0].children().filter(|n| n.tag_name().name() == "TaxSubtotal").count();
+    assert_eq!(iva_subtotals, 3, "IVA of A, the excluded C and D");
 }
 
 #[tokio::test]
