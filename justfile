@@ -16,6 +16,8 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     scripts/check-architecture.sh
+    scripts/test-check-architecture.sh
+    cargo machete --skip-target-dir
 
 # Format the code.
 fmt:

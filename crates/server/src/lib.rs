@@ -10,6 +10,13 @@
 //! - [`reconciler`]: the ledger reconciler's pass.
 //! - [`cli`]: `serve`, `migrate`, `user …`.
 
+// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// builds see the dev-dependencies too, so the lint runs on the library build only.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// The binary's own dependencies (`main.rs`: the allocator and `.env`), not the library's.
+use {dotenvy as _, mimalloc as _};
+
 pub mod app;
 pub mod background;
 pub mod cli;

@@ -11,6 +11,10 @@
 //! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
 //! - [`openapi`]: the OpenAPI document served at `{prefix}/openapi.json` and the Swagger UI.
 
+// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// builds see the dev-dependencies too, so the lint runs on the library build only.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod envelope;
 pub mod error;
 pub mod extract;
