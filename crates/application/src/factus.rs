@@ -233,11 +233,6 @@ impl UpstreamJson {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    #[must_use]
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
 impl fmt::Debug for UpstreamJson {

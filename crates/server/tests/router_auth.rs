@@ -1598,3 +1598,37 @@ mod postgres {
         database.drop_database().await;
     }
 }
+
+#[tokio::test]
+async fn a_serving_application_forgets_failed_logins_older_than_the_throttling_window() {
+    // Without the background pruning `login_failures` grows with every failed login forever.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = test_config(&format!("sqlite://{}", dir.path().join("t.db").display()), &[]);
+    let application = app::start(&config, app::BuildOptions::default()).await.expect("the application starts");
+    let attempts = application.database.login_attempts();
+    let now = time::OffsetDateTime::now_utc();
+    let long_ago = now - time::Duration::hours(2);
+    attempts.record_failure("ana", None, long_ago).await.expect("an old failure");
+    attempts.record_failure("ana", None, now).await.expect("a recent failure");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+
+    // The first pass runs at once; give it a moment on a busy machine. Counted from before the
+    // old failure, so that both are seen until one is pruned.
+    let since = long_ago - time::Duration::minutes(1);
+    let mut window = attempts.failures_since("ana", None, since).await.expect("a count");
+    for _ in 0..100 {
+        if window.username_failures == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        window = attempts.failures_since("ana", None, since).await.expect("a count");
+    }
+    stop.send(()).expect("the server listens");
+    server.await.expect("the server task").expect("the server stops cleanly");
+
+    assert_eq!(window.username_failures, 1, "only the failure inside the window is kept");
+}

@@ -356,11 +356,6 @@ impl<'a> Fields<'a> {
         check_email(&text, self.loc.key(key), errors)
     }
 
-    /// A nested object; `None` (and an error) when present but not an object.
-    pub fn required_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
-        self.required(key, errors).and_then(|value| self.as_object(key, value, errors))
-    }
-
     pub fn optional_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
         self.raw(key).and_then(|value| self.as_object(key, value, errors))
     }
@@ -414,60 +409,6 @@ fn check_email(text: &str, loc: Loc, errors: &mut Errors) -> Option<String> {
     } else {
         errors.push(FieldError::new(loc, "value is not a valid email address", "value_error.email"));
         None
-    }
-}
-
-/// Bound checks with FastAPI's codes.
-pub mod bounds {
-    use super::{Errors, FieldError, Loc};
-    use rust_decimal::Decimal;
-
-    pub fn greater_than(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
-        let ok = value > limit;
-        if !ok {
-            errors.push(FieldError::new(
-                loc,
-                format!("ensure this value is greater than {limit}"),
-                "value_error.number.not_gt",
-            ));
-        }
-        ok
-    }
-
-    pub fn at_least(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
-        let ok = value >= limit;
-        if !ok {
-            errors.push(FieldError::new(
-                loc,
-                format!("ensure this value is greater than or equal to {limit}"),
-                "value_error.number.not_ge",
-            ));
-        }
-        ok
-    }
-
-    pub fn at_most(value: Decimal, limit: Decimal, loc: Loc, errors: &mut Errors) -> bool {
-        let ok = value <= limit;
-        if !ok {
-            errors.push(FieldError::new(
-                loc,
-                format!("ensure this value is less than or equal to {limit}"),
-                "value_error.number.not_le",
-            ));
-        }
-        ok
-    }
-
-    pub fn max_length(text: &str, max: usize, loc: Loc, errors: &mut Errors) -> bool {
-        let ok = text.chars().count() <= max;
-        if !ok {
-            errors.push(FieldError::new(
-                loc,
-                format!("ensure this value has at most {max} characters"),
-                "value_error.any_str.max_length",
-            ));
-        }
-        ok
     }
 }
 

@@ -151,11 +151,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{error:#}"), "unexpected error");
         }
         let (status, body) = self.status_and_body();
-        let headers = match self {
-            Self::Detail { headers, .. } => headers,
-            _ => HeaderMap::new(),
-        };
-        (status, headers, Json(body)).into_response()
+        (status, self.headers(), Json(body)).into_response()
     }
 }
 
