@@ -61,7 +61,8 @@ forbid factus-domain sqlx axum reqwest tokio hyper http factus-application factu
   factus-server factus-sandbox
 # serde reaches the domain only through rust_decimal; the domain itself must not use it.
 forbid_direct factus-domain serde serde_json
-forbid factus-application sqlx axum reqwest tokio hyper http serde_json factus-infrastructure factus-web \
+# tokio is allowed for its timer (login throttling's growing delay), not for I/O.
+forbid factus-application sqlx axum reqwest hyper http serde_json factus-infrastructure factus-web \
   factus-server factus-sandbox
 forbid factus-web factus-infrastructure sqlx reqwest factus-server factus-sandbox
 forbid factus-infrastructure factus-web factus-server factus-sandbox axum

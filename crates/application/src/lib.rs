@@ -15,7 +15,7 @@
 //! - [`documents`]: object-level access to issued documents (whose they are, from the ledger).
 //! - [`health`]: the readiness check.
 
-// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 

@@ -10,7 +10,7 @@
 //!   translation for Factus v2 (net prices, DIAN codes).
 //! - [`catalog`]: Factus' catalogues and code tables, v1 id ↔ DIAN code.
 
-// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 

@@ -6,7 +6,7 @@
 //! - [`jwt`]: local access tokens.
 //! - `testing` (feature `test-support`): throwaway Postgres and SQLite databases for tests.
 
-// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 

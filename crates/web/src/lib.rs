@@ -11,7 +11,7 @@
 //! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
 //! - [`openapi`]: the OpenAPI document served at `{prefix}/openapi.json` and the Swagger UI.
 
-// A dependency nothing uses is drift (cargo-machete checks dev-dependencies in CI); unit-test
+// A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
