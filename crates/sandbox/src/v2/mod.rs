@@ -37,7 +37,7 @@ use crate::documents::{
     self, CreateFaults, Filters, Format, Issue, Pending, Reject, Shape, base_url, invalid_response, not_found_number,
     paging,
 };
-use crate::http::{ok, validation_error};
+use crate::http::{not_found, ok, validation_error};
 use crate::model::{DocKind, Document};
 use crate::ranges::RangeMeta;
 use crate::reference;
@@ -87,6 +87,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/support-documents/{number}/download-pdf", get(support_document_pdf))
         .route("/v2/support-documents/{number}/download-xml", get(support_document_xml))
         .route("/v2/support-documents/reference/{reference_code}", delete(delete_support_document))
+        .route("/v2/documents/{track_id}/download-xml", get(document_xml))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
         .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
         .route("/v2/numbering-ranges/{id}", get(reference::numbering_range).delete(account::delete_range))
@@ -191,6 +192,16 @@ async fn support_document_xml(State(app): Shared, Path(number): Path<String>) ->
 
 async fn delete_support_document(State(app): Shared, Path(reference): Path<String>) -> Response {
     documents::delete(&app, DocKind::SupportDocument, &reference)
+}
+
+/// `GET /v2/documents/{trackId}/download-xml`: the XML of any document by its CUFE, CUDE or CUDS.
+async fn document_xml(State(app): Shared, Path(track_id): Path<String>) -> Response {
+    for kind in [DocKind::Bill, DocKind::CreditNote, DocKind::DebitNote, DocKind::SupportDocument] {
+        if let Some(doc) = app.store.all(kind).into_iter().find(|d| d.key == track_id) {
+            return documents::download(&app, kind, &doc.number, Format::Xml);
+        }
+    }
+    not_found(format!("No se encontró el documento con código {track_id}"))
 }
 
 /// A stored document and its range.

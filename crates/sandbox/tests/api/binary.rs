@@ -54,3 +54,34 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn the_binary_takes_its_api_version_from_the_environment() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env_remove("FACTUS_SANDBOX_FAULTS")
+        .env("FACTUS_SANDBOX_API_VERSION", "v2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let base = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    let (token, _) = crate::common::login(&client(), &base).await;
+    let v1 = client().get(format!("{base}/v1/bills")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(v1.status(), StatusCode::FORBIDDEN);
+    let v2 = client().get(format!("{base}/v2/bills")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(v2.status(), StatusCode::OK);
+    let version: serde_json::Value =
+        client().get(format!("{base}/__sandbox/api-version")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(version["api_version"], "v2");
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}

@@ -296,3 +296,15 @@ async fn radian_events_are_emitted_on_a_bill_and_tacit_acceptance_needs_a_credit
     let (_, events) = t.get("/v2/bills/SETP990000001/radian/events").await;
     assert_eq!(events["data"][1]["event_code"], "031");
 }
+
+#[tokio::test]
+async fn any_document_xml_is_found_by_its_track_id() {
+    let t = spawn().await;
+    let created = t.create_bill_v2("TRACK-1").await;
+    let cufe = created["data"]["cufe"].as_str().unwrap();
+    let (status, body) = t.get(&format!("/v2/documents/{cufe}/download-xml")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"]["file_name"].as_str().unwrap().starts_with("fv"));
+    assert!(body["data"]["xml_base_64_encoded"].is_string());
+    assert_eq!(t.get("/v2/documents/abc/download-xml").await.0, StatusCode::NOT_FOUND);
+}
