@@ -28,7 +28,7 @@ const WITH_RESOLUTION: [&str; 3] = ["21", "24", "30"];
 pub(crate) const LOGO_MAX_BYTES: usize = 2048 * 1024;
 
 /// Now as the ISO timestamps of ranges (`2023-06-01T08:00:38Z`).
-fn now_iso() -> String {
+pub(crate) fn now_iso() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()

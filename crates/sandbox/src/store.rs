@@ -497,6 +497,19 @@ impl Store {
         updated.map(|r| (r, current)).ok_or(RangeError::NotFound)
     }
 
+    /// Switches a live range between active and inactive (v2's `toggle-status`); an inactive range
+    /// stays listed but numbers nothing.
+    pub fn toggle_range(&self, id: u64, now: &str) -> Result<(RangeMeta, u64), RangeError> {
+        let mut docs = lock(&self.docs);
+        let range = docs.ranges.get_mut(&id).filter(|r| r.deleted_at.is_none()).ok_or(RangeError::NotFound)?;
+        range.is_active = !range.is_active;
+        range.updated_at = now.to_owned();
+        let toggled = docs.live(id).ok_or(RangeError::NotFound);
+        drop(docs);
+        self.touch();
+        toggled
+    }
+
     /// Deletes a live range: it is no longer listed, shown or usable; its documents keep it.
     pub fn delete_range(&self, id: u64, now: &str) -> Result<RangeMeta, RangeError> {
         let mut docs = lock(&self.docs);

@@ -37,7 +37,7 @@ use crate::documents::{
     self, CreateFaults, Filters, Format, Issue, Pending, Reject, Shape, base_url, invalid_response, not_found_number,
     paging,
 };
-use crate::http::{not_found, ok, validation_error};
+use crate::http::{json_response, not_found, ok, validation_error};
 use crate::model::{DocKind, Document};
 use crate::ranges::RangeMeta;
 use crate::reference;
@@ -92,6 +92,7 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
         .route("/v2/numbering-ranges/{id}", get(reference::numbering_range).delete(account::delete_range))
         .route("/v2/numbering-ranges/{id}/current", patch(account::update_range_current))
+        .route("/v2/numbering-ranges/{id}/toggle-status", patch(toggle_range))
         .route("/v2/dian/acquirer", get(acquirer))
         .route("/v2/companies", get(reference::company).put(account::update_company))
         // Multipart logos up to the size the handler allows, plus the multipart framing.
@@ -202,6 +203,18 @@ async fn document_xml(State(app): Shared, Path(track_id): Path<String>) -> Respo
         }
     }
     not_found(format!("No se encontró el documento con código {track_id}"))
+}
+
+/// `PATCH /v2/numbering-ranges/{id}/toggle-status`: activates or deactivates a range.
+async fn toggle_range(State(app): Shared, Path(id): Path<String>) -> Response {
+    match id.parse::<u64>().ok().map(|id| app.store.toggle_range(id, &account::now_iso())) {
+        Some(Ok((range, current))) => json_response(
+            http::StatusCode::OK,
+            &json!({"status": "OK", "message": "Estado del rango de numeración actualizado con éxito",
+                    "data": range.show_json(current)}),
+        ),
+        _ => not_found("No se encontró el rango de numeración"),
+    }
 }
 
 /// A stored document and its range.

@@ -281,3 +281,25 @@ async fn a_v2_support_document_provider_needs_its_own_fields() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(response["data"]["errors"]["DSAJ24b"], "Regla: DSAJ24b, Rechazo: El DV del NIT no es correcto");
 }
+
+#[tokio::test]
+async fn a_range_toggled_off_numbers_nothing_until_toggled_on() {
+    let t = spawn().await;
+    let toggle = || async {
+        let response =
+            t.client.patch(t.url("/v2/numbering-ranges/8/toggle-status")).bearer_auth(&t.token).send().await.unwrap();
+        (response.status(), response.json::<serde_json::Value>().await.unwrap())
+    };
+    let (status, body) = toggle().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["is_active"], 0);
+    let (status, response) = t.post("/v2/bills/validate", &bill_v2("OFF-1")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response["data"]["errors"]["numbering_range_id"][0], "El campo id rango de numeración es inválido.");
+    let (_, body) = toggle().await;
+    assert_eq!(body["data"]["is_active"], 1);
+    t.create_bill_v2("ON-1").await;
+    let response =
+        t.client.patch(t.url("/v2/numbering-ranges/999/toggle-status")).bearer_auth(&t.token).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
