@@ -20,6 +20,12 @@ use crate::v2::codes::{
 };
 use crate::v2::model::{PartyCodes, PaymentDetail};
 
+/// `errors`: DIAN's answers keyed by rule (`{"FAK24": "Regla: FAK24, Rechazo: …"}`), `{}` when
+/// none (the sandbox sends no notifications).
+fn errors(doc: &Document) -> Value {
+    Value::Object(doc.rejection.iter().map(|(rule, text)| (rule.clone(), Value::String(text.clone()))).collect())
+}
+
 /// `(id, number)` of the notes issued against a bill.
 type NoteList<'a> = &'a [(u64, String)];
 
@@ -303,8 +309,7 @@ pub(crate) fn document(
         "send_email": input.send_email,
         "is_validated": doc.status == 1,
         "validated_at": doc.validated_at.map(timestamp),
-        // DIAN notifications would go here, keyed by rule; the sandbox has none.
-        "errors": {},
+        "errors": errors(doc),
         "observation": input.observation,
         "created_at": timestamp(doc.created_at),
         "billing_period": input.billing_period.as_ref().map(|p| json!({
@@ -392,7 +397,7 @@ pub(crate) fn list_item(doc: &Document) -> Value {
         "names": customer.names.clone().unwrap_or_default(),
         "email": customer.email,
         "total": money(doc.totals.total),
-        "errors": {},
+        "errors": errors(doc),
         "send_email": doc.input.send_email,
         "has_claim": false,
         "is_negotiable_instrument": false,

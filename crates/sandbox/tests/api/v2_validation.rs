@@ -274,6 +274,10 @@ async fn a_v2_dian_rejection_keeps_the_bill_pending_and_blocks_the_next_v2_creat
     let (_, pending) = t.get("/v2/bills?filter[status]=0").await;
     assert_eq!(pending["data"]["data"][0]["reference_code"], "REJ-1");
     assert_eq!(pending["data"]["data"][0]["is_validated"], false);
+    let rule = json!({"FAK24": "Regla: FAK24, Rechazo: No está informado el DV del NIT"});
+    assert_eq!(pending["data"]["data"][0]["errors"], rule, "v2 errors are keyed by DIAN rule");
+    let (_, shown) = t.get("/v2/bills/SETP990000001").await;
+    assert_eq!(shown["data"]["errors"], rule);
 
     let (status, body) = t.post("/v2/bills/validate", &bill_v2("NEXT-1")).await;
     assert_eq!(status, StatusCode::CONFLICT);
