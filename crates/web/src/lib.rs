@@ -23,6 +23,7 @@ pub mod invoices;
 pub mod openapi;
 pub mod router;
 pub mod routes;
+pub mod schemas;
 pub mod state;
 pub mod validation;
 

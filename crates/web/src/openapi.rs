@@ -3,12 +3,13 @@
 //! Handlers are annotated with paths relative to the API prefix; [`document`] prefixes them with
 //! the configured `API_V1_STR`, so the document always matches the router.
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
-use utoipa::openapi::{OpenApi as OpenApiDocument, Paths};
+use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Paths, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::envelope::{DetailResponse, ValidationErrorItem, ValidationErrorResponse};
-use crate::routes;
+use crate::envelope::{BadRequestResponse, DetailResponse, ValidationErrorItem, ValidationErrorResponse};
+use crate::{routes, schemas};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,7 +41,7 @@ use crate::routes;
         routes::health::health,
         routes::health::ready,
     ),
-    components(schemas(DetailResponse, ValidationErrorItem, ValidationErrorResponse)),
+    components(schemas(DetailResponse, ValidationErrorItem, ValidationErrorResponse, BadRequestResponse)),
     tags(
         (name = "auth", description = "Local users log in with the OAuth2 password form and get a bearer token."),
         (name = "users", description = "User administration (admins only)."),
@@ -83,5 +84,97 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
     }
     openapi.paths = prefixed;
     PasswordFlow { token_url: format!("{api_prefix}/auth/login") }.modify(&mut openapi);
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas::components() {
+        components.schemas.insert(name, schema);
+    }
+    CommonResponses.modify(&mut openapi);
     openapi
+}
+
+/// Adds the answers that come from the shared machinery rather than from a handler, to every
+/// operation they apply to, so that no route can forget one and a new route gets them too:
+///
+/// - every operation: 500 (an unexpected error, logged with the request id);
+/// - a bearer-token operation: 401 (no token, or a refused one);
+/// - an operation with a body: 400 (the body could not be read), 413 (over 1 MiB), 422 (malformed
+///   JSON or fields);
+/// - an operation that calls Factus (it takes `X-Factus-Token`): 400 (Factus refused), 422 (no
+///   Factus token and no server session), 503 (Factus unreachable, failing, rate-limiting us, or
+///   the circuit open), 504 (no answer in time).
+///
+/// A handler's own description of a status wins; these only fill the gaps.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn apply(operation: &mut Operation) {
+        let secured = operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty());
+        let has_body = operation.request_body.is_some();
+        let calls_factus = operation.parameters.iter().flatten().any(|parameter| match parameter {
+            RefOr::T(parameter) => {
+                parameter.parameter_in == ParameterIn::Header && parameter.name.eq_ignore_ascii_case("x-factus-token")
+            }
+            RefOr::Ref(_) => false,
+        });
+        let mut add = |status: &str, description: &str, schema: &str| {
+            operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", Content::new(Some(Ref::from_schema_name(schema))))
+                    .build()
+                    .into()
+            });
+        };
+        if secured {
+            add("401", "`Not authenticated` (no bearer token) or `Could not validate credentials`", "DetailResponse");
+        }
+        if has_body {
+            add("400", "`Could not read the request body`", "DetailResponse");
+            add("413", "`Request body too large` (over 1 MiB)", "DetailResponse");
+            add(
+                "422",
+                "Malformed JSON, or missing, mistyped or out-of-bounds fields (all of them)",
+                "ValidationErrorResponse",
+            );
+        }
+        if calls_factus {
+            add(
+                "400",
+                "Factus refused the request: `{\"detail\": \"<operation>: <Factus' message>\"}`",
+                "DetailResponse",
+            );
+            add(
+                "422",
+                "No `X-Factus-Token` and the server has no Factus session of its own",
+                "ValidationErrorResponse",
+            );
+            add(
+                "503",
+                "Factus is unreachable, answered 5xx or its rate limit, or the circuit breaker is open",
+                "DetailResponse",
+            );
+            add("504", "Factus did not answer in time", "DetailResponse");
+        }
+        add("500", "`Internal Server Error` (an unexpected error; logged with the request id)", "DetailResponse");
+    }
+}
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.options,
+                &mut item.head,
+                &mut item.patch,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                Self::apply(operation);
+            }
+        }
+    }
 }

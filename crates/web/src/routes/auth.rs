@@ -21,6 +21,7 @@ pub struct LoginForm {
     #[schema(example = "admin123")]
     pub password: String,
     /// Optional; when sent it must be `password`.
+    #[schema(pattern = "^password$")]
     pub grant_type: Option<String>,
     pub scope: Option<String>,
     pub client_id: Option<String>,
@@ -88,18 +89,10 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Json<ApiResponse<UserResponse
     Json(ApiResponse::ok("Usuario obtenido exitosamente", UserResponse::from(&user)))
 }
 
-/// Body of `POST /auth/password`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct ChangePasswordRequest {
-    pub current_password: String,
-    /// 8 to 128 characters.
-    pub new_password: String,
-}
-
 /// Change one's own password.
 #[utoipa::path(
     post, path = "/auth/password", tag = "auth", security(("OAuth2PasswordBearer" = [])),
-    request_body = ChangePasswordRequest,
+    request_body = crate::schemas::ChangePasswordRequest,
     responses(
         (status = 200, description = "Changed", body = inline(ApiResponse<Option<String>>)),
         (status = 400, description = "`Current password is incorrect`", body = DetailResponse),

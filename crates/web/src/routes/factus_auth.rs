@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use factus_application::factus::FactusToken;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
@@ -12,21 +12,6 @@ use crate::error::ApiError;
 use crate::extract::{CurrentUser, JsonBody};
 use crate::state::AppState;
 use crate::validation::{Errors, Fields, Loc};
-
-/// Body of `POST /auth/factus/login`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct FactusLoginRequest {
-    #[schema(example = "sandbox@factus.com.co")]
-    pub email: String,
-    #[schema(example = "sandbox2024%")]
-    pub password: String,
-}
-
-/// Body of `POST /auth/factus/refresh`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct FactusRefreshRequest {
-    pub refresh_token: String,
-}
 
 /// A Factus token, as Factus issued it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,7 +38,7 @@ impl From<FactusToken> for FactusTokenResponse {
 /// Exchange a Factus e-mail and password for a Factus token (send it back in `X-Factus-Token`).
 #[utoipa::path(
     post, path = "/auth/factus/login", tag = "auth", security(("OAuth2PasswordBearer" = [])),
-    request_body = FactusLoginRequest,
+    request_body = crate::schemas::FactusLoginRequest,
     responses(
         (status = 200, description = "`Autenticación exitosa`", body = inline(ApiResponse<FactusTokenResponse>),
             example = json!({"success": true, "message": "Autenticación exitosa", "data": {"access_token": "eyJ0…", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "def50200…"}, "errors": null})),
@@ -85,7 +70,7 @@ pub async fn factus_login(
 /// Exchange a Factus refresh token for a new Factus token.
 #[utoipa::path(
     post, path = "/auth/factus/refresh", tag = "auth", security(("OAuth2PasswordBearer" = [])),
-    request_body = FactusRefreshRequest,
+    request_body = crate::schemas::FactusRefreshRequest,
     responses(
         (status = 200, description = "`Token refrescado exitosamente`", body = inline(ApiResponse<FactusTokenResponse>)),
         (status = 400, description = "`No se pudo refrescar el token de Factus: …`", body = DetailResponse),

@@ -12,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::envelope::{ApiResponse, BadRequestResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::{ApiError, REPLAYED};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::factus::{Access, MaybeAccess};
@@ -47,41 +47,6 @@ impl From<IssuedBill> for InvoiceResponse {
             message: bill.message,
         }
     }
-}
-
-/// The invoice body (reference §3); see the schema of the fields in the documentation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({
-    "numbering_range_id": 8,
-    "reference_code": "FAC-1732550000",
-    "observation": "Venta de mostrador",
-    "payment_form": "1",
-    "payment_method_code": "10",
-    "customer": {
-        "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-        "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-        "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
-    },
-    "items": [{
-        "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-        "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-        "is_excluded": 0, "tribute_id": 1
-    }]
-}))]
-pub struct InvoiceRequestDoc {
-    pub numbering_range_id: Option<i64>,
-    pub document: Option<String>,
-    pub reference_code: String,
-    pub observation: Option<String>,
-    pub payment_method_code: Option<String>,
-    pub payment_form: Option<String>,
-    pub payment_due_date: Option<String>,
-    pub operation_type: Option<String>,
-    pub send_email: Option<bool>,
-    #[schema(value_type = Object)]
-    pub customer: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
 }
 
 /// The `Idempotency-Key` header, when sent.
@@ -123,15 +88,12 @@ fn fingerprint(body: &Value) -> RequestFingerprint {
 /// with `Idempotent-Replayed: true` instead of a second invoice.
 #[utoipa::path(
     post, path = "/invoices", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(
-        ("X-Factus-Token" = Option<String>, Header, description = "Factus access token; optional when the server has its own Factus session"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID); retries with the same key and body get the first answer"),
-    ),
-    request_body = InvoiceRequestDoc,
+    params(crate::schemas::CreateInvoiceHeaders),
+    request_body = crate::schemas::InvoiceRequest,
     responses(
         (status = 200, description = "`Factura creada exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>),
             example = json!({"success": true, "message": "Factura creada exitosamente", "data": {"number": "SETP990000123", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"}, "errors": null})),
-        (status = 400, description = "A business rule of the invoice (list), Factus refused it (`Error al crear la factura: …`), or the reference_code was already used with another body", body = ValidationErrorResponse),
+        (status = 400, description = "The invoice breaks model-level rules (a list: at least one item; a customer needs `names`, or a non-blank `company`; a NIT needs `dv`; credit (`payment_form` 2) needs `payment_due_date`; decimals beyond 2 places; totals too large), Factus refused it (`Error al crear la factura: …`), or the reference_code was already used with another body", body = BadRequestResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed", body = DetailResponse),
         (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`, Idempotency-Key reused with another body", body = ValidationErrorResponse),
@@ -341,21 +303,12 @@ impl From<StatusMessage> for StatusMessageResponse {
     }
 }
 
-/// Body of `POST /invoices/{number}/send-email`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct SendEmailRequest {
-    #[schema(example = "cliente@example.com")]
-    pub email: String,
-    /// Optional PDF (base64) to attach instead of the one Factus generates.
-    pub pdf_base_64_encoded: Option<String>,
-}
-
 /// Have Factus e-mail the bill to a customer.
 #[utoipa::path(
     post, path = "/invoices/{number}/send-email", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
     params(("number" = String, Path, description = "Bill number"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
-    request_body = SendEmailRequest,
+    request_body = crate::schemas::SendEmailRequest,
     responses(
         (status = 200, description = "`Correo enviado exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
         (status = 400, description = "`Error al enviar el correo: …`", body = DetailResponse),

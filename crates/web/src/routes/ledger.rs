@@ -137,8 +137,9 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
                 None => errors.push(FieldError::new(loc("from"), "invalid date format", "value_error.date")),
             },
             "to" => match parse_instant(value) {
-                // A plain date means "through that day".
-                Some(at) if !value.contains('T') => filter.created_before = Some(at + time::Duration::DAY),
+                // A plain date means "through that day"; through the last representable day is
+                // no upper bound at all.
+                Some(at) if !value.contains('T') => filter.created_before = at.checked_add(time::Duration::DAY),
                 Some(at) => filter.created_before = Some(at),
                 None => errors.push(FieldError::new(loc("to"), "invalid date format", "value_error.date")),
             },
@@ -167,16 +168,7 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
 /// users their own.
 #[utoipa::path(
     get, path = "/invoices", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(
-        ("state" = Option<String>, Query, description = "pending, issued, rejected or unknown"),
-        ("reference_code" = Option<String>, Query, description = "Exact reference code"),
-        ("number" = Option<String>, Query, description = "Exact Factus number, e.g. SETP990000001"),
-        ("from" = Option<String>, Query, description = "Created at or after (YYYY-MM-DD or RFC 3339)"),
-        ("to" = Option<String>, Query, description = "Created up to (a date includes the whole day)"),
-        ("username" = Option<String>, Query, description = "Only this user's entries (admins)"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-        ("limit" = Option<u32>, Query, description = "Page size (default 50, at most 200)"),
-    ),
+    params(crate::schemas::LedgerQuery),
     responses(
         (status = 200, description = "`Facturas obtenidas exitosamente`", body = inline(ApiResponse<LedgerPageResponse>)),
         (status = 401, description = "Not authenticated", body = DetailResponse),
@@ -195,4 +187,24 @@ pub async fn list_invoices(
         next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
     };
     Ok(Json(ApiResponse::ok("Facturas obtenidas exitosamente", data)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // `to=<date>` means "through that day": the day after the last representable one does not
+    // exist, and adding it used to panic (a 500) for a date the document allows.
+    #[test]
+    fn a_to_date_on_the_last_representable_day_has_no_upper_bound_instead_of_panicking() {
+        let filter = parse_filter(Some("to=9999-12-31")).expect("a valid date");
+        assert_eq!(filter.created_before, None);
+    }
+
+    #[test]
+    fn a_to_date_includes_the_whole_day() {
+        let filter = parse_filter(Some("to=2026-01-31")).expect("a valid date");
+        let next_day = Date::from_calendar_date(2026, time::Month::February, 1).unwrap();
+        assert_eq!(filter.created_before, Some(next_day.with_time(Time::MIDNIGHT).assume_utc()));
+    }
 }

@@ -226,8 +226,10 @@ pub async fn countries(
 /// The name and e-mail DIAN has for an identification.
 #[utoipa::path(
     get, path = "/lookups/acquirer", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
-    params(("identification_document_id" = i64, Query, description = "v1 document id, e.g. 3 (cédula) or 6 (NIT)"),
-           ("identification_number" = String, Query, description = "The identification"),
+    params(("identification_document_id" = i64, Query, minimum = 1, maximum = 11,
+                description = "The identification document: 3 cédula, 6 NIT, … (see /lookups/reference-tables)"),
+           ("identification_number" = String, Query, min_length = 1, pattern = r"\S",
+                description = "The identification (not blank)"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
         (status = 200, description = "`Datos del adquiriente obtenidos exitosamente`", body = inline(ApiResponse<AcquirerResponse>)),

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use factus_application::users::UserChanges;
 use factus_domain::user::{NewPassword, Role, User, Username};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
@@ -42,27 +42,6 @@ impl From<&User> for UserResponse {
             updated_at: format(user.updated_at),
         }
     }
-}
-
-/// Body of `POST /users`.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateUserRequest {
-    /// 3–64 characters of letters, digits, `.`, `_`, `-`, `@`; stored lower-case.
-    #[schema(example = "ana")]
-    pub username: String,
-    /// 8–128 characters.
-    pub password: String,
-    /// `admin` or `user` (default).
-    pub role: Option<String>,
-}
-
-/// Body of `PATCH /users/{username}`; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateUserRequest {
-    pub disabled: Option<bool>,
-    pub role: Option<String>,
-    /// A new password (an admin's reset).
-    pub password: Option<String>,
 }
 
 fn parse_path_username(raw: &str) -> Result<Username, ApiError> {
@@ -110,7 +89,7 @@ pub async fn list_users(
 /// Create a user.
 #[utoipa::path(
     post, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
-    request_body = CreateUserRequest,
+    request_body = crate::schemas::CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = inline(ApiResponse<UserResponse>)),
         (status = 401, description = "Not authenticated", body = DetailResponse),
@@ -152,7 +131,7 @@ pub async fn create_user(
 #[utoipa::path(
     patch, path = "/users/{username}", tag = "users", security(("OAuth2PasswordBearer" = [])),
     params(("username" = String, Path, description = "The user to change")),
-    request_body = UpdateUserRequest,
+    request_body = crate::schemas::UpdateUserRequest,
     responses(
         (status = 200, description = "Updated", body = inline(ApiResponse<UserResponse>)),
         (status = 401, description = "Not authenticated", body = DetailResponse),

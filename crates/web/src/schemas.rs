@@ -1,0 +1,549 @@
+//! The request bodies as the OpenAPI document describes them.
+//!
+//! Bodies are read field by field (`validation::Fields`) and checked by the domain, not by serde,
+//! so nothing derives their schemas from the parser. Instead each body has one description here,
+//! built from the same constants the domain checks (`ReferenceCode::MAX_LEN`, the password
+//! policy, …), and a test (`tests` below) holds parser and description together: every field a
+//! parser reads is documented with its type and presence, every documented field is read, and
+//! every documented bound is where the parser draws it (the value at the bound is accepted, the
+//! one past it refused at that field).
+//!
+//! What a schema cannot say stays in the route's 400 description: the invoice's model-level
+//! rules (a customer needs `names` or `company`, a NIT needs `dv`, credit needs a due date).
+
+use factus_application::ledger::{IdempotencyKey, PageSize};
+use factus_domain::invoice::{Observation, ReferenceCode};
+use factus_domain::user::{NewPassword, Username};
+use serde_json::{Value, json};
+use utoipa::openapi::schema::{
+    AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+/// Characters a reference code may not contain: `/`, `\` and control characters.
+const REFERENCE_CHAR: &str = r"[^/\\\x00-\x1F\x7F-\x9F]";
+
+/// A reference code: not blank, at most [`ReferenceCode::MAX_LEN`] characters, no `/`, `\` or
+/// control characters (it becomes a path segment of `DELETE /invoices/reference/{code}`).
+#[must_use]
+pub fn reference_code() -> ObjectBuilder {
+    let visible = r"[^\s/\\\x00-\x1F\x7F-\x9F]";
+    text()
+        .min_length(Some(1))
+        .max_length(Some(ReferenceCode::MAX_LEN))
+        .pattern(Some(format!("^{REFERENCE_CHAR}*{visible}{REFERENCE_CHAR}*$")))
+}
+
+/// A username as the domain accepts it (it folds case and trims; the document asks for the
+/// folded form).
+#[must_use]
+pub fn username() -> ObjectBuilder {
+    text().min_length(Some(Username::MIN_LEN)).max_length(Some(Username::MAX_LEN)).pattern(Some(format!(
+        "^[A-Za-z0-9._@-]{{{},{}}}$",
+        Username::MIN_LEN,
+        Username::MAX_LEN
+    )))
+}
+
+/// A new password: the policy's length, counted in characters.
+#[must_use]
+pub fn new_password() -> ObjectBuilder {
+    text().min_length(Some(NewPassword::MIN_LEN)).max_length(Some(NewPassword::MAX_LEN))
+}
+
+/// `Idempotency-Key`: printable ASCII, not blank.
+#[must_use]
+pub fn idempotency_key() -> ObjectBuilder {
+    text().min_length(Some(1)).max_length(Some(IdempotencyKey::MAX_LEN)).pattern(Some("^[ -~]*[!-~][ -~]*$"))
+}
+
+/// The ledger's page size.
+#[must_use]
+pub fn page_size() -> ObjectBuilder {
+    integer().minimum(Some(1)).maximum(Some(PageSize::MAX)).default(Some(json!(PageSize::DEFAULT.get())))
+}
+
+fn text() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn integer() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+}
+
+fn boolean() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Boolean)
+}
+
+/// A calendar date. `format` alone is only an annotation in JSON Schema 2020-12, so the pattern
+/// says it again for validators that do not check formats.
+fn date() -> ObjectBuilder {
+    text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))).pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+}
+
+fn email() -> ObjectBuilder {
+    text().format(Some(SchemaFormat::KnownFormat(KnownFormat::Email)))
+}
+
+/// Standard, padded base64 with canonical final characters, as Factus checks it.
+fn base64() -> ObjectBuilder {
+    text()
+        .pattern(Some(r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$"))
+        .content_encoding("base64")
+}
+
+/// The identification document table's ids (1 registro civil … 6 NIT … 11 NUIP).
+fn document_id() -> ObjectBuilder {
+    integer().minimum(Some(1)).maximum(Some(11))
+}
+
+/// How a decimal may be bounded.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// `> 0` (prices).
+    Positive,
+    /// `>= 0` (amounts, rates).
+    NonNegative,
+    /// `0..=100` (discount percentages).
+    Percent,
+}
+
+/// The most digits before the point the document promises: large enough for any invoice, small
+/// enough that totals never overflow.
+const DECIMAL_INTEGER_DIGITS: usize = 13;
+
+/// A decimal with at most two decimal places: a JSON number or a numeric string, both kept
+/// exactly as written (strings are how clients keep money exact).
+fn decimal(bound: Bound, description: &str) -> RefOr<Schema> {
+    let digits = DECIMAL_INTEGER_DIGITS;
+    let cents = r"(\.[0-9]{1,2})?";
+    let pattern = match bound {
+        Bound::Positive => format!(r"^(0*[1-9][0-9]{{0,{}}}{cents}|0+\.([0-9][1-9]|[1-9][0-9]?))$", digits - 1),
+        Bound::NonNegative => format!(r"^[0-9]{{1,{digits}}}{cents}$"),
+        Bound::Percent => format!(r"^(100(\.0{{1,2}})?|[0-9]{{1,2}}{cents})$"),
+    };
+    let largest = 10_f64.powi(i32::try_from(digits).unwrap_or(i32::MAX)) - 1.0;
+    let number = ObjectBuilder::new().schema_type(Type::Number).multiple_of(Some(0.01));
+    let number = match bound {
+        Bound::Positive => number.exclusive_minimum(Some(0)).maximum(Some(largest)),
+        Bound::NonNegative => number.minimum(Some(0)).maximum(Some(largest)),
+        Bound::Percent => number.minimum(Some(0)).maximum(Some(100)),
+    };
+    AnyOfBuilder::new().item(number).item(text().pattern(Some(pattern))).description(Some(description)).into()
+}
+
+/// Adds `null` to an optional field's types: the parser reads `null` as absent.
+fn nullable(schema: ObjectBuilder) -> ObjectBuilder {
+    let built = schema.build();
+    let types = match built.schema_type.clone() {
+        SchemaType::Type(kind) => SchemaType::from_iter([kind, Type::Null]),
+        SchemaType::Array(mut kinds) => {
+            kinds.push(Type::Null);
+            SchemaType::Array(kinds)
+        }
+        SchemaType::AnyValue => SchemaType::AnyValue,
+    };
+    let mut object = built;
+    object.schema_type = types;
+    ObjectBuilder::from(object)
+}
+
+fn nullable_any(schema: RefOr<Schema>) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::AnyOf(mut any)) => {
+            any.items.push(ObjectBuilder::new().schema_type(Type::Null).into());
+            RefOr::T(Schema::AnyOf(any))
+        }
+        other => AnyOfBuilder::new().item(other).item(ObjectBuilder::new().schema_type(Type::Null)).into(),
+    }
+}
+
+fn reference(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+/// An object body: `(name, schema, required)`.
+fn object(description: &str, fields: Vec<(&str, RefOr<Schema>, bool)>, example: Option<Value>) -> RefOr<Schema> {
+    let mut builder = ObjectBuilder::new().schema_type(Type::Object).description(Some(description));
+    if let Some(example) = example {
+        builder = builder.examples([example]);
+    }
+    for (name, schema, required) in fields {
+        let schema = if required { schema } else { optional(schema) };
+        builder = builder.property(name, schema);
+        if required {
+            builder = builder.required(name);
+        }
+    }
+    builder.into()
+}
+
+/// An optional field also accepts `null`.
+fn optional(schema: RefOr<Schema>) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::Object(object)) => nullable(ObjectBuilder::from(object)).into(),
+        RefOr::T(Schema::Array(mut array)) => {
+            array.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+            RefOr::T(Schema::Array(array))
+        }
+        other => nullable_any(other),
+    }
+}
+
+fn list(items: RefOr<Schema>, min_items: Option<usize>) -> RefOr<Schema> {
+    ArrayBuilder::new().items(items).min_items(min_items).into()
+}
+
+fn s(builder: ObjectBuilder) -> RefOr<Schema> {
+    builder.into()
+}
+
+fn described(builder: ObjectBuilder, description: &str) -> RefOr<Schema> {
+    builder.description(Some(description)).into()
+}
+
+macro_rules! body_schema {
+    ($(#[$meta:meta])* $name:ident => $build:expr) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $build
+            }
+        }
+
+        impl ToSchema for $name {}
+    };
+}
+
+body_schema!(
+    /// Body of `POST /invoices`.
+    InvoiceRequest => object(
+        "An invoice (a DIAN electronic sales invoice). Omitted fields take their defaults: \
+         document `01`, payment_form `1`, payment_method_code `10`.",
+        vec![
+            ("numbering_range_id", described(integer(), "The numbering range; Factus' default range when omitted"), false),
+            ("document", described(text(), "`01` factura electrónica de venta (default), `03` instrumento tipo 03"), false),
+            ("reference_code", described(reference_code(), "The client's unique code for this invoice"), true),
+            ("observation", s(text().max_length(Some(Observation::MAX_LEN))), false),
+            ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), false),
+            ("payment_form", described(text().enum_values(Some(["1", "2"])), "`1` cash (default), `2` credit (needs payment_due_date)"), false),
+            ("payment_due_date", s(date()), false),
+            ("operation_type", s(text()), false),
+            ("send_email", s(boolean()), false),
+            ("order_reference", reference("OrderReferenceRequest"), false),
+            ("related_documents", list(reference("RelatedDocumentRequest"), None), false),
+            ("billing_period", reference("BillingPeriodRequest"), false),
+            ("establishment", reference("EstablishmentRequest"), false),
+            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), false),
+            ("customer", reference("CustomerRequest"), true),
+            ("items", list(reference("ItemRequest"), Some(1)), true),
+        ],
+        Some(json!({
+            "numbering_range_id": 8,
+            "reference_code": "FAC-1732550000",
+            "observation": "Venta de mostrador",
+            "payment_form": "1",
+            "payment_method_code": "10",
+            "customer": {
+                "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
+                "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
+                "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
+            },
+            "items": [{
+                "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+                "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+                "is_excluded": 0, "tribute_id": 1
+            }]
+        })),
+    )
+);
+
+body_schema!(
+    /// `customer` of an invoice.
+    CustomerRequest => object(
+        "The buyer. A natural person needs `names`, a company `company`; a NIT (document 6) needs `dv`.",
+        vec![
+            ("identification_document_id", described(document_id(), "3 cédula, 6 NIT, … (see /lookups/reference-tables)"), true),
+            ("identification", s(text()), true),
+            ("dv", described(text(), "Verification digit; required for a NIT"), false),
+            ("company", s(text()), false),
+            ("trade_name", s(text()), false),
+            ("names", s(text()), false),
+            ("address", s(text()), false),
+            ("email", s(email()), false),
+            ("phone", s(text()), false),
+            ("municipality_id", s(integer()), false),
+            ("legal_organization_id", described(integer(), "1 persona jurídica, 2 persona natural"), true),
+            ("tribute_id", described(integer(), "18 IVA, 21 no aplica"), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// An invoice line.
+    ItemRequest => object(
+        "A line of the invoice.",
+        vec![
+            ("code_reference", s(text()), true),
+            ("name", s(text()), true),
+            ("quantity", s(integer().minimum(Some(1))), true),
+            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), true),
+            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), false),
+            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), true),
+            ("unit_measure_id", described(integer(), "See /lookups/units"), true),
+            ("standard_code_id", s(integer()), true),
+            ("is_excluded", described(integer().minimum(Some(0)).maximum(Some(1)), "1 when excluded from IVA"), true),
+            ("tribute_id", described(integer(), "See /lookups/taxes"), true),
+            ("scheme_id", s(text()), false),
+            ("note", s(text()), false),
+            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), false),
+            ("mandate", reference("MandateRequest"), false),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// A self-withholding of an item.
+    WithholdingTaxRequest => object(
+        "A withholding on the line (`05` ReteIVA, `06` ReteRenta).",
+        vec![
+            ("code", s(text()), true),
+            ("withholding_tax_rate", decimal(Bound::NonNegative, "Percent, at least 0 (the document asks for at most 2 decimals)"), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// The mandate of an item.
+    MandateRequest => object(
+        "The principal of a mandate.",
+        vec![("identification_document_id", s(document_id()), true), ("identification", s(text()), true)],
+        None,
+    )
+);
+
+body_schema!(
+    /// `order_reference` of an invoice.
+    OrderReferenceRequest => object(
+        "The buyer's purchase order.",
+        vec![("reference_code", s(text()), true), ("issue_date", s(date()), false)],
+        None,
+    )
+);
+
+body_schema!(
+    /// One of `related_documents`.
+    RelatedDocumentRequest => object(
+        "A document this invoice relates to.",
+        vec![("code", s(text()), true), ("issue_date", s(date()), true), ("number", s(text()), true)],
+        None,
+    )
+);
+
+body_schema!(
+    /// `billing_period` of an invoice.
+    BillingPeriodRequest => object(
+        "The period the invoice bills.",
+        vec![
+            ("start_date", s(date()), true),
+            ("start_time", s(text()), false),
+            ("end_date", s(date()), true),
+            ("end_time", s(text()), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// `establishment` of an invoice.
+    EstablishmentRequest => object(
+        "The seller's establishment.",
+        vec![
+            ("name", s(text()), true),
+            ("address", s(text()), true),
+            ("phone_number", s(text()), true),
+            ("email", described(text(), "Sent to Factus as written"), true),
+            ("municipality_id", s(integer()), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// One of `allowance_charges`.
+    AllowanceChargeRequest => object(
+        "A discount or surcharge on the whole invoice.",
+        vec![
+            ("concept_type", s(text()), true),
+            ("is_surcharge", s(boolean()), true),
+            ("reason", s(text()), true),
+            ("base_amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), true),
+            ("amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /invoices/{number}/send-email`.
+    SendEmailRequest => object(
+        "Where to e-mail the bill.",
+        vec![
+            ("email", s(email().examples([json!("cliente@example.com")])), true),
+            ("pdf_base_64_encoded", described(base64(), "A PDF (standard base64, padded) to attach instead of the one Factus generates; Factus refuses anything else"), false),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /auth/factus/login`.
+    FactusLoginRequest => object(
+        "A Factus account.",
+        vec![
+            ("email", s(email().examples([json!("sandbox@factus.com.co")])), true),
+            ("password", s(text().examples([json!("sandbox2024%")])), true),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /auth/factus/refresh`.
+    FactusRefreshRequest => object(
+        "A Factus refresh token.",
+        vec![("refresh_token", s(text()), true)],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /auth/password`.
+    ChangePasswordRequest => object(
+        "One's current password and the new one.",
+        vec![("current_password", s(text()), true), ("new_password", s(new_password()), true)],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /users`.
+    CreateUserRequest => object(
+        "A new user.",
+        vec![
+            ("username", described(username().examples([json!("ana")]), "Letters, digits, `.`, `_`, `-`, `@`; stored lower-case"), true),
+            ("password", s(new_password()), true),
+            ("role", described(text().enum_values(Some(["admin", "user"])), "`user` by default"), false),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `PATCH /users/{username}`.
+    UpdateUserRequest => object(
+        "What to change; absent fields stay as they are.",
+        vec![
+            ("disabled", s(boolean()), false),
+            ("role", s(text().enum_values(Some(["admin", "user"]))), false),
+            ("password", described(new_password(), "A new password (an admin's reset)"), false),
+        ],
+        None,
+    )
+);
+
+/// Every request-body schema, for the document's components.
+#[must_use]
+pub fn components() -> Vec<(String, RefOr<Schema>)> {
+    macro_rules! all {
+        ($($name:ident),* $(,)?) => {
+            vec![$((<$name as ToSchema>::name().into_owned(), <$name as PartialSchema>::schema())),*]
+        };
+    }
+    all![
+        InvoiceRequest,
+        CustomerRequest,
+        ItemRequest,
+        WithholdingTaxRequest,
+        MandateRequest,
+        OrderReferenceRequest,
+        RelatedDocumentRequest,
+        BillingPeriodRequest,
+        EstablishmentRequest,
+        AllowanceChargeRequest,
+        SendEmailRequest,
+        FactusLoginRequest,
+        FactusRefreshRequest,
+        ChangePasswordRequest,
+        CreateUserRequest,
+        UpdateUserRequest,
+    ]
+}
+
+/// A date (`YYYY-MM-DD`).
+#[must_use]
+pub fn date_param() -> ObjectBuilder {
+    date()
+}
+
+/// A ledger cursor as `next_cursor` gives it: creation time in microseconds (hex) and the entry id.
+#[must_use]
+pub fn ledger_cursor() -> ObjectBuilder {
+    text().pattern(Some(r"^[0-9a-fA-F]{1,13}\.[0-9a-fA-F]{32}$"))
+}
+
+/// A ledger state, as `state` filters it.
+#[must_use]
+pub fn ledger_state() -> ObjectBuilder {
+    text().enum_values(Some(["pending", "issued", "rejected", "unknown"]))
+}
+
+/// The query of `GET /invoices` (the ledger).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only its description is used; the handler reads the raw query.
+pub struct LedgerQuery {
+    /// pending, issued, rejected or unknown
+    #[param(schema_with = ledger_state, required = false)]
+    state: Option<String>,
+    /// Exact reference code
+    #[param(schema_with = reference_code, required = false)]
+    reference_code: Option<String>,
+    /// Exact Factus number, e.g. SETP990000001
+    number: Option<String>,
+    /// Created at or after this date (midnight UTC; an RFC 3339 instant is also accepted)
+    #[param(schema_with = date_param, required = false)]
+    from: Option<String>,
+    /// Created up to this date, the whole day included (or before an RFC 3339 instant)
+    #[param(schema_with = date_param, required = false)]
+    to: Option<String>,
+    /// Only this user's entries (admins)
+    #[param(schema_with = username, required = false)]
+    username: Option<String>,
+    /// next_cursor of the previous page
+    #[param(schema_with = ledger_cursor, required = false)]
+    cursor: Option<String>,
+    /// Page size
+    #[param(schema_with = page_size, required = false)]
+    limit: Option<u32>,
+}
+
+/// The headers of `POST /invoices`.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used; the handler reads the headers.
+pub struct CreateInvoiceHeaders {
+    /// Factus access token; optional when the server has its own Factus session
+    #[param(rename = "X-Factus-Token")]
+    factus_token: Option<String>,
+    /// Any unique string (a UUID); retries with the same key and body get the first answer
+    #[param(rename = "Idempotency-Key", schema_with = idempotency_key, required = false)]
+    idempotency_key: Option<String>,
+}
