@@ -178,3 +178,78 @@ impl Modify for CommonResponses {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::document;
+
+    fn json() -> Value {
+        serde_json::to_value(document("/api/v1", "Factus API", "test")).expect("the document serialises")
+    }
+
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    out.push(reference);
+                }
+                map.values().for_each(|value| refs(value, out));
+            }
+            Value::Array(items) => items.iter().for_each(|value| refs(value, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let document = json();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(!found.is_empty());
+        for reference in found {
+            let name = reference.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{reference}"));
+            assert!(document["components"]["schemas"][name].is_object(), "{reference} does not resolve");
+        }
+    }
+
+    // The shared machinery's answers are documented on every operation they apply to, including
+    // routes added later (CommonResponses derives them from the operation itself).
+    #[test]
+    fn every_operation_documents_the_answers_of_the_shared_machinery() {
+        let document = json();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("a path item") {
+                let responses = &operation["responses"];
+                let has = |status: &str| responses[status].is_object();
+                let label = format!("{method} {path}");
+                assert!(has("500"), "{label}: no 500");
+                if operation["security"].as_array().is_some_and(|security| !security.is_empty()) {
+                    assert!(has("401"), "{label}: no 401");
+                }
+                if operation["requestBody"].is_object() {
+                    for status in ["413", "422"] {
+                        assert!(has(status), "{label}: no {status}");
+                    }
+                }
+                let calls_factus = operation["parameters"]
+                    .as_array()
+                    .is_some_and(|parameters| parameters.iter().any(|parameter| parameter["name"] == "X-Factus-Token"));
+                if calls_factus {
+                    for status in ["400", "422", "503", "504"] {
+                        assert!(has(status), "{label}: no {status}");
+                    }
+                }
+                for (status, response) in responses.as_object().expect("responses") {
+                    if status != "200" && status != "201" {
+                        assert!(
+                            response["content"]["application/json"]["schema"].is_object(),
+                            "{label} {status}: no body"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -547,3 +547,335 @@ pub struct CreateInvoiceHeaders {
     #[param(rename = "Idempotency-Key", schema_with = idempotency_key, required = false)]
     idempotency_key: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    //! Parser and document held together. For each JSON request body, from its schema alone:
+    //!
+    //! 1. a sample with every documented field (optional ones too) is built;
+    //! 2. the fields the parser reads while reading the sample (recorded by `validation::reads`)
+    //!    must be exactly the documented ones, with the same kind and presence;
+    //! 3. dropping a field is refused at that field exactly when it is documented as required;
+    //! 4. every documented bound is where the parser draws it: the value at the bound is
+    //!    accepted, the one past it is refused at that field (the same for enums, dates and
+    //!    e-mails).
+
+    use std::collections::BTreeSet;
+
+    use serde_json::{Map, Value, json};
+
+    use crate::error::ApiError;
+    use crate::invoices::request::parse_invoice;
+    use crate::routes::{auth, factus_auth, invoices, users};
+    use crate::validation::{FieldError, FieldKind, LocPart, reads};
+
+    type Parser = fn(&Value) -> Vec<FieldError>;
+
+    fn errors_of<T>(result: Result<T, Vec<FieldError>>) -> Vec<FieldError> {
+        result.err().unwrap_or_default()
+    }
+
+    fn invoice(body: &Value) -> Vec<FieldError> {
+        match parse_invoice(body) {
+            Ok(_) => Vec::new(),
+            Err(ApiError::Validation(errors) | ApiError::BusinessRules(errors)) => errors,
+            Err(other) => panic!("parse_invoice answered {other:?}"),
+        }
+    }
+
+    /// Every JSON request body: its component name and its parser.
+    fn bodies() -> Vec<(&'static str, Parser)> {
+        vec![
+            ("InvoiceRequest", invoice),
+            ("SendEmailRequest", |body| errors_of(invoices::read_send_email(body))),
+            ("FactusLoginRequest", |body| errors_of(factus_auth::read_factus_login(body))),
+            ("FactusRefreshRequest", |body| errors_of(factus_auth::read_factus_refresh(body))),
+            ("ChangePasswordRequest", |body| errors_of(auth::read_change_password(body))),
+            ("CreateUserRequest", |body| errors_of(users::read_create_user(body))),
+            ("UpdateUserRequest", |body| errors_of(users::read_update_user(body))),
+        ]
+    }
+
+    /// The components as the document has them, as JSON.
+    fn components() -> Map<String, Value> {
+        let document = crate::openapi::document("/api/v1", "Factus API", "test");
+        let document = serde_json::to_value(document).expect("the document serialises");
+        document["components"]["schemas"].as_object().expect("component schemas").clone()
+    }
+
+    /// Follows `$ref` and drops the `null` alternative of optional fields.
+    fn resolve<'a>(schema: &'a Value, components: &'a Map<String, Value>) -> &'a Value {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            return resolve(&components[name], components);
+        }
+        if let Some(alternatives) = schema["anyOf"].as_array() {
+            let concrete: Vec<&Value> =
+                alternatives.iter().filter(|alternative| alternative["type"] != "null").collect();
+            if concrete.len() == 1 {
+                return resolve(concrete[0], components);
+            }
+        }
+        schema
+    }
+
+    fn types(schema: &Value) -> Vec<&str> {
+        match &schema["type"] {
+            Value::String(kind) => vec![kind.as_str()],
+            Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).filter(|kind| *kind != "null").collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The kind of field a (resolved) schema documents.
+    fn kind(schema: &Value) -> FieldKind {
+        if schema["anyOf"].is_array() {
+            // Only decimals are a number-or-string alternative.
+            return FieldKind::Decimal;
+        }
+        match (types(schema).first().copied(), schema["format"].as_str()) {
+            (Some("string"), Some("date")) => FieldKind::Date,
+            (Some("string"), Some("email")) => FieldKind::Email,
+            (Some("string"), _) => FieldKind::Str,
+            (Some("integer"), _) => FieldKind::Int,
+            (Some("boolean"), _) => FieldKind::Bool,
+            (Some("object"), _) => FieldKind::Object,
+            (Some("array"), _) => FieldKind::Array,
+            other => panic!("an undocumented kind of field: {other:?} in {schema}"),
+        }
+    }
+
+    /// A field path with list indices as `[]`: `items[].price`.
+    type Field = (String, FieldKind, bool);
+
+    fn join(prefix: &str, name: &str) -> String {
+        if prefix.is_empty() { name.to_owned() } else { format!("{prefix}.{name}") }
+    }
+
+    /// Every documented field of an object schema, nested ones included.
+    fn documented(schema: &Value, prefix: &str, components: &Map<String, Value>, out: &mut BTreeSet<Field>) {
+        let schema = resolve(schema, components);
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        for (name, property) in schema["properties"].as_object().expect("an object schema") {
+            let path = join(prefix, name);
+            let property = resolve(property, components);
+            let kind = kind(property);
+            out.insert((path.clone(), kind, required.contains(&name.as_str())));
+            match kind {
+                FieldKind::Object => documented(property, &path, components, out),
+                FieldKind::Array => documented(&property["items"], &format!("{path}[]"), components, out),
+                _ => {}
+            }
+        }
+    }
+
+    /// A value the schema allows, built from its bounds, enums, formats and examples.
+    fn sample(schema: &Value, components: &Map<String, Value>) -> Value {
+        let schema = resolve(schema, components);
+        if let Some(example) = schema["examples"].get(0).filter(|_| kind(schema) != FieldKind::Object) {
+            return example.clone();
+        }
+        if let Some(first) = schema["enum"].get(0) {
+            return first.clone();
+        }
+        match kind(schema) {
+            FieldKind::Decimal => json!("1.00"),
+            FieldKind::Date => json!("2026-01-31"),
+            FieldKind::Email => json!("ana@shop.co"),
+            FieldKind::Str => {
+                let length = schema["minLength"].as_u64().unwrap_or(1).max(4);
+                json!("A".repeat(usize::try_from(length).expect("a small length")))
+            }
+            FieldKind::Int => schema["minimum"].clone().as_i64().map_or(json!(1), |minimum| json!(minimum)),
+            FieldKind::Bool => json!(true),
+            FieldKind::Array => json!([sample(&schema["items"], components)]),
+            FieldKind::Object => {
+                let mut object = Map::new();
+                for (name, property) in schema["properties"].as_object().expect("properties") {
+                    object.insert(name.clone(), sample(property, components));
+                }
+                Value::Object(object)
+            }
+        }
+    }
+
+    /// The parser's reads as documented fields (an e-mail is read as a string first).
+    fn read_fields(parse: Parser, body: &Value) -> BTreeSet<Field> {
+        let reads = reads::recorded(|| {
+            parse(body);
+        });
+        let mut fields = BTreeSet::new();
+        for (loc, kind, required) in &reads {
+            let mut path = String::new();
+            for part in &loc.parts()[1..] {
+                match part {
+                    LocPart::Key(key) => path = join(&path, key),
+                    LocPart::Index(_) => path.push_str("[]"),
+                }
+            }
+            let superseded = *kind == FieldKind::Str
+                && reads.iter().any(|(other, other_kind, _)| other == loc && *other_kind == FieldKind::Email);
+            if !superseded {
+                fields.insert((path, *kind, *required));
+            }
+        }
+        fields
+    }
+
+    /// Whether the parser reports an error at `path` (`items[].price` → `body.items.0.price`).
+    fn refused_at(errors: &[FieldError], path: &str) -> bool {
+        let wanted = format!("body.{}", path.replace("[]", ".0"));
+        errors.iter().any(|error| error.loc.to_string() == wanted)
+    }
+
+    /// The body with the value at `path` replaced (or removed when `value` is `None`).
+    fn with(body: &Value, path: &str, value: Option<Value>) -> Value {
+        let mut body = body.clone();
+        let steps: Vec<&str> = path.split('.').collect();
+        let mut target = &mut body;
+        for step in &steps[..steps.len() - 1] {
+            target = &mut target[step.trim_end_matches("[]")];
+            if step.ends_with("[]") {
+                target = &mut target[0];
+            }
+        }
+        let last = steps[steps.len() - 1];
+        let object = target.as_object_mut().expect("an object");
+        match value {
+            Some(value) => {
+                object.insert(last.to_owned(), value);
+            }
+            None => {
+                object.remove(last);
+            }
+        }
+        body
+    }
+
+    fn property_schema<'a>(root: &'a Value, path: &str, components: &'a Map<String, Value>) -> &'a Value {
+        let mut schema = resolve(root, components);
+        for step in path.split('.') {
+            schema = resolve(&schema["properties"][step.trim_end_matches("[]")], components);
+            if step.ends_with("[]") {
+                schema = resolve(&schema["items"], components);
+            }
+        }
+        schema
+    }
+
+    #[test]
+    fn every_field_a_parser_reads_is_documented_and_every_documented_field_is_read() {
+        let components = components();
+        for (name, parse) in bodies() {
+            let schema = &components[name];
+            let mut documented_fields = BTreeSet::new();
+            documented(schema, "", &components, &mut documented_fields);
+            let body = sample(schema, &components);
+            let read = read_fields(parse, &body);
+            let undocumented: Vec<_> = read.difference(&documented_fields).collect();
+            let unread: Vec<_> = documented_fields.difference(&read).collect();
+            assert!(
+                undocumented.is_empty() && unread.is_empty(),
+                "{name}: read but not documented (or not so): {undocumented:?}\n\
+                 documented but not read (or not so): {unread:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sample_built_from_each_body_schema_is_accepted() {
+        let components = components();
+        for (name, parse) in bodies() {
+            let body = sample(&components[name], &components);
+            let errors = parse(&body);
+            assert!(errors.is_empty(), "{name}: {body}\nrefused: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_refused_exactly_when_the_document_says_it_is_required() {
+        let components = components();
+        for (name, parse) in bodies() {
+            let schema = &components[name];
+            let mut fields = BTreeSet::new();
+            documented(schema, "", &components, &mut fields);
+            let body = sample(schema, &components);
+            for (path, _, required) in fields {
+                let errors = parse(&with(&body, &path, None));
+                assert_eq!(refused_at(&errors, &path), required, "{name}: without {path}: {errors:?}");
+            }
+        }
+    }
+
+    /// `(accepted, refused)` values at and past each bound the schema of one field documents.
+    fn boundaries(schema: &Value) -> Vec<(String, Value, Option<Value>)> {
+        let mut cases = Vec::new();
+        if let Some(alternatives) = schema["anyOf"].as_array() {
+            // A decimal: its bounds are on the number alternative. A decimal's `maximum` is a
+            // promise of range (13 integer digits, so totals never overflow), not a refusal: the
+            // parser reads any decimal it can hold.
+            let number = alternatives.iter().find(|alternative| alternative["type"] == "number").expect("a number");
+            if let Some(minimum) = number["minimum"].as_f64() {
+                cases.push(("minimum".to_owned(), json!(minimum), Some(json!(minimum - 0.01))));
+            }
+            if let Some(minimum) = number["exclusiveMinimum"].as_f64() {
+                cases.push(("exclusiveMinimum".to_owned(), json!(minimum + 0.01), Some(json!(minimum))));
+            }
+            if let Some(maximum) = number["maximum"].as_f64() {
+                let past = (maximum <= 100.0).then(|| json!(maximum + 0.01));
+                cases.push(("maximum".to_owned(), json!(maximum), past));
+            }
+            return cases;
+        }
+        if let Some(minimum) = schema["minimum"].as_i64() {
+            cases.push(("minimum".to_owned(), json!(minimum), Some(json!(minimum - 1))));
+        }
+        if let Some(maximum) = schema["maximum"].as_i64() {
+            cases.push(("maximum".to_owned(), json!(maximum), Some(json!(maximum + 1))));
+        }
+        let text = |length: u64| json!("A".repeat(usize::try_from(length).expect("a small length")));
+        if let Some(minimum) = schema["minLength"].as_u64() {
+            cases.push(("minLength".to_owned(), text(minimum.max(1)), minimum.checked_sub(1).map(text)));
+        }
+        if let Some(maximum) = schema["maxLength"].as_u64() {
+            cases.push(("maxLength".to_owned(), text(maximum), Some(text(maximum + 1))));
+        }
+        if let Some(members) = schema["enum"].as_array() {
+            for member in members {
+                cases.push((format!("enum member {member}"), member.clone(), None));
+            }
+            cases.push(("enum".to_owned(), members[0].clone(), Some(json!("not-a-member"))));
+        }
+        match schema["format"].as_str() {
+            Some("date") => cases.push(("date".to_owned(), json!("2024-02-29"), Some(json!("2023-02-29")))),
+            Some("email") => cases.push(("email".to_owned(), json!("ana@shop.co"), Some(json!("ana")))),
+            _ => {}
+        }
+        cases
+    }
+
+    #[test]
+    fn every_documented_bound_is_where_the_parser_draws_it() {
+        let components = components();
+        for (name, parse) in bodies() {
+            let schema = &components[name];
+            let mut fields = BTreeSet::new();
+            documented(schema, "", &components, &mut fields);
+            let body = sample(schema, &components);
+            for (path, _, _) in fields {
+                let field = property_schema(schema, &path, &components);
+                for (bound, accepted, refused) in boundaries(field) {
+                    let errors = parse(&with(&body, &path, Some(accepted.clone())));
+                    assert!(!refused_at(&errors, &path), "{name}.{path} ({bound}): {accepted} refused: {errors:?}");
+                    if let Some(refused) = refused {
+                        let errors = parse(&with(&body, &path, Some(refused.clone())));
+                        assert!(refused_at(&errors, &path), "{name}.{path} ({bound}): {refused} accepted");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -233,10 +233,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        reads::note(&self.loc.key(key), FieldKind::Str, true);
         self.required(key, errors).and_then(|value| self.as_str(key, value, errors))
     }
 
     pub fn optional_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        reads::note(&self.loc.key(key), FieldKind::Str, false);
         self.raw(key).and_then(|value| self.as_str(key, value, errors))
     }
 
@@ -250,10 +252,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
+        reads::note(&self.loc.key(key), FieldKind::Int, true);
         self.required(key, errors).and_then(|value| self.as_int(key, value, errors))
     }
 
     pub fn optional_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
+        reads::note(&self.loc.key(key), FieldKind::Int, false);
         self.raw(key).and_then(|value| self.as_int(key, value, errors))
     }
 
@@ -278,10 +282,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
+        reads::note(&self.loc.key(key), FieldKind::Decimal, true);
         self.required(key, errors).and_then(|value| self.as_decimal(key, value, errors))
     }
 
     pub fn optional_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
+        reads::note(&self.loc.key(key), FieldKind::Decimal, false);
         self.raw(key).and_then(|value| self.as_decimal(key, value, errors))
     }
 
@@ -300,10 +306,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn optional_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
+        reads::note(&self.loc.key(key), FieldKind::Bool, false);
         self.raw(key).and_then(|value| self.as_bool(key, value, errors))
     }
 
     pub fn required_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
+        reads::note(&self.loc.key(key), FieldKind::Bool, true);
         self.required(key, errors).and_then(|value| self.as_bool(key, value, errors))
     }
 
@@ -329,10 +337,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
+        reads::note(&self.loc.key(key), FieldKind::Date, true);
         self.required(key, errors).and_then(|value| self.as_date(key, value, errors))
     }
 
     pub fn optional_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
+        reads::note(&self.loc.key(key), FieldKind::Date, false);
         self.raw(key).and_then(|value| self.as_date(key, value, errors))
     }
 
@@ -347,16 +357,19 @@ impl<'a> Fields<'a> {
 
     /// An e-mail address; records `value_error.email` when it is not one.
     pub fn required_email(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        reads::note(&self.loc.key(key), FieldKind::Email, true);
         let text = self.required_str(key, errors)?;
         check_email(&text, self.loc.key(key), errors)
     }
 
     pub fn optional_email(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
+        reads::note(&self.loc.key(key), FieldKind::Email, false);
         let text = self.optional_str(key, errors)?;
         check_email(&text, self.loc.key(key), errors)
     }
 
     pub fn optional_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
+        reads::note(&self.loc.key(key), FieldKind::Object, false);
         self.raw(key).and_then(|value| self.as_object(key, value, errors))
     }
 
@@ -370,10 +383,12 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
+        reads::note(&self.loc.key(key), FieldKind::Array, true);
         self.required(key, errors).and_then(|value| self.as_array(key, value, errors))
     }
 
     pub fn optional_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
+        reads::note(&self.loc.key(key), FieldKind::Array, false);
         self.raw(key).and_then(|value| self.as_array(key, value, errors))
     }
 
@@ -384,6 +399,52 @@ impl<'a> Fields<'a> {
             type_error(errors, self.loc.key(key), LIST);
             None
         }
+    }
+}
+
+/// What a reader expects a field to be; recorded in tests to compare the parsers with the
+/// document (`crate::schemas`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FieldKind {
+    Str,
+    Int,
+    Decimal,
+    Bool,
+    Date,
+    Email,
+    Object,
+    Array,
+}
+
+/// Records every field a parser reads, on this thread, while a test asks for it; nothing in
+/// other builds.
+pub mod reads {
+    use super::{FieldKind, Loc};
+
+    #[cfg(test)]
+    thread_local! {
+        static READS: std::cell::RefCell<Option<Vec<(Loc, FieldKind, bool)>>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// Notes that the field at `loc` was read as `kind` (`required` or optional).
+    #[inline]
+    pub fn note(loc: &Loc, kind: FieldKind, required: bool) {
+        #[cfg(test)]
+        READS.with(|reads| {
+            if let Some(reads) = reads.borrow_mut().as_mut() {
+                reads.push((loc.clone(), kind, required));
+            }
+        });
+        #[cfg(not(test))]
+        let _ = (loc, kind, required);
+    }
+
+    /// Runs `parse` and returns what it read.
+    #[cfg(test)]
+    pub fn recorded(parse: impl FnOnce()) -> Vec<(Loc, FieldKind, bool)> {
+        READS.with(|reads| *reads.borrow_mut() = Some(Vec::new()));
+        parse();
+        READS.with(|reads| reads.borrow_mut().take()).unwrap_or_default()
     }
 }
 

@@ -30,7 +30,7 @@ use serde_json::Value;
 use time::Date;
 
 use crate::error::ApiError;
-use crate::validation::{Errors, FieldError, Fields, Loc};
+use crate::validation::{Errors, FieldError, FieldKind, Fields, Loc, reads};
 
 /// Reads and checks a create-invoice body.
 ///
@@ -216,6 +216,7 @@ fn nested<T>(
     errors: &mut Errors,
     read: impl Fn(&Fields<'_>, &mut Errors) -> T,
 ) -> Option<T> {
+    reads::note(&fields.loc().key(key), FieldKind::Object, required);
     let Some(value) = fields.raw(key) else {
         if required {
             errors.push(FieldError::missing(fields.loc().key(key)));

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use factus_domain::user::NewPassword;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
@@ -89,6 +90,29 @@ pub async fn me(CurrentUser(user): CurrentUser) -> Json<ApiResponse<UserResponse
     Json(ApiResponse::ok("Usuario obtenido exitosamente", UserResponse::from(&user)))
 }
 
+/// Reads the body of `POST /auth/password` (documented by [`crate::schemas::ChangePasswordRequest`]).
+pub(crate) fn read_change_password(body: &Value) -> Result<(String, NewPassword), Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let (current, new_password) = match Fields::of(body, &loc, &mut errors) {
+        Some(fields) => {
+            (fields.required_str("current_password", &mut errors), fields.required_str("new_password", &mut errors))
+        }
+        None => (None, None),
+    };
+    let new_password = new_password.and_then(|raw| match NewPassword::parse(&raw) {
+        Ok(password) => Some(password),
+        Err(policy) => {
+            errors.push(FieldError::rule(loc.key("new_password"), policy.to_string()));
+            None
+        }
+    });
+    match (current, new_password) {
+        (Some(current), Some(new_password)) => Ok((current, new_password)),
+        _ => Err(errors.into_vec()),
+    }
+}
+
 /// Change one's own password.
 #[utoipa::path(
     post, path = "/auth/password", tag = "auth", security(("OAuth2PasswordBearer" = [])),
@@ -108,24 +132,7 @@ pub async fn change_password(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<Option<()>>>, ApiError> {
     let CurrentUser(user) = user?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    let (current, new_password) = match Fields::of(&body, &loc, &mut errors) {
-        Some(fields) => {
-            (fields.required_str("current_password", &mut errors), fields.required_str("new_password", &mut errors))
-        }
-        None => (None, None),
-    };
-    let new_password = new_password.and_then(|raw| match NewPassword::parse(&raw) {
-        Ok(password) => Some(password),
-        Err(policy) => {
-            errors.push(FieldError::rule(loc.key("new_password"), policy.to_string()));
-            None
-        }
-    });
-    let (Some(current), Some(new_password)) = (current, new_password) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
+    let (current, new_password) = read_change_password(&body).map_err(ApiError::Validation)?;
     state.auth.change_password(&user, &current, &new_password, address).await?;
     Ok(Json(ApiResponse::ok("Contraseña actualizada exitosamente", None)))
 }

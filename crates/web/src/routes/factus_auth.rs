@@ -5,13 +5,14 @@ use axum::extract::State;
 use factus_application::factus::FactusToken;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::{CurrentUser, JsonBody};
 use crate::state::AppState;
-use crate::validation::{Errors, Fields, Loc};
+use crate::validation::{Errors, FieldError, Fields, Loc};
 
 /// A Factus token, as Factus issued it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,6 +36,31 @@ impl From<FactusToken> for FactusTokenResponse {
     }
 }
 
+/// Reads the body of `POST /auth/factus/login` (documented by [`crate::schemas::FactusLoginRequest`]).
+pub(crate) fn read_factus_login(body: &Value) -> Result<(String, String), Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let fields = Fields::of(body, &loc, &mut errors);
+    let email = fields.and_then(|fields| fields.required_email("email", &mut errors));
+    let password = fields.and_then(|fields| fields.required_str("password", &mut errors));
+    match (email, password, errors.is_empty()) {
+        (Some(email), Some(password), true) => Ok((email, password)),
+        _ => Err(errors.into_vec()),
+    }
+}
+
+/// Reads the body of `POST /auth/factus/refresh` (documented by [`crate::schemas::FactusRefreshRequest`]).
+pub(crate) fn read_factus_refresh(body: &Value) -> Result<String, Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let refresh_token =
+        Fields::of(body, &loc, &mut errors).and_then(|fields| fields.required_str("refresh_token", &mut errors));
+    match (refresh_token, errors.is_empty()) {
+        (Some(refresh_token), true) => Ok(refresh_token),
+        _ => Err(errors.into_vec()),
+    }
+}
+
 /// Exchange a Factus e-mail and password for a Factus token (send it back in `X-Factus-Token`).
 #[utoipa::path(
     post, path = "/auth/factus/login", tag = "auth", security(("OAuth2PasswordBearer" = [])),
@@ -55,14 +81,7 @@ pub async fn factus_login(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<FactusTokenResponse>>, ApiError> {
     user?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    let fields = Fields::of(&body, &loc, &mut errors);
-    let email = fields.and_then(|fields| fields.required_email("email", &mut errors));
-    let password = fields.and_then(|fields| fields.required_str("password", &mut errors));
-    let (Some(email), Some(password), true) = (email, password, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
+    let (email, password) = read_factus_login(&body).map_err(ApiError::Validation)?;
     let token = state.factus_auth.login(&email, &SecretString::from(password)).await?;
     Ok(Json(ApiResponse::ok("Autenticación exitosa", token.into())))
 }
@@ -84,13 +103,7 @@ pub async fn factus_refresh(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<FactusTokenResponse>>, ApiError> {
     user?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    let refresh_token =
-        Fields::of(&body, &loc, &mut errors).and_then(|fields| fields.required_str("refresh_token", &mut errors));
-    let (Some(refresh_token), true) = (refresh_token, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
+    let refresh_token = read_factus_refresh(&body).map_err(ApiError::Validation)?;
     let token = state.factus_auth.refresh(&SecretString::from(refresh_token)).await?;
     Ok(Json(ApiResponse::ok("Token refrescado exitosamente", token.into())))
 }

@@ -303,6 +303,20 @@ impl From<StatusMessage> for StatusMessageResponse {
     }
 }
 
+/// Reads the body of `POST /invoices/{number}/send-email` (documented by
+/// [`crate::schemas::SendEmailRequest`]).
+pub(crate) fn read_send_email(body: &Value) -> Result<(String, Option<String>), Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let fields = Fields::of(body, &loc, &mut errors);
+    let email = fields.and_then(|fields| fields.required_email("email", &mut errors));
+    let pdf = fields.and_then(|fields| fields.optional_str("pdf_base_64_encoded", &mut errors));
+    match (email, errors.is_empty()) {
+        (Some(email), true) => Ok((email, pdf)),
+        _ => Err(errors.into_vec()),
+    }
+}
+
 /// Have Factus e-mail the bill to a customer.
 #[utoipa::path(
     post, path = "/invoices/{number}/send-email", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
@@ -324,16 +338,13 @@ pub async fn send_email(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
     let CurrentUser(user) = user?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    if let Err(header) = &access {
-        errors.push(header.clone());
-    }
-    let fields = Fields::of(&body, &loc, &mut errors);
-    let email = fields.and_then(|fields| fields.required_email("email", &mut errors));
-    let pdf = fields.and_then(|fields| fields.optional_str("pdf_base_64_encoded", &mut errors));
-    let (Ok(access), Some(email), true) = (access, email, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.into_vec()));
+    let (access, (email, pdf)) = match (access, read_send_email(&body)) {
+        (Ok(access), Ok(request)) => (access, request),
+        (access, request) => {
+            let mut errors: Vec<FieldError> = access.err().into_iter().collect();
+            errors.extend(request.err().unwrap_or_default());
+            return Err(ApiError::Validation(errors));
+        }
     };
     let answer = state.invoices.send_email(&user, &access, &number, &email, pdf).await?;
     Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))

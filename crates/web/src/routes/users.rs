@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use factus_application::users::UserChanges;
 use factus_domain::user::{NewPassword, Role, User, Username};
 use serde::Serialize;
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
@@ -69,6 +70,45 @@ fn parse_password(raw: Option<String>, loc: &Loc, errors: &mut Errors) -> Option
     })
 }
 
+/// Reads the body of `POST /users` (documented by [`crate::schemas::CreateUserRequest`]).
+pub(crate) fn read_create_user(body: &Value) -> Result<(Username, NewPassword, Role), Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let Some(fields) = Fields::of(body, &loc, &mut errors) else {
+        return Err(errors.into_vec());
+    };
+    let username = fields.required_str("username", &mut errors).and_then(|raw| match Username::parse(&raw) {
+        Ok(name) => Some(name),
+        Err(error) => {
+            errors.push(FieldError::rule(loc.key("username"), error.to_string()));
+            None
+        }
+    });
+    let password_raw = fields.required_str("password", &mut errors);
+    let password = parse_password(password_raw, &loc, &mut errors);
+    let role_raw = fields.optional_str("role", &mut errors);
+    let role = parse_role(role_raw, &loc, &mut errors).unwrap_or(Role::User);
+    match (username, password, errors.is_empty()) {
+        (Some(username), Some(password), true) => Ok((username, password, role)),
+        _ => Err(errors.into_vec()),
+    }
+}
+
+/// Reads the body of `PATCH /users/{username}` (documented by [`crate::schemas::UpdateUserRequest`]).
+pub(crate) fn read_update_user(body: &Value) -> Result<UserChanges, Vec<FieldError>> {
+    let loc = Loc::body();
+    let mut errors = Errors::new();
+    let Some(fields) = Fields::of(body, &loc, &mut errors) else {
+        return Err(errors.into_vec());
+    };
+    let disabled = fields.optional_bool("disabled", &mut errors);
+    let role_raw = fields.optional_str("role", &mut errors);
+    let role = parse_role(role_raw, &loc, &mut errors);
+    let password_raw = fields.optional_str("password", &mut errors);
+    let password = parse_password(password_raw, &loc, &mut errors);
+    errors.finish(UserChanges { disabled, role, password })
+}
+
 /// List every user.
 #[utoipa::path(
     get, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
@@ -104,25 +144,7 @@ pub async fn create_user(
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<ApiResponse<UserResponse>>), ApiError> {
     admin?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    let Some(fields) = Fields::of(&body, &loc, &mut errors) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
-    let username = fields.required_str("username", &mut errors).and_then(|raw| match Username::parse(&raw) {
-        Ok(name) => Some(name),
-        Err(error) => {
-            errors.push(FieldError::rule(loc.key("username"), error.to_string()));
-            None
-        }
-    });
-    let password_raw = fields.required_str("password", &mut errors);
-    let password = parse_password(password_raw, &loc, &mut errors);
-    let role_raw = fields.optional_str("role", &mut errors);
-    let role = parse_role(role_raw, &loc, &mut errors).unwrap_or(Role::User);
-    let (Some(username), Some(password), true) = (username, password, errors.is_empty()) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
+    let (username, password, role) = read_create_user(&body).map_err(ApiError::Validation)?;
     let user = state.users.create(username, &password, role).await?;
     Ok((StatusCode::CREATED, Json(ApiResponse::ok("Usuario creado exitosamente", UserResponse::from(&user)))))
 }
@@ -148,21 +170,8 @@ pub async fn update_user(
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<UserResponse>>, ApiError> {
     admin?;
-    let loc = Loc::body();
-    let mut errors = Errors::new();
-    let Some(fields) = Fields::of(&body, &loc, &mut errors) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
-    let disabled = fields.optional_bool("disabled", &mut errors);
-    let role_raw = fields.optional_str("role", &mut errors);
-    let role = parse_role(role_raw, &loc, &mut errors);
-    let password_raw = fields.optional_str("password", &mut errors);
-    let password = parse_password(password_raw, &loc, &mut errors);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors.into_vec()));
-    }
+    let changes = read_update_user(&body).map_err(ApiError::Validation)?;
     let username = parse_path_username(&username)?;
-    let changes = UserChanges { disabled, role, password };
     let user = state.users.update(&username, changes).await?;
     Ok(Json(ApiResponse::ok("Usuario actualizado exitosamente", UserResponse::from(&user))))
 }
