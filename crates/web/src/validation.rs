@@ -510,6 +510,16 @@ mod tests {
         assert_eq!(quantity, Some(3));
     }
 
+    // serde_json's default float parser may miss the nearest double by one unit; a whole number
+    // written with `.0` then reads as fractional (or a price gains digits) unless it parses
+    // exactly (the `float_roundtrip` feature).
+    #[test]
+    fn whole_floats_as_written_in_the_body_are_integers() {
+        let body: Value = serde_json::from_str(r#"{"quantity": 2041052386734919.0, "name": "x", "price": 1}"#).unwrap();
+        let (quantity, _, _, errors) = read(&body);
+        assert_eq!(quantity, Some(2_041_052_386_734_919), "{errors:?}");
+    }
+
     #[test]
     fn fractional_numbers_are_not_integers() {
         let (quantity, _, _, errors) = read(&json!({"quantity": 2.5, "name": "x", "price": 1}));
