@@ -12,9 +12,11 @@
 //! rules (a customer needs `names` or `company`, a NIT needs `dv`, credit needs a due date).
 
 use factus_application::ledger::{IdempotencyKey, PageSize};
+use factus_domain::catalog::{self, Catalog};
 use factus_domain::invoice::{Observation, ReferenceCode};
 use factus_domain::user::{NewPassword, Username};
 use serde_json::{Value, json};
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::schema::{
     AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -93,11 +95,6 @@ fn base64() -> ObjectBuilder {
         .content_encoding("base64")
 }
 
-/// The identification document table's ids (1 registro civil … 6 NIT … 11 NUIP).
-fn document_id() -> ObjectBuilder {
-    integer().minimum(Some(1)).maximum(Some(11))
-}
-
 /// How a decimal may be bounded.
 #[derive(Debug, Clone, Copy)]
 enum Bound {
@@ -163,20 +160,127 @@ fn reference(name: &str) -> RefOr<Schema> {
     RefOr::Ref(Ref::from_schema_name(name))
 }
 
-/// An object body: `(name, schema, required)`.
-fn object(description: &str, fields: Vec<(&str, RefOr<Schema>, bool)>, example: Option<Value>) -> RefOr<Schema> {
+/// Whether a field must be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Required,
+    /// May be absent or `null`.
+    Optional,
+    /// The id half of a catalogue pair (see [`pairs`]): may be absent, not `null` (a `null`
+    /// half would count as given for the pair's rule but is read as absent).
+    PairId,
+    /// The code half of the pair whose id is `id`; `required` when one half must be sent.
+    PairCode {
+        id: &'static str,
+        required: bool,
+    },
+}
+use Presence::{Optional, PairCode, PairId, Required};
+
+/// One documented field: `(name, schema, presence)`.
+type Field = (&'static str, RefOr<Schema>, Presence);
+
+/// A field or a catalogue pair, as [`fields!`] lists them.
+trait IntoFields {
+    fn into_fields(self) -> Vec<Field>;
+}
+
+impl IntoFields for Field {
+    fn into_fields(self) -> Vec<Field> {
+        vec![self]
+    }
+}
+
+impl IntoFields for [Field; 2] {
+    fn into_fields(self) -> Vec<Field> {
+        self.into()
+    }
+}
+
+/// The fields of an object body, single fields and catalogue pairs alike.
+macro_rules! fields {
+    ($($entry:expr),* $(,)?) => {{
+        let mut all: Vec<Field> = Vec::new();
+        $(all.extend(IntoFields::into_fields($entry));)*
+        all
+    }};
+}
+
+/// An object body.
+fn object(description: &str, fields: Vec<Field>, example: Option<Value>) -> RefOr<Schema> {
     let mut builder = ObjectBuilder::new().schema_type(Type::Object).description(Some(description));
     if let Some(example) = example {
         builder = builder.examples([example]);
     }
-    for (name, schema, required) in fields {
-        let schema = if required { schema } else { optional(schema) };
+    let mut pair_rules = Vec::new();
+    for (name, schema, presence) in fields {
+        let schema = if presence == Optional { optional(schema) } else { schema };
         builder = builder.property(name, schema);
-        if required {
+        if presence == Required {
             builder = builder.required(name);
         }
+        if let PairCode { id, required } = presence {
+            pair_rules.push((id, name, required));
+        }
+    }
+    if !pair_rules.is_empty() {
+        builder = builder.extensions(Some(pairs(&pair_rules)));
     }
     builder.into()
+}
+
+/// The rule of catalogue pairs. A catalogue field may be given as the Factus v1 id
+/// (`municipality_id`) or the DIAN code (`municipality_code`); the parser also takes both when
+/// they name the same entry, which a schema cannot say, so the document asks for one of them:
+/// exactly one for a required pair, at most one for an optional one (`customer.municipality_*`).
+/// JSON Schema keywords utoipa has no builder for travel as extensions, which serialise as is.
+fn pairs(pairs: &[(&str, &str, bool)]) -> Extensions {
+    let rules: Vec<Value> = pairs
+        .iter()
+        .map(|(id, code, required)| {
+            if *required {
+                json!({ "oneOf": [{ "required": [id] }, { "required": [code] }] })
+            } else {
+                json!({ "not": { "required": [id, code] } })
+            }
+        })
+        .collect();
+    Extensions::from_iter([("allOf", Value::Array(rules))])
+}
+
+/// A catalogue's v1 ids.
+fn catalog_ids(catalog: &Catalog) -> RefOr<Schema> {
+    integer()
+        .enum_values(Some(catalog.entries().iter().map(factus_domain::catalog::Entry::id)))
+        .description(Some(format!("A v1 id of the {} catalogue", catalog.label())))
+        .into()
+}
+
+/// A catalogue's DIAN codes.
+fn catalog_codes(catalog: &Catalog) -> RefOr<Schema> {
+    text()
+        .enum_values(Some(catalog.entries().iter().map(factus_domain::catalog::Entry::code)))
+        .description(Some(format!("A DIAN code of the {} catalogue", catalog.label())))
+        .into()
+}
+
+/// The catalogues request fields name, as components `<Name>Id` and `<Name>Code`.
+const CATALOGS: [(&str, fn() -> &'static Catalog); 7] = [
+    ("IdentificationDocument", catalog::identification_documents),
+    ("LegalOrganization", catalog::legal_organizations),
+    ("CustomerTribute", catalog::customer_tributes),
+    ("Municipality", catalog::municipalities),
+    ("UnitMeasure", catalog::unit_measures),
+    ("StandardCode", catalog::standard_codes),
+    ("ProductTribute", catalog::product_tributes),
+];
+
+/// A catalogue pair: its id half and its code half.
+fn pair(id: &'static str, code: &'static str, catalog: &str, required: bool) -> [Field; 2] {
+    [
+        (id, reference(&format!("{catalog}Id")), PairId),
+        (code, reference(&format!("{catalog}Code")), PairCode { id, required }),
+    ]
 }
 
 /// An optional field also accepts `null`.
@@ -224,23 +328,23 @@ body_schema!(
     InvoiceRequest => object(
         "An invoice (a DIAN electronic sales invoice). Omitted fields take their defaults: \
          document `01`, payment_form `1`, payment_method_code `10`.",
-        vec![
-            ("numbering_range_id", described(integer(), "The numbering range; Factus' default range when omitted"), false),
-            ("document", described(text(), "`01` factura electrónica de venta (default), `03` instrumento tipo 03"), false),
-            ("reference_code", described(reference_code(), "The client's unique code for this invoice"), true),
-            ("observation", s(text().max_length(Some(Observation::MAX_LEN))), false),
-            ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), false),
-            ("payment_form", described(text().enum_values(Some(["1", "2"])), "`1` cash (default), `2` credit (needs payment_due_date)"), false),
-            ("payment_due_date", s(date()), false),
-            ("operation_type", s(text()), false),
-            ("send_email", s(boolean()), false),
-            ("order_reference", reference("OrderReferenceRequest"), false),
-            ("related_documents", list(reference("RelatedDocumentRequest"), None), false),
-            ("billing_period", reference("BillingPeriodRequest"), false),
-            ("establishment", reference("EstablishmentRequest"), false),
-            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), false),
-            ("customer", reference("CustomerRequest"), true),
-            ("items", list(reference("ItemRequest"), Some(1)), true),
+        fields![
+            ("numbering_range_id", described(integer(), "The numbering range; Factus' default range when omitted"), Optional),
+            ("document", described(text(), "`01` factura electrónica de venta (default), `03` instrumento tipo 03"), Optional),
+            ("reference_code", described(reference_code(), "The client's unique code for this invoice"), Required),
+            ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
+            ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), Optional),
+            ("payment_form", described(text().enum_values(Some(["1", "2"])), "`1` cash (default), `2` credit (needs payment_due_date)"), Optional),
+            ("payment_due_date", s(date()), Optional),
+            ("operation_type", s(text()), Optional),
+            ("send_email", s(boolean()), Optional),
+            ("order_reference", reference("OrderReferenceRequest"), Optional),
+            ("related_documents", list(reference("RelatedDocumentRequest"), None), Optional),
+            ("billing_period", reference("BillingPeriodRequest"), Optional),
+            ("establishment", reference("EstablishmentRequest"), Optional),
+            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), Optional),
+            ("customer", reference("CustomerRequest"), Required),
+            ("items", list(reference("ItemRequest"), Some(1)), Required),
         ],
         Some(json!({
             "numbering_range_id": 8,
@@ -265,20 +369,21 @@ body_schema!(
 body_schema!(
     /// `customer` of an invoice.
     CustomerRequest => object(
-        "The buyer. A natural person needs `names`, a company `company`; a NIT (document 6) needs `dv`.",
-        vec![
-            ("identification_document_id", described(document_id(), "3 cédula, 6 NIT, … (see /lookups/reference-tables)"), true),
-            ("identification", s(text()), true),
-            ("dv", described(text(), "Verification digit; required for a NIT"), false),
-            ("company", s(text()), false),
-            ("trade_name", s(text()), false),
-            ("names", s(text()), false),
-            ("address", s(text()), false),
-            ("email", s(email()), false),
-            ("phone", s(text()), false),
-            ("municipality_id", s(integer()), false),
-            ("legal_organization_id", described(integer(), "1 persona jurídica, 2 persona natural"), true),
-            ("tribute_id", described(integer(), "18 IVA, 21 no aplica"), true),
+        "The buyer. A natural person needs `names`, a company `company`; a NIT (document 6) needs `dv`. \
+         Each catalogue field is given as its v1 id (`tribute_id`) or its DIAN code (`tribute_code`).",
+        fields![
+            pair("identification_document_id", "identification_document_code", "IdentificationDocument", true),
+            ("identification", s(text()), Required),
+            ("dv", described(text(), "Verification digit; required for a NIT"), Optional),
+            ("company", s(text()), Optional),
+            ("trade_name", s(text()), Optional),
+            ("names", s(text()), Optional),
+            ("address", s(text()), Optional),
+            ("email", s(email()), Optional),
+            ("phone", s(text()), Optional),
+            pair("municipality_id", "municipality_code", "Municipality", false),
+            pair("legal_organization_id", "legal_organization_code", "LegalOrganization", true),
+            pair("tribute_id", "tribute_code", "CustomerTribute", true),
         ],
         None,
     )
@@ -288,21 +393,21 @@ body_schema!(
     /// An invoice line.
     ItemRequest => object(
         "A line of the invoice.",
-        vec![
-            ("code_reference", s(text()), true),
-            ("name", s(text()), true),
-            ("quantity", s(integer().minimum(Some(1))), true),
-            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), true),
-            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), false),
-            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), true),
-            ("unit_measure_id", described(integer(), "See /lookups/units"), true),
-            ("standard_code_id", s(integer()), true),
-            ("is_excluded", described(integer().minimum(Some(0)).maximum(Some(1)), "1 when excluded from IVA"), true),
-            ("tribute_id", described(integer(), "See /lookups/taxes"), true),
-            ("scheme_id", s(text()), false),
-            ("note", s(text()), false),
-            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), false),
-            ("mandate", reference("MandateRequest"), false),
+        fields![
+            ("code_reference", s(text()), Required),
+            ("name", s(text()), Required),
+            ("quantity", s(integer().minimum(Some(1))), Required),
+            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
+            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
+            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), Required),
+            pair("unit_measure_id", "unit_measure_code", "UnitMeasure", true),
+            pair("standard_code_id", "standard_code", "StandardCode", true),
+            ("is_excluded", described(integer().minimum(Some(0)).maximum(Some(1)), "1 when excluded from IVA"), Required),
+            pair("tribute_id", "tribute_code", "ProductTribute", true),
+            ("scheme_id", s(text()), Optional),
+            ("note", s(text()), Optional),
+            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
+            ("mandate", reference("MandateRequest"), Optional),
         ],
         None,
     )
@@ -312,9 +417,9 @@ body_schema!(
     /// A self-withholding of an item.
     WithholdingTaxRequest => object(
         "A withholding on the line (`05` ReteIVA, `06` ReteRenta).",
-        vec![
-            ("code", s(text()), true),
-            ("withholding_tax_rate", decimal(Bound::NonNegative, "Percent, at least 0 (the document asks for at most 2 decimals)"), true),
+        fields![
+            ("code", s(text()), Required),
+            ("withholding_tax_rate", decimal(Bound::NonNegative, "Percent, at least 0 (the document asks for at most 2 decimals)"), Required),
         ],
         None,
     )
@@ -324,7 +429,10 @@ body_schema!(
     /// The mandate of an item.
     MandateRequest => object(
         "The principal of a mandate.",
-        vec![("identification_document_id", s(document_id()), true), ("identification", s(text()), true)],
+        fields![
+            pair("identification_document_id", "identification_document_code", "IdentificationDocument", true),
+            ("identification", s(text()), Required),
+        ],
         None,
     )
 );
@@ -333,7 +441,7 @@ body_schema!(
     /// `order_reference` of an invoice.
     OrderReferenceRequest => object(
         "The buyer's purchase order.",
-        vec![("reference_code", s(text()), true), ("issue_date", s(date()), false)],
+        fields![("reference_code", s(text()), Required), ("issue_date", s(date()), Optional)],
         None,
     )
 );
@@ -342,7 +450,7 @@ body_schema!(
     /// One of `related_documents`.
     RelatedDocumentRequest => object(
         "A document this invoice relates to.",
-        vec![("code", s(text()), true), ("issue_date", s(date()), true), ("number", s(text()), true)],
+        fields![("code", s(text()), Required), ("issue_date", s(date()), Required), ("number", s(text()), Required)],
         None,
     )
 );
@@ -351,11 +459,11 @@ body_schema!(
     /// `billing_period` of an invoice.
     BillingPeriodRequest => object(
         "The period the invoice bills.",
-        vec![
-            ("start_date", s(date()), true),
-            ("start_time", s(text()), false),
-            ("end_date", s(date()), true),
-            ("end_time", s(text()), true),
+        fields![
+            ("start_date", s(date()), Required),
+            ("start_time", s(text()), Optional),
+            ("end_date", s(date()), Required),
+            ("end_time", s(text()), Required),
         ],
         None,
     )
@@ -365,12 +473,12 @@ body_schema!(
     /// `establishment` of an invoice.
     EstablishmentRequest => object(
         "The seller's establishment.",
-        vec![
-            ("name", s(text()), true),
-            ("address", s(text()), true),
-            ("phone_number", s(text()), true),
-            ("email", described(text(), "Sent to Factus as written"), true),
-            ("municipality_id", s(integer()), true),
+        fields![
+            ("name", s(text()), Required),
+            ("address", s(text()), Required),
+            ("phone_number", s(text()), Required),
+            ("email", described(text(), "Sent to Factus as written"), Required),
+            pair("municipality_id", "municipality_code", "Municipality", true),
         ],
         None,
     )
@@ -380,12 +488,12 @@ body_schema!(
     /// One of `allowance_charges`.
     AllowanceChargeRequest => object(
         "A discount or surcharge on the whole invoice.",
-        vec![
-            ("concept_type", s(text()), true),
-            ("is_surcharge", s(boolean()), true),
-            ("reason", s(text()), true),
-            ("base_amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), true),
-            ("amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), true),
+        fields![
+            ("concept_type", s(text()), Required),
+            ("is_surcharge", s(boolean()), Required),
+            ("reason", s(text()), Required),
+            ("base_amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), Required),
+            ("amount", decimal(Bound::NonNegative, "At least 0, at most 2 decimals"), Required),
         ],
         None,
     )
@@ -395,9 +503,9 @@ body_schema!(
     /// Body of `POST /invoices/{number}/send-email`.
     SendEmailRequest => object(
         "Where to e-mail the bill.",
-        vec![
-            ("email", s(email().examples([json!("cliente@example.com")])), true),
-            ("pdf_base_64_encoded", described(base64(), "A PDF (standard base64, padded) to attach instead of the one Factus generates; Factus refuses anything else"), false),
+        fields![
+            ("email", s(email().examples([json!("cliente@example.com")])), Required),
+            ("pdf_base_64_encoded", described(base64(), "A PDF (standard base64, padded) to attach instead of the one Factus generates; Factus refuses anything else"), Optional),
         ],
         None,
     )
@@ -407,9 +515,9 @@ body_schema!(
     /// Body of `POST /auth/factus/login`.
     FactusLoginRequest => object(
         "A Factus account.",
-        vec![
-            ("email", s(email().examples([json!("sandbox@factus.com.co")])), true),
-            ("password", s(text().examples([json!("sandbox2024%")])), true),
+        fields![
+            ("email", s(email().examples([json!("sandbox@factus.com.co")])), Required),
+            ("password", s(text().examples([json!("sandbox2024%")])), Required),
         ],
         None,
     )
@@ -419,7 +527,7 @@ body_schema!(
     /// Body of `POST /auth/factus/refresh`.
     FactusRefreshRequest => object(
         "A Factus refresh token.",
-        vec![("refresh_token", s(text()), true)],
+        fields![("refresh_token", s(text()), Required)],
         None,
     )
 );
@@ -428,7 +536,7 @@ body_schema!(
     /// Body of `POST /auth/password`.
     ChangePasswordRequest => object(
         "One's current password and the new one.",
-        vec![("current_password", s(text()), true), ("new_password", s(new_password()), true)],
+        fields![("current_password", s(text()), Required), ("new_password", s(new_password()), Required)],
         None,
     )
 );
@@ -437,10 +545,10 @@ body_schema!(
     /// Body of `POST /users`.
     CreateUserRequest => object(
         "A new user.",
-        vec![
-            ("username", described(username().examples([json!("ana")]), "Letters, digits, `.`, `_`, `-`, `@`; stored lower-case"), true),
-            ("password", s(new_password()), true),
-            ("role", described(text().enum_values(Some(["admin", "user"])), "`user` by default"), false),
+        fields![
+            ("username", described(username().examples([json!("ana")]), "Letters, digits, `.`, `_`, `-`, `@`; stored lower-case"), Required),
+            ("password", s(new_password()), Required),
+            ("role", described(text().enum_values(Some(["admin", "user"])), "`user` by default"), Optional),
         ],
         None,
     )
@@ -450,10 +558,10 @@ body_schema!(
     /// Body of `PATCH /users/{username}`.
     UpdateUserRequest => object(
         "What to change; absent fields stay as they are.",
-        vec![
-            ("disabled", s(boolean()), false),
-            ("role", s(text().enum_values(Some(["admin", "user"]))), false),
-            ("password", described(new_password(), "A new password (an admin's reset)"), false),
+        fields![
+            ("disabled", s(boolean()), Optional),
+            ("role", s(text().enum_values(Some(["admin", "user"]))), Optional),
+            ("password", described(new_password(), "A new password (an admin's reset)"), Optional),
         ],
         None,
     )
@@ -467,7 +575,7 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
             vec![$((<$name as ToSchema>::name().into_owned(), <$name as PartialSchema>::schema())),*]
         };
     }
-    all![
+    let mut schemas = all![
         InvoiceRequest,
         CustomerRequest,
         ItemRequest,
@@ -484,13 +592,29 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
         ChangePasswordRequest,
         CreateUserRequest,
         UpdateUserRequest,
-    ]
+    ];
+    for (name, catalog) in CATALOGS {
+        schemas.push((format!("{name}Id"), catalog_ids(catalog())));
+        schemas.push((format!("{name}Code"), catalog_codes(catalog())));
+    }
+    schemas
 }
 
 /// A date (`YYYY-MM-DD`).
 #[must_use]
 pub fn date_param() -> ObjectBuilder {
     date()
+}
+
+/// A bill number as the ledger's `number` filter takes it: not blank, no control characters.
+#[must_use]
+pub fn bill_number() -> ObjectBuilder {
+    let allowed = r"[^\x00-\x1F\x7F-\x9F]";
+    let visible = r"[^\s\x00-\x1F\x7F-\x9F]";
+    text()
+        .min_length(Some(1))
+        .max_length(Some(crate::routes::ledger::MAX_NUMBER_CHARS))
+        .pattern(Some(format!("^{allowed}*{visible}{allowed}*$")))
 }
 
 /// A ledger cursor as `next_cursor` gives it: creation time in microseconds (hex) and the entry id.
@@ -517,6 +641,7 @@ pub struct LedgerQuery {
     #[param(schema_with = reference_code, required = false)]
     reference_code: Option<String>,
     /// Exact Factus number, e.g. SETP990000001
+    #[param(schema_with = bill_number, required = false)]
     number: Option<String>,
     /// Created at or after this date (midnight UTC; an RFC 3339 instant is also accepted)
     #[param(schema_with = date_param, required = false)]
@@ -672,7 +797,40 @@ mod tests {
         }
     }
 
-    /// A value the schema allows, built from its bounds, enums, formats and examples.
+    /// The catalogue pairs of an object schema: `(id, code, required)`.
+    fn pairs_of(schema: &Value) -> Vec<(String, String, bool)> {
+        let name = |value: &Value| value.as_str().expect("a field name").to_owned();
+        let mut pairs = Vec::new();
+        for rule in schema["allOf"].as_array().into_iter().flatten() {
+            if let Some([id, code]) = rule["oneOf"].as_array().map(Vec::as_slice) {
+                pairs.push((name(&id["required"][0]), name(&code["required"][0]), true));
+            }
+            if let Some([id, code]) = rule["not"]["required"].as_array().map(Vec::as_slice) {
+                pairs.push((name(id), name(code), false));
+            }
+        }
+        pairs
+    }
+
+    /// The other half of a catalogue pair, when `path` is one.
+    fn pair_sibling(root: &Value, path: &str, components: &Map<String, Value>) -> Option<String> {
+        let (parent, field) = path.rsplit_once('.').map_or(("", path), |(parent, field)| (parent, field));
+        let parent_schema =
+            if parent.is_empty() { resolve(root, components) } else { property_schema(root, parent, components) };
+        pairs_of(parent_schema).into_iter().find_map(|(id, code, _)| {
+            let sibling = if field == id {
+                code
+            } else if field == code {
+                id
+            } else {
+                return None;
+            };
+            Some(join(parent, &sibling))
+        })
+    }
+
+    /// A value the schema allows, built from its bounds, enums, formats and examples. Of a
+    /// catalogue pair, only the id is sent.
     fn sample(schema: &Value, components: &Map<String, Value>) -> Value {
         let schema = resolve(schema, components);
         if let Some(example) = schema["examples"].get(0).filter(|_| kind(schema) != FieldKind::Object) {
@@ -693,9 +851,12 @@ mod tests {
             FieldKind::Bool => json!(true),
             FieldKind::Array => json!([sample(&schema["items"], components)]),
             FieldKind::Object => {
+                let codes: Vec<String> = pairs_of(schema).into_iter().map(|(_, code, _)| code).collect();
                 let mut object = Map::new();
                 for (name, property) in schema["properties"].as_object().expect("properties") {
-                    object.insert(name.clone(), sample(property, components));
+                    if !codes.contains(name) {
+                        object.insert(name.clone(), sample(property, components));
+                    }
                 }
                 Value::Object(object)
             }
@@ -804,10 +965,43 @@ mod tests {
             documented(schema, "", &components, &mut fields);
             let body = sample(schema, &components);
             for (path, _, required) in fields {
+                // Without one half of a catalogue pair, the other half is sent.
+                let body = match pair_sibling(schema, &path, &components) {
+                    Some(sibling) => {
+                        let value = sample(property_schema(schema, &sibling, &components), &components);
+                        with(&body, &sibling, Some(value))
+                    }
+                    None => body.clone(),
+                };
                 let errors = parse(&with(&body, &path, None));
                 assert_eq!(refused_at(&errors, &path), required, "{name}: without {path}: {errors:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_catalogue_pair_is_refused_without_both_halves_exactly_when_the_document_requires_one() {
+        let components = components();
+        let schema = &components["InvoiceRequest"];
+        let body = sample(schema, &components);
+        let mut fields = BTreeSet::new();
+        documented(schema, "", &components, &mut fields);
+        let objects: BTreeSet<String> = fields
+            .iter()
+            .filter(|(_, kind, _)| *kind == FieldKind::Object || *kind == FieldKind::Array)
+            .map(|(path, kind, _)| if *kind == FieldKind::Array { format!("{path}[]") } else { path.clone() })
+            .collect();
+        let mut pairs = 0;
+        for object in objects {
+            let object_schema = property_schema(schema, &object, &components);
+            for (id, code, required) in pairs_of(object_schema) {
+                pairs += 1;
+                let (id, code) = (join(&object, &id), join(&object, &code));
+                let errors = invoice(&with(&with(&body, &id, None), &code, None));
+                assert_eq!(refused_at(&errors, &id), required, "without {id} and {code}: {errors:?}");
+            }
+        }
+        assert_eq!(pairs, 9, "the invoice's catalogue pairs");
     }
 
     /// `(accepted, refused)` values at and past each bound the schema of one field documents.
@@ -867,6 +1061,11 @@ mod tests {
             let body = sample(schema, &components);
             for (path, _, _) in fields {
                 let field = property_schema(schema, &path, &components);
+                // Half of a catalogue pair is tried alone (the document asks for one half).
+                let body = match pair_sibling(schema, &path, &components) {
+                    Some(sibling) => with(&body, &sibling, None),
+                    None => body.clone(),
+                };
                 for (bound, accepted, refused) in boundaries(field) {
                     let errors = parse(&with(&body, &path, Some(accepted.clone())));
                     assert!(!refused_at(&errors, &path), "{name}.{path} ({bound}): {accepted} refused: {errors:?}");

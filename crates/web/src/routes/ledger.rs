@@ -100,7 +100,7 @@ fn parse_instant(raw: &str) -> Option<OffsetDateTime> {
 
 /// The longest bill number the `number` filter accepts (Factus numbers are a prefix of up to
 /// four characters and a number of up to twenty digits).
-const MAX_NUMBER_CHARS: usize = 64;
+pub(crate) const MAX_NUMBER_CHARS: usize = 64;
 
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
