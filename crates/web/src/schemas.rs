@@ -265,7 +265,9 @@ fn catalog_codes(catalog: &Catalog) -> RefOr<Schema> {
 }
 
 /// The catalogues request fields name, as components `<Name>Id` and `<Name>Code`.
-const CATALOGS: [(&str, fn() -> &'static Catalog); 7] = [
+type CatalogFn = fn() -> &'static Catalog;
+
+const CATALOGS: [(&str, CatalogFn); 7] = [
     ("IdentificationDocument", catalog::identification_documents),
     ("LegalOrganization", catalog::legal_organizations),
     ("CustomerTribute", catalog::customer_tributes),
