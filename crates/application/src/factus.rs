@@ -72,7 +72,7 @@ impl FactusOperation {
         }
     }
 
-    /// What the message is when Factus' error body carries none (reference §2 table).
+    /// What the message is when Factus' error body carries none (`docs/contract.md` §2 table).
     #[must_use]
     pub fn default_message(self) -> &'static str {
         match self {
@@ -269,7 +269,7 @@ impl DocumentFormat {
     }
 }
 
-/// A downloaded PDF or XML (reference §2.6): `file_name` defaults to `"<number>.<ext>"` and the
+/// A downloaded PDF or XML (`docs/contract.md` §2.6): `file_name` defaults to `"<number>.<ext>"` and the
 /// content to `""` when Factus leaves them out.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DownloadedFile {
@@ -289,7 +289,7 @@ impl fmt::Debug for DownloadedFile {
     }
 }
 
-/// One RADIAN event of a bill (reference §2.7).
+/// One RADIAN event of a bill (`docs/contract.md` §2.7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillEvent {
     pub number: String,
@@ -341,7 +341,7 @@ pub struct MeasurementUnit {
     pub code: String,
 }
 
-/// `/v1/numbering-ranges` item (reference §2.10): Factus' `is_active` 1/0 becomes a bool.
+/// `/v1/numbering-ranges` item (`docs/contract.md` §2.10): Factus' `is_active` 1/0 becomes a bool.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberingRange {
     pub id: i64,

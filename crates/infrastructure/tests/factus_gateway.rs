@@ -22,7 +22,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 const USER_AGENT: &str = concat!("factus-api/", env!("CARGO_PKG_VERSION"));
 const CLIENT_TOKEN: &str = "client-token";
 
-/// The reference's "minimal, verified" payload (`reference-wrapper.md` §3.6), byte for byte.
+/// The reference's "minimal, verified" payload (`docs/contract.md` §3.6), byte for byte.
 const MINIMAL_PAYLOAD: &str = r#"{"document":"01","reference_code":"R2","payment_form":"1","payment_method_code":"10","customer":{"identification_document_id":3,"identification":"1","legal_organization_id":2,"tribute_id":21,"names":"Juan"},"items":[{"code_reference":"P","name":"N","quantity":1,"discount_rate":"0.00","price":"100.5","tax_rate":"19","unit_measure_id":70,"standard_code_id":1,"is_excluded":0,"tribute_id":1}]}"#;
 
 const PASSWORD_FORM: &str = "grant_type=password&client_id=factus-client&client_secret=factus%2Bsecret&username=sandbox%40factus.com.co&password=sandbox2024%25";

@@ -1,5 +1,5 @@
 //! Reference data: the published Factus catalogues (embedded from `data/*.json`) and the small
-//! code tables of `factus-upstream.md` §6.
+//! code tables of `docs/factus.md` §6.
 //!
 //! v1 ids of municipalities, countries and units are the 1-based positions in the catalogue files
 //! (municipality 169 = Bogotá, unit 70 = `94` unidad, country 46 = `CO`).
@@ -50,7 +50,7 @@ pub(crate) struct Tribute {
     pub description: &'static str,
 }
 
-/// Product tributes, v1 id → DIAN code, as listed in `factus-upstream.md` §6.4.
+/// Product tributes, v1 id → DIAN code, as listed in `docs/factus.md` §6.4.
 pub(crate) const PRODUCT_TRIBUTES: [Tribute; 17] = [
     t(1, "01", "IVA", "Impuesto sobre la Ventas"),
     t(2, "02", "IC", "Impuesto al Consumo Departamental Nominal"),

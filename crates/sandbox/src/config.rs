@@ -26,7 +26,7 @@ pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(60);
 /// What `POST …/validate` does with a `reference_code` that already names a validated document.
 ///
 /// Factus documents the code as an idempotency key but the exact answer was never captured
-/// (`factus-upstream.md` §8.4), so the sandbox lets the caller choose.
+/// (`docs/factus.md` §8.4), so the sandbox lets the caller choose.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum DuplicatePolicy {

@@ -1,4 +1,4 @@
-//! Wire shapes of Factus v1 documents (`factus-upstream.md` §7.1–§7.3) and the Laravel
+//! Wire shapes of Factus v1 documents (`docs/factus.md` §7.1–§7.3) and the Laravel
 //! pagination block.
 
 use rust_decimal::Decimal;

@@ -1,4 +1,4 @@
-//! Document arithmetic for Factus v1, where item prices include tax (`factus-upstream.md` §4.5).
+//! Document arithmetic for Factus v1, where item prices include tax (`docs/factus.md` §4.5).
 //!
 //! Per line: `total = price × qty × (1 − discount%)`, `base = round2(total / (1 + rate%))`,
 //! `tax = total − base`, shown discount `= round2(price × qty / (1 + rate%) × discount%)`.

@@ -1,6 +1,7 @@
-//! Exactly-once issuing under concurrency, faults, crashes and an unwell Factus (`design.md` §5–§6,
-//! `docs/reliability.md`), black-box over real HTTP: the service (in-process `app::build` +
-//! `app::serve`, or the real `factus-api` binary) in front of the real sandbox, whose fault
+//! Exactly-once issuing under concurrency, faults, crashes and an unwell Factus
+//! (docs/ARCHITECTURE.md, "Exactly-once issuance"; `docs/reliability.md`), black-box over real
+//! HTTP: the service (in-process `app::run`, or the real `factus-api` binary) in front of the real
+//! sandbox, whose fault
 //! injection plays the unreliable network and Factus.
 //!
 //! - concurrency: 50 creates with one `Idempotency-Key`, on one instance (SQLite) and spread over

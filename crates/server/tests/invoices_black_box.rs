@@ -2,14 +2,14 @@
 //! SQLite file, `Application::serve` on 127.0.0.1:0) in front of the REAL sandbox (`factus_sandbox`, an
 //! HTTP server on 127.0.0.1:0), both in this process and driven over HTTP with reqwest.
 //!
-//! Two ways to reach Factus, as in `design.md` §4:
+//! Two ways to reach Factus, as in docs/ARCHITECTURE.md ("Server-managed Factus session"):
 //! - client-token mode: no server credentials; clients log in through `/api/v1/auth/factus/login`
 //!   with the sandbox's account and send `X-Factus-Token`;
 //! - server-session mode: `FACTUS_USERNAME`/`FACTUS_PASSWORD` are set and the header is optional.
 //!
-//! Covered: every endpoint of `reference-wrapper.md` §2 (plus countries, acquirer and the
+//! Covered: every endpoint of `docs/contract.md` §2 (plus countries, acquirer and the
 //! reference tables) with its exact success envelope; one test per validation rule of the invoice
-//! body (§3, `design.md` §3), each also proving the request never reached Factus; one invoice
+//! body (`docs/contract.md` §3; docs/ARCHITECTURE.md, "Every error at once"), each also proving the request never reached Factus; one invoice
 //! breaking five business rules at once; every upstream failure mapped (Factus 422, 409, 401,
 //! 404, 5xx, a hang, a refused connection, a connection dropped after commit, the circuit breaker)
 //! with each endpoint's Spanish prefix; and the server-managed session renewing itself.

@@ -1,7 +1,7 @@
 //! Router tests of the foundation: the real application (a fresh SQLite file, argon2id with the
 //! OWASP parameters, HS256 JWTs, the bootstrapped `admin`/`admin123`) behind
 //! `factus_web::router`, driven with `tower::ServiceExt::oneshot`. Every status and body of the
-//! auth contract (`reference-wrapper.md` §1–§2.1, §4; `design.md` §3, §4, §8), each forged-token
+//! auth contract (`docs/contract.md` §1–§2.1, §4; docs/ARCHITECTURE.md), each forged-token
 //! case, user administration, the FastAPI error layer, probes, metrics and docs.
 //!
 //! A few flows run against Postgres too (module `postgres` at the end), through

@@ -6,7 +6,7 @@ use factus_web::error::ApiError;
 use factus_web::invoices::request::parse_invoice;
 use serde_json::{Value, json};
 
-/// The reference's minimal invoice body (the request behind `reference-wrapper.md` §3.6).
+/// The reference's minimal invoice body (the request behind `docs/contract.md` §3.6).
 fn minimal() -> Value {
     json!({
         "reference_code": "R2",

@@ -1,4 +1,4 @@
-//! Closed code tables of the Factus v1 invoice (`factus-upstream.md` §6).
+//! Closed code tables of the Factus v1 invoice (`docs/factus.md` §6).
 //!
 //! Only the codes the rules depend on are closed sets here: the payment form (credit needs a due
 //! date) and the identification document type (NIT needs a DV). Open catalogues that Factus owns
@@ -57,7 +57,7 @@ impl fmt::Display for PaymentForm {
     }
 }
 
-/// The kind of identity document of a customer or mandate, by Factus v1 id (`factus-upstream.md`
+/// The kind of identity document of a customer or mandate, by Factus v1 id (`docs/factus.md`
 /// §6.1). The v2 DIAN code is kept too, for whoever talks to v2 or prints the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IdentificationDocumentType {

@@ -14,7 +14,7 @@ use super::violation::{Path, Violation, collect};
 use crate::catalog::{self, Entry};
 
 /// An invoice as the client sent it: every field already of the right JSON type, defaults of
-/// `reference-wrapper.md` §3.1 already applied, nothing checked yet.
+/// `docs/contract.md` §3.1 already applied, nothing checked yet.
 ///
 /// The web layer reads the body into this (reporting shape and type errors itself) and hands it
 /// to [`Invoice::parse`], which checks everything else.
@@ -284,7 +284,7 @@ impl AllowanceCharge {
     }
 }
 
-/// A DIAN invoice that satisfies every rule of `reference-wrapper.md` §3, with its totals.
+/// A DIAN invoice that satisfies every rule of `docs/contract.md` §3, with its totals.
 ///
 /// It can only be built by [`Invoice::parse`], so holding one means: a usable reference code,
 /// at least one valid item, a valid customer, a due date when sold on credit, amounts exact to the

@@ -1,4 +1,4 @@
-//! The DIAN invoice as Factus v1 takes it (`reference-wrapper.md` §3), its rules and its totals.
+//! The DIAN invoice as Factus v1 takes it (`docs/contract.md` §3), its rules and its totals.
 //!
 //! The edge reads a request body into an [`InvoiceDraft`] (plain, typed fields, defaults applied)
 //! and calls [`Invoice::parse`], which either builds an [`Invoice`] that cannot be invalid or

@@ -26,7 +26,7 @@ fn without_negative_zero(mut value: Decimal) -> Decimal {
 }
 
 /// Rounds to cents, half away from zero (how Factus, a PHP service, rounds its totals; the
-/// worked example of `factus-upstream.md` §4.5 has no tie, so it cannot tell the strategies apart).
+/// worked example of `docs/factus.md` §4.5 has no tie, so it cannot tell the strategies apart).
 #[must_use]
 pub(crate) fn round_to_cents(value: Decimal) -> Decimal {
     let mut rounded = value.round_dp_with_strategy(MAX_DECIMAL_PLACES, RoundingStrategy::MidpointAwayFromZero);
@@ -243,7 +243,7 @@ impl FromStr for Rate {
 /// **any** number of decimal places.
 ///
 /// Unlike [`Rate`] there is no two-places rule: the reference accepts and forwards any scale here
-/// (`reference-wrapper.md` §3.4), and clients of the original rely on it. The withheld amount is
+/// (`docs/contract.md` §3.4), and clients of the original rely on it. The withheld amount is
 /// rounded to cents anyway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WithholdingRate(Decimal);

@@ -7,7 +7,7 @@ use time::macros::date;
 
 use super::*;
 
-/// The reference's minimal invoice (`reference-wrapper.md` §3.6).
+/// The reference's minimal invoice (`docs/contract.md` §3.6).
 fn minimal() -> InvoiceDraft {
     InvoiceDraft {
         reference_code: "R2".to_owned(),
@@ -387,7 +387,7 @@ fn amounts_too_large_for_a_decimal_are_refused_instead_of_overflowing() {
     assert_eq!(only(draft), rule("(body)", "Invoice amounts are too large to compute totals"));
 }
 
-/// The worked example of `factus-upstream.md` §4.5.
+/// The worked example of `docs/factus.md` §4.5.
 ///
 /// The doc's request asks for ReteRenta at 7.38 % and ReteIVA at 15.12 %, but its response shows
 /// 7.00 and 15.00 and amounts that match those rates (2352.94 = 7 % of 33613.45; 957.98 = 15 % of

@@ -1,6 +1,6 @@
 //! Invoice totals computed the way Factus v1 computes them, exact to the cent.
 //!
-//! Factus v1 prices **include** tax. For each line (`factus-upstream.md` §4.5):
+//! Factus v1 prices **include** tax. For each line (`docs/factus.md` §4.5):
 //!
 //! - `gross` = price × quantity (tax included, before the discount);
 //! - `total` = round₂(gross × (1 − discount / 100));

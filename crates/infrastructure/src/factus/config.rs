@@ -22,7 +22,7 @@ pub struct FactusGatewayConfig {
     /// `FACTUS_TIMEOUT_SECS` (default 30 s): the deadline of one gateway call, retries included.
     pub request_timeout: Duration,
     /// Sent on every request: Factus sits behind Cloudflare, which blocks requests without a real
-    /// `User-Agent` (`factus-upstream.md` §1.5).
+    /// `User-Agent` (`docs/factus.md` §1.5).
     pub user_agent: String,
     pub retry: RetryPolicy,
     pub breaker: BreakerPolicy,

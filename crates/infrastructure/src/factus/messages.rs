@@ -1,8 +1,8 @@
-//! Turning a Factus error body into the message the client reads (`reference-wrapper.md` §8.2 for
+//! Turning a Factus error body into the message the client reads (`docs/contract.md` §8.2 for
 //! bills and lookups, §2.2 for OAuth).
 //!
 //! The reference's rules are kept, with one widening: real Factus nests its 422 details under
-//! `data` (`{"status":"Validation error","data":{"message":…,"errors":{…}}}`, `factus-upstream.md`
+//! `data` (`{"status":"Validation error","data":{"message":…,"errors":{…}}}`, `docs/factus.md`
 //! §8.1) and DIAN rule errors carry a plain string per key instead of a list; both are read too,
 //! so the client sees the field errors instead of a bare "Error de validación".
 

@@ -1,5 +1,5 @@
 //! Factus' `POST /oauth/token`: the password and refresh-token grants, form-encoded exactly as the
-//! reference sends them (`reference-wrapper.md` §2.2, §2.3).
+//! reference sends them (`docs/contract.md` §2.2, §2.3).
 
 use factus_application::factus::{FactusError, FactusOperation, FactusToken};
 use reqwest::Method;

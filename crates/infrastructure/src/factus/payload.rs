@@ -1,6 +1,6 @@
 //! The JSON body of Factus `POST /v1/bills/validate`, built from a domain [`Invoice`].
 //!
-//! It reproduces the reference wrapper byte for byte (`reference-wrapper.md` §3.6), because the
+//! It reproduces the reference wrapper byte for byte (`docs/contract.md` §3.6), because the
 //! payload is what Factus validates and what we log when Factus refuses it:
 //!
 //! - keys in the reference's order (serde_json keeps insertion order in this workspace);

@@ -31,7 +31,7 @@ pub(crate) fn token(body: &[u8]) -> Result<FactusToken, FactusError> {
     })
 }
 
-/// `POST /v1/bills/validate` (reference §2.4): `data.bill.{number,cufe,qr,status}`,
+/// `POST /v1/bills/validate` (`docs/contract.md` §2.4): `data.bill.{number,cufe,qr,status}`,
 /// `data.numbering_range.prefix`, top-level `message`; missing parts default to `""`, status to
 /// `"1"`, message to `"Success"`.
 pub(crate) fn issued_bill(body: &[u8]) -> Result<IssuedBill, FactusError> {
@@ -57,7 +57,7 @@ pub(crate) fn bill_of(document: &Map<String, Value>) -> Result<IssuedBill, Factu
     })
 }
 
-/// `GET /v1/bills/show/{number}` (reference §2.5): `{status: string, message: string|null,
+/// `GET /v1/bills/show/{number}` (`docs/contract.md` §2.5): `{status: string, message: string|null,
 /// data: object}` required, passed on as JSON text in that key order.
 pub(crate) fn shown_bill(body: &[u8]) -> Result<UpstreamJson, FactusError> {
     let document = object(body)?;
@@ -78,7 +78,7 @@ pub(crate) fn shown_bill(body: &[u8]) -> Result<UpstreamJson, FactusError> {
     Ok(UpstreamJson::new(passed_on.to_string()))
 }
 
-/// `GET /v1/bills/download-{pdf,xml}/{number}` (reference §2.6): `data.file_name` (default
+/// `GET /v1/bills/download-{pdf,xml}/{number}` (`docs/contract.md` §2.6): `data.file_name` (default
 /// `"<number>.<ext>"`) and `data.{pdf,xml}_base_64_encoded` (default `""`).
 pub(crate) fn downloaded(body: &[u8], number: &str, format: DocumentFormat) -> Result<DownloadedFile, FactusError> {
     let document = object(body)?;
@@ -95,7 +95,7 @@ pub(crate) fn downloaded(body: &[u8], number: &str, format: DocumentFormat) -> R
     })
 }
 
-/// `GET /v1/bills/{number}/radian/events` (reference §2.7): `status`, `message`, and `data` a
+/// `GET /v1/bills/{number}/radian/events` (`docs/contract.md` §2.7): `status`, `message`, and `data` a
 /// list of events with six required texts each.
 pub(crate) fn events(body: &[u8]) -> Result<BillEvents, FactusError> {
     let document = object(body)?;
@@ -131,7 +131,7 @@ pub(crate) fn status_message(body: &[u8]) -> Result<StatusMessage, FactusError> 
     })
 }
 
-/// A catalogue list: `data`, or `data.data` when Factus paginates (reference §2.10).
+/// A catalogue list: `data`, or `data.data` when Factus paginates (`docs/contract.md` §2.10).
 pub(crate) fn list(body: &[u8]) -> Result<Vec<Value>, FactusError> {
     let document = object(body)?;
     let data = document.get("data").unwrap_or(&Value::Null);

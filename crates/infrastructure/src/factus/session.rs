@@ -1,4 +1,4 @@
-//! The server-managed Factus session (`design.md` §4): with `FACTUS_USERNAME`/`FACTUS_PASSWORD`
+//! The server-managed Factus session (docs/ARCHITECTURE.md, "Server-managed Factus session"): with `FACTUS_USERNAME`/`FACTUS_PASSWORD`
 //! the gateway logs in itself, so clients need no `X-Factus-Token`.
 //!
 //! - Lazy: the first call that needs the session logs in.

@@ -51,7 +51,7 @@ async fn bills_are_numbered_sequentially_and_the_range_current_advances() {
 
 #[tokio::test]
 async fn the_worked_example_of_the_factus_docs_is_reproduced_to_the_cent() {
-    // factus-upstream.md §4.5. The doc's request says withholding rates 15.12 / 7.38 but its
+    // docs/factus.md §4.5. The doc's request says withholding rates 15.12 / 7.38 but its
     // response shows, and its figures use, 15.00 / 7.00; we send the rates the figures use.
     let t = spawn().await;
     let mut body = bill("DOC-EXAMPLE");

@@ -111,7 +111,7 @@ impl TestSandbox {
     }
 }
 
-/// The minimal invoice the gateway sends (reference-wrapper §3.6), one line at 100.5 incl. 19 %.
+/// The minimal invoice the gateway sends (docs/contract.md §3.6), one line at 100.5 incl. 19 %.
 pub fn bill(reference: &str) -> Value {
     json!({
         "document": "01",

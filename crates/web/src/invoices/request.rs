@@ -1,11 +1,11 @@
 //! Reading the body of `POST /api/v1/invoices` into a domain [`Invoice`].
 //!
 //! Three steps, so that the client gets every problem of its body in one answer, and the status
-//! tells it what kind of problem it is (`design.md` §3):
+//! tells it what kind of problem it is (docs/ARCHITECTURE.md, "Every error at once"):
 //!
 //! 1. Every field is read with [`Fields`] into an [`InvoiceDraft`]: missing fields, wrong JSON
 //!    types, bad dates and bad e-mails are all recorded (unknown fields are ignored, defaults of
-//!    `reference-wrapper.md` §3.1 applied).
+//!    `docs/contract.md` §3.1 applied).
 //! 2. If any of those shape errors exist, the answer is 422 with all of them **and** every field
 //!    bound the domain already sees (quantity > 0, rates ≥ 0, …). To see them, the fields that
 //!    could not be read are filled with valid placeholders and the draft is checked by the domain;

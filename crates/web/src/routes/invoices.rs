@@ -20,7 +20,7 @@ use crate::invoices::request::parse_invoice;
 use crate::state::AppState;
 use crate::validation::{Errors, FieldError, Fields, Loc};
 
-/// What the client gets for an issued invoice (reference §2.4).
+/// What the client gets for an issued invoice (`docs/contract.md` §2.4).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct InvoiceResponse {
     #[schema(example = "SETP990000123")]
@@ -161,7 +161,7 @@ pub async fn get_invoice(
     Ok(Json(ApiResponse::ok("Factura obtenida exitosamente", data)))
 }
 
-/// A downloaded file (reference §2.6).
+/// A downloaded file (`docs/contract.md` §2.6).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DownloadResponse {
     #[schema(example = "fv09008257590002400000241")]
