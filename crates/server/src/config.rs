@@ -61,6 +61,32 @@ pub struct LedgerSettings {
     pub stale_after: Duration,
 }
 
+/// `DATABASE_URL`. Its `Debug` hides the password (`postgres://user:***@host/db`), so that
+/// `Config`'s `Debug` can be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `scheme://user:password@host…`: everything between the first ':' after the scheme's
+        // "//" and the last '@' is the password.
+        let url = &self.0;
+        let redacted = url.split_once("://").and_then(|(scheme, rest)| {
+            let (credentials, host) = rest.rsplit_once('@')?;
+            let (user, _password) = credentials.split_once(':')?;
+            Some(format!("{scheme}://{user}:***@{host}"))
+        });
+        write!(f, "{:?}", redacted.as_deref().unwrap_or(url))
+    }
+}
+
 /// Everything the service reads at start-up. `Debug` never shows a secret.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -69,7 +95,7 @@ pub struct Config {
     pub api_prefix: String,
     pub environment: Environment,
     pub bind_addr: SocketAddr,
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     pub database_max_connections: u32,
     /// HS256 key for local tokens.
     pub secret_key: SecretString,
@@ -209,7 +235,7 @@ impl Config {
                 "127.0.0.1:8000".parse().expect("valid default"),
                 "a socket address like 0.0.0.0:8000",
             )?,
-            database_url: get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned()),
+            database_url: DatabaseUrl(get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned())),
             database_max_connections: positive("DATABASE_MAX_CONNECTIONS", get("DATABASE_MAX_CONNECTIONS"), 10)?,
             secret_key,
             secret_key_generated,
@@ -487,7 +513,7 @@ mod tests {
     fn an_empty_environment_gives_the_embedded_development_defaults() {
         let config = load(&[]).unwrap();
         assert_eq!(config.environment, Environment::Development);
-        assert_eq!(config.database_url, "sqlite://factus-api.db");
+        assert_eq!(config.database_url.as_str(), "sqlite://factus-api.db");
         assert_eq!(config.bind_addr.to_string(), "127.0.0.1:8000");
         assert_eq!(config.api_prefix, "/api/v1");
         assert!(config.secret_key_generated);
@@ -612,5 +638,19 @@ mod tests {
     fn the_factus_base_url_loses_its_trailing_slash() {
         let config = load(&[("FACTUS_BASE_URL", "http://127.0.0.1:9000/")]).unwrap();
         assert_eq!(config.factus.base_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn the_debug_output_never_shows_the_database_password() {
+        let config = Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some("postgres://factus:s3cr3t-db-pw@db.internal:5432/factus".to_owned()),
+            _ => None,
+        })
+        .expect("a valid configuration");
+
+        let debug = format!("{config:?}");
+
+        assert!(!debug.contains("s3cr3t-db-pw"), "{debug}");
+        assert!(debug.contains("postgres://factus:***@db.internal:5432/factus"), "{debug}");
     }
 }
