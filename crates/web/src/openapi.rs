@@ -3,9 +3,11 @@
 //! Handlers are annotated with paths relative to the API prefix; [`document`] prefixes them with
 //! the configured `API_V1_STR`, so the document always matches the router.
 
+use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
-use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Paths, Ref, RefOr, ResponseBuilder};
+
+use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Paths, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::envelope::{BadRequestResponse, DetailResponse, ValidationErrorItem, ValidationErrorResponse};
@@ -97,6 +99,8 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
 ///
 /// - every operation: 500 (an unexpected error, logged with the request id);
 /// - a bearer-token operation: 401 (no token, or a refused one);
+/// - a bearer-token operation or one with a body (they all use the database): 503 when the
+///   database is unavailable;
 /// - an operation with a body: 400 (the body could not be read), 413 (over 1 MiB), 422 (malformed
 ///   JSON or fields);
 /// - an operation that calls Factus (it takes `X-Factus-Token`): 400 (Factus refused), 422 (no
@@ -116,8 +120,9 @@ impl CommonResponses {
             }
             RefOr::Ref(_) => false,
         });
-        let mut add = |status: &str, description: &str, schema: &str| {
-            operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+        let responses = &mut operation.responses.responses;
+        let add = |responses: &mut BTreeMap<String, RefOr<Response>>, status: &str, description: &str, schema: &str| {
+            responses.entry(status.to_owned()).or_insert_with(|| {
                 ResponseBuilder::new()
                     .description(description)
                     .content("application/json", Content::new(Some(Ref::from_schema_name(schema))))
@@ -126,12 +131,18 @@ impl CommonResponses {
             });
         };
         if secured {
-            add("401", "`Not authenticated` (no bearer token) or `Could not validate credentials`", "DetailResponse");
+            add(
+                responses,
+                "401",
+                "`Not authenticated` (no bearer token) or `Could not validate credentials`",
+                "DetailResponse",
+            );
         }
         if has_body {
-            add("400", "`Could not read the request body`", "DetailResponse");
-            add("413", "`Request body too large` (over 1 MiB)", "DetailResponse");
+            add(responses, "400", "`Could not read the request body`", "DetailResponse");
+            add(responses, "413", "`Request body too large` (over 1 MiB)", "DetailResponse");
             add(
+                responses,
                 "422",
                 "Malformed JSON, or missing, mistyped or out-of-bounds fields (all of them)",
                 "ValidationErrorResponse",
@@ -139,23 +150,40 @@ impl CommonResponses {
         }
         if calls_factus {
             add(
+                responses,
                 "400",
                 "Factus refused the request: `{\"detail\": \"<operation>: <Factus' message>\"}`",
                 "DetailResponse",
             );
             add(
+                responses,
                 "422",
                 "No `X-Factus-Token` and the server has no Factus session of its own",
                 "ValidationErrorResponse",
             );
             add(
+                responses,
                 "503",
                 "Factus is unreachable, answered 5xx or its rate limit, or the circuit breaker is open",
                 "DetailResponse",
             );
-            add("504", "Factus did not answer in time", "DetailResponse");
+            add(responses, "504", "Factus did not answer in time", "DetailResponse");
         }
-        add("500", "`Internal Server Error` (an unexpected error; logged with the request id)", "DetailResponse");
+        if secured || has_body {
+            // Every such route reads or writes the database (the bearer token's user, the login
+            // throttle): when it is unavailable the answer is 503, not 500.
+            const DATABASE: &str = "`Base de datos no disponible` (the database is unavailable; retry later)";
+            match responses.get_mut("503") {
+                Some(RefOr::T(response)) => response.description = format!("{}; or {DATABASE}", response.description),
+                _ => add(responses, "503", DATABASE, "DetailResponse"),
+            }
+        }
+        add(
+            responses,
+            "500",
+            "`Internal Server Error` (an unexpected error; logged with the request id)",
+            "DetailResponse",
+        );
     }
 }
 
@@ -227,6 +255,11 @@ mod tests {
                 assert!(has("500"), "{label}: no 500");
                 if operation["security"].as_array().is_some_and(|security| !security.is_empty()) {
                     assert!(has("401"), "{label}: no 401");
+                }
+                if operation["security"].as_array().is_some_and(|security| !security.is_empty())
+                    || operation["requestBody"].is_object()
+                {
+                    assert!(has("503"), "{label}: no 503 for the database");
                 }
                 if operation["requestBody"].is_object() {
                     for status in ["413", "422"] {
