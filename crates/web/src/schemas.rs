@@ -948,6 +948,24 @@ mod tests {
         }
     }
 
+    // A new JSON body is held to its parser only once it is listed in `bodies()`.
+    #[test]
+    fn every_json_request_body_of_the_document_is_checked_against_its_parser() {
+        let document = serde_json::to_value(crate::openapi::document("/api/v1", "Factus API", "test")).unwrap();
+        let checked: Vec<&str> = bodies().into_iter().map(|(name, _)| name).collect();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("a path item") {
+                let schema = &operation["requestBody"]["content"]["application/json"]["schema"];
+                if let Some(reference) = schema["$ref"].as_str() {
+                    let name = reference.trim_start_matches("#/components/schemas/");
+                    assert!(checked.contains(&name), "{method} {path}: {name} is not in bodies()");
+                } else {
+                    assert!(schema.is_null(), "{method} {path}: an inline JSON body schema");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_sample_built_from_each_body_schema_is_accepted() {
         let components = components();
