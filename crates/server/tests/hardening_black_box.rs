@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 const SECRET_KEY: &str = "hardening-black-box-secret-key-0123456789abcdef";
@@ -95,6 +96,7 @@ impl Workspace {
 /// A running server, its log lines (stdout and stderr) collected as they come.
 struct Server {
     _child: Child,
+    address: std::net::SocketAddr,
     base: String,
     http: reqwest::Client,
     logs: Arc<Mutex<Vec<String>>>,
@@ -132,6 +134,7 @@ impl Server {
         });
         Self {
             _child: child,
+            address,
             base: format!("http://{address}/api/v1"),
             http: reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client"),
             logs,
@@ -683,4 +686,95 @@ async fn a_user_cannot_read_download_mail_or_delete_another_users_invoice() {
     let reply =
         server.post(&format!("/invoices/{number}/send-email"), &ana, &json!({ "email": "ana@example.com" })).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Header, body and idle timeouts; a connection cap that still serves health probes
+// ---------------------------------------------------------------------------------------------
+
+/// Short timeouts so the test sees them fire: 2 s for the head, 2 s for the body, 1 s idle.
+const SHORT_TIMEOUTS: [(&str, &str); 3] =
+    [("HTTP_HEADER_READ_TIMEOUT_SECS", "2"), ("HTTP_BODY_READ_TIMEOUT_SECS", "2"), ("HTTP_IDLE_TIMEOUT_SECS", "1")];
+
+/// Reads until the server closes the socket; returns what it sent and how long that took.
+async fn until_closed(stream: &mut TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut received)).await;
+    assert!(read.is_ok(), "the server kept the socket open for 10 s: {:?}", String::from_utf8_lossy(&received));
+    (String::from_utf8_lossy(&received).into_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn sockets_that_send_nothing_or_half_a_head_are_closed_after_the_header_timeout() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &SHORT_TIMEOUTS).await;
+
+    let mut silent = TcpStream::connect(server.address).await.expect("a connection");
+    let mut half = TcpStream::connect(server.address).await.expect("a connection");
+    half.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n").await.expect("half a head");
+
+    let (_, waited) = until_closed(&mut silent).await;
+    assert!(waited < Duration::from_secs(5), "closed only after {waited:?}");
+    let (_, waited) = until_closed(&mut half).await;
+    assert!(waited < Duration::from_secs(5), "closed only after {waited:?}");
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_answered_408_after_the_body_timeout() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &[], &SHORT_TIMEOUTS).await;
+
+    let mut stalled = TcpStream::connect(server.address).await.expect("a connection");
+    stalled
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 100\r\n\r\nusername=a",
+        )
+        .await
+        .expect("the head and ten bytes");
+    let (response, waited) = until_closed(&mut stalled).await;
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(waited < Duration::from_secs(6), "answered only after {waited:?}");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let workspace = Workspace::sqlite();
+    let server =
+        Server::start(&workspace, &[], &[("HTTP_HEADER_READ_TIMEOUT_SECS", "20"), ("HTTP_IDLE_TIMEOUT_SECS", "1")])
+            .await;
+
+    let mut idle = TcpStream::connect(server.address).await.expect("a connection");
+    idle.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("a request");
+    let (response, waited) = until_closed(&mut idle).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(waited < Duration::from_secs(5), "kept alive for {waited:?} (the idle timeout is 1 s)");
+}
+
+#[tokio::test]
+async fn with_every_connection_slot_held_by_idle_sockets_health_still_answers() {
+    let workspace = Workspace::sqlite();
+    let server =
+        Server::start(&workspace, &[], &[("HTTP_MAX_CONNECTIONS", "20"), ("HTTP_HEADER_READ_TIMEOUT_SECS", "60")])
+            .await;
+
+    // Far more idle sockets than slots, each sending nothing (or half a head).
+    let mut idle = Vec::new();
+    for index in 0..60 {
+        let mut socket = TcpStream::connect(server.address).await.expect("a connection");
+        if index % 2 == 0 {
+            socket.write_all(b"GET /api/v1/health HTTP/1.1\r\n").await.expect("half a head");
+        }
+        idle.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = send(server.http.get(server.url("/health")).timeout(Duration::from_secs(5))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert!(started.elapsed() < Duration::from_secs(2), "health took {:?}", started.elapsed());
+    }
+    drop(idle);
 }
