@@ -59,7 +59,20 @@ impl Workspace {
 
     /// The binary with an empty environment apart from the database, the key and `vars`.
     fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(binary());
+        self.command_with_fd_limit(args, vars, None)
+    }
+
+    /// As [`Self::command`], optionally with the process' file-descriptor limit lowered (through
+    /// the shell's `ulimit`, as an operator would), so a test can exhaust it with few sockets.
+    fn command_with_fd_limit(&self, args: &[&str], vars: &[(&str, &str)], fd_limit: Option<u32>) -> Command {
+        let mut command = match fd_limit {
+            None => Command::new(binary()),
+            Some(limit) => {
+                let mut shell = Command::new("/bin/sh");
+                shell.arg("-c").arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\"")).arg(binary());
+                shell
+            }
+        };
         command
             .args(args)
             .current_dir(self.path())
@@ -104,7 +117,16 @@ struct Server {
 
 impl Server {
     async fn start(workspace: &Workspace, args: &[&str], vars: &[(&str, &str)]) -> Self {
-        let mut child = workspace.command(args, vars).spawn().expect("the binary starts");
+        Self::start_with_fd_limit(workspace, args, vars, None).await
+    }
+
+    async fn start_with_fd_limit(
+        workspace: &Workspace,
+        args: &[&str],
+        vars: &[(&str, &str)],
+        fd_limit: Option<u32>,
+    ) -> Self {
+        let mut child = workspace.command_with_fd_limit(args, vars, fd_limit).spawn().expect("the binary starts");
         let logs = Arc::new(Mutex::new(Vec::new()));
         let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
         let address = tokio::time::timeout(PATIENCE, async {
@@ -755,13 +777,14 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 #[tokio::test]
 async fn with_every_connection_slot_held_by_idle_sockets_health_still_answers() {
     let workspace = Workspace::sqlite();
-    let server =
-        Server::start(&workspace, &[], &[("HTTP_MAX_CONNECTIONS", "20"), ("HTTP_HEADER_READ_TIMEOUT_SECS", "60")])
-            .await;
+    // 128 file descriptors: without a cap, 150 idle sockets exhaust them and nothing is
+    // accepted any more (as ~1,000 do with the usual limit of 1,024).
+    let vars = [("HTTP_MAX_CONNECTIONS", "40"), ("HTTP_HEADER_READ_TIMEOUT_SECS", "60")];
+    let server = Server::start_with_fd_limit(&workspace, &[], &vars, Some(128)).await;
 
     // Far more idle sockets than slots, each sending nothing (or half a head).
     let mut idle = Vec::new();
-    for index in 0..60 {
+    for index in 0..150 {
         let mut socket = TcpStream::connect(server.address).await.expect("a connection");
         if index % 2 == 0 {
             socket.write_all(b"GET /api/v1/health HTTP/1.1\r\n").await.expect("half a head");
