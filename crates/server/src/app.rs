@@ -5,7 +5,6 @@
 //! (background tasks, router, serve until shutdown, close); [`run`] is both in one call.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -46,6 +45,8 @@ pub struct Application {
     pub background: BackgroundSettings,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests may take once shutdown began.
     pub shutdown_grace: std::time::Duration,
+    /// Timeouts and the connection cap of the HTTP server.
+    pub http: crate::http::HttpSettings,
 }
 
 /// Choices made on the command line (or by a test) rather than in the environment.
@@ -125,7 +126,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         reconcile: !options.without_reconciler,
         reconcile_interval: config.ledger.reconcile_interval,
     };
-    Ok(Application { database, state, web, gateway, sandbox, background, shutdown_grace: config.shutdown_grace })
+    Ok(Application { database, state, web, gateway, sandbox, background, shutdown_grace: config.shutdown_grace, http: config.http })
 }
 
 /// [`build`], then the first admin ([`bootstrap_admin`]): an application ready to serve.
@@ -169,7 +170,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        let Self { database, state, sandbox, background, shutdown_grace, .. } = self;
+        let Self { database, state, sandbox, background, shutdown_grace, http, .. } = self;
         let (stop, stopping) = Shutdown::new();
         let stop = Arc::new(stop);
         let tasks = background::spawn_all(&state, background, &stopping);
@@ -183,7 +184,7 @@ impl Application {
                 stop.trigger();
             }
         };
-        let served = serve(listener, router, signalled, shutdown_grace).await;
+        let served = crate::http::serve(listener, router, http, signalled, shutdown_grace).await;
         stop.trigger();
         tasks.join().await;
         database.close().await;
@@ -264,39 +265,6 @@ pub async fn bootstrap_admin(config: &Config, users: &UserAdmin) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish
-/// for at most `grace`.
-///
-/// # Errors
-/// When the server fails; a grace period running out is logged, not an error.
-pub async fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
-) -> std::io::Result<()> {
-    let (signalled_tx, signalled_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            let _ = signalled_tx.send(true);
-        });
-    let mut server = std::pin::pin!(server.into_future());
-    let mut signalled = signalled_rx;
-    tokio::select! {
-        result = &mut server => return result,
-        _ = signalled.wait_for(|signalled| *signalled) => {}
-    }
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(grace_secs = grace.as_secs(), "grace period over, dropping remaining connections");
-            Ok(())
-        }
-    }
 }
 
 /// A shutdown that several tasks (the HTTP server, the reconciler) wait for together.

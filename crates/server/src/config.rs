@@ -112,6 +112,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// `HTTP_HEADER_READ_TIMEOUT_SECS`, `HTTP_BODY_READ_TIMEOUT_SECS`, `HTTP_IDLE_TIMEOUT_SECS`,
+    /// `HTTP_MAX_CONNECTIONS`.
+    pub http: crate::http::HttpSettings,
     /// How long an authenticated user is reused without reading the database again.
     pub user_cache_ttl: Duration,
     /// Secrets (by variable name) that production would refuse as weak; development starts
@@ -301,6 +304,20 @@ impl Config {
             shutdown_grace: Duration::from_secs(positive("SHUTDOWN_GRACE_SECS", get("SHUTDOWN_GRACE_SECS"), 30)?),
             user_cache_ttl: Duration::from_secs(non_negative("AUTH_USER_CACHE_SECS", get("AUTH_USER_CACHE_SECS"), 5)?),
             weak_secrets,
+            http: crate::http::HttpSettings {
+                header_read_timeout: Duration::from_secs(positive(
+                    "HTTP_HEADER_READ_TIMEOUT_SECS",
+                    get("HTTP_HEADER_READ_TIMEOUT_SECS"),
+                    30,
+                )?),
+                body_read_timeout: Duration::from_secs(positive(
+                    "HTTP_BODY_READ_TIMEOUT_SECS",
+                    get("HTTP_BODY_READ_TIMEOUT_SECS"),
+                    30,
+                )?),
+                idle_timeout: Duration::from_secs(positive("HTTP_IDLE_TIMEOUT_SECS", get("HTTP_IDLE_TIMEOUT_SECS"), 75)?),
+                max_connections: positive("HTTP_MAX_CONNECTIONS", get("HTTP_MAX_CONNECTIONS"), 512)?,
+            },
         })
     }
 

@@ -6,6 +6,7 @@
 //! - [`telemetry`]: tracing subscriber and Prometheus recorder.
 //! - [`app`]: the composition root and the one start-up path (`start`, `Application::serve`,
 //!   `run`), shutdown signal.
+//! - [`http`]: the HTTP accept loop with header, body and idle timeouts and a connection cap.
 //! - [`background`]: the background tasks a serving instance runs, started in one place.
 //! - [`reconciler`]: the ledger reconciler's pass.
 //! - [`cli`]: `serve`, `migrate`, `user …`.
@@ -21,5 +22,6 @@ pub mod app;
 pub mod background;
 pub mod cli;
 pub mod config;
+pub mod http;
 pub mod reconciler;
 pub mod telemetry;

@@ -19,10 +19,25 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
     axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|error| {
         if is_length_limit(&error) {
             ApiError::detail(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+        } else if is_timeout(&error) {
+            // The server's body timeout (`HTTP_BODY_READ_TIMEOUT_SECS`): the client stalled.
+            ApiError::detail(axum::http::StatusCode::REQUEST_TIMEOUT, "Tiempo de espera agotado leyendo la solicitud")
+                .with_header(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"))
         } else {
             ApiError::detail(axum::http::StatusCode::BAD_REQUEST, "Could not read the request body")
         }
     })
+}
+
+fn is_timeout(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {
