@@ -126,7 +126,16 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         reconcile: !options.without_reconciler,
         reconcile_interval: config.ledger.reconcile_interval,
     };
-    Ok(Application { database, state, web, gateway, sandbox, background, shutdown_grace: config.shutdown_grace, http: config.http })
+    Ok(Application {
+        database,
+        state,
+        web,
+        gateway,
+        sandbox,
+        background,
+        shutdown_grace: config.shutdown_grace,
+        http: config.http,
+    })
 }
 
 /// [`build`], then the first admin ([`bootstrap_admin`]): an application ready to serve.

@@ -315,7 +315,11 @@ impl Config {
                     get("HTTP_BODY_READ_TIMEOUT_SECS"),
                     30,
                 )?),
-                idle_timeout: Duration::from_secs(positive("HTTP_IDLE_TIMEOUT_SECS", get("HTTP_IDLE_TIMEOUT_SECS"), 75)?),
+                idle_timeout: Duration::from_secs(positive(
+                    "HTTP_IDLE_TIMEOUT_SECS",
+                    get("HTTP_IDLE_TIMEOUT_SECS"),
+                    75,
+                )?),
                 max_connections: positive("HTTP_MAX_CONNECTIONS", get("HTTP_MAX_CONNECTIONS"), 512)?,
             },
         })
