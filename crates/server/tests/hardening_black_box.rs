@@ -801,3 +801,40 @@ async fn with_every_connection_slot_held_by_idle_sockets_health_still_answers() 
     }
     drop(idle);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 14. Length limits on free text
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn over_long_names_item_names_and_e_mail_domains_are_a_422_that_never_reaches_factus() {
+    let workspace = Workspace::sqlite();
+    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+
+    let mut invoice = valid_invoice("FAC-LONG-1");
+    invoice["customer"]["names"] = json!("J".repeat(300_000));
+    invoice["customer"]["address"] = json!("C".repeat(1_000));
+    invoice["customer"]["email"] = json!(format!("juan@{}.com", "d".repeat(5_000)));
+    invoice["items"][0]["name"] = json!("P".repeat(300_000));
+    let reply = server.post("/invoices", &admin, &invoice).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", &reply.text[..reply.text.len().min(500)]);
+    let locs: Vec<Value> =
+        reply.json()["detail"].as_array().expect("a list").iter().map(|error| error["loc"].clone()).collect();
+    for loc in [
+        json!(["body", "customer", "names"]),
+        json!(["body", "customer", "address"]),
+        json!(["body", "customer", "email"]),
+        json!(["body", "items", 0, "name"]),
+    ] {
+        assert!(locs.contains(&loc), "{loc} not reported: {locs:?}");
+    }
+    let ledger = server.get("/invoices", &admin).await.json();
+    assert_eq!(ledger["data"]["items"], json!([]), "{ledger}");
+
+    // A local part of 65 characters breaks RFC 5321 too.
+    let mut invoice = valid_invoice("FAC-LONG-2");
+    invoice["customer"]["email"] = json!(format!("{}@example.com", "a".repeat(65)));
+    let reply = server.post("/invoices", &admin, &invoice).await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+}
