@@ -244,6 +244,16 @@ impl<'a> Fields<'a> {
 
     fn as_str(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<String> {
         if let Value::String(text) = value {
+            if let Some(max) = max_text_len(key)
+                && text.chars().count() > max
+            {
+                errors.push(FieldError::new(
+                    self.loc.key(key),
+                    format!("ensure this value has at most {max} characters"),
+                    "value_error.any_str.max_length",
+                ));
+                return None;
+            }
             Some(text.clone())
         } else {
             type_error(errors, self.loc.key(key), STR);
@@ -455,6 +465,26 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
         return Decimal::from_scientific(text).ok().filter(|_| !text.is_empty());
     }
     text.parse::<Decimal>().ok()
+}
+
+/// The longest free text accepted per field of a document body, so that a megabyte of name is
+/// refused here instead of forwarded to Factus. DIAN's UBL fields have no documented limits for
+/// most of these; these are generous bounds above any real value (see docs/ARCHITECTURE.md,
+/// "Length limits on free text").
+#[must_use]
+pub fn max_text_len(key: &str) -> Option<usize> {
+    match key {
+        // Names of people and companies (`names`, `company`, `trade_name`, a provider's `name`
+        // or an item's `name`).
+        "names" | "company" | "trade_name" | "name" => Some(450),
+        "address" => Some(250),
+        "note" => Some(250),
+        "code_reference" | "code" | "scheme_id" => Some(100),
+        "identification" => Some(20),
+        "phone" | "phone_number" => Some(20),
+        "email" => Some(EmailAddress::MAX_LEN),
+        _ => None,
+    }
 }
 
 /// Whether the text is an e-mail address, by the domain's rule ([`EmailAddress::parse`]), so the

@@ -87,12 +87,20 @@ impl FieldProblem for EmailAddressError {
 }
 
 impl EmailAddress {
+    /// The longest address (RFC 5321's 256-character path less the angle brackets).
+    pub const MAX_LEN: usize = 254;
+
     /// # Errors
     /// [`EmailAddressError`] when the text is not an e-mail address.
     pub fn parse(text: &str) -> Result<Self, EmailAddressError> {
         let Some((local, domain)) = text.rsplit_once('@') else {
             return Err(EmailAddressError);
         };
+        // RFC 5321: a path holds at most 254 characters of address, a domain at most 255 and a
+        // label 63 (the local part's 64 is checked below).
+        if text.len() > Self::MAX_LEN || domain.len() > 255 || domain.split('.').any(|label| label.len() > 63) {
+            return Err(EmailAddressError);
+        }
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.starts_with('.')
