@@ -538,6 +538,34 @@ pub enum CircuitState {
     HalfOpen,
 }
 
+/// The Factus API version a call went to. Factus enables one version per company account
+/// (new accounts are v2-only); the gateway speaks both with the same client contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FactusApiVersion {
+    V1,
+    V2,
+}
+
+impl FactusApiVersion {
+    /// `v1` or `v2`, as in Factus' paths and `FACTUS_API_VERSION`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::V1 => "v1",
+            Self::V2 => "v2",
+        }
+    }
+
+    /// The other version.
+    #[must_use]
+    pub fn other(self) -> Self {
+        match self {
+            Self::V1 => Self::V2,
+            Self::V2 => Self::V1,
+        }
+    }
+}
+
 /// How the server stands with Factus, for the edge (whether `X-Factus-Token` is required) and the
 /// readiness probe.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -548,6 +576,10 @@ pub trait FactusStatus: Send + Sync {
 
     /// The circuit breaker's current state.
     fn circuit_state(&self) -> CircuitState;
+
+    /// The Factus API version calls go to now (with `FACTUS_API_VERSION=auto`, the one the
+    /// account accepted).
+    fn api_version(&self) -> FactusApiVersion;
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::factus::{CircuitState, FactusStatus};
+use crate::factus::{CircuitState, FactusApiVersion, FactusStatus};
 use crate::ports::UserStore;
 
 /// What the readiness probe found.
@@ -14,6 +14,8 @@ pub struct Readiness {
     /// would only turn "invoices fail fast with 503" into "nothing answers at all" (users, the
     /// ledger and the docs keep working while Factus is down).
     pub factus_circuit: CircuitState,
+    /// The Factus API version in use (informative).
+    pub factus_api_version: FactusApiVersion,
 }
 
 impl Readiness {
@@ -43,6 +45,10 @@ impl HealthService {
                 false
             }
         };
-        Readiness { database_ok, factus_circuit: self.factus.circuit_state() }
+        Readiness {
+            database_ok,
+            factus_circuit: self.factus.circuit_state(),
+            factus_api_version: self.factus.api_version(),
+        }
     }
 }

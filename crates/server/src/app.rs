@@ -233,7 +233,7 @@ fn gateway_config(config: &Config, sandbox: Option<&Sandbox>) -> FactusGatewayCo
             }
         }
     };
-    gateway = gateway.with_request_timeout(factus.timeout);
+    gateway = gateway.with_request_timeout(factus.timeout).with_api_version(factus.api_version);
     gateway.connect_timeout = factus.connect_timeout.min(factus.timeout);
     gateway.retry = RetryPolicy { max_attempts: factus.retry_max_attempts, ..RetryPolicy::default() };
     gateway.breaker = BreakerPolicy {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine;
+use factus_infrastructure::factus::ApiVersionSetting;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
@@ -48,6 +49,9 @@ pub struct FactusSettings {
     pub breaker_window: usize,
     /// `FACTUS_BREAKER_OPEN_SECS`: how long the circuit stays open before a probe.
     pub breaker_open_for: Duration,
+    /// `FACTUS_API_VERSION`: `v1`, `v2` or `auto` (default): start on v1 and move to v2 the first
+    /// time Factus answers that the account does not have v1 (or the other way round).
+    pub api_version: ApiVersionSetting,
 }
 
 /// The exactly-once ledger's background reconciliation.
@@ -274,6 +278,11 @@ impl Config {
                     get("FACTUS_BREAKER_OPEN_SECS"),
                     30,
                 )?),
+                api_version: match get("FACTUS_API_VERSION") {
+                    None => ApiVersionSetting::Auto,
+                    Some(text) => ApiVersionSetting::parse(&text)
+                        .ok_or_else(|| error("FACTUS_API_VERSION", format!("must be v1, v2 or auto (got '{text}')")))?,
+                },
             },
             ledger: LedgerSettings {
                 reconcile_interval: Duration::from_secs(positive(

@@ -124,8 +124,8 @@ mod tests {
 
     use async_trait::async_trait;
     use factus_application::factus::{
-        BillEvents, CircuitState, DocumentFormat, DownloadedFile, FactusAccess, FactusBillGateway, FactusError,
-        FactusStatus, IssuedBill, StatusMessage, UpstreamJson,
+        BillEvents, CircuitState, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion, FactusBillGateway,
+        FactusError, FactusStatus, IssuedBill, StatusMessage, UpstreamJson,
     };
     use factus_application::issuance::IssuancePolicy;
     use factus_application::ledger::{EntryStatus, IdempotencyKey, LedgerStore, NewLedgerEntry, RequestFingerprint};
@@ -206,6 +206,9 @@ mod tests {
         }
         fn circuit_state(&self) -> CircuitState {
             CircuitState::Closed
+        }
+        fn api_version(&self) -> FactusApiVersion {
+            FactusApiVersion::V1
         }
     }
 

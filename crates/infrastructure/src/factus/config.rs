@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::version::ApiVersionSetting;
+
 /// The Factus gateway's configuration. `Debug` shows no secret (they are [`SecretString`]s).
 #[derive(Debug, Clone)]
 pub struct FactusGatewayConfig {
@@ -29,6 +31,8 @@ pub struct FactusGatewayConfig {
     /// How long before its expiry the server session's token is renewed (Factus advises ~60 s).
     /// For very short-lived tokens the renewal happens at half their lifetime instead.
     pub token_refresh_margin: Duration,
+    /// `FACTUS_API_VERSION` (default `auto`): which Factus API version calls go to.
+    pub api_version: ApiVersionSetting,
 }
 
 impl FactusGatewayConfig {
@@ -51,7 +55,15 @@ impl FactusGatewayConfig {
             retry: RetryPolicy::default(),
             breaker: BreakerPolicy::default(),
             token_refresh_margin: Duration::from_secs(60),
+            api_version: ApiVersionSetting::Auto,
         }
+    }
+
+    /// Sets `FACTUS_API_VERSION`.
+    #[must_use]
+    pub fn with_api_version(mut self, version: ApiVersionSetting) -> Self {
+        self.api_version = version;
+        self
     }
 
     /// Gives the gateway a Factus account of its own (see [`FactusCredentials`]).

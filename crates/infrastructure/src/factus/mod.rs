@@ -11,8 +11,15 @@
 //! - `oauth`, `session`: the two OAuth grants and the server-managed session.
 //! - `messages`: Factus error bodies → the reference's messages.
 //! - `responses`: Factus 2xx bodies → the application's types.
+//! - [`version`]: `FACTUS_API_VERSION` (v1, v2, auto) and the switch after Factus' 403.
 //! - [`payload`]: the `POST /v1/bills/validate` body; [`payload_v2`]: the `POST /v2/bills/validate`
 //!   body translated from the same invoice.
+//!
+//! Every call is built for the version in use (`/v1/...` or `/v2/...`, v1 ids or v2 codes) and
+//! read back into the same application types, so the ledger, the reconciler, the breaker, the
+//! retries and the session work alike on both. Catalogues v2 has no endpoint for
+//! (municipalities, countries, units, product tributes) are served from the bundled ones in the
+//! domain, in the v1 shapes.
 //!
 //! Every request carries `Accept: application/json` and `User-Agent: factus-api/<version>`;
 //! bill and lookup calls carry `Authorization: Bearer <token>`. On a failed call the upstream
@@ -32,13 +39,15 @@ mod responses;
 mod retry;
 mod session;
 mod transport;
+pub mod version;
 
 use async_trait::async_trait;
 use factus_application::factus::{
-    Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusAuthGateway,
-    FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken, IssuedBill,
-    MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
+    Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion,
+    FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken,
+    IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
 };
+use factus_domain::catalog::{self, Catalog};
 use factus_domain::invoice::Invoice;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::SecretString;
@@ -46,11 +55,13 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RetryPolicy, default_user_agent};
+pub use version::ApiVersionSetting;
 
 use messages::{bill_error_message, body_excerpt, payload_excerpt};
 use oauth::OAuthClient;
 use session::{ServerSession, SessionToken};
 use transport::{Body, Endpoint, Request, Transport};
+use version::{VersionSwitch, is_version_refusal};
 
 /// Why the gateway could not be built (at start-up).
 #[derive(Debug, Error)]
@@ -89,6 +100,7 @@ pub struct FactusGateway {
     oauth: OAuthClient,
     /// Present when the server has Factus credentials of its own.
     session: Option<ServerSession>,
+    version: VersionSwitch,
 }
 
 /// One call to a bill or lookup endpoint.
@@ -98,6 +110,31 @@ struct Call {
     method: Method,
     url: Url,
     body: Body,
+}
+
+/// How a version serves an operation: a call to Factus, or the bundled catalogues (v2 has no
+/// endpoint for them).
+enum Route {
+    Remote(Call),
+    Bundled,
+}
+
+/// What an operation got: Factus' 2xx body and the version that answered, or "use the bundle".
+enum Answer {
+    Remote(FactusApiVersion, Vec<u8>),
+    Bundled,
+}
+
+impl Answer {
+    /// The body of an operation that always calls Factus.
+    fn remote(self) -> Result<(FactusApiVersion, Vec<u8>), FactusError> {
+        match self {
+            Self::Remote(version, body) => Ok((version, body)),
+            Self::Bundled => {
+                Err(FactusError::Unexpected(anyhow::anyhow!("a Factus call was routed to the catalogues")))
+            }
+        }
+    }
 }
 
 /// The token a call runs with.
@@ -115,6 +152,19 @@ impl Bearer<'_> {
     }
 }
 
+/// The path segments of a bill operation on each version.
+fn bill_path(version: FactusApiVersion, v1: &[&'static str], v2: &[&'static str], tail: &[&str]) -> Vec<String> {
+    let (prefix, segments) = match version {
+        FactusApiVersion::V1 => ("v1", v1),
+        FactusApiVersion::V2 => ("v2", v2),
+    };
+    std::iter::once(prefix)
+        .chain(segments.iter().copied())
+        .map(str::to_owned)
+        .chain(tail.iter().map(|segment| (*segment).to_owned()))
+        .collect()
+}
+
 impl FactusGateway {
     /// Builds the HTTP client (once; it pools connections) and, with server credentials, the
     /// session, which logs in on first use.
@@ -125,11 +175,22 @@ impl FactusGateway {
         let transport = Transport::new(&config)?;
         let session =
             config.server_credentials.map(|credentials| ServerSession::new(credentials, config.token_refresh_margin));
-        Ok(Self { transport, oauth: OAuthClient::new(config.client_id, config.client_secret), session })
+        Ok(Self {
+            transport,
+            oauth: OAuthClient::new(config.client_id, config.client_secret),
+            session,
+            version: VersionSwitch::new(config.api_version),
+        })
+    }
+
+    /// The Factus API version calls go to now.
+    #[must_use]
+    pub fn api_version(&self) -> FactusApiVersion {
+        self.version.current()
     }
 
     /// The number of the bill whose reference is exactly `reference_code`, searching every page
-    /// of `GET /v1/bills?filter[reference_code]=…`.
+    /// of `GET /v{1,2}/bills?filter[reference_code]=…`.
     ///
     /// Factus' filter matches *parts* of references and lists newest first, so `FAC-1` also
     /// matches `FAC-10` … `FAC-19`; stopping at the first page would miss an existing bill and
@@ -143,18 +204,23 @@ impl FactusGateway {
         let mut page = 1_u64;
         loop {
             let page_text = page.to_string();
-            let listing = self.get(
-                LIST,
-                FactusOperation::FindInvoice,
-                &["v1", "bills"],
-                &[
-                    ("filter[reference_code]", reference_code),
-                    ("filter[per_page]", LOOKUP_PAGE_SIZE),
-                    ("per_page", LOOKUP_PAGE_SIZE),
-                    ("page", &page_text),
-                ],
-            )?;
-            let body = self.call(access, listing).await?;
+            let (_, body) = self
+                .call(access, |version| {
+                    let path = bill_path(version, &["bills"], &["bills"], &[]);
+                    self.get(
+                        LIST,
+                        FactusOperation::FindInvoice,
+                        &path,
+                        &[
+                            ("filter[reference_code]", reference_code),
+                            ("filter[per_page]", LOOKUP_PAGE_SIZE),
+                            ("per_page", LOOKUP_PAGE_SIZE),
+                            ("page", &page_text),
+                        ],
+                    )
+                })
+                .await?
+                .remote()?;
             let items = responses::list(&body)?;
             if let Some(number) = responses::listed_bill_number(&items, reference_code) {
                 return Ok(Some(number));
@@ -190,24 +256,53 @@ impl FactusGateway {
         }
     }
 
-    /// Makes the call and returns the body of its 2xx answer. With the server session, a 401 makes
-    /// the session renew the token and the call is made once more: Factus refused the request
-    /// before acting on it, so even a create is safe to repeat.
-    async fn call(&self, access: &FactusAccess, call: Call) -> Result<Vec<u8>, FactusError> {
+    /// Makes the call the version in use routes to, and returns the body of its 2xx answer with
+    /// the version that gave it.
+    ///
+    /// With `FACTUS_API_VERSION=auto`, Factus' 403 "Version de API no disponible para esta
+    /// empresa" switches the gateway to the other version and the call is built again for it and
+    /// made once more: Factus refuses the version before acting on the request, so even a create
+    /// is safe to repeat.
+    async fn call(
+        &self,
+        access: &FactusAccess,
+        route: impl Fn(FactusApiVersion) -> Result<Route, FactusError>,
+    ) -> Result<Answer, FactusError> {
+        let version = self.version.current();
+        let Route::Remote(call) = route(version)? else { return Ok(Answer::Bundled) };
+        let reply = self.exchange(access, &call).await?;
+        if is_version_refusal(reply.status.as_u16(), &reply.body)
+            && let Some(other) = self.version.after_refusal(version)
+        {
+            let Route::Remote(call) = route(other)? else { return Ok(Answer::Bundled) };
+            let reply = self.exchange(access, &call).await?;
+            return self.finish(&call, reply).map(|body| Answer::Remote(other, body));
+        }
+        self.finish(&call, reply).map(|body| Answer::Remote(version, body))
+    }
+
+    /// One exchange. With the server session, a 401 makes the session renew the token and the
+    /// call is made once more: Factus refused the request before acting on it, so even a create is
+    /// safe to repeat.
+    async fn exchange(&self, access: &FactusAccess, call: &Call) -> Result<transport::Reply, FactusError> {
         let bearer = self.bearer(access).await?;
-        let mut reply = self.send(&call, &bearer).await?;
+        let mut reply = self.send(call, &bearer).await?;
         if reply.status == StatusCode::UNAUTHORIZED
             && let (Bearer::Session(stale), Some(session)) = (&bearer, &self.session)
         {
             tracing::debug!(endpoint = call.endpoint.name, "factus refused the session token; renewing it once");
             session.invalidate(stale.generation).await;
             let fresh = Bearer::Session(session.token(&self.transport, &self.oauth).await?);
-            reply = self.send(&call, &fresh).await?;
+            reply = self.send(call, &fresh).await?;
         }
+        Ok(reply)
+    }
+
+    /// The body of a 2xx answer, or the failure it reports.
+    fn finish(&self, call: &Call, reply: transport::Reply) -> Result<Vec<u8>, FactusError> {
         if reply.status.is_success() {
             return Ok(reply.body);
         }
-
         tracing::debug!(
             endpoint = call.endpoint.name,
             method = %call.method,
@@ -235,16 +330,30 @@ impl FactusGateway {
         self.transport.send(&request).await
     }
 
-    fn get(
+    fn get<S: AsRef<str>>(
         &self,
         endpoint: Endpoint,
         operation: FactusOperation,
-        path: &[&str],
+        path: &[S],
         query: &[(&str, &str)],
-    ) -> Result<Call, FactusError> {
-        Ok(Call { endpoint, operation, method: Method::GET, url: self.transport.url(path, query)?, body: Body::Empty })
+    ) -> Result<Route, FactusError> {
+        self.request(endpoint, operation, Method::GET, path, query, Body::Empty)
     }
 
+    fn request<S: AsRef<str>>(
+        &self,
+        endpoint: Endpoint,
+        operation: FactusOperation,
+        method: Method,
+        path: &[S],
+        query: &[(&str, &str)],
+        body: Body,
+    ) -> Result<Route, FactusError> {
+        let segments: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
+        Ok(Route::Remote(Call { endpoint, operation, method, url: self.transport.url(&segments, query)?, body }))
+    }
+
+    /// A catalogue: from Factus on v1, from the bundle on v2 (which has no endpoint for it).
     async fn lookup<T>(
         &self,
         access: &FactusAccess,
@@ -252,11 +361,52 @@ impl FactusGateway {
         path: &[&str],
         name: Option<&str>,
         item: fn(usize, &Value) -> Result<T, FactusError>,
+        bundled: impl Fn(Option<&str>) -> Vec<T>,
     ) -> Result<Vec<T>, FactusError> {
         let query: Vec<(&str, &str)> = name.map(|name| ("name", name)).into_iter().collect();
-        let body = self.call(access, self.get(endpoint, FactusOperation::Lookup, path, &query)?).await?;
-        responses::list(&body)?.iter().enumerate().map(|(index, value)| item(index, value)).collect()
+        let answer = self
+            .call(access, |version| match version {
+                FactusApiVersion::V1 => {
+                    let mut segments = vec!["v1"];
+                    segments.extend_from_slice(path);
+                    self.get(endpoint, FactusOperation::Lookup, &segments, &query)
+                }
+                FactusApiVersion::V2 => Ok(Route::Bundled),
+            })
+            .await?;
+        match answer {
+            Answer::Remote(_, body) => {
+                responses::list(&body)?.iter().enumerate().map(|(index, value)| item(index, value)).collect()
+            }
+            Answer::Bundled => Ok(bundled(name)),
+        }
     }
+}
+
+/// Entries of a bundled catalogue whose name contains `name` (case and accents ignored), as
+/// Factus v1 filters its lists.
+fn bundled_entries(catalog: &'static Catalog, name: Option<&str>) -> impl Iterator<Item = &'static catalog::Entry> {
+    let wanted = name.map(fold).filter(|wanted| !wanted.is_empty());
+    catalog
+        .entries()
+        .iter()
+        .filter(move |entry| wanted.as_ref().is_none_or(|wanted| fold(entry.name()).contains(wanted)))
+}
+
+/// Lower case without Spanish accents, for name filters.
+fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            other => other,
+        })
+        .collect()
 }
 
 /// A non-2xx answer as the application sees it: 4xx → `Rejected`, 5xx → `Unavailable` (the
@@ -291,19 +441,29 @@ impl FactusAuthGateway for FactusGateway {
 #[async_trait]
 impl FactusBillGateway for FactusGateway {
     async fn validate_bill(&self, access: &FactusAccess, invoice: &Invoice) -> Result<IssuedBill, FactusError> {
-        let call = Call {
-            endpoint: VALIDATE,
-            operation: FactusOperation::CreateInvoice,
-            method: Method::POST,
-            url: self.transport.url(&["v1", "bills", "validate"], &[])?,
-            body: json_body(&payload::bill_payload(invoice))?,
-        };
-        responses::issued_bill(&self.call(access, call).await?)
+        let (version, body) = self
+            .call(access, |version| {
+                let payload = match version {
+                    FactusApiVersion::V1 => payload::bill_payload(invoice),
+                    FactusApiVersion::V2 => payload_v2::bill_payload(invoice),
+                };
+                let path = bill_path(version, &["bills", "validate"], &["bills", "validate"], &[]);
+                self.request(VALIDATE, FactusOperation::CreateInvoice, Method::POST, &path, &[], json_body(&payload)?)
+            })
+            .await?
+            .remote()?;
+        responses::issued_bill(&body, version)
     }
 
     async fn show_bill(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusError> {
-        let call = self.get(SHOW, FactusOperation::GetInvoice, &["v1", "bills", "show", number], &[])?;
-        responses::shown_bill(&self.call(access, call).await?)
+        let (_, body) = self
+            .call(access, |version| {
+                let path = bill_path(version, &["bills", "show"], &["bills"], &[number]);
+                self.get(SHOW, FactusOperation::GetInvoice, &path, &[])
+            })
+            .await?
+            .remote()?;
+        responses::shown_bill(&body)
     }
 
     async fn download_document(
@@ -316,14 +476,28 @@ impl FactusBillGateway for FactusGateway {
             DocumentFormat::Pdf => (DOWNLOAD_PDF, "download-pdf"),
             DocumentFormat::Xml => (DOWNLOAD_XML, "download-xml"),
         };
-        let call = self.get(endpoint, format.operation(), &["v1", "bills", segment, number], &[])?;
-        responses::downloaded(&self.call(access, call).await?, number, format)
+        let (_, body) = self
+            .call(access, |version| {
+                let path = match version {
+                    FactusApiVersion::V1 => bill_path(version, &["bills", segment], &[], &[number]),
+                    FactusApiVersion::V2 => bill_path(version, &[], &["bills"], &[number, segment]),
+                };
+                self.get(endpoint, format.operation(), &path, &[])
+            })
+            .await?
+            .remote()?;
+        responses::downloaded(&body, number, format)
     }
 
     async fn events(&self, access: &FactusAccess, number: &str) -> Result<BillEvents, FactusError> {
-        let call =
-            self.get(EVENTS, FactusOperation::InvoiceEvents, &["v1", "bills", number, "radian", "events"], &[])?;
-        responses::events(&self.call(access, call).await?)
+        let (_, body) = self
+            .call(access, |version| {
+                let path = bill_path(version, &["bills"], &["bills"], &[number, "radian", "events"]);
+                self.get(EVENTS, FactusOperation::InvoiceEvents, &path, &[])
+            })
+            .await?
+            .remote()?;
+        responses::events(&body)
     }
 
     async fn send_email(
@@ -338,14 +512,18 @@ impl FactusBillGateway for FactusGateway {
         if let Some(pdf) = pdf_base64.filter(|pdf| !pdf.is_empty()) {
             payload.insert("pdf_base_64_encoded".to_owned(), Value::String(pdf));
         }
-        let call = Call {
-            endpoint: SEND_EMAIL,
-            operation: FactusOperation::SendEmail,
-            method: Method::POST,
-            url: self.transport.url(&["v1", "bills", "send-email", number], &[])?,
-            body: json_body(&Value::Object(payload))?,
-        };
-        responses::status_message(&self.call(access, call).await?)
+        let payload = Value::Object(payload);
+        let (_, body) = self
+            .call(access, |version| {
+                let path = match version {
+                    FactusApiVersion::V1 => bill_path(version, &["bills", "send-email"], &[], &[number]),
+                    FactusApiVersion::V2 => bill_path(version, &[], &["bills"], &[number, "send-email"]),
+                };
+                self.request(SEND_EMAIL, FactusOperation::SendEmail, Method::POST, &path, &[], json_body(&payload)?)
+            })
+            .await?
+            .remote()?;
+        responses::status_message(&body)
     }
 
     async fn delete_by_reference(
@@ -353,14 +531,15 @@ impl FactusBillGateway for FactusGateway {
         access: &FactusAccess,
         reference_code: &str,
     ) -> Result<StatusMessage, FactusError> {
-        let call = Call {
-            endpoint: DESTROY,
-            operation: FactusOperation::DeleteInvoice,
-            method: Method::DELETE,
-            url: self.transport.url(&["v1", "bills", "destroy", "reference", reference_code], &[])?,
-            body: Body::Empty,
-        };
-        responses::status_message(&self.call(access, call).await?)
+        let (_, body) = self
+            .call(access, |version| {
+                let segments = ["bills", "destroy", "reference"];
+                let path = bill_path(version, &segments, &segments, &[reference_code]);
+                self.request(DESTROY, FactusOperation::DeleteInvoice, Method::DELETE, &path, &[], Body::Empty)
+            })
+            .await?
+            .remote()?;
+        responses::status_message(&body)
     }
 
     async fn find_bill_by_reference(
@@ -376,16 +555,22 @@ impl FactusBillGateway for FactusGateway {
                 message: format!("Factus lista la referencia {reference_code} sin número de documento"),
             });
         }
-        let show = self.get(SHOW, FactusOperation::FindInvoice, &["v1", "bills", "show", &number], &[])?;
-        match self.call(access, show).await {
-            Ok(body) => {
+        let shown = self
+            .call(access, |version| {
+                let path = bill_path(version, &["bills", "show"], &["bills"], &[&number]);
+                self.get(SHOW, FactusOperation::FindInvoice, &path, &[])
+            })
+            .await
+            .and_then(Answer::remote);
+        match shown {
+            Ok((version, body)) => {
                 let document = serde_json::from_slice::<Value>(&body)
                     .ok()
                     .and_then(|value| value.as_object().cloned())
                     .ok_or_else(|| FactusError::InvalidResponse {
                         message: "Respuesta de Factus no es un objeto JSON".to_owned(),
                     })?;
-                responses::bill_of(&document).map(Some)
+                responses::bill_of(&document, version).map(Some)
             }
             // Deleted between the two calls.
             Err(FactusError::Rejected { status: 404, .. }) => Ok(None),
@@ -401,7 +586,17 @@ impl FactusLookupGateway for FactusGateway {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<Municipality>, FactusError> {
-        self.lookup(access, MUNICIPALITIES, &["v1", "municipalities"], name.as_deref(), responses::municipality).await
+        self.lookup(access, MUNICIPALITIES, &["municipalities"], name.as_deref(), responses::municipality, |name| {
+            bundled_entries(catalog::municipalities(), name)
+                .map(|entry| Municipality {
+                    id: entry.id(),
+                    name: entry.name().to_owned(),
+                    code: entry.code().to_owned(),
+                    department: entry.department().map(|(_, name)| name.to_owned()).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn product_tributes(
@@ -409,8 +604,17 @@ impl FactusLookupGateway for FactusGateway {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<ProductTribute>, FactusError> {
-        self.lookup(access, TRIBUTES, &["v1", "tributes", "products"], name.as_deref(), responses::product_tribute)
-            .await
+        self.lookup(access, TRIBUTES, &["tributes", "products"], name.as_deref(), responses::product_tribute, |name| {
+            bundled_entries(catalog::product_tributes(), name)
+                .map(|entry| ProductTribute {
+                    id: entry.id(),
+                    name: entry.name().to_owned(),
+                    code: entry.code().to_owned(),
+                    description: None,
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn measurement_units(
@@ -418,15 +622,40 @@ impl FactusLookupGateway for FactusGateway {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<MeasurementUnit>, FactusError> {
-        self.lookup(access, UNITS, &["v1", "measurement-units"], name.as_deref(), responses::measurement_unit).await
+        self.lookup(access, UNITS, &["measurement-units"], name.as_deref(), responses::measurement_unit, |name| {
+            bundled_entries(catalog::unit_measures(), name)
+                .map(|entry| MeasurementUnit {
+                    id: entry.id(),
+                    name: entry.name().to_owned(),
+                    code: entry.code().to_owned(),
+                })
+                .collect()
+        })
+        .await
     }
 
     async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError> {
-        self.lookup(access, RANGES, &["v1", "numbering-ranges"], None, responses::numbering_range).await
+        let (_, body) = self
+            .call(access, |version| {
+                let path = bill_path(version, &["numbering-ranges"], &["numbering-ranges"], &[]);
+                self.get(RANGES, FactusOperation::Lookup, &path, &[])
+            })
+            .await?
+            .remote()?;
+        responses::list(&body)?
+            .iter()
+            .enumerate()
+            .map(|(index, value)| responses::numbering_range(index, value))
+            .collect()
     }
 
     async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {
-        self.lookup(access, COUNTRIES, &["v1", "countries"], name.as_deref(), responses::country).await
+        self.lookup(access, COUNTRIES, &["countries"], name.as_deref(), responses::country, |name| {
+            bundled_entries(catalog::countries(), name)
+                .map(|entry| Country { id: entry.id(), code: entry.code().to_owned(), name: entry.name().to_owned() })
+                .collect()
+        })
+        .await
     }
 
     async fn acquirer(
@@ -436,10 +665,28 @@ impl FactusLookupGateway for FactusGateway {
         identification_number: &str,
     ) -> Result<Acquirer, FactusError> {
         let document_id = identification_document_id.to_string();
-        let query =
-            [("identification_document_id", document_id.as_str()), ("identification_number", identification_number)];
-        let call = self.get(ACQUIRER, FactusOperation::Lookup, &["v1", "dian", "acquirer"], &query)?;
-        responses::acquirer(&self.call(access, call).await?)
+        // v2 takes the DIAN code of the document type; an id outside the table is passed as it is
+        // and Factus answers for it.
+        let document_code = catalog::identification_documents()
+            .by_id(identification_document_id)
+            .map_or(document_id.as_str(), |entry| entry.code());
+        let (_, body) = self
+            .call(access, |version| {
+                let (key, value) = match version {
+                    FactusApiVersion::V1 => ("identification_document_id", document_id.as_str()),
+                    FactusApiVersion::V2 => ("identification_document_code", document_code),
+                };
+                let path = bill_path(version, &["dian", "acquirer"], &["dian", "acquirer"], &[]);
+                self.get(
+                    ACQUIRER,
+                    FactusOperation::Lookup,
+                    &path,
+                    &[(key, value), ("identification_number", identification_number)],
+                )
+            })
+            .await?
+            .remote()?;
+        responses::acquirer(&body)
     }
 }
 
@@ -450,5 +697,9 @@ impl FactusStatus for FactusGateway {
 
     fn circuit_state(&self) -> CircuitState {
         self.breaker_state()
+    }
+
+    fn api_version(&self) -> FactusApiVersion {
+        self.version.current()
     }
 }

@@ -6,8 +6,9 @@
 //! endpoint's prefix.
 
 use factus_application::factus::{
-    Acquirer, BillEvent, BillEvents, Country, DocumentFormat, DownloadedFile, FactusError, FactusToken, IssuedBill,
-    MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
+    Acquirer, BillEvent, BillEvents, Country, DocumentFormat, DownloadedFile, FactusApiVersion, FactusError,
+    FactusToken, IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage,
+    UpstreamJson,
 };
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
@@ -31,29 +32,50 @@ pub(crate) fn token(body: &[u8]) -> Result<FactusToken, FactusError> {
     })
 }
 
-/// `POST /v1/bills/validate` (`docs/contract.md` §2.4): `data.bill.{number,cufe,qr,status}`,
-/// `data.numbering_range.prefix`, top-level `message`; missing parts default to `""`, status to
+/// `POST /v{1,2}/bills/validate` (`docs/contract.md` §2.4): the bill's number, prefix, CUFE, QR
+/// address and status, and the top-level `message`; missing parts default to `""`, status to
 /// `"1"`, message to `"Success"`.
-pub(crate) fn issued_bill(body: &[u8]) -> Result<IssuedBill, FactusError> {
+pub(crate) fn issued_bill(body: &[u8], version: FactusApiVersion) -> Result<IssuedBill, FactusError> {
     let document = object(body)?;
-    let mut bill = bill_of(&document)?;
+    let mut bill = bill_of(&document, version)?;
     bill.message = Some(text(document.get("message")).unwrap_or_else(|| "Success".to_owned()));
     Ok(bill)
 }
 
 /// The bill part of a create or show answer, without a message.
-pub(crate) fn bill_of(document: &Map<String, Value>) -> Result<IssuedBill, FactusError> {
+///
+/// v1: `data.bill.{number,cufe,qr,status}` and `data.numbering_range.prefix`. v2 has no `bill`
+/// wrapper: `data.{number,cufe}`, `data.links.qr`, `data.numbering_range.prefix`, and
+/// `data.is_validated` (a boolean) in place of the 1/0 `status`, read back as `"1"`/`"0"` so
+/// clients see the same answer on both versions.
+pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) -> Result<IssuedBill, FactusError> {
     let data = optional_object(document.get("data"), "data")?;
-    let bill = data.and_then(|data| data.get("bill")).and_then(Value::as_object);
-    let range = data.and_then(|data| data.get("numbering_range")).and_then(Value::as_object);
+    let part = |key: &str| data.and_then(|data| data.get(key)).and_then(Value::as_object);
     let field = |part: Option<&Map<String, Value>>, key: &str| part.and_then(|part| text(part.get(key)));
-    Ok(IssuedBill {
-        number: field(bill, "number").unwrap_or_default(),
-        prefix: field(range, "prefix").unwrap_or_default(),
-        cufe: field(bill, "cufe").unwrap_or_default(),
-        qr_url: field(bill, "qr").unwrap_or_default(),
-        status: field(bill, "status").unwrap_or_else(|| "1".to_owned()),
-        message: None,
+    let range = part("numbering_range");
+    Ok(match version {
+        FactusApiVersion::V1 => {
+            let bill = part("bill");
+            IssuedBill {
+                number: field(bill, "number").unwrap_or_default(),
+                prefix: field(range, "prefix").unwrap_or_default(),
+                cufe: field(bill, "cufe").unwrap_or_default(),
+                qr_url: field(bill, "qr").unwrap_or_default(),
+                status: field(bill, "status").unwrap_or_else(|| "1".to_owned()),
+                message: None,
+            }
+        }
+        FactusApiVersion::V2 => IssuedBill {
+            number: field(data, "number").unwrap_or_default(),
+            prefix: field(range, "prefix").unwrap_or_default(),
+            cufe: field(data, "cufe").unwrap_or_default(),
+            qr_url: field(part("links"), "qr").unwrap_or_default(),
+            status: match data.and_then(|data| flag(data.get("is_validated"))) {
+                Some(false) => "0".to_owned(),
+                Some(true) | None => "1".to_owned(),
+            },
+            message: None,
+        },
     })
 }
 
@@ -331,7 +353,9 @@ mod tests {
 
     #[test]
     fn an_issued_bill_is_mapped_with_the_reference_defaults() {
-        let bill = issued_bill(br#"{"status":"Created","data":{"bill":{"number":"SETP1","status":1}}}"#).expect("bill");
+        let bill =
+            issued_bill(br#"{"status":"Created","data":{"bill":{"number":"SETP1","status":1}}}"#, FactusApiVersion::V1)
+                .expect("bill");
         assert_eq!(
             bill,
             IssuedBill {
@@ -343,7 +367,7 @@ mod tests {
                 message: Some("Success".into()),
             }
         );
-        let bill = issued_bill(br#"{"data":{"bill":{"status":0}}}"#).expect("bill");
+        let bill = issued_bill(br#"{"data":{"bill":{"status":0}}}"#, FactusApiVersion::V1).expect("bill");
         assert_eq!(bill.status, "0");
     }
 

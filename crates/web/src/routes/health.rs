@@ -27,6 +27,10 @@ pub struct ReadinessResponse {
     /// The circuit breaker in front of Factus: `closed`, `open` or `half_open`. An open circuit
     /// does not make the instance unready (see `Readiness`).
     pub factus_circuit: &'static str,
+    /// The Factus API version calls go to: `v1` or `v2` (with `FACTUS_API_VERSION=auto`, the one
+    /// the Factus account accepted).
+    #[schema(example = "v2")]
+    pub factus_api_version: &'static str,
 }
 
 /// Liveness: the process answers.
@@ -52,6 +56,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             CircuitState::Open => "open",
             CircuitState::HalfOpen => "half_open",
         },
+        factus_api_version: readiness.factus_api_version.as_str(),
     };
     let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
