@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use factus_application::factus::{
-    CircuitState, DocumentFormat, FactusAccess, FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway,
-    FactusStatus, IssuedBill,
+    CircuitState, DocumentFormat, FactusAccess, FactusApiVersion, FactusAuthGateway, FactusBillGateway, FactusError,
+    FactusLookupGateway, FactusStatus, IssuedBill,
 };
 use factus_domain::invoice::{CustomerDraft, Invoice, InvoiceDraft, ItemDraft};
-use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy};
+use factus_infrastructure::factus::{
+    ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy,
+};
 use rust_decimal_macros::dec;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -1219,4 +1221,105 @@ async fn secrets_never_reach_a_log_line_while_failures_log_the_upstream_body_and
     ] {
         assert!(!text.contains(secret), "{secret} leaked into the logs: {text}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Factus API v2
+// ---------------------------------------------------------------------------------------------
+
+/// The minimal invoice as `POST /v2/bills/validate` takes it, byte for byte: DIAN codes, the net
+/// price (100.5 with 19 % → 84.45, and 84.45 + 16.05 = 100.50), the tax as `taxes[]`, one payment
+/// of the v1 total, no rounding needed.
+const MINIMAL_V2_PAYLOAD: &str = r#"{"reference_code":"R2","document":"01","payment_details":[{"payment_form":"1","payment_method_code":"10","amount":"100.50"}],"cash_rounding_amount":"0.00","customer":{"identification_document_code":"13","identification":"1","names":"Juan","legal_organization_code":"2","tribute_code":"ZZ"},"items":[{"code_reference":"P","name":"N","quantity":"1.00","discount_rate":"0.00","price":"84.45","unit_measure_code":"94","standard_code":"999","taxes":[{"code":"01","rate":"19"}]}]}"#;
+
+fn v2_created() -> Value {
+    json!({
+        "status": "Created",
+        "message": "Documento con el código de referencia R2 registrado y validado con éxito",
+        "data": {
+            "number": "SETP990000007",
+            "reference_code": "R2",
+            "is_validated": true,
+            "cufe": "c".repeat(96),
+            "numbering_range": {"prefix": "SETP"},
+            "links": {"qr": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=ccc"},
+        }
+    })
+}
+
+#[tokio::test]
+async fn on_v2_the_invoice_is_posted_translated_and_the_answer_reads_as_on_v1() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/bills/validate"))
+        .and(header("authorization", format!("Bearer {CLIENT_TOKEN}").as_str()))
+        .and(header("content-type", "application/json"))
+        .and(body_string(MINIMAL_V2_PAYLOAD))
+        .respond_with(ResponseTemplate::new(201).set_body_json(v2_created()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gateway = FactusGateway::new(config(&server.uri()).with_api_version(ApiVersionSetting::V2)).unwrap();
+
+    let bill = gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created");
+    assert_eq!(
+        bill,
+        IssuedBill {
+            number: "SETP990000007".into(),
+            prefix: "SETP".into(),
+            cufe: "c".repeat(96),
+            qr_url: "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=ccc".into(),
+            status: "1".into(),
+            message: Some("Documento con el código de referencia R2 registrado y validado con éxito".into()),
+        }
+    );
+}
+
+#[tokio::test]
+async fn auto_repeats_a_create_refused_for_its_version_once_on_the_other_and_stays_there() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/bills/validate"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Version de API no disponible para esta empresa"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/bills/validate"))
+        .and(body_string(MINIMAL_V2_PAYLOAD))
+        .respond_with(ResponseTemplate::new(201).set_body_json(v2_created()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let gateway = gateway(&server);
+    assert_eq!(gateway.api_version(), FactusApiVersion::V1);
+
+    assert_eq!(gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created").number, "SETP990000007");
+    assert_eq!(gateway.api_version(), FactusApiVersion::V2);
+    gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created");
+}
+
+#[tokio::test]
+async fn a_configured_version_does_not_switch_and_the_refusal_reaches_the_caller() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/bills/show/SETP1"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Version de API no disponible para esta empresa"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gateway = FactusGateway::new(config(&server.uri()).with_api_version(ApiVersionSetting::V1)).unwrap();
+
+    let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+    assert!(
+        matches!(&error, FactusError::Rejected { status: 403, message } if message == "Version de API no disponible para esta empresa"),
+        "{error:?}"
+    );
+    assert_eq!(gateway.api_version(), FactusApiVersion::V1);
 }

@@ -1,0 +1,191 @@
+//! The Factus gateway against `factus-sandbox` simulating a v2-only account (every `/v1/...`
+//! call answers 403), over real HTTP: the translated v2 body passes the sandbox's v2 validation
+//! for every unit and municipality of the catalogues, the whole bill flow works on v2 with the
+//! answers our clients already know, and `auto` finds v2 after one refusal.
+
+use std::time::Duration;
+
+use factus_application::factus::{
+    DocumentFormat, FactusAccess, FactusApiVersion, FactusBillGateway, FactusLookupGateway,
+};
+use factus_domain::catalog;
+use factus_domain::invoice::{CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft};
+use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig};
+use factus_sandbox::{
+    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
+};
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use serde_json::Value;
+
+async fn v2_sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig { api_version: ApiVersion::V2, ..SandboxConfig::default() })
+        .await
+        .expect("sandbox starts")
+}
+
+fn gateway(sandbox: &Sandbox, version: ApiVersionSetting) -> FactusGateway {
+    let config =
+        FactusGatewayConfig::new(sandbox.base_url(), DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
+            .with_request_timeout(Duration::from_secs(20))
+            .with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD))
+            .with_api_version(version);
+    FactusGateway::new(config).expect("valid config")
+}
+
+fn item(unit_measure_id: i64, price: Decimal, quantity: i64) -> ItemDraft {
+    ItemDraft {
+        code_reference: format!("U{unit_measure_id}"),
+        name: "Producto".into(),
+        quantity,
+        price,
+        tax_rate: Decimal::from(19),
+        unit_measure_id,
+        standard_code_id: 1,
+        is_excluded: 0,
+        tribute_id: 1,
+        ..ItemDraft::default()
+    }
+}
+
+fn invoice(reference: &str, municipality_id: i64, items: Vec<ItemDraft>) -> Invoice {
+    Invoice::parse(InvoiceDraft {
+        reference_code: reference.into(),
+        establishment: Some(EstablishmentDraft {
+            name: "Tienda".into(),
+            address: "Calle 1".into(),
+            phone_number: "3000000000".into(),
+            email: "tienda@example.co".into(),
+            municipality_id,
+        }),
+        customer: CustomerDraft {
+            identification_document_id: 6,
+            identification: "900123456".into(),
+            dv: Some("8".into()),
+            company: Some("ACME SAS".into()),
+            legal_organization_id: 1,
+            tribute_id: 18,
+            municipality_id: Some(municipality_id),
+            ..CustomerDraft::default()
+        },
+        items,
+        ..InvoiceDraft::default()
+    })
+    .expect("valid invoice")
+}
+
+async fn admin_json(sandbox: &Sandbox, path: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{}{path}", sandbox.base_url()))
+        .send()
+        .await
+        .expect("the admin endpoint answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test]
+async fn every_unit_and_municipality_of_the_catalogues_passes_the_sandbox_v2_validation() {
+    let sandbox = v2_sandbox().await;
+    let gateway = gateway(&sandbox, ApiVersionSetting::V2);
+    let access = FactusAccess::ServerSession;
+
+    // Every unit, a hundred items per invoice; prices that need a net price and rounding.
+    let units: Vec<i64> = catalog::unit_measures().entries().iter().map(catalog::Entry::id).collect();
+    for (chunk, ids) in units.chunks(100).enumerate() {
+        let items = ids.iter().map(|id| item(*id, Decimal::new(1_000_000 + id * 7, 2), 1 + id % 5)).collect();
+        let bill = gateway
+            .validate_bill(&access, &invoice(&format!("UNITS-{chunk}"), 169, items))
+            .await
+            .unwrap_or_else(|error| panic!("units {:?}..: {error}", ids.first()));
+        assert_eq!(bill.status, "1");
+    }
+
+    // Every municipality, as the customer's and the establishment's.
+    for entry in catalog::municipalities().entries() {
+        let reference = format!("MUN-{}", entry.id());
+        let items = vec![item(70, Decimal::new(11_900, 2), 1)];
+        gateway
+            .validate_bill(&access, &invoice(&reference, entry.id(), items))
+            .await
+            .unwrap_or_else(|error| panic!("municipality {} ({}): {error}", entry.id(), entry.code()));
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
+    let sandbox = v2_sandbox().await;
+    let gateway = gateway(&sandbox, ApiVersionSetting::V2);
+    let access = FactusAccess::ServerSession;
+
+    let bill = gateway
+        .validate_bill(&access, &invoice("V2-FLOW-1", 169, vec![item(70, Decimal::new(999, 2), 7)]))
+        .await
+        .expect("created");
+    assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
+    assert_eq!(bill.cufe.len(), 96);
+    assert!(bill.qr_url.ends_with(&bill.cufe), "{}", bill.qr_url);
+    assert_eq!(
+        bill.message.as_deref(),
+        Some("Documento con el código de referencia V2-FLOW-1 registrado y validado con éxito")
+    );
+
+    // The total Factus v2 keeps payable is the v1 total of the same sale: 7 × 9.99.
+    let shown: Value = serde_json::from_str(gateway.show_bill(&access, &bill.number).await.expect("shown").as_str())
+        .expect("JSON text");
+    assert_eq!(shown["data"]["number"], Value::String(bill.number.clone()));
+    assert_eq!(shown["data"]["totals"]["total"], "69.93");
+
+    let pdf = gateway.download_document(&access, &bill.number, DocumentFormat::Pdf).await.expect("pdf");
+    assert!(!pdf.content_base64.is_empty());
+    assert!(gateway.events(&access, &bill.number).await.expect("events").events.is_empty());
+    let sent = gateway.send_email(&access, &bill.number, "juan@example.com", None).await.expect("sent");
+    assert!(!sent.message.is_empty());
+
+    let found = gateway.find_bill_by_reference(&access, "V2-FLOW-1").await.expect("lookup").expect("found");
+    assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
+    assert_eq!(gateway.find_bill_by_reference(&access, "V2-NONE").await.expect("lookup"), None);
+
+    // Catalogues v2 has no endpoint for come from the bundle, in the v1 shapes.
+    let bogota = gateway.municipalities(&access, Some("bogota".into())).await.expect("municipalities");
+    assert_eq!(bogota.iter().map(|m| (m.id, m.code.as_str())).collect::<Vec<_>>(), [(169, "11001")]);
+    let units = gateway.measurement_units(&access, None).await.expect("units");
+    assert_eq!(units.len(), 1093);
+    assert_eq!(gateway.countries(&access, Some("colombia".into())).await.expect("countries")[0].id, 46);
+    assert_eq!(gateway.product_tributes(&access, None).await.expect("tributes").len(), 17);
+    assert!(!gateway.numbering_ranges(&access).await.expect("ranges").is_empty());
+
+    let log = admin_json(&sandbox, "/__sandbox/requests/log").await;
+    let requests = log["requests"].as_array().expect("a log");
+    assert!(requests.iter().all(|entry| !entry.to_string().contains("/v1/")), "{log}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn auto_moves_to_v2_after_one_refusal_and_stays_there() {
+    let sandbox = v2_sandbox().await;
+    let gateway = gateway(&sandbox, ApiVersionSetting::Auto);
+    let access = FactusAccess::ServerSession;
+    assert_eq!(gateway.api_version(), FactusApiVersion::V1);
+
+    // The first call is a create: refused on v1 before anything is stored, repeated on v2.
+    let first = gateway
+        .validate_bill(&access, &invoice("AUTO-1", 169, vec![item(70, Decimal::from(119), 1)]))
+        .await
+        .expect("created on v2");
+    assert_eq!(first.number, "SETP990000001");
+    assert_eq!(gateway.api_version(), FactusApiVersion::V2);
+    let second = gateway
+        .validate_bill(&access, &invoice("AUTO-2", 169, vec![item(70, Decimal::from(119), 1)]))
+        .await
+        .expect("created on v2");
+    assert_eq!(second.number, "SETP990000002", "one invoice per create: nothing was stored by the refused call");
+
+    let log = admin_json(&sandbox, "/__sandbox/requests/log").await;
+    let refused: Vec<&Value> =
+        log["requests"].as_array().expect("a log").iter().filter(|entry| entry["status"] == 403).collect();
+    assert_eq!(refused.len(), 1, "{log}");
+    sandbox.shutdown().await;
+}
