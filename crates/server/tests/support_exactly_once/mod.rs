@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
+    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
 use factus_server::app::{self, BuildOptions};
 use factus_server::config::Config;
@@ -48,16 +48,64 @@ pub struct UpstreamBill {
     pub status: i64,
 }
 
+/// A Factus v1 path, route template or fault prefix as the same operation reads on `version`
+/// (`/v1/bills/show/{number}` → `/v2/bills/{number}`), so one suite runs against either.
+#[must_use]
+pub fn on_version(version: ApiVersion, v1: &str) -> String {
+    if version != ApiVersion::V2 {
+        return v1.to_owned();
+    }
+    let (method, path) = match v1.split_once(' ') {
+        Some((method, path)) => (Some(method), path),
+        None => (None, v1),
+    };
+    let v2 = match path {
+        "/v1/bills/show/{number}" => "/v2/bills/{number}".to_owned(),
+        // As a fault prefix: every bill number starts with the sandbox's prefix.
+        "/v1/bills/show" => "/v2/bills/SETP".to_owned(),
+        other => other.replacen("/v1/", "/v2/", 1).replacen("/v1", "/v2", 1),
+    };
+    match method {
+        Some(method) => format!("{method} {v2}"),
+        None => v2,
+    }
+}
+
 /// The Factus simulator, in this process, with its admin endpoints.
 pub struct Upstream {
     sandbox: Sandbox,
     http: reqwest::Client,
+    version: ApiVersion,
 }
 
 impl Upstream {
+    /// A sandbox that speaks both versions (the service, on `auto`, talks v1 to it).
     pub async fn start() -> Self {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("the sandbox starts");
-        Self { sandbox, http: http_client() }
+        Self::start_on(ApiVersion::Both).await
+    }
+
+    /// A sandbox whose account has only `version` (the other answers 403), for a service
+    /// configured with that version (see [`Upstream::service_env`]).
+    pub async fn start_on(version: ApiVersion) -> Self {
+        let sandbox = Sandbox::start(SandboxConfig { api_version: version, ..SandboxConfig::default() })
+            .await
+            .expect("the sandbox starts");
+        Self { sandbox, http: http_client(), version }
+    }
+
+    /// The service's environment in front of this sandbox, with `FACTUS_API_VERSION` set to the
+    /// sandbox's version.
+    pub fn service_env(&self, database_url: &str) -> BTreeMap<&'static str, String> {
+        let mut env = service_env(database_url, &self.base_url());
+        if self.version != ApiVersion::Both {
+            env.insert("FACTUS_API_VERSION", self.version.as_str().to_owned());
+        }
+        env
+    }
+
+    /// A v1 path or route as it reads on this sandbox's version (see [`on_version`]).
+    pub fn route(&self, v1: &str) -> String {
+        on_version(self.version, v1)
     }
 
     pub fn base_url(&self) -> String {
@@ -401,7 +449,7 @@ pub async fn install_soak_faults(upstream: &Upstream) {
     let scoped = |spec: Value| {
         let mut spec = spec;
         spec["method"] = json!("POST");
-        spec["path"] = json!("/v1/bills/validate");
+        spec["path"] = json!(upstream.route("/v1/bills/validate"));
         spec
     };
     upstream.fault(scoped(json!({"kind": "drop_after_commit", "probability": 0.2}))).await;

@@ -1,0 +1,643 @@
+// The exactly-once suite, included once per Factus API version by `tests/exactly_once.rs`
+// (`FACTUS_API` is the version of the sandbox and of the service's `FACTUS_API_VERSION`).
+
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use factus_infrastructure::testing::TestDatabase;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use crate::support_exactly_once::{
+    Api, InProcess, LIST, Reply, RetryIdentity, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
+    install_soak_faults, invoice, run_soak, soak_problems,
+};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::Barrier;
+
+/// The invoices of each soak run here (the benchmark runs 1,000).
+const SOAK_INVOICES: usize = 200;
+const SOAK_CLIENTS: usize = 16;
+
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("factus-api.db").display())
+}
+
+// ---------------------------------------------------------------------------------------------
+// One Idempotency-Key, many concurrent requests
+// ---------------------------------------------------------------------------------------------
+
+/// Sends `count` creates of `body` with `key` at once (released together by a barrier), spread
+/// round robin over `apis`.
+async fn concurrent_creates(apis: &[Api], count: usize, body: &Value, key: &str) -> Vec<Reply> {
+    let barrier = Arc::new(Barrier::new(count));
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..count {
+        let (api, barrier) = (apis[index % apis.len()].clone(), Arc::clone(&barrier));
+        let (body, key) = (body.clone(), key.to_owned());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            api.create(&body, Some(&key)).await
+        });
+    }
+    let mut replies = Vec::with_capacity(count);
+    while let Some(reply) = tasks.join_next().await {
+        replies.push(reply.expect("a client task"));
+    }
+    replies
+}
+
+/// One bill at the sandbox for `reference`; every reply is that bill (exactly one of them not a
+/// replay) or 409 "still being processed". Returns (successes, conflicts).
+async fn assert_one_bill_and_only_the_stored_success_or_409(
+    upstream: &Upstream,
+    replies: &[Reply],
+    reference: &str,
+) -> (usize, usize) {
+    let bills = upstream.bills().await;
+    assert_eq!(bills.len(), 1, "exactly one bill at the sandbox: {bills:?}");
+    let bill = &bills[0];
+    assert_eq!(bill.reference_code, reference);
+    assert_eq!(upstream.count(&upstream.route(VALIDATE)).await, 1, "the invoice reached Factus once");
+
+    let mut successes = 0;
+    let mut conflicts = 0;
+    let mut first_answers = 0;
+    for reply in replies {
+        match reply.status {
+            StatusCode::OK => {
+                assert_eq!(reply.issued(), (bill.number.clone(), bill.cufe.clone()), "the stored success");
+                successes += 1;
+                if !reply.replayed {
+                    first_answers += 1;
+                }
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(reply.detail(), "A request with this Idempotency-Key is still being processed");
+                conflicts += 1;
+            }
+            other => panic!("neither the stored success nor 409: {other} {}", reply.text),
+        }
+    }
+    assert_eq!(first_answers, 1, "exactly one request sent the invoice; the other successes are replays");
+    (successes, conflicts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_creates_with_one_idempotency_key_issue_exactly_one_bill() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    // Factus takes a while, so the other 49 arrive while the first is in flight.
+    upstream.fault(json!({"kind": "latency", "method": "POST", "path": upstream.route("/v1/bills/validate"), "latency_ms": 300})).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let body = invoice("ONE-KEY-0001");
+
+    let replies = concurrent_creates(std::slice::from_ref(&service.api), 50, &body, "one-key-0001").await;
+
+    let (successes, conflicts) =
+        assert_one_bill_and_only_the_stored_success_or_409(&upstream, &replies, "ONE-KEY-0001").await;
+    println!("50 concurrent creates, one key, one instance: {successes} × 200, {conflicts} × 409");
+    // Once the first has finished, every retry gets the stored answer.
+    let again = concurrent_creates(std::slice::from_ref(&service.api), 50, &body, "one-key-0001").await;
+    assert!(again.iter().all(|reply| reply.status == StatusCode::OK && reply.replayed), "all replays");
+    assert_one_bill_and_only_the_stored_success_or_409(&upstream, &[replies, again].concat(), "ONE-KEY-0001").await;
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_creates_with_one_key_over_two_instances_sharing_postgres_issue_exactly_one_bill() {
+    let Some(database) = TestDatabase::postgres_or_skip("exactly_once::two_instances").await else { return };
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    upstream.fault(json!({"kind": "latency", "method": "POST", "path": upstream.route("/v1/bills/validate"), "latency_ms": 300})).await;
+    let env = upstream.service_env(database.url());
+    let first = InProcess::start(&env).await;
+    let second = InProcess::start(&env).await;
+    assert_ne!(first.api.base, second.api.base, "two instances, two ports");
+    let body = invoice("TWO-INSTANCES-0001");
+
+    let apis = [first.api.clone(), second.api.clone()];
+    let replies = concurrent_creates(&apis, 50, &body, "two-instances-0001").await;
+
+    let (successes, conflicts) =
+        assert_one_bill_and_only_the_stored_success_or_409(&upstream, &replies, "TWO-INSTANCES-0001").await;
+    println!("50 concurrent creates, one key, two instances: {successes} × 200, {conflicts} × 409");
+    let again = concurrent_creates(&apis, 50, &body, "two-instances-0001").await;
+    assert!(again.iter().all(|reply| reply.status == StatusCode::OK && reply.replayed), "all replays");
+    for api in &apis {
+        let ledger = api.ledger().await;
+        assert_eq!(ledger.len(), 1, "both instances see the one entry: {ledger:?}");
+        assert_eq!(field(&ledger[0], "state").as_deref(), Some("issued"));
+    }
+    first.stop().await;
+    second.stop().await;
+    upstream.shutdown().await;
+    database.drop_database().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fault soak
+// ---------------------------------------------------------------------------------------------
+
+async fn soak(identity: RetryIdentity, prefix: &str) {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut env = upstream.service_env(&sqlite_url(dir.path()));
+    // Hangs end after a second; the breaker stays closed (it is tested on its own below).
+    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
+    let service = InProcess::start(&env).await;
+    install_soak_faults(&upstream).await;
+    let plan = SoakPlan {
+        prefix: prefix.to_owned(),
+        count: SOAK_INVOICES,
+        concurrency: SOAK_CLIENTS,
+        max_attempts: 10,
+        identity,
+    };
+
+    let report = run_soak(std::slice::from_ref(&service.api), &plan).await;
+
+    upstream.clear_faults().await;
+    let bills = upstream.bills().await;
+    let ledger = service.api.ledger().await;
+    let requests = upstream.requests().await;
+    println!("{}; sandbox: {} bills, calls {requests}", report.summary(), bills.len());
+    let problems = soak_problems(&report, &bills, &ledger);
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    // The faults did fire, so the run proves something: retries were needed, and some answers
+    // were replays of bills whose first answer was lost.
+    assert!(report.retries() > 0 && report.replays() > 0, "{}", report.summary());
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_soak_retried_with_an_idempotency_key_per_invoice_issues_every_invoice_exactly_once() {
+    soak(RetryIdentity::IdempotencyKey, "SOAK-KEY").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exactly_once() {
+    soak(RetryIdentity::ReferenceCode, "SOAK-REF").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIGKILL with creates in flight
+// ---------------------------------------------------------------------------------------------
+
+/// The real binary, started on 127.0.0.1:0 in `dir` with exactly `env`.
+struct Binary {
+    child: Child,
+    base: String,
+    output: Arc<std::sync::Mutex<String>>,
+}
+
+impl Binary {
+    async fn start(dir: &Path, env: &BTreeMap<&'static str, String>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_factus-api"));
+        command
+            .current_dir(dir)
+            .env_clear()
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("the binary starts");
+        let output = Arc::new(std::sync::Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("a stderr pipe");
+        drain(BufReader::new(stderr).lines(), Arc::clone(&output));
+        let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
+        let address = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return address.trim().to_owned();
+                }
+                output.lock().expect("output").push_str(&format!("{line}\n"));
+            }
+            panic!("the server exited before it listened: {}", output.lock().expect("output"));
+        })
+        .await
+        .expect("the server listens within 30 s");
+        drain(stdout, Arc::clone(&output));
+        Self { child, base: format!("http://{address}"), output }
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id().expect("a running child")).expect("a pid"))
+    }
+
+    async fn sigkill(&mut self) {
+        kill(self.pid(), Signal::SIGKILL).expect("SIGKILL delivered");
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("the process dies")
+            .expect("its status");
+        assert!(!status.success(), "killed, not exited: {status}");
+    }
+
+    async fn terminate(mut self) {
+        kill(self.pid(), Signal::SIGTERM).expect("SIGTERM delivered");
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().expect("output").clone()
+    }
+}
+
+fn drain<R>(mut lines: tokio::io::Lines<R>, output: Arc<std::sync::Mutex<String>>)
+where
+    R: tokio::io::AsyncBufRead + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            output.lock().expect("output").push_str(&format!("{line}\n"));
+        }
+    });
+}
+
+/// Whether the ledger has settled: nothing pending or unknown, and every sandbox bill's reference
+/// issued with the sandbox's number and CUFE. `Err` says what is still missing.
+async fn reconciled(
+    api: &Api,
+    upstream: &Upstream,
+) -> Result<(Vec<Value>, Vec<crate::support_exactly_once::UpstreamBill>), String> {
+    let ledger = api.ledger().await;
+    let bills = upstream.bills().await;
+    let unsettled: Vec<String> = ledger
+        .iter()
+        .filter(|entry| matches!(field(entry, "state").as_deref(), Some("pending" | "unknown")))
+        .map(|entry| format!("{} {}", field(entry, "reference_code").unwrap_or_default(), entry["state"]))
+        .collect();
+    if !unsettled.is_empty() {
+        return Err(format!("unsettled: {unsettled:?}"));
+    }
+    let entries = by_reference(&ledger);
+    for bill in &bills {
+        let issued = entries.get(&bill.reference_code).into_iter().flatten().any(|entry| {
+            field(entry, "state").as_deref() == Some("issued")
+                && field(entry, "number").as_deref() == Some(bill.number.as_str())
+                && field(entry, "cufe").as_deref() == Some(bill.cufe.as_str())
+        });
+        if !issued {
+            return Err(format!("{} ({}) is not issued in the ledger", bill.reference_code, bill.number));
+        }
+    }
+    Ok((ledger, bills))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_killed_with_creates_in_flight_reconciles_every_stored_bill_after_restart() {
+    const INVOICES: usize = 24;
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut env = upstream.service_env(&sqlite_url(dir.path()));
+    env.insert("FACTUS_TIMEOUT_SECS", "3".to_owned());
+    env.insert("LEDGER_RECONCILE_INTERVAL_SECS", "1".to_owned());
+    env.insert("LEDGER_STALE_AFTER_SECS", "4".to_owned());
+    // Every create spends 1.5 s at Factus, so some are in flight at the kill; the first three
+    // to reach Factus lose their answer after the bill was stored, so the ledger holds `unknown`
+    // entries whose bill exists.
+    upstream
+        .fault(json!({"kind": "latency", "method": "POST", "path": upstream.route("/v1/bills/validate"), "latency_ms": 1500}))
+        .await;
+    upstream
+        .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 3}))
+        .await;
+    let mut server = Binary::start(dir.path(), &env).await;
+    let api = Api::login(&server.base).await;
+    let reference = |index: usize| format!("KILL-{index:03}");
+    let key = |index: usize| format!("kill-key-{index:03}");
+
+    // A create starts every 100 ms; the server is killed once Factus stored five bills (the three
+    // dropped answers and at least two answered ones) while later creates are still running.
+    let started = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let mut clients = tokio::task::JoinSet::new();
+    for index in 0..INVOICES {
+        let (api, started, answered) = (api.clone(), Arc::clone(&started), Arc::clone(&answered));
+        let (body, key) = (invoice(&reference(index)), key(index));
+        clients.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100 * index as u64)).await;
+            started.fetch_add(1, Ordering::SeqCst);
+            let reply = api.try_create(&body, Some(&key)).await;
+            if reply.is_ok() {
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+            (index, reply)
+        });
+    }
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let in_flight = loop {
+        let in_flight = started.load(Ordering::SeqCst) - answered.load(Ordering::SeqCst);
+        if upstream.bills().await.len() >= 5 && in_flight > 0 {
+            break in_flight;
+        }
+        assert!(Instant::now() < give_up, "Factus never held five bills with creates still in flight");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    server.sigkill().await;
+    let mut before_kill = HashMap::new();
+    while let Some(client) = clients.join_next().await {
+        let (index, reply) = client.expect("a client task");
+        if let Ok(reply) = reply {
+            before_kill.insert(index, reply);
+        }
+    }
+    let issued_before_kill: HashMap<usize, (String, String)> = before_kill
+        .iter()
+        .filter(|(_, reply)| reply.status == StatusCode::OK)
+        .map(|(index, reply)| (*index, reply.issued()))
+        .collect();
+    let bills_at_kill = upstream.bills().await.len();
+
+    let server = Binary::start(dir.path(), &env).await;
+    let api = Api::login(&server.base).await;
+    let right_after_restart = api.ledger().await;
+    let unsettled_after_restart = right_after_restart
+        .iter()
+        .filter(|entry| matches!(field(entry, "state").as_deref(), Some("pending" | "unknown")))
+        .count();
+    assert!(unsettled_after_restart > 0, "the kill left entries for the reconciler: {right_after_restart:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (ledger, bills) = loop {
+        match reconciled(&api, &upstream).await {
+            Ok(settled) => break settled,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(250)).await,
+            Err(missing) => panic!("not reconciled within 30 s: {missing}\n--- server output\n{}", server.output()),
+        }
+    };
+    let upstream_refs = bills_by_reference(&bills);
+    let recovered = upstream_refs
+        .keys()
+        .filter(|stored| !issued_before_kill.keys().any(|index| &reference(*index) == *stored))
+        .count();
+    assert!(recovered >= 3, "bills whose answer the client never got are issued now ({recovered})");
+    for (reference, bills) in &upstream_refs {
+        assert_eq!(bills.len(), 1, "{reference} has one bill at the sandbox: {bills:?}");
+    }
+    for (index, (number, _)) in &issued_before_kill {
+        let bill = &upstream_refs[&reference(*index)][0];
+        assert_eq!(&bill.number, number, "what the client was told before the kill is what Factus holds");
+    }
+    let states: BTreeMap<String, usize> = ledger.iter().fold(BTreeMap::new(), |mut states, entry| {
+        *states.entry(field(entry, "state").unwrap_or_default()).or_insert(0) += 1;
+        states
+    });
+    for entry in &ledger {
+        if field(entry, "state").as_deref() == Some("rejected") {
+            let reference = field(entry, "reference_code").unwrap_or_default();
+            assert!(!upstream_refs.contains_key(&reference), "{reference} marked not issued but Factus holds it");
+        }
+    }
+    println!(
+        "kill: {in_flight} creates in flight, {} answered 200 before the kill, {bills_at_kill} bills at the kill; \
+         after restart {unsettled_after_restart} entries pending/unknown, reconciled to {states:?} with {} bills \
+         ({recovered} of them never answered to the client)",
+        issued_before_kill.len(),
+        bills.len()
+    );
+
+    // Nothing is lost and nothing doubles when the clients come back: every create retried
+    // with its key ends issued, once.
+    upstream.clear_faults().await;
+    for index in 0..INVOICES {
+        let reply = api.create(&invoice(&reference(index)), Some(&key(index))).await;
+        let (number, _) = reply.issued();
+        if let Some(bill) = upstream_refs.get(&reference(index)) {
+            assert!(reply.replayed, "{}: a stored bill is replayed", reference(index));
+            assert_eq!(number, bill[0].number);
+        }
+    }
+    let bills = upstream.bills().await;
+    assert_eq!(bills.len(), INVOICES, "one bill per invoice: {bills:?}");
+    assert_eq!(bills_by_reference(&bills).len(), INVOICES, "no reference twice");
+    let ledger = api.ledger().await;
+    assert!(ledger.iter().all(|entry| field(entry, "state").as_deref() == Some("issued")), "{ledger:?}");
+    server.terminate().await;
+    upstream.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The circuit breaker
+// ---------------------------------------------------------------------------------------------
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_open_breaker_fails_fast_without_calling_factus_and_a_probe_closes_it_after_recovery() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut env = upstream.service_env(&sqlite_url(dir.path()));
+    env.insert("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "3".to_owned());
+    env.insert("FACTUS_BREAKER_FAILURE_RATE_PERCENT", "50".to_owned());
+    env.insert("FACTUS_BREAKER_WINDOW", "20".to_owned());
+    env.insert("FACTUS_BREAKER_OPEN_SECS", "1".to_owned());
+    // One call per request, so each request is one failure for the breaker.
+    env.insert("FACTUS_RETRY_MAX_ATTEMPTS", "1".to_owned());
+    let service = InProcess::start(&env).await;
+    let api = &service.api;
+    let (number, _) = api.create(&invoice("BREAKER-001"), None).await.issued();
+    let show = format!("/invoices/{number}");
+    assert_eq!(api.circuit().await, "closed");
+
+    // Factus answers 503 to everything.
+    upstream.fault(json!({"kind": "status", "status": 503, "path": upstream.route("/v1/")})).await;
+    let shows_before = upstream.count(&upstream.route("GET /v1/bills/show/{number}")).await;
+    for _ in 0..3 {
+        assert_eq!(api.get(&show).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let opened_at = Instant::now();
+    assert_eq!(upstream.count(&upstream.route("GET /v1/bills/show/{number}")).await, shows_before + 3, "three real failures");
+    assert_eq!(api.circuit().await, "open");
+
+    let calls_while_open = upstream.total_requests().await;
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let reply = api.get(&show).await;
+        samples.push(started.elapsed());
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.detail(), "Error al obtener la factura: Factus no está disponible");
+    }
+    let create = api.create(&invoice("BREAKER-002"), None).await;
+    assert_eq!(create.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(create.detail(), "Error al crear la factura: Factus no está disponible");
+    let open_phase = opened_at.elapsed();
+    assert_eq!(upstream.total_requests().await, calls_while_open, "the sandbox saw no call while open");
+    let (fastest, typical, slowest) = (samples.iter().min().copied(), median(samples.clone()), samples.iter().max());
+    println!("breaker open: 20 refusals, fastest {fastest:?}, median {typical:?}, slowest {slowest:?}");
+    assert!(
+        open_phase < Duration::from_secs(1),
+        "the open phase must fit in FACTUS_BREAKER_OPEN_SECS to prove anything ({open_phase:?})"
+    );
+    assert!(typical < Duration::from_millis(5), "median refusal {typical:?} ≥ 5 ms ({samples:?})");
+
+    // Factus recovers; past the open interval one probe goes through and closes the breaker.
+    upstream.clear_faults().await;
+    tokio::time::sleep(Duration::from_secs(1).saturating_sub(opened_at.elapsed()) + Duration::from_millis(200)).await;
+    assert_eq!(api.circuit().await, "half_open");
+    let probe = api.get(&show).await;
+    assert_eq!(probe.status, StatusCode::OK, "the probe succeeds: {}", probe.text);
+    assert_eq!(api.circuit().await, "closed");
+    // The create refused while open never reached Factus, so it is simply issued now.
+    let retried = api.create(&invoice("BREAKER-002"), None).await;
+    retried.issued();
+    assert!(!retried.replayed);
+    assert_eq!(upstream.bills().await.len(), 2);
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries: reads yes, creates never
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_survives_a_factus_that_fails_twice_then_succeeds() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let (number, cufe) = service.api.create(&invoice("GET-RETRY-001"), None).await.issued();
+    upstream.reset_requests().await;
+    upstream
+        .fault(json!({"kind": "status", "status": 503, "method": "GET", "path": upstream.route("/v1/bills/show"), "times": 2}))
+        .await;
+
+    let reply = service.api.get(&format!("/invoices/{number}")).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.json()["message"], "Factura obtenida exitosamente");
+    // Factus' document is passed through as it is: v1 wraps the bill in `bill`, v2 does not.
+    let document = &reply.json()["data"]["data"];
+    let shown = if FACTUS_API == factus_sandbox::ApiVersion::V2 { &document["cufe"] } else { &document["bill"]["cufe"] };
+    assert_eq!(shown, cufe.as_str());
+    assert_eq!(upstream.count(&upstream.route("GET /v1/bills/show/{number}")).await, 3, "two failures, then the success");
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_reaches_factus_once_even_when_factus_answers_503() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let api = &service.api;
+    upstream
+        .fault(json!({"kind": "status", "status": 503, "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
+        .await;
+    let body = invoice("CREATE-ONCE-001");
+
+    let reply = api.create(&body, Some("create-once-001")).await;
+
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(upstream.count(&upstream.route(VALIDATE)).await, 1, "the create was not retried");
+    assert!(upstream.bills().await.is_empty());
+    let ledger = api.ledger().await;
+    assert_eq!(field(&ledger[0], "state").as_deref(), Some("unknown"), "a 5xx is ambiguous: {ledger:?}");
+
+    // The client's retry looks the reference up first; Factus has no bill, so it is sent again.
+    let retried = api.create(&body, Some("create-once-001")).await;
+    let (number, _) = retried.issued();
+    assert!(!retried.replayed);
+    assert_eq!(upstream.count(&upstream.route(LIST)).await, 1, "looked up before resending");
+    assert_eq!(upstream.count(&upstream.route(VALIDATE)).await, 2);
+    let bills = upstream.bills().await;
+    assert_eq!((bills.len(), bills[0].number.as_str()), (1, number.as_str()));
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reconciliation lookup
+// ---------------------------------------------------------------------------------------------
+
+/// Factus' `filter[reference_code]` matches partially (the sandbox does as spatie's
+/// `AllowedFilter::partial`) and pages by 10, newest first: `PFX-1` also matches `PFX-10` …
+/// `PFX-19`. An ambiguous `PFX-1` must still be found once ten of those were issued after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bill_whose_reference_is_part_of_ten_newer_references_is_found_after_an_ambiguous_failure() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let api = &service.api;
+    upstream
+        .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
+        .await;
+    let body = invoice("PFX-1");
+    let lost = api.create(&body, Some("pfx-1")).await;
+    assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE, "the answer was lost: {}", lost.text);
+    for suffix in 0..10 {
+        api.create(&invoice(&format!("PFX-1{suffix}")), None).await.issued();
+    }
+
+    let retried = api.create(&body, Some("pfx-1")).await;
+
+    let stored: Vec<_> = upstream.bills().await.into_iter().filter(|bill| bill.reference_code == "PFX-1").collect();
+    assert_eq!(stored.len(), 1, "PFX-1 was stored once: {stored:?}");
+    assert_eq!(retried.status, StatusCode::OK, "the retry finds the stored bill: {}", retried.text);
+    assert!(retried.replayed);
+    assert_eq!(retried.issued(), (stored[0].number.clone(), stored[0].cufe.clone()));
+    let entry = api.ledger().await.into_iter().find(|entry| field(entry, "reference_code").as_deref() == Some("PFX-1"));
+    assert_eq!(entry.and_then(|entry| field(&entry, "state")).as_deref(), Some("issued"));
+    service.stop().await;
+    upstream.shutdown().await;
+}
+
+/// The same lookup in the background: an `unknown` entry nobody comes back for is reconciled
+/// by the server; its bill must be recorded, not declared "not issued at Factus".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reconciler_finds_a_bill_whose_reference_is_part_of_ten_newer_references() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut env = upstream.service_env(&sqlite_url(dir.path()));
+    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
+    env.insert("LEDGER_STALE_AFTER_SECS", "2".to_owned());
+    env.insert("LEDGER_RECONCILE_INTERVAL_SECS", "1".to_owned());
+    let service = InProcess::start_with_reconciler(&env).await;
+    let api = &service.api;
+    upstream
+        .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
+        .await;
+    let lost = api.create(&invoice("BG-1"), Some("bg-1")).await;
+    assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE, "the answer was lost: {}", lost.text);
+    for suffix in 0..10 {
+        api.create(&invoice(&format!("BG-1{suffix}")), None).await.issued();
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let entry = loop {
+        let entry =
+            api.ledger().await.into_iter().find(|entry| field(entry, "reference_code").as_deref() == Some("BG-1"));
+        let entry = entry.expect("the entry of BG-1");
+        if field(&entry, "state").as_deref() != Some("unknown") {
+            break entry;
+        }
+        assert!(Instant::now() < deadline, "BG-1 was never reconciled: {entry}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let stored: Vec<_> = upstream.bills().await.into_iter().filter(|bill| bill.reference_code == "BG-1").collect();
+    assert_eq!(stored.len(), 1, "BG-1 was stored once: {stored:?}");
+    assert_eq!(
+        (field(&entry, "state"), field(&entry, "number")),
+        (Some("issued".to_owned()), Some(stored[0].number.clone())),
+        "the ledger records the bill Factus holds: {entry}"
+    );
+    service.stop().await;
+    upstream.shutdown().await;
+}
