@@ -25,6 +25,7 @@ pub struct Entry {
     code: &'static str,
     name: &'static str,
     department: Option<(&'static str, &'static str)>,
+    description: Option<&'static str>,
 }
 
 impl Entry {
@@ -49,6 +50,12 @@ impl Entry {
     #[must_use]
     pub fn department(&self) -> Option<(&'static str, &'static str)> {
         self.department
+    }
+
+    /// A product tribute's long name (`Impuesto sobre la Ventas`); `None` elsewhere.
+    #[must_use]
+    pub fn description(&self) -> Option<&'static str> {
+        self.description
     }
 }
 
@@ -137,7 +144,7 @@ fn positional(label: &'static str, text: &'static str) -> Catalog {
             let code = columns.next().unwrap_or_default();
             let name = columns.next().unwrap_or_default();
             let department = columns.next().zip(columns.next());
-            Entry { id, code, name, department }
+            Entry { id, code, name, department, description: None }
         })
         .collect();
     Catalog { label, entries }
@@ -146,7 +153,10 @@ fn positional(label: &'static str, text: &'static str) -> Catalog {
 fn table(label: &'static str, rows: &[(i64, &'static str, &'static str)]) -> Catalog {
     Catalog {
         label,
-        entries: rows.iter().map(|&(id, code, name)| Entry { id, code, name, department: None }).collect(),
+        entries: rows
+            .iter()
+            .map(|&(id, code, name)| Entry { id, code, name, department: None, description: None })
+            .collect(),
     }
 }
 
@@ -175,29 +185,30 @@ static LEGAL_ORGANIZATIONS: LazyLock<Catalog> =
     LazyLock::new(|| table("tipos de organización", &[(1, "1", "Persona Jurídica"), (2, "2", "Persona Natural")]));
 static CUSTOMER_TRIBUTES: LazyLock<Catalog> =
     LazyLock::new(|| table("tributos del cliente", &[(18, "01", "IVA"), (21, "ZZ", "No aplica")]));
-static PRODUCT_TRIBUTES: LazyLock<Catalog> = LazyLock::new(|| {
-    table(
-        "tributos de productos",
-        &[
-            (1, "01", "IVA"),
-            (2, "02", "IC"),
-            (3, "03", "ICA"),
-            (4, "04", "INC"),
-            (5, "05", "ReteIVA"),
-            (6, "06", "ReteRenta"),
-            (7, "07", "ReteICA"),
-            (8, "08", "IC Porcentual"),
-            (9, "20", "FtoHorticultura"),
-            (10, "21", "Timbre"),
-            (11, "22", "INC Bolsas"),
-            (12, "23", "INCarbono"),
-            (13, "24", "INCarbono"),
-            (14, "24", "INCombustibles"),
-            (15, "25", "Sobretasa Combustibles"),
-            (16, "26", "Sordicom"),
-            (17, "30", "IC Datos"),
-        ],
-    )
+static PRODUCT_TRIBUTES: LazyLock<Catalog> = LazyLock::new(|| Catalog {
+    label: "tributos de productos",
+    entries: [
+        (1, "01", "IVA", "Impuesto sobre la Ventas"),
+        (2, "02", "IC", "Impuesto al Consumo Departamental Nominal"),
+        (3, "03", "ICA", "Impuesto de Industria, Comercio y Aviso"),
+        (4, "04", "INC", "Impuesto Nacional al Consumo"),
+        (5, "05", "ReteIVA", "Retención sobre el IVA"),
+        (6, "06", "ReteRenta", "Retención sobre la renta"),
+        (7, "07", "ReteICA", "Retención sobre el ICA"),
+        (8, "08", "IC Porcentual", "Impuesto al Consumo Departamental Porcentual"),
+        (9, "20", "FtoHorticultura", "Cuota de Fomento Hortifrutícola"),
+        (10, "21", "Timbre", "Impuesto de Timbre"),
+        (11, "22", "INC Bolsas", "Impuesto Nacional al Consumo de Bolsa Plástica"),
+        (12, "23", "INCarbono", "Impuesto Nacional del Carbono"),
+        (13, "24", "INCarbono", "Impuesto Nacional del Carbono"),
+        (14, "24", "INCombustibles", "Impuesto Nacional a los Combustibles"),
+        (15, "25", "Sobretasa Combustibles", "Sobretasa a los combustibles"),
+        (16, "26", "Sordicom", "Contribución minoristas (Combustibles)"),
+        (17, "30", "IC Datos", "Impuesto al Consumo de Datos"),
+    ]
+    .into_iter()
+    .map(|(id, code, name, description)| Entry { id, code, name, department: None, description: Some(description) })
+    .collect(),
 });
 static STANDARD_CODES: LazyLock<Catalog> = LazyLock::new(|| {
     table(

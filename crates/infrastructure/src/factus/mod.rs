@@ -610,7 +610,7 @@ impl FactusLookupGateway for FactusGateway {
                     id: entry.id(),
                     name: entry.name().to_owned(),
                     code: entry.code().to_owned(),
-                    description: None,
+                    description: entry.description().map(str::to_owned),
                 })
                 .collect()
         })

@@ -5,8 +5,8 @@
 //!   `legal_organization_code`, `tribute_code`, `municipality_code`, `unit_measure_code`,
 //!   `standard_code`; the product tribute becomes `taxes[].code`);
 //! - the tax-inclusive `price` becomes the net price of [`NetPricing`], the tax an entry of the
-//!   item's `taxes[]` (`[{"is_excluded": true}]` for an item excluded from IVA, as Factus' own
-//!   example writes it), `tax_rate` its `rate`;
+//!   item's `taxes[]` (`[{"code": "01", "is_excluded": true}]` for an item excluded from IVA),
+//!   `tax_rate` its `rate`;
 //! - `payment_form`, `payment_method_code` and `payment_due_date` become one `payment_details[]`
 //!   entry whose `amount` is the v1 total, and `cash_rounding_amount` settles the cents the net
 //!   prices cannot reproduce, so the payments add up to the invoice as Factus v2 requires;
@@ -150,8 +150,10 @@ fn item_value(item: &Item, net: &NetLine) -> Value {
     object.insert("price".into(), json!(net.price().to_string()));
     object.insert("unit_measure_code".into(), json!(item.unit_measure().code()));
     object.insert("standard_code".into(), json!(item.standard_code().code()));
+    // The tribute's code goes with an exclusion too, so Factus can hold it to its rule that only
+    // IVA may be excluded (v1 checks the same on `tribute_id`).
     let tax = if item.is_excluded() {
-        json!({"is_excluded": true})
+        json!({"code": item.tribute().code(), "is_excluded": true})
     } else {
         json!({"code": item.tribute().code(), "rate": item.tax_rate().to_string()})
     };
@@ -254,7 +256,7 @@ mod tests {
         excluded.is_excluded = 1;
         let payload = payload_of(draft(vec![excluded]));
         assert_eq!(payload["items"][0]["price"], json!("83300.00"));
-        assert_eq!(payload["items"][0]["taxes"], json!([{"is_excluded": true}]));
+        assert_eq!(payload["items"][0]["taxes"], json!([{"code": "01", "is_excluded": true}]));
         assert_eq!(payload["payment_details"][0]["amount"], json!("83300.00"));
     }
 
