@@ -108,6 +108,12 @@ pub enum FactusError {
     /// (field errors, conflict lists, `message`, else the endpoint default). The edge answers 400.
     #[error("{message}")]
     Rejected { status: u16, message: String },
+    /// Factus stored the document and DIAN rejected it: a 422 whose errors are DIAN rules
+    /// (`{"FAK24": "Regla: FAK24, Rechazo: …"}`). Unlike [`FactusError::Rejected`], Factus keeps
+    /// the document pending and refuses every new document of its kind with 409 until it is
+    /// deleted. `rules` are the rule texts; the edge answers 400 with them.
+    #[error("{}", .rules.join("; "))]
+    DianRejected { rules: Vec<String> },
     /// Factus could not be reached (connection refused or reset) or failed with a 5xx. The edge
     /// answers 503. `request_sent` is false only when no connection was ever made, so the request
     /// certainly did not reach Factus; when true, a write may or may not have happened.
@@ -136,6 +142,18 @@ pub enum FactusError {
 }
 
 impl FactusError {
+    /// The text of Factus' 409 when a document of the kind is stuck pending (a DIAN rejection
+    /// nobody deleted): `Se encontró una factura pendiente por enviar a la DIAN`, and the same
+    /// with `una nota crédito`, `un documento soporte`.
+    pub const PENDING_BLOCKER_TEXT: &'static str = "pendiente por enviar a la DIAN";
+
+    /// Whether this is Factus refusing a create because another document of its kind is stuck
+    /// pending.
+    #[must_use]
+    pub fn is_pending_blocker(&self) -> bool {
+        matches!(self, Self::Rejected { status: 409, message } if message.contains(Self::PENDING_BLOCKER_TEXT))
+    }
+
     /// Whether Factus may have acted on the request although it reported no success: a timeout,
     /// a connection lost after sending, or a 5xx. For a create this means "look the reference up
     /// before sending it again".
@@ -145,6 +163,7 @@ impl FactusError {
             Self::Timeout => true,
             Self::Unavailable { request_sent, .. } => *request_sent,
             Self::Rejected { .. }
+            | Self::DianRejected { .. }
             | Self::CircuitOpen
             | Self::InvalidResponse { .. }
             | Self::MissingCredentials
@@ -464,6 +483,17 @@ pub trait FactusBillGateway: Send + Sync {
         access: &FactusAccess,
         reference_code: &str,
     ) -> Result<Option<IssuedBill>, FactusError>;
+
+    /// The reference code of a document of `kind` Factus holds pending (not validated: status 0),
+    /// if any — the one that makes Factus answer 409 "pendiente por enviar a la DIAN".
+    ///
+    /// # Errors
+    /// As [`FactusBillGateway::show_bill`].
+    async fn pending_reference(
+        &self,
+        access: &FactusAccess,
+        kind: crate::ledger::DocumentKind,
+    ) -> Result<Option<String>, FactusError>;
 }
 
 /// Factus' reference catalogues. Lists are read from `data`, or from `data.data` when Factus

@@ -29,14 +29,17 @@ use crate::StoreError;
 use crate::clock;
 use crate::factus::{FactusAccess, FactusBillGateway, FactusError, FactusStatus, IssuedBill};
 use crate::ledger::{
-    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
-    NewLedgerEntry, Rejection, RequestFingerprint,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
+    LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
 };
 
 /// How many lookups, claims and reopens one request may go through before it gives up as
 /// [`IssueError::InProgress`]: enough for every legitimate path (the longest is lookup, examine,
 /// release, lookup, claim, send), few enough that a pathological race ends quickly.
 const MAX_STEPS: usize = 8;
+
+/// How many stuck rejected documents one create deletes at most before it sends again.
+const MAX_STUCK: u32 = 10;
 
 /// The timings of the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,10 @@ pub struct IssuancePolicy {
     pub key_retention: Duration,
     /// How many stale entries one reconciliation pass handles at most.
     pub reconcile_batch: u32,
+    /// Whether a document DIAN rejected is deleted at Factus right away (and a stuck one of ours
+    /// when Factus answers 409 "pendiente por enviar a la DIAN"), so that it never blocks the
+    /// next document of its kind. `FACTUS_DELETE_REJECTED`, default true.
+    pub delete_rejected: bool,
 }
 
 impl Default for IssuancePolicy {
@@ -58,6 +65,7 @@ impl Default for IssuancePolicy {
             stale_after: Duration::from_secs(60),
             key_retention: Duration::from_secs(24 * 60 * 60),
             reconcile_batch: 100,
+            delete_rejected: true,
         }
     }
 }
@@ -106,6 +114,12 @@ pub enum IssueError {
     /// `Idempotent-Replayed: true`.
     #[error("{message}")]
     ReplayedRejection { status: u16, message: String },
+    /// Factus refused the invoice because another document of its kind is stuck pending there
+    /// (`message` is Factus' 409 text) and the gateway did not, or could not, delete it:
+    /// `reference` is that document's reference code when the ledger or Factus' listing names
+    /// it, so that an operator can act. 409.
+    #[error("{message}")]
+    BlockedByPending { message: String, reference: Option<String> },
     /// Factus refused the invoice or could not be asked; as the gateway's errors map (400 for
     /// `Rejected` and `InvalidResponse`, 503, 504). After a `Timeout` or a `request_sent`
     /// `Unavailable` the entry is `unknown` and the next attempt reconciles it first.
@@ -257,6 +271,9 @@ impl InvoiceIssuance {
             EntryStatus::Rejected(Rejection::Factus { status, message }) => {
                 Err(IssueError::ReplayedRejection { status: *status, message: message.clone() })
             }
+            EntryStatus::Rejected(Rejection::Dian { message, .. }) => {
+                Err(IssueError::ReplayedRejection { status: Rejection::DIAN_STATUS, message: message.clone() })
+            }
             EntryStatus::Rejected(Rejection::NotIssued) => self.reopen(entry).await,
             EntryStatus::Pending if !self.is_stale(&entry) => Err(in_progress(request)),
             EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, true).await,
@@ -320,6 +337,7 @@ impl InvoiceIssuance {
         let now = clock::now();
         let new = NewLedgerEntry {
             id: Uuid::now_v7(),
+            kind: DocumentKind::Invoice,
             user_id: request.user.id,
             username: request.user.username.clone(),
             reference_code: request.invoice.reference_code().clone(),
@@ -342,12 +360,25 @@ impl InvoiceIssuance {
     async fn send(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<IssueOutcome, IssueError> {
         let reference = request.invoice.reference_code();
         tracing::info!(%reference, entry = %entry.id, attempt = entry.attempts, "sending the invoice to Factus");
-        match self.bills.validate_bill(&request.access, &request.invoice).await {
+        let mut answer = self.bills.validate_bill(&request.access, &request.invoice).await;
+        // Factus refused it unprocessed because a document of ours DIAN rejected is stuck
+        // pending: delete that one and send once more (under the same entry: nothing was
+        // created by the refused send).
+        if let Err(error) = &answer
+            && error.is_pending_blocker()
+            && self.policy.delete_rejected
+            && self.delete_stuck(&request.access, DocumentKind::Invoice).await
+        {
+            tracing::info!(%reference, entry = %entry.id, "deleted our stuck rejected document; sending the invoice again");
+            answer = self.bills.validate_bill(&request.access, &request.invoice).await;
+        }
+        match answer {
             Ok(bill) => {
                 tracing::info!(%reference, entry = %entry.id, number = %bill.number, status = %bill.status, "invoice issued");
                 self.record_issued(&entry, &bill).await;
                 Ok(IssueOutcome { bill, replayed: false, entry_id: entry.id })
             }
+            Err(FactusError::DianRejected { rules }) => self.after_dian_rejection(request, &entry, rules).await,
             Err(FactusError::Rejected { status: 409, message }) => self.after_conflict(request, entry, message).await,
             // Factus' rate limit: the invoice was not processed, so nothing is recorded as refused.
             Err(error @ FactusError::Rejected { status: 429, .. }) => self.not_sent(&entry, error).await,
@@ -409,6 +440,9 @@ impl InvoiceIssuance {
         if entry.attempts <= 1 {
             let rejection = Rejection::Factus { status: 409, message: message.clone() };
             record(self.ledger.mark_rejected(&entry, &rejection, clock::now()).await, &entry, "rejected");
+            if message.contains(FactusError::PENDING_BLOCKER_TEXT) {
+                return Err(self.blocked_by_pending(request, message).await);
+            }
             return Err(conflict(message));
         }
         match self.bills.find_bill_by_reference(&request.access, reference.as_str()).await {
@@ -420,6 +454,9 @@ impl InvoiceIssuance {
             Ok(None) => {
                 let rejection = Rejection::Factus { status: 409, message: message.clone() };
                 record(self.ledger.mark_rejected(&entry, &rejection, clock::now()).await, &entry, "rejected");
+                if message.contains(FactusError::PENDING_BLOCKER_TEXT) {
+                    return Err(self.blocked_by_pending(request, message).await);
+                }
                 Err(conflict(message))
             }
             Err(error) => {
@@ -428,6 +465,77 @@ impl InvoiceIssuance {
                 Err(conflict(message))
             }
         }
+    }
+
+    /// DIAN rejected the invoice: Factus stored it pending, and it would refuse every next
+    /// invoice until it is deleted. The rejection is recorded with its rules; with
+    /// [`IssuancePolicy::delete_rejected`] the document is deleted at Factus first, so the next
+    /// invoice goes through. The client gets the rule texts either way.
+    async fn after_dian_rejection(
+        &self,
+        request: &IssueRequest,
+        entry: &LedgerEntry,
+        rules: Vec<String>,
+    ) -> Result<IssueOutcome, IssueError> {
+        let reference = request.invoice.reference_code();
+        tracing::info!(%reference, entry = %entry.id, rules = %rules.join("; "), "DIAN rejected the invoice");
+        let deleted = self.policy.delete_rejected && self.delete_at_factus(&request.access, reference.as_str()).await;
+        let rejection = Rejection::Dian { message: rules.join("; "), deleted };
+        record(self.ledger.mark_rejected(entry, &rejection, clock::now()).await, entry, "rejected");
+        Err(IssueError::Factus(FactusError::DianRejected { rules }))
+    }
+
+    /// Deletes the never-validated document of `reference` at Factus; true when it is gone (also
+    /// when Factus no longer knows it).
+    async fn delete_at_factus(&self, access: &FactusAccess, reference: &str) -> bool {
+        match self.bills.delete_by_reference(access, reference).await {
+            Ok(_) | Err(FactusError::Rejected { status: 404, .. }) => {
+                tracing::info!(%reference, "deleted the rejected document at Factus so it does not block the next one");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%reference, %error, "could not delete the rejected document at Factus; it blocks new documents of its kind until deleted");
+                false
+            }
+        }
+    }
+
+    /// Deletes at Factus the documents of `kind` the ledger knows DIAN rejected and that are still
+    /// stored there, and records each deletion; true when at least one was deleted.
+    async fn delete_stuck(&self, access: &FactusAccess, kind: DocumentKind) -> bool {
+        let stuck = match self.ledger.stuck_rejections(kind, MAX_STUCK).await {
+            Ok(stuck) => stuck,
+            Err(error) => {
+                tracing::warn!(error = %error.0, "could not read the rejected documents stuck at Factus");
+                return false;
+            }
+        };
+        let mut any = false;
+        for entry in &stuck {
+            if self.delete_at_factus(access, entry.reference_code.as_str()).await {
+                record(self.ledger.mark_deleted_at_factus(entry).await, entry, "deleted at Factus");
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// The 409 for a create Factus refused because a document of the kind is stuck pending:
+    /// names the stuck document, ours (from the ledger) or not (from Factus' listing).
+    async fn blocked_by_pending(&self, request: &IssueRequest, message: String) -> IssueError {
+        let ours = self.ledger.stuck_rejections(DocumentKind::Invoice, 1).await.ok().and_then(|mut stuck| stuck.pop());
+        let reference = match ours {
+            Some(entry) => Some(entry.reference_code.as_str().to_owned()),
+            None => match self.bills.pending_reference(&request.access, DocumentKind::Invoice).await {
+                Ok(reference) => reference,
+                Err(error) => {
+                    tracing::warn!(%error, "could not find the document that blocks new invoices at Factus");
+                    None
+                }
+            },
+        };
+        tracing::warn!(reference = ?reference, "Factus refuses new invoices: a document is stuck pending at DIAN");
+        IssueError::BlockedByPending { message, reference }
     }
 
     async fn record_issued(&self, entry: &LedgerEntry, bill: &IssuedBill) {

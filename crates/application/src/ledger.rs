@@ -155,12 +155,58 @@ impl fmt::Display for LedgerState {
     }
 }
 
+/// Which Factus document an entry is. One ledger holds every kind; the kind is data (stored in
+/// the `kind` column), so the exactly-once machinery is the same for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentKind {
+    Invoice,
+    CreditNote,
+    DebitNote,
+    SupportDocument,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("kind must be one of invoice, credit_note, debit_note, support_document")]
+pub struct DocumentKindError;
+
+impl DocumentKind {
+    pub const ALL: [Self; 4] = [Self::Invoice, Self::CreditNote, Self::DebitNote, Self::SupportDocument];
+
+    /// The name as stored and as the API shows it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invoice => "invoice",
+            Self::CreditNote => "credit_note",
+            Self::DebitNote => "debit_note",
+            Self::SupportDocument => "support_document",
+        }
+    }
+
+    /// # Errors
+    /// [`DocumentKindError`] for anything but the four names (lower case).
+    pub fn parse(raw: &str) -> Result<Self, DocumentKindError> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw).ok_or(DocumentKindError)
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an entry is rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// Factus refused the invoice with this HTTP status and message (its reason, without the
     /// reference's prefix). Final: a retry with the same Idempotency-Key gets it again.
     Factus { status: u16, message: String },
+    /// Factus stored the document and DIAN rejected it: `message` holds the rule texts
+    /// (`Regla: FAK24, Rechazo: …`). Factus keeps such a document pending and refuses every new
+    /// document of its kind with 409 until it is deleted; `deleted` records that the gateway has
+    /// deleted it at Factus. Final for the entry, like [`Rejection::Factus`].
+    Dian { message: String, deleted: bool },
     /// Reconciliation found no bill at Factus for an entry whose outcome was unknown: the attempt
     /// issued nothing, the reference is free again, and a retry with the same key may resend.
     NotIssued,
@@ -169,6 +215,9 @@ pub enum Rejection {
 impl Rejection {
     /// The detail stored for [`Rejection::NotIssued`].
     pub const NOT_ISSUED_DETAIL: &'static str = "not issued at Factus";
+
+    /// The HTTP status Factus answered a DIAN rejection with (its Laravel validation shape).
+    pub const DIAN_STATUS: u16 = 422;
 }
 
 /// An entry's state together with the data that state carries.
@@ -196,6 +245,7 @@ impl EntryStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerEntry {
     pub id: Uuid,
+    pub kind: DocumentKind,
     /// The user who created the invoice, and their name at the time.
     pub user_id: Uuid,
     pub username: Username,
@@ -229,6 +279,7 @@ impl LedgerEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLedgerEntry {
     pub id: Uuid,
+    pub kind: DocumentKind,
     pub user_id: Uuid,
     pub username: Username,
     pub reference_code: ReferenceCode,
@@ -330,6 +381,8 @@ impl Default for PageSize {
 /// What to list; every filter is optional and they combine with AND. Entries come newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LedgerFilter {
+    /// Entries of one document kind; `GET /api/v1/invoices` always asks for invoices.
+    pub kind: Option<DocumentKind>,
     pub state: Option<LedgerState>,
     /// Entries of this reference code, in any state.
     pub reference_code: Option<ReferenceCode>,
@@ -441,6 +494,20 @@ pub trait LedgerStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store cannot be written.
     async fn mark_unknown(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Records that the document of a [`Rejection::Dian`] entry was deleted at Factus (its
+    /// `deleted` becomes true). Returns whether the entry was such an entry still marked stuck.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    async fn mark_deleted_at_factus(&self, entry: &LedgerEntry) -> Result<bool, StoreError>;
+
+    /// The entries of `kind` rejected by DIAN whose document is still stored at Factus (not
+    /// deleted), oldest first, at most `limit`: what blocks new documents of that kind.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn stuck_rejections(&self, kind: DocumentKind, limit: u32) -> Result<Vec<LedgerEntry>, StoreError>;
 
     /// Back to `pending` for a resend, once reconciliation found no bill at Factus: from
     /// `unknown`, from a stale `pending`, or from `rejected` with [`Rejection::NotIssued`] (never

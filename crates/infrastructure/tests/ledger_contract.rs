@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter, LedgerState,
-    LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
+    LedgerState, LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
 };
 use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::Username;
@@ -58,6 +58,8 @@ contract_tests!(
     a_key_is_unique_per_user_and_two_users_may_share_one,
     issuing_stores_the_bill_and_the_response_the_client_got,
     a_rejection_by_factus_keeps_its_status_and_message,
+    a_dian_rejection_is_stuck_at_factus_until_its_deletion_is_recorded,
+    entries_keep_their_document_kind_and_the_listing_filters_by_it,
     an_attempt_not_issued_at_factus_is_rejected_without_a_status,
     transitions_refuse_an_entry_that_changed_since_it_was_read,
     transitions_refuse_entries_in_the_wrong_state,
@@ -124,6 +126,7 @@ fn username_of(user: Uuid) -> Username {
 fn new_entry(user: Uuid, reference: &str, key: Option<&str>, created_at: OffsetDateTime) -> NewLedgerEntry {
     NewLedgerEntry {
         id: Uuid::now_v7(),
+        kind: DocumentKind::Invoice,
         user_id: user,
         username: username_of(user),
         reference_code: ReferenceCode::parse(reference).expect("a valid reference"),
@@ -178,6 +181,7 @@ async fn a_claimed_entry_is_pending_and_found_by_its_key_and_its_reference(store
 
     let expected = LedgerEntry {
         id: new.id,
+        kind: DocumentKind::Invoice,
         user_id: ANA,
         username: username_of(ANA),
         reference_code: reference("R-1"),
@@ -285,6 +289,64 @@ async fn a_rejection_by_factus_keeps_its_status_and_message(stores: Stores) {
     let stored = stores.ledger.find_by_key(ANA, &key("key-1")).await.unwrap().expect("the entry");
     assert_eq!(stored.status, EntryStatus::Rejected(refusal));
     assert_eq!(stores.ledger.find_active_by_reference(&reference("R-1")).await.unwrap(), None);
+}
+
+async fn a_dian_rejection_is_stuck_at_factus_until_its_deletion_is_recorded(stores: Stores) {
+    let entry = claim(&stores, new_entry(ANA, "R-1", Some("key-1"), CREATED)).await;
+    let other = claim(&stores, new_entry(ANA, "R-2", None, CREATED + Duration::seconds(1))).await;
+    let dian =
+        Rejection::Dian { message: "Regla: FAK24, Rechazo: No está informado el DV del NIT".into(), deleted: false };
+    assert!(stores.ledger.mark_rejected(&entry, &dian, CREATED + Duration::seconds(2)).await.unwrap());
+    // An ordinary refusal is not stuck at Factus: Factus stored nothing.
+    let refusal = Rejection::Factus { status: 422, message: "nombres".into() };
+    assert!(stores.ledger.mark_rejected(&other, &refusal, CREATED + Duration::seconds(2)).await.unwrap());
+
+    let stored = stores.ledger.find_by_key(ANA, &key("key-1")).await.unwrap().expect("the entry");
+    assert_eq!(stored.status, EntryStatus::Rejected(dian));
+    let stuck = stores.ledger.stuck_rejections(DocumentKind::Invoice, 10).await.unwrap();
+    assert_eq!(stuck.iter().map(|entry| entry.id).collect::<Vec<_>>(), [entry.id]);
+    assert!(stores.ledger.stuck_rejections(DocumentKind::CreditNote, 10).await.unwrap().is_empty());
+
+    assert!(stores.ledger.mark_deleted_at_factus(&stored).await.unwrap());
+    assert!(!stores.ledger.mark_deleted_at_factus(&stored).await.unwrap(), "only once");
+    assert!(!stores.ledger.mark_deleted_at_factus(&other).await.unwrap(), "not a DIAN rejection");
+
+    let deleted = stores.ledger.find_by_key(ANA, &key("key-1")).await.unwrap().expect("the entry");
+    assert_eq!(
+        deleted.status,
+        EntryStatus::Rejected(Rejection::Dian {
+            message: "Regla: FAK24, Rechazo: No está informado el DV del NIT".into(),
+            deleted: true
+        })
+    );
+    assert!(stores.ledger.stuck_rejections(DocumentKind::Invoice, 10).await.unwrap().is_empty());
+}
+
+async fn entries_keep_their_document_kind_and_the_listing_filters_by_it(stores: Stores) {
+    let invoice = claim(&stores, new_entry(ANA, "R-1", None, CREATED)).await;
+    let note = claim(
+        &stores,
+        NewLedgerEntry {
+            kind: DocumentKind::CreditNote,
+            ..new_entry(ANA, "NC-1", None, CREATED + Duration::seconds(1))
+        },
+    )
+    .await;
+    assert_eq!(invoice.kind, DocumentKind::Invoice);
+    assert_eq!(note.kind, DocumentKind::CreditNote);
+    assert_eq!(active(&stores, "NC-1").await.kind, DocumentKind::CreditNote);
+
+    let listed = |kind| {
+        let ledger = Arc::clone(&stores.ledger);
+        async move {
+            let page = ledger.list(&LedgerFilter { kind, ..LedgerFilter::default() }).await.expect("a page");
+            page.entries.into_iter().map(|entry| entry.reference_code.as_str().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(Some(DocumentKind::Invoice)).await, ["R-1"]);
+    assert_eq!(listed(Some(DocumentKind::CreditNote)).await, ["NC-1"]);
+    assert!(listed(Some(DocumentKind::SupportDocument)).await.is_empty());
+    assert_eq!(listed(None).await, ["NC-1", "R-1"]);
 }
 
 async fn an_attempt_not_issued_at_factus_is_rejected_without_a_status(stores: Stores) {

@@ -99,7 +99,11 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         database.ledger_store(),
         gateway.clone(),
         gateway.clone(),
-        IssuancePolicy { stale_after: config.ledger.stale_after, ..IssuancePolicy::default() },
+        IssuancePolicy {
+            stale_after: config.ledger.stale_after,
+            delete_rejected: config.ledger.delete_rejected,
+            ..IssuancePolicy::default()
+        },
     ));
     let state = AppState::new(Services {
         auth,

@@ -63,6 +63,9 @@ pub struct LedgerSettings {
     /// looked up at Factus. Must stay well above the Factus timeout, so a call still in flight is
     /// never taken for a lost one.
     pub stale_after: Duration,
+    /// `FACTUS_DELETE_REJECTED` (default true): delete a document DIAN rejected at Factus right
+    /// away, so that it does not block the next document of its kind.
+    pub delete_rejected: bool,
 }
 
 /// `DATABASE_URL`. Its `Debug` hides the password (`postgres://user:***@host/db`), so that
@@ -295,6 +298,12 @@ impl Config {
                     get("LEDGER_STALE_AFTER_SECS"),
                     60,
                 )?),
+                delete_rejected: parse_or(
+                    "FACTUS_DELETE_REJECTED",
+                    get("FACTUS_DELETE_REJECTED").map(|raw| raw.trim().to_ascii_lowercase()),
+                    true,
+                    "true or false",
+                )?,
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             trusted_proxies: parse_proxies(get("TRUSTED_PROXIES"))?,

@@ -128,7 +128,9 @@ mod tests {
         FactusError, FactusStatus, IssuedBill, StatusMessage, UpstreamJson,
     };
     use factus_application::issuance::IssuancePolicy;
-    use factus_application::ledger::{EntryStatus, IdempotencyKey, LedgerStore, NewLedgerEntry, RequestFingerprint};
+    use factus_application::ledger::{
+        DocumentKind, EntryStatus, IdempotencyKey, LedgerStore, NewLedgerEntry, RequestFingerprint,
+    };
     use factus_domain::invoice::{Invoice, ReferenceCode};
     use factus_domain::user::Username;
     use factus_infrastructure::db::Database;
@@ -196,6 +198,9 @@ mod tests {
             self.lookups.lock().expect("lookups").push(reference_code.to_owned());
             Ok((reference_code == "R-FOUND").then(bill))
         }
+        async fn pending_reference(&self, _: &FactusAccess, _: DocumentKind) -> Result<Option<String>, FactusError> {
+            Err(not_in_this_test())
+        }
     }
 
     struct WithSession;
@@ -225,6 +230,7 @@ mod tests {
         let entry = ledger
             .claim(&NewLedgerEntry {
                 id: Uuid::now_v7(),
+                kind: DocumentKind::Invoice,
                 user_id: Uuid::now_v7(),
                 username: Username::parse("ana").unwrap(),
                 reference_code: ReferenceCode::parse(reference).unwrap(),

@@ -631,11 +631,19 @@ pub fn ledger_state() -> ObjectBuilder {
     text().enum_values(Some(["pending", "issued", "rejected", "unknown"]))
 }
 
+/// The document kinds of the ledger.
+pub fn document_kind() -> ObjectBuilder {
+    text().enum_values(Some(["invoice", "credit_note", "debit_note", "support_document"]))
+}
+
 /// The query of `GET /invoices` (the ledger).
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Only its description is used; the handler reads the raw query.
 pub struct LedgerQuery {
+    /// The document kind listed: invoice (default), credit_note, debit_note or support_document
+    #[param(schema_with = document_kind, required = false)]
+    kind: Option<String>,
     /// pending, issued, rejected or unknown
     #[param(schema_with = ledger_state, required = false)]
     state: Option<String>,

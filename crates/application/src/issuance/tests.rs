@@ -176,6 +176,7 @@ fn entry(status: EntryStatus) -> LedgerEntry {
     let now = clock::now();
     LedgerEntry {
         id: ENTRY,
+        kind: DocumentKind::Invoice,
         user_id: USER,
         username: Username::parse("ana").expect("valid username"),
         reference_code: ReferenceCode::parse("R2").expect("valid reference"),

@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerState,
-    LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
+    LedgerState, LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
 };
 use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::Username;
@@ -25,7 +25,8 @@ pub(super) const CLAIM_ROUNDS: usize = 3;
 macro_rules! ledger_columns {
     () => {
         "id, user_id, username, reference_code, idempotency_key, request_fingerprint, state, response, \
-         error_status, error_detail, attempts, created_at, updated_at, issued_at"
+         error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
+         factus_deleted"
     };
 }
 pub(super) use ledger_columns;
@@ -49,6 +50,9 @@ pub(super) struct LedgerRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     pub issued_at: Option<OffsetDateTime>,
+    pub kind: String,
+    pub dian_rejected: bool,
+    pub factus_deleted: bool,
 }
 
 impl TryFrom<LedgerRow> for LedgerEntry {
@@ -65,6 +69,10 @@ impl TryFrom<LedgerRow> for LedgerEntry {
                 let issued_at = row.issued_at.with_context(|| format!("issued entry {id} has no issued_at"))?;
                 EntryStatus::Issued { bill: decode_response(&response)?, issued_at }
             }
+            LedgerState::Rejected if row.dian_rejected => EntryStatus::Rejected(Rejection::Dian {
+                message: row.error_detail.with_context(|| format!("rejected entry {id} has no detail"))?,
+                deleted: row.factus_deleted,
+            }),
             LedgerState::Rejected => EntryStatus::Rejected(match row.error_status {
                 None => Rejection::NotIssued,
                 Some(status) => Rejection::Factus {
@@ -75,6 +83,7 @@ impl TryFrom<LedgerRow> for LedgerEntry {
         };
         Ok(Self {
             id,
+            kind: DocumentKind::parse(&row.kind).with_context(|| format!("entry {id} has kind {:?}", row.kind))?,
             user_id: row.user_id,
             username: Username::parse(&row.username)
                 .with_context(|| format!("entry {id} has an invalid username {:?}", row.username))?,
@@ -132,6 +141,15 @@ fn decode_response(json: &str) -> anyhow::Result<IssuedBill> {
         status: stored.status,
         message: stored.message,
     })
+}
+
+/// How a rejection is stored: `(error_status, error_detail, dian_rejected, factus_deleted)`.
+pub(super) fn rejection_columns(rejection: &Rejection) -> (Option<u16>, &str, bool, bool) {
+    match rejection {
+        Rejection::Factus { status, message } => (Some(*status), message.as_str(), false, false),
+        Rejection::Dian { message, deleted } => (Some(Rejection::DIAN_STATUS), message.as_str(), true, *deleted),
+        Rejection::NotIssued => (None, Rejection::NOT_ISSUED_DETAIL, false, false),
+    }
 }
 
 /// Turns rows into entries; a row that does not decode is a corrupt store, not a missing entry.
@@ -250,6 +268,9 @@ mod tests {
             created_at: OffsetDateTime::UNIX_EPOCH,
             updated_at: OffsetDateTime::UNIX_EPOCH,
             issued_at: None,
+            kind: "invoice".into(),
+            dian_rejected: false,
+            factus_deleted: false,
         };
         let error = LedgerEntry::try_from(row).unwrap_err();
         assert!(format!("{error:#}").contains("state"), "{error:#}");

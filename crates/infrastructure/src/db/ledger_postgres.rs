@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore, NewLedgerEntry,
-    Rejection,
+    ClaimError, DocumentKind, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
+    NewLedgerEntry, Rejection,
 };
 use factus_domain::invoice::ReferenceCode;
 use sqlx::postgres::PgRow;
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::ledger::{
     CLAIM_ROUNDS, ClaimConflict, LedgerRow, attempts_param, blocking_entry, claim_kept_changing, count_rows,
-    decode_row, decode_rows, encode_response, into_page, ledger_columns,
+    decode_row, decode_rows, encode_response, into_page, ledger_columns, rejection_columns,
 };
 use super::{truncate_to_micros, unexpected};
 
@@ -52,6 +52,9 @@ impl FromRow<'_, PgRow> for LedgerRow {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             issued_at: row.try_get("issued_at")?,
+            kind: row.try_get("kind")?,
+            dian_rejected: row.try_get("dian_rejected")?,
+            factus_deleted: row.try_get("factus_deleted")?,
         })
     }
 }
@@ -87,8 +90,8 @@ impl LedgerStore for PgLedgerStore {
             let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
-                      attempts, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7)
+                      attempts, created_at, updated_at, kind)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8)
                  RETURNING ",
                 ledger_columns!()
             ))
@@ -99,6 +102,7 @@ impl LedgerStore for PgLedgerStore {
             .bind(entry.idempotency_key.as_ref().map(IdempotencyKey::as_str))
             .bind(entry.fingerprint.as_str())
             .bind(truncate_to_micros(entry.created_at))
+            .bind(entry.kind.as_str())
             .fetch_one(&self.pool)
             .await;
             let conflict = match inserted {
@@ -177,13 +181,12 @@ impl LedgerStore for PgLedgerStore {
         rejection: &Rejection,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (status, detail) = match rejection {
-            Rejection::Factus { status, message } => (Some(i32::from(*status)), message.as_str()),
-            Rejection::NotIssued => (None, Rejection::NOT_ISSUED_DETAIL),
-        };
+        let (status, detail, dian_rejected, factus_deleted) = rejection_columns(rejection);
+        let status = status.map(i32::from);
         let result = sqlx::query(
             "UPDATE invoice_ledger
-                SET state = 'rejected', error_status = $4, error_detail = $5, updated_at = $6
+                SET state = 'rejected', error_status = $4, error_detail = $5, updated_at = $6,
+                    dian_rejected = $7, factus_deleted = $8
               WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
         )
         .bind(entry.id)
@@ -192,6 +195,8 @@ impl LedgerStore for PgLedgerStore {
         .bind(status)
         .bind(detail)
         .bind(truncate_to_micros(at))
+        .bind(dian_rejected)
+        .bind(factus_deleted)
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
@@ -241,6 +246,33 @@ impl LedgerStore for PgLedgerStore {
         }
     }
 
+    async fn mark_deleted_at_factus(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invoice_ledger SET factus_deleted = true
+              WHERE id = $1 AND state = 'rejected' AND dian_rejected AND NOT factus_deleted",
+        )
+        .bind(entry.id)
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} deleted at Factus", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn stuck_rejections(&self, kind: DocumentKind, limit: u32) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows: Vec<LedgerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ledger_columns!(),
+            " FROM invoice_ledger WHERE kind = $1 AND dian_rejected AND NOT factus_deleted
+              ORDER BY created_at, id LIMIT $2"
+        ))
+        .bind(kind.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, "reading the rejected documents stuck at Factus"))?;
+        decode_rows(rows)
+    }
+
     async fn abandon(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "DELETE FROM invoice_ledger WHERE id = $1 AND state = $2 AND attempts = $3 AND state = 'pending'",
@@ -274,6 +306,9 @@ impl LedgerStore for PgLedgerStore {
     async fn list(&self, filter: &LedgerFilter) -> Result<LedgerPage, StoreError> {
         let mut query =
             QueryBuilder::<Postgres>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE TRUE"));
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
         }

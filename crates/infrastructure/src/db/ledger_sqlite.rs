@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore, NewLedgerEntry,
-    Rejection,
+    ClaimError, DocumentKind, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
+    NewLedgerEntry, Rejection,
 };
 use factus_domain::invoice::ReferenceCode;
 use sqlx::sqlite::SqliteRow;
@@ -23,7 +23,7 @@ use uuid::fmt::Hyphenated;
 
 use super::ledger::{
     CLAIM_ROUNDS, ClaimConflict, LedgerRow, attempts_param, blocking_entry, claim_kept_changing, count_rows,
-    decode_row, decode_rows, encode_response, into_page, ledger_columns,
+    decode_row, decode_rows, encode_response, into_page, ledger_columns, rejection_columns,
 };
 use super::sqlite::{decode_timestamp, encode_timestamp};
 use super::unexpected;
@@ -62,6 +62,9 @@ impl FromRow<'_, SqliteRow> for LedgerRow {
             created_at: timestamp("created_at")?,
             updated_at: timestamp("updated_at")?,
             issued_at: issued_at.as_deref().map(|text| decode("issued_at", text)).transpose()?,
+            kind: row.try_get("kind")?,
+            dian_rejected: row.try_get("dian_rejected")?,
+            factus_deleted: row.try_get("factus_deleted")?,
         })
     }
 }
@@ -101,8 +104,8 @@ impl LedgerStore for SqliteLedgerStore {
             let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
-                      attempts, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 1, ?7, ?7)
+                      attempts, created_at, updated_at, kind)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 1, ?7, ?7, ?8)
                  RETURNING ",
                 ledger_columns!()
             ))
@@ -113,6 +116,7 @@ impl LedgerStore for SqliteLedgerStore {
             .bind(entry.idempotency_key.as_ref().map(IdempotencyKey::as_str))
             .bind(entry.fingerprint.as_str())
             .bind(&created_at)
+            .bind(entry.kind.as_str())
             .fetch_one(&self.pool)
             .await;
             let conflict = match inserted {
@@ -191,13 +195,12 @@ impl LedgerStore for SqliteLedgerStore {
         rejection: &Rejection,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let (status, detail) = match rejection {
-            Rejection::Factus { status, message } => (Some(i64::from(*status)), message.as_str()),
-            Rejection::NotIssued => (None, Rejection::NOT_ISSUED_DETAIL),
-        };
+        let (status, detail, dian_rejected, factus_deleted) = rejection_columns(rejection);
+        let status = status.map(i64::from);
         let result = sqlx::query(
             "UPDATE invoice_ledger
-                SET state = 'rejected', error_status = ?4, error_detail = ?5, updated_at = ?6
+                SET state = 'rejected', error_status = ?4, error_detail = ?5, updated_at = ?6,
+                    dian_rejected = ?7, factus_deleted = ?8
               WHERE id = ?1 AND state = ?2 AND attempts = ?3 AND state IN ('pending', 'unknown')",
         )
         .bind(id_param(entry.id))
@@ -206,6 +209,8 @@ impl LedgerStore for SqliteLedgerStore {
         .bind(status)
         .bind(detail)
         .bind(timestamp_param(at)?)
+        .bind(dian_rejected)
+        .bind(factus_deleted)
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
@@ -255,6 +260,33 @@ impl LedgerStore for SqliteLedgerStore {
         }
     }
 
+    async fn mark_deleted_at_factus(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE invoice_ledger SET factus_deleted = 1
+              WHERE id = ?1 AND state = 'rejected' AND dian_rejected = 1 AND factus_deleted = 0",
+        )
+        .bind(id_param(entry.id))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} deleted at Factus", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn stuck_rejections(&self, kind: DocumentKind, limit: u32) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows: Vec<LedgerRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ledger_columns!(),
+            " FROM invoice_ledger WHERE kind = ?1 AND dian_rejected = 1 AND factus_deleted = 0
+              ORDER BY created_at, id LIMIT ?2"
+        ))
+        .bind(kind.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, "reading the rejected documents stuck at Factus"))?;
+        decode_rows(rows)
+    }
+
     async fn abandon(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "DELETE FROM invoice_ledger WHERE id = ?1 AND state = ?2 AND attempts = ?3 AND state = 'pending'",
@@ -288,6 +320,9 @@ impl LedgerStore for SqliteLedgerStore {
     async fn list(&self, filter: &LedgerFilter) -> Result<LedgerPage, StoreError> {
         let mut query =
             QueryBuilder::<Sqlite>::new(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE 1 = 1"));
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.as_str());
+        }
         if let Some(state) = filter.state {
             query.push(" AND state = ").push_bind(state.as_str());
         }

@@ -57,6 +57,24 @@ pub(crate) fn bill_error_message(status: u16, body: &[u8], default: &str) -> Str
     }
 }
 
+/// The DIAN rule texts of a 422 that rejects a stored document: the string values of `errors`
+/// (top level or under `data`) that read `Regla: <rule>, Rechazo: <text>`, as Factus answers
+/// when DIAN rejects a document (v1 and v2). Empty for ordinary field errors, whose values are
+/// lists of messages.
+pub(crate) fn dian_rules(body: &[u8]) -> Vec<String> {
+    let Some(Value::Object(object)) = parse_json(body) else {
+        return Vec::new();
+    };
+    let nested = object.get("data").and_then(Value::as_object);
+    let errors = object.get("errors").or_else(|| nested.and_then(|data| data.get("errors")));
+    let texts: Vec<String> = match errors {
+        Some(Value::Object(fields)) => fields.values().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    texts.into_iter().filter(|text| text.starts_with("Regla:")).collect()
+}
+
 /// The message of a failed OAuth call: `message` || `error_description` || `error` || `default`;
 /// a body that is not JSON → its text, or `HTTP <status>` when empty.
 pub(crate) fn oauth_error_message(status: u16, body: &[u8], default: &str) -> String {

@@ -47,6 +47,7 @@ use factus_application::factus::{
     FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken,
     IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
 };
+use factus_application::ledger::DocumentKind;
 use factus_domain::catalog::{self, Catalog};
 use factus_domain::invoice::Invoice;
 use reqwest::{Method, StatusCode, Url};
@@ -57,7 +58,7 @@ use thiserror::Error;
 pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RetryPolicy, default_user_agent};
 pub use version::ApiVersionSetting;
 
-use messages::{bill_error_message, body_excerpt, payload_excerpt};
+use messages::{bill_error_message, body_excerpt, dian_rules, payload_excerpt};
 use oauth::OAuthClient;
 use session::{ServerSession, SessionToken};
 use transport::{Body, Endpoint, Request, Transport};
@@ -315,6 +316,12 @@ impl FactusGateway {
             },
             "factus call failed"
         );
+        if reply.status == StatusCode::UNPROCESSABLE_ENTITY {
+            let rules = dian_rules(&reply.body);
+            if !rules.is_empty() {
+                return Err(FactusError::DianRejected { rules });
+            }
+        }
         let message = bill_error_message(reply.status.as_u16(), &reply.body, call.operation.default_message());
         Err(failure(reply.status, message))
     }
@@ -540,6 +547,37 @@ impl FactusBillGateway for FactusGateway {
             .await?
             .remote()?;
         responses::status_message(&body)
+    }
+
+    async fn pending_reference(
+        &self,
+        access: &FactusAccess,
+        kind: DocumentKind,
+    ) -> Result<Option<String>, FactusError> {
+        let family: &'static str = match kind {
+            DocumentKind::Invoice => "bills",
+            DocumentKind::CreditNote => "credit-notes",
+            DocumentKind::SupportDocument => "support-documents",
+            DocumentKind::DebitNote => "debit-notes",
+        };
+        let (_, body) = self
+            .call(access, |version| {
+                let path = bill_path(version, &[family], &[family], &[]);
+                self.get(LIST, FactusOperation::FindInvoice, &path, &[("filter[status]", "0")])
+            })
+            .await?
+            .remote()?;
+        // Checked here too: v1 lists `status` 0/1, v2 `is_validated`; a filter Factus ignores
+        // must not name a validated document.
+        let pending = |item: &&Value| {
+            let status_zero = item.get("status").is_some_and(|status| status == 0 || status == "0");
+            let not_validated = item.get("is_validated").is_some_and(|validated| validated == false);
+            status_zero || not_validated
+        };
+        Ok(responses::list(&body)?
+            .iter()
+            .filter(pending)
+            .find_map(|item| item.get("reference_code").and_then(Value::as_str).map(str::to_owned)))
     }
 
     async fn find_bill_by_reference(

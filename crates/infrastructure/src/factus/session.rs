@@ -183,6 +183,10 @@ impl ServerSession {
 
 fn session_failure(error: FactusError) -> FactusError {
     match error {
+        FactusError::DianRejected { rules } => FactusError::Unavailable {
+            message: format!("Factus rechazó la sesión del servidor: {}", rules.join("; ")),
+            request_sent: false,
+        },
         FactusError::Rejected { status, message } => {
             tracing::warn!(status, %message, "factus refused the server's credentials (FACTUS_USERNAME/FACTUS_PASSWORD)");
             FactusError::Unavailable {

@@ -178,7 +178,8 @@ impl From<FactusFailure> for ApiError {
             FactusError::Rejected { status: 429, .. } | FactusError::Unavailable { .. } | FactusError::CircuitOpen => {
                 Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail)
             }
-            FactusError::Rejected { .. } | FactusError::InvalidResponse { .. } => {
+            // A DIAN rejection answers 400 with the rule texts, like any refusal.
+            FactusError::Rejected { .. } | FactusError::DianRejected { .. } | FactusError::InvalidResponse { .. } => {
                 Self::detail(StatusCode::BAD_REQUEST, detail)
             }
             FactusError::Timeout => Self::detail(StatusCode::GATEWAY_TIMEOUT, detail),
@@ -222,6 +223,17 @@ impl From<IssueError> for ApiError {
             }
             IssueError::ReplayedRejection { status, message } => create(FactusError::Rejected { status, message })
                 .with_header(REPLAYED, HeaderValue::from_static("true")),
+            // 409: nothing the client can change fixes it; an operator must delete the stuck
+            // document, so its reference is named.
+            IssueError::BlockedByPending { message, reference } => {
+                let message = match reference {
+                    Some(reference) => {
+                        format!("{message}. Documento pendiente en Factus: reference_code {reference}")
+                    }
+                    None => message,
+                };
+                Self::detail(StatusCode::CONFLICT, FactusOperation::CreateInvoice.detail(&message))
+            }
             IssueError::Factus(error) => create(error),
             IssueError::Unexpected(error) => Self::internal(error),
         }

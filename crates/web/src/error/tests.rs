@@ -51,6 +51,7 @@ fn rejected(status: u16, message: &str) -> FactusError {
 fn factus_variant(error: &FactusError) -> &'static str {
     match error {
         FactusError::Rejected { .. } => "FactusError::Rejected",
+        FactusError::DianRejected { .. } => "FactusError::DianRejected",
         FactusError::Unavailable { .. } => "FactusError::Unavailable",
         FactusError::Timeout => "FactusError::Timeout",
         FactusError::CircuitOpen => "FactusError::CircuitOpen",
@@ -74,6 +75,7 @@ fn issue_variant(error: &IssueError) -> &'static str {
         IssueError::KeyReusedWithDifferentBody => "IssueError::KeyReusedWithDifferentBody",
         IssueError::ReferenceAlreadyUsed { .. } => "IssueError::ReferenceAlreadyUsed",
         IssueError::ReplayedRejection { .. } => "IssueError::ReplayedRejection",
+        IssueError::BlockedByPending { .. } => "IssueError::BlockedByPending",
         IssueError::Factus(_) => "IssueError::Factus",
         IssueError::Unexpected(_) => "IssueError::Unexpected",
     }
@@ -173,6 +175,17 @@ fn table() -> Vec<Row> {
             503,
             detail("No se pudo refrescar el token de Factus: All connection attempts failed")
         ),
+        case!(
+            failure_variant,
+            factus(
+                CreateInvoice,
+                FactusError::DianRejected {
+                    rules: vec!["Regla: FAK24, Rechazo: No está informado el DV del NIT".into()]
+                }
+            ),
+            400,
+            detail("Error al crear la factura: Regla: FAK24, Rechazo: No está informado el DV del NIT")
+        ),
         case!(failure_variant, factus(Lookup, FactusError::Timeout), 504, detail("Factus no respondió a tiempo")),
         case!(
             failure_variant,
@@ -234,6 +247,26 @@ fn table() -> Vec<Row> {
                 detail("Error al crear la factura: Too Many Attempts.")
             )
         },
+        case!(
+            issue_variant,
+            IssueError::BlockedByPending {
+                message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
+                reference: Some("FAC-9".into())
+            },
+            409,
+            detail(
+                "Error al crear la factura: Se encontró una factura pendiente por enviar a la DIAN. Documento pendiente en Factus: reference_code FAC-9"
+            )
+        ),
+        case!(
+            issue_variant,
+            IssueError::BlockedByPending {
+                message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
+                reference: None
+            },
+            409,
+            detail("Error al crear la factura: Se encontró una factura pendiente por enviar a la DIAN")
+        ),
         case!(
             issue_variant,
             IssueError::Factus(FactusError::Timeout),
@@ -313,6 +346,7 @@ fn table() -> Vec<Row> {
 /// Every variant of every use-case error the web crate maps.
 const VARIANTS: &[&str] = &[
     "FactusError::Rejected",
+    "FactusError::DianRejected",
     "FactusError::Unavailable",
     "FactusError::Timeout",
     "FactusError::CircuitOpen",
@@ -323,6 +357,7 @@ const VARIANTS: &[&str] = &[
     "IssueError::KeyReusedWithDifferentBody",
     "IssueError::ReferenceAlreadyUsed",
     "IssueError::ReplayedRejection",
+    "IssueError::BlockedByPending",
     "IssueError::Factus",
     "IssueError::Unexpected",
     "LoginError::InvalidCredentials",

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use factus_application::ledger::{
-    EntryStatus, LedgerCursor, LedgerEntry, LedgerFilter, LedgerState, PageSize, Rejection,
+    DocumentKind, EntryStatus, LedgerCursor, LedgerEntry, LedgerFilter, LedgerState, PageSize, Rejection,
 };
 use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::Username;
@@ -22,6 +22,9 @@ use crate::validation::{FieldError, Loc};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerEntryResponse {
     pub id: String,
+    /// `invoice`, `credit_note`, `debit_note` or `support_document`.
+    #[schema(example = "invoice")]
+    pub kind: &'static str,
     #[schema(example = "FAC-1732550000")]
     pub reference_code: String,
     /// `pending`, `issued`, `rejected` or `unknown`.
@@ -58,11 +61,16 @@ impl From<LedgerEntry> for LedgerEntryResponse {
             EntryStatus::Rejected(Rejection::Factus { status, message }) => {
                 (None, None, Some(format!("Factus {status}: {message}")))
             }
+            EntryStatus::Rejected(Rejection::Dian { message, deleted }) => {
+                let deleted = if deleted { " (eliminado en Factus)" } else { " (pendiente en Factus)" };
+                (None, None, Some(format!("DIAN: {message}{deleted}")))
+            }
             EntryStatus::Rejected(Rejection::NotIssued) => (None, None, Some(Rejection::NOT_ISSUED_DETAIL.to_owned())),
             EntryStatus::Pending | EntryStatus::Unknown => (None, None, None),
         };
         Self {
             id: entry.id.to_string(),
+            kind: entry.kind.as_str(),
             reference_code: entry.reference_code.as_str().to_owned(),
             state,
             username: entry.username.to_string(),
@@ -104,7 +112,9 @@ pub(crate) const MAX_NUMBER_CHARS: usize = 64;
 
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
-    let mut filter = LedgerFilter::default();
+    // One ledger holds every document kind; this listing shows invoices unless `kind` says
+    // otherwise (documented in docs/contract.md).
+    let mut filter = LedgerFilter { kind: Some(DocumentKind::Invoice), ..LedgerFilter::default() };
     let mut errors = Vec::new();
     for (key, value) in &pairs {
         let value = value.trim();
@@ -115,6 +125,14 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
                 Err(_) => errors.push(FieldError::new(
                     loc("state"),
                     "value is not a valid enumeration member; permitted: 'pending', 'issued', 'rejected', 'unknown'",
+                    "type_error.enum",
+                )),
+            },
+            "kind" => match DocumentKind::parse(value) {
+                Ok(kind) => filter.kind = Some(kind),
+                Err(_) => errors.push(FieldError::new(
+                    loc("kind"),
+                    "value is not a valid enumeration member; permitted: 'invoice', 'credit_note', 'debit_note', 'support_document'",
                     "type_error.enum",
                 )),
             },
