@@ -344,8 +344,28 @@ async fn a_conflict_on_a_first_send_is_a_rejection_without_adopting_the_other_do
     let mut mocks = Mocks::new();
     mocks.nothing_recorded();
     mocks.claims();
-    mocks.sends(Err(rejected(409, "Se encontró una factura pendiente por enviar a la DIAN")));
+    mocks.sends(Err(rejected(409, "El documento ya existe")));
     mocks.bills.expect_find_bill_by_reference().never();
+    mocks.marks_rejected(Rejection::Factus { status: 409, message: "El documento ya existe".into() });
+
+    let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+    assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 409, .. })), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_first_send_blocked_by_a_foreign_stuck_document_names_it_and_deletes_nothing() {
+    let mut mocks = Mocks::new();
+    mocks.nothing_recorded();
+    mocks.claims();
+    mocks.sends(Err(rejected(409, "Se encontró una factura pendiente por enviar a la DIAN")));
+    mocks.ledger.expect_stuck_rejections().returning(|_, _| Ok(Vec::new()));
+    mocks
+        .bills
+        .expect_pending_reference()
+        .times(1)
+        .returning(|_, kind| Ok((kind == DocumentKind::Invoice).then(|| "OTHER-1".to_owned())));
+    mocks.bills.expect_delete_by_reference().never();
     mocks.marks_rejected(Rejection::Factus {
         status: 409,
         message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
@@ -353,7 +373,40 @@ async fn a_conflict_on_a_first_send_is_a_rejection_without_adopting_the_other_do
 
     let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
 
-    assert!(matches!(error, IssueError::Factus(FactusError::Rejected { status: 409, .. })), "{error:?}");
+    assert!(
+        matches!(&error, IssueError::BlockedByPending { reference: Some(reference), .. } if reference == "OTHER-1"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dian_rejection_is_recorded_with_its_rules_after_the_document_is_deleted_at_factus() {
+    let mut mocks = Mocks::new();
+    mocks.nothing_recorded();
+    mocks.claims();
+    mocks.sends(Err(FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }));
+    mocks.bills.expect_delete_by_reference().withf(|_, reference| reference == "R2").times(1).returning(|_, _| {
+        Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() })
+    });
+    mocks.marks_rejected(Rejection::Dian { message: "Regla: FAK24, Rechazo: DV".into(), deleted: true });
+
+    let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+    assert!(matches!(error, IssueError::Factus(FactusError::DianRejected { .. })), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_replayed_dian_rejection_answers_the_same_rules() {
+    let mut mocks = Mocks::new();
+    mocks.keyed(entry(EntryStatus::Rejected(Rejection::Dian { message: "Regla: FAK24".into(), deleted: true })));
+    mocks.bills.expect_validate_bill().never();
+
+    let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
+
+    assert!(
+        matches!(&error, IssueError::ReplayedRejection { status: 422, message } if message == "Regla: FAK24"),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -137,7 +137,7 @@ fn store_variant(_: &StoreError) -> &'static str {
 }
 
 fn table() -> Vec<Row> {
-    use FactusOperation::{DeleteInvoice, DownloadXml, GetInvoice, Login, Lookup, Refresh};
+    use FactusOperation::{CreateInvoice, DeleteInvoice, DownloadXml, GetInvoice, Login, Lookup, Refresh};
     let reference = ReferenceCode::parse("FAC-1").expect("a reference");
     vec![
         // Factus: the operation's prefix before Factus' message; lookups answer it bare.
