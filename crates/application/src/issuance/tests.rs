@@ -385,9 +385,12 @@ async fn a_dian_rejection_is_recorded_with_its_rules_after_the_document_is_delet
     mocks.nothing_recorded();
     mocks.claims();
     mocks.sends(Err(FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }));
-    mocks.bills.expect_delete_by_reference().withf(|_, reference| reference == "R2").times(1).returning(|_, _| {
-        Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() })
-    });
+    mocks
+        .bills
+        .expect_delete_by_reference()
+        .withf(|_, reference| reference == "R2")
+        .times(1)
+        .returning(|_, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
     mocks.marks_rejected(Rejection::Dian { message: "Regla: FAK24, Rechazo: DV".into(), deleted: true });
 
     let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
