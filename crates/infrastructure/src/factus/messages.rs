@@ -165,6 +165,17 @@ mod tests {
     }
 
     #[test]
+    fn dian_rules_are_the_rule_texts_of_a_rejection_and_never_field_errors() {
+        let rejection = r#"{"status":"Validation error","message":"El documento contiene errores de validación","data":{"message":"El documento contiene errores de validación","errors":{"FAK24":"Regla: FAK24, Rechazo: No está informado el DV del NIT"}}}"#;
+        assert_eq!(dian_rules(rejection.as_bytes()), ["Regla: FAK24, Rechazo: No está informado el DV del NIT"]);
+        let listed = r#"{"errors":["Regla: CAK24, Rechazo: No está informado el DV del NIT"]}"#;
+        assert_eq!(dian_rules(listed.as_bytes()), ["Regla: CAK24, Rechazo: No está informado el DV del NIT"]);
+        let fields = r#"{"data":{"errors":{"customer.names":["El campo nombres es obligatorio."]}}}"#;
+        assert!(dian_rules(fields.as_bytes()).is_empty());
+        assert!(dian_rules(b"not json").is_empty());
+    }
+
+    #[test]
     fn field_errors_follow_the_message_after_an_em_dash() {
         let body = r#"{"message":"Los datos no son válidos","errors":{"customer.names":["El campo nombres es obligatorio."],"items.0.price":["precio inválido","otro"]}}"#;
         assert_eq!(

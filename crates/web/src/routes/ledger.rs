@@ -113,7 +113,7 @@ pub(crate) const MAX_NUMBER_CHARS: usize = 64;
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
     // One ledger holds every document kind; this listing shows invoices unless `kind` says
-    // otherwise (documented in docs/contract.md).
+    // otherwise (README, "Invoices exactly once").
     let mut filter = LedgerFilter { kind: Some(DocumentKind::Invoice), ..LedgerFilter::default() };
     let mut errors = Vec::new();
     for (key, value) in &pairs {
