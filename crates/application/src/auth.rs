@@ -215,16 +215,7 @@ impl AuthService {
     pub async fn authenticate(&self, token: &str) -> Result<User, AuthenticateError> {
         let claims = self.tokens.verify(token).map_err(|_| AuthenticateError::InvalidToken)?;
         let username = Username::parse(&claims.subject).map_err(|_| AuthenticateError::InvalidToken)?;
-        let user = match self.cache.get(&username) {
-            Some(user) => Some(user),
-            None => {
-                let found = self.users.find_by_username(&username).await?;
-                if let Some(user) = &found {
-                    self.cache.put(user.clone());
-                }
-                found
-            }
-        };
+        let user = self.cached_user(&username).await?;
         // A token names its user only by username; one issued before the user was created
         // belonged to a deleted namesake and must not open the new account.
         let issued_before_user = |user: &User| {
@@ -238,6 +229,26 @@ impl AuthService {
             Some(user) if !user.disabled && !issued_before_user(&user) && current_version(&user) => Ok(user),
             _ => Err(AuthenticateError::InvalidToken),
         }
+    }
+
+    /// The enabled user with this name, read through the user cache (API keys use this too, so
+    /// that disabling a user here refuses their keys at once, and elsewhere within the TTL).
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn active_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        Ok(self.cached_user(username).await?.filter(|user| !user.disabled))
+    }
+
+    async fn cached_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        if let Some(user) = self.cache.get(username) {
+            return Ok(Some(user));
+        }
+        let found = self.users.find_by_username(username).await?;
+        if let Some(user) = &found {
+            self.cache.put(user.clone());
+        }
+        Ok(found)
     }
 
     /// Changes the password of `user` after checking the current one. Wrong current passwords

@@ -74,6 +74,8 @@ impl Default for IssuancePolicy {
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
     pub user: User,
+    /// The API key the request was authenticated with (recorded in the ledger), if any.
+    pub api_key_id: Option<Uuid>,
     pub access: FactusAccess,
     pub invoice: Invoice,
     pub idempotency_key: Option<IdempotencyKey>,
@@ -340,6 +342,7 @@ impl InvoiceIssuance {
             kind: DocumentKind::Invoice,
             user_id: request.user.id,
             username: request.user.username.clone(),
+            api_key_id: request.api_key_id,
             reference_code: request.invoice.reference_code().clone(),
             idempotency_key: request.idempotency_key.clone(),
             fingerprint: request.fingerprint.clone(),

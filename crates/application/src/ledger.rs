@@ -249,6 +249,8 @@ pub struct LedgerEntry {
     /// The user who created the invoice, and their name at the time.
     pub user_id: Uuid,
     pub username: Username,
+    /// The API key the user's request came with; `None` for a request with a bearer token.
+    pub api_key_id: Option<Uuid>,
     pub reference_code: ReferenceCode,
     /// `None` when the request had no key, or once the key outlived its retention.
     pub idempotency_key: Option<IdempotencyKey>,
@@ -282,6 +284,8 @@ pub struct NewLedgerEntry {
     pub kind: DocumentKind,
     pub user_id: Uuid,
     pub username: Username,
+    /// The API key that authenticated the request, if any.
+    pub api_key_id: Option<Uuid>,
     pub reference_code: ReferenceCode,
     pub idempotency_key: Option<IdempotencyKey>,
     pub fingerprint: RequestFingerprint,

@@ -14,11 +14,13 @@
 //! - [`issuance`]: the exactly-once create and the ledger's reconciliation.
 //! - [`documents`]: object-level access to issued documents (whose they are, from the ledger).
 //! - [`health`]: the readiness check.
+//! - [`api_keys`]: API keys for machine callers (created by admins, stored as SHA-256).
 
 // A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod api_keys;
 pub mod auth;
 pub mod clock;
 pub mod documents;

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use factus_application::api_keys::ApiKeyService;
 use factus_application::auth::{AuthService, ThrottlePolicy};
 use factus_application::documents::DocumentAccess;
 use factus_application::factus_auth::FactusAuthService;
@@ -95,6 +96,8 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         config.user_cache_ttl,
     ));
     let user_admin = Arc::new(UserAdmin::new(users.clone(), hasher, auth.clone()));
+    let api_keys =
+        Arc::new(ApiKeyService::new(database.api_key_store(), users.clone(), auth.clone(), config.user_cache_ttl));
     let issuance = Arc::new(InvoiceIssuance::new(
         database.ledger_store(),
         gateway.clone(),
@@ -108,6 +111,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
     let state = AppState::new(Services {
         auth,
         users: user_admin,
+        api_keys,
         health: Arc::new(HealthService::new(users, gateway.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
         invoices: Arc::new(InvoiceService::new(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use factus_server::app::{self, BuildOptions};
-use factus_server::cli::{Cli, Command, ServeArgs, run_user_command};
+use factus_server::cli::{Cli, Command, ServeArgs, run_api_key_command, run_user_command};
 use factus_server::config::Config;
 use factus_server::telemetry;
 
@@ -50,6 +50,10 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Some(Command::User(command)) => {
             let app = app::build(&config, BuildOptions::default()).await?;
             run_user_command(command, &app).await
+        }
+        Some(Command::ApiKey(command)) => {
+            let app = app::build(&config, BuildOptions::default()).await?;
+            run_api_key_command(command, &app).await
         }
     }
 }

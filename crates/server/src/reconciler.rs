@@ -233,6 +233,7 @@ mod tests {
                 kind: DocumentKind::Invoice,
                 user_id: Uuid::now_v7(),
                 username: Username::parse("ana").unwrap(),
+                api_key_id: None,
                 reference_code: ReferenceCode::parse(reference).unwrap(),
                 idempotency_key: Some(IdempotencyKey::parse(key).unwrap()),
                 fingerprint: RequestFingerprint::parse("abcd").unwrap(),

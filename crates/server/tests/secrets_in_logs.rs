@@ -2,8 +2,8 @@
 //!
 //! Runs the real binary with the in-process Factus simulator, exercises every flow that handles
 //! a secret (local login, a failed login, a password change, user creation, Factus login and
-//! refresh, an invoice with the server's own Factus session), stops it, and searches everything it
-//! printed.
+//! refresh, an invoice with the server's own Factus session, an API key created, used and a wrong
+//! one refused), stops it, and searches everything it printed.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -131,6 +131,28 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
         .unwrap();
     assert_eq!(with_server_session.status(), 200);
 
+    // An API key: created (the answer holds it), used for an invoice and a lookup, and a wrong
+    // one refused; neither the key nor its secret part may be logged.
+    let created: Value = http
+        .post(format!("{api}/api-keys"))
+        .bearer_auth(&admin_token)
+        .json(&json!({"name": "logs", "username": "ana"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let api_key = created["data"]["key"].as_str().expect("a created key").to_owned();
+    let with_key =
+        http.post(format!("{api}/invoices")).header("X-API-Key", &api_key).json(&minimal_invoice("LOGS-3")).send();
+    assert_eq!(with_key.await.unwrap().status(), 200);
+    let units = http.get(format!("{api}/lookups/units")).header("X-API-Key", &api_key).send().await.unwrap();
+    assert_eq!(units.status(), 200);
+    let wrong_key = format!("fapi_{}", "e".repeat(64));
+    let refused = http.get(format!("{api}/auth/me")).header("X-API-Key", &wrong_key).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap()),
         nix::sys::signal::Signal::SIGTERM,
@@ -155,6 +177,10 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
         ("Factus access token", factus_token),
         ("Factus refresh token", refresh_token),
         ("refreshed Factus token", refreshed_token),
+        // The visible prefix may be logged; what follows it may not.
+        ("API key", api_key.clone()),
+        ("API key secret part", api_key[13..].to_owned()),
+        ("refused API key", wrong_key),
     ];
     for (what, secret) in secrets {
         assert!(!printed.contains(&secret), "the {what} appears in the logs");

@@ -226,7 +226,7 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
     }
 }
 
-/// The user behind the request's bearer token.
+/// The user behind the request's bearer token, or behind its `X-API-Key` (see [`crate::caller`]).
 ///
 /// No `Authorization: Bearer` header answers 401 `Not authenticated`; a refused token, or one of
 /// an unknown or disabled user, answers 401 `Could not validate credentials`.
@@ -241,8 +241,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
         let state = AppState::from_ref(state);
+        // A machine caller's X-API-Key stands in for the bearer token (crate::caller).
+        if let Some(user) = crate::caller::api_key_user(parts, &state).await? {
+            return Ok(Self(user));
+        }
+        let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
         Ok(Self(state.auth.authenticate(token).await?))
     }
 }

@@ -6,6 +6,7 @@
 //!   panics → 500).
 //! - [`routes`]: thin handlers: extract, parse into domain types, call a use case, map the result.
 //! - [`extract`]: body and authentication extractors whose rejections are FastAPI-shaped.
+//! - [`caller`]: `X-API-Key` authentication beside the bearer token.
 //! - [`validation`]: reads JSON bodies field by field and reports every error at once.
 //! - [`error`]: [`error::ApiError`], the one place use-case errors become HTTP.
 //! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
@@ -15,6 +16,7 @@
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod caller;
 pub mod envelope;
 pub mod error;
 pub mod extract;

@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme};
-
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Flow, OAuth2, Password, Scopes, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Paths, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -40,6 +39,9 @@ use crate::{routes, schemas};
         routes::users::create_user,
         routes::users::update_user,
         routes::users::delete_user,
+        routes::api_keys::create_api_key,
+        routes::api_keys::list_api_keys,
+        routes::api_keys::revoke_api_key,
         routes::health::health,
         routes::health::ready,
     ),
@@ -47,6 +49,7 @@ use crate::{routes, schemas};
     tags(
         (name = "auth", description = "Local users log in with the OAuth2 password form and get a bearer token."),
         (name = "users", description = "User administration (admins only)."),
+        (name = "api-keys", description = "API keys of machine callers (admins only); send one as `X-API-Key` instead of a bearer token."),
         (name = "invoices", description = "DIAN invoices through Factus: create, show, download, events, e-mail, delete."),
         (name = "lookups", description = "Factus reference catalogues and DIAN code tables."),
         (name = "health", description = "Liveness and readiness probes."),
@@ -66,6 +69,9 @@ impl Modify for PasswordFlow {
             "OAuth2PasswordBearer",
             SecurityScheme::OAuth2(OAuth2::new([Flow::Password(Password::new(self.token_url.clone(), Scopes::new()))])),
         );
+        // Accepted wherever the bearer token is (an admin creates keys under /api-keys).
+        components
+            .add_security_scheme("APIKeyHeader", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
     }
 }
 

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{auth, factus_auth, health, invoices, ledger, lookups, users};
+use crate::routes::{api_keys, auth, factus_auth, health, invoices, ledger, lookups, users};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -70,6 +70,8 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/lookups/reference-tables", get(lookups::reference_tables))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{username}", patch(users::update_user).delete(users::delete_user))
+        .route("/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
+        .route("/api-keys/{id}", delete(api_keys::revoke_api_key))
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready));
 
@@ -156,6 +158,7 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,
+            crate::caller::API_KEY_HEADER,
             HeaderName::from_static("x-factus-token"),
             HeaderName::from_static("idempotency-key"),
             REQUEST_ID,

@@ -701,7 +701,7 @@ mod tests {
 
     use crate::error::ApiError;
     use crate::invoices::request::parse_invoice;
-    use crate::routes::{auth, factus_auth, invoices, users};
+    use crate::routes::{api_keys, auth, factus_auth, invoices, users};
     use crate::validation::{FieldError, FieldKind, LocPart, reads};
 
     type Parser = fn(&Value) -> Vec<FieldError>;
@@ -728,6 +728,7 @@ mod tests {
             ("ChangePasswordRequest", |body| errors_of(auth::read_change_password(body))),
             ("CreateUserRequest", |body| errors_of(users::read_create_user(body))),
             ("UpdateUserRequest", |body| errors_of(users::read_update_user(body))),
+            ("CreateApiKeyRequest", |body| errors_of(api_keys::read_create_api_key(body))),
         ]
     }
 

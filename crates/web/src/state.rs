@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use factus_application::api_keys::ApiKeyService;
 use factus_application::auth::AuthService;
 use factus_application::factus::FactusStatus;
 use factus_application::factus_auth::FactusAuthService;
@@ -37,6 +38,8 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     pub auth: Arc<AuthService>,
     pub users: Arc<UserAdmin>,
+    /// API keys of machine callers.
+    pub api_keys: Arc<ApiKeyService>,
     pub health: Arc<HealthService>,
     pub factus_auth: Arc<FactusAuthService>,
     pub invoices: Arc<InvoiceService>,

@@ -153,6 +153,7 @@ fn invoice() -> Invoice {
 fn request(key: Option<&str>, body: &str) -> IssueRequest {
     IssueRequest {
         user: user(),
+        api_key_id: None,
         access: FactusAccess::ClientToken(SecretString::from("token")),
         invoice: invoice(),
         idempotency_key: key.map(|key| IdempotencyKey::parse(key).expect("valid key")),
@@ -179,6 +180,7 @@ fn entry(status: EntryStatus) -> LedgerEntry {
         kind: DocumentKind::Invoice,
         user_id: USER,
         username: Username::parse("ana").expect("valid username"),
+        api_key_id: None,
         reference_code: ReferenceCode::parse("R2").expect("valid reference"),
         idempotency_key: Some(IdempotencyKey::parse(KEY).expect("valid key")),
         fingerprint: RequestFingerprint::parse(BODY).expect("valid fingerprint"),

@@ -24,8 +24,8 @@ pub(super) const CLAIM_ROUNDS: usize = 3;
 /// spliced into the `&'static str` queries with `concat!`.
 macro_rules! ledger_columns {
     () => {
-        "id, user_id, username, reference_code, idempotency_key, request_fingerprint, state, response, \
-         error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
+        "id, user_id, username, api_key_id, reference_code, idempotency_key, request_fingerprint, state, \
+         response, error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
          factus_deleted"
     };
 }
@@ -39,6 +39,7 @@ pub(super) struct LedgerRow {
     pub id: Uuid,
     pub user_id: Uuid,
     pub username: String,
+    pub api_key_id: Option<Uuid>,
     pub reference_code: String,
     pub idempotency_key: Option<String>,
     pub request_fingerprint: String,
@@ -87,6 +88,7 @@ impl TryFrom<LedgerRow> for LedgerEntry {
             user_id: row.user_id,
             username: Username::parse(&row.username)
                 .with_context(|| format!("entry {id} has an invalid username {:?}", row.username))?,
+            api_key_id: row.api_key_id,
             reference_code: ReferenceCode::parse(&row.reference_code)
                 .with_context(|| format!("entry {id} has an invalid reference {:?}", row.reference_code))?,
             idempotency_key: row
@@ -257,6 +259,7 @@ mod tests {
             id: Uuid::nil(),
             user_id: Uuid::nil(),
             username: "ana".into(),
+            api_key_id: None,
             reference_code: "R1".into(),
             idempotency_key: None,
             request_fingerprint: "aa".into(),

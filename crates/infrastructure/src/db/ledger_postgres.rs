@@ -41,6 +41,7 @@ impl FromRow<'_, PgRow> for LedgerRow {
             id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
             username: row.try_get("username")?,
+            api_key_id: row.try_get("api_key_id")?,
             reference_code: row.try_get("reference_code")?,
             idempotency_key: row.try_get("idempotency_key")?,
             request_fingerprint: row.try_get("request_fingerprint")?,
@@ -90,8 +91,8 @@ impl LedgerStore for PgLedgerStore {
             let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
-                      attempts, created_at, updated_at, kind)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8)
+                      attempts, created_at, updated_at, kind, api_key_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8, $9)
                  RETURNING ",
                 ledger_columns!()
             ))
@@ -103,6 +104,7 @@ impl LedgerStore for PgLedgerStore {
             .bind(entry.fingerprint.as_str())
             .bind(truncate_to_micros(entry.created_at))
             .bind(entry.kind.as_str())
+            .bind(entry.api_key_id)
             .fetch_one(&self.pool)
             .await;
             let conflict = match inserted {

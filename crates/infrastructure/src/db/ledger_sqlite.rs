@@ -47,10 +47,12 @@ impl FromRow<'_, SqliteRow> for LedgerRow {
         let issued_at: Option<String> = row.try_get("issued_at")?;
         let id: Hyphenated = row.try_get("id")?;
         let user_id: Hyphenated = row.try_get("user_id")?;
+        let api_key_id: Option<Hyphenated> = row.try_get("api_key_id")?;
         Ok(Self {
             id: id.into_uuid(),
             user_id: user_id.into_uuid(),
             username: row.try_get("username")?,
+            api_key_id: api_key_id.map(Hyphenated::into_uuid),
             reference_code: row.try_get("reference_code")?,
             idempotency_key: row.try_get("idempotency_key")?,
             request_fingerprint: row.try_get("request_fingerprint")?,
@@ -104,8 +106,8 @@ impl LedgerStore for SqliteLedgerStore {
             let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
-                      attempts, created_at, updated_at, kind)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 1, ?7, ?7, ?8)
+                      attempts, created_at, updated_at, kind, api_key_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', 1, ?7, ?7, ?8, ?9)
                  RETURNING ",
                 ledger_columns!()
             ))
@@ -117,6 +119,7 @@ impl LedgerStore for SqliteLedgerStore {
             .bind(entry.fingerprint.as_str())
             .bind(&created_at)
             .bind(entry.kind.as_str())
+            .bind(entry.api_key_id.map(id_param))
             .fetch_one(&self.pool)
             .await;
             let conflict = match inserted {

@@ -12,10 +12,14 @@
 //!   every SQLite table uses.
 //! - [`ledger_postgres`], [`ledger_sqlite`]: the invoice ledger ([`PgLedgerStore`],
 //!   [`SqliteLedgerStore`]); `ledger` holds what both share (row shape, stored response, paging).
+//! - [`api_keys_postgres`], [`api_keys_sqlite`]: API keys ([`PgApiKeyStore`], [`SqliteApiKeyStore`]).
 //!
 //! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
 //! the repository has no offline query cache and builds without a database.
 
+mod api_keys;
+pub mod api_keys_postgres;
+pub mod api_keys_sqlite;
 mod ledger;
 pub mod ledger_postgres;
 pub mod ledger_sqlite;
@@ -38,6 +42,8 @@ use sqlx::{PgPool, SqlitePool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use self::api_keys_postgres::PgApiKeyStore;
+pub use self::api_keys_sqlite::SqliteApiKeyStore;
 pub use self::ledger_postgres::PgLedgerStore;
 pub use self::ledger_sqlite::SqliteLedgerStore;
 pub use self::postgres::{PgLoginAttemptStore, PgUserStore};
@@ -187,6 +193,15 @@ impl Database {
         match self {
             Self::Postgres(pool) => Arc::new(PgLedgerStore::new(pool.clone())),
             Self::Sqlite(pool) => Arc::new(SqliteLedgerStore::new(pool.clone())),
+        }
+    }
+
+    /// The API keys of this database, as the port the use cases take.
+    #[must_use]
+    pub fn api_key_store(&self) -> Arc<dyn factus_application::api_keys::ApiKeyStore> {
+        match self {
+            Self::Postgres(pool) => Arc::new(PgApiKeyStore::new(pool.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteApiKeyStore::new(pool.clone())),
         }
     }
 

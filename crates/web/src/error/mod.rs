@@ -18,6 +18,7 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use factus_application::StoreError;
+use factus_application::api_keys::{ApiKeyAuthError, CreateApiKeyError, RevokeApiKeyError};
 use factus_application::auth::{AuthenticateError, ChangePasswordError, LoginError};
 use factus_application::documents::DocumentError;
 use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
@@ -78,6 +79,13 @@ impl ApiError {
     #[must_use]
     pub fn incorrect_credentials() -> Self {
         Self::unauthorized("Incorrect username or password")
+    }
+
+    /// 401 `Could not validate credentials` for a refused `X-API-Key`.
+    #[must_use]
+    pub fn invalid_api_key() -> Self {
+        Self::detail(StatusCode::UNAUTHORIZED, "Could not validate credentials")
+            .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"))
     }
 
     /// 403 `Not enough permissions`.
@@ -292,6 +300,36 @@ impl From<UpdateUserError> for ApiError {
                 Self::detail(StatusCode::CONFLICT, "The last enabled admin cannot be disabled, demoted or deleted")
             }
             UpdateUserError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<ApiKeyAuthError> for ApiError {
+    fn from(error: ApiKeyAuthError) -> Self {
+        match error {
+            ApiKeyAuthError::Refused => Self::invalid_api_key(),
+            ApiKeyAuthError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<CreateApiKeyError> for ApiError {
+    fn from(error: CreateApiKeyError) -> Self {
+        match error {
+            CreateApiKeyError::UserNotFound => Self::user_not_found(),
+            error @ CreateApiKeyError::ExpiryInPast => {
+                Self::invalid(FieldError::rule(Loc::body().key("expires_at"), error.to_string()))
+            }
+            CreateApiKeyError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<RevokeApiKeyError> for ApiError {
+    fn from(error: RevokeApiKeyError) -> Self {
+        match error {
+            RevokeApiKeyError::NotFound => Self::detail(StatusCode::NOT_FOUND, "API key not found"),
+            RevokeApiKeyError::Unexpected(error) => Self::internal(error),
         }
     }
 }

@@ -119,6 +119,28 @@ fn update_user_variant(error: &UpdateUserError) -> &'static str {
     }
 }
 
+fn api_key_auth_variant(error: &ApiKeyAuthError) -> &'static str {
+    match error {
+        ApiKeyAuthError::Refused => "ApiKeyAuthError::Refused",
+        ApiKeyAuthError::Unexpected(_) => "ApiKeyAuthError::Unexpected",
+    }
+}
+
+fn create_api_key_variant(error: &CreateApiKeyError) -> &'static str {
+    match error {
+        CreateApiKeyError::UserNotFound => "CreateApiKeyError::UserNotFound",
+        CreateApiKeyError::ExpiryInPast => "CreateApiKeyError::ExpiryInPast",
+        CreateApiKeyError::Unexpected(_) => "CreateApiKeyError::Unexpected",
+    }
+}
+
+fn revoke_api_key_variant(error: &RevokeApiKeyError) -> &'static str {
+    match error {
+        RevokeApiKeyError::NotFound => "RevokeApiKeyError::NotFound",
+        RevokeApiKeyError::Unexpected(_) => "RevokeApiKeyError::Unexpected",
+    }
+}
+
 /// Builds a row from a use-case error, naming its variant through the exhaustive `match`.
 macro_rules! case {
     ($name:ident, $error:expr, $status:expr, $body:expr) => {{
@@ -339,6 +361,22 @@ fn table() -> Vec<Row> {
             detail("The last enabled admin cannot be disabled, demoted or deleted")
         ),
         case!(update_user_variant, UpdateUserError::Unexpected(StoreError(boom())), 500, internal()),
+        // API keys.
+        Row {
+            headers: &[("www-authenticate", "APIKey")],
+            ..case!(api_key_auth_variant, ApiKeyAuthError::Refused, 401, detail("Could not validate credentials"))
+        },
+        case!(api_key_auth_variant, ApiKeyAuthError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(create_api_key_variant, CreateApiKeyError::UserNotFound, 404, detail("User not found")),
+        case!(
+            create_api_key_variant,
+            CreateApiKeyError::ExpiryInPast,
+            422,
+            field(&["body", "expires_at"], "la fecha de expiración debe estar en el futuro", "value_error")
+        ),
+        case!(create_api_key_variant, CreateApiKeyError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(revoke_api_key_variant, RevokeApiKeyError::NotFound, 404, detail("API key not found")),
+        case!(revoke_api_key_variant, RevokeApiKeyError::Unexpected(StoreError(boom())), 500, internal()),
         case!(store_variant, StoreError(boom()), 500, internal()),
     ]
 }
@@ -373,6 +411,13 @@ const VARIANTS: &[&str] = &[
     "UpdateUserError::NotFound",
     "UpdateUserError::LastAdmin",
     "UpdateUserError::Unexpected",
+    "ApiKeyAuthError::Refused",
+    "ApiKeyAuthError::Unexpected",
+    "CreateApiKeyError::UserNotFound",
+    "CreateApiKeyError::ExpiryInPast",
+    "CreateApiKeyError::Unexpected",
+    "RevokeApiKeyError::NotFound",
+    "RevokeApiKeyError::Unexpected",
     "StoreError",
     "DocumentError::NotFound",
     "DocumentError::Factus",

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use crate::caller::Caller;
 use crate::envelope::{ApiResponse, BadRequestResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::{ApiError, REPLAYED};
 use crate::extract::{CurrentUser, JsonBody};
@@ -103,12 +104,12 @@ fn fingerprint(body: &Value) -> RequestFingerprint {
 )]
 pub async fn create_invoice(
     State(state): State<AppState>,
-    user: Result<CurrentUser, ApiError>,
+    caller: Result<Caller, ApiError>,
     MaybeAccess(access): MaybeAccess,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
-    let CurrentUser(user) = user?;
+    let Caller { user, api_key_id } = caller?;
     let mut header_errors: Vec<FieldError> = Vec::new();
     if let Err(missing) = &access {
         header_errors.push(missing.clone());
@@ -127,7 +128,8 @@ pub async fn create_invoice(
         (false, _) => return Err(ApiError::Validation(header_errors)),
     };
     let access = access.map_err(ApiError::invalid)?;
-    let request = IssueRequest { user, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
+    let request =
+        IssueRequest { user, api_key_id, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
     let outcome = state.issuance.issue(request).await?;
     let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
     if outcome.replayed {

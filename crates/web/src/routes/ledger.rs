@@ -31,6 +31,8 @@ pub struct LedgerEntryResponse {
     #[schema(example = "issued")]
     pub state: &'static str,
     pub username: String,
+    /// The API key the invoice was created with (`null` for a bearer token).
+    pub api_key_id: Option<String>,
     pub idempotency_key: Option<String>,
     /// Factus' bill number, once issued.
     #[schema(example = "SETP990000001")]
@@ -74,6 +76,7 @@ impl From<LedgerEntry> for LedgerEntryResponse {
             reference_code: entry.reference_code.as_str().to_owned(),
             state,
             username: entry.username.to_string(),
+            api_key_id: entry.api_key_id.map(|id| id.to_string()),
             idempotency_key: entry.idempotency_key.map(|key| key.as_str().to_owned()),
             number: bill.as_ref().map(|bill| bill.number.clone()),
             prefix: bill.as_ref().map(|bill| bill.prefix.clone()),

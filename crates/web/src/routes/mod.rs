@@ -1,5 +1,6 @@
 //! Handlers, one module per resource.
 
+pub mod api_keys;
 pub mod auth;
 pub mod factus_auth;
 pub mod health;
