@@ -374,3 +374,64 @@ async fn user_create_of_an_existing_username_fails() {
     let second = workspace.run(&["user", "create", "ANA", "--role", "admin"], &[], "other-password\n").await;
     assert!(!second.status.success(), "{second}");
 }
+
+/// The login form as Postman's "form-data" sends it: `multipart/form-data` with a boundary.
+fn multipart_login(username: &str, password: &str) -> (String, String) {
+    let boundary = "--------------------------postman381726354";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n{username}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n{password}\r\n--{boundary}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn login_accepts_the_form_urlencoded_and_the_multipart_form_data_encodings() {
+    let workspace = Workspace::new();
+    let mut server = Server::start(&workspace).await;
+    let login = |content_type: String, body: String| {
+        server.http.post(server.url("/api/v1/auth/login")).header("Content-Type", content_type).body(body).send()
+    };
+
+    // application/x-www-form-urlencoded, as curl -d and the seed's clients send it.
+    let urlencoded =
+        login("application/x-www-form-urlencoded".into(), format!("username=admin&password={ADMIN_PASSWORD}"))
+            .await
+            .expect("the login request");
+    assert_eq!(urlencoded.status(), reqwest::StatusCode::OK);
+    let token = urlencoded.json::<Value>().await.expect("JSON")["access_token"].as_str().expect("a token").to_owned();
+
+    // multipart/form-data, as Postman's form-data sends it: the same answer, a working token.
+    let (content_type, body) = multipart_login("admin", ADMIN_PASSWORD);
+    let multipart = login(content_type, body).await.expect("the login request");
+    assert_eq!(multipart.status(), reqwest::StatusCode::OK);
+    let answer: Value = multipart.json().await.expect("JSON");
+    assert_eq!(answer["token_type"], "bearer");
+    let me = server.http.get(server.url("/api/v1/auth/me")).bearer_auth(answer["access_token"].as_str().unwrap());
+    assert_eq!(me.send().await.expect("me").status(), reqwest::StatusCode::OK);
+    assert!(!token.is_empty());
+
+    // A wrong password in multipart is refused like in the other encoding.
+    let (content_type, body) = multipart_login("admin", "wrong-password");
+    let refused = login(content_type, body).await.expect("the login request");
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.json::<Value>().await.expect("JSON"), json!({"detail": "Incorrect username or password"}));
+
+    // A multipart body without the password names the missing field, as for the other encoding.
+    let boundary = "b0undary";
+    let body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nadmin\r\n--{boundary}--\r\n");
+    let missing = login(format!("multipart/form-data; boundary={boundary}"), body).await.expect("the request");
+    assert_eq!(missing.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let detail = missing.json::<Value>().await.expect("JSON");
+    assert_eq!(detail["detail"][0]["loc"], json!(["body", "password"]), "{detail}");
+
+    // A broken multipart body is a clear 422, not a 500.
+    let broken = login(format!("multipart/form-data; boundary={boundary}"), "--b0undary\r\nno end".into())
+        .await
+        .expect("the request");
+    assert_eq!(broken.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+
+    server.terminate();
+    assert!(server.wait().await.success());
+}

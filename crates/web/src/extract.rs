@@ -197,8 +197,9 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     (line_start + column).saturating_sub(1)
 }
 
-/// An `application/x-www-form-urlencoded` body as ordered pairs. Any other content type reads as
-/// an empty form, so that required fields are reported missing (as FastAPI does for a JSON body
+/// An `application/x-www-form-urlencoded` or `multipart/form-data` body as ordered pairs (the text
+/// fields of a multipart body; file parts are skipped). Any other content type reads as an empty
+/// form, so that required fields are reported missing (as FastAPI does for a JSON body
 /// sent to a form endpoint).
 #[derive(Debug)]
 pub struct FormBody(pub Vec<(String, String)>);
@@ -214,15 +215,30 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let is_form = content_type(request.headers())
+        let invalid = || ApiError::invalid(FieldError::new(Loc::body(), "invalid form body", "value_error"));
+        let content_type = content_type(request.headers()).map(str::to_owned);
+        let is_urlencoded = content_type
+            .as_deref()
             .is_some_and(|value| value.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        // FastAPI's form reads both encodings; Postman's "form-data" sends multipart.
+        let multipart = content_type.as_deref().and_then(crate::multipart::boundary);
         let bytes = read_body(request.into_body()).await?;
-        if !is_form {
+        if let Some(boundary) = multipart {
+            let parts = crate::multipart::parse(&bytes, &boundary).map_err(|()| invalid())?;
+            // Form fields are text; file parts are not fields of this form and are skipped.
+            return parts
+                .into_iter()
+                .filter(|part| part.filename.is_none())
+                .map(|part| {
+                    String::from_utf8(part.data.to_vec()).map(|value| (part.name, value)).map_err(|_| invalid())
+                })
+                .collect::<Result<_, _>>()
+                .map(Self);
+        }
+        if !is_urlencoded {
             return Ok(Self(Vec::new()));
         }
-        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-            .map(Self)
-            .map_err(|_| ApiError::invalid(FieldError::new(Loc::body(), "invalid form body", "value_error")))
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes).map(Self).map_err(|_| invalid())
     }
 }
 

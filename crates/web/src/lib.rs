@@ -22,6 +22,7 @@ pub mod error;
 pub mod extract;
 pub mod factus;
 pub mod invoices;
+pub mod multipart;
 pub mod openapi;
 pub mod router;
 pub mod routes;
