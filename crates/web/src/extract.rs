@@ -224,7 +224,7 @@ impl<S: Send + Sync> FromRequest<S> for FormBody {
         let multipart = content_type.as_deref().and_then(crate::multipart::boundary);
         let bytes = read_body(request.into_body()).await?;
         if let Some(boundary) = multipart {
-            let parts = crate::multipart::parse(&bytes, &boundary).map_err(|()| invalid())?;
+            let parts = crate::multipart::parse(&bytes, &boundary).map_err(|_| invalid())?;
             // Form fields are text; file parts are not fields of this form and are skipped.
             return parts
                 .into_iter()

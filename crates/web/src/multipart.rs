@@ -43,15 +43,19 @@ fn parameter(header: &str, key: &str) -> Option<String> {
     })
 }
 
+/// A body that is not well-formed multipart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedMultipart;
+
 /// Splits `body` into its parts.
 ///
 /// # Errors
-/// `Err(())` when the body is not a well-formed multipart body with this boundary (no opening
+/// [`MalformedMultipart`] when the body is not a well-formed multipart body with this boundary (no opening
 /// or closing delimiter, a part without a blank line after its headers, or without a name).
-pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, ()> {
+pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, MalformedMultipart> {
     let delimiter = format!("--{boundary}");
     let next_delimiter = format!("\r\n--{boundary}");
-    let mut position = find(body, delimiter.as_bytes(), 0).ok_or(())? + delimiter.len();
+    let mut position = find(body, delimiter.as_bytes(), 0).ok_or(MalformedMultipart)? + delimiter.len();
     let mut parts = Vec::new();
     loop {
         // After a delimiter: `--` closes the body, CRLF opens a part.
@@ -59,13 +63,13 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, ()> {
             return Ok(parts);
         }
         if body.get(position..position + 2) != Some(b"\r\n") {
-            return Err(());
+            return Err(MalformedMultipart);
         }
         position += 2;
-        let headers_end = find(body, b"\r\n\r\n", position).ok_or(())?;
-        let headers = std::str::from_utf8(&body[position..headers_end]).map_err(|_| ())?;
+        let headers_end = find(body, b"\r\n\r\n", position).ok_or(MalformedMultipart)?;
+        let headers = std::str::from_utf8(&body[position..headers_end]).map_err(|_| MalformedMultipart)?;
         let data_start = headers_end + 4;
-        let data_end = find(body, next_delimiter.as_bytes(), data_start).ok_or(())?;
+        let data_end = find(body, next_delimiter.as_bytes(), data_start).ok_or(MalformedMultipart)?;
         let (mut name, mut filename, mut content_type) = (None, None, None);
         for line in headers.split("\r\n") {
             let Some((header, value)) = line.split_once(':') else { continue };
@@ -76,7 +80,12 @@ pub fn parse<'a>(body: &'a [u8], boundary: &str) -> Result<Vec<Part<'a>>, ()> {
                 content_type = Some(value.trim().to_owned());
             }
         }
-        parts.push(Part { name: name.ok_or(())?, filename, content_type, data: &body[data_start..data_end] });
+        parts.push(Part {
+            name: name.ok_or(MalformedMultipart)?,
+            filename,
+            content_type,
+            data: &body[data_start..data_end],
+        });
         position = data_end + next_delimiter.len();
     }
 }
