@@ -527,7 +527,7 @@ fn a_negative_allowance_amount_is_not_greater_than_or_equal_to_zero() {
     );
 }
 
-// --- business rules (400) -----------------------------------------------------------------------
+// --- decimal places (422) and business rules (400) ----------------------------------------------
 
 fn rule(loc: Value, msg: &str) -> Value {
     entry(loc, msg, "value_error")
@@ -536,7 +536,7 @@ fn rule(loc: Value, msg: &str) -> Value {
 #[test]
 fn a_price_with_three_decimal_places_is_refused_on_the_price() {
     assert_eq!(
-        bad_request(&with("/items/0/price", json!("1.005"))),
+        unprocessable(&with("/items/0/price", json!("1.005"))),
         json!([rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places")])
     );
 }
@@ -544,7 +544,7 @@ fn a_price_with_three_decimal_places_is_refused_on_the_price() {
 #[test]
 fn a_discount_rate_with_three_decimal_places_is_refused_on_the_discount_rate() {
     assert_eq!(
-        bad_request(&with("/items/0/discount_rate", json!(1.001))),
+        unprocessable(&with("/items/0/discount_rate", json!(1.001))),
         json!([rule(json!(["body", "items", 0, "discount_rate"]), "discount_rate must have max 2 decimal places")])
     );
 }
@@ -552,7 +552,7 @@ fn a_discount_rate_with_three_decimal_places_is_refused_on_the_discount_rate() {
 #[test]
 fn a_tax_rate_with_three_decimal_places_is_refused_on_the_tax_rate() {
     assert_eq!(
-        bad_request(&with("/items/0/tax_rate", json!("19.000"))),
+        unprocessable(&with("/items/0/tax_rate", json!("19.000"))),
         json!([rule(json!(["body", "items", 0, "tax_rate"]), "tax_rate must have max 2 decimal places")])
     );
 }
@@ -602,7 +602,7 @@ fn allowance_amounts_with_three_decimal_places_are_refused_on_the_amount() {
     let charge =
         json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": "1.005"}]);
     assert_eq!(
-        bad_request(&with("/allowance_charges", charge)),
+        unprocessable(&with("/allowance_charges", charge)),
         json!([rule(json!(["body", "allowance_charges", 0, "amount"]), "amount must have max 2 decimal places")])
     );
 }
@@ -610,21 +610,51 @@ fn allowance_amounts_with_three_decimal_places_are_refused_on_the_amount() {
 // --- many problems at once ----------------------------------------------------------------------
 
 #[test]
-fn an_invoice_breaking_five_business_rules_gets_one_400_listing_all_five() {
+fn the_seeds_missing_identification_and_three_decimal_price_come_back_in_one_422() {
+    // The seed's first example: a field check (presence) and a field rule (decimal places) are
+    // both problems of single fields, so the client reads them together, as FastAPI's field
+    // validators report them.
+    let mut body = without("/customer/identification");
+    set(&mut body, "/items/0/price", json!(50000.125));
+    assert_eq!(
+        unprocessable(&body),
+        json!([
+            entry(json!(["body", "customer", "identification"]), "field required", "value_error.missing"),
+            entry(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places", "value_error"),
+        ])
+    );
+}
+
+#[test]
+fn an_invoice_breaking_three_business_rules_gets_one_400_listing_all_three() {
     let mut body = minimal();
     set(&mut body, "/payment_form", json!("2"));
     set(&mut body, "/customer/identification_document_id", json!(6));
     set(&mut body, "/customer/names", Value::Null);
-    set(&mut body, "/items/0/price", json!("100.555"));
-    set(&mut body, "/items/0/tax_rate", json!("19.001"));
     assert_eq!(
         bad_request(&body),
         json!([
             rule(json!(["body", "customer"]), "Names is required for natural persons"),
             rule(json!(["body", "customer"]), "DV is required for NIT"),
+            rule(json!(["body"]), "payment_due_date es obligatorio cuando payment_form es 2 (crédito)"),
+        ])
+    );
+}
+
+#[test]
+fn decimal_places_are_judged_with_the_fields_and_business_rules_wait_for_them() {
+    // Decimal places are a field rule (422): a body that also breaks business rules is answered
+    // with the field problems only, as any body with a bad field is.
+    let mut body = minimal();
+    set(&mut body, "/payment_form", json!("2"));
+    set(&mut body, "/customer/identification_document_id", json!(6));
+    set(&mut body, "/items/0/price", json!("100.555"));
+    set(&mut body, "/items/0/tax_rate", json!("19.001"));
+    assert_eq!(
+        unprocessable(&body),
+        json!([
             rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places"),
             rule(json!(["body", "items", 0, "tax_rate"]), "tax_rate must have max 2 decimal places"),
-            rule(json!(["body"]), "payment_due_date es obligatorio cuando payment_form es 2 (crédito)"),
         ])
     );
 }
@@ -693,13 +723,17 @@ fn bounds_win_over_business_rules_on_a_well_typed_body() {
     let mut body = with("/items/0/quantity", json!(0));
     set(&mut body, "/payment_form", json!("2"));
     set(&mut body, "/items/0/price", json!("1.005"));
+    // The price's decimal places are a field rule, reported with the bound; the credit rule waits.
     assert_eq!(
         unprocessable(&body),
-        json!([entry(
-            json!(["body", "items", 0, "quantity"]),
-            "ensure this value is greater than 0",
-            "value_error.number.not_gt"
-        )])
+        json!([
+            entry(
+                json!(["body", "items", 0, "quantity"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt"
+            ),
+            rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places"),
+        ])
     );
 }
 

@@ -58,7 +58,7 @@ impl FieldProblem for MoneyError {
         match self {
             Self::NotPositive => ViolationKind::NotGreaterThan,
             Self::Negative => ViolationKind::NotGreaterOrEqual,
-            Self::TooManyDecimals { .. } => ViolationKind::BusinessRule,
+            Self::TooManyDecimals { .. } => ViolationKind::TooManyDecimals,
             Self::NotANumber => ViolationKind::BadFormat,
         }
     }
@@ -175,7 +175,7 @@ impl FieldProblem for RateError {
     fn kind(&self) -> ViolationKind {
         match self {
             Self::Negative => ViolationKind::NotGreaterOrEqual,
-            Self::TooManyDecimals { .. } => ViolationKind::BusinessRule,
+            Self::TooManyDecimals { .. } => ViolationKind::TooManyDecimals,
             Self::NotANumber => ViolationKind::BadFormat,
         }
     }
@@ -319,7 +319,7 @@ mod tests {
     fn the_decimal_places_message_names_the_field() {
         let error = Money::positive(dec!(1.005)).unwrap_err();
         assert_eq!(error.message_for("price"), "price must have max 2 decimal places");
-        assert_eq!(error.kind(), ViolationKind::BusinessRule);
+        assert_eq!(error.kind(), ViolationKind::TooManyDecimals);
         assert_eq!(MoneyError::NotPositive.message_for("price"), "ensure this value is greater than 0");
     }
 

@@ -61,6 +61,10 @@ fn rule(path: &str, message: &str) -> (String, ViolationKind, String) {
     bound(path, ViolationKind::BusinessRule, message)
 }
 
+fn decimals(path: &str, message: &str) -> (String, ViolationKind, String) {
+    bound(path, ViolationKind::TooManyDecimals, message)
+}
+
 #[test]
 fn the_minimal_invoice_of_the_reference_is_accepted_with_its_defaults() {
     let invoice = Invoice::parse(minimal()).unwrap();
@@ -220,21 +224,21 @@ fn a_bad_customer_email_is_reported_on_the_email() {
 fn a_price_with_three_decimal_places_breaks_the_decimal_places_rule_on_the_price() {
     let mut draft = minimal();
     draft.items[0].price = dec!(1.005);
-    assert_eq!(only(draft), rule("items.0.price", "price must have max 2 decimal places"));
+    assert_eq!(only(draft), decimals("items.0.price", "price must have max 2 decimal places"));
 }
 
 #[test]
 fn a_discount_rate_with_three_decimal_places_breaks_the_decimal_places_rule() {
     let mut draft = minimal();
     draft.items[0].discount_rate = dec!(0.000);
-    assert_eq!(only(draft), rule("items.0.discount_rate", "discount_rate must have max 2 decimal places"));
+    assert_eq!(only(draft), decimals("items.0.discount_rate", "discount_rate must have max 2 decimal places"));
 }
 
 #[test]
 fn a_tax_rate_with_three_decimal_places_breaks_the_decimal_places_rule() {
     let mut draft = minimal();
     draft.items[0].tax_rate = dec!(19.001);
-    assert_eq!(only(draft), rule("items.0.tax_rate", "tax_rate must have max 2 decimal places"));
+    assert_eq!(only(draft), decimals("items.0.tax_rate", "tax_rate must have max 2 decimal places"));
 }
 
 #[test]
@@ -250,7 +254,7 @@ fn allowance_amounts_with_three_decimal_places_break_the_decimal_places_rule() {
     assert_eq!(
         violations(draft),
         [
-            rule("allowance_charges.0.base_amount", "base_amount must have max 2 decimal places"),
+            decimals("allowance_charges.0.base_amount", "base_amount must have max 2 decimal places"),
             bound(
                 "allowance_charges.0.amount",
                 ViolationKind::NotGreaterOrEqual,
@@ -351,10 +355,10 @@ fn every_violation_of_an_invoice_is_reported_at_once_in_body_order() {
         [
             rule("customer", "Names is required for natural persons"),
             rule("customer", "DV is required for NIT"),
-            rule("items.0.price", "price must have max 2 decimal places"),
-            rule("items.0.discount_rate", "discount_rate must have max 2 decimal places"),
+            decimals("items.0.price", "price must have max 2 decimal places"),
+            decimals("items.0.discount_rate", "discount_rate must have max 2 decimal places"),
             bound("items.1.quantity", ViolationKind::NotGreaterThan, "ensure this value is greater than 0"),
-            rule("items.1.tax_rate", "tax_rate must have max 2 decimal places"),
+            decimals("items.1.tax_rate", "tax_rate must have max 2 decimal places"),
             rule("(body)", "payment_due_date es obligatorio cuando payment_form es 2 (crédito)"),
         ]
     );

@@ -98,7 +98,12 @@ pub enum ViolationKind {
     BadEmail,
     /// The value is not one of a closed set of codes (`payment_form`, document types).
     NotPermitted,
-    /// A rule of the invoice itself: decimal places, credit needs a due date, NIT needs a DV…
+    /// The number has more decimal places than allowed (`price` with three). A rule of one field,
+    /// judged with the field checks as the original's field validators do, so it is reported
+    /// together with missing or mistyped fields in one 422.
+    TooManyDecimals,
+    /// A rule of the invoice as a whole: credit needs a due date, NIT needs a DV, at least one
+    /// item… Judged only on a well-formed invoice (400).
     BusinessRule,
 }
 
@@ -207,5 +212,6 @@ mod tests {
         assert!(ViolationKind::BusinessRule.is_business_rule());
         assert!(!ViolationKind::NotGreaterThan.is_business_rule());
         assert!(!ViolationKind::TooLong.is_business_rule());
+        assert!(!ViolationKind::TooManyDecimals.is_business_rule());
     }
 }

@@ -7,10 +7,12 @@
 //!    types, bad dates and bad e-mails are all recorded (unknown fields are ignored, defaults of
 //!    `docs/contract.md` §3.1 applied).
 //! 2. If any of those shape errors exist, the answer is 422 with all of them **and** every field
-//!    bound the domain already sees (quantity > 0, rates ≥ 0, …). To see them, the fields that
-//!    could not be read are filled with valid placeholders and the draft is checked by the domain;
-//!    only its bound violations are kept (business rules are not judged on a malformed body).
-//! 3. Otherwise the domain builds the invoice: bound violations → 422, else business rules → 400,
+//!    bound and field rule the domain already sees (quantity > 0, rates ≥ 0, at most two decimal
+//!    places, …), as the original's field validators report them together. To see them, the
+//!    fields that could not be read are filled with valid placeholders and the draft is checked by
+//!    the domain; only its field violations are kept (business rules of the whole invoice, such as
+//!    credit needs a due date, are not judged on a malformed body).
+//! 3. Otherwise the domain builds the invoice: field violations → 422, else business rules → 400,
 //!    both with the same FastAPI list shape.
 //!
 //! Catalogue fields may be given as the Factus v1 id (`municipality_id`), as the DIAN code Factus
@@ -93,7 +95,7 @@ pub fn type_code(kind: ViolationKind) -> &'static str {
         ViolationKind::BadFormat => "value_error.str.regex",
         ViolationKind::BadEmail => "value_error.email",
         ViolationKind::NotPermitted => "type_error.enum",
-        ViolationKind::BusinessRule => "value_error",
+        ViolationKind::TooManyDecimals | ViolationKind::BusinessRule => "value_error",
     }
 }
 
