@@ -1,4 +1,7 @@
-//! Logging (tracing) and metrics (Prometheus) for the process.
+//! Logging (tracing) and metrics (Prometheus) for the process. The conventions are in
+//! docs/logging.md.
+
+use std::io::IsTerminal;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
@@ -12,6 +15,9 @@ const DEFAULT_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,tower_http=
 
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing), which
 /// keeps in-process tests simple.
+///
+/// The human format is coloured only when standard output is a terminal: escape codes in a file,
+/// a pipe or a journal are noise that breaks `grep` and log shippers.
 pub fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
@@ -19,13 +25,16 @@ pub fn init_tracing(format: LogFormat) {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init(),
+        LogFormat::Pretty => registry
+            .with(tracing_subscriber::fmt::layer().with_target(false).with_ansi(std::io::stdout().is_terminal()))
+            .try_init(),
     };
     drop(result);
 }
