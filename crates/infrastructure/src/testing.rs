@@ -217,6 +217,29 @@ impl TestDatabase {
         &self.url
     }
 
+    /// Runs `sql` on the Postgres *server* (its maintenance database), with `{db}` replaced by
+    /// this database's quoted name: how a test makes its own database fail
+    /// (`ALTER DATABASE {db} ALLOW_CONNECTIONS false`, `... SET default_transaction_read_only = on`,
+    /// `pg_terminate_backend`) without touching the shared server or other tests' databases.
+    /// For the connection-terminating form, `{name}` is the bare name as a string literal.
+    ///
+    /// # Panics
+    /// For a SQLite database, or when the statement fails.
+    pub async fn on_server(&self, sql: &str) {
+        let Backend::Postgres { server_url, name, .. } = &self.backend else {
+            panic!("on_server is for Postgres test databases");
+        };
+        let statement = sql.replace("{db}", &format!(r#""{name}""#)).replace("{name}", &format!("'{name}'"));
+        let mut connection = PgConnection::connect(server_url)
+            .await
+            .unwrap_or_else(|error| panic!("connecting to the test Postgres server: {error}"));
+        sqlx::raw_sql(AssertSqlSafe(statement.clone()))
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|error| panic!("running {statement:?}: {error}"));
+        drop(connection.close().await);
+    }
+
     /// Drops the database now, closing connections still open to it. Dropping a
     /// `TestDatabase` does the same on a helper thread, best effort.
     pub async fn drop_database(mut self) {

@@ -55,6 +55,11 @@ fn one() -> f64 {
     1.0
 }
 
+/// A field that is present, even as `null`, is `Some`; only a missing one is `None`.
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
 /// A fault rule, as posted to `POST /__sandbox/faults` or given with `--fault`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,8 +87,9 @@ pub struct FaultSpec {
     /// `Retry-After` seconds of a `rate_limit` fault (default 1).
     #[serde(default)]
     pub retry_after_s: Option<u64>,
-    /// JSON body of a `status` fault; by default `{"message": <reason phrase>}`.
-    #[serde(default)]
+    /// JSON body of a `status` fault; by default `{"message": <reason phrase>}`. An explicit
+    /// `null` is answered as the JSON `null` (a 2xx that is not a document), not as the default.
+    #[serde(default, deserialize_with = "present")]
     pub body: Option<Value>,
     /// DIAN rule of a `reject` fault (default `FAD06`).
     #[serde(default)]
@@ -295,6 +301,14 @@ impl FaultRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_explicit_null_body_is_kept_and_a_missing_one_is_the_default() {
+        let null: FaultSpec = serde_json::from_str(r#"{"kind": "status", "status": 200, "body": null}"#).unwrap();
+        assert_eq!(null.body, Some(Value::Null));
+        let missing: FaultSpec = serde_json::from_str(r#"{"kind": "status", "status": 200}"#).unwrap();
+        assert_eq!(missing.body, None);
+    }
 
     #[test]
     fn compact_fault_syntax_reads_every_field() {

@@ -4,22 +4,17 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use factus_infrastructure::testing::TestDatabase;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use crate::support_exactly_once::{
-    Api, InProcess, LIST, Reply, RetryIdentity, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
+    Api, Binary, InProcess, LIST, Reply, RetryIdentity, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
     install_soak_faults, invoice, run_soak, soak_problems,
 };
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::{Child, Command};
 use tokio::sync::Barrier;
 
 /// The invoices of each soak run here (the benchmark runs 1,000).
@@ -191,80 +186,6 @@ async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exact
 // ---------------------------------------------------------------------------------------------
 // SIGKILL with creates in flight
 // ---------------------------------------------------------------------------------------------
-
-/// The real binary, started on 127.0.0.1:0 in `dir` with exactly `env`.
-struct Binary {
-    child: Child,
-    base: String,
-    output: Arc<std::sync::Mutex<String>>,
-}
-
-impl Binary {
-    async fn start(dir: &Path, env: &BTreeMap<&'static str, String>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_factus-api"));
-        command
-            .current_dir(dir)
-            .env_clear()
-            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the binary starts");
-        let output = Arc::new(std::sync::Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("a stderr pipe");
-        drain(BufReader::new(stderr).lines(), Arc::clone(&output));
-        let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
-        let address = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().to_owned();
-                }
-                output.lock().expect("output").push_str(&format!("{line}\n"));
-            }
-            panic!("the server exited before it listened: {}", output.lock().expect("output"));
-        })
-        .await
-        .expect("the server listens within 30 s");
-        drain(stdout, Arc::clone(&output));
-        Self { child, base: format!("http://{address}"), output }
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(i32::try_from(self.child.id().expect("a running child")).expect("a pid"))
-    }
-
-    async fn sigkill(&mut self) {
-        kill(self.pid(), Signal::SIGKILL).expect("SIGKILL delivered");
-        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("the process dies")
-            .expect("its status");
-        assert!(!status.success(), "killed, not exited: {status}");
-    }
-
-    async fn terminate(mut self) {
-        kill(self.pid(), Signal::SIGTERM).expect("SIGTERM delivered");
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
-    }
-
-    fn output(&self) -> String {
-        self.output.lock().expect("output").clone()
-    }
-}
-
-fn drain<R>(mut lines: tokio::io::Lines<R>, output: Arc<std::sync::Mutex<String>>)
-where
-    R: tokio::io::AsyncBufRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            output.lock().expect("output").push_str(&format!("{line}\n"));
-        }
-    });
-}
 
 /// Whether the ledger has settled: nothing pending or unknown, and every sandbox bill's reference
 /// issued with the sandbox's number and CUFE. `Err` says what is still missing.
