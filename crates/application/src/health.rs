@@ -5,10 +5,24 @@ use std::sync::Arc;
 use crate::factus::{CircuitState, FactusApiVersion, FactusStatus};
 use crate::ports::UserStore;
 
+/// How the database answered the readiness probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseHealth {
+    /// It answers and accepts writes.
+    Ok,
+    /// It does not answer within the acquire timeout, or its storage fails (file gone, disk
+    /// full, directory unwritable).
+    Unreachable,
+    /// It answers but refuses writes (a standby after a fail-over, read-only transactions).
+    ReadOnly,
+}
+
 /// What the readiness probe found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
+    /// Whether the database answers and accepts writes.
     pub database_ok: bool,
+    pub database: DatabaseHealth,
     /// The circuit breaker in front of Factus. Reported, but it does not make the instance
     /// unready: every instance shares the same Factus, so taking them out of the load balancer
     /// would only turn "invoices fail fast with 503" into "nothing answers at all" (users, the
@@ -36,17 +50,20 @@ impl HealthService {
         Self { users, factus }
     }
 
-    /// Pings the database; a failure is logged here and reported as not ready.
+    /// Probes the database (it must answer *and* accept writes: every create writes the ledger
+    /// first); a failure is logged here and reported as not ready.
     pub async fn readiness(&self) -> Readiness {
-        let database_ok = match self.users.ping().await {
-            Ok(()) => true,
+        let database = match self.users.ping().await {
+            Ok(()) => DatabaseHealth::Ok,
             Err(error) => {
-                tracing::warn!(error = format!("{error:#}"), "readiness: database unreachable");
-                false
+                let read_only = error.unavailability().is_some_and(|unavailable| unavailable.read_only);
+                tracing::warn!(error = format!("{error:#}"), read_only, "readiness: database not usable");
+                if read_only { DatabaseHealth::ReadOnly } else { DatabaseHealth::Unreachable }
             }
         };
         Readiness {
-            database_ok,
+            database_ok: database == DatabaseHealth::Ok,
+            database,
             factus_circuit: self.factus.circuit_state(),
             factus_api_version: self.factus.api_version(),
         }

@@ -276,7 +276,7 @@ impl InvoiceIssuance {
             EntryStatus::Rejected(Rejection::Dian { message, .. }) => {
                 Err(IssueError::ReplayedRejection { status: Rejection::DIAN_STATUS, message: message.clone() })
             }
-            EntryStatus::Rejected(Rejection::NotIssued) => self.reopen(entry).await,
+            EntryStatus::Rejected(Rejection::NotIssued | Rejection::Deleted { .. }) => self.reopen(entry).await,
             EntryStatus::Pending if !self.is_stale(&entry) => Err(in_progress(request)),
             EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, true).await,
         }
@@ -614,6 +614,36 @@ impl InvoiceIssuance {
                 Reconciled::Failed
             }
         })
+    }
+
+    /// Records that the bill of `reference` was deleted at Factus (`DELETE
+    /// /invoices/reference/{rc}`, allowed while DIAN has not validated it): its `issued` entry
+    /// becomes `rejected` ([`Rejection::Deleted`]), which frees the reference, so a resend sends
+    /// the invoice anew instead of replaying a bill that no longer exists. A reference without an
+    /// issued entry (issued elsewhere, or already settled otherwise) is left alone. Failures are
+    /// logged, not returned: the deletion at Factus has happened whatever the ledger says.
+    pub async fn record_deleted(&self, reference: &str) {
+        let Ok(reference) = ReferenceCode::parse(reference) else { return };
+        let entry = match self.ledger.find_active_by_reference(&reference).await {
+            Ok(Some(entry)) if matches!(entry.status, EntryStatus::Issued { .. }) => entry,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::error!(%reference, error = %error.0, "bill deleted at Factus, but the ledger could not be read; its entry still says issued");
+                return;
+            }
+        };
+        match self.ledger.mark_deleted(&entry, clock::now()).await {
+            Ok(true) => {
+                tracing::info!(%reference, entry = %entry.id, "bill deleted at Factus; the reference is free again")
+            }
+            Ok(false) => {
+                tracing::warn!(%reference, entry = %entry.id, "ledger entry changed meanwhile; deletion not recorded")
+            }
+            Err(error) => tracing::error!(
+                %reference, entry = %entry.id, error = %error.0,
+                "bill deleted at Factus, but the ledger could not record it; its entry still says issued"
+            ),
+        }
     }
 
     /// Forgets the `Idempotency-Key`s of settled entries created more than

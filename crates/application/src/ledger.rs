@@ -210,6 +210,12 @@ pub enum Rejection {
     /// Reconciliation found no bill at Factus for an entry whose outcome was unknown: the attempt
     /// issued nothing, the reference is free again, and a retry with the same key may resend.
     NotIssued,
+    /// The bill was issued (pending at DIAN) and then deleted at Factus through
+    /// `DELETE /invoices/reference/{rc}`: it no longer exists, the reference is free again, and a
+    /// resend (with the same key or without one) sends the invoice anew instead of replaying the
+    /// deleted bill. Stored like [`Rejection::NotIssued`] (no status) with the deleted number in
+    /// the detail.
+    Deleted { number: String },
 }
 
 impl Rejection {
@@ -218,6 +224,22 @@ impl Rejection {
 
     /// The HTTP status Factus answered a DIAN rejection with (its Laravel validation shape).
     pub const DIAN_STATUS: u16 = 422;
+
+    /// The start of the detail stored for [`Rejection::Deleted`], followed by the number.
+    pub const DELETED_DETAIL_PREFIX: &'static str = "deleted at Factus: ";
+
+    /// The detail stored (and shown) for [`Rejection::Deleted`] of bill `number`.
+    #[must_use]
+    pub fn deleted_detail(number: &str) -> String {
+        format!("{}{number}", Self::DELETED_DETAIL_PREFIX)
+    }
+
+    /// Whether a resend under the same entry is allowed: the service, not Factus nor DIAN,
+    /// decided that no bill exists (never for a refusal by Factus or a DIAN rejection).
+    #[must_use]
+    pub fn allows_resend(&self) -> bool {
+        matches!(self, Self::NotIssued | Self::Deleted { .. })
+    }
 }
 
 /// An entry's state together with the data that state carries.
@@ -493,6 +515,14 @@ pub trait LedgerStore: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
+    /// `issued` → `rejected` with [`Rejection::Deleted`] after the bill was deleted at Factus:
+    /// clears the bill's fields (the number stays in the detail), frees the reference. Returns
+    /// whether it applied.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    async fn mark_deleted(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError>;
+
     /// `pending` → `unknown` after an ambiguous failure.
     ///
     /// # Errors
@@ -514,7 +544,8 @@ pub trait LedgerStore: Send + Sync {
     async fn stuck_rejections(&self, kind: DocumentKind, limit: u32) -> Result<Vec<LedgerEntry>, StoreError>;
 
     /// Back to `pending` for a resend, once reconciliation found no bill at Factus: from
-    /// `unknown`, from a stale `pending`, or from `rejected` with [`Rejection::NotIssued`] (never
+    /// `unknown`, from a stale `pending`, or from `rejected` with [`Rejection::NotIssued`] or
+    /// [`Rejection::Deleted`] (never
     /// from a rejection by Factus, nor from `issued`). Counts one more attempt and clears the
     /// error. Returns the reopened entry, `None` when the row changed meanwhile.
     ///

@@ -66,6 +66,7 @@ contract_tests!(
     reopening_an_unknown_entry_counts_another_attempt,
     reopening_an_attempt_not_issued_takes_the_reference_back,
     reopening_an_attempt_not_issued_meets_a_newer_active_entry,
+    a_deleted_bill_frees_its_reference_keeps_its_number_and_can_be_reopened,
     abandoning_a_pending_entry_frees_its_reference_and_key,
     concurrent_claims_of_one_reference_let_exactly_one_win,
     concurrent_claims_with_one_key_let_exactly_one_win,
@@ -462,6 +463,27 @@ async fn reopening_an_attempt_not_issued_meets_a_newer_active_entry(stores: Stor
     assert!(matches!(&reopened, Err(ClaimError::ReferenceActive(existing)) if existing.id == newer.id), "{reopened:?}");
     let untouched = stores.ledger.find_by_key(ANA, &key("key-1")).await.unwrap().expect("the entry");
     assert_eq!(untouched, not_issued);
+}
+
+async fn a_deleted_bill_frees_its_reference_keeps_its_number_and_can_be_reopened(stores: Stores) {
+    let pending = claim(&stores, new_entry(ANA, "R-1", Some("key-1"), CREATED)).await;
+    assert!(stores.ledger.mark_issued(&pending, &bill("SETP1"), CREATED + Duration::seconds(1)).await.unwrap());
+    let issued = active(&stores, "R-1").await;
+    // Only an issued entry can be deleted, and only as it was read.
+    assert!(!stores.ledger.mark_deleted(&pending, CREATED + Duration::seconds(2)).await.unwrap());
+
+    assert!(stores.ledger.mark_deleted(&issued, CREATED + Duration::seconds(2)).await.unwrap());
+
+    let deleted = stores.ledger.find_by_key(ANA, &key("key-1")).await.unwrap().expect("the entry");
+    assert_eq!(deleted.status, EntryStatus::Rejected(Rejection::Deleted { number: "SETP1".into() }));
+    assert!(
+        stores.ledger.find_active_by_reference(&reference("R-1")).await.unwrap().is_none(),
+        "the reference is free"
+    );
+    assert!(!stores.ledger.mark_deleted(&issued, CREATED + Duration::seconds(3)).await.unwrap(), "once");
+    let reopened =
+        stores.ledger.reopen(&deleted, CREATED + Duration::seconds(3)).await.expect("reopening").expect("reopened");
+    assert_eq!((reopened.state(), reopened.attempts), (LedgerState::Pending, 2));
 }
 
 async fn abandoning_a_pending_entry_frees_its_reference_and_key(stores: Stores) {

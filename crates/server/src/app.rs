@@ -76,9 +76,13 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         FactusGateway::new(gateway_config(config, sandbox.as_ref())).context("could not set up the Factus gateway")?,
     );
 
-    let database = Database::connect(config.database_url.as_str(), config.database_max_connections)
-        .await
-        .context("could not connect to the database (DATABASE_URL)")?;
+    let database = Database::connect_with(
+        config.database_url.as_str(),
+        config.database_max_connections,
+        config.database_acquire_timeout,
+    )
+    .await
+    .context("could not connect to the database (DATABASE_URL)")?;
     database.migrate().await.context("could not run database migrations")?;
 
     let users = database.user_store();

@@ -104,6 +104,9 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     pub database_url: DatabaseUrl,
     pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_SECS` (default 2): how long a request waits for a database
+    /// connection before it is answered 503 `Base de datos no disponible`.
+    pub database_acquire_timeout: Duration,
     /// HS256 key for local tokens.
     pub secret_key: SecretString,
     /// True when no `SECRET_KEY` was given and a random one was made (development only).
@@ -247,6 +250,11 @@ impl Config {
             )?,
             database_url: DatabaseUrl(get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned())),
             database_max_connections: positive("DATABASE_MAX_CONNECTIONS", get("DATABASE_MAX_CONNECTIONS"), 10)?,
+            database_acquire_timeout: Duration::from_secs(positive(
+                "DATABASE_ACQUIRE_TIMEOUT_SECS",
+                get("DATABASE_ACQUIRE_TIMEOUT_SECS"),
+                2,
+            )?),
             secret_key,
             secret_key_generated,
             algorithm,

@@ -1346,11 +1346,12 @@ async fn readiness_is_200_with_the_database_up_and_503_once_it_is_gone() {
 }
 
 #[tokio::test]
-async fn a_database_failure_during_login_is_a_generic_500() {
+async fn a_database_failure_during_login_is_a_503_database_unavailable() {
+    // The database being gone is not a bug of the service: 503 (retry later), not a generic 500.
     let app = TestApp::spawn().await;
     app.app.database.close().await;
     let response = app.login("admin", ADMIN_PASSWORD).await;
-    response.assert_detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+    response.assert_detail(StatusCode::SERVICE_UNAVAILABLE, "Base de datos no disponible");
 }
 
 #[tokio::test]

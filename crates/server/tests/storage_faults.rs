@@ -22,12 +22,16 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support_exactly_once::{Api, Binary, LIST, Reply, Upstream, VALIDATE, field, invoice, service_env};
+use support_exactly_once::{
+    Api, Binary, LIST, Reply, Upstream, VALIDATE, allow_connections, block_connections, field, invoice, service_env,
+};
 
 const DATABASE_UNAVAILABLE: &str = "Base de datos no disponible";
 
@@ -38,7 +42,8 @@ const DATABASE_UNAVAILABLE: &str = "Base de datos no disponible";
 /// Whether this process may mount file systems and set immutable flags. Without root the test
 /// is skipped with a loud notice, except under `CI=true`, where a skip would hide a regression.
 fn privileged(test: &str) -> bool {
-    let uid = Command::new("id").arg("-u").output().map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+    let uid =
+        Command::new("id").arg("-u").output().map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
     if uid.is_ok_and(|uid| uid == "0") {
         return true;
     }
@@ -53,11 +58,7 @@ fn privileged(test: &str) -> bool {
 
 fn run(program: &str, args: &[&str]) {
     let output = Command::new(program).args(args).output().unwrap_or_else(|error| panic!("running {program}: {error}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
+    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr).trim());
 }
 
 /// A 1 MiB tmpfs mounted on a fresh directory, holding the service's SQLite file.
@@ -235,7 +236,9 @@ async fn a_ledger_write_failing_after_factus_answered_is_settled_by_the_lookup_n
     let upstream = Upstream::start().await;
     let extra = [("FACTUS_TIMEOUT_SECS", "3"), ("LEDGER_STALE_AFTER_SECS", "4")];
     let (server, api, _) = start(disk.path(), &disk.database_url(), &upstream, &extra).await;
-    upstream.fault(json!({"kind": "latency", "method": "POST", "path": "/v1/bills/validate", "latency_ms": 1500})).await;
+    upstream
+        .fault(json!({"kind": "latency", "method": "POST", "path": "/v1/bills/validate", "latency_ms": 1500}))
+        .await;
     let body = invoice("LATE-FULL-1");
 
     let create = {
@@ -357,15 +360,126 @@ async fn a_deleted_database_directory_makes_readiness_fail_and_writes_answer_503
 // 7. Postgres unreachable or read-only
 // ---------------------------------------------------------------------------------------------
 
-/// Ends every session of the test's database and refuses new ones: Postgres is "down" for this
-/// database only (the shared server keeps running for everybody else).
-async fn block_connections(database: &TestDatabase) {
-    database.on_server("ALTER DATABASE {db} ALLOW_CONNECTIONS false").await;
-    database.on_server("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {name}").await;
+/// A TCP gate between the service and Postgres: open, it forwards; closed, it cuts every
+/// connection and swallows new ones without a byte in answer (a network partition, or a host that
+/// went away: the case where every request used to wait the whole 10 s acquire timeout).
+struct Gate {
+    address: std::net::SocketAddr,
+    open: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
 }
 
-async fn allow_connections(database: &TestDatabase) {
-    database.on_server("ALTER DATABASE {db} ALLOW_CONNECTIONS true").await;
+impl Gate {
+    async fn to(target: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let address = listener.local_addr().expect("the gate's address");
+        let open = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let accept = {
+            let (open, connections) = (Arc::clone(&open), Arc::clone(&connections));
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    let forward = open.load(Ordering::SeqCst);
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if forward && let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        } else {
+                            // Accepted, never answered.
+                            std::future::pending::<()>().await;
+                        }
+                    });
+                    connections.lock().expect("connections").push(task);
+                }
+            })
+        };
+        Self { address, open, connections, accept }
+    }
+
+    fn cut_all(&self) {
+        for task in self.connections.lock().expect("connections").drain(..) {
+            task.abort();
+        }
+    }
+
+    fn close(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.cut_all();
+    }
+
+    fn reopen(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        self.cut_all();
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut_all();
+    }
+}
+
+/// `url` with its `host:port` replaced by `address`.
+fn through(url: &str, address: std::net::SocketAddr) -> (String, String) {
+    let after_at = url.find('@').map_or_else(|| url.find("://").expect("a URL") + 3, |at| at + 1);
+    let end = url[after_at..].find('/').map_or(url.len(), |slash| after_at + slash);
+    let target = url[after_at..end].to_owned();
+    (format!("{}{address}{}", &url[..after_at], &url[end..]), target)
+}
+
+/// Postgres stops answering (the gate closes): every request that needs the database is a 503
+/// after the 2 s acquire timeout, not a 500 after 10 s; readiness says so just as fast.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_that_stops_answering_is_a_503_within_the_acquire_timeout() {
+    let Some(database) = TestDatabase::postgres_or_skip("storage_faults::silent_postgres").await else {
+        return;
+    };
+    let (_, target) = through(database.url(), "127.0.0.1:1".parse().expect("an address"));
+    let gate = Gate::to(target).await;
+    let (url, _) = through(database.url(), gate.address);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let upstream = Upstream::start().await;
+    let (server, api, _) = start(dir.path(), &url, &upstream, &[("AUTH_USER_CACHE_SECS", "60")]).await;
+    api.create(&invoice("PG-SILENT-0"), None).await.issued();
+    upstream.reset_requests().await;
+
+    gate.close();
+    let started = Instant::now();
+    let listing = api.get("/invoices").await;
+    let listing_took = started.elapsed();
+    let started = Instant::now();
+    let create = api.create(&invoice("PG-SILENT-1"), None).await;
+    let create_took = started.elapsed();
+    let started = Instant::now();
+    let ready = readiness(&api).await;
+    let ready_took = started.elapsed();
+    let started = Instant::now();
+    let lookup = api.get("/lookups/municipalities").await;
+    let lookup_took = started.elapsed();
+    gate.reopen();
+
+    println!(
+        "Postgres not answering: listing {listing_took:?}, create {create_took:?}, readiness {ready_took:?}, \
+         municipalities (Factus only) {lookup_took:?}"
+    );
+    assert_database_unavailable(&listing);
+    assert_database_unavailable(&create);
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ready.text);
+    assert_eq!(ready.json()["database"], "unreachable", "{}", ready.text);
+    for took in [listing_took, create_took, ready_took] {
+        assert!(took < Duration::from_millis(2800), "answered within the 2 s acquire timeout: {took:?}");
+    }
+    assert_eq!(upstream.count(VALIDATE).await, 0, "nothing was sent to Factus");
+    assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.text);
+    assert!(lookup_took < Duration::from_millis(500), "a Factus-only read does not wait: {lookup_took:?}");
+    // Reachable again: the create goes through, once.
+    api.create(&invoice("PG-SILENT-1"), None).await.issued();
+    assert_eq!(upstream.count(VALIDATE).await, 1);
+    server.terminate().await;
+    upstream.shutdown().await;
+    database.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -405,6 +519,7 @@ async fn an_unreachable_postgres_answers_503_within_two_seconds_and_lookups_keep
     let login_status = login.status();
     allow_connections(&database).await;
 
+    println!("--- server output\n{}", server.output());
     println!(
         "Postgres refusing connections: listing {listing_took:?}, create {create_took:?}, readiness {ready_took:?}, \
          municipalities (Factus only) {lookup_took:?}"
@@ -450,6 +565,7 @@ async fn a_read_only_postgres_is_not_ready_and_creates_fail_with_503_before_fact
     database.on_server("ALTER DATABASE {db} RESET default_transaction_read_only").await;
     database.on_server("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {name}").await;
 
+    println!("--- server output\n{}", server.output());
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "readiness notices: {}", ready.text);
     assert_eq!(ready.json()["database"], "read_only", "{}", ready.text);
     assert_database_unavailable(&create);

@@ -2,6 +2,8 @@
 //! counting. The SQL differs per backend (`ledger_postgres.rs`, `ledger_sqlite.rs`); what a row
 //! means does not.
 
+use std::borrow::Cow;
+
 use anyhow::Context as _;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
@@ -75,7 +77,12 @@ impl TryFrom<LedgerRow> for LedgerEntry {
                 deleted: row.factus_deleted,
             }),
             LedgerState::Rejected => EntryStatus::Rejected(match row.error_status {
-                None => Rejection::NotIssued,
+                None => match row.error_detail {
+                    Some(detail) if detail.starts_with(Rejection::DELETED_DETAIL_PREFIX) => {
+                        Rejection::Deleted { number: detail[Rejection::DELETED_DETAIL_PREFIX.len()..].to_owned() }
+                    }
+                    _ => Rejection::NotIssued,
+                },
                 Some(status) => Rejection::Factus {
                     status: u16::try_from(status).with_context(|| format!("entry {id} has error status {status}"))?,
                     message: row.error_detail.with_context(|| format!("rejected entry {id} has no detail"))?,
@@ -146,11 +153,16 @@ fn decode_response(json: &str) -> anyhow::Result<IssuedBill> {
 }
 
 /// How a rejection is stored: `(error_status, error_detail, dian_rejected, factus_deleted)`.
-pub(super) fn rejection_columns(rejection: &Rejection) -> (Option<u16>, &str, bool, bool) {
+/// [`Rejection::Deleted`] is stored like [`Rejection::NotIssued`] (no status) with the deleted
+/// number in the detail, which is how it is told apart when read back.
+pub(super) fn rejection_columns(rejection: &Rejection) -> (Option<u16>, Cow<'_, str>, bool, bool) {
     match rejection {
-        Rejection::Factus { status, message } => (Some(*status), message.as_str(), false, false),
-        Rejection::Dian { message, deleted } => (Some(Rejection::DIAN_STATUS), message.as_str(), true, *deleted),
-        Rejection::NotIssued => (None, Rejection::NOT_ISSUED_DETAIL, false, false),
+        Rejection::Factus { status, message } => (Some(*status), Cow::Borrowed(message.as_str()), false, false),
+        Rejection::Dian { message, deleted } => {
+            (Some(Rejection::DIAN_STATUS), Cow::Borrowed(message.as_str()), true, *deleted)
+        }
+        Rejection::NotIssued => (None, Cow::Borrowed(Rejection::NOT_ISSUED_DETAIL), false, false),
+        Rejection::Deleted { number } => (None, Cow::Owned(Rejection::deleted_detail(number)), false, false),
     }
 }
 

@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, DocumentKind, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
-    NewLedgerEntry, Rejection,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
+    LedgerStore, NewLedgerEntry, Rejection,
 };
 use factus_domain::invoice::ReferenceCode;
 use sqlx::postgres::PgRow;
@@ -88,7 +88,9 @@ fn attempts_i32(entry: &LedgerEntry) -> Result<i32, StoreError> {
 impl LedgerStore for PgLedgerStore {
     async fn claim(&self, entry: &NewLedgerEntry) -> Result<LedgerEntry, ClaimError> {
         for _ in 0..CLAIM_ROUNDS {
-            let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
+            // `fetch_all`: the statement runs to its end (the commit of the implicit transaction)
+            // before the claim counts as written; see the SQLite store.
+            let inserted: Result<Vec<LedgerRow>, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
                       attempts, created_at, updated_at, kind, api_key_id)
@@ -105,10 +107,15 @@ impl LedgerStore for PgLedgerStore {
             .bind(truncate_to_micros(entry.created_at))
             .bind(entry.kind.as_str())
             .bind(entry.api_key_id)
-            .fetch_one(&self.pool)
+            .fetch_all(&self.pool)
             .await;
             let conflict = match inserted {
-                Ok(row) => return Ok(decode_row(row)?),
+                Ok(rows) => {
+                    let row = rows.into_iter().next().ok_or_else(|| {
+                        StoreError(anyhow::anyhow!("claiming reference {}: no row returned", entry.reference_code))
+                    })?;
+                    return Ok(decode_row(row)?);
+                }
                 Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => ClaimConflict::Reference,
                 Err(error) if violates(&error, USER_KEY_INDEX) => ClaimConflict::Key,
                 Err(error) => {
@@ -195,13 +202,37 @@ impl LedgerStore for PgLedgerStore {
         .bind(entry.state().as_str())
         .bind(attempts_i32(entry)?)
         .bind(status)
-        .bind(detail)
+        .bind(detail.as_ref())
         .bind(truncate_to_micros(at))
         .bind(dian_rejected)
         .bind(factus_deleted)
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn mark_deleted(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let number = match &entry.status {
+            EntryStatus::Issued { bill, .. } => bill.number.clone(),
+            _ => return Ok(false),
+        };
+        let detail = Rejection::deleted_detail(&number);
+        let result = sqlx::query(
+            "UPDATE invoice_ledger
+                SET state = 'rejected', error_status = NULL, error_detail = $4, factus_number = NULL,
+                    factus_prefix = NULL, factus_cufe = NULL, factus_qr_url = NULL, factus_status = NULL,
+                    response = NULL, issued_at = NULL, updated_at = $5
+              WHERE id = $1 AND state = 'issued' AND attempts = $3 AND state = $2",
+        )
+        .bind(entry.id)
+        .bind(entry.state().as_str())
+        .bind(attempts_i32(entry)?)
+        .bind(&detail)
+        .bind(truncate_to_micros(at))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} deleted", entry.id)))?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -221,7 +252,7 @@ impl LedgerStore for PgLedgerStore {
     }
 
     async fn reopen(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<Option<LedgerEntry>, ClaimError> {
-        let reopened: Result<Option<LedgerRow>, _> = sqlx::query_as(concat!(
+        let reopened: Result<Vec<LedgerRow>, _> = sqlx::query_as(concat!(
             "UPDATE invoice_ledger
                 SET state = 'pending', attempts = attempts + 1, error_status = NULL, error_detail = NULL,
                     updated_at = $4
@@ -234,10 +265,10 @@ impl LedgerStore for PgLedgerStore {
         .bind(entry.state().as_str())
         .bind(attempts_i32(entry)?)
         .bind(truncate_to_micros(at))
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await;
         match reopened {
-            Ok(row) => Ok(row.map(decode_row).transpose()?),
+            Ok(rows) => Ok(rows.into_iter().next().map(decode_row).transpose()?),
             Err(error) if violates(&error, ACTIVE_REFERENCE_INDEX) => {
                 match self.find_active_by_reference(&entry.reference_code).await? {
                     Some(existing) => Err(ClaimError::ReferenceActive(Box::new(existing))),

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
-    ClaimError, DocumentKind, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage, LedgerStore,
-    NewLedgerEntry, Rejection,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
+    LedgerStore, NewLedgerEntry, Rejection,
 };
 use factus_domain::invoice::ReferenceCode;
 use sqlx::sqlite::SqliteRow;
@@ -103,7 +103,11 @@ impl LedgerStore for SqliteLedgerStore {
     async fn claim(&self, entry: &NewLedgerEntry) -> Result<LedgerEntry, ClaimError> {
         let created_at = timestamp_param(entry.created_at)?;
         for _ in 0..CLAIM_ROUNDS {
-            let inserted: Result<LedgerRow, _> = sqlx::query_as(concat!(
+            // `fetch_all`, not `fetch_one`: SQLite commits an autocommit statement when it runs
+            // to completion, *after* the RETURNING row was produced. `fetch_one` stops at the
+            // row and never sees a failed commit (disk full), so a claim that was rolled back
+            // looked written and the invoice went to Factus without a ledger entry.
+            let inserted: Result<Vec<LedgerRow>, _> = sqlx::query_as(concat!(
                 "INSERT INTO invoice_ledger
                      (id, user_id, username, reference_code, idempotency_key, request_fingerprint, state,
                       attempts, created_at, updated_at, kind, api_key_id)
@@ -120,10 +124,15 @@ impl LedgerStore for SqliteLedgerStore {
             .bind(&created_at)
             .bind(entry.kind.as_str())
             .bind(entry.api_key_id.map(id_param))
-            .fetch_one(&self.pool)
+            .fetch_all(&self.pool)
             .await;
             let conflict = match inserted {
-                Ok(row) => return Ok(decode_row(row)?),
+                Ok(rows) => {
+                    let row = rows.into_iter().next().ok_or_else(|| {
+                        StoreError(anyhow::anyhow!("claiming reference {}: no row returned", entry.reference_code))
+                    })?;
+                    return Ok(decode_row(row)?);
+                }
                 Err(error) if violates(&error, ACTIVE_REFERENCE_COLUMN) => ClaimConflict::Reference,
                 Err(error) if violates(&error, USER_KEY_COLUMN) => ClaimConflict::Key,
                 Err(error) => {
@@ -210,13 +219,37 @@ impl LedgerStore for SqliteLedgerStore {
         .bind(entry.state().as_str())
         .bind(attempts_param(entry))
         .bind(status)
-        .bind(detail)
+        .bind(detail.as_ref())
         .bind(timestamp_param(at)?)
         .bind(dian_rejected)
         .bind(factus_deleted)
         .execute(&self.pool)
         .await
         .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    async fn mark_deleted(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let number = match &entry.status {
+            EntryStatus::Issued { bill, .. } => bill.number.clone(),
+            _ => return Ok(false),
+        };
+        let detail = Rejection::deleted_detail(&number);
+        let result = sqlx::query(
+            "UPDATE invoice_ledger
+                SET state = 'rejected', error_status = NULL, error_detail = ?4, factus_number = NULL,
+                    factus_prefix = NULL, factus_cufe = NULL, factus_qr_url = NULL, factus_status = NULL,
+                    response = NULL, issued_at = NULL, updated_at = ?5
+              WHERE id = ?1 AND state = 'issued' AND attempts = ?3 AND state = ?2",
+        )
+        .bind(id_param(entry.id))
+        .bind(entry.state().as_str())
+        .bind(attempts_param(entry))
+        .bind(&detail)
+        .bind(timestamp_param(at)?)
+        .execute(&self.pool)
+        .await
+        .map_err(|error| unexpected(error, format!("marking ledger entry {} deleted", entry.id)))?;
         Ok(result.rows_affected() > 0)
     }
 
@@ -236,7 +269,8 @@ impl LedgerStore for SqliteLedgerStore {
     }
 
     async fn reopen(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<Option<LedgerEntry>, ClaimError> {
-        let reopened: Result<Option<LedgerRow>, _> = sqlx::query_as(concat!(
+        // `fetch_all` for the same reason as in `claim`: the commit must be seen to succeed.
+        let reopened: Result<Vec<LedgerRow>, _> = sqlx::query_as(concat!(
             "UPDATE invoice_ledger
                 SET state = 'pending', attempts = attempts + 1, error_status = NULL, error_detail = NULL,
                     updated_at = ?4
@@ -249,10 +283,10 @@ impl LedgerStore for SqliteLedgerStore {
         .bind(entry.state().as_str())
         .bind(attempts_param(entry))
         .bind(timestamp_param(at)?)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await;
         match reopened {
-            Ok(row) => Ok(row.map(decode_row).transpose()?),
+            Ok(rows) => Ok(rows.into_iter().next().map(decode_row).transpose()?),
             Err(error) if violates(&error, ACTIVE_REFERENCE_COLUMN) => {
                 match self.find_active_by_reference(&entry.reference_code).await? {
                     Some(existing) => Err(ClaimError::ReferenceActive(Box::new(existing))),

@@ -57,9 +57,10 @@ pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/post
 /// The SQLite migrations, embedded at compile time.
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-/// How long a request waits for a pooled connection before failing. A readiness probe or a
-/// request should fail visibly rather than hang when the database is saturated or gone.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a pooled connection before failing, unless configured
+/// (`DATABASE_ACQUIRE_TIMEOUT_SECS`). A readiness probe or a request should fail visibly (503
+/// `Base de datos no disponible`) rather than hang when the database is saturated or gone.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a SQLite statement waits for the write lock held by another connection. SQLite has
 /// one writer at a time; waiting a little turns contention into latency instead of errors.
@@ -88,30 +89,46 @@ impl Database {
     /// When the scheme is neither, the URL cannot be parsed, or the first connection fails.
     /// Messages show the URL with its password hidden.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_with(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Database::connect`] with how long a request may wait for a connection.
+    ///
+    /// # Errors
+    /// As [`Database::connect`].
+    pub async fn connect_with(url: &str, max_connections: u32, acquire_timeout: Duration) -> anyhow::Result<Self> {
         let shown = redact_url(url);
         let max_connections = max_connections.max(1);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await
                 .with_context(|| format!("connecting to Postgres at {shown}"))?;
             Ok(Self::Postgres(pool))
         } else if url.starts_with("sqlite:") {
-            Self::connect_sqlite(url, &shown, max_connections).await
+            Self::connect_sqlite(url, &shown, max_connections, acquire_timeout).await
         } else {
             anyhow::bail!("unsupported database URL {shown}: expected postgres://, postgresql:// or sqlite:")
         }
     }
 
-    async fn connect_sqlite(url: &str, shown: &str, max_connections: u32) -> anyhow::Result<Self> {
+    async fn connect_sqlite(
+        url: &str,
+        shown: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("parsing SQLite URL {shown}"))?
             .create_if_missing(true)
             .foreign_keys(true)
-            .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+            // No memory-mapped I/O: with the file mapped, a truncated or vanished file is a
+            // SIGBUS that kills the process; with read()/write() it is an error for one request.
+            .pragma("mmap_size", "0");
         let pool_options = if in_memory {
             // Every connection to `:memory:` would see its own empty database, so the pool keeps
             // exactly one, forever.
@@ -122,13 +139,16 @@ impl Database {
         let options = if in_memory {
             options
         } else {
-            // WAL lets readers proceed while one connection writes; NORMAL sync is durable
-            // across application crashes in WAL mode and only risks the last commits on power
-            // loss, the usual trade-off for an embedded default.
-            options.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal)
+            // A rollback journal, not WAL: WAL keeps its index in a memory-mapped `-shm` file,
+            // and a storage fault on a mapped file (truncated, disk full) kills the process with
+            // SIGBUS instead of failing a request. The journal is created next to the database
+            // for every write transaction, so a write into a deleted or unwritable directory
+            // fails at once instead of landing in an unlinked file. FULL sync makes every commit
+            // durable before it returns: a ledger claim must be on disk before Factus is called.
+            options.journal_mode(SqliteJournalMode::Delete).synchronous(SqliteSynchronous::Full)
         };
         let pool = pool_options
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {shown}"))?;
@@ -148,16 +168,15 @@ impl Database {
         Ok(())
     }
 
-    /// Checks the database answers (readiness probe).
+    /// Checks the database answers and accepts writes (readiness probe).
     ///
     /// # Errors
     /// [`StoreError`] when it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let answer = match self {
-            Self::Postgres(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
-            Self::Sqlite(pool) => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await,
-        };
-        answer.map(drop).map_err(|error| unexpected(error, "pinging the database"))
+        match self {
+            Self::Postgres(pool) => postgres::probe(pool).await,
+            Self::Sqlite(pool) => sqlite::probe(pool).await,
+        }
     }
 
     /// `"postgres"` or `"sqlite"`, for logs, metrics and the readiness answer.
@@ -282,8 +301,52 @@ fn truncate_to_micros(at: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// Wraps a driver error with what was being attempted: the only way it reaches a log line.
+/// Failures of the database itself (rather than of the statement) are marked unavailable, which
+/// the edge answers 503 instead of 500.
 fn unexpected(error: sqlx::Error, attempted: impl Into<String>) -> StoreError {
-    StoreError(anyhow::Error::new(error).context(attempted.into()))
+    match unavailability(&error) {
+        Some(read_only) => StoreError::unavailable(error, read_only, attempted),
+        None => StoreError(anyhow::Error::new(error).context(attempted.into())),
+    }
+}
+
+/// `Some(read_only)` when `error` says the database cannot serve requests now, rather than that
+/// this statement is wrong: no connection within the acquire timeout, the connection lost, the
+/// server shutting down or refusing connections, a read-only server or file, storage full or
+/// failing. `None` for everything else (constraint violations, bad SQL, decoding), which stays a
+/// 500 and is a bug.
+fn unavailability(error: &sqlx::Error) -> Option<bool> {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Some(false),
+        sqlx::Error::Database(database) => {
+            let code = database.code()?;
+            // SQLite reports its (extended) result code as a number; the primary code is the
+            // low byte. Postgres reports a five-character SQLSTATE (which may be all digits).
+            if database.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                let extended = code.parse::<i32>().ok()?;
+                return match extended & 0xff {
+                    // SQLITE_READONLY
+                    8 => Some(true),
+                    // BUSY (after the busy timeout), LOCKED, NOMEM, IOERR, CORRUPT, FULL,
+                    // CANTOPEN, NOTADB: the file or its storage, not the statement.
+                    5 | 6 | 7 | 10 | 11 | 13 | 14 | 26 => Some(false),
+                    _ => None,
+                };
+            }
+            match code.as_ref() {
+                // read_only_sql_transaction: a standby, or default_transaction_read_only.
+                "25006" => Some(true),
+                // The database does not exist, refuses connections (ALLOW_CONNECTIONS false) or
+                // the login is refused.
+                "3D000" | "55000" | "28000" | "28P01" => Some(false),
+                // Connection exceptions, insufficient resources (disk full), operator
+                // intervention (shutdown, terminated session, cannot connect now), system errors.
+                code if ["08", "53", "57", "58"].iter().any(|class| code.starts_with(class)) => Some(false),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Wraps a row that could not be turned into a domain value.

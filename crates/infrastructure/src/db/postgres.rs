@@ -137,11 +137,7 @@ impl UserStore for PgUserStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(|error| unexpected(error, "pinging Postgres"))
+        probe(&self.pool).await
     }
 }
 
@@ -149,6 +145,25 @@ fn violates_username_constraint(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|database_error| {
         database_error.is_unique_violation() && database_error.constraint() == Some(USERNAME_CONSTRAINT)
     })
+}
+
+/// The readiness probe: the server answers *and* accepts writes. After a fail-over to a standby
+/// (`pg_is_in_recovery()`), or with `default_transaction_read_only` set, every write would fail,
+/// so the instance is not ready even though `SELECT 1` works.
+pub(super) async fn probe(pool: &PgPool) -> Result<(), StoreError> {
+    let read_only: bool =
+        sqlx::query_scalar("SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'")
+            .fetch_one(pool)
+            .await
+            .map_err(|error| unexpected(error, "probing Postgres"))?;
+    if read_only {
+        return Err(StoreError::unavailable(
+            std::io::Error::other("Postgres accepts no writes (a standby, or read-only transactions by default)"),
+            true,
+            "probing Postgres",
+        ));
+    }
+    Ok(())
 }
 
 /// [`LoginAttemptStore`] on Postgres.

@@ -183,8 +183,35 @@ impl UserStore for SqliteUserStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop).map_err(|error| unexpected(error, "pinging SQLite"))
+        probe(&self.pool).await
     }
+}
+
+/// The readiness probe: the database file is still where it was opened, and a write transaction
+/// can start and journal a page. Rewriting `user_version` with its own value inside a transaction
+/// that is rolled back changes nothing, but makes SQLite create the rollback journal next to the
+/// database and write page 1 to it: that fails when the directory was deleted, is unwritable or
+/// the disk is full, exactly when real writes would.
+pub(super) async fn probe(pool: &SqlitePool) -> Result<(), StoreError> {
+    let attempted = "probing SQLite";
+    let options = pool.connect_options();
+    let filename = options.get_filename();
+    // sqlx names an in-memory database `file:sqlx-in-memory-<n>` (shared cache); it has no file.
+    let shown = filename.to_string_lossy();
+    let in_memory = shown.is_empty() || shown.contains(":memory:") || shown.starts_with("file:sqlx-in-memory");
+    if !in_memory && let Err(error) = std::fs::metadata(filename) {
+        return Err(StoreError::unavailable(error, false, format!("{attempted}: {}", filename.display())));
+    }
+    let mut transaction = pool.begin().await.map_err(|error| unexpected(error, attempted))?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(|error| unexpected(error, attempted))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {version}")))
+        .execute(&mut *transaction)
+        .await
+        .map_err(|error| unexpected(error, attempted))?;
+    transaction.rollback().await.map_err(|error| unexpected(error, attempted))
 }
 
 /// SQLite reports a unique violation as "UNIQUE constraint failed: users.username", naming the

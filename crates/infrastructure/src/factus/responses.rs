@@ -48,16 +48,27 @@ pub(crate) fn issued_bill(body: &[u8], version: FactusApiVersion) -> Result<Issu
 /// wrapper: `data.{number,cufe}`, `data.links.qr`, `data.numbering_range.prefix`, and
 /// `data.is_validated` (a boolean) in place of the 1/0 `status`, read back as `"1"`/`"0"` so
 /// clients see the same answer on both versions.
+///
+/// A document is identified by its number: a 2xx without it (v1 `{}`, `{"data":{}}`,
+/// `{"data":{"bill":{}}}`; v2 `{"data":{}}`) is not a bill but [`FactusError::InvalidResponse`],
+/// never a bill with an empty number. Every document kind read through here inherits the rule;
+/// the issuance records such an answer as `unknown` and looks the reference up before anything
+/// is sent again (`docs/reliability.md`).
 pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) -> Result<IssuedBill, FactusError> {
     let data = optional_object(document.get("data"), "data")?;
     let part = |key: &str| data.and_then(|data| data.get(key)).and_then(Value::as_object);
     let field = |part: Option<&Map<String, Value>>, key: &str| part.and_then(|part| text(part.get(key)));
     let range = part("numbering_range");
+    let number_of = |part: Option<&Map<String, Value>>, at: &str| {
+        field(part, "number").filter(|number| !number.trim().is_empty()).ok_or_else(|| {
+            invalid(format!("Respuesta inesperada de Factus: la respuesta no contiene la factura ('{at}')"))
+        })
+    };
     Ok(match version {
         FactusApiVersion::V1 => {
             let bill = part("bill");
             IssuedBill {
-                number: field(bill, "number").unwrap_or_default(),
+                number: number_of(bill, "data.bill.number")?,
                 prefix: field(range, "prefix").unwrap_or_default(),
                 cufe: field(bill, "cufe").unwrap_or_default(),
                 qr_url: field(bill, "qr").unwrap_or_default(),
@@ -66,7 +77,7 @@ pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) 
             }
         }
         FactusApiVersion::V2 => IssuedBill {
-            number: field(data, "number").unwrap_or_default(),
+            number: number_of(data, "data.number")?,
             prefix: field(range, "prefix").unwrap_or_default(),
             cufe: field(data, "cufe").unwrap_or_default(),
             qr_url: field(part("links"), "qr").unwrap_or_default(),
@@ -367,8 +378,19 @@ mod tests {
                 message: Some("Success".into()),
             }
         );
-        let bill = issued_bill(br#"{"data":{"bill":{"status":0}}}"#, FactusApiVersion::V1).expect("bill");
+        let bill =
+            issued_bill(br#"{"data":{"bill":{"number":"SETP2","status":0}}}"#, FactusApiVersion::V1).expect("bill");
         assert_eq!(bill.status, "0");
+    }
+
+    #[test]
+    fn a_2xx_body_without_a_bill_number_is_not_a_bill() {
+        let bodies =
+            ["{}", r#"{"data":{}}"#, r#"{"data":{"bill":{}}}"#, r#"{"data":{"bill":{"number":""}}}"#, "null", "[]"];
+        for body in bodies {
+            let error = issued_bill(body.as_bytes(), FactusApiVersion::V1).unwrap_err();
+            assert!(matches!(error, FactusError::InvalidResponse { .. }), "{body}: {error:?}");
+        }
     }
 
     #[test]

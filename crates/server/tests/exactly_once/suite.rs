@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use crate::support_exactly_once::{
     Api, Binary, InProcess, LIST, Reply, RetryIdentity, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
-    install_soak_faults, invoice, run_soak, soak_problems,
+    install_soak_faults, invoice, run_soak, soak_problems, allow_connections, block_connections,
 };
 use tokio::sync::Barrier;
 
@@ -182,6 +182,89 @@ async fn a_fault_soak_retried_with_an_idempotency_key_per_invoice_issues_every_i
 async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exactly_once() {
     soak(RetryIdentity::ReferenceCode, "SOAK-REF").await;
 }
+
+/// The soak again, while the database fails for a few seconds in the middle of it: two instances
+/// share one Postgres database, which stops accepting connections (every session ended) for 3 s
+/// once a quarter of the invoices are issued. Creates caught by the outage are refused with 503
+/// before anything is sent, or, when only the outcome could not be recorded, answered with the
+/// bill and left `pending` for the reconciler; clients retry 503/504/409 as before. End state:
+/// every invoice issued exactly once, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_soak_survives_a_database_that_fails_for_a_few_seconds_in_the_middle() {
+    const OUTAGE: Duration = Duration::from_secs(3);
+    let Some(database) = TestDatabase::postgres_or_skip("exactly_once::database_outage_soak").await else { return };
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let mut env = upstream.service_env(database.url());
+    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
+    // Entries whose outcome could not be recorded are settled by the reconciler (and unblock the
+    // clients' retries) soon after the outage.
+    env.insert("LEDGER_STALE_AFTER_SECS", "3".to_owned());
+    env.insert("LEDGER_RECONCILE_INTERVAL_SECS", "1".to_owned());
+    let first = InProcess::start_with_reconciler(&env).await;
+    let second = InProcess::start_with_reconciler(&env).await;
+    install_soak_faults(&upstream).await;
+    let plan = SoakPlan {
+        prefix: "SOAK-DBDOWN".to_owned(),
+        count: SOAK_INVOICES,
+        concurrency: SOAK_CLIENTS,
+        // 409s while an unrecorded entry waits to become stale come 100 ms apart.
+        max_attempts: 200,
+        identity: RetryIdentity::IdempotencyKey,
+    };
+    let apis = [first.api.clone(), second.api.clone()];
+
+    let soak = {
+        let (apis, plan) = (apis.clone(), plan.clone());
+        tokio::spawn(async move { run_soak(&apis, &plan).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while upstream.bills().await.len() < SOAK_INVOICES / 4 {
+        assert!(Instant::now() < deadline, "the soak made no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bills_at_outage = upstream.bills().await.len();
+    block_connections(&database).await;
+    tokio::time::sleep(OUTAGE).await;
+    allow_connections(&database).await;
+    let report = soak.await.expect("the soak task");
+
+    upstream.clear_faults().await;
+    // The reconciler settles what the outage left pending.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ledger = loop {
+        let ledger = first.api.ledger().await;
+        let unsettled = ledger
+            .iter()
+            .filter(|entry| matches!(field(entry, "state").as_deref(), Some("pending" | "unknown")))
+            .count();
+        if unsettled == 0 || Instant::now() > deadline {
+            break ledger;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let bills = upstream.bills().await;
+    let requests = upstream.requests().await;
+    let database_failures: u64 = report
+        .failures()
+        .iter()
+        .filter(|(failure, _)| failure.contains("Base de datos no disponible"))
+        .map(|(_, count)| count)
+        .sum();
+    println!(
+        "{}; database down for {OUTAGE:?} after {bills_at_outage} bills: {database_failures} answers \
+         'Base de datos no disponible'; sandbox: {} bills, calls {requests}",
+        report.summary(),
+        bills.len()
+    );
+    let problems = soak_problems(&report, &bills, &ledger);
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(database_failures > 0, "the outage was felt: {:?}", report.failures());
+    first.stop().await;
+    second.stop().await;
+    upstream.shutdown().await;
+    database.drop_database().await;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // SIGKILL with creates in flight

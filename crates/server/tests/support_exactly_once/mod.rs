@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use factus_infrastructure::testing::TestDatabase;
 use factus_sandbox::{
     ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
@@ -405,6 +406,21 @@ pub fn field(entry: &Value, name: &str) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// A database that fails
+// ---------------------------------------------------------------------------------------------
+
+/// Ends every session of the test's database and refuses new ones: Postgres is "down" for this
+/// database only (the shared server keeps running for everybody else).
+pub async fn block_connections(database: &TestDatabase) {
+    database.on_server("ALTER DATABASE {db} ALLOW_CONNECTIONS false").await;
+    database.on_server("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {name}").await;
+}
+
+pub async fn allow_connections(database: &TestDatabase) {
+    database.on_server("ALTER DATABASE {db} ALLOW_CONNECTIONS true").await;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The real binary
 // ---------------------------------------------------------------------------------------------
 
@@ -672,6 +688,9 @@ async fn create_until_issued(api: &Api, reference: String, key: Option<String>, 
                 run.failures.push(format!("{} {reason}", reply.status.as_u16()));
                 if reply.status == StatusCode::CONFLICT {
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                } else if reason == "Base de datos no disponible" {
+                    // The database is down: a client backs off rather than spin.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
             Ok(reply) => {

@@ -41,7 +41,9 @@ pub enum ApiError {
     BusinessRules(Vec<FieldError>),
     /// `{"detail": text}` with any status, and optional extra headers.
     Detail { status: StatusCode, detail: String, headers: HeaderMap },
-    /// 500 `Internal Server Error`; the cause is logged, never sent.
+    /// 500 `Internal Server Error`; the cause is logged, never sent. When the cause is the
+    /// database being unavailable (`factus_application::DatabaseUnavailable` in its chain), 503
+    /// `Base de datos no disponible` instead.
     Internal(anyhow::Error),
 }
 
@@ -138,6 +140,11 @@ impl ApiError {
             Self::Validation(errors) => (StatusCode::UNPROCESSABLE_ENTITY, json!({ "detail": errors })),
             Self::BusinessRules(errors) => (StatusCode::BAD_REQUEST, json!({ "detail": errors })),
             Self::Detail { status, detail, .. } => (*status, json!({ "detail": detail })),
+            // Not a bug: the database is down, read-only or out of space (`docs/reliability.md`,
+            // "When the database fails"). Nothing about the request was wrong; retry later.
+            Self::Internal(error) if factus_application::is_database_unavailable(error) => {
+                (StatusCode::SERVICE_UNAVAILABLE, json!({ "detail": DATABASE_UNAVAILABLE }))
+            }
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, internal_server_error_body()),
         }
     }
@@ -156,12 +163,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal(error) = &self {
             // The one place an unexpected error is logged; the span carries the request id.
-            tracing::error!(error = format!("{error:#}"), "unexpected error");
+            if factus_application::is_database_unavailable(error) {
+                tracing::warn!(error = format!("{error:#}"), "database unavailable");
+            } else {
+                tracing::error!(error = format!("{error:#}"), "unexpected error");
+            }
         }
         let (status, body) = self.status_and_body();
         (status, self.headers(), Json(body)).into_response()
     }
 }
+
+/// The detail of the 503 answered when the database cannot serve the request: unreachable within
+/// `DATABASE_ACQUIRE_TIMEOUT_SECS`, read-only, or its storage fails. Every use case's store failure
+/// of that kind ends here, whatever the route.
+pub const DATABASE_UNAVAILABLE: &str = "Base de datos no disponible";
 
 fn internal_server_error_body() -> Value {
     json!({ "detail": "Internal Server Error" })

@@ -37,6 +37,15 @@ fn boom() -> anyhow::Error {
     anyhow::anyhow!("database password is hunter2")
 }
 
+/// The database refusing a write: what the adapters report for a full disk, a read-only server…
+fn database_down() -> StoreError {
+    StoreError::unavailable(std::io::Error::other("disk full; password hunter2"), false, "claiming reference R1")
+}
+
+fn database_unavailable() -> Value {
+    detail("Base de datos no disponible")
+}
+
 fn factus(operation: FactusOperation, error: FactusError) -> FactusFailure {
     FactusFailure::new(operation, error)
 }
@@ -296,6 +305,7 @@ fn table() -> Vec<Row> {
             detail("Error al crear la factura: Factus no respondió a tiempo")
         ),
         case!(issue_variant, IssueError::Unexpected(boom()), 500, internal()),
+        case!(issue_variant, IssueError::from(database_down()), 503, database_unavailable()),
         // Existing documents: another user's (or one unknown to the ledger) does not exist.
         case!(document_variant, DocumentError::NotFound, 404, detail("Documento no encontrado")),
         case!(
@@ -305,6 +315,7 @@ fn table() -> Vec<Row> {
             detail("Error al obtener la factura: Factus no respondió a tiempo")
         ),
         case!(document_variant, DocumentError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(document_variant, DocumentError::Unexpected(database_down()), 503, database_unavailable()),
         // Local authentication and users.
         Row {
             headers: &[("www-authenticate", "Bearer")],
@@ -320,6 +331,7 @@ fn table() -> Vec<Row> {
             )
         },
         case!(login_variant, LoginError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(login_variant, LoginError::Unexpected(database_down()), 503, database_unavailable()),
         Row {
             headers: &[("www-authenticate", "Bearer")],
             ..case!(
@@ -330,6 +342,7 @@ fn table() -> Vec<Row> {
             )
         },
         case!(authenticate_variant, AuthenticateError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(authenticate_variant, AuthenticateError::Unexpected(database_down()), 503, database_unavailable()),
         case!(
             change_password_variant,
             ChangePasswordError::WrongCurrentPassword,
@@ -378,6 +391,7 @@ fn table() -> Vec<Row> {
         case!(revoke_api_key_variant, RevokeApiKeyError::NotFound, 404, detail("API key not found")),
         case!(revoke_api_key_variant, RevokeApiKeyError::Unexpected(StoreError(boom())), 500, internal()),
         case!(store_variant, StoreError(boom()), 500, internal()),
+        case!(store_variant, database_down(), 503, database_unavailable()),
     ]
 }
 
@@ -446,7 +460,8 @@ fn the_table_covers_every_use_case_error_variant() {
 
 #[test]
 fn unexpected_errors_never_reach_the_client() {
-    for row in table().into_iter().filter(|row| row.status == StatusCode::INTERNAL_SERVER_ERROR) {
+    let hidden = [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::SERVICE_UNAVAILABLE];
+    for row in table().into_iter().filter(|row| hidden.contains(&row.status)) {
         let (_, body) = row.error.status_and_body();
         assert!(!body.to_string().contains("hunter2"), "{}: {body}", row.variant);
     }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use factus_application::factus::CircuitState;
+use factus_application::health::DatabaseHealth;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -22,7 +23,8 @@ pub struct HealthResponse {
 pub struct ReadinessResponse {
     /// `ok` or `unavailable`.
     pub status: &'static str,
-    /// `ok` or `unreachable`.
+    /// `ok`, `unreachable` (no answer within the acquire timeout, or its storage fails: file
+    /// gone, disk full) or `read_only` (it answers but refuses writes).
     pub database: &'static str,
     /// The circuit breaker in front of Factus: `closed`, `open` or `half_open`. An open circuit
     /// does not make the instance unready (see `Readiness`).
@@ -50,7 +52,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = state.health.readiness().await;
     let body = ReadinessResponse {
         status: if readiness.is_ready() { "ok" } else { "unavailable" },
-        database: if readiness.database_ok { "ok" } else { "unreachable" },
+        database: match readiness.database {
+            DatabaseHealth::Ok => "ok",
+            DatabaseHealth::Unreachable => "unreachable",
+            DatabaseHealth::ReadOnly => "read_only",
+        },
         factus_circuit: match readiness.factus_circuit {
             CircuitState::Closed => "closed",
             CircuitState::Open => "open",

@@ -370,5 +370,9 @@ pub async fn delete_invoice(
     Path(reference_code): Path<String>,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
     let answer = state.invoices.delete_by_reference(&user, &access, &reference_code).await?;
+    // The bill no longer exists at Factus: the ledger must stop replaying it, so that the
+    // reference can be sent again. Factus' answer stands either way (the bill *is* deleted); a
+    // failure to record it is logged by the use case.
+    state.issuance.record_deleted(&reference_code).await;
     Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
 }

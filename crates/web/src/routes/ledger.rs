@@ -68,6 +68,9 @@ impl From<LedgerEntry> for LedgerEntryResponse {
                 (None, None, Some(format!("DIAN: {message}{deleted}")))
             }
             EntryStatus::Rejected(Rejection::NotIssued) => (None, None, Some(Rejection::NOT_ISSUED_DETAIL.to_owned())),
+            EntryStatus::Rejected(Rejection::Deleted { number }) => {
+                (None, None, Some(Rejection::deleted_detail(&number)))
+            }
             EntryStatus::Pending | EntryStatus::Unknown => (None, None, None),
         };
         Self {
