@@ -389,7 +389,14 @@ mod tests {
             ["{}", r#"{"data":{}}"#, r#"{"data":{"bill":{}}}"#, r#"{"data":{"bill":{"number":""}}}"#, "null", "[]"];
         for body in bodies {
             let error = issued_bill(body.as_bytes(), FactusApiVersion::V1).unwrap_err();
-            assert!(matches!(error, FactusError::InvalidResponse { .. }), "{body}: {error:?}");
+            assert!(matches!(error, FactusError::InvalidResponse { .. }), "v1 {body}: {error:?}");
+        }
+        // v2 has no `bill` wrapper: the number is `data.number`.
+        for body in
+            ["{}", r#"{"data":{}}"#, r#"{"data":{"number":""}}"#, r#"{"data":{"bill":{"number":"SETP1"}}}"#, "null"]
+        {
+            let error = issued_bill(body.as_bytes(), FactusApiVersion::V2).unwrap_err();
+            assert!(matches!(error, FactusError::InvalidResponse { .. }), "v2 {body}: {error:?}");
         }
     }
 
