@@ -214,6 +214,7 @@ fn object(description: &str, fields: Vec<Field>, example: Option<Value>) -> RefO
     }
     let mut pair_rules = Vec::new();
     for (name, schema, presence) in fields {
+        let schema = with_text_limit(name, schema);
         let schema = if presence == Optional { optional(schema) } else { schema };
         builder = builder.property(name, schema);
         if presence == Required {
@@ -227,6 +228,22 @@ fn object(description: &str, fields: Vec<Field>, example: Option<Value>) -> RefO
         builder = builder.extensions(Some(pairs(&pair_rules)));
     }
     builder.into()
+}
+
+/// The length limit the parser applies to a free-text field by its key
+/// ([`max_text_len`](crate::validation::max_text_len)), written into its schema unless the
+/// field already states a tighter one, so the two can never disagree. A field with a `format`
+/// (e-mail) keeps the rule of its format instead.
+fn with_text_limit(name: &str, schema: RefOr<Schema>) -> RefOr<Schema> {
+    match (schema, crate::validation::max_text_len(name)) {
+        (RefOr::T(Schema::Object(mut object)), Some(max))
+            if object.schema_type == SchemaType::new(Type::String) && object.format.is_none() =>
+        {
+            object.max_length = Some(object.max_length.map_or(max, |own| own.min(max)));
+            RefOr::T(Schema::Object(object))
+        }
+        (schema, _) => schema,
+    }
 }
 
 /// The rule of catalogue pairs. A catalogue field may be given as the Factus v1 id
@@ -600,6 +617,18 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
         schemas.push((format!("{name}Code"), catalog_codes(catalog())));
     }
     schemas
+}
+
+/// An API key's name as [`ApiKeyName`](factus_application::api_keys::ApiKeyName) accepts it: not
+/// blank, no control characters.
+#[must_use]
+pub fn api_key_name() -> ObjectBuilder {
+    let allowed = r"[^\x00-\x1F\x7F-\x9F]";
+    let visible = r"[^\s\x00-\x1F\x7F-\x9F]";
+    text()
+        .min_length(Some(1))
+        .max_length(Some(factus_application::api_keys::ApiKeyName::MAX_LEN))
+        .pattern(Some(format!("^{allowed}*{visible}{allowed}*$")))
 }
 
 /// A date (`YYYY-MM-DD`).

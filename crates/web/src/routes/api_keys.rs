@@ -74,11 +74,11 @@ pub struct CreatedApiKeyResponse {
 /// Body of `POST /api-keys`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApiKeyRequest {
-    /// 1–100 characters, to tell keys apart.
-    #[schema(example = "erp-produccion")]
+    /// 1–100 characters without control characters, to tell keys apart.
+    #[schema(schema_with = crate::schemas::api_key_name, example = "erp-produccion")]
     pub name: String,
     /// The user the key acts as: it may do what this user may do.
-    #[schema(example = "erp")]
+    #[schema(schema_with = crate::schemas::username, example = "erp")]
     pub username: String,
     /// RFC 3339 instant after which the key is refused; absent: never expires.
     #[schema(format = DateTime, examples("2027-12-31T23:59:59Z"))]
