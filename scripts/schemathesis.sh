@@ -32,9 +32,12 @@ venv="$root/target/schemathesis-venv"
 wanted="schemathesis==$SCHEMATHESIS_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$wanted" ]; then
   candidates=("${SCHEMATHESIS_PYTHON:-}" python3.13 python3.12)
+  # pyenv's interpreters, also when pyenv itself is not on PATH (CI's environment may lack it).
+  pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
   if command -v pyenv >/dev/null 2>&1; then
-    candidates+=("$(pyenv root)"/versions/3.13*/bin/python3 "$(pyenv root)"/versions/3.12*/bin/python3)
+    pyenv_root=$(pyenv root)
   fi
+  candidates+=("$pyenv_root"/versions/3.13*/bin/python3 "$pyenv_root"/versions/3.12*/bin/python3)
   candidates+=(python3)
   python=
   for candidate in "${candidates[@]}"; do

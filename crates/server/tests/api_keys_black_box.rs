@@ -272,7 +272,7 @@ async fn lifecycle(database_url: &str) {
             Some(json!({"name": "x", "username": "erp", "expires_at": "2020-01-01T00:00:00Z"})),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{past}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{past}");
     assert_eq!(past["detail"][0]["loc"], json!(["body", "expires_at"]));
 
     // Revocation on the first instance: refused there at once, on the second within the TTL.

@@ -333,8 +333,10 @@ impl From<CreateApiKeyError> for ApiError {
     fn from(error: CreateApiKeyError) -> Self {
         match error {
             CreateApiKeyError::UserNotFound => Self::user_not_found(),
+            // Well formed, but wrong against the clock: a rule, not a shape, so 400 like the
+            // invoice's business rules (a schema cannot say "in the future").
             error @ CreateApiKeyError::ExpiryInPast => {
-                Self::invalid(FieldError::rule(Loc::body().key("expires_at"), error.to_string()))
+                Self::BusinessRules(vec![FieldError::rule(Loc::body().key("expires_at"), error.to_string())])
             }
             CreateApiKeyError::Unexpected(error) => Self::internal(error),
         }

@@ -384,7 +384,7 @@ fn table() -> Vec<Row> {
         case!(
             create_api_key_variant,
             CreateApiKeyError::ExpiryInPast,
-            422,
+            400,
             field(&["body", "expires_at"], "la fecha de expiración debe estar en el futuro", "value_error")
         ),
         case!(create_api_key_variant, CreateApiKeyError::Unexpected(StoreError(boom())), 500, internal()),

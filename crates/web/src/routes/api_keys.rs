@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::envelope::{ApiResponse, BadRequestResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
 use crate::extract::{AdminUser, JsonBody};
 use crate::state::AppState;
@@ -142,7 +142,8 @@ pub(crate) fn read_create_api_key(
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`User not found`", body = DetailResponse),
-        (status = 422, description = "Invalid fields (name, username, expires_at in the past or not RFC 3339)", body = ValidationErrorResponse),
+        (status = 400, description = "`expires_at` is not in the future (a list, like the invoice's rules)", body = BadRequestResponse),
+        (status = 422, description = "Invalid fields (name, username, expires_at not RFC 3339)", body = ValidationErrorResponse),
     )
 )]
 pub async fn create_api_key(
