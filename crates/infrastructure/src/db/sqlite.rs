@@ -206,8 +206,7 @@ pub(super) async fn probe(pool: &SqlitePool) -> Result<(), StoreError> {
     // timeout) instead of failing: a deferred transaction that reads and then writes gets
     // SQLITE_BUSY at once when another writer is committing (SQLite refuses to wait there to
     // avoid a deadlock), and readiness would flap to "unreachable" under ordinary write load.
-    let mut transaction =
-        pool.begin_with("BEGIN IMMEDIATE").await.map_err(|error| unexpected(error, attempted))?;
+    let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|error| unexpected(error, attempted))?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *transaction)
         .await
