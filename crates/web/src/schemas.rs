@@ -623,12 +623,14 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
 /// blank, no control characters.
 #[must_use]
 pub fn api_key_name() -> ObjectBuilder {
+    visible_text(factus_application::api_keys::ApiKeyName::MAX_LEN)
+}
+
+/// Text of 1 to `max` characters, not blank, without control characters.
+fn visible_text(max: usize) -> ObjectBuilder {
     let allowed = r"[^\x00-\x1F\x7F-\x9F]";
     let visible = r"[^\s\x00-\x1F\x7F-\x9F]";
-    text()
-        .min_length(Some(1))
-        .max_length(Some(factus_application::api_keys::ApiKeyName::MAX_LEN))
-        .pattern(Some(format!("^{allowed}*{visible}{allowed}*$")))
+    text().min_length(Some(1)).max_length(Some(max)).pattern(Some(format!("^{allowed}*{visible}{allowed}*$")))
 }
 
 /// A date (`YYYY-MM-DD`).
@@ -640,12 +642,7 @@ pub fn date_param() -> ObjectBuilder {
 /// A bill number as the ledger's `number` filter takes it: not blank, no control characters.
 #[must_use]
 pub fn bill_number() -> ObjectBuilder {
-    let allowed = r"[^\x00-\x1F\x7F-\x9F]";
-    let visible = r"[^\s\x00-\x1F\x7F-\x9F]";
-    text()
-        .min_length(Some(1))
-        .max_length(Some(crate::routes::ledger::MAX_NUMBER_CHARS))
-        .pattern(Some(format!("^{allowed}*{visible}{allowed}*$")))
+    visible_text(crate::routes::ledger::MAX_NUMBER_CHARS)
 }
 
 /// A ledger cursor as `next_cursor` gives it: creation time in microseconds (hex) and the entry id.
