@@ -14,8 +14,33 @@
 //!   [`SqliteLedgerStore`]); `ledger` holds what both share (row shape, stored response, paging).
 //! - [`api_keys_postgres`], [`api_keys_sqlite`]: API keys ([`PgApiKeyStore`], [`SqliteApiKeyStore`]).
 //!
+//! Each adapter is written once, as a macro in the shared module (`users`, `ledger`,
+//! `api_keys`) that a backend module invokes with what differs: the SQL is the same text on both
+//! backends (`$n` parameters, which SQLite reads too), and the backend module says how it binds a
+//! UUID or a timestamp, decodes a row and recognises a unique violation. A macro rather than
+//! code generic over `sqlx::Database`, whose bounds would outgrow the code they share.
+//!
 //! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
 //! the repository has no offline query cache and builds without a database.
+
+/// A store over one backend's pool: the struct and constructor every adapter macro declares.
+macro_rules! pooled_store {
+    ($(#[$attribute:meta])* $store:ident($pool:ty)) => {
+        $(#[$attribute])*
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            #[must_use]
+            pub fn new(pool: $pool) -> Self {
+                Self { pool }
+            }
+        }
+    };
+}
+use pooled_store;
 
 mod api_keys;
 pub mod api_keys_postgres;
@@ -26,6 +51,7 @@ pub mod ledger_sqlite;
 pub mod postgres;
 pub mod sqlite;
 pub(crate) mod url;
+mod users;
 
 use std::str::FromStr;
 use std::sync::Arc;
