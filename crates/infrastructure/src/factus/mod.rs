@@ -13,7 +13,7 @@
 //! - `responses`: Factus 2xx bodies → the application's types.
 //! - [`version`]: `FACTUS_API_VERSION` (v1, v2, auto) and the switch after Factus' 403.
 //! - [`payload`]: the `POST /v1/bills/validate` body; [`payload_v2`]: the `POST /v2/bills/validate`
-//!   body translated from the same invoice.
+//!   body translated from the same invoice; `payload_parts`: the parts both write alike.
 //!
 //! Every call is built for the version in use (`/v1/...` or `/v2/...`, v1 ids or v2 codes) and
 //! read back into the same application types, so the ledger, the reconciler, the breaker, the
@@ -34,6 +34,7 @@ pub mod config;
 mod messages;
 mod oauth;
 pub mod payload;
+mod payload_parts;
 pub mod payload_v2;
 mod responses;
 mod retry;

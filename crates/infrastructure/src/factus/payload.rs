@@ -13,7 +13,11 @@
 
 use factus_domain::invoice::{Invoice, Item};
 use serde_json::{Map, Value, json};
-use time::Date;
+
+use super::payload_parts::{
+    StartTime, allowance_charges, billing_period, establishment, insert_present, iso_date, mandate, order_reference,
+    related_documents, withholding_taxes,
+};
 
 /// The Factus v1 create-invoice body for `invoice`.
 #[must_use]
@@ -23,77 +27,26 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
     payload.insert("reference_code".into(), json!(invoice.reference_code().as_str()));
     payload.insert("payment_form".into(), json!(invoice.payment_form().code()));
     payload.insert("payment_method_code".into(), json!(invoice.payment_method_code()));
-
-    if let Some(id) = invoice.numbering_range_id() {
-        payload.insert("numbering_range_id".into(), json!(id));
-    }
-    if let Some(observation) = invoice.observation() {
-        payload.insert("observation".into(), json!(observation.as_str()));
-    }
-    if let Some(operation_type) = invoice.operation_type() {
-        payload.insert("operation_type".into(), json!(operation_type));
-    }
-    if let Some(send_email) = invoice.send_email() {
-        payload.insert("send_email".into(), json!(send_email));
-    }
-    if let Some(due) = invoice.payment_due_date() {
-        payload.insert("payment_due_date".into(), json!(iso_date(due)));
-    }
-    if let Some(order) = invoice.order_reference() {
-        let mut object = Map::new();
-        object.insert("reference_code".into(), json!(order.reference_code()));
-        if let Some(issued) = order.issue_date() {
-            object.insert("issue_date".into(), json!(iso_date(issued)));
-        }
-        payload.insert("order_reference".into(), Value::Object(object));
-    }
-    if !invoice.related_documents().is_empty() {
-        let documents: Vec<Value> = invoice
-            .related_documents()
-            .iter()
-            .map(|doc| json!({"code": doc.code(), "issue_date": iso_date(doc.issue_date()), "number": doc.number()}))
-            .collect();
-        payload.insert("related_documents".into(), Value::Array(documents));
-    }
-    if let Some(period) = invoice.billing_period() {
-        let mut object = Map::new();
-        object.insert("start_date".into(), json!(iso_date(period.start_date())));
-        object.insert("end_date".into(), json!(iso_date(period.end_date())));
-        object.insert("end_time".into(), json!(period.end_time()));
-        if let Some(start_time) = period.start_time() {
-            object.insert("start_time".into(), json!(start_time));
-        }
-        payload.insert("billing_period".into(), Value::Object(object));
-    }
-    if let Some(place) = invoice.establishment() {
-        payload.insert(
-            "establishment".into(),
-            json!({
-                "name": place.name(),
-                "address": place.address(),
-                "phone_number": place.phone_number(),
-                "email": place.email(),
-                "municipality_id": place.municipality_id(),
-            }),
-        );
-    }
-    if !invoice.allowance_charges().is_empty() {
-        let charges: Vec<Value> = invoice
-            .allowance_charges()
-            .iter()
-            .map(|charge| {
-                json!({
-                    "concept_type": charge.concept_type(),
-                    "is_surcharge": charge.is_surcharge(),
-                    "reason": charge.reason(),
-                    "base_amount": charge.base_amount().to_string(),
-                    "amount": charge.amount().to_string(),
-                })
-            })
-            .collect();
-        payload.insert("allowance_charges".into(), Value::Array(charges));
-    }
-
+    insert_present(
+        &mut payload,
+        [
+            ("numbering_range_id", invoice.numbering_range_id().map(Value::from)),
+            ("observation", invoice.observation().map(|observation| json!(observation.as_str()))),
+            ("operation_type", invoice.operation_type().map(Value::from)),
+            ("send_email", invoice.send_email().map(Value::from)),
+            ("payment_due_date", invoice.payment_due_date().map(|due| json!(iso_date(due)))),
+            ("order_reference", invoice.order_reference().map(order_reference)),
+            ("related_documents", related_documents(invoice)),
+            ("billing_period", invoice.billing_period().map(|period| billing_period(period, StartTime::Last))),
+            (
+                "establishment",
+                invoice
+                    .establishment()
+                    .map(|place| establishment(place, ("municipality_id", json!(place.municipality_id())))),
+            ),
+            ("allowance_charges", allowance_charges(invoice)),
+        ],
+    );
     payload.insert("customer".into(), customer(invoice));
     payload.insert("items".into(), Value::Array(invoice.items().iter().map(item).collect()));
     Value::Object(payload)
@@ -108,21 +61,19 @@ fn customer(invoice: &Invoice) -> Value {
     object.insert("tribute_id".into(), json!(customer.tribute_id()));
     // The domain holds empty optional texts and municipality 0 as absent, which is exactly what
     // the reference leaves out.
-    let optional = [
-        ("names", customer.names().map(Value::from)),
-        ("address", customer.address().map(Value::from)),
-        ("email", customer.email().map(|email| Value::from(email.as_str()))),
-        ("phone", customer.phone().map(Value::from)),
-        ("municipality_id", customer.municipality_id().map(Value::from)),
-        ("dv", customer.dv().map(Value::from)),
-        ("company", customer.company().map(Value::from)),
-        ("trade_name", customer.trade_name().map(Value::from)),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            object.insert(key.into(), value);
-        }
-    }
+    insert_present(
+        &mut object,
+        [
+            ("names", customer.names().map(Value::from)),
+            ("address", customer.address().map(Value::from)),
+            ("email", customer.email().map(|email| Value::from(email.as_str()))),
+            ("phone", customer.phone().map(Value::from)),
+            ("municipality_id", customer.municipality_id().map(Value::from)),
+            ("dv", customer.dv().map(Value::from)),
+            ("company", customer.company().map(Value::from)),
+            ("trade_name", customer.trade_name().map(Value::from)),
+        ],
+    );
     Value::Object(object)
 }
 
@@ -138,34 +89,19 @@ fn item(item: &Item) -> Value {
     object.insert("standard_code_id".into(), json!(item.standard_code_id()));
     object.insert("is_excluded".into(), json!(i64::from(item.is_excluded())));
     object.insert("tribute_id".into(), json!(item.tribute_id()));
-    if let Some(scheme_id) = item.scheme_id() {
-        object.insert("scheme_id".into(), json!(scheme_id));
-    }
-    if let Some(note) = item.note() {
-        object.insert("note".into(), json!(note));
-    }
-    if let Some(withholdings) = item.withholding_taxes() {
-        let list: Vec<Value> = withholdings
-            .iter()
-            .map(|tax| json!({"code": tax.code(), "withholding_tax_rate": tax.rate().to_string()}))
-            .collect();
-        object.insert("withholding_taxes".into(), Value::Array(list));
-    }
-    if let Some(mandate) = item.mandate() {
-        object.insert(
-            "mandate".into(),
-            json!({
-                "identification_document_id": mandate.identification_document().id(),
-                "identification": mandate.identification(),
-            }),
-        );
-    }
+    insert_present(
+        &mut object,
+        [
+            ("scheme_id", item.scheme_id().map(Value::from)),
+            ("note", item.note().map(Value::from)),
+            ("withholding_taxes", withholding_taxes(item, "withholding_tax_rate")),
+            (
+                "mandate",
+                mandate(item, |mandate| ("identification_document_id", json!(mandate.identification_document().id()))),
+            ),
+        ],
+    );
     Value::Object(object)
-}
-
-/// `YYYY-MM-DD`, as Python's `date.isoformat()` writes it.
-fn iso_date(date: Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
 #[cfg(test)]
@@ -352,10 +288,5 @@ mod tests {
         let payload = bill_payload(&Invoice::parse(draft).unwrap());
         assert_eq!(payload["items"][0]["withholding_taxes"], json!([]));
         assert_eq!(payload["items"][0]["scheme_id"], json!(""));
-    }
-
-    #[test]
-    fn dates_before_the_year_1000_are_zero_padded_like_python() {
-        assert_eq!(iso_date(date!(0999 - 01 - 02)), "0999-01-02");
     }
 }

@@ -17,7 +17,11 @@
 use factus_domain::invoice::{Invoice, Item, NetLine};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
-use time::Date;
+
+use super::payload_parts::{
+    StartTime, allowance_charges, billing_period, establishment, insert_present, iso_date, mandate, order_reference,
+    related_documents, withholding_taxes,
+};
 
 /// The Factus v2 create-invoice body for `invoice`.
 #[must_use]
@@ -26,89 +30,46 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
     let mut payload = Map::new();
     payload.insert("reference_code".into(), json!(invoice.reference_code().as_str()));
     payload.insert("document".into(), json!(invoice.document()));
-    if let Some(id) = invoice.numbering_range_id() {
-        payload.insert("numbering_range_id".into(), json!(id));
-    }
-    if let Some(operation_type) = invoice.operation_type() {
-        payload.insert("operation_type".into(), json!(operation_type));
-    }
-    if let Some(send_email) = invoice.send_email() {
-        payload.insert("send_email".into(), json!(send_email));
-    }
-    if let Some(observation) = invoice.observation() {
-        payload.insert("observation".into(), json!(observation.as_str()));
-    }
+    insert_present(
+        &mut payload,
+        [
+            ("numbering_range_id", invoice.numbering_range_id().map(Value::from)),
+            ("operation_type", invoice.operation_type().map(Value::from)),
+            ("send_email", invoice.send_email().map(Value::from)),
+            ("observation", invoice.observation().map(|observation| json!(observation.as_str()))),
+        ],
+    );
 
     let mut payment = Map::new();
     payment.insert("payment_form".into(), json!(invoice.payment_form().code()));
     payment.insert("payment_method_code".into(), json!(invoice.payment_method_code()));
     payment.insert("amount".into(), json!(pricing.payable().to_string()));
-    if let Some(due) = invoice.payment_due_date() {
-        payment.insert("due_date".into(), json!(iso_date(due)));
-    }
+    insert_present(&mut payment, [("due_date", invoice.payment_due_date().map(|due| json!(iso_date(due))))]);
     payload.insert("payment_details".into(), json!([Value::Object(payment)]));
     payload.insert("cash_rounding_amount".into(), json!(pricing.cash_rounding().to_string()));
 
-    if let Some(order) = invoice.order_reference() {
-        let mut object = Map::new();
-        object.insert("reference_code".into(), json!(order.reference_code()));
-        if let Some(issued) = order.issue_date() {
-            object.insert("issue_date".into(), json!(iso_date(issued)));
-        }
-        payload.insert("order_reference".into(), Value::Object(object));
-    }
-    if !invoice.related_documents().is_empty() {
-        let documents: Vec<Value> = invoice
-            .related_documents()
-            .iter()
-            .map(|doc| json!({"code": doc.code(), "issue_date": iso_date(doc.issue_date()), "number": doc.number()}))
-            .collect();
-        payload.insert("related_documents".into(), Value::Array(documents));
-    }
-    if let Some(period) = invoice.billing_period() {
-        let mut object = Map::new();
-        object.insert("start_date".into(), json!(iso_date(period.start_date())));
-        if let Some(start_time) = period.start_time() {
-            object.insert("start_time".into(), json!(start_time));
-        }
-        object.insert("end_date".into(), json!(iso_date(period.end_date())));
-        object.insert("end_time".into(), json!(period.end_time()));
-        payload.insert("billing_period".into(), Value::Object(object));
-    }
-    if let Some(place) = invoice.establishment() {
-        payload.insert(
-            "establishment".into(),
-            json!({
-                "name": place.name(),
-                "address": place.address(),
-                "phone_number": place.phone_number(),
-                "email": place.email(),
-                "municipality_code": place.municipality().code(),
-            }),
-        );
-    }
-
+    insert_present(
+        &mut payload,
+        [
+            ("order_reference", invoice.order_reference().map(order_reference)),
+            ("related_documents", related_documents(invoice)),
+            (
+                "billing_period",
+                invoice.billing_period().map(|period| billing_period(period, StartTime::AfterStartDate)),
+            ),
+            (
+                "establishment",
+                invoice
+                    .establishment()
+                    .map(|place| establishment(place, ("municipality_code", json!(place.municipality().code())))),
+            ),
+        ],
+    );
     payload.insert("customer".into(), customer(invoice));
     let items: Vec<Value> =
         invoice.items().iter().zip(pricing.lines()).map(|(item, net)| item_value(item, net)).collect();
     payload.insert("items".into(), Value::Array(items));
-
-    if !invoice.allowance_charges().is_empty() {
-        let charges: Vec<Value> = invoice
-            .allowance_charges()
-            .iter()
-            .map(|charge| {
-                json!({
-                    "concept_type": charge.concept_type(),
-                    "is_surcharge": charge.is_surcharge(),
-                    "reason": charge.reason(),
-                    "base_amount": charge.base_amount().to_string(),
-                    "amount": charge.amount().to_string(),
-                })
-            })
-            .collect();
-        payload.insert("allowance_charges".into(), Value::Array(charges));
-    }
+    insert_present(&mut payload, [("allowance_charges", allowance_charges(invoice))]);
     Value::Object(payload)
 }
 
@@ -117,25 +78,21 @@ fn customer(invoice: &Invoice) -> Value {
     let mut object = Map::new();
     object.insert("identification_document_code".into(), json!(customer.identification_document().dian_code()));
     object.insert("identification".into(), json!(customer.identification()));
-    let optional = [
-        ("dv", customer.dv().map(Value::from)),
-        ("company", customer.company().map(Value::from)),
-        ("trade_name", customer.trade_name().map(Value::from)),
-        ("names", customer.names().map(Value::from)),
-        ("address", customer.address().map(Value::from)),
-        ("email", customer.email().map(|email| Value::from(email.as_str()))),
-        ("phone", customer.phone().map(Value::from)),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            object.insert(key.into(), value);
-        }
-    }
+    insert_present(
+        &mut object,
+        [
+            ("dv", customer.dv().map(Value::from)),
+            ("company", customer.company().map(Value::from)),
+            ("trade_name", customer.trade_name().map(Value::from)),
+            ("names", customer.names().map(Value::from)),
+            ("address", customer.address().map(Value::from)),
+            ("email", customer.email().map(|email| Value::from(email.as_str()))),
+            ("phone", customer.phone().map(Value::from)),
+        ],
+    );
     object.insert("legal_organization_code".into(), json!(customer.legal_organization().code()));
     object.insert("tribute_code".into(), json!(customer.tribute().code()));
-    if let Some(municipality) = customer.municipality() {
-        object.insert("municipality_code".into(), json!(municipality.code()));
-    }
+    insert_present(&mut object, [("municipality_code", customer.municipality().map(|place| json!(place.code())))]);
     Value::Object(object)
 }
 
@@ -158,32 +115,21 @@ fn item_value(item: &Item, net: &NetLine) -> Value {
         json!({"code": item.tribute().code(), "rate": item.tax_rate().to_string()})
     };
     object.insert("taxes".into(), json!([tax]));
-    if let Some(note) = item.note() {
-        object.insert("note".into(), json!(note));
-    }
-    if let Some(scheme_id) = item.scheme_id() {
-        object.insert("scheme_id".into(), json!(scheme_id));
-    }
-    if let Some(withholdings) = item.withholding_taxes() {
-        let list: Vec<Value> =
-            withholdings.iter().map(|tax| json!({"code": tax.code(), "rate": tax.rate().to_string()})).collect();
-        object.insert("withholding_taxes".into(), Value::Array(list));
-    }
-    if let Some(mandate) = item.mandate() {
-        object.insert(
-            "mandate".into(),
-            json!({
-                "identification_document_code": mandate.identification_document().dian_code(),
-                "identification": mandate.identification(),
-            }),
-        );
-    }
+    insert_present(
+        &mut object,
+        [
+            ("note", item.note().map(Value::from)),
+            ("scheme_id", item.scheme_id().map(Value::from)),
+            ("withholding_taxes", withholding_taxes(item, "rate")),
+            (
+                "mandate",
+                mandate(item, |mandate| {
+                    ("identification_document_code", json!(mandate.identification_document().dian_code()))
+                }),
+            ),
+        ],
+    );
     Value::Object(object)
-}
-
-/// `YYYY-MM-DD`.
-fn iso_date(date: Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
 #[cfg(test)]
