@@ -61,6 +61,21 @@ impl LookupService {
         self.lookups.numbering_ranges(access).await.map_err(failed)
     }
 
+    /// The first active numbering range whose prefix is exactly `prefix` (case-sensitive), as
+    /// the later generation resolves an invoice's `numbering_range_prefix` (docs/contract.md
+    /// §12.6); `None` when the account has none.
+    ///
+    /// # Errors
+    /// [`FactusFailure`] of [`FactusOperation::Lookup`].
+    pub async fn active_range_with_prefix(
+        &self,
+        access: &FactusAccess,
+        prefix: &str,
+    ) -> Result<Option<NumberingRange>, FactusFailure> {
+        let ranges = self.numbering_ranges(access).await?;
+        Ok(ranges.into_iter().find(|range| range.is_active && range.prefix == prefix))
+    }
+
     /// Countries; `name` filters by (part of) the name, a blank one is ignored.
     ///
     /// # Errors
@@ -270,5 +285,32 @@ mod tests {
         let error = service(gateway).acquirer(&access(), 3, "1").await.unwrap_err();
 
         assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
+    }
+
+    fn range(id: i64, prefix: &str, is_active: bool) -> NumberingRange {
+        NumberingRange {
+            id,
+            document: "Factura de Venta".into(),
+            prefix: prefix.into(),
+            from: None,
+            to: None,
+            current: None,
+            resolution_number: None,
+            technical_key: None,
+            is_active,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_prefix_resolves_to_the_first_active_range_with_exactly_that_prefix() {
+        let mut gateway = MockFactusLookupGateway::new();
+        gateway.expect_numbering_ranges().returning(|_| {
+            Ok(vec![range(1, "SETP", false), range(2, "setp", true), range(8, "SETP", true), range(9, "SETP", true)])
+        });
+        let service = service(gateway);
+
+        let found = service.active_range_with_prefix(&access(), "SETP").await.expect("ranges");
+        assert_eq!(found.map(|range| range.id), Some(8));
+        assert_eq!(service.active_range_with_prefix(&access(), "FV").await.expect("ranges"), None);
     }
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderName};
 use factus_domain::user::User;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Later};
 use crate::extract::CurrentUser;
 use crate::state::AppState;
 
@@ -59,6 +59,30 @@ where
         let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
         let api_key_id = parts.extensions.get::<AuthenticatedKey>().map(|key| key.0);
         Ok(Self { user, api_key_id })
+    }
+}
+
+/// The caller of a route of the later generation under `/api` (docs/contract.md §12.2): only
+/// an `X-API-Key` authenticates there. Without one the answer is 401 `Not authenticated`
+/// (`WWW-Authenticate: APIKey`); a key that is unknown, revoked, expired or of a disabled user
+/// answers 403 `API Key inválida o ausente.`, the later original's texts.
+#[derive(Debug, Clone)]
+pub struct KeyCaller(pub Caller);
+
+impl<S> FromRequestParts<S> for KeyCaller
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let Some(presented) = presented_api_key(&parts.headers) else {
+            return Err(crate::error::later_missing_api_key());
+        };
+        let (user, key) = state.api_keys.authenticate(presented).await.map_err(Later)?;
+        Ok(Self(Caller { user, api_key_id: Some(key.id) }))
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`routes`]: thin handlers: extract, parse into domain types, call a use case, map the result.
 //! - [`extract`]: body and authentication extractors whose rejections are FastAPI-shaped.
 //! - [`caller`]: `X-API-Key` authentication beside the bearer token.
+//! - [`later`]: the later generation of the original under `/api`, on the same use cases.
 //! - [`validation`]: reads JSON bodies field by field and reports every error at once.
 //! - [`error`]: [`error::ApiError`], the one place use-case errors become HTTP.
 //! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod extract;
 pub mod factus;
 pub mod invoices;
+pub mod later;
 pub mod multipart;
 pub mod openapi;
 pub mod router;

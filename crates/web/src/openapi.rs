@@ -10,7 +10,7 @@ use utoipa::openapi::{Content, OpenApi as OpenApiDocument, Paths, Ref, RefOr, Re
 use utoipa::{Modify, OpenApi};
 
 use crate::envelope::{BadRequestResponse, DetailResponse, ValidationErrorItem, ValidationErrorResponse};
-use crate::{routes, schemas};
+use crate::{later, routes, schemas};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -57,6 +57,35 @@ use crate::{routes, schemas};
 )]
 struct ApiDoc;
 
+/// The later generation's routes under `/api` (`crate::later`), with their full paths.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        later::factus_auth::factus_login,
+        later::factus_auth::factus_refresh,
+        later::invoices::create_invoice,
+        later::invoices::get_invoice,
+        later::invoices::download_pdf,
+        later::invoices::download_xml,
+        later::invoices::invoice_events,
+        later::invoices::send_email,
+        later::invoices::delete_invoice,
+        later::lookups::reference_tables,
+        later::lookups::municipalities,
+        later::lookups::taxes,
+        later::lookups::units,
+        later::lookups::countries,
+        later::lookups::acquirer,
+        later::api_health,
+        later::root_health,
+    ),
+    tags(
+        (name = "later", description = "The later generation of the original service, under `/api`: `X-API-Key` only, bare JSON answers, \
+            canonical codes, Factus' own status on its refusals (5xx → 502). Same use cases, ledger and rules as `/api/v1`."),
+    )
+)]
+struct LaterDoc;
+
 /// Adds the OAuth2 password flow whose `tokenUrl` is the local login route.
 struct PasswordFlow {
     token_url: String,
@@ -91,6 +120,9 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
         prefixed.paths.insert(format!("{api_prefix}{path}"), item);
     }
     openapi.paths = prefixed;
+    if api_prefix != later::PREFIX {
+        openapi.merge(LaterDoc::openapi());
+    }
     PasswordFlow { token_url: format!("{api_prefix}/auth/login") }.modify(&mut openapi);
     let components = openapi.components.get_or_insert_with(Default::default);
     for (name, schema) in schemas::components() {
@@ -136,6 +168,30 @@ impl CommonResponses {
                     .into()
             });
         };
+        // The later generation (`/api`): its own texts for the key, Factus' status passed through.
+        let later = operation.tags.iter().flatten().any(|tag| tag == "later");
+        if later && secured {
+            add(responses, "401", "`Not authenticated`: no `X-API-Key` (`WWW-Authenticate: APIKey`)", "DetailResponse");
+            add(
+                responses,
+                "403",
+                "`API Key inválida o ausente.`: the key is unknown, revoked, expired or its user disabled",
+                "DetailResponse",
+            );
+        }
+        if later && calls_factus {
+            const REFUSED: &str =
+                "Factus refused the request: its own status and message, `{\"detail\": \"<Factus' message>\"}`";
+            for status in ["400", "401", "404", "409", "422"] {
+                add(responses, status, REFUSED, "DetailResponse");
+            }
+            add(
+                responses,
+                "502",
+                "Factus failed (5xx), could not be reached, or answered an unexpected body",
+                "DetailResponse",
+            );
+        }
         if secured {
             add(
                 responses,

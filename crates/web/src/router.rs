@@ -80,8 +80,13 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
     let docs_path = format!("{prefix}/docs");
     let swagger_config = || SwaggerConfig::from(openapi_url.clone()).validator_url("none");
 
-    let routes = Router::new()
-        .nest(&prefix, api)
+    let mut routes = Router::new().nest(&prefix, api);
+    // Both generations of the original side by side (docs/ARCHITECTURE.md, "Two generations,
+    // one core"), unless API_V1_STR itself is `/api`: then the seed's contract has the prefix.
+    if prefix != crate::later::PREFIX {
+        routes = routes.merge(crate::later::router());
+    }
+    let routes = routes
         .route("/metrics", get(health::metrics))
         .route_layer(middleware::from_fn(track_metrics))
         .merge(SwaggerUi::new("/docs").url(openapi_url.clone(), openapi).config(swagger_config()))

@@ -586,6 +586,126 @@ body_schema!(
     )
 );
 
+/// An enum of the later generation's codes.
+fn codes(values: &[&'static str], description: &str) -> RefOr<Schema> {
+    text().enum_values(Some(values.iter().copied())).description(Some(description)).into()
+}
+
+/// The keys of a table of the later generation's codes.
+fn later_keys<T>(table: &[(&'static str, T)]) -> Vec<&'static str> {
+    table.iter().map(|(key, _)| *key).collect()
+}
+
+/// A later code field that takes a catalogue's DIAN codes and the later original's aliases.
+fn later_catalog_codes(catalog: &Catalog, aliases: &[crate::later::codes::Alias], description: &str) -> RefOr<Schema> {
+    let aliased: Vec<&str> = aliases.iter().map(|(alias, _)| *alias).collect();
+    let mut values = aliased.clone();
+    values.extend(
+        catalog.entries().iter().map(factus_domain::catalog::Entry::code).filter(|code| !aliased.contains(code)),
+    );
+    text().enum_values(Some(values)).description(Some(description)).into()
+}
+
+body_schema!(
+    /// Body of `POST /api/invoices/` (the later generation).
+    LaterInvoiceRequest => object(
+        "An invoice in the later generation's provider-neutral form: the range by its prefix, \
+         canonical codes instead of Factus ids (see `GET /api/lookups/reference-tables`). Omitted \
+         fields take their defaults: document_type `invoice`, payment_form `cash`, payment_method_code `10`.",
+        fields![
+            ("numbering_range_prefix", described(text(), "Prefix of an active numbering range, e.g. `SETP` (exact, case-sensitive)"), Required),
+            ("document_type", codes(&later_keys(crate::later::codes::DOCUMENT_TYPES), "`invoice` (default, document 01) or `export` (02)"), Optional),
+            ("reference_code", described(reference_code(), "The client's unique code for this invoice"), Required),
+            ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
+            ("payment_method_code", described(text(), "An alias (`cash_payment`, `transfer`, …) or a DIAN payment method; `10` by default"), Optional),
+            ("payment_form", codes(&["cash", "credit"], "`cash` (default) or `credit` (needs payment_due_date)"), Optional),
+            ("payment_due_date", s(date()), Optional),
+            ("operation_type", s(text()), Optional),
+            ("send_email", s(boolean()), Optional),
+            ("order_reference", reference("OrderReferenceRequest"), Optional),
+            ("related_documents", list(reference("RelatedDocumentRequest"), None), Optional),
+            ("billing_period", reference("BillingPeriodRequest"), Optional),
+            ("establishment", reference("EstablishmentRequest"), Optional),
+            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), Optional),
+            ("customer", reference("LaterCustomerRequest"), Required),
+            ("items", list(reference("LaterItemRequest"), Some(1)), Required),
+        ],
+        Some(json!({
+            "numbering_range_prefix": "SETP",
+            "document_type": "invoice",
+            "reference_code": "FAC-1732550000",
+            "payment_method_code": "10",
+            "payment_form": "cash",
+            "customer": {
+                "document_type": "CC", "identification": "123456789", "names": "Juan Perez",
+                "municipality_code": "05001", "organization_type": "person", "tribute": "ZZ"
+            },
+            "items": [{
+                "code_reference": "P-001", "name": "Producto", "quantity": 1, "price": "10000.00",
+                "tax_rate": "19.00", "unit_measure_code": "94", "standard_code": "1", "tribute": "IVA"
+            }]
+        })),
+    )
+);
+
+body_schema!(
+    /// `customer` of a later-generation invoice.
+    LaterCustomerRequest => object(
+        "The buyer. A natural person needs `names`, a company `company`; a NIT needs `dv`.",
+        fields![
+            ("document_type", codes(crate::later::codes::INVOICE_DOCUMENT_TYPES, "Identity document type"), Required),
+            ("identification", s(text()), Required),
+            ("dv", described(text(), "Verification digit; required for a NIT"), Optional),
+            ("company", s(text()), Optional),
+            ("trade_name", s(text()), Optional),
+            ("names", s(text()), Optional),
+            ("address", s(text()), Optional),
+            ("email", s(email()), Optional),
+            ("phone", s(text()), Optional),
+            ("municipality_code", reference("MunicipalityCode"), Optional),
+            ("organization_type", codes(&later_keys(crate::later::codes::LEGAL_ORGANIZATIONS), "`company` (persona jurídica) or `person` (persona natural)"), Required),
+            ("tribute", codes(&later_keys(crate::later::codes::CUSTOMER_TRIBUTES), "`IVA`, or `ZZ` no aplica (`INC` and `IVA_INC` are sent as no aplica)"), Required),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// A line of a later-generation invoice.
+    LaterItemRequest => object(
+        "A line of the invoice.",
+        fields![
+            ("code_reference", s(text()), Required),
+            ("name", s(text()), Required),
+            ("quantity", s(integer().minimum(Some(1))), Required),
+            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
+            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
+            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), Required),
+            ("unit_measure_code", later_catalog_codes(catalog::unit_measures(), crate::later::codes::UNIT_ALIASES, "A DIAN unit code (`94` unidad, `KGM`, …; `70` also means unidad)"), Required),
+            ("standard_code", later_catalog_codes(catalog::standard_codes(), crate::later::codes::STANDARD_CODES, "`1` estándar del contribuyente, `2` UNSPSC, `3` partida arancelaria, `4` GTIN (or their DIAN codes)"), Required),
+            ("is_excluded", described(boolean(), "Excluded from IVA (default false)"), Optional),
+            ("tribute", codes(&later_keys(crate::later::codes::ITEM_TRIBUTES), "`IVA`, `INC`, or `IVA_INC` (sent as IVA)"), Required),
+            ("scheme_id", s(text()), Optional),
+            ("note", s(text()), Optional),
+            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
+            ("mandate", reference("LaterMandateRequest"), Optional),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// The mandate of a later-generation line.
+    LaterMandateRequest => object(
+        "The principal of a mandate.",
+        fields![
+            ("document_type", codes(crate::later::codes::INVOICE_DOCUMENT_TYPES, "Identity document type"), Required),
+            ("identification", s(text()), Required),
+        ],
+        None,
+    )
+);
+
 /// Every request-body schema, for the document's components.
 #[must_use]
 pub fn components() -> Vec<(String, RefOr<Schema>)> {
@@ -611,6 +731,10 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
         ChangePasswordRequest,
         CreateUserRequest,
         UpdateUserRequest,
+        LaterInvoiceRequest,
+        LaterCustomerRequest,
+        LaterItemRequest,
+        LaterMandateRequest,
     ];
     for (name, catalog) in CATALOGS {
         schemas.push((format!("{name}Id"), catalog_ids(catalog())));
@@ -744,10 +868,19 @@ mod tests {
         }
     }
 
+    fn later_invoice(body: &Value) -> Vec<FieldError> {
+        match crate::later::invoice::read_invoice(body) {
+            Ok(_) => Vec::new(),
+            Err(ApiError::Validation(errors)) => errors,
+            Err(other) => panic!("read_invoice answered {other:?}"),
+        }
+    }
+
     /// Every JSON request body: its component name and its parser.
     fn bodies() -> Vec<(&'static str, Parser)> {
         vec![
             ("InvoiceRequest", invoice),
+            ("LaterInvoiceRequest", later_invoice),
             ("SendEmailRequest", |body| errors_of(invoices::read_send_email(body))),
             ("FactusLoginRequest", |body| errors_of(factus_auth::read_factus_login(body))),
             ("FactusRefreshRequest", |body| errors_of(factus_auth::read_factus_refresh(body))),

@@ -461,6 +461,14 @@ impl Invoice {
         self.numbering_range_id
     }
 
+    /// The same invoice numbered from `id`: how a client that names its range by prefix gets
+    /// the range resolved after its body was checked.
+    #[must_use]
+    pub fn with_numbering_range_id(mut self, id: i64) -> Self {
+        self.numbering_range_id = Some(id);
+        self
+    }
+
     /// The document type code (`01` factura electrónica de venta).
     #[must_use]
     pub fn document(&self) -> &str {

@@ -66,6 +66,13 @@ fn decimals(path: &str, message: &str) -> (String, ViolationKind, String) {
 }
 
 #[test]
+fn an_invoice_checked_without_a_range_can_be_numbered_from_one_afterwards() {
+    let invoice = Invoice::parse(minimal()).unwrap();
+    assert_eq!(invoice.numbering_range_id(), None);
+    assert_eq!(invoice.with_numbering_range_id(8).numbering_range_id(), Some(8));
+}
+
+#[test]
 fn the_minimal_invoice_of_the_reference_is_accepted_with_its_defaults() {
     let invoice = Invoice::parse(minimal()).unwrap();
     assert_eq!(invoice.reference_code().as_str(), "R2");

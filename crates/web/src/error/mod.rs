@@ -249,18 +249,21 @@ impl From<IssueError> for ApiError {
                 .with_header(REPLAYED, HeaderValue::from_static("true")),
             // 409: nothing the client can change fixes it; an operator must delete the stuck
             // document, so its reference is named.
-            IssueError::BlockedByPending { message, reference } => {
-                let message = match reference {
-                    Some(reference) => {
-                        format!("{message}. Documento pendiente en Factus: reference_code {reference}")
-                    }
-                    None => message,
-                };
-                Self::detail(StatusCode::CONFLICT, FactusOperation::CreateInvoice.detail(&message))
-            }
+            IssueError::BlockedByPending { message, reference } => Self::detail(
+                StatusCode::CONFLICT,
+                FactusOperation::CreateInvoice.detail(&pending_detail(message, reference)),
+            ),
             IssueError::Factus(error) => create(error),
             IssueError::Unexpected(error) => Self::internal(error),
         }
+    }
+}
+
+/// Factus' 409 for a stuck pending document, naming its reference when it is known.
+fn pending_detail(message: String, reference: Option<String>) -> String {
+    match reference {
+        Some(reference) => format!("{message}. Documento pendiente en Factus: reference_code {reference}"),
+        None => message,
     }
 }
 
@@ -348,6 +351,91 @@ impl From<RevokeApiKeyError> for ApiError {
         match error {
             RevokeApiKeyError::NotFound => Self::detail(StatusCode::NOT_FOUND, "API key not found"),
             RevokeApiKeyError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The later generation (`/api`, docs/contract.md §12): the same use-case errors, its statuses
+// ---------------------------------------------------------------------------------------------
+
+/// A use-case error answered as the later generation of the original answers it under `/api`
+/// (docs/contract.md §12.4): Factus' own status passed through for its 4xx, no operation prefix
+/// before Factus' message, its texts for a missing or refused `X-API-Key`. Handlers under `/api`
+/// write `.map_err(Later)?`.
+#[derive(Debug)]
+pub struct Later<E>(pub E);
+
+/// The later generation's 401 for a request without `X-API-Key`.
+#[must_use]
+pub fn later_missing_api_key() -> ApiError {
+    ApiError::detail(StatusCode::UNAUTHORIZED, "Not authenticated")
+        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static("APIKey"))
+}
+
+impl From<Later<FactusError>> for ApiError {
+    fn from(Later(error): Later<FactusError>) -> Self {
+        let detail = error.to_string();
+        match error {
+            // Factus' own refusal keeps its status: the later clients branch on 404, 409, 422.
+            FactusError::Rejected { status, .. } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+                Self::detail(status, detail)
+            }
+            // Factus answers a DIAN rejection with its 422 and the rule texts.
+            FactusError::DianRejected { .. } => Self::detail(StatusCode::UNPROCESSABLE_ENTITY, detail),
+            // A gateway failure, not ours: 502 with Factus' text (docs/ARCHITECTURE.md,
+            // "The later generation under /api").
+            FactusError::Unavailable { .. } | FactusError::InvalidResponse { .. } => {
+                Self::detail(StatusCode::BAD_GATEWAY, detail)
+            }
+            FactusError::CircuitOpen => Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail),
+            FactusError::Timeout => Self::detail(StatusCode::GATEWAY_TIMEOUT, detail),
+            FactusError::MissingCredentials => Self::invalid(missing_factus_token()),
+            FactusError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<Later<FactusFailure>> for ApiError {
+    fn from(Later(failure): Later<FactusFailure>) -> Self {
+        Later(failure.error).into()
+    }
+}
+
+impl From<Later<DocumentError>> for ApiError {
+    fn from(Later(error): Later<DocumentError>) -> Self {
+        match error {
+            DocumentError::Factus(failure) => Later(failure).into(),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<Later<IssueError>> for ApiError {
+    fn from(Later(error): Later<IssueError>) -> Self {
+        match error {
+            // The reference belongs to another bill: a conflict, as Factus itself says for a
+            // reference it already holds.
+            error @ IssueError::ReferenceAlreadyUsed { .. } => Self::detail(StatusCode::CONFLICT, error.to_string()),
+            IssueError::ReplayedRejection { status, message } => {
+                Self::from(Later(FactusError::Rejected { status, message }))
+                    .with_header(REPLAYED, HeaderValue::from_static("true"))
+            }
+            IssueError::BlockedByPending { message, reference } => {
+                Self::detail(StatusCode::CONFLICT, pending_detail(message, reference))
+            }
+            IssueError::Factus(error) => Later(error).into(),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<Later<ApiKeyAuthError>> for ApiError {
+    fn from(Later(error): Later<ApiKeyAuthError>) -> Self {
+        match error {
+            ApiKeyAuthError::Refused => Self::detail(StatusCode::FORBIDDEN, "API Key inválida o ausente."),
+            ApiKeyAuthError::Unexpected(error) => Self::internal(error),
         }
     }
 }

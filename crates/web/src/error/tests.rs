@@ -440,7 +440,11 @@ const VARIANTS: &[&str] = &[
 
 #[test]
 fn every_use_case_error_maps_to_its_status_body_and_headers() {
-    for row in table() {
+    assert_rows(table());
+}
+
+fn assert_rows(rows: Vec<Row>) {
+    for row in rows {
         let (status, body) = row.error.status_and_body();
         assert_eq!((status, &body), (row.status, &row.body), "{}", row.variant);
         let headers = row.error.headers();
@@ -465,4 +469,181 @@ fn unexpected_errors_never_reach_the_client() {
         let (_, body) = row.error.status_and_body();
         assert!(!body.to_string().contains("hunter2"), "{}: {body}", row.variant);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The later generation (`/api`): the same use-case errors, answered with its statuses and texts
+// ---------------------------------------------------------------------------------------------
+
+fn later_failure_variant(error: &Later<FactusFailure>) -> &'static str {
+    factus_variant(&error.0.error)
+}
+
+fn later_issue_variant(error: &Later<IssueError>) -> &'static str {
+    issue_variant(&error.0)
+}
+
+fn later_document_variant(error: &Later<DocumentError>) -> &'static str {
+    document_variant(&error.0)
+}
+
+fn later_api_key_variant(error: &Later<ApiKeyAuthError>) -> &'static str {
+    api_key_auth_variant(&error.0)
+}
+
+fn later_table() -> Vec<Row> {
+    use FactusOperation::{CreateInvoice, DownloadPdf, GetInvoice, Lookup};
+    let reference = ReferenceCode::parse("FAC-1").expect("a reference");
+    let later = |operation, error| Later(factus(operation, error));
+    vec![
+        // Factus' own status and message, without the operation's prefix.
+        case!(
+            later_failure_variant,
+            later(GetInvoice, rejected(404, "Factura no encontrada")),
+            404,
+            detail("Factura no encontrada")
+        ),
+        case!(
+            later_failure_variant,
+            later(Lookup, rejected(429, "Too Many Attempts.")),
+            429,
+            detail("Too Many Attempts.")
+        ),
+        case!(
+            later_failure_variant,
+            later(CreateInvoice, FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }),
+            422,
+            detail("Regla: FAK24, Rechazo: DV")
+        ),
+        case!(
+            later_failure_variant,
+            later(DownloadPdf, FactusError::Unavailable { message: "Server Error".into(), request_sent: true }),
+            502,
+            detail("Server Error")
+        ),
+        case!(
+            later_failure_variant,
+            later(Lookup, FactusError::InvalidResponse { message: "Unexpected API structure: 1".into() }),
+            502,
+            detail("Unexpected API structure: 1")
+        ),
+        case!(
+            later_failure_variant,
+            later(GetInvoice, FactusError::Timeout),
+            504,
+            detail("Factus no respondió a tiempo")
+        ),
+        case!(
+            later_failure_variant,
+            later(GetInvoice, FactusError::CircuitOpen),
+            503,
+            detail("Factus no está disponible")
+        ),
+        case!(
+            later_failure_variant,
+            later(GetInvoice, FactusError::MissingCredentials),
+            422,
+            field(&["header", "x-factus-token"], "field required", "value_error.missing")
+        ),
+        case!(later_failure_variant, later(GetInvoice, FactusError::Unexpected(boom())), 500, internal()),
+        // Issuance: the ledger's answers, unprefixed; a reference of another bill is a conflict.
+        case!(
+            later_issue_variant,
+            Later(IssueError::InProgress { keyed: false }),
+            409,
+            detail("A request with this reference_code is still being processed")
+        ),
+        case!(
+            later_issue_variant,
+            Later(IssueError::KeyReusedWithDifferentBody),
+            422,
+            field(
+                &["header", "idempotency-key"],
+                "Idempotency-Key was already used with a different request body",
+                "value_error"
+            )
+        ),
+        case!(
+            later_issue_variant,
+            Later(IssueError::ReferenceAlreadyUsed { reference }),
+            409,
+            detail("reference_code FAC-1 ya fue usado")
+        ),
+        Row {
+            headers: &[("idempotent-replayed", "true")],
+            ..case!(
+                later_issue_variant,
+                Later(IssueError::ReplayedRejection { status: 422, message: "customer.names: requerido".into() }),
+                422,
+                detail("customer.names: requerido")
+            )
+        },
+        case!(
+            later_issue_variant,
+            Later(IssueError::BlockedByPending {
+                message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
+                reference: Some("FAC-9".into())
+            }),
+            409,
+            detail(
+                "Se encontró una factura pendiente por enviar a la DIAN. Documento pendiente en Factus: reference_code FAC-9"
+            )
+        ),
+        case!(later_issue_variant, Later(IssueError::Factus(rejected(409, "Conflicto"))), 409, detail("Conflicto")),
+        case!(later_issue_variant, Later(IssueError::Unexpected(boom())), 500, internal()),
+        case!(later_document_variant, Later(DocumentError::NotFound), 404, detail("Documento no encontrado")),
+        case!(
+            later_document_variant,
+            Later(DocumentError::Factus(factus(GetInvoice, rejected(401, "Unauthenticated.")))),
+            401,
+            detail("Unauthenticated.")
+        ),
+        case!(later_document_variant, Later(DocumentError::Unexpected(database_down())), 503, database_unavailable()),
+        // The later original's texts for a refused key.
+        case!(later_api_key_variant, Later(ApiKeyAuthError::Refused), 403, detail("API Key inválida o ausente.")),
+        case!(later_api_key_variant, Later(ApiKeyAuthError::Unexpected(StoreError(boom()))), 500, internal()),
+    ]
+}
+
+/// Every variant of the use-case errors the later generation's routes map.
+const LATER_VARIANTS: &[&str] = &[
+    "FactusError::Rejected",
+    "FactusError::DianRejected",
+    "FactusError::Unavailable",
+    "FactusError::Timeout",
+    "FactusError::CircuitOpen",
+    "FactusError::InvalidResponse",
+    "FactusError::MissingCredentials",
+    "FactusError::Unexpected",
+    "IssueError::InProgress",
+    "IssueError::KeyReusedWithDifferentBody",
+    "IssueError::ReferenceAlreadyUsed",
+    "IssueError::ReplayedRejection",
+    "IssueError::BlockedByPending",
+    "IssueError::Factus",
+    "IssueError::Unexpected",
+    "DocumentError::NotFound",
+    "DocumentError::Factus",
+    "DocumentError::Unexpected",
+    "ApiKeyAuthError::Refused",
+    "ApiKeyAuthError::Unexpected",
+];
+
+#[test]
+fn every_use_case_error_maps_to_the_later_generations_status_body_and_headers() {
+    assert_rows(later_table());
+}
+
+#[test]
+fn the_later_table_covers_every_variant_its_routes_map() {
+    let covered: BTreeSet<&str> = later_table().iter().map(|row| row.variant).collect();
+    let all: BTreeSet<&str> = LATER_VARIANTS.iter().copied().collect();
+    assert_eq!(covered, all);
+}
+
+#[test]
+fn a_missing_key_on_the_later_routes_is_its_401() {
+    let error = later_missing_api_key();
+    assert_eq!(error.status_and_body(), (StatusCode::UNAUTHORIZED, detail("Not authenticated")));
+    assert_eq!(error.headers().get("www-authenticate").and_then(|v| v.to_str().ok()), Some("APIKey"));
 }

@@ -21,7 +21,7 @@
 //! code that name different entries are a 422 naming both fields, and the domain checks that the
 //! id exists.
 
-use factus_domain::catalog::{self, Catalog};
+use factus_domain::catalog::{self, Catalog, Entry};
 use factus_domain::invoice::{
     AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, FieldProblem, Invoice, InvoiceDraft,
     ItemDraft, MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind,
@@ -41,8 +41,17 @@ use crate::validation::{Errors, FieldError, FieldKind, Fields, Loc, reads};
 /// every such problem; [`ApiError::BusinessRules`] (400) for a well-formed invoice that breaks
 /// business rules, with every broken rule.
 pub fn parse_invoice(body: &Value) -> Result<Invoice, ApiError> {
+    parse_with(body, &mut Seed)
+}
+
+/// Reads and checks a create-invoice body written in `dialect`: the steps of the module's
+/// documentation, the same for both generations of the contract.
+///
+/// # Errors
+/// As [`parse_invoice`].
+pub(crate) fn parse_with(body: &Value, dialect: &mut dyn Dialect) -> Result<Invoice, ApiError> {
     let mut errors = Errors::new();
-    let draft = read_invoice(body, &mut errors);
+    let draft = read_invoice(body, dialect, &mut errors);
     let shape_errors = errors.into_vec();
     let Some(draft) = draft else {
         return Err(ApiError::Validation(shape_errors));
@@ -102,13 +111,13 @@ pub fn type_code(kind: ViolationKind) -> &'static str {
 // Placeholders for fields that could not be read. They only stand in while the domain looks for
 // field bounds on a body already answered with 422, so each is a value that breaks no bound.
 const PLACEHOLDER_TEXT: &str = "placeholder";
-const PLACEHOLDER_DOCUMENT_ID: i64 = 3;
-const PLACEHOLDER_LEGAL_ORGANIZATION_ID: i64 = 2;
-const PLACEHOLDER_CUSTOMER_TRIBUTE_ID: i64 = 21;
+pub(crate) const PLACEHOLDER_DOCUMENT_ID: i64 = 3;
+pub(crate) const PLACEHOLDER_LEGAL_ORGANIZATION_ID: i64 = 2;
+pub(crate) const PLACEHOLDER_CUSTOMER_TRIBUTE_ID: i64 = 21;
 const PLACEHOLDER_MUNICIPALITY_ID: i64 = 169;
-const PLACEHOLDER_UNIT_MEASURE_ID: i64 = 70;
-const PLACEHOLDER_STANDARD_CODE_ID: i64 = 1;
-const PLACEHOLDER_PRODUCT_TRIBUTE_ID: i64 = 1;
+pub(crate) const PLACEHOLDER_UNIT_MEASURE_ID: i64 = 70;
+pub(crate) const PLACEHOLDER_STANDARD_CODE_ID: i64 = 1;
+pub(crate) const PLACEHOLDER_PRODUCT_TRIBUTE_ID: i64 = 1;
 
 /// A catalogue field given as a v1 id (`id_key`), a DIAN code (`code_key`) or both: the v1 id.
 ///
@@ -131,17 +140,7 @@ fn catalog_id(
         }
         return id;
     };
-    let entry = match catalog.resolve_code(&code) {
-        Ok(entry) => entry,
-        Err(unknown) => {
-            errors.push(FieldError::new(
-                fields.loc().key(code_key),
-                unknown.message_for(code_key),
-                type_code(ViolationKind::NotPermitted),
-            ));
-            return None;
-        }
-    };
+    let entry = resolve_code(fields, code_key, &code, catalog, errors)?;
     match id {
         Some(id) if catalog.by_id(id).is_some_and(|named| named.code() != entry.code()) => {
             errors.push(FieldError::new(
@@ -159,20 +158,39 @@ fn catalog_id(
         None => Some(entry.id()),
     }
 }
+/// The catalogue entry of the DIAN `code` given at `code_key`; `None` (recorded, naming the field
+/// and the value) when the catalogue does not hold it.
+pub(crate) fn resolve_code(
+    fields: &Fields<'_>,
+    code_key: &'static str,
+    code: &str,
+    catalog: &Catalog,
+    errors: &mut Errors,
+) -> Option<Entry> {
+    match catalog.resolve_code(code) {
+        Ok(entry) => Some(entry),
+        Err(unknown) => {
+            errors.push(FieldError::new(
+                fields.loc().key(code_key),
+                unknown.message_for(code_key),
+                type_code(ViolationKind::NotPermitted),
+            ));
+            None
+        }
+    }
+}
+
 const PLACEHOLDER_DATE: Date = Date::MIN;
 
 /// Reads the body into a draft, recording every shape error; `None` only when the body is not an
 /// object at all.
-fn read_invoice(body: &Value, errors: &mut Errors) -> Option<InvoiceDraft> {
+fn read_invoice(body: &Value, dialect: &mut dyn Dialect, errors: &mut Errors) -> Option<InvoiceDraft> {
     let loc = Loc::body();
     let fields = Fields::of(body, &loc, errors)?;
 
-    let numbering_range_id = fields.optional_int("numbering_range_id", errors);
-    let document = fields.optional_str("document", errors);
-    let reference_code = fields.required_str("reference_code", errors);
-    let observation = fields.optional_str("observation", errors);
-    let payment_method_code = fields.optional_str("payment_method_code", errors);
-    let payment_form = fields.optional_str("payment_form", errors);
+    let Header { numbering_range_id, document, reference_code, observation, payment_method_code, payment_form } =
+        dialect.header(&fields, errors);
+    let dialect: &dyn Dialect = dialect;
     let payment_due_date = fields.optional_date("payment_due_date", errors);
     let operation_type = fields.optional_str("operation_type", errors);
     let send_email = fields.optional_bool("send_email", errors);
@@ -181,13 +199,13 @@ fn read_invoice(body: &Value, errors: &mut Errors) -> Option<InvoiceDraft> {
     let billing_period = nested(&fields, "billing_period", false, errors, read_billing_period);
     let establishment = nested(&fields, "establishment", false, errors, read_establishment);
     let allowance_charges = list(&fields, "allowance_charges", false, errors, read_allowance_charge);
-    let customer = nested(&fields, "customer", true, errors, read_customer);
-    let items = list(&fields, "items", true, errors, read_item);
+    let customer = nested(&fields, "customer", true, errors, |fields, errors| read_customer(fields, dialect, errors));
+    let items = list(&fields, "items", true, errors, |fields, errors| read_item(fields, dialect, errors));
 
     Some(InvoiceDraft {
         numbering_range_id,
         document: document.unwrap_or_else(|| InvoiceDraft::DEFAULT_DOCUMENT.to_owned()),
-        reference_code: reference_code.unwrap_or_else(|| PLACEHOLDER_TEXT.to_owned()),
+        reference_code: text(reference_code),
         observation,
         payment_method_code: payment_method_code
             .unwrap_or_else(|| InvoiceDraft::DEFAULT_PAYMENT_METHOD_CODE.to_owned()),
@@ -311,9 +329,9 @@ fn read_allowance_charge(fields: &Fields<'_>, errors: &mut Errors) -> AllowanceC
     }
 }
 
-fn read_customer(fields: &Fields<'_>, errors: &mut Errors) -> CustomerDraft {
+fn read_customer(fields: &Fields<'_>, dialect: &dyn Dialect, errors: &mut Errors) -> CustomerDraft {
     CustomerDraft {
-        identification_document_id: identification_document_id(fields, errors),
+        identification_document_id: dialect.identification_document_id(fields, errors),
         identification: text(fields.required_str("identification", errors)),
         dv: fields.optional_str("dv", errors),
         company: fields.optional_str("company", errors),
@@ -322,27 +340,13 @@ fn read_customer(fields: &Fields<'_>, errors: &mut Errors) -> CustomerDraft {
         address: fields.optional_str("address", errors),
         email: fields.optional_email("email", errors),
         phone: fields.optional_str("phone", errors),
-        municipality_id: catalog_id(
-            fields,
-            ("municipality_id", "municipality_code"),
-            catalog::municipalities(),
-            false,
-            errors,
-        ),
-        legal_organization_id: catalog_id(
-            fields,
-            ("legal_organization_id", "legal_organization_code"),
-            catalog::legal_organizations(),
-            true,
-            errors,
-        )
-        .unwrap_or(PLACEHOLDER_LEGAL_ORGANIZATION_ID),
-        tribute_id: catalog_id(fields, ("tribute_id", "tribute_code"), catalog::customer_tributes(), true, errors)
-            .unwrap_or(PLACEHOLDER_CUSTOMER_TRIBUTE_ID),
+        municipality_id: dialect.customer_municipality_id(fields, errors),
+        legal_organization_id: dialect.legal_organization_id(fields, errors),
+        tribute_id: dialect.customer_tribute_id(fields, errors),
     }
 }
 
-fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
+fn read_item(fields: &Fields<'_>, dialect: &dyn Dialect, errors: &mut Errors) -> ItemDraft {
     ItemDraft {
         code_reference: text(fields.required_str("code_reference", errors)),
         name: text(fields.required_str("name", errors)),
@@ -350,25 +354,10 @@ fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
         price: fields.required_decimal("price", errors).unwrap_or(Decimal::ONE),
         discount_rate: fields.optional_decimal("discount_rate", errors).unwrap_or(Rate::ZERO.percent()),
         tax_rate: fields.required_decimal("tax_rate", errors).unwrap_or_default(),
-        unit_measure_id: catalog_id(
-            fields,
-            ("unit_measure_id", "unit_measure_code"),
-            catalog::unit_measures(),
-            true,
-            errors,
-        )
-        .unwrap_or(PLACEHOLDER_UNIT_MEASURE_ID),
-        standard_code_id: catalog_id(
-            fields,
-            ("standard_code_id", "standard_code"),
-            catalog::standard_codes(),
-            true,
-            errors,
-        )
-        .unwrap_or(PLACEHOLDER_STANDARD_CODE_ID),
-        is_excluded: fields.required_int("is_excluded", errors).unwrap_or_default(),
-        tribute_id: catalog_id(fields, ("tribute_id", "tribute_code"), catalog::product_tributes(), true, errors)
-            .unwrap_or(PLACEHOLDER_PRODUCT_TRIBUTE_ID),
+        unit_measure_id: dialect.unit_measure_id(fields, errors),
+        standard_code_id: dialect.standard_code_id(fields, errors),
+        is_excluded: dialect.is_excluded(fields, errors),
+        tribute_id: dialect.product_tribute_id(fields, errors),
         scheme_id: fields.optional_str("scheme_id", errors),
         note: fields.optional_str("note", errors),
         withholding_taxes: list(fields, "withholding_taxes", false, errors, |fields, errors| WithholdingTaxDraft {
@@ -376,20 +365,106 @@ fn read_item(fields: &Fields<'_>, errors: &mut Errors) -> ItemDraft {
             withholding_tax_rate: fields.required_decimal("withholding_tax_rate", errors).unwrap_or_default(),
         }),
         mandate: nested(fields, "mandate", false, errors, |fields, errors| MandateDraft {
-            identification_document_id: identification_document_id(fields, errors),
+            identification_document_id: dialect.identification_document_id(fields, errors),
             identification: text(fields.required_str("identification", errors)),
         }),
     }
 }
 
-/// `identification_document_id`, or the id of `identification_document_code`.
-fn identification_document_id(fields: &Fields<'_>, errors: &mut Errors) -> i64 {
-    catalog_id(
-        fields,
-        ("identification_document_id", "identification_document_code"),
-        catalog::identification_documents(),
-        true,
-        errors,
-    )
-    .unwrap_or(PLACEHOLDER_DOCUMENT_ID)
+/// The top-level fields where the generations differ, as read by a [`Dialect`]; `None` when
+/// absent (the defaults of `docs/contract.md` §3.1 apply) or refused (recorded).
+pub(crate) struct Header {
+    pub numbering_range_id: Option<i64>,
+    pub document: Option<String>,
+    pub reference_code: Option<String>,
+    pub observation: Option<String>,
+    pub payment_method_code: Option<String>,
+    pub payment_form: Option<String>,
+}
+
+/// How a generation of the contract writes the fields of an invoice that name a numbering range,
+/// a code or a catalogue entry; everything else of the body is read alike. The seed's dialect
+/// ([`Seed`], `docs/contract.md` §3) takes Factus v1 ids or DIAN codes; the later generation's
+/// (`crate::later::invoice`, `docs/contract.md` §12.6) takes its own canonical codes. Each method
+/// records what it refuses and answers a valid placeholder then, as the readers here do.
+pub(crate) trait Dialect {
+    /// The top level up to `payment_form` (read first, in the order of the seed's fields).
+    fn header(&mut self, fields: &Fields<'_>, errors: &mut Errors) -> Header;
+    /// A customer's or a mandate's identity document.
+    fn identification_document_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    fn customer_municipality_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> Option<i64>;
+    fn legal_organization_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    fn customer_tribute_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    fn unit_measure_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    fn standard_code_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    /// `1` when the item is excluded from IVA, else `0`.
+    fn is_excluded(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+    fn product_tribute_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64;
+}
+
+/// The seed's invoice (`docs/contract.md` §3): Factus v1 ids, or DIAN codes beside them.
+pub(crate) struct Seed;
+
+impl Dialect for Seed {
+    fn header(&mut self, fields: &Fields<'_>, errors: &mut Errors) -> Header {
+        Header {
+            numbering_range_id: fields.optional_int("numbering_range_id", errors),
+            document: fields.optional_str("document", errors),
+            reference_code: fields.required_str("reference_code", errors),
+            observation: fields.optional_str("observation", errors),
+            payment_method_code: fields.optional_str("payment_method_code", errors),
+            payment_form: fields.optional_str("payment_form", errors),
+        }
+    }
+
+    /// `identification_document_id`, or the id of `identification_document_code`.
+    fn identification_document_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(
+            fields,
+            ("identification_document_id", "identification_document_code"),
+            catalog::identification_documents(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_DOCUMENT_ID)
+    }
+
+    fn customer_municipality_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> Option<i64> {
+        catalog_id(fields, ("municipality_id", "municipality_code"), catalog::municipalities(), false, errors)
+    }
+
+    fn legal_organization_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(
+            fields,
+            ("legal_organization_id", "legal_organization_code"),
+            catalog::legal_organizations(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_LEGAL_ORGANIZATION_ID)
+    }
+
+    fn customer_tribute_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(fields, ("tribute_id", "tribute_code"), catalog::customer_tributes(), true, errors)
+            .unwrap_or(PLACEHOLDER_CUSTOMER_TRIBUTE_ID)
+    }
+
+    fn unit_measure_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(fields, ("unit_measure_id", "unit_measure_code"), catalog::unit_measures(), true, errors)
+            .unwrap_or(PLACEHOLDER_UNIT_MEASURE_ID)
+    }
+
+    fn standard_code_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(fields, ("standard_code_id", "standard_code"), catalog::standard_codes(), true, errors)
+            .unwrap_or(PLACEHOLDER_STANDARD_CODE_ID)
+    }
+
+    fn is_excluded(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        fields.required_int("is_excluded", errors).unwrap_or_default()
+    }
+
+    fn product_tribute_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
+        catalog_id(fields, ("tribute_id", "tribute_code"), catalog::product_tributes(), true, errors)
+            .unwrap_or(PLACEHOLDER_PRODUCT_TRIBUTE_ID)
+    }
 }

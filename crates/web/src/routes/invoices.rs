@@ -66,7 +66,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, FieldE
 
 /// The fingerprint of a request body: SHA-256 of its JSON with object keys sorted, so that the
 /// same invoice sent with its fields in another order is recognised as the same request.
-fn fingerprint(body: &Value) -> RequestFingerprint {
+pub(crate) fn fingerprint(body: &Value) -> RequestFingerprint {
     fn canonical(value: &Value) -> Value {
         match value {
             Value::Object(map) => {
@@ -110,33 +110,52 @@ pub async fn create_invoice(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let Caller { user, api_key_id } = caller?;
-    let mut header_errors: Vec<FieldError> = Vec::new();
-    if let Err(missing) = &access {
-        header_errors.push(missing.clone());
-    }
-    let key = idempotency_key(&headers).unwrap_or_else(|error| {
-        header_errors.push(error);
-        None
-    });
-    let invoice = match (header_errors.is_empty(), parse_invoice(&body)) {
-        (true, Ok(invoice)) => invoice,
-        (true, Err(error)) => return Err(error),
-        (false, Err(ApiError::Validation(errors))) => {
-            header_errors.extend(errors);
-            return Err(ApiError::Validation(header_errors));
-        }
-        (false, _) => return Err(ApiError::Validation(header_errors)),
-    };
+    let (header_errors, key) = create_header_errors(access.as_ref().err(), &headers);
+    let invoice = with_header_errors(header_errors, parse_invoice(&body))?;
     let access = access.map_err(ApiError::invalid)?;
     let request =
         IssueRequest { user, api_key_id, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
     let outcome = state.issuance.issue(request).await?;
     let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
-    if outcome.replayed {
+    Ok(issued_response(outcome.replayed, body))
+}
+
+/// The header problems of a create (a missing `X-Factus-Token`, a bad `Idempotency-Key`), to be
+/// reported with the body's, and the idempotency key when one was sent well.
+pub(crate) fn create_header_errors(
+    missing_access: Option<&FieldError>,
+    headers: &HeaderMap,
+) -> (Vec<FieldError>, Option<IdempotencyKey>) {
+    let mut header_errors: Vec<FieldError> = missing_access.into_iter().cloned().collect();
+    let key = idempotency_key(headers).unwrap_or_else(|error| {
+        header_errors.push(error);
+        None
+    });
+    (header_errors, key)
+}
+
+/// The parsed body, or one 422 with the header errors before the body's field errors.
+pub(crate) fn with_header_errors<T>(
+    mut header_errors: Vec<FieldError>,
+    parsed: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match (header_errors.is_empty(), parsed) {
+        (true, parsed) => parsed,
+        (false, Err(ApiError::Validation(errors))) => {
+            header_errors.extend(errors);
+            Err(ApiError::Validation(header_errors))
+        }
+        (false, _) => Err(ApiError::Validation(header_errors)),
+    }
+}
+
+/// A create's answer, marked `Idempotent-Replayed: true` when an earlier request produced it.
+pub(crate) fn issued_response(replayed: bool, body: impl IntoResponse) -> Response {
+    if replayed {
         metrics::counter!("ledger_replays_total").increment(1);
-        Ok(([(REPLAYED, HeaderValue::from_static("true"))], body).into_response())
+        ([(REPLAYED, HeaderValue::from_static("true"))], body).into_response()
     } else {
-        Ok(body.into_response())
+        body.into_response()
     }
 }
 

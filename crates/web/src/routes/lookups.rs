@@ -14,11 +14,11 @@ use crate::factus::Access;
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
 
-fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
     raw.and_then(|raw| serde_urlencoded::from_str::<Vec<(String, String)>>(raw).ok()).unwrap_or_default()
 }
 
-fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
 }
 

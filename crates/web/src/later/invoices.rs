@@ -1,0 +1,223 @@
+//! `/api/invoices`: the later generation's invoice routes (`docs/contract.md` §12.6), on the
+//! same use cases as `/api/v1/invoices` (issuance with its ledger, `InvoiceService`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use factus_application::issuance::IssueRequest;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::caller::{Caller, KeyCaller};
+use crate::envelope::{BadRequestResponse, DetailResponse};
+use crate::error::{ApiError, Later};
+use crate::extract::JsonBody;
+use crate::factus::{Access, MaybeAccess};
+use crate::later::invoice::read_invoice;
+use crate::later::reject_string_body;
+use crate::routes::invoices::{
+    DownloadResponse, EventResponse, InvoiceResponse, StatusMessageResponse, create_header_errors, fingerprint,
+    issued_response, read_send_email, with_header_errors,
+};
+use crate::state::AppState;
+use factus_application::factus::DocumentFormat;
+
+/// Create an invoice and validate it with DIAN through Factus, exactly once.
+///
+/// The range is named by `numbering_range_prefix` and resolved among the account's active
+/// ranges. As on `/api/v1`, every create is recorded in the ledger first: a retry with the same
+/// `Idempotency-Key` (or, without one, the same `reference_code` and body) gets the first
+/// answer (`Idempotent-Replayed: true`) instead of a second invoice.
+#[utoipa::path(
+    post, path = "/api/invoices/", tag = "later", security(("APIKeyHeader" = [])),
+    params(crate::schemas::CreateInvoiceHeaders),
+    request_body = crate::schemas::LaterInvoiceRequest,
+    responses(
+        (status = 200, description = "The issued bill (also on a replay, with `Idempotent-Replayed: true`)", body = InvoiceResponse,
+            example = json!({"number": "SETP990000101", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"})),
+        (status = 409, description = "The reference_code belongs to another bill, a request with it (or the Idempotency-Key) is still being processed, or Factus refused with its 409", body = DetailResponse),
+        (status = 422, description = "Malformed body, missing or mistyped fields, codes outside their tables, the model's rules, a missing `X-Factus-Token`, the string-body hint, or `No se encontró un rango de numeración activo con prefijo '<prefix>' en Factus`", body = BadRequestResponse),
+    )
+)]
+pub async fn create_invoice(
+    State(state): State<AppState>,
+    caller: Result<KeyCaller, ApiError>,
+    MaybeAccess(access): MaybeAccess,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let KeyCaller(Caller { user, api_key_id }) = caller?;
+    reject_string_body(&body)?;
+    let (header_errors, key) = create_header_errors(access.as_ref().err(), &headers);
+    let later = with_header_errors(header_errors, read_invoice(&body))?;
+    let access = access.map_err(ApiError::invalid)?;
+    let prefix = later.numbering_range_prefix;
+    let range = state.lookups.active_range_with_prefix(&access, &prefix).await.map_err(Later)?.ok_or_else(|| {
+        ApiError::detail(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("No se encontró un rango de numeración activo con prefijo '{prefix}' en Factus"),
+        )
+    })?;
+    let invoice = later.invoice.with_numbering_range_id(range.id);
+    let request =
+        IssueRequest { user, api_key_id, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
+    let outcome = state.issuance.issue(request).await.map_err(Later)?;
+    let mut bill = InvoiceResponse::from(outcome.bill);
+    if bill.prefix.is_empty() {
+        bill.prefix = prefix;
+    }
+    Ok(issued_response(outcome.replayed, Json(bill)))
+}
+
+/// Show a bill: Factus' document (its `data`) as Factus has it.
+#[utoipa::path(
+    get, path = "/api/invoices/{number}", tag = "later", security(("APIKeyHeader" = [])),
+    params(("number" = String, Path, description = "Bill number with prefix, e.g. SETP990000101"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "Factus' document (`bill`, `customer`, `items`, …) passed through", body = Object),
+        (status = 404, description = "`Documento no encontrado` (not the caller's bill), or Factus' 404", body = DetailResponse),
+    )
+)]
+pub async fn get_invoice(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let document = state.invoices.get_invoice(&caller.user, &access, &number).await.map_err(Later)?;
+    let mut document: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
+    Ok(Json(document["data"].take()))
+}
+
+async fn download(
+    state: &AppState,
+    caller: &Caller,
+    access: &factus_application::factus::FactusAccess,
+    number: &str,
+    format: DocumentFormat,
+) -> Result<Json<DownloadResponse>, ApiError> {
+    let file = state.invoices.download(&caller.user, access, number, format).await.map_err(Later)?;
+    Ok(Json(file.into()))
+}
+
+/// Download the bill's PDF (base64).
+#[utoipa::path(
+    get, path = "/api/invoices/{number}/pdf", tag = "later", security(("APIKeyHeader" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "The PDF", body = DownloadResponse),
+        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+    )
+)]
+pub async fn download_pdf(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<DownloadResponse>, ApiError> {
+    download(&state, &caller, &access, &number, DocumentFormat::Pdf).await
+}
+
+/// Download the bill's XML (base64).
+#[utoipa::path(
+    get, path = "/api/invoices/{number}/xml", tag = "later", security(("APIKeyHeader" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "The XML", body = DownloadResponse),
+        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+    )
+)]
+pub async fn download_xml(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<DownloadResponse>, ApiError> {
+    download(&state, &caller, &access, &number, DocumentFormat::Xml).await
+}
+
+/// The bill's RADIAN events, as a bare list.
+#[utoipa::path(
+    get, path = "/api/invoices/{number}/events", tag = "later", security(("APIKeyHeader" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "The events", body = Vec<EventResponse>),
+        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+    )
+)]
+pub async fn invoice_events(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<EventResponse>>, ApiError> {
+    let events = state.invoices.events(&caller.user, &access, &number).await.map_err(Later)?;
+    Ok(Json(events.events.into_iter().map(EventResponse::from).collect()))
+}
+
+/// The later original's fixed answer to a sent e-mail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailSentResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    #[schema(example = "Correo enviado correctamente")]
+    pub message: &'static str,
+}
+
+/// Have Factus e-mail the bill to a customer.
+#[utoipa::path(
+    post, path = "/api/invoices/{number}/send-email", tag = "later", security(("APIKeyHeader" = [])),
+    params(("number" = String, Path, description = "Bill number"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    request_body = crate::schemas::SendEmailRequest,
+    responses(
+        (status = 200, description = "Always this answer once Factus accepted", body = EmailSentResponse,
+            example = json!({"status": "ok", "message": "Correo enviado correctamente"})),
+        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+        (status = 422, description = "Bad e-mail, missing `X-Factus-Token`, or the string-body hint", body = BadRequestResponse),
+    )
+)]
+pub async fn send_email(
+    State(state): State<AppState>,
+    caller: Result<KeyCaller, ApiError>,
+    MaybeAccess(access): MaybeAccess,
+    Path(number): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<EmailSentResponse>, ApiError> {
+    let KeyCaller(caller) = caller?;
+    reject_string_body(&body)?;
+    let missing_access = access.as_ref().err().cloned().into_iter().collect();
+    let (email, pdf) = with_header_errors(missing_access, read_send_email(&body).map_err(ApiError::Validation))?;
+    let access = access.map_err(ApiError::invalid)?;
+    state.invoices.send_email(&caller.user, &access, &number, &email, pdf).await.map_err(Later)?;
+    Ok(Json(EmailSentResponse { status: "ok", message: "Correo enviado correctamente" }))
+}
+
+/// Delete a bill that DIAN has not validated, by its reference code.
+#[utoipa::path(
+    delete, path = "/api/invoices/reference/{reference_code}", tag = "later", security(("APIKeyHeader" = [])),
+    params(("reference_code" = String, Path, description = "The client's reference code"),
+           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    responses(
+        (status = 200, description = "Factus' `{status, message}`", body = StatusMessageResponse),
+        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+        (status = 409, description = "Factus' 409: the bill was validated", body = DetailResponse),
+    )
+)]
+pub async fn delete_invoice(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    Path(reference_code): Path<String>,
+) -> Result<Json<StatusMessageResponse>, ApiError> {
+    let answer = state.invoices.delete_by_reference(&caller.user, &access, &reference_code).await.map_err(Later)?;
+    // As on /api/v1: the ledger stops replaying the deleted bill, so the reference can be reused.
+    state.issuance.record_deleted(&reference_code).await;
+    Ok(Json(answer.into()))
+}
