@@ -197,6 +197,47 @@ impl IntoFields for [Field; 2] {
     }
 }
 
+impl IntoFields for Vec<Field> {
+    fn into_fields(self) -> Vec<Field> {
+        self
+    }
+}
+
+/// What a line sells and at what price: the same in both generations of the invoice.
+fn line_amounts() -> Vec<Field> {
+    vec![
+        ("code_reference", s(text()), Required),
+        ("name", s(text()), Required),
+        ("quantity", s(integer().minimum(Some(1))), Required),
+        ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
+        ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
+        ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), Required),
+    ]
+}
+
+/// The optional end of a line in both generations; only the mandate's body differs.
+fn line_extras(mandate: &str) -> Vec<Field> {
+    vec![
+        ("scheme_id", s(text()), Optional),
+        ("note", s(text()), Optional),
+        ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
+        ("mandate", reference(mandate), Optional),
+    ]
+}
+
+/// Who the buyer is and how to reach them: the same in both generations of the invoice.
+fn customer_contact() -> Vec<Field> {
+    vec![
+        ("dv", described(text(), "Verification digit; required for a NIT"), Optional),
+        ("company", s(text()), Optional),
+        ("trade_name", s(text()), Optional),
+        ("names", s(text()), Optional),
+        ("address", s(text()), Optional),
+        ("email", s(email()), Optional),
+        ("phone", s(text()), Optional),
+    ]
+}
+
 /// The fields of an object body, single fields and catalogue pairs alike.
 macro_rules! fields {
     ($($entry:expr),* $(,)?) => {{
@@ -393,13 +434,7 @@ body_schema!(
         fields![
             pair("identification_document_id", "identification_document_code", "IdentificationDocument", true),
             ("identification", s(text()), Required),
-            ("dv", described(text(), "Verification digit; required for a NIT"), Optional),
-            ("company", s(text()), Optional),
-            ("trade_name", s(text()), Optional),
-            ("names", s(text()), Optional),
-            ("address", s(text()), Optional),
-            ("email", s(email()), Optional),
-            ("phone", s(text()), Optional),
+            customer_contact(),
             pair("municipality_id", "municipality_code", "Municipality", false),
             pair("legal_organization_id", "legal_organization_code", "LegalOrganization", true),
             pair("tribute_id", "tribute_code", "CustomerTribute", true),
@@ -413,20 +448,12 @@ body_schema!(
     ItemRequest => object(
         "A line of the invoice.",
         fields![
-            ("code_reference", s(text()), Required),
-            ("name", s(text()), Required),
-            ("quantity", s(integer().minimum(Some(1))), Required),
-            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
-            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
-            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), Required),
+            line_amounts(),
             pair("unit_measure_id", "unit_measure_code", "UnitMeasure", true),
             pair("standard_code_id", "standard_code", "StandardCode", true),
             ("is_excluded", described(integer().minimum(Some(0)).maximum(Some(1)), "1 when excluded from IVA"), Required),
             pair("tribute_id", "tribute_code", "ProductTribute", true),
-            ("scheme_id", s(text()), Optional),
-            ("note", s(text()), Optional),
-            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
-            ("mandate", reference("MandateRequest"), Optional),
+            line_extras("MandateRequest"),
         ],
         None,
     )
@@ -655,13 +682,7 @@ body_schema!(
         fields![
             ("document_type", codes(crate::later::codes::INVOICE_DOCUMENT_TYPES, "Identity document type"), Required),
             ("identification", s(text()), Required),
-            ("dv", described(text(), "Verification digit; required for a NIT"), Optional),
-            ("company", s(text()), Optional),
-            ("trade_name", s(text()), Optional),
-            ("names", s(text()), Optional),
-            ("address", s(text()), Optional),
-            ("email", s(email()), Optional),
-            ("phone", s(text()), Optional),
+            customer_contact(),
             ("municipality_code", reference("MunicipalityCode"), Optional),
             ("organization_type", codes(&later_keys(crate::later::codes::LEGAL_ORGANIZATIONS), "`company` (persona jurídica) or `person` (persona natural)"), Required),
             ("tribute", codes(&later_keys(crate::later::codes::CUSTOMER_TRIBUTES), "`IVA`, or `ZZ` no aplica (`INC` and `IVA_INC` are sent as no aplica)"), Required),
@@ -675,20 +696,12 @@ body_schema!(
     LaterItemRequest => object(
         "A line of the invoice.",
         fields![
-            ("code_reference", s(text()), Required),
-            ("name", s(text()), Required),
-            ("quantity", s(integer().minimum(Some(1))), Required),
-            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
-            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
-            ("tax_rate", decimal(Bound::NonNegative, "Percent, at least 0, at most 2 decimals"), Required),
+            line_amounts(),
             ("unit_measure_code", later_catalog_codes(catalog::unit_measures(), crate::later::codes::UNIT_ALIASES, "A DIAN unit code (`94` unidad, `KGM`, …; `70` also means unidad)"), Required),
             ("standard_code", later_catalog_codes(catalog::standard_codes(), crate::later::codes::STANDARD_CODES, "`1` estándar del contribuyente, `2` UNSPSC, `3` partida arancelaria, `4` GTIN (or their DIAN codes)"), Required),
             ("is_excluded", described(boolean(), "Excluded from IVA (default false)"), Optional),
             ("tribute", codes(&later_keys(crate::later::codes::ITEM_TRIBUTES), "`IVA`, `INC`, or `IVA_INC` (sent as IVA)"), Required),
-            ("scheme_id", s(text()), Optional),
-            ("note", s(text()), Optional),
-            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
-            ("mandate", reference("LaterMandateRequest"), Optional),
+            line_extras("LaterMandateRequest"),
         ],
         None,
     )
