@@ -59,6 +59,14 @@ pub fn is_database_unavailable(error: &anyhow::Error) -> bool {
     database_unavailable(error).is_some()
 }
 
+/// An error that is not an `anyhow::Error` (reqwest, hyper, io), with its causes, the way `{:#}`
+/// writes an `anyhow::Error`: `outer: cause: root cause`. Log fields carry the whole chain
+/// (`docs/logging.md`); a foreign error's `Display` is only its outermost message.
+#[must_use]
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    anyhow::Chain::new(error).map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +91,15 @@ mod tests {
         let store = StoreError(anyhow::anyhow!("a stored row does not decode"));
         assert!(store.unavailability().is_none());
         assert!(!is_database_unavailable(&anyhow::Error::new(UseCaseError::from(store))));
+    }
+
+    #[test]
+    fn a_foreign_error_is_written_with_its_causes() {
+        #[derive(Debug, Error)]
+        #[error("sending the request failed")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(error_chain(&error), "sending the request failed: connection refused");
     }
 
     #[test]

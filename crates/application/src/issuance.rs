@@ -303,7 +303,7 @@ impl InvoiceIssuance {
         let found = self.bills.find_bill_by_reference(&request.access, reference.as_str()).await;
         match found {
             Err(error) => {
-                tracing::warn!(%reference, entry = %entry.id, %error, "could not look up an unsettled invoice at Factus");
+                tracing::warn!(%reference, entry = %entry.id, error = format!("{error:#}"), "could not look up an unsettled invoice at Factus");
                 Err(error.into())
             }
             Ok(Some(bill)) => {
@@ -400,7 +400,7 @@ impl InvoiceIssuance {
                 // Timeout, connection lost after sending, 5xx, an odd 2xx body, a bug: Factus may
                 // hold the bill. Never resent from here; the next attempt reconciles first.
                 tracing::warn!(
-                    %reference, entry = %entry.id, %error,
+                    %reference, entry = %entry.id, error = format!("{error:#}"),
                     "invoice outcome unknown: Factus may have issued it; it will be looked up before any resend"
                 );
                 record(self.ledger.mark_unknown(&entry, clock::now()).await, &entry, "unknown");
@@ -420,7 +420,7 @@ impl InvoiceIssuance {
         }
         if let Err(store) = self.ledger.abandon(entry).await {
             tracing::error!(
-                reference = %entry.reference_code, entry = %entry.id, error = %store.0,
+                reference = %entry.reference_code, entry = %entry.id, error = format!("{store:#}"),
                 "could not release a claim that never reached Factus; the reconciler will"
             );
         }
@@ -463,7 +463,7 @@ impl InvoiceIssuance {
                 Err(conflict(message))
             }
             Err(error) => {
-                tracing::warn!(%reference, entry = %entry.id, %error, "Factus answered 409 and the reference could not be looked up");
+                tracing::warn!(%reference, entry = %entry.id, error = format!("{error:#}"), "Factus answered 409 and the reference could not be looked up");
                 record(self.ledger.mark_unknown(&entry, clock::now()).await, &entry, "unknown");
                 Err(conflict(message))
             }
@@ -497,7 +497,7 @@ impl InvoiceIssuance {
                 true
             }
             Err(error) => {
-                tracing::warn!(%reference, %error, "could not delete the rejected document at Factus; it blocks new documents of its kind until deleted");
+                tracing::warn!(%reference, error = format!("{error:#}"), "could not delete the rejected document at Factus; it blocks new documents of its kind until deleted");
                 false
             }
         }
@@ -509,7 +509,7 @@ impl InvoiceIssuance {
         let stuck = match self.ledger.stuck_rejections(kind, MAX_STUCK).await {
             Ok(stuck) => stuck,
             Err(error) => {
-                tracing::warn!(error = %error.0, "could not read the rejected documents stuck at Factus");
+                tracing::warn!(error = format!("{error:#}"), "could not read the rejected documents stuck at Factus");
                 return false;
             }
         };
@@ -532,7 +532,10 @@ impl InvoiceIssuance {
             None => match self.bills.pending_reference(&request.access, DocumentKind::Invoice).await {
                 Ok(reference) => reference,
                 Err(error) => {
-                    tracing::warn!(%error, "could not find the document that blocks new invoices at Factus");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "could not find the document that blocks new invoices at Factus"
+                    );
                     None
                 }
             },
@@ -586,7 +589,7 @@ impl InvoiceIssuance {
                 }
                 Err(error) => {
                     report.failed += 1;
-                    tracing::warn!(entry = %entry.id, reference = %entry.reference_code, %error, "could not look up a stale invoice at Factus");
+                    tracing::warn!(entry = %entry.id, reference = %entry.reference_code, error = format!("{error:#}"), "could not look up a stale invoice at Factus");
                 }
             }
         }
@@ -610,7 +613,7 @@ impl InvoiceIssuance {
             }
             Ok(false) => Reconciled::Superseded,
             Err(error) => {
-                tracing::error!(entry = %entry.id, reference = %entry.reference_code, error = %error.0, "could not record a reconciliation");
+                tracing::error!(entry = %entry.id, reference = %entry.reference_code, error = format!("{error:#}"), "could not record a reconciliation");
                 Reconciled::Failed
             }
         })
@@ -628,7 +631,7 @@ impl InvoiceIssuance {
             Ok(Some(entry)) if matches!(entry.status, EntryStatus::Issued { .. }) => entry,
             Ok(_) => return,
             Err(error) => {
-                tracing::error!(%reference, error = %error.0, "bill deleted at Factus, but the ledger could not be read; its entry still says issued");
+                tracing::error!(%reference, error = format!("{error:#}"), "bill deleted at Factus, but the ledger could not be read; its entry still says issued");
                 return;
             }
         };
@@ -640,7 +643,7 @@ impl InvoiceIssuance {
                 tracing::warn!(%reference, entry = %entry.id, "ledger entry changed meanwhile; deletion not recorded")
             }
             Err(error) => tracing::error!(
-                %reference, entry = %entry.id, error = %error.0,
+                %reference, entry = %entry.id, error = format!("{error:#}"),
                 "bill deleted at Factus, but the ledger could not record it; its entry still says issued"
             ),
         }
@@ -686,7 +689,7 @@ fn record(applied: Result<bool, StoreError>, entry: &LedgerEntry, target: &'stat
             "ledger entry changed meanwhile; transition not applied"
         ),
         Err(error) => tracing::error!(
-            entry = %entry.id, reference = %entry.reference_code, target, error = %error.0,
+            entry = %entry.id, reference = %entry.reference_code, target, error = format!("{error:#}"),
             "could not record the outcome in the ledger; the reconciler will settle it"
         ),
     }

@@ -35,4 +35,4 @@ pub mod lookups;
 pub mod ports;
 pub mod users;
 
-pub use error::{DatabaseUnavailable, StoreError, is_database_unavailable};
+pub use error::{DatabaseUnavailable, StoreError, error_chain, is_database_unavailable};

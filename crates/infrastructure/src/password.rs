@@ -159,7 +159,10 @@ impl PasswordHasher for Argon2Hasher {
             let parsed = match phc::PasswordHash::new(&phc) {
                 Ok(parsed) => parsed,
                 Err(error) => {
-                    tracing::warn!(%error, "stored password hash is malformed; treating as no match");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "stored password hash is malformed; treating as no match"
+                    );
                     return false;
                 }
             };
@@ -169,7 +172,10 @@ impl PasswordHasher for Argon2Hasher {
                 Ok(()) => true,
                 Err(argon2::password_hash::Error::PasswordInvalid) => false,
                 Err(error) => {
-                    tracing::warn!(%error, "stored password hash cannot be verified; treating as no match");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "stored password hash cannot be verified; treating as no match"
+                    );
                     false
                 }
             }

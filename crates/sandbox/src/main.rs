@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
     let sandbox = match Sandbox::start(config).await {
         Ok(sandbox) => sandbox,
         Err(e) => {
-            tracing::error!(error = %e, "could not start the sandbox");
+            tracing::error!(error = format!("{e:#}"), "could not start the sandbox");
             return ExitCode::FAILURE;
         }
     };

@@ -86,8 +86,8 @@ impl Sandbox {
             let saved = tokio::task::spawn_blocking(move || persist::save(&app.store, &path)).await;
             match saved {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "could not save the sandbox state"),
-                Err(e) => tracing::error!(error = %e, "the state-saving task failed"),
+                Ok(Err(e)) => tracing::error!(error = format!("{e:#}"), "could not save the sandbox state"),
+                Err(e) => tracing::error!(error = format!("{e:#}"), "the state-saving task failed"),
             }
         }
     }
@@ -110,7 +110,7 @@ async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(error = format!("{e:#}"), "accept failed");
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             },
@@ -156,8 +156,8 @@ async fn flush_periodically(app: Arc<App>, path: std::path::PathBuf, mut stop: w
             let path = path.clone();
             match tokio::task::spawn_blocking(move || persist::save(&app.store, &path)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "could not save the sandbox state"),
-                Err(e) => tracing::warn!(error = %e, "the state-saving task failed"),
+                Ok(Err(e)) => tracing::warn!(error = format!("{e:#}"), "could not save the sandbox state"),
+                Err(e) => tracing::warn!(error = format!("{e:#}"), "the state-saving task failed"),
             }
         }
     }

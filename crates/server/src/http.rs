@@ -24,6 +24,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response, StatusCode, header};
+use factus_application::error_chain;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -235,7 +236,7 @@ pub async fn serve(
                 Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors and the like: wait a moment instead of spinning.
-                    tracing::warn!(%error, "accepting a connection failed");
+                    tracing::warn!(error = error_chain(&error), "accepting a connection failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -333,7 +334,7 @@ async fn serve_connection(
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
-                    tracing::debug!(%error, "connection ended with an error");
+                    tracing::debug!(error = error_chain(&error), "connection ended with an error");
                 }
                 return;
             }
@@ -355,7 +356,7 @@ async fn serve_connection(
             // Shutting down: finish what is in flight, then close.
             connection.as_mut().graceful_shutdown();
             if let Err(error) = connection.as_mut().await {
-                tracing::debug!(%error, "connection ended with an error while draining");
+                tracing::debug!(error = error_chain(&error), "connection ended with an error while draining");
             }
             return;
         }

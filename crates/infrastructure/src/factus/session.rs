@@ -142,7 +142,10 @@ impl ServerSession {
             }
             Err(error) => {
                 if let Some(held) = state.held.as_ref().filter(|held| Instant::now() < held.expires_at) {
-                    tracing::warn!(%error, "factus session renewal failed; using the current token until it expires");
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "factus session renewal failed; using the current token until it expires"
+                    );
                     return Ok(held.handed_out());
                 }
                 let error = session_failure(error);

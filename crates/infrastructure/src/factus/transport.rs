@@ -7,6 +7,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use factus_application::error_chain;
 use factus_application::factus::FactusError;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
@@ -244,14 +245,14 @@ fn transport_error(request: &Request<'_>, error: &reqwest::Error) -> FactusError
         return FactusError::Unexpected(anyhow::anyhow!("building the Factus request failed: {error}"));
     }
     if error.is_connect() {
-        tracing::debug!(endpoint, error = %error, "factus: connection failed");
+        tracing::debug!(endpoint, error = error_chain(error), "factus: connection failed");
         return FactusError::Unavailable { message: CONNECTION_FAILED.to_owned(), request_sent: false };
     }
     if error.is_timeout() {
-        tracing::debug!(endpoint, error = %error, "factus: no answer before the deadline");
+        tracing::debug!(endpoint, error = error_chain(error), "factus: no answer before the deadline");
         return FactusError::Timeout;
     }
-    tracing::debug!(endpoint, error = %error, "factus: connection lost");
+    tracing::debug!(endpoint, error = error_chain(error), "factus: connection lost");
     FactusError::Unavailable { message: CONNECTION_LOST.to_owned(), request_sent: true }
 }
 
