@@ -2,7 +2,10 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p factus-server -p factus-sandbox
+# factus-api without the in-process simulator (`--no-default-features`, README "Deployment");
+# the simulator ships as its own binary for the compose profile "sandbox".
+RUN cargo build --release --locked -p factus-server --no-default-features \
+    && cargo build --release --locked -p factus-sandbox
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \

@@ -22,14 +22,14 @@ use factus_infrastructure::db::Database;
 use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
-use factus_sandbox::{Sandbox, SandboxConfig};
 use factus_web::state::Services;
 use factus_web::{AppState, WebConfig};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::background::{self, BackgroundSettings};
 use crate::config::Config;
+use crate::simulator::Simulator;
 
 /// The password of the development admin when `ADMIN_PASSWORD` is not set (as in the reference).
 pub const DEVELOPMENT_ADMIN_PASSWORD: &str = "admin123";
@@ -41,7 +41,7 @@ pub struct Application {
     pub web: WebConfig,
     pub gateway: Arc<FactusGateway>,
     /// The in-process Factus simulator of `--simulate-factus`.
-    pub sandbox: Option<Sandbox>,
+    pub simulator: Option<Simulator>,
     /// What the background tasks run with.
     pub background: BackgroundSettings,
     /// `SHUTDOWN_GRACE_SECS`: how long in-flight requests may take once shutdown began.
@@ -53,7 +53,8 @@ pub struct Application {
 /// Choices made on the command line (or by a test) rather than in the environment.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BuildOptions {
-    /// Start the Factus simulator in-process and point the gateway at it.
+    /// Start the Factus simulator in-process and point the gateway at it (an error in a build
+    /// without the `simulator` feature).
     pub simulate_factus: bool,
     /// Leave the ledger reconciler out of the background tasks: only for tests of what the
     /// clients' own retries settle. Every other background task always runs.
@@ -65,15 +66,10 @@ pub struct BuildOptions {
 /// # Errors
 /// When the database cannot be reached or migrated, or a component cannot be built.
 pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<Application> {
-    let sandbox = if options.simulate_factus {
-        let sandbox = Sandbox::start(SandboxConfig::default()).await.context("could not start the Factus simulator")?;
-        tracing::info!(url = %sandbox.base_url(), "Factus simulator started (--simulate-factus)");
-        Some(sandbox)
-    } else {
-        None
-    };
+    let simulator = if options.simulate_factus { Some(Simulator::start().await?) } else { None };
     let gateway = Arc::new(
-        FactusGateway::new(gateway_config(config, sandbox.as_ref())).context("could not set up the Factus gateway")?,
+        FactusGateway::new(gateway_config(config, simulator.as_ref()))
+            .context("could not set up the Factus gateway")?,
     );
 
     let database = Database::connect_with(
@@ -143,7 +139,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         state,
         web,
         gateway,
-        sandbox,
+        simulator,
         background,
         shutdown_grace: config.shutdown_grace,
         http: config.http,
@@ -191,7 +187,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = self.router();
-        let Self { database, state, sandbox, background, shutdown_grace, http, .. } = self;
+        let Self { database, state, simulator, background, shutdown_grace, http, .. } = self;
         let (stop, stopping) = Shutdown::new();
         let stop = Arc::new(stop);
         let tasks = background::spawn_all(&state, background, &stopping);
@@ -209,8 +205,8 @@ impl Application {
         stop.trigger();
         tasks.join().await;
         database.close().await;
-        if let Some(sandbox) = sandbox {
-            sandbox.shutdown().await;
+        if let Some(simulator) = simulator {
+            simulator.shutdown().await;
         }
         tracing::info!("factus-api stopped");
         served.context("the HTTP server failed")
@@ -219,18 +215,10 @@ impl Application {
 
 /// The gateway's configuration; with a simulator, its address and default credentials (and a
 /// server session, so `X-Factus-Token` is optional offline) replace the configured ones.
-fn gateway_config(config: &Config, sandbox: Option<&Sandbox>) -> FactusGatewayConfig {
+fn gateway_config(config: &Config, simulator: Option<&Simulator>) -> FactusGatewayConfig {
     let factus = &config.factus;
-    let mut gateway = match sandbox {
-        Some(sandbox) => FactusGatewayConfig::new(
-            sandbox.base_url(),
-            factus_sandbox::DEFAULT_CLIENT_ID,
-            SecretString::from(factus_sandbox::DEFAULT_CLIENT_SECRET),
-        )
-        .with_server_credentials(
-            factus_sandbox::DEFAULT_USERNAME,
-            SecretString::from(factus_sandbox::DEFAULT_PASSWORD),
-        ),
+    let mut gateway = match simulator {
+        Some(simulator) => simulator.gateway_config(),
         None => {
             let gateway = FactusGatewayConfig::new(
                 factus.base_url.clone(),

@@ -9,6 +9,7 @@
 //! - [`http`]: the HTTP accept loop with header, body and idle timeouts and a connection cap.
 //! - [`background`]: the background tasks a serving instance runs, started in one place.
 //! - [`reconciler`]: the ledger reconciler's pass.
+//! - [`simulator`]: the Factus simulator of `--simulate-factus` (the default `simulator` feature).
 //! - [`cli`]: `serve`, `migrate`, `user …`.
 
 // A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
@@ -24,4 +25,5 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod reconciler;
+pub mod simulator;
 pub mod telemetry;
