@@ -711,5 +711,8 @@ fn saturating_u32(count: usize) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
+mod operator;
+pub use operator::{LedgerTally, LookUpOutcome, StuckDeletion, TALLY_LIMIT};
+
 #[cfg(test)]
 mod tests;

@@ -129,6 +129,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         project_name: config.project_name.clone(),
         version: config.version.clone(),
         cors_origins: config.cors_origins.clone(),
+        console_secure_cookies: config.console_secure_cookies,
     };
     let background = BackgroundSettings {
         reconcile: !options.without_reconciler,

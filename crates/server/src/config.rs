@@ -119,6 +119,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `TRUSTED_PROXIES`: addresses of load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `CONSOLE_SECURE_COOKIES` (default false): always mark the console's cookies `Secure`
+    /// (they are also marked so when a proxy forwards `X-Forwarded-Proto: https`).
+    pub console_secure_cookies: bool,
     pub log_format: LogFormat,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
@@ -315,6 +318,12 @@ impl Config {
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             trusted_proxies: parse_proxies(get("TRUSTED_PROXIES"))?,
+            console_secure_cookies: parse_or(
+                "CONSOLE_SECURE_COOKIES",
+                get("CONSOLE_SECURE_COOKIES").map(|raw| raw.trim().to_ascii_lowercase()),
+                false,
+                "true or false",
+            )?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None => {
                     if production {

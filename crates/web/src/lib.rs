@@ -11,6 +11,7 @@
 //! - [`validation`]: reads JSON bodies field by field and reports every error at once.
 //! - [`error`]: [`error::ApiError`], the one place use-case errors become HTTP.
 //! - [`envelope`]: the `{"success", "message", "data", "errors"}` envelope.
+//! - [`console`]: the operator console at `/console` (server-rendered HTML).
 //! - [`openapi`]: the OpenAPI document served at `{prefix}/openapi.json` and the Swagger UI.
 
 // A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
@@ -18,6 +19,7 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod caller;
+pub mod console;
 pub mod envelope;
 pub mod error;
 pub mod extract;

@@ -28,6 +28,8 @@ pub struct WebConfig {
     pub version: String,
     /// Origins allowed by CORS; empty means no CORS headers at all.
     pub cors_origins: Vec<String>,
+    /// Mark the console's cookies `Secure` whatever the request says (`CONSOLE_SECURE_COOKIES`).
+    pub console_secure_cookies: bool,
 }
 
 impl Default for WebConfig {
@@ -37,6 +39,7 @@ impl Default for WebConfig {
             project_name: "Factus API".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             cors_origins: Vec::new(),
+            console_secure_cookies: false,
         }
     }
 }
@@ -80,6 +83,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
     let docs_path = format!("{prefix}/docs");
     let swagger_config = || SwaggerConfig::from(openapi_url.clone()).validator_url("none");
 
+    let console = crate::console::router(state.clone(), config.console_secure_cookies);
     let mut routes = Router::new().nest(&prefix, api);
     // Both generations of the original side by side (docs/ARCHITECTURE.md, "Two generations,
     // one core"), unless API_V1_STR itself is `/api`: then the seed's contract has the prefix.
@@ -88,6 +92,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
     }
     let routes = routes
         .route("/metrics", get(health::metrics))
+        .nest(crate::console::session::BASE, console)
         .route_layer(middleware::from_fn(track_metrics))
         .merge(SwaggerUi::new("/docs").url(openapi_url.clone(), openapi).config(swagger_config()))
         .merge(SwaggerUi::new(docs_path.clone()).config(swagger_config()))

@@ -1019,3 +1019,5 @@ async fn counts_come_from_the_store() {
 
     assert_eq!(counts.get(LedgerState::Issued), 4);
 }
+
+mod operator;

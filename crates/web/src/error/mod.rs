@@ -159,16 +159,23 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let Self::Internal(error) = &self {
-            // The one place an unexpected error is logged; the span carries the request id.
+impl ApiError {
+    /// Logs an unexpected error: the one place it is logged (the JSON answer and the console's
+    /// error page both come here); the span carries the request id.
+    pub fn log_if_unexpected(&self) {
+        if let Self::Internal(error) = self {
             if factus_application::is_database_unavailable(error) {
                 tracing::warn!(error = format!("{error:#}"), "database unavailable");
             } else {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");
             }
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log_if_unexpected();
         let (status, body) = self.status_and_body();
         (status, self.headers(), Json(body)).into_response()
     }

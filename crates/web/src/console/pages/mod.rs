@@ -1,0 +1,63 @@
+//! The console's pages. Each handler takes a [`super::session::Session`] (or an admin's), calls
+//! the use cases in `AppState`, and renders with maud.
+
+pub mod document;
+pub mod documents;
+pub mod keys;
+pub mod overview;
+pub mod users;
+
+use factus_application::factus::FactusAccess;
+use factus_application::ledger::LedgerState;
+use maud::{Markup, html};
+
+use super::ConsoleState;
+use super::i18n::{Lang, T, state_text};
+use super::session::{BASE, CSRF_FIELD};
+
+/// The console acts at Factus with the server's own session; without one it cannot.
+pub(crate) fn factus_access(state: &ConsoleState) -> Option<FactusAccess> {
+    state.app.factus_status.has_server_session().then_some(FactusAccess::ServerSession)
+}
+
+/// A ledger state as a coloured badge (the colour repeats the text, never replaces it).
+pub(crate) fn badge(lang: Lang, state: LedgerState) -> Markup {
+    html! { span class={ "badge " (state.as_str()) } { (lang.t(state_text(state))) } }
+}
+
+/// The hidden CSRF field every form carries.
+pub(crate) fn csrf_field(csrf: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(csrf); }
+}
+
+/// The confirmation checkbox of a dangerous form: required, so it works without JavaScript.
+pub(crate) fn confirm_box(lang: Lang, id: &str) -> Markup {
+    html! {
+        label class="confirm" for=(id) {
+            input type="checkbox" id=(id) name="confirm" value="yes" required;
+            " " (lang.t(T::ConfirmAction))
+        }
+    }
+}
+
+/// The login form (before any session).
+pub(crate) fn login_body(lang: Lang, csrf: &str, next: &str, notice: Option<&str>, error: Option<String>) -> Markup {
+    html! {
+        @if let Some(notice) = notice { p class="notice ok" role="status" { (notice) } }
+        @if let Some(error) = error { p class="notice error" role="alert" id="login-error" { (error) } }
+        form method="post" action={ (BASE) "/login" } class="card narrow" {
+            (csrf_field(csrf))
+            input type="hidden" name="next" value=(next);
+            p {
+                label for="username" { (lang.t(T::Username)) }
+                input type="text" id="username" name="username" autocomplete="username" required autofocus;
+            }
+            p {
+                label for="password" { (lang.t(T::Password)) }
+                input type="password" id="password" name="password" autocomplete="current-password" required;
+            }
+            p { button type="submit" id="login" { (lang.t(T::LoginButton)) } }
+        }
+        noscript { p class="hint" { (lang.t(T::NoCookieNoScript)) } }
+    }
+}
