@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use factus_application::factus::DocumentFormat;
+use factus_application::factus::{DocumentFormat, FactusAccess, FactusFailure, FactusOperation};
 use factus_application::issuance::{LookUpOutcome, StuckDeletion};
 use factus_application::ledger::{DocumentKind, EntryStatus, LedgerEntry, LedgerState, Rejection};
 use factus_domain::invoice::ReferenceCode;
@@ -402,6 +402,23 @@ async fn after_action(
     }
 }
 
+/// What every action on a document checks first: the form's CSRF token, that the entry is the
+/// viewer's, and that the server can reach Factus. The entry and the access, or the refusal.
+async fn begin_action(
+    state: &ConsoleState,
+    session: &Session,
+    form: &FormBody,
+    reference: &str,
+    id: &str,
+) -> Result<(LedgerEntry, FactusAccess), Box<Response>> {
+    if let Some(refused) = session.refuse_without_token(form) {
+        return Err(Box::new(refused));
+    }
+    let entry = load(state, session, reference, id).await.map_err(Box::new)?;
+    let access = factus_access(state).ok_or_else(|| Box::new(no_factus_session(session.lang)))?;
+    Ok((entry, access))
+}
+
 /// `POST …/email`: Factus e-mails the document.
 pub async fn send_email(
     State(state): State<ConsoleState>,
@@ -409,14 +426,10 @@ pub async fn send_email(
     Path((reference, id)): Path<(String, String)>,
     form: FormBody,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
-    let entry = match load(&state, &session, &reference, &id).await {
-        Ok(entry) => entry,
-        Err(response) => return response,
+    let (entry, access) = match begin_action(&state, &session, &form, &reference, &id).await {
+        Ok(action) => action,
+        Err(refused) => return *refused,
     };
-    let Some(access) = factus_access(&state) else { return no_factus_session(session.lang) };
     let Some(number) = number_of(&entry) else { return error_page(session.lang, ApiError::not_found()) };
     let email = form.get("email").unwrap_or_default().trim();
     let outcome = if email.is_empty() || factus_domain::invoice::text::EmailAddress::parse(email).is_err() {
@@ -443,26 +456,17 @@ pub async fn look_up(
     Path((reference, id)): Path<(String, String)>,
     form: FormBody,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
-    let entry = match load(&state, &session, &reference, &id).await {
-        Ok(entry) => entry,
-        Err(response) => return response,
+    let (entry, _) = match begin_action(&state, &session, &form, &reference, &id).await {
+        Ok(action) => action,
+        Err(refused) => return *refused,
     };
-    if factus_access(&state).is_none() {
-        return no_factus_session(session.lang);
-    }
     let outcome = match state.app.issuance.look_up_now(&entry).await {
         Ok(LookUpOutcome::Issued) => Ok("issued"),
         Ok(LookUpOutcome::NotIssued) => Ok("not_issued"),
         Ok(LookUpOutcome::Superseded) => Ok("superseded"),
         Ok(LookUpOutcome::Settled) => Ok("settled"),
         Ok(LookUpOutcome::NotRecorded) => Ok("not_recorded"),
-        Err(error) => Err(ApiError::from(factus_application::factus::FactusFailure::new(
-            factus_application::factus::FactusOperation::GetInvoice,
-            error,
-        ))),
+        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::GetInvoice, error))),
     };
     after_action(&state, &session, &entry, outcome).await
 }
@@ -474,14 +478,10 @@ pub async fn delete_stuck(
     Path((reference, id)): Path<(String, String)>,
     form: FormBody,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
-    let entry = match load(&state, &session, &reference, &id).await {
-        Ok(entry) => entry,
-        Err(response) => return response,
+    let (entry, access) = match begin_action(&state, &session, &form, &reference, &id).await {
+        Ok(action) => action,
+        Err(refused) => return *refused,
     };
-    let Some(access) = factus_access(&state) else { return no_factus_session(session.lang) };
     if form.get("confirm") != Some("yes") {
         let lang = session.lang;
         return after_action(
@@ -495,10 +495,7 @@ pub async fn delete_stuck(
     let outcome = match state.app.issuance.delete_stuck_rejection(&access, &entry).await {
         Ok(StuckDeletion::Deleted) => Ok("deleted"),
         Ok(StuckDeletion::NotStuck) => Ok("not_stuck"),
-        Err(error) => Err(ApiError::from(factus_application::factus::FactusFailure::new(
-            factus_application::factus::FactusOperation::DeleteInvoice,
-            error,
-        ))),
+        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::DeleteInvoice, error))),
     };
     after_action(&state, &session, &entry, outcome).await
 }

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::csrf_field;
+use super::{csrf_field, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, parse_date, start_of_colombian_day};
 use crate::console::i18n::T;
@@ -124,11 +124,7 @@ pub async fn list(
 
 async fn refused(state: &ConsoleState, session: &Session, error: ApiError) -> Response {
     let (status, detail) = status_and_detail(&error);
-    let mut response = render(state, session, Some(Err(detail)), None).await;
-    if response.status() == StatusCode::OK {
-        *response.status_mut() = status;
-    }
-    response
+    with_status(render(state, session, Some(Err(detail)), None).await, status)
 }
 
 /// `POST /console/keys`: creates the key and shows its secret this once.

@@ -25,6 +25,18 @@ pub(crate) fn badge(lang: Lang, state: LedgerState) -> Markup {
     html! { span class={ "badge " (state.as_str()) } { (lang.t(state_text(state))) } }
 }
 
+/// A page shown again with a refusal on it gets the refusal's status (the API's for that error),
+/// unless the page itself failed.
+pub(crate) fn with_status(
+    mut page: axum::response::Response,
+    status: axum::http::StatusCode,
+) -> axum::response::Response {
+    if page.status() == axum::http::StatusCode::OK {
+        *page.status_mut() = status;
+    }
+    page
+}
+
 /// The hidden CSRF field every form carries.
 pub(crate) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(csrf); }

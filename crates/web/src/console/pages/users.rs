@@ -9,7 +9,7 @@ use factus_domain::user::{NewPassword, Role, Username};
 use maud::html;
 use serde::Deserialize;
 
-use super::csrf_field;
+use super::{csrf_field, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::T;
@@ -115,11 +115,7 @@ pub async fn list(
 /// A refused change: the list again with the problem, with the API's status and text.
 async fn refused(state: &ConsoleState, session: &crate::console::session::Session, error: ApiError) -> Response {
     let (status, detail) = status_and_detail(&error);
-    let mut response = render(state, session, Some(Err(detail))).await;
-    if response.status() == StatusCode::OK {
-        *response.status_mut() = status;
-    }
-    response
+    with_status(render(state, session, Some(Err(detail))).await, status)
 }
 
 fn invalid(session: &crate::console::session::Session, what: T, why: impl std::fmt::Display) -> ApiError {
