@@ -218,8 +218,16 @@ impl Browser {
             .unwrap_or_else(|error| panic!("{css} did not appear: {error}"))
     }
 
+    /// The element's text; read again when the page was replaced between finding and reading.
     async fn text(&self, css: &str) -> String {
-        self.wait(css).await.text().await.expect("its text")
+        let started = Instant::now();
+        loop {
+            match self.wait(css).await.text().await {
+                Ok(text) => return text,
+                Err(error) => assert!(started.elapsed() < PATIENCE, "{css} has no text: {error}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn type_into(&self, css: &str, text: &str) {
