@@ -34,6 +34,8 @@ struct Server {
     _child: Child,
     _dir: tempfile::TempDir,
     base: String,
+    /// The in-process Factus simulator, for its fault injection.
+    simulator: String,
     http: reqwest::Client,
 }
 
@@ -49,17 +51,24 @@ impl Server {
             .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
             // A rejected document stays at Factus, for an operator to delete in the console.
             .env("FACTUS_DELETE_REJECTED", "false")
-            .env("RUST_LOG", "warn")
+            // JSON logs: the simulator's address is read from its start-up line.
+            .env("RUST_LOG", "warn,factus_server::simulator=info")
+            .env("LOG_FORMAT", "json")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("the binary starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let address = tokio::time::timeout(PATIENCE, async {
+        let (address, simulator) = tokio::time::timeout(PATIENCE, async {
+            let mut simulator = None;
             while let Some(line) = lines.next_line().await.expect("stdout is readable") {
+                if line.contains("Factus simulator started") {
+                    let log: Value = serde_json::from_str(&line).expect("a JSON log line");
+                    simulator = log["url"].as_str().map(|url| url.trim_end_matches('/').to_owned());
+                }
                 if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().to_owned();
+                    return (address.trim().to_owned(), simulator.expect("the simulator's address was logged"));
                 }
             }
             panic!("the server exited before it listened");
@@ -70,7 +79,7 @@ impl Server {
         let mut stderr = child.stderr.take().expect("stderr");
         tokio::spawn(async move { drop(stderr.read_to_end(&mut Vec::new()).await) });
         let http = reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client");
-        Self { _child: child, _dir: dir, base: format!("http://{address}"), http }
+        Self { _child: child, _dir: dir, base: format!("http://{address}"), simulator, http }
     }
 
     fn url(&self, path: &str) -> String {
@@ -103,6 +112,13 @@ impl Server {
             .await
             .expect("a user is created");
         assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
+    }
+
+    /// Switches a fault on at the simulator (`docs/sandbox.md`, "Faults").
+    async fn fault(&self, rule: Value) {
+        let response =
+            self.http.post(format!("{}/__sandbox/faults", self.simulator)).json(&rule).send().await.expect("the fault");
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", response.text().await.unwrap_or_default());
     }
 
     /// Sends an invoice through the API as `token`'s user; returns the status and the body.
@@ -381,6 +397,27 @@ async fn a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus(server: A
     assert_eq!(status, StatusCode::OK, "{issued}");
 }
 
+async fn an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page(server: Arc<Server>, browser: Browser) {
+    // Factus stores the bill and the connection drops before the answer: nobody knows.
+    server
+        .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
+        .await;
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    let (status, lost) = server.create_invoice(&admin, &invoice("CON-LOST")).await;
+    assert!(status.is_server_error(), "{status} {lost}");
+
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.open("/console/documents?state=unknown").await;
+    browser.wait_for_text("CON-LOST").await;
+    browser.open_document("CON-LOST").await;
+    assert_eq!(browser.text("#state").await, "Desconocido");
+    browser.screenshot("unknown").await;
+    browser.click("#look-up").await;
+    browser.wait_for_text("Factus tiene el documento: quedó emitido.").await;
+    assert_eq!(browser.text("#state").await, "Emitido");
+    assert!(browser.text("#number").await.starts_with("SETP"));
+}
+
 async fn an_admin_creates_a_user_and_an_api_key_that_works_until_it_is_revoked(server: Arc<Server>, browser: Browser) {
     browser.log_in("admin", ADMIN_PASSWORD).await;
     browser.open("/console/users").await;
@@ -534,6 +571,7 @@ fn main() -> ExitCode {
     let scenarios = scenarios![
         an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_emails_it,
         a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus,
+        an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page,
         an_admin_creates_a_user_and_an_api_key_that_works_until_it_is_revoked,
         a_user_sees_only_their_own_documents_and_no_admin_page,
         a_form_posted_without_its_csrf_token_is_refused,
