@@ -477,7 +477,16 @@ async fn a_user_sees_only_their_own_documents_and_no_admin_page(server: Arc<Serv
     browser.wait_for_text("Esta página es solo para administradores.").await;
 }
 
-async fn a_form_posted_without_its_csrf_token_is_refused(server: Arc<Server>, _browser: Browser) {
+/// The CSRF token a page's forms carry.
+fn csrf_in(html: &str) -> String {
+    let rest = html.split("name=\"csrf\" value=\"").nth(1).expect("a form with a token");
+    rest.split('"').next().expect("the token").to_owned()
+}
+
+async fn a_form_posted_without_its_csrf_token_is_refused_and_logout_ends_the_session(
+    server: Arc<Server>,
+    _browser: Browser,
+) {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
     // The login form itself: without the token (or its cookie) it is refused.
     let refused = http
@@ -500,11 +509,11 @@ async fn a_form_posted_without_its_csrf_token_is_refused(server: Arc<Server>, _b
         .expect("the login cookie")
         .to_owned();
     let html = page.text().await.expect("the page");
-    let token = html.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a token");
+    let token = csrf_in(&html);
     let logged_in = http
         .post(server.url("/console/login"))
         .header("cookie", &cookie)
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", token)])
+        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD), ("csrf", &token)])
         .send()
         .await
         .expect("the login post");
@@ -552,6 +561,22 @@ async fn a_form_posted_without_its_csrf_token_is_refused(server: Arc<Server>, _b
     let anonymous = http.get(server.url("/console/documents")).send().await.expect("the page");
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
     assert_eq!(anonymous.headers()["location"], "/console/login?next=%2Fconsole%2Fdocuments");
+
+    // Logging out (a form too, with its token) ends the session: the cookie no longer opens a page.
+    let page = http.get(server.url("/console")).header("cookie", &session).send().await.expect("the overview");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("the page");
+    let token = csrf_in(&html);
+    let out = http
+        .post(server.url("/console/logout"))
+        .header("cookie", &session)
+        .form(&[("csrf", &token)])
+        .send()
+        .await
+        .expect("the logout");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after = http.get(server.url("/console")).header("cookie", &session).send().await.expect("the overview");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,7 +599,7 @@ fn main() -> ExitCode {
         an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page,
         an_admin_creates_a_user_and_an_api_key_that_works_until_it_is_revoked,
         a_user_sees_only_their_own_documents_and_no_admin_page,
-        a_form_posted_without_its_csrf_token_is_refused,
+        a_form_posted_without_its_csrf_token_is_refused_and_logout_ends_the_session,
     ];
     let selected: Vec<_> = scenarios
         .into_iter()
