@@ -159,6 +159,7 @@ texts! {
     Created => "Creado", "Created";
     NoDocuments => "Ningún documento coincide.", "No document matches.";
     NextPage => "Página siguiente", "Next page";
+    Pagination => "Páginas", "Pages";
     FirstPage => "Primera página", "First page";
     BadFilter => "Filtro no válido", "Invalid filter";
     DateHint => "Fechas en hora de Colombia (AAAA-MM-DD).", "Dates in Colombian time (YYYY-MM-DD).";

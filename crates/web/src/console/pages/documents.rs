@@ -237,7 +237,7 @@ pub async fn list(
                 }
             }
         }
-        nav class="pages" aria-label="pagination" {
+        nav class="pages" aria-label=(lang.t(T::Pagination)) {
             @if !first_page { a href={ (BASE) "/documents?" (query.with_cursor("")) } { (lang.t(T::FirstPage)) } }
             @if let Some(next) = page.next_cursor {
                 " " a href={ (BASE) "/documents?" (query.with_cursor(&next.encode())) } rel="next" { (lang.t(T::NextPage)) }
