@@ -14,9 +14,32 @@ use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::User;
 use thiserror::Error;
 
+use async_trait::async_trait;
+
 use crate::StoreError;
-use crate::factus::FactusFailure;
-use crate::ledger::{LedgerFilter, LedgerStore, PageSize};
+use crate::factus::{DocumentFormat, DownloadedFile, FactusFailure};
+use crate::ledger::{EntryStatus, LedgerFilter, LedgerState, LedgerStore, PageSize};
+
+/// Factus' bill status of a document DIAN validated.
+const VALIDATED: &str = "1";
+
+/// Where the PDF and XML of validated documents are kept once downloaded (they never change).
+/// Implemented once for Postgres and SQLite.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait DocumentFileStore: Send + Sync {
+    /// The stored file of `number` in `format`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn find(&self, number: &str, format: DocumentFormat) -> Result<Option<DownloadedFile>, StoreError>;
+
+    /// Keeps `file` as the document `number`'s (in its format); a file already kept stays.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    async fn store(&self, number: &str, file: &DownloadedFile) -> Result<(), StoreError>;
+}
 
 /// How a request names a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,5 +110,27 @@ impl DocumentAccess {
             return Err(DocumentError::NotFound);
         }
         Ok(())
+    }
+
+    /// Whether the ledger holds `number` as issued and validated by DIAN (Factus' status `1`):
+    /// such a document never changes. A number the ledger does not know, or a ledger that cannot
+    /// be read, counts as not validated.
+    pub async fn is_validated(&self, number: &str) -> bool {
+        let filter = LedgerFilter {
+            number: Some(number.to_owned()),
+            state: Some(LedgerState::Issued),
+            limit: PageSize::new(1).unwrap_or_default(),
+            ..LedgerFilter::default()
+        };
+        match self.ledger.list(&filter).await {
+            Ok(page) => page
+                .entries
+                .iter()
+                .any(|entry| matches!(&entry.status, EntryStatus::Issued { bill, .. } if bill.status == VALIDATED)),
+            Err(error) => {
+                tracing::warn!(number, error = %error.0, "could not tell from the ledger whether a document is validated");
+                false
+            }
+        }
     }
 }

@@ -5,11 +5,12 @@
 //! belongs to, whose prefix the edge puts before Factus' own message
 //! ([`FactusOperation::detail`]).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 
 use factus_domain::user::User;
 
-use crate::documents::{DocumentAccess, DocumentError, DocumentRef};
+use crate::documents::{DocumentAccess, DocumentError, DocumentFileStore, DocumentRef};
 use crate::factus::{
     BillEvents, DocumentFormat, DownloadedFile, FactusAccess, FactusBillGateway, FactusFailure, FactusOperation,
     StatusMessage, UpstreamJson,
@@ -20,11 +21,22 @@ use crate::factus::{
 pub struct InvoiceService {
     bills: Arc<dyn FactusBillGateway>,
     access: Arc<DocumentAccess>,
+    files: Option<Arc<dyn DocumentFileStore>>,
+    /// One download per document and format at a time, so that concurrent first downloads make
+    /// one Factus call and the rest read what it stored.
+    downloading: std::sync::Mutex<HashMap<(String, DocumentFormat), Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl InvoiceService {
     pub fn new(bills: Arc<dyn FactusBillGateway>, access: Arc<DocumentAccess>) -> Self {
-        Self { bills, access }
+        Self { bills, access, files: None, downloading: std::sync::Mutex::default() }
+    }
+
+    /// Keeps the PDF and XML of validated documents in `files` and serves them from there.
+    #[must_use]
+    pub fn with_file_store(mut self, files: Arc<dyn DocumentFileStore>) -> Self {
+        self.files = Some(files);
+        self
     }
 
     /// The whole document as Factus shows it.
@@ -42,7 +54,9 @@ impl InvoiceService {
         Ok(self.bills.show_bill(access, number).await.map_err(FactusFailure::of(FactusOperation::GetInvoice))?)
     }
 
-    /// The bill's PDF or XML.
+    /// The bill's PDF or XML. With a file store, a document DIAN validated (by the ledger) is
+    /// downloaded from Factus once and then served from the store: it never changes. A store
+    /// that fails is logged and bypassed, never the download's failure.
     ///
     /// # Errors
     /// [`DocumentError::NotFound`]; [`FactusFailure`] of the format's download operation
@@ -55,7 +69,45 @@ impl InvoiceService {
         format: DocumentFormat,
     ) -> Result<DownloadedFile, DocumentError> {
         self.access.authorize(user, DocumentRef::Number(number)).await?;
-        Ok(self.bills.download_document(access, number, format).await.map_err(FactusFailure::of(format.operation()))?)
+        let Some(files) = &self.files else {
+            return Ok(self
+                .bills
+                .download_document(access, number, format)
+                .await
+                .map_err(FactusFailure::of(format.operation()))?);
+        };
+        if let Some(file) = stored(files.as_ref(), number, format).await {
+            return Ok(file);
+        }
+        let lock = self.download_lock(number, format);
+        let _downloading = lock.lock().await;
+        if let Some(file) = stored(files.as_ref(), number, format).await {
+            return Ok(file);
+        }
+        let file = self
+            .bills
+            .download_document(access, number, format)
+            .await
+            .map_err(FactusFailure::of(format.operation()))?;
+        if self.access.is_validated(number).await
+            && let Err(error) = files.store(number, &file).await
+        {
+            tracing::warn!(number, error = %error.0, "could not keep a validated document; the next download asks Factus again");
+        }
+        Ok(file)
+    }
+
+    /// The lock of one document's download; entries nobody holds any more are dropped.
+    fn download_lock(&self, number: &str, format: DocumentFormat) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.downloading.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        let key = (number.to_owned(), format);
+        if let Some(lock) = locks.get(&key).and_then(Weak::upgrade) {
+            return lock;
+        }
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        locks.insert(key, Arc::downgrade(&lock));
+        lock
     }
 
     /// The bill's RADIAN events.
@@ -108,6 +160,17 @@ impl InvoiceService {
             .map_err(FactusFailure::of(FactusOperation::DeleteInvoice))?;
         tracing::info!(reference = reference_code, "invoice deleted at Factus");
         Ok(deleted)
+    }
+}
+
+/// The stored file, if any; a store that fails is logged and counts as none.
+async fn stored(files: &dyn DocumentFileStore, number: &str, format: DocumentFormat) -> Option<DownloadedFile> {
+    match files.find(number, format).await {
+        Ok(file) => file,
+        Err(error) => {
+            tracing::warn!(number, error = %error.0, "could not read a stored document; asking Factus");
+            None
+        }
     }
 }
 

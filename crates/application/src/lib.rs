@@ -15,6 +15,7 @@
 //! - [`documents`]: object-level access to issued documents (whose they are, from the ledger).
 //! - [`health`]: the readiness check.
 //! - [`api_keys`]: API keys for machine callers (created by admins, stored as SHA-256).
+//! - [`webhooks`]: signed webhooks of issuance outcomes (the outbox's dispatch, listing, redelivery).
 
 // A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
@@ -34,5 +35,6 @@ pub mod ledger;
 pub mod lookups;
 pub mod ports;
 pub mod users;
+pub mod webhooks;
 
 pub use error::{DatabaseUnavailable, StoreError, error_chain, is_database_unavailable};

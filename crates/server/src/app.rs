@@ -17,11 +17,15 @@ use factus_application::invoices::InvoiceService;
 use factus_application::issuance::{InvoiceIssuance, IssuancePolicy};
 use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
+use factus_application::webhooks::{WebhookPolicy, WebhookService};
 use factus_domain::user::NewPassword;
 use factus_infrastructure::db::Database;
-use factus_infrastructure::factus::{BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy};
+use factus_infrastructure::factus::{
+    BreakerPolicy, CachedLookups, FactusGateway, FactusGatewayConfig, LookupCacheTtl, RetryPolicy,
+};
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
+use factus_infrastructure::webhooks::HttpWebhookTransport;
 use factus_web::state::Services;
 use factus_web::{AppState, WebConfig};
 use secrecy::ExposeSecret;
@@ -108,19 +112,34 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
             ..IssuancePolicy::default()
         },
     ));
+    let webhooks = Arc::new(WebhookService::new(
+        database.webhook_store(),
+        Arc::new(HttpWebhookTransport::new().context("could not set up the webhook client")?),
+        WebhookPolicy {
+            url: config.webhooks.url.clone(),
+            secret: config.webhooks.secret.clone(),
+            max_attempts: config.webhooks.max_attempts,
+            backoff_base: config.webhooks.retry_base,
+            ..WebhookPolicy::default()
+        },
+    ));
     let state = AppState::new(Services {
         auth,
         users: user_admin,
         api_keys,
         health: Arc::new(HealthService::new(users, gateway.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
-        invoices: Arc::new(InvoiceService::new(
-            gateway.clone(),
-            Arc::new(DocumentAccess::new(database.ledger_store())),
-        )),
+        invoices: Arc::new(
+            InvoiceService::new(gateway.clone(), Arc::new(DocumentAccess::new(database.ledger_store())))
+                .with_file_store(database.document_file_store()),
+        ),
         issuance,
-        lookups: Arc::new(LookupService::new(gateway.clone())),
+        lookups: Arc::new(LookupService::new(Arc::new(CachedLookups::new(
+            gateway.clone(),
+            LookupCacheTtl { catalogues: config.caches.lookups, numbering_ranges: config.caches.numbering_ranges },
+        )))),
         factus_status: gateway.clone(),
+        webhooks,
         trusted_proxies: config.trusted_proxies.clone().into(),
         metrics: Some(crate::telemetry::init_metrics()),
     });
@@ -134,6 +153,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
     let background = BackgroundSettings {
         reconcile: !options.without_reconciler,
         reconcile_interval: config.ledger.reconcile_interval,
+        webhook_interval: config.webhooks.dispatch_interval,
     };
     Ok(Application {
         database,

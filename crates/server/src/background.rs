@@ -1,4 +1,5 @@
-//! The background tasks of a serving instance, all started in one place ([`spawn_all`]) by the one
+//! The background tasks of a serving instance (the ledger reconciler, the webhook dispatcher,
+//! pruning of failed logins), all started in one place ([`spawn_all`]) by the one
 //! start-up path ([`crate::app::Application::serve`]); a new task is added here, once.
 //!
 //! Every task is a loop of passes ([`every`]): the first pass runs at once, the next ones every
@@ -10,6 +11,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use factus_application::clock;
+use factus_application::webhooks::DispatchReport;
 use factus_web::AppState;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -31,7 +33,12 @@ pub struct BackgroundSettings {
     pub reconcile: bool,
     /// `LEDGER_RECONCILE_INTERVAL_SECS`.
     pub reconcile_interval: Duration,
+    /// `WEBHOOK_DISPATCH_INTERVAL_MS`: how often due webhook deliveries are sent.
+    pub webhook_interval: Duration,
 }
+
+/// The webhook dispatcher's name in logs.
+pub const WEBHOOK_TASK: &str = "webhook_dispatcher";
 
 /// The running tasks, to wait for after shutdown.
 #[derive(Debug)]
@@ -59,6 +66,23 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
             reconciler::spawn(issuance, settings.reconcile_interval, shutdown.clone().wait()),
         ));
     }
+    if state.webhooks.is_enabled() {
+        let webhooks = state.webhooks.clone();
+        tasks.push((
+            WEBHOOK_TASK,
+            every(WEBHOOK_TASK, settings.webhook_interval, shutdown.clone().wait(), move || {
+                let webhooks = webhooks.clone();
+                async move {
+                    match webhooks.dispatch_due(clock::now()).await {
+                        Ok(report) => record_webhook_metrics(report),
+                        Err(error) => {
+                            tracing::error!(error = format!("{error:#}"), "claiming due webhook deliveries failed")
+                        }
+                    }
+                }
+            }),
+        ));
+    }
     let auth = state.auth.clone();
     tasks.push((
         "login_failure_pruning",
@@ -74,6 +98,21 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
         }),
     ));
     Tasks(tasks)
+}
+
+/// `webhook_deliveries_total{outcome}`: `delivered`, `retried`, `gave_up`, `unrecorded`.
+fn record_webhook_metrics(report: DispatchReport) {
+    let outcomes = [
+        ("delivered", report.delivered),
+        ("retried", report.retried),
+        ("gave_up", report.gave_up),
+        ("unrecorded", report.unrecorded),
+    ];
+    for (outcome, count) in outcomes {
+        if count > 0 {
+            metrics::counter!("webhook_deliveries_total", "outcome" => outcome).increment(u64::from(count));
+        }
+    }
 }
 
 /// Runs `pass` at once and then every `interval` (at least a millisecond) until `shutdown`

@@ -68,6 +68,34 @@ pub struct LedgerSettings {
     pub delete_rejected: bool,
 }
 
+/// Signed webhooks of issuance outcomes.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// `WEBHOOK_URL`: where events are POSTed; none: events are recorded but not sent.
+    pub url: Option<String>,
+    /// `WEBHOOK_SECRET`: the HMAC key; required with `WEBHOOK_URL`.
+    pub secret: SecretString,
+    /// `WEBHOOK_MAX_ATTEMPTS` (default 12): attempts before a delivery is `failed`.
+    pub max_attempts: u32,
+    /// `WEBHOOK_RETRY_BASE_MS` (default 5000): the wait after the first failure, doubling per
+    /// attempt up to an hour.
+    pub retry_base: Duration,
+    /// `WEBHOOK_DISPATCH_INTERVAL_MS` (default 1000): how often each instance looks for due
+    /// deliveries.
+    pub dispatch_interval: Duration,
+}
+
+/// What is kept of Factus' answers.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    /// `FACTUS_LOOKUP_CACHE_SECS` (default 3600; 0 turns the cache off): how long catalogues
+    /// (municipalities, taxes, units, countries, reference tables) and acquirers are reused.
+    pub lookups: Duration,
+    /// `FACTUS_NUMBERING_RANGE_CACHE_SECS` (default 30; 0 = off): numbering ranges, whose
+    /// `current` moves with every document issued.
+    pub numbering_ranges: Duration,
+}
+
 /// `DATABASE_URL`. Its `Debug` hides the password (`postgres://user:***@host/db`), so that
 /// `Config`'s `Debug` can be logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -116,6 +144,8 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     pub factus: FactusSettings,
     pub ledger: LedgerSettings,
+    pub webhooks: WebhookSettings,
+    pub caches: CacheSettings,
     pub cors_origins: Vec<String>,
     /// `TRUSTED_PROXIES`: addresses of load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -315,6 +345,19 @@ impl Config {
                     true,
                     "true or false",
                 )?,
+            },
+            webhooks: parse_webhooks(&get)?,
+            caches: CacheSettings {
+                lookups: Duration::from_secs(non_negative(
+                    "FACTUS_LOOKUP_CACHE_SECS",
+                    get("FACTUS_LOOKUP_CACHE_SECS"),
+                    3600,
+                )?),
+                numbering_ranges: Duration::from_secs(non_negative(
+                    "FACTUS_NUMBERING_RANGE_CACHE_SECS",
+                    get("FACTUS_NUMBERING_RANGE_CACHE_SECS"),
+                    30,
+                )?),
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             trusted_proxies: parse_proxies(get("TRUSTED_PROXIES"))?,
@@ -523,6 +566,31 @@ fn non_negative(variable: &'static str, raw: Option<String>, default: u64) -> Re
     parse_or(variable, raw, default, "a non-negative integer")
 }
 
+/// The `WEBHOOK_*` variables. A URL must be http(s) and comes with a secret.
+fn parse_webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
+    let url = get("WEBHOOK_URL").map(|url| url.trim().to_owned()).filter(|url| !url.is_empty());
+    if let Some(url) = &url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(error("WEBHOOK_URL", format!("must be an http:// or https:// URL (got '{url}')")));
+    }
+    let secret = get("WEBHOOK_SECRET").filter(|secret| !secret.is_empty());
+    if url.is_some() && secret.is_none() {
+        return Err(error("WEBHOOK_SECRET", "is required with WEBHOOK_URL (the key the events are signed with)"));
+    }
+    Ok(WebhookSettings {
+        url,
+        secret: SecretString::from(secret.unwrap_or_default()),
+        max_attempts: positive("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS"), 12)?,
+        retry_base: Duration::from_millis(positive("WEBHOOK_RETRY_BASE_MS", get("WEBHOOK_RETRY_BASE_MS"), 5000)?),
+        dispatch_interval: Duration::from_millis(positive(
+            "WEBHOOK_DISPATCH_INTERVAL_MS",
+            get("WEBHOOK_DISPATCH_INTERVAL_MS"),
+            1000,
+        )?),
+    })
+}
+
 /// `TRUSTED_PROXIES`: comma-separated IP addresses.
 fn parse_proxies(raw: Option<String>) -> Result<Vec<std::net::IpAddr>, ConfigError> {
     let Some(raw) = raw else { return Ok(Vec::new()) };
@@ -669,6 +737,25 @@ mod tests {
         let config = load(&[("CORS_ORIGINS", "http://a.co, http://b.co")]).unwrap();
         assert_eq!(config.cors_origins, ["http://a.co", "http://b.co"]);
         assert_eq!(load(&[("CORS_ORIGINS", "not an origin")]).unwrap_err().variable, "CORS_ORIGINS");
+    }
+
+    #[test]
+    fn a_webhook_url_needs_a_secret_and_an_http_scheme() {
+        let error = load(&[("WEBHOOK_URL", "https://erp.example/hooks")]).unwrap_err();
+        assert_eq!(error.variable, "WEBHOOK_SECRET");
+        let error = load(&[("WEBHOOK_URL", "ftp://erp.example"), ("WEBHOOK_SECRET", "s")]).unwrap_err();
+        assert_eq!(error.variable, "WEBHOOK_URL");
+        let config = load(&[("WEBHOOK_URL", "https://erp.example/hooks"), ("WEBHOOK_SECRET", "s")]).unwrap();
+        assert_eq!(config.webhooks.url.as_deref(), Some("https://erp.example/hooks"));
+        assert!(!format!("{config:?}").contains("WEBHOOK_SECRET=s"));
+    }
+
+    #[test]
+    fn lookups_are_cached_an_hour_and_numbering_ranges_half_a_minute_by_default() {
+        let config = load(&[]).unwrap();
+        assert_eq!(config.caches.lookups, Duration::from_secs(3600));
+        assert_eq!(config.caches.numbering_ranges, Duration::from_secs(30));
+        assert!(config.webhooks.url.is_none());
     }
 
     #[test]

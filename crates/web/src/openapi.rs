@@ -42,6 +42,8 @@ use crate::{later, routes, schemas};
         routes::api_keys::create_api_key,
         routes::api_keys::list_api_keys,
         routes::api_keys::revoke_api_key,
+        routes::webhooks::list_deliveries,
+        routes::webhooks::redeliver,
         routes::health::health,
         routes::health::ready,
     ),
@@ -52,6 +54,7 @@ use crate::{later, routes, schemas};
         (name = "api-keys", description = "API keys of machine callers (admins only); send one as `X-API-Key` instead of a bearer token."),
         (name = "invoices", description = "DIAN invoices through Factus: create, show, download, events, e-mail, delete."),
         (name = "lookups", description = "Factus reference catalogues and DIAN code tables."),
+        (name = "webhooks", description = "Signed webhooks of issuance outcomes: deliveries and redelivery (admins only)."),
         (name = "health", description = "Liveness and readiness probes."),
     )
 )]

@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{api_keys, auth, factus_auth, health, invoices, ledger, lookups, users};
+use crate::routes::{api_keys, auth, factus_auth, health, invoices, ledger, lookups, users, webhooks};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -75,6 +75,8 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/users/{username}", patch(users::update_user).delete(users::delete_user))
         .route("/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
         .route("/api-keys/{id}", delete(api_keys::revoke_api_key))
+        .route("/webhooks/deliveries", get(webhooks::list_deliveries))
+        .route("/webhooks/deliveries/{event_id}/redeliver", post(webhooks::redeliver))
         .route("/health", get(health::health))
         .route("/health/ready", get(health::ready));
 

@@ -799,6 +799,24 @@ pub fn document_kind() -> ObjectBuilder {
     text().enum_values(Some(["invoice", "credit_note", "debit_note", "support_document"]))
 }
 
+/// The states of a webhook delivery.
+pub fn delivery_status() -> ObjectBuilder {
+    text().enum_values(Some(["pending", "delivered", "failed"]))
+}
+
+/// The query of `GET /webhooks/deliveries`.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Only its description is used; the handler reads the raw query.
+pub struct WebhookDeliveryQuery {
+    /// pending, delivered or failed
+    #[param(schema_with = delivery_status, required = false)]
+    status: Option<String>,
+    /// How many, newest first
+    #[param(schema_with = page_size, required = false)]
+    limit: Option<u32>,
+}
+
 /// The query of `GET /invoices` (the ledger).
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

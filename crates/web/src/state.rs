@@ -11,6 +11,7 @@ use factus_application::invoices::InvoiceService;
 use factus_application::issuance::InvoiceIssuance;
 use factus_application::lookups::LookupService;
 use factus_application::users::UserAdmin;
+use factus_application::webhooks::WebhookService;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Shared application state: one `Arc`, because every extractor of every request clones it
@@ -48,6 +49,8 @@ pub struct Services {
     pub lookups: Arc<LookupService>,
     /// Whether the server has its own Factus session, and the circuit breaker's state.
     pub factus_status: Arc<dyn FactusStatus>,
+    /// Signed webhooks: the dispatcher (a background task) and the admins' delivery list.
+    pub webhooks: Arc<WebhookService>,
     /// Proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` names the real client; empty means
     /// the TCP peer is the client.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,

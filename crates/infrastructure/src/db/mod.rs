@@ -13,6 +13,9 @@
 //! - [`ledger_postgres`], [`ledger_sqlite`]: the invoice ledger ([`PgLedgerStore`],
 //!   [`SqliteLedgerStore`]); `ledger` holds what both share (row shape, stored response, paging).
 //! - [`api_keys_postgres`], [`api_keys_sqlite`]: API keys ([`PgApiKeyStore`], [`SqliteApiKeyStore`]).
+//! - [`webhooks`]: the webhook outbox ([`SqlWebhookStore`]), and [`document_files`]: validated
+//!   documents' PDF and XML ([`SqlDocumentFileStore`]); one set of statements for both backends
+//!   (`on_pool!`).
 //!
 //! Each adapter is written once, as a macro in the shared module (`users`, `ledger`,
 //! `api_keys`) that a backend module invokes with what differs: the SQL is the same text on both
@@ -42,9 +45,23 @@ macro_rules! pooled_store {
 }
 use pooled_store;
 
+/// Runs `$body` with `$pool` bound to the database's pool, whichever backend it is: one statement
+/// text, compiled once per driver. For tables whose columns have the same types on both backends
+/// (text, integers, booleans; `$n` placeholders work on SQLite too): the webhook outbox and the
+/// stored documents.
+macro_rules! on_pool {
+    ($database:expr, $pool:ident => $body:expr) => {
+        match $database {
+            Database::Postgres($pool) => $body,
+            Database::Sqlite($pool) => $body,
+        }
+    };
+}
+
 mod api_keys;
 pub mod api_keys_postgres;
 pub mod api_keys_sqlite;
+pub mod document_files;
 mod ledger;
 pub mod ledger_postgres;
 pub mod ledger_sqlite;
@@ -52,6 +69,7 @@ pub mod postgres;
 pub mod sqlite;
 pub(crate) mod url;
 mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -70,11 +88,13 @@ use uuid::Uuid;
 
 pub use self::api_keys_postgres::PgApiKeyStore;
 pub use self::api_keys_sqlite::SqliteApiKeyStore;
+pub use self::document_files::SqlDocumentFileStore;
 pub use self::ledger_postgres::PgLedgerStore;
 pub use self::ledger_sqlite::SqliteLedgerStore;
 pub use self::postgres::{PgLoginAttemptStore, PgUserStore};
 pub use self::sqlite::{SqliteLoginAttemptStore, SqliteUserStore};
 pub use self::url::redact_url;
+pub use self::webhooks::SqlWebhookStore;
 
 /// The Postgres migrations, embedded at compile time. Public so that other test suites can use
 /// them (for example with `#[sqlx::test(migrator = "…")]`).
@@ -248,6 +268,18 @@ impl Database {
             Self::Postgres(pool) => Arc::new(PgApiKeyStore::new(pool.clone())),
             Self::Sqlite(pool) => Arc::new(SqliteApiKeyStore::new(pool.clone())),
         }
+    }
+
+    /// The stored PDFs and XMLs of validated documents, as the port the invoice use cases take.
+    #[must_use]
+    pub fn document_file_store(&self) -> Arc<dyn factus_application::documents::DocumentFileStore> {
+        Arc::new(SqlDocumentFileStore::new(self.clone()))
+    }
+
+    /// The webhook outbox of this database, as the port the webhook use cases take.
+    #[must_use]
+    pub fn webhook_store(&self) -> Arc<dyn factus_application::webhooks::WebhookStore> {
+        Arc::new(SqlWebhookStore::new(self.clone()))
     }
 
     /// Closes every connection, waiting for the ones in use to be returned (graceful shutdown;

@@ -14,6 +14,8 @@
 //! - [`version`]: `FACTUS_API_VERSION` (v1, v2, auto) and the switch after Factus' 403.
 //! - [`payload`]: the `POST /v1/bills/validate` body; [`payload_v2`]: the `POST /v2/bills/validate`
 //!   body translated from the same invoice; `payload_parts`: the parts both write alike.
+//! - [`cache`]: [`CachedLookups`], the lookups kept for a time to live per kind, with concurrent
+//!   misses collapsed into one call.
 //!
 //! Every call is built for the version in use (`/v1/...` or `/v2/...`, v1 ids or v2 codes) and
 //! read back into the same application types, so the ledger, the reconciler, the breaker, the
@@ -30,6 +32,7 @@
 //! `factus_upstream_retries_total{endpoint}`, and the gauge `factus_circuit_state`.
 
 mod breaker;
+pub mod cache;
 pub mod config;
 mod messages;
 mod oauth;
@@ -56,6 +59,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+pub use cache::{CachedLookups, LookupCacheTtl};
 pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RetryPolicy, default_user_agent};
 pub use version::ApiVersionSetting;
 

@@ -24,6 +24,7 @@ use factus_application::documents::DocumentError;
 use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
 use factus_application::issuance::IssueError;
 use factus_application::users::{CreateUserError, UpdateUserError};
+use factus_application::webhooks::RedeliverError;
 use serde_json::{Value, json};
 
 use crate::factus::missing_factus_token;
@@ -358,6 +359,15 @@ impl From<RevokeApiKeyError> for ApiError {
         match error {
             RevokeApiKeyError::NotFound => Self::detail(StatusCode::NOT_FOUND, "API key not found"),
             RevokeApiKeyError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<RedeliverError> for ApiError {
+    fn from(error: RedeliverError) -> Self {
+        match error {
+            RedeliverError::NotFound => Self::detail(StatusCode::NOT_FOUND, "Webhook delivery not found"),
+            RedeliverError::Unexpected(error) => Self::internal(error),
         }
     }
 }

@@ -150,6 +150,13 @@ fn revoke_api_key_variant(error: &RevokeApiKeyError) -> &'static str {
     }
 }
 
+fn redeliver_variant(error: &RedeliverError) -> &'static str {
+    match error {
+        RedeliverError::NotFound => "RedeliverError::NotFound",
+        RedeliverError::Unexpected(_) => "RedeliverError::Unexpected",
+    }
+}
+
 /// Builds a row from a use-case error, naming its variant through the exhaustive `match`.
 macro_rules! case {
     ($name:ident, $error:expr, $status:expr, $body:expr) => {{
@@ -390,6 +397,8 @@ fn table() -> Vec<Row> {
         case!(create_api_key_variant, CreateApiKeyError::Unexpected(StoreError(boom())), 500, internal()),
         case!(revoke_api_key_variant, RevokeApiKeyError::NotFound, 404, detail("API key not found")),
         case!(revoke_api_key_variant, RevokeApiKeyError::Unexpected(StoreError(boom())), 500, internal()),
+        case!(redeliver_variant, RedeliverError::NotFound, 404, detail("Webhook delivery not found")),
+        case!(redeliver_variant, RedeliverError::Unexpected(StoreError(boom())), 500, internal()),
         case!(store_variant, StoreError(boom()), 500, internal()),
         case!(store_variant, database_down(), 503, database_unavailable()),
     ]
@@ -432,6 +441,8 @@ const VARIANTS: &[&str] = &[
     "CreateApiKeyError::Unexpected",
     "RevokeApiKeyError::NotFound",
     "RevokeApiKeyError::Unexpected",
+    "RedeliverError::NotFound",
+    "RedeliverError::Unexpected",
     "StoreError",
     "DocumentError::NotFound",
     "DocumentError::Factus",

@@ -8,3 +8,4 @@ pub mod invoices;
 pub mod ledger;
 pub mod lookups;
 pub mod users;
+pub mod webhooks;
