@@ -24,8 +24,11 @@ pub struct InvoiceService {
     files: Option<Arc<dyn DocumentFileStore>>,
     /// One download per document and format at a time, so that concurrent first downloads make
     /// one Factus call and the rest read what it stored.
-    downloading: std::sync::Mutex<HashMap<(String, DocumentFormat), Weak<tokio::sync::Mutex<()>>>>,
+    downloading: std::sync::Mutex<HashMap<(String, DocumentFormat), DownloadLock>>,
 }
+
+/// Held while one document is being downloaded from Factus; weak, so finished ones can go.
+type DownloadLock = Weak<tokio::sync::Mutex<()>>;
 
 impl InvoiceService {
     pub fn new(bills: Arc<dyn FactusBillGateway>, access: Arc<DocumentAccess>) -> Self {
