@@ -15,6 +15,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
@@ -22,12 +23,61 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 const ADMIN_PASSWORD: &str = "console-admin-password";
 const PATIENCE: Duration = Duration::from_secs(30);
 const CHROMEDRIVER: &str = "chromedriver";
+
+/// A webhook receiver that answers every request with the status it is told (500 until told
+/// otherwise).
+struct Receiver {
+    url: String,
+    status: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a local port");
+        let url = format!("http://{}/hooks", listener.local_addr().expect("its address"));
+        let status = Arc::new(AtomicU16::new(500));
+        let answer = status.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let status = answer.load(Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buffer = [0_u8; 4096];
+                    // The head, then as much body as it announces.
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        request.extend_from_slice(&buffer[..read]);
+                        let text = String::from_utf8_lossy(&request);
+                        if let Some(head_end) = text.find("\r\n\r\n") {
+                            let length = text[..head_end]
+                                .lines()
+                                .find_map(|line| {
+                                    line.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|n| n.trim().parse::<usize>().unwrap_or(0))
+                                })
+                                .unwrap_or(0);
+                            if request.len() >= head_end + 4 + length {
+                                break;
+                            }
+                        }
+                    }
+                    let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                    drop(stream.write_all(reply.as_bytes()).await);
+                });
+            }
+        });
+        Self { url, status }
+    }
+}
 
 /// A running `factus-api --simulate-factus` on a SQLite file of its own.
 struct Server {
@@ -36,12 +86,15 @@ struct Server {
     base: String,
     /// The in-process Factus simulator, for its fault injection.
     simulator: String,
+    /// Where the server sends its webhooks.
+    receiver: Receiver,
     http: reqwest::Client,
 }
 
 impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let receiver = Receiver::start().await;
         let mut child = Command::new(env!("CARGO_BIN_EXE_factus-api"))
             .args(["--simulate-factus", "--bind", "127.0.0.1:0"])
             .current_dir(dir.path())
@@ -51,6 +104,11 @@ impl Server {
             .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
             // A rejected document stays at Factus, for an operator to delete in the console.
             .env("FACTUS_DELETE_REJECTED", "false")
+            // One attempt per delivery, dispatched at once: a refused one fails for good.
+            .env("WEBHOOK_URL", &receiver.url)
+            .env("WEBHOOK_SECRET", "console-webhook-secret")
+            .env("WEBHOOK_MAX_ATTEMPTS", "1")
+            .env("WEBHOOK_DISPATCH_INTERVAL_MS", "100")
             // JSON logs: the simulator's address is read from its start-up line.
             .env("RUST_LOG", "warn,factus_server::simulator=info")
             .env("LOG_FORMAT", "json")
@@ -79,7 +137,7 @@ impl Server {
         let mut stderr = child.stderr.take().expect("stderr");
         tokio::spawn(async move { drop(stderr.read_to_end(&mut Vec::new()).await) });
         let http = reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client");
-        Self { _child: child, _dir: dir, base: format!("http://{address}"), simulator, http }
+        Self { _child: child, _dir: dir, base: format!("http://{address}"), simulator, receiver, http }
     }
 
     fn url(&self, path: &str) -> String {
@@ -273,6 +331,21 @@ impl Browser {
         }
     }
 
+    /// Opens `path` again and again until its text contains `expected` (what a background task
+    /// changes shows on a later load).
+    async fn open_until(&self, path: &str, expected: &str) {
+        let started = Instant::now();
+        loop {
+            self.open(path).await;
+            let text = self.page_text().await;
+            if text.contains(expected) {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "{path} never said {expected:?}; it says:\n{text}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn log_in(&self, username: &str, password: &str) {
         self.open("/console/login").await;
         self.type_into("#username", username).await;
@@ -416,6 +489,32 @@ async fn an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page(s
     browser.wait_for_text("Factus tiene el documento: quedó emitido.").await;
     assert_eq!(browser.text("#state").await, "Emitido");
     assert!(browser.text("#number").await.starts_with("SETP"));
+}
+
+async fn a_failed_webhook_delivery_is_redelivered_from_the_console(server: Arc<Server>, browser: Browser) {
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    let (status, created) = server.create_invoice(&admin, &invoice("CON-HOOK")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+
+    // The receiver refuses it (500) and the one attempt is used up.
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.open_until("/console/webhooks?status=failed", "CON-HOOK").await;
+    browser.screenshot("webhooks").await;
+
+    server.receiver.status.store(200, Ordering::SeqCst);
+    let redeliver = "//tr[.//a[normalize-space()='CON-HOOK']]//button[@type='submit']";
+    browser
+        .client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(redeliver))
+        .await
+        .expect("the redeliver button")
+        .click()
+        .await
+        .expect("it is clicked");
+    browser.wait_for_text("Entrega programada de nuevo.").await;
+    browser.open_until("/console/webhooks?status=delivered", "CON-HOOK").await;
 }
 
 async fn an_admin_creates_a_user_and_an_api_key_that_works_until_it_is_revoked(server: Arc<Server>, browser: Browser) {
@@ -597,6 +696,7 @@ fn main() -> ExitCode {
         an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_emails_it,
         a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus,
         an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page,
+        a_failed_webhook_delivery_is_redelivered_from_the_console,
         an_admin_creates_a_user_and_an_api_key_that_works_until_it_is_revoked,
         a_user_sees_only_their_own_documents_and_no_admin_page,
         a_form_posted_without_its_csrf_token_is_refused_and_logout_ends_the_session,

@@ -261,6 +261,19 @@ texts! {
     ExpiresOptional => "Vence (opcional, AAAA-MM-DD)", "Expires (optional, YYYY-MM-DD)";
     NoKeys => "No hay claves.", "No keys.";
     InvalidInput => "Revise los datos", "Check the input";
+    // Webhooks
+    Webhooks => "Webhooks", "Webhooks";
+    WebhooksOff => "No hay receptor configurado (WEBHOOK_URL): los eventos se guardan pero no se envían.", "No receiver is configured (WEBHOOK_URL): events are kept but not sent.";
+    DeliveryPending => "por enviar", "pending";
+    DeliveryDelivered => "entregado", "delivered";
+    DeliveryFailed => "fallido", "failed";
+    NoDeliveries => "No hay entregas.", "No deliveries.";
+    Event => "Evento", "Event";
+    LastAttempt => "Último intento", "Last attempt";
+    Answer => "Respuesta", "Answer";
+    Redeliver => "Reenviar", "Redeliver";
+    DeliveryAttempts => "Intentos", "Attempts";
+    Redelivered => "Entrega programada de nuevo.", "Delivery scheduled again.";
     NoCookieNoScript => "La consola necesita cookies; JavaScript es opcional.", "The console needs cookies; JavaScript is optional.";
 }
 

@@ -10,7 +10,8 @@
 //! Layout:
 //! - [`session`]: login (the API's login use case and throttling), the session cookie, CSRF,
 //!   logout.
-//! - [`pages`]: the overview, documents, one document and its actions, users and API keys.
+//! - [`pages`]: the overview, documents, one document and its actions, users, API keys and
+//!   webhook deliveries.
 //! - [`page`]: the page shell and error pages; [`i18n`]: Spanish and English; [`format`]:
 //!   Colombian time and pesos.
 
@@ -72,6 +73,8 @@ pub fn router(app: AppState, secure_cookies: bool) -> Router<AppState> {
         .route("/users/{username}/password", post(pages::users::reset_password))
         .route("/keys", get(pages::keys::list).post(pages::keys::create))
         .route("/keys/{id}/revoke", post(pages::keys::revoke))
+        .route("/webhooks", get(pages::webhooks::list))
+        .route("/webhooks/{id}/redeliver", post(pages::webhooks::redeliver))
         .fallback(not_found)
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

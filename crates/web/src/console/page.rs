@@ -15,6 +15,7 @@ pub enum Nav {
     Documents,
     Users,
     Keys,
+    Webhooks,
     None,
 }
 
@@ -73,6 +74,7 @@ impl Page {
                                     @if *is_admin {
                                         (link(Nav::Users, &format!("{BASE}/users"), T::Users))
                                         (link(Nav::Keys, &format!("{BASE}/keys"), T::ApiKeys))
+                                        (link(Nav::Webhooks, &format!("{BASE}/webhooks"), T::Webhooks))
                                     }
                                 }
                             }

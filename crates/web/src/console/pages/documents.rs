@@ -114,7 +114,13 @@ impl DocumentsQuery {
 /// The path of one document's page.
 #[must_use]
 pub fn document_path(entry: &LedgerEntry) -> String {
-    format!("{BASE}/documents/{}/{}", encode_segment(entry.reference_code.as_str()), entry.id)
+    entry_path(entry.reference_code.as_str(), entry.id)
+}
+
+/// The path of the page of entry `id` of `reference`.
+#[must_use]
+pub fn entry_path(reference: &str, id: uuid::Uuid) -> String {
+    format!("{BASE}/documents/{}/{id}", encode_segment(reference))
 }
 
 /// Percent-encodes a path segment (a reference may hold `/`, `?`, `#`, spaces…).

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod keys;
 pub mod overview;
 pub mod users;
+pub mod webhooks;
 
 use factus_application::factus::FactusAccess;
 use factus_application::ledger::LedgerState;
