@@ -89,31 +89,39 @@ async fn remove_fault(State(app): Shared, Path(id): Path<u64>) -> Response {
     }
 }
 
-async fn bills(State(app): Shared) -> Response {
-    let mut docs = app.store.all(DocKind::Bill);
+/// The documents of a family, newest first, with the key DIAN gives that family (`cufe` of a
+/// bill, `cude` of a note, `cuds` of a support document) and, for notes, the bill they amend.
+fn documents(app: &App, kind: DocKind, key: &str) -> Response {
+    let mut docs = app.store.all(kind);
     docs.reverse();
     let list: Vec<Value> = docs
         .iter()
         .map(|d| {
-            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
-                   "cufe": d.key, "status": d.status})
+            let mut document = json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
+                                      key: d.key, "status": d.status});
+            if matches!(kind, DocKind::CreditNote | DocKind::DebitNote) {
+                document["bill_id"] = json!(d.bill.as_ref().map(|b| b.id));
+            }
+            document
         })
         .collect();
     json_response(StatusCode::OK, &Value::Array(list))
 }
 
+async fn bills(State(app): Shared) -> Response {
+    documents(&app, DocKind::Bill, "cufe")
+}
+
 async fn credit_notes(State(app): Shared) -> Response {
-    let mut docs = app.store.all(DocKind::CreditNote);
-    docs.reverse();
-    let list: Vec<Value> = docs
-        .iter()
-        .map(|d| {
-            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
-                   "cude": d.key, "status": d.status,
-                   "bill_id": d.bill.as_ref().map(|b| b.id)})
-        })
-        .collect();
-    json_response(StatusCode::OK, &Value::Array(list))
+    documents(&app, DocKind::CreditNote, "cude")
+}
+
+async fn debit_notes(State(app): Shared) -> Response {
+    documents(&app, DocKind::DebitNote, "cude")
+}
+
+async fn support_documents(State(app): Shared) -> Response {
+    documents(&app, DocKind::SupportDocument, "cuds")
 }
 
 /// Per family, the document that makes new creates answer 409 (`null` when none).
@@ -134,33 +142,6 @@ async fn blockers(State(app): Shared) -> Response {
         out.insert(name.into(), blocker.unwrap_or(Value::Null));
     }
     json_response(StatusCode::OK, &Value::Object(out))
-}
-
-async fn debit_notes(State(app): Shared) -> Response {
-    let mut docs = app.store.all(DocKind::DebitNote);
-    docs.reverse();
-    let list: Vec<Value> = docs
-        .iter()
-        .map(|d| {
-            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
-                   "cude": d.key, "status": d.status,
-                   "bill_id": d.bill.as_ref().map(|b| b.id)})
-        })
-        .collect();
-    json_response(StatusCode::OK, &Value::Array(list))
-}
-
-async fn support_documents(State(app): Shared) -> Response {
-    let mut docs = app.store.all(DocKind::SupportDocument);
-    docs.reverse();
-    let list: Vec<Value> = docs
-        .iter()
-        .map(|d| {
-            json!({"id": d.id, "number": d.number, "reference_code": d.reference_code,
-                   "cuds": d.key, "status": d.status})
-        })
-        .collect();
-    json_response(StatusCode::OK, &Value::Array(list))
 }
 
 async fn requests(State(app): Shared) -> Response {

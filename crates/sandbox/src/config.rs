@@ -18,6 +18,14 @@ pub const DEFAULT_CLIENT_SECRET: &str = "factus-sandbox-secret";
 pub const DEFAULT_USERNAME: &str = "sandbox@factus.com.co";
 /// Password accepted by default.
 pub const DEFAULT_PASSWORD: &str = "sandbox2024%";
+/// The form of a password grant with the default credentials (`POST /oauth/token`).
+pub const DEFAULT_PASSWORD_GRANT: [(&str, &str); 5] = [
+    ("grant_type", "password"),
+    ("client_id", DEFAULT_CLIENT_ID),
+    ("client_secret", DEFAULT_CLIENT_SECRET),
+    ("username", DEFAULT_USERNAME),
+    ("password", DEFAULT_PASSWORD),
+];
 /// Access-token lifetime, as measured on the real sandbox.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(3600);
 /// Rate-limit window: Factus counts requests per minute.

@@ -54,8 +54,8 @@ mod version;
 mod xml;
 
 pub use config::{
-    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL,
-    DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
+    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_PASSWORD_GRANT,
+    DEFAULT_RATE_WINDOW, DEFAULT_TOKEN_TTL, DEFAULT_USERNAME, DuplicatePolicy, SandboxArgs, SandboxConfig,
 };
 pub use faults::{FaultKind, FaultSpec};
 pub use server::Sandbox;

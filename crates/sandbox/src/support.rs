@@ -92,24 +92,10 @@ fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> O
     let p = "provider";
     let document_id = v.int_in(o, p, "identification_document_id", true, |id| PROVIDER_DOCUMENTS.contains(&id));
     let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document_id == Some(NIT)
-        && let Some(id) = &identification
-        && !id.bytes().all(|b| b.is_ascii_digit())
-    {
-        v.errors.add(
-            "provider.identification",
-            "El campo provider.identification solo debe contener números (un NIT se envía sin DV ni guiones).".into(),
-        );
+    if document_id == Some(NIT) {
+        v.nit_digits("provider.identification", "provider.identification", identification.as_deref());
     }
-    let dv = match present(o, "dv") {
-        None => None,
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d < 10) => Some(n.to_string()),
-        Some(Value::String(s)) if s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.clone()),
-        Some(_) => {
-            v.invalid("provider.dv");
-            None
-        }
-    };
+    let dv = v.check_digit(o, p);
     let trade_name = v.string(o, p, "trade_name", false);
     let names = v.string(o, p, "names", true);
     let address = v.string(o, p, "address", false);

@@ -10,8 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use crate::catalog::{
-    CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, INVOICE_DOCUMENTS, PAYMENT_FORMS, PAYMENT_METHODS,
-    PRODUCT_TRIBUTES, STANDARD_CODES,
+    CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, PAYMENT_FORMS, PAYMENT_METHODS, PRODUCT_TRIBUTES, STANDARD_CODES,
 };
 use crate::model::{
     CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, SupportFields, WithholdingInput,
@@ -24,8 +23,8 @@ use crate::v2::codes::{
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
-    Context, Errors, FieldReader, Invalid, allowance_charges, billing_period, nit_check_digit, numbering_range,
-    order_reference, present, related_documents,
+    Context, Errors, FieldReader, Invalid, allowance_charges, billing_period, document_code, nit_check_digit,
+    numbering_range, order_reference, present, related_documents,
 };
 
 /// A `(code, name)` table.
@@ -50,12 +49,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
     let kind = ctx.kind;
 
     let range_id = numbering_range(&mut v, root, ctx);
-    let document = match kind {
-        DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
-        DocKind::CreditNote => "91".into(),
-        DocKind::DebitNote => "92".into(),
-        DocKind::SupportDocument => "05".into(),
-    };
+    let document = document_code(&mut v, root, kind);
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
     let observation = v.bounded_string(root, "", "observation", false, 250);
     let created_time = v.time(root, "", "created_time");
@@ -373,24 +367,10 @@ fn party(
         other => other,
     };
     let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document.as_deref() == Some("31")
-        && let Some(id) = &identification
-        && !id.bytes().all(|b| b.is_ascii_digit())
-    {
-        v.errors.add(
-            &format!("{p}.identification"),
-            "El campo identificación solo debe contener números (un NIT se envía sin DV ni guiones).".into(),
-        );
+    if document.as_deref() == Some("31") {
+        v.nit_digits(&format!("{p}.identification"), "identificación", identification.as_deref());
     }
-    let dv = match present(o, "dv") {
-        None => None,
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d < 10) => Some(n.to_string()),
-        Some(Value::String(s)) if s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.clone()),
-        Some(_) => {
-            v.invalid(&format!("{p}.dv"));
-            None
-        }
-    };
+    let dv = v.check_digit(o, p);
     let company = if provider { None } else { v.string(o, p, "company", false) };
     let trade_name = v.string(o, p, "trade_name", false);
     let names = v.string(o, p, "names", provider);

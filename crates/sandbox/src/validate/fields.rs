@@ -100,17 +100,54 @@ impl FieldReader {
         self.errors.add(path, format!("El campo {} {rule}", attribute(path)));
     }
 
-    pub fn string(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<String> {
-        let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
+    /// The field's value; a missing required one is recorded as such.
+    fn value<'v>(&mut self, obj: &'v Map<String, Value>, path: &str, key: &str, required: bool) -> Option<&'v Value> {
+        let value = present(obj, key);
+        if value.is_none() && required {
+            self.required(path);
+        }
+        value
+    }
+
+    /// A NIT's identification is digits only (its check digit goes in `dv`); `name` is how the
+    /// message names the field.
+    pub fn nit_digits(&mut self, path: &str, name: &str, identification: Option<&str>) {
+        if identification.is_some_and(|id| !id.bytes().all(|b| b.is_ascii_digit())) {
+            self.errors
+                .add(path, format!("El campo {name} solo debe contener números (un NIT se envía sin DV ni guiones)."));
+        }
+    }
+
+    /// `dv`, the NIT's check digit: one digit, as a number or a string.
+    pub fn check_digit(&mut self, obj: &Map<String, Value>, prefix: &str) -> Option<String> {
+        match present(obj, "dv")? {
+            Value::Number(n) if n.as_u64().is_some_and(|d| d < 10) => Some(n.to_string()),
+            Value::String(s) if s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.clone()),
+            _ => {
+                self.invalid(&join(prefix, "dv"));
                 None
             }
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
+        }
+    }
+
+    /// A number with at most two decimals.
+    fn two_decimals(&mut self, path: &str, value: &Value) -> Option<Decimal> {
+        let Some(number) = decimal_of(value) else {
+            self.fail(path, "debe ser un número.");
+            return None;
+        };
+        if number.scale() > 2 {
+            self.fail(path, "debe tener como máximo 2 cifras decimales.");
+            return None;
+        }
+        Some(number)
+    }
+
+    pub fn string(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<String> {
+        let path = join(prefix, key);
+        match self.value(obj, &path, key, required)? {
+            Value::String(s) => Some(s.clone()),
+            _ => {
                 self.fail(&path, "debe ser una cadena de caracteres.");
                 None
             }
@@ -135,15 +172,7 @@ impl FieldReader {
 
     pub fn int(&mut self, obj: &Map<String, Value>, prefix: &str, key: &str, required: bool) -> Option<u64> {
         let path = join(prefix, key);
-        let value = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
+        let value = self.value(obj, &path, key, required)?;
         let parsed = match value {
             Value::Number(n) => n.as_u64().or_else(|| {
                 decimal_of(value)
@@ -186,23 +215,8 @@ impl FieldReader {
         max: Option<Decimal>,
     ) -> Option<Decimal> {
         let path = join(prefix, key);
-        let value = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(v) => v,
-        };
-        let Some(number) = decimal_of(value) else {
-            self.fail(&path, "debe ser un número.");
-            return None;
-        };
-        if number.scale() > 2 {
-            self.fail(&path, "debe tener como máximo 2 cifras decimales.");
-            return None;
-        }
+        let value = self.value(obj, &path, key, required)?;
+        let number = self.two_decimals(&path, value)?;
         if number.is_sign_negative() && !number.is_zero() {
             self.fail(&path, "debe ser al menos 0.");
             return None;
@@ -226,14 +240,7 @@ impl FieldReader {
     ) -> Option<Decimal> {
         let path = join(prefix, key);
         let value = present(obj, key)?;
-        let Some(number) = decimal_of(value) else {
-            self.fail(&path, "debe ser un número.");
-            return None;
-        };
-        if number.scale() > 2 {
-            self.fail(&path, "debe tener como máximo 2 cifras decimales.");
-            return None;
-        }
+        let number = self.two_decimals(&path, value)?;
         if number.abs() > limit {
             self.fail(&path, &format!("debe estar entre -{limit} y {limit}."));
             return None;
@@ -251,16 +258,10 @@ impl FieldReader {
         table: &[(&'static str, &'static str)],
     ) -> Option<String> {
         let path = join(prefix, key);
-        let text = match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                return None;
-            }
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(_) => {
+        let text = match self.value(obj, &path, key, required)? {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => {
                 self.invalid(&path);
                 return None;
             }
@@ -333,15 +334,9 @@ impl FieldReader {
         required: bool,
     ) -> Option<&'v Map<String, Value>> {
         let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::Object(map)) => Some(map),
-            Some(_) => {
+        match self.value(obj, &path, key, required)? {
+            Value::Object(map) => Some(map),
+            _ => {
                 self.fail(&path, "debe ser un conjunto.");
                 None
             }
@@ -356,21 +351,15 @@ impl FieldReader {
         required: bool,
     ) -> Option<&'v Vec<Value>> {
         let path = join(prefix, key);
-        match present(obj, key) {
-            None => {
+        match self.value(obj, &path, key, required)? {
+            Value::Array(list) if list.is_empty() => {
                 if required {
                     self.required(&path);
                 }
                 None
             }
-            Some(Value::Array(list)) if list.is_empty() => {
-                if required {
-                    self.required(&path);
-                }
-                None
-            }
-            Some(Value::Array(list)) => Some(list),
-            Some(_) => {
+            Value::Array(list) => Some(list),
+            _ => {
                 self.fail(&path, "debe ser un conjunto.");
                 None
             }

@@ -74,12 +74,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
     let kind = ctx.kind;
 
     let range_id = numbering_range(&mut v, root, ctx);
-    let document = match kind {
-        DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
-        DocKind::CreditNote => "91".into(),
-        DocKind::SupportDocument => "05".into(),
-        DocKind::DebitNote => "92".into(),
-    };
+    let document = document_code(&mut v, root, kind);
     let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
     let observation = v.bounded_string(root, "", "observation", false, 250);
     let payment_form = match kind {
@@ -248,29 +243,25 @@ fn credit_note_fields(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Cont
     Some(CreditNoteFields { correction_concept_code: concept?, customization_id: customization?, bill_id })
 }
 
+/// The DIAN document code: a bill's `document` (`01` by default), fixed for the other kinds.
+pub(crate) fn document_code(v: &mut FieldReader, root: &Map<String, Value>, kind: DocKind) -> String {
+    match kind {
+        DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
+        DocKind::CreditNote => "91".into(),
+        DocKind::SupportDocument => "05".into(),
+        DocKind::DebitNote => "92".into(),
+    }
+}
+
 fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> Option<Customer> {
     let p = "customer";
     let document_id =
         v.int_in(o, p, "identification_document_id", true, |id| catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some());
     let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document_id == Some(6)
-        && let Some(id) = &identification
-        && !id.bytes().all(|b| b.is_ascii_digit())
-    {
-        v.errors.add(
-            "customer.identification",
-            "El campo identificación solo debe contener números (un NIT se envía sin DV ni guiones).".into(),
-        );
+    if document_id == Some(6) {
+        v.nit_digits("customer.identification", "identificación", identification.as_deref());
     }
-    let dv = match present(o, "dv") {
-        None => None,
-        Some(Value::Number(n)) if n.as_u64().is_some_and(|d| d < 10) => Some(n.to_string()),
-        Some(Value::String(s)) if s.len() == 1 && s.bytes().all(|b| b.is_ascii_digit()) => Some(s.clone()),
-        Some(_) => {
-            v.invalid("customer.dv");
-            None
-        }
-    };
+    let dv = v.check_digit(o, p);
     let company = v.string(o, p, "company", false);
     let trade_name = v.string(o, p, "trade_name", false);
     let names = v.string(o, p, "names", false);

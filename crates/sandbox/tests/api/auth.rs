@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use factus_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, SandboxConfig};
+use factus_sandbox::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_PASSWORD_GRANT, DEFAULT_USERNAME, SandboxConfig,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -11,20 +13,30 @@ async fn token_call(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     (response.status(), response.json().await.unwrap())
 }
 
+/// The default password grant with `field` set to `value`, or left out when `value` is `None`.
+fn password_grant_with<'a>(field: &str, value: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    DEFAULT_PASSWORD_GRANT
+        .into_iter()
+        .filter_map(
+            |(name, default)| if name == field { value.map(|value| (name, value)) } else { Some((name, default)) },
+        )
+        .collect()
+}
+
+/// A refresh grant of the default client.
+fn refresh_grant(refresh_token: &str) -> [(&str, &str); 4] {
+    [
+        ("grant_type", "refresh_token"),
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("client_secret", DEFAULT_CLIENT_SECRET),
+        ("refresh_token", refresh_token),
+    ]
+}
+
 #[tokio::test]
 async fn password_grant_with_form_fields_returns_bearer_and_refresh_tokens() {
     let t = spawn().await;
-    let (status, body) = token_call(
-        &t.base,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("username", DEFAULT_USERNAME),
-            ("password", DEFAULT_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, body) = token_call(&t.base, &DEFAULT_PASSWORD_GRANT).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
@@ -53,17 +65,7 @@ async fn password_grant_also_accepts_a_json_body() {
 #[tokio::test]
 async fn wrong_password_answers_400_invalid_grant_in_passport_shape() {
     let t = spawn().await;
-    let (status, body) = token_call(
-        &t.base,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("username", DEFAULT_USERNAME),
-            ("password", "wrong"),
-        ],
-    )
-    .await;
+    let (status, body) = token_call(&t.base, &password_grant_with("password", Some("wrong"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(body["error_description"], "The user credentials were incorrect.");
@@ -73,17 +75,7 @@ async fn wrong_password_answers_400_invalid_grant_in_passport_shape() {
 #[tokio::test]
 async fn wrong_client_secret_answers_401_invalid_client() {
     let t = spawn().await;
-    let (status, body) = token_call(
-        &t.base,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", "nope"),
-            ("username", DEFAULT_USERNAME),
-            ("password", DEFAULT_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, body) = token_call(&t.base, &password_grant_with("client_secret", Some("nope"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"], "invalid_client");
     assert_eq!(body["message"], "Client authentication failed");
@@ -96,16 +88,7 @@ async fn unsupported_grant_and_missing_parameters_answer_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "unsupported_grant_type");
 
-    let (status, body) = token_call(
-        &t.base,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("password", DEFAULT_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, body) = token_call(&t.base, &password_grant_with("username", None)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_request");
     assert_eq!(body["hint"], "Check the `username` parameter");
@@ -136,16 +119,7 @@ async fn an_expired_token_answers_401_and_the_refreshed_one_works() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(call(access).await, StatusCode::UNAUTHORIZED);
 
-    let (status, body) = token_call(
-        &t.base,
-        &[
-            ("grant_type", "refresh_token"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("refresh_token", &refresh),
-        ],
-    )
-    .await;
+    let (status, body) = token_call(&t.base, &refresh_grant(&refresh)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["expires_in"], 1);
     let renewed = body["access_token"].as_str().unwrap().to_owned();
@@ -156,12 +130,7 @@ async fn an_expired_token_answers_401_and_the_refreshed_one_works() {
 async fn refreshing_revokes_the_previous_access_and_refresh_tokens() {
     let t = spawn().await;
     let (access, refresh) = login(&t.client, &t.base).await;
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", DEFAULT_CLIENT_ID),
-        ("client_secret", DEFAULT_CLIENT_SECRET),
-        ("refresh_token", refresh.as_str()),
-    ];
+    let form = refresh_grant(&refresh);
     let (status, _) = token_call(&t.base, &form).await;
     assert_eq!(status, StatusCode::OK);
     let old = t.client.get(t.url("/v1/company")).bearer_auth(&access).send().await.unwrap();
@@ -183,17 +152,7 @@ async fn credentials_are_configurable() {
     };
     let sandbox = factus_sandbox::Sandbox::start(config).await.unwrap();
     let base = sandbox.base_url();
-    let (status, _) = token_call(
-        &base,
-        &[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("username", DEFAULT_USERNAME),
-            ("password", DEFAULT_PASSWORD),
-        ],
-    )
-    .await;
+    let (status, _) = token_call(&base, &DEFAULT_PASSWORD_GRANT).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = token_call(
         &base,

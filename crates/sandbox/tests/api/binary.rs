@@ -29,13 +29,7 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     assert_eq!(health.status(), StatusCode::OK);
     let token = client()
         .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", factus_sandbox::DEFAULT_CLIENT_ID),
-            ("client_secret", factus_sandbox::DEFAULT_CLIENT_SECRET),
-            ("username", factus_sandbox::DEFAULT_USERNAME),
-            ("password", factus_sandbox::DEFAULT_PASSWORD),
-        ])
+        .form(&factus_sandbox::DEFAULT_PASSWORD_GRANT)
         .send()
         .await
         .unwrap();

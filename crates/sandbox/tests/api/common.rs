@@ -1,8 +1,6 @@
 //! Shared helpers: a sandbox on port 0, a reqwest client and a logged-in token.
 
-use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
-};
+use factus_sandbox::{DEFAULT_PASSWORD_GRANT, Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -34,13 +32,7 @@ pub async fn login(client: &reqwest::Client, base: &str) -> (String, String) {
     let response = client
         .post(format!("{base}/oauth/token"))
         .header("accept", "application/json")
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("username", DEFAULT_USERNAME),
-            ("password", DEFAULT_PASSWORD),
-        ])
+        .form(&DEFAULT_PASSWORD_GRANT)
         .send()
         .await
         .expect("token request");
