@@ -37,7 +37,7 @@ use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::db::redact_url;
+use crate::db::{Database, redact_url};
 
 /// Where the throwaway cluster lives: fixed, so that every test process (nextest runs one per
 /// test) finds and reuses the cluster the first one started.
@@ -240,6 +240,23 @@ impl TestDatabase {
         drop(connection.close().await);
     }
 
+    /// Connects with up to `max_connections`, migrates, runs `behaviour` on the database, then
+    /// closes and drops it: the frame of a store contract test ([`contract_tests!`]).
+    ///
+    /// # Panics
+    /// When the database cannot be connected or migrated.
+    pub async fn run_migrated<F, Fut>(self, max_connections: u32, behaviour: F)
+    where
+        F: FnOnce(Database) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let database = Database::connect(self.url(), max_connections).await.expect("connecting to the test database");
+        database.migrate().await.expect("migrating the test database");
+        behaviour(database.clone()).await;
+        database.close().await;
+        self.drop_database().await;
+    }
+
     /// Drops the database now, closing connections still open to it. Dropping a
     /// `TestDatabase` does the same on a helper thread, best effort.
     pub async fn drop_database(mut self) {
@@ -399,4 +416,37 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
          (stop it with: pg_ctl -D {data} stop)"
     );
     Ok(())
+}
+
+/// Turns each behaviour of a store contract into `sqlite::<behaviour>` and
+/// `postgres::<behaviour>`, each on its own fresh database handed to the test crate's
+/// `run(test_db, behaviour)`. Without a Postgres server the Postgres half skips loudly, and fails
+/// under `CI=true`.
+#[macro_export]
+macro_rules! contract_tests {
+    ($($behaviour:ident),+ $(,)?) => {
+        mod sqlite {
+            use $crate::testing::TestDatabase;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    super::run(TestDatabase::sqlite(), super::$behaviour).await;
+                }
+            )+
+        }
+
+        mod postgres {
+            use $crate::testing::TestDatabase;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    let name = concat!("postgres::", stringify!($behaviour));
+                    let Some(test_db) = TestDatabase::postgres_or_skip(name).await else {
+                        return;
+                    };
+                    super::run(test_db, super::$behaviour).await;
+                }
+            )+
+        }
+    };
 }

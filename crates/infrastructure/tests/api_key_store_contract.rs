@@ -11,42 +11,13 @@ use factus_application::ledger::{DocumentKind, LedgerStore, NewLedgerEntry, Requ
 use factus_application::ports::UserStore;
 use factus_domain::invoice::ReferenceCode;
 use factus_domain::user::{PasswordHash, Role, User, Username};
-use factus_infrastructure::db::Database;
 use factus_infrastructure::testing::TestDatabase;
 use secrecy::ExposeSecret as _;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-macro_rules! contract_tests {
-    ($($behaviour:ident),+ $(,)?) => {
-        mod sqlite {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    super::run(TestDatabase::sqlite(), super::$behaviour).await;
-                }
-            )+
-        }
-
-        mod postgres {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let name = concat!("postgres::", stringify!($behaviour));
-                    let Some(test_db) = TestDatabase::postgres_or_skip(name).await else {
-                        return;
-                    };
-                    super::run(test_db, super::$behaviour).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_tests!(
+factus_infrastructure::contract_tests!(
     an_inserted_key_is_found_by_its_digest_and_its_id_with_every_field,
     an_unknown_digest_or_id_is_not_found,
     keys_are_listed_oldest_first_for_everybody_or_for_one_user,
@@ -69,13 +40,15 @@ where
     F: FnOnce(Stores) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let database = Database::connect(test_db.url(), 5).await.expect("connecting to the test database");
-    database.migrate().await.expect("migrating the test database");
-    let stores =
-        Stores { keys: database.api_key_store(), users: database.user_store(), ledger: database.ledger_store() };
-    behaviour(stores).await;
-    database.close().await;
-    test_db.drop_database().await;
+    test_db
+        .run_migrated(5, |database| {
+            behaviour(Stores {
+                keys: database.api_key_store(),
+                users: database.user_store(),
+                ledger: database.ledger_store(),
+            })
+        })
+        .await;
 }
 
 const CREATED: OffsetDateTime = datetime!(2026-12-01 03:00:01.123456 UTC);

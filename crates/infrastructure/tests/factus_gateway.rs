@@ -102,6 +102,28 @@ fn ok_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
 
+/// Factus answers the password grant of the test credentials with `answer`, `times` times.
+async fn mount_login(server: &MockServer, answer: ResponseTemplate, times: u64) {
+    Mock::given(path("/oauth/token"))
+        .and(body_string(PASSWORD_FORM))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Factus answers the refresh grant of `refresh_token` (form-encoded) with `answer`, `times` times.
+async fn mount_refresh(server: &MockServer, refresh_token: &str, answer: ResponseTemplate, times: u64) {
+    Mock::given(path("/oauth/token"))
+        .and(body_string(format!(
+            "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token={refresh_token}"
+        )))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
 async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.expect("request recording is on")
 }
@@ -909,20 +931,8 @@ async fn the_server_session_logs_in_once_lazily_and_reuses_its_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_calls_with_an_expired_token_cause_one_refresh() {
     let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(PASSWORD_FORM))
-        .respond_with(ok_json(token_json("T1", 1, "R1")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(
-            "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token=R1",
-        ))
-        .respond_with(ok_json(token_json("T2", 3600, "R2")).set_delay(Duration::from_millis(100)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_login(&server, ok_json(token_json("T1", 1, "R1")), 1).await;
+    mount_refresh(&server, "R1", ok_json(token_json("T2", 3600, "R2")).set_delay(Duration::from_millis(100)), 1).await;
     Mock::given(path("/v1/bills/show/SETP1"))
         .and(header("authorization", "Bearer T1"))
         .respond_with(ok_json(shown_json()))
@@ -955,20 +965,8 @@ async fn a_hundred_calls_with_an_expired_token_cause_one_refresh() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_401_renews_the_session_once_and_retries_each_request_once() {
     let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(PASSWORD_FORM))
-        .respond_with(ok_json(token_json("T1", 3600, "R1")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(
-            "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token=R1",
-        ))
-        .respond_with(ok_json(token_json("T2", 3600, "R2")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_login(&server, ok_json(token_json("T1", 3600, "R1")), 1).await;
+    mount_refresh(&server, "R1", ok_json(token_json("T2", 3600, "R2")), 1).await;
     Mock::given(path("/v1/bills/validate"))
         .and(header("authorization", "Bearer T1"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
@@ -1035,20 +1033,8 @@ async fn callers_waiting_for_a_failed_login_share_its_failure_instead_of_retryin
 #[tokio::test]
 async fn a_second_401_is_a_rejection() {
     let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(PASSWORD_FORM))
-        .respond_with(ok_json(token_json("T1", 3600, "R1")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(
-            "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token=R1",
-        ))
-        .respond_with(ok_json(token_json("T2", 3600, "R2")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_login(&server, ok_json(token_json("T1", 3600, "R1")), 1).await;
+    mount_refresh(&server, "R1", ok_json(token_json("T2", 3600, "R2")), 1).await;
     Mock::given(path("/v1/bills/show/SETP1"))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
         .expect(2)
@@ -1079,20 +1065,8 @@ async fn a_401_with_the_client_token_is_passed_on_without_a_retry() {
 #[tokio::test]
 async fn a_refused_refresh_token_falls_back_to_a_password_login() {
     let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(PASSWORD_FORM))
-        .respond_with(ok_json(token_json("T1", 1, "R1")))
-        .expect(2)
-        .mount(&server)
-        .await;
-    Mock::given(path("/oauth/token"))
-        .and(body_string(
-            "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token=R1",
-        ))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_grant"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_login(&server, ok_json(token_json("T1", 1, "R1")), 2).await;
+    mount_refresh(&server, "R1", ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_grant"})), 1).await;
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).expect(2).mount(&server).await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
     gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("first call");

@@ -21,35 +21,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-macro_rules! contract_tests {
-    ($($behaviour:ident),+ $(,)?) => {
-        mod sqlite {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    super::run(TestDatabase::sqlite(), super::$behaviour).await;
-                }
-            )+
-        }
-
-        mod postgres {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let name = concat!("postgres::", stringify!($behaviour));
-                    let Some(test_db) = TestDatabase::postgres_or_skip(name).await else {
-                        return;
-                    };
-                    super::run(test_db, super::$behaviour).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_tests!(
+factus_infrastructure::contract_tests!(
     a_claimed_entry_is_pending_and_found_by_its_key_and_its_reference,
     an_entry_without_a_key_is_found_by_its_reference_only,
     a_second_claim_of_an_active_reference_reports_the_active_entry,
@@ -91,12 +63,7 @@ where
     Fut: Future<Output = ()>,
 {
     // Several connections, so that concurrent claims really race on Postgres.
-    let database = Database::connect(test_db.url(), 10).await.expect("connecting to the test database");
-    database.migrate().await.expect("migrating the test database");
-    let stores = Stores { ledger: database.ledger_store(), database: database.clone() };
-    behaviour(stores).await;
-    database.close().await;
-    test_db.drop_database().await;
+    test_db.run_migrated(10, |database| behaviour(Stores { ledger: database.ledger_store(), database })).await;
 }
 
 /// Runs SQL straight on the pool, past the store.

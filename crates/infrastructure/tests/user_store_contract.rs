@@ -17,35 +17,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-macro_rules! contract_tests {
-    ($($behaviour:ident),+ $(,)?) => {
-        mod sqlite {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    super::run(TestDatabase::sqlite(), super::$behaviour).await;
-                }
-            )+
-        }
-
-        mod postgres {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let name = concat!("postgres::", stringify!($behaviour));
-                    let Some(test_db) = TestDatabase::postgres_or_skip(name).await else {
-                        return;
-                    };
-                    super::run(test_db, super::$behaviour).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_tests!(
+factus_infrastructure::contract_tests!(
     an_inserted_user_is_found_with_every_field_intact,
     timestamps_keep_microseconds_and_drop_nanoseconds,
     an_unknown_username_is_not_found,
@@ -85,13 +57,11 @@ where
     F: FnOnce(Stores) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let database = Database::connect(test_db.url(), 5).await.expect("connecting to the test database");
-    database.migrate().await.expect("migrating the test database");
-    let stores =
-        Stores { users: database.user_store(), attempts: database.login_attempts(), database: database.clone() };
-    behaviour(stores).await;
-    database.close().await;
-    test_db.drop_database().await;
+    test_db
+        .run_migrated(5, |database| {
+            behaviour(Stores { users: database.user_store(), attempts: database.login_attempts(), database })
+        })
+        .await;
 }
 
 /// Runs SQL straight on the pool, past the stores.
