@@ -371,13 +371,7 @@ async fn local_login(client: &reqwest::Client, gateway: &str) -> String {
 async fn sandbox_login(client: &reqwest::Client, sandbox: &str) -> String {
     let response = client
         .post(format!("{sandbox}/oauth/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("username", DEFAULT_USERNAME),
-            ("password", DEFAULT_PASSWORD),
-        ])
+        .form(&factus_sandbox::DEFAULT_PASSWORD_GRANT)
         .send()
         .await
         .expect("a sandbox token");

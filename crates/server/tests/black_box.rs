@@ -2,7 +2,7 @@
 //! in a clean environment, driven over HTTP, stopped with SIGTERM; and its command line
 //! (`migrate`, `user create`, `user list`, configuration errors).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
+
+use crate::support::{binary, isolated};
+
+mod support;
 
 const SECRET_KEY: &str = "black-box-secret-key-0123456789abcdef";
 const ADMIN_PASSWORD: &str = "black-box-admin-password";
@@ -40,17 +44,10 @@ impl Workspace {
     /// The binary with an empty environment apart from `vars` (and the database and key).
     fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
         let mut command = Command::new(binary());
-        command
+        isolated(&mut command, self.path())
             .args(args)
-            .current_dir(self.path())
-            .env_clear()
             .env("DATABASE_URL", self.database_url())
-            .env("SECRET_KEY", SECRET_KEY)
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env("SECRET_KEY", SECRET_KEY);
         for (name, value) in vars {
             command.env(name, value);
         }
@@ -75,10 +72,6 @@ impl Workspace {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
-}
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_factus-api"))
 }
 
 struct Finished {

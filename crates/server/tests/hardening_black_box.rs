@@ -6,8 +6,8 @@
 //! Each test reproduces one defect found by a black-box probe (the failure rows of
 //! `docs/reliability.md`): it failed before the fix and passes after.
 
-use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,10 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, Buf
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
+use crate::support::{Reply, binary, isolated, join_all, send, valid_invoice};
+
+mod support;
+
 const SECRET_KEY: &str = "hardening-black-box-secret-key-0123456789abcdef";
 const ADMIN_PASSWORD: &str = "hardening-admin-password";
 /// How long the binary may take to start, answer or stop before the test gives up.
@@ -26,10 +30,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_factus-api"))
-}
 
 /// A fresh working directory (so no developer `.env` is read) and the database the binary uses.
 struct Workspace {
@@ -73,19 +73,12 @@ impl Workspace {
                 shell
             }
         };
-        command
+        isolated(&mut command, self.path())
             .args(args)
-            .current_dir(self.path())
-            .env_clear()
             .env("DATABASE_URL", &self.database_url)
             .env("SECRET_KEY", SECRET_KEY)
             .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env("BIND_ADDR", "127.0.0.1:0");
         for (name, value) in vars {
             command.env(name, value);
         }
@@ -212,31 +205,6 @@ impl Server {
     }
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
-    }
-}
-
-async fn send(builder: reqwest::RequestBuilder) -> Reply {
-    let response = builder.send().await.expect("the server answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("a readable body");
-    Reply { status, headers, text }
-}
-
 /// Variables that make the server believe `X-Forwarded-For` from the test (127.0.0.1).
 const BEHIND_TEST_PROXY: (&str, &str) = ("TRUSTED_PROXIES", "127.0.0.1");
 
@@ -284,31 +252,11 @@ async fn parallel_guesses_from_one_address_cannot_slip_past_the_throttle() {
 
     // Twenty guesses at once: only the allowed five may reach the password check.
     let guesses = (0..20).map(|_| server.login_from("198.51.100.1", "ana", "guess-guess"));
-    let replies = futures_join_all(guesses).await;
+    let replies = join_all(guesses).await;
     let checked = replies.iter().filter(|reply| reply.status == StatusCode::UNAUTHORIZED).count();
     let refused = replies.iter().filter(|reply| reply.status == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!(checked + refused, 20, "{replies:?}");
     assert!(checked <= 5, "{checked} parallel guesses reached the password check");
-}
-
-/// Runs futures concurrently on this task (no `futures` dependency needed).
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(context) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().map(|output| output.expect("every future finished")).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,27 +522,6 @@ async fn two_idempotency_key_headers_are_a_422_and_nothing_is_issued() {
     assert_eq!(reply.json()["detail"][0]["loc"], json!(["header", "idempotency-key"]), "{}", reply.text);
     let ledger = server.get("/invoices", &admin).await.json();
     assert_eq!(ledger["data"]["items"], json!([]), "{ledger}");
-}
-
-/// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person).
-fn valid_invoice(reference: &str) -> Value {
-    json!({
-        "numbering_range_id": 8,
-        "reference_code": reference,
-        "observation": "Venta de mostrador",
-        "payment_form": "1",
-        "payment_method_code": "10",
-        "customer": {
-            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
-        },
-        "items": [{
-            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-            "is_excluded": 0, "tribute_id": 1
-        }]
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

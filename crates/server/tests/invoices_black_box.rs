@@ -19,6 +19,8 @@
 //! (`tests/invoices_black_box/suite.rs`, included once per version). Sandbox routes are named by
 //! their v1 templates in assertions; the harness translates them.
 
+mod support;
+
 mod v1 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V1;
     include!("invoices_black_box/suite.rs");

@@ -10,6 +10,8 @@
 //! (`v1::…` and `v2::…`, the same tests from `later_api_black_box/suite.rs`): the later clients
 //! change nothing whichever version the account has.
 
+mod support;
+
 mod v1 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V1;
     include!("later_api_black_box/suite.rs");

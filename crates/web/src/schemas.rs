@@ -406,25 +406,32 @@ body_schema!(
             ("customer", reference("CustomerRequest"), Required),
             ("items", list(reference("ItemRequest"), Some(1)), Required),
         ],
-        Some(json!({
-            "numbering_range_id": 8,
-            "reference_code": "FAC-1732550000",
-            "observation": "Venta de mostrador",
-            "payment_form": "1",
-            "payment_method_code": "10",
-            "customer": {
-                "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-                "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-                "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
-            },
-            "items": [{
-                "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-                "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-                "is_excluded": 0, "tribute_id": 1
-            }]
-        })),
+        Some(invoice_request_example()),
     )
 );
+
+/// The documented example of `POST /invoices`: one line of 10,000 COP with 19 % VAT for a
+/// natural person. Public so that the black-box suites send what the OpenAPI document shows.
+#[must_use]
+pub fn invoice_request_example() -> Value {
+    json!({
+        "numbering_range_id": 8,
+        "reference_code": "FAC-1732550000",
+        "observation": "Venta de mostrador",
+        "payment_form": "1",
+        "payment_method_code": "10",
+        "customer": {
+            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
+            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
+            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
+        },
+        "items": [{
+            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+            "is_excluded": 0, "tribute_id": 1
+        }]
+    })
+}
 
 body_schema!(
     /// `customer` of an invoice.

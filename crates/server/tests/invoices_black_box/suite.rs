@@ -15,6 +15,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::support::{Reply, join_all, send, valid_invoice};
+
 const SECRET_KEY: &str = "invoices-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
 const ADMIN_PASSWORD: &str = "admin123";
@@ -113,19 +115,13 @@ struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A response with its body read.
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    text: String,
+/// The success envelope of the `/api/v1` routes.
+trait Envelope {
+    /// The success envelope with `message`, exactly four keys; returns `data`.
+    fn ok(&self, message: &str) -> Value;
 }
 
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
-    }
-
-    /// The success envelope with `message`, exactly four keys; returns `data`.
+impl Envelope for Reply {
     #[track_caller]
     fn ok(&self, message: &str) -> Value {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
@@ -136,18 +132,6 @@ impl Reply {
         assert_eq!(body["message"], message);
         assert_eq!(body["errors"], Value::Null);
         body["data"].clone()
-    }
-
-    /// `{"detail": "<detail>"}` with `status`, nothing else.
-    #[track_caller]
-    fn detail(&self, status: StatusCode, detail: &str) {
-        assert_eq!((self.status, self.json()), (status, json!({ "detail": detail })), "body: {}", self.text);
-    }
-
-    /// `{"detail": [...]}` with `status`, exactly `errors` in order.
-    #[track_caller]
-    fn errors(&self, status: StatusCode, errors: &Value) {
-        assert_eq!((self.status, self.json()), (status, json!({ "detail": errors })), "body: {}", self.text);
     }
 }
 
@@ -305,13 +289,7 @@ impl TestApp {
         let token: Value = self
             .http
             .post(self.sandbox_url("/oauth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("username", DEFAULT_USERNAME),
-                ("password", DEFAULT_PASSWORD),
-            ])
+            .form(&factus_sandbox::DEFAULT_PASSWORD_GRANT)
             .send()
             .await
             .expect("a sandbox token")
@@ -345,33 +323,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn send(builder: reqwest::RequestBuilder) -> Reply {
-    let response = builder.send().await.expect("the service answers");
-    let status = response.status();
-    let text = response.text().await.expect("a readable body");
-    Reply { status, text }
-}
 
-/// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person).
-fn valid_invoice(reference: &str) -> Value {
-    json!({
-        "numbering_range_id": 8,
-        "reference_code": reference,
-        "observation": "Venta de mostrador",
-        "payment_form": "1",
-        "payment_method_code": "10",
-        "customer": {
-            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
-        },
-        "items": [{
-            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-            "is_excluded": 0, "tribute_id": 1
-        }]
-    })
-}
 
 /// A change to a JSON body at a JSON pointer.
 enum Edit {
@@ -554,25 +506,6 @@ impl TestApp {
     }
 }
 
-/// Runs futures concurrently on this task (no `futures` dependency needed).
-async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|context| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(context) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().map(|output| output.expect("every future finished")).collect()
-}
 
 /// A port on 127.0.0.1 where nothing listens.
 async fn closed_port_url() -> String {
@@ -1742,13 +1675,7 @@ impl TestApp {
         let token: Value = self
             .http
             .post(self.sandbox_url("/oauth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", DEFAULT_CLIENT_ID),
-                ("client_secret", DEFAULT_CLIENT_SECRET),
-                ("username", DEFAULT_USERNAME),
-                ("password", DEFAULT_PASSWORD),
-            ])
+            .form(&factus_sandbox::DEFAULT_PASSWORD_GRANT)
             .send()
             .await
             .expect("a sandbox token")

@@ -14,6 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::support::{Reply, send, valid_invoice};
+
 const SECRET_KEY: &str = "later-api-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
 const ADMIN_PASSWORD: &str = "admin123";
@@ -35,20 +37,13 @@ struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A response with its body read.
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+/// The bare answers of the `/api` routes.
+trait Bare {
+    /// A 200 with a bare JSON body (no envelope); returns it.
+    fn ok(&self) -> Value;
 }
 
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
-    }
-
-    /// A 200 with a bare JSON body (no envelope); returns it.
+impl Bare for Reply {
     #[track_caller]
     fn ok(&self) -> Value {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
@@ -56,30 +51,6 @@ impl Reply {
         assert!(body.get("success").is_none() && body.get("data").is_none(), "an envelope: {}", self.text);
         body
     }
-
-    /// `{"detail": "<detail>"}` with `status`, nothing else.
-    #[track_caller]
-    fn detail(&self, status: StatusCode, detail: &str) {
-        assert_eq!((self.status, self.json()), (status, json!({ "detail": detail })), "body: {}", self.text);
-    }
-
-    /// `{"detail": [...]}` with `status`, exactly `errors` in order.
-    #[track_caller]
-    fn errors(&self, status: StatusCode, errors: &Value) {
-        assert_eq!((self.status, self.json()), (status, json!({ "detail": errors })), "body: {}", self.text);
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
-    }
-}
-
-async fn send(builder: reqwest::RequestBuilder) -> Reply {
-    let response = builder.send().await.expect("the service answers");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.expect("a readable body");
-    Reply { status, headers, text }
 }
 
 impl TestApp {
@@ -247,23 +218,9 @@ fn postman_invoice(reference: &str) -> Value {
 
 /// The same sale in the seed's body, as a `/api/v1` client sends it.
 fn seed_invoice(reference: &str) -> Value {
-    json!({
-        "numbering_range_id": 8,
-        "reference_code": reference,
-        "observation": "Venta de mostrador",
-        "payment_form": "1",
-        "payment_method_code": "10",
-        "customer": {
-            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 80
-        },
-        "items": [{
-            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-            "is_excluded": 0, "tribute_id": 1
-        }]
-    })
+    let mut invoice = valid_invoice(reference);
+    invoice["customer"]["municipality_id"] = json!(80);
+    invoice
 }
 
 fn keys_of(value: &Value) -> Vec<&str> {

@@ -364,23 +364,9 @@ async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
 
 /// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person).
 pub fn invoice(reference: &str) -> Value {
-    json!({
-        "numbering_range_id": 8,
-        "reference_code": reference,
-        "observation": "Venta de mostrador",
-        "payment_form": "1",
-        "payment_method_code": "10",
-        "customer": {
-            "identification_document_id": 3, "identification": "123456789", "names": "Juan Perez",
-            "address": "Calle 1 # 2-3", "email": "juan@example.com", "phone": "3001234567",
-            "legal_organization_id": 2, "tribute_id": 21, "municipality_id": 980
-        },
-        "items": [{
-            "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-            "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-            "is_excluded": 0, "tribute_id": 1
-        }]
-    })
+    let mut invoice = factus_web::schemas::invoice_request_example();
+    invoice["reference_code"] = json!(reference);
+    invoice
 }
 
 /// Ledger entries by reference code.

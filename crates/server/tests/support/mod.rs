@@ -1,0 +1,98 @@
+//! What the black-box suites share (`hardening_black_box.rs`, `invoices_black_box.rs`,
+//! `later_api_black_box.rs`, and through `support_exactly_once` the exactly-once and storage
+//! suites): a response read whole with its assertions, sending a request, running requests
+//! concurrently, the invoice the suites issue, and the real binary in an isolated environment.
+
+// Each test crate uses a part of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+/// The real `factus-api` binary of this build.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_factus-api"))
+}
+
+/// `command` run in `dir` with an empty environment (no developer `.env`, nothing inherited)
+/// apart from `RUST_LOG=warn`, its output piped, killed when dropped.
+pub fn isolated<'c>(command: &'c mut Command, dir: &Path) -> &'c mut Command {
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// `{"detail": "<detail>"}` with `status`, nothing else.
+    #[track_caller]
+    pub fn detail(&self, status: StatusCode, detail: &str) {
+        assert_eq!((self.status, self.json()), (status, json!({ "detail": detail })), "body: {}", self.text);
+    }
+
+    /// `{"detail": [...]}` with `status`, exactly `errors` in order.
+    #[track_caller]
+    pub fn errors(&self, status: StatusCode, errors: &Value) {
+        assert_eq!((self.status, self.json()), (status, json!({ "detail": errors })), "body: {}", self.text);
+    }
+}
+
+pub async fn send(builder: reqwest::RequestBuilder) -> Reply {
+    let response = builder.send().await.expect("the service answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("a readable body");
+    Reply { status, headers, text }
+}
+
+/// Runs futures concurrently on this task (no `futures` dependency needed).
+pub async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|output| output.expect("every future finished")).collect()
+}
+
+/// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person): the OpenAPI
+/// document's example under another reference.
+pub fn valid_invoice(reference: &str) -> Value {
+    let mut invoice = factus_web::schemas::invoice_request_example();
+    invoice["reference_code"] = json!(reference);
+    invoice
+}
