@@ -95,7 +95,7 @@ impl InvoiceService {
         if self.access.is_validated(number).await
             && let Err(error) = files.store(number, &file).await
         {
-            tracing::warn!(number, error = %error.0, "could not keep a validated document; the next download asks Factus again");
+            tracing::warn!(number, error = format!("{error:#}"), "could not keep a validated document; the next download asks Factus again");
         }
         Ok(file)
     }
@@ -171,7 +171,7 @@ async fn stored(files: &dyn DocumentFileStore, number: &str, format: DocumentFor
     match files.find(number, format).await {
         Ok(file) => file,
         Err(error) => {
-            tracing::warn!(number, error = %error.0, "could not read a stored document; asking Factus");
+            tracing::warn!(number, error = format!("{error:#}"), "could not read a stored document; asking Factus");
             None
         }
     }

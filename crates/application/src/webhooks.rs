@@ -352,17 +352,17 @@ impl WebhookService {
                     AttemptResult::Delivered => report.delivered += 1,
                     AttemptResult::RetryAt { error, at: next } => {
                         report.retried += 1;
-                        tracing::warn!(%event, attempts = delivery.attempts, %error, next_attempt = %next, "webhook delivery failed; it will be retried");
+                        tracing::warn!(%event, attempts = delivery.attempts, error = format!("{error:#}"), next_attempt = %next, "webhook delivery failed; it will be retried");
                     }
                     AttemptResult::GaveUp { error } => {
                         report.gave_up += 1;
-                        tracing::error!(%event, attempts = delivery.attempts, %error, "webhook delivery failed for good; an admin may redeliver it");
+                        tracing::error!(%event, attempts = delivery.attempts, error = format!("{error:#}"), "webhook delivery failed for good; an admin may redeliver it");
                     }
                 },
                 Ok(false) => report.unrecorded += 1,
                 Err(store) => {
                     report.unrecorded += 1;
-                    tracing::error!(%event, error = %store.0, "could not record a webhook attempt; it is sent again after its lease");
+                    tracing::error!(%event, error = format!("{store:#}"), "could not record a webhook attempt; it is sent again after its lease");
                 }
             }
         }
