@@ -246,10 +246,12 @@ pub struct WebhookPolicy {
     pub backoff_base: Duration,
     /// …up to this (one hour).
     pub backoff_max: Duration,
-    /// How long a claimed delivery is held before another pass may take it: longer than any
-    /// send can take (the transport's timeout).
+    /// How long a claimed delivery is held before another pass may take it. A pass sends its
+    /// batch one after another, so this must exceed `batch` × the transport's timeout (10 × 10 s),
+    /// or a pass held up by a slow receiver would see its later deliveries claimed again.
     pub lease: Duration,
-    /// How many deliveries one pass takes.
+    /// How many deliveries one pass takes (ten a second per instance is far more than Factus'
+    /// 80 documents a minute can produce).
     pub batch: u32,
 }
 
@@ -261,8 +263,8 @@ impl Default for WebhookPolicy {
             max_attempts: 12,
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(60 * 60),
-            lease: Duration::from_secs(60),
-            batch: 50,
+            lease: Duration::from_secs(120),
+            batch: 10,
         }
     }
 }

@@ -19,6 +19,12 @@
 //! process and the machine's cores, so the RSS here is NOT the gateway's alone — for that, see
 //! `scripts/bench-gateway.sh`, which runs `factus-api` as its own process under `wrk`.
 //!
+//! The service above runs with its lookup cache off (`FACTUS_NUMBERING_RANGE_CACHE_SECS=0`), so
+//! that "gateway GET" is a Factus call through the gateway. A second service on the same sandbox,
+//! with the cache on (the default 30 s), then serves the same GET for the same time: the last
+//! table sets the two side by side with the Factus calls each made per client request
+//! (`docs/benchmarks.md`, "Lookup cache").
+//!
 //! `GATEWAY_BENCH_SECS` and `GATEWAY_BENCH_CONNECTIONS` override the duration and concurrency.
 //! Without `--bench` (for example `cargo test --benches`) everything runs once, briefly, as a
 //! smoke test.
@@ -105,11 +111,15 @@ impl Stats {
     }
 }
 
-async fn run(plan: Plan) {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("the sandbox starts");
-    let dir = tempfile::tempdir().expect("a temporary directory");
+/// Starts the service in front of `sandbox` on a fresh SQLite file in `dir`, with the numbering
+/// ranges kept `cache_secs` (0: every lookup is a Factus call); its base URL and stop handle.
+async fn start_service(
+    sandbox: &Sandbox,
+    dir: &std::path::Path,
+    cache_secs: u64,
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>) {
     let variables: HashMap<&str, String> = HashMap::from([
-        ("DATABASE_URL", format!("sqlite://{}", dir.path().join("factus-api.db").display())),
+        ("DATABASE_URL", format!("sqlite://{}", dir.join("factus-api.db").display())),
         ("SECRET_KEY", SECRET_KEY.to_owned()),
         ("SHUTDOWN_GRACE_SECS", "5".to_owned()),
         ("ADMIN_PASSWORD", ADMIN_PASSWORD.to_owned()),
@@ -118,6 +128,7 @@ async fn run(plan: Plan) {
         ("FACTUS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.to_owned()),
         ("FACTUS_USERNAME", DEFAULT_USERNAME.to_owned()),
         ("FACTUS_PASSWORD", DEFAULT_PASSWORD.to_owned()),
+        ("FACTUS_NUMBERING_RANGE_CACHE_SECS", cache_secs.to_string()),
     ]);
     let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
@@ -126,6 +137,13 @@ async fn run(plan: Plan) {
     let server = tokio::spawn(app::run(config, BuildOptions::default(), listener, async move {
         let _ = stopped.await;
     }));
+    (gateway, stop, server)
+}
+
+async fn run(plan: Plan) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (gateway, stop, server) = start_service(&sandbox, dir.path(), 0).await;
     let rss_at_start = memory("VmRSS");
 
     let client = reqwest::Client::builder()
@@ -246,8 +264,41 @@ async fn run(plan: Plan) {
         rss_at_start,
         memory("VmHWM"),
     );
-    let failures: u64 = results.iter().chain(&at_rest).flatten().map(|stats| stats.failed).sum();
+    let mut failures: u64 = results.iter().chain(&at_rest).flatten().map(|stats| stats.failed).sum();
 
+    // The same lookup through a service that keeps it, side by side with the one above.
+    let cached_dir = tempfile::tempdir().expect("a temporary directory");
+    let (cached_gateway, cached_stop, cached_server) = start_service(&sandbox, cached_dir.path(), 30).await;
+    let cached_token = local_login(&client, &cached_gateway).await;
+    let mut lookups = Vec::new();
+    for (label, url, token) in [
+        ("cache off", format!("{gateway}/api/v1/lookups/numbering-ranges"), &local_token),
+        ("cache on (30 s)", format!("{cached_gateway}/api/v1/lookups/numbering-ranges"), &cached_token),
+    ] {
+        let lookup = scenario("gateway GET  /api/v1/lookups/numbering-ranges", Method::GET, url, token, None);
+        let calls_before = upstream_calls(&client, &sandbox.base_url(), "GET /v1/numbering-ranges").await;
+        let stats = drive(&client, &lookup, plan.measure, plan.connections).await;
+        let calls = upstream_calls(&client, &sandbox.base_url(), "GET /v1/numbering-ranges").await - calls_before;
+        print_stats(&format!("{} ({label})", lookup.name), &stats);
+        failures += stats.failed;
+        lookups.push((label, stats, calls));
+    }
+    println!();
+    println!("| numbering-ranges lookup, {} conn | req/s | p50 / p99 | Factus calls per request |", plan.connections);
+    println!("|---|---|---|---|");
+    for (label, stats, calls) in &lookups {
+        println!(
+            "| {label} | {:.0} | {:.2} / {:.2} ms | {:.4} ({calls} for {}) |",
+            stats.per_second(),
+            stats.percentile_ms(50.0),
+            stats.percentile_ms(99.0),
+            *calls as f64 / stats.ok.max(1) as f64,
+            stats.ok,
+        );
+    }
+
+    let _ = cached_stop.send(());
+    let _ = cached_server.await;
     let _ = stop.send(());
     let _ = server.await;
     sandbox.shutdown().await;
@@ -377,6 +428,19 @@ async fn sandbox_login(client: &reqwest::Client, sandbox: &str) -> String {
         .expect("a sandbox token");
     let body: Value = response.json().await.expect("a JSON body");
     body["access_token"].as_str().expect("an access token").to_owned()
+}
+
+/// Calls the sandbox has answered on `route` (`GET /__sandbox/requests`).
+async fn upstream_calls(client: &reqwest::Client, sandbox: &str, route: &str) -> u64 {
+    let counts: Value = client
+        .get(format!("{sandbox}/__sandbox/requests"))
+        .send()
+        .await
+        .expect("the counts")
+        .json()
+        .await
+        .expect("JSON");
+    counts[route].as_u64().unwrap_or(0)
 }
 
 async fn reset_sandbox(client: &reqwest::Client, sandbox: &str) {
