@@ -6,7 +6,8 @@
 //! - a create that is issued reaches the receiver as `document.issued`, signed, with the bill;
 //! - a receiver that fails twice gets the same event (same id, same body) on the third attempt,
 //!   and the delivery list shows the attempts; an admin's redelivery sends it once more;
-//! - a sale DIAN rejects reaches the receiver as `document.rejected` with the rule.
+//! - a sale DIAN rejects reaches the receiver as `document.rejected` with the rule;
+//! - two instances sharing Postgres send each event once (their claims skip each other's rows).
 
 mod support_exactly_once;
 
@@ -260,5 +261,34 @@ async fn a_sale_dian_rejects_is_announced_as_rejected_with_its_rules() {
     );
 
     service.stop().await;
+    upstream.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_sharing_postgres_deliver_each_event_once() {
+    let Some(database) = TestDatabase::postgres_or_skip("webhooks::two_instances").await else { return };
+    let upstream = Upstream::start().await;
+    let (receiver, url) = Receiver::start(0).await;
+    let env = env(&upstream, &database, &url);
+    let first = InProcess::start(&env).await;
+    let second = InProcess::start(&env).await;
+
+    for index in 0..20 {
+        let service = if index % 2 == 0 { &first } else { &second };
+        service.api.create(&invoice(&format!("HOOK-TWO-{index}")), None).await.issued();
+    }
+
+    receiver.wait_for(20).await;
+    // Both dispatchers poll every 50 ms: time enough for a second delivery to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = receiver.received();
+    let mut ids: Vec<String> = received.iter().map(|one| verified(one)["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20, "one event per issued invoice");
+    assert_eq!(received.len(), 20, "each claimed by one instance (FOR UPDATE SKIP LOCKED), none sent twice");
+
+    first.stop().await;
+    second.stop().await;
     upstream.shutdown().await;
 }
