@@ -128,7 +128,11 @@ impl DocumentAccess {
                 .iter()
                 .any(|entry| matches!(&entry.status, EntryStatus::Issued { bill, .. } if bill.status == VALIDATED)),
             Err(error) => {
-                tracing::warn!(number, error = format!("{error:#}"), "could not tell from the ledger whether a document is validated");
+                tracing::warn!(
+                    number,
+                    error = format!("{error:#}"),
+                    "could not tell from the ledger whether a document is validated"
+                );
                 false
             }
         }

@@ -95,7 +95,11 @@ impl InvoiceService {
         if self.access.is_validated(number).await
             && let Err(error) = files.store(number, &file).await
         {
-            tracing::warn!(number, error = format!("{error:#}"), "could not keep a validated document; the next download asks Factus again");
+            tracing::warn!(
+                number,
+                error = format!("{error:#}"),
+                "could not keep a validated document; the next download asks Factus again"
+            );
         }
         Ok(file)
     }

@@ -11,6 +11,8 @@
 //! Without chromedriver the scenarios are skipped with a loud message; under `CI=true` a skip
 //! fails the run (`.ci/run` installs the packages).
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
@@ -95,10 +97,9 @@ impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let receiver = Receiver::start().await;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_factus-api"))
+        let mut command = Command::new(support::binary());
+        let mut child = support::isolated(&mut command, dir.path())
             .args(["--simulate-factus", "--bind", "127.0.0.1:0"])
-            .current_dir(dir.path())
-            .env_clear()
             .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("console.db").display()))
             .env("SECRET_KEY", "console-browser-secret-key-0123456789abcdef")
             .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -112,9 +113,6 @@ impl Server {
             // JSON logs: the simulator's address is read from its start-up line.
             .env("RUST_LOG", "warn,factus_server::simulator=info")
             .env("LOG_FORMAT", "json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("the binary starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
