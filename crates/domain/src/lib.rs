@@ -17,3 +17,6 @@
 pub mod catalog;
 pub mod invoice;
 pub mod user;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -10,11 +10,10 @@ use factus_application::factus::{
     CircuitState, DocumentFormat, FactusAccess, FactusApiVersion, FactusAuthGateway, FactusBillGateway, FactusError,
     FactusLookupGateway, FactusStatus, IssuedBill,
 };
-use factus_domain::invoice::{CustomerDraft, Invoice, InvoiceDraft, ItemDraft};
+use factus_domain::invoice::Invoice;
 use factus_infrastructure::factus::{
     ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy,
 };
-use rust_decimal_macros::dec;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
@@ -50,31 +49,7 @@ fn client() -> FactusAccess {
 }
 
 fn minimal_invoice() -> Invoice {
-    Invoice::parse(InvoiceDraft {
-        reference_code: "R2".into(),
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".into(),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            names: Some("Juan".into()),
-            ..CustomerDraft::default()
-        },
-        items: vec![ItemDraft {
-            code_reference: "P".into(),
-            name: "N".into(),
-            quantity: 1,
-            price: dec!(100.5),
-            tax_rate: dec!(19),
-            unit_measure_id: 70,
-            standard_code_id: 1,
-            is_excluded: 0,
-            tribute_id: 1,
-            ..ItemDraft::default()
-        }],
-        ..InvoiceDraft::default()
-    })
-    .expect("the reference's minimal invoice is valid")
+    Invoice::parse(factus_domain::testing::minimal_draft()).expect("the reference's minimal invoice is valid")
 }
 
 fn token_json(access: &str, expires_in: i64, refresh: &str) -> Value {

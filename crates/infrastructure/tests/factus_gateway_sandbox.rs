@@ -8,12 +8,11 @@ use base64::Engine;
 use factus_application::factus::{
     DocumentFormat, FactusAccess, FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway,
 };
-use factus_domain::invoice::{CustomerDraft, Invoice, InvoiceDraft, ItemDraft};
+use factus_domain::invoice::{Invoice, InvoiceDraft};
 use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
-use rust_decimal_macros::dec;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -35,27 +34,7 @@ fn invoice(reference: &str, numbering_range_id: Option<i64>) -> Invoice {
     Invoice::parse(InvoiceDraft {
         reference_code: reference.into(),
         numbering_range_id,
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".into(),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            names: Some("Juan".into()),
-            ..CustomerDraft::default()
-        },
-        items: vec![ItemDraft {
-            code_reference: "P".into(),
-            name: "N".into(),
-            quantity: 1,
-            price: dec!(100.5),
-            tax_rate: dec!(19),
-            unit_measure_id: 70,
-            standard_code_id: 1,
-            is_excluded: 0,
-            tribute_id: 1,
-            ..ItemDraft::default()
-        }],
-        ..InvoiceDraft::default()
+        ..factus_domain::testing::minimal_draft()
     })
     .expect("valid invoice")
 }

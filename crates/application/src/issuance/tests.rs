@@ -1,9 +1,7 @@
 //! The exactly-once create and the reconciliation, against mocked ports.
 
-use factus_domain::invoice::{CustomerDraft, InvoiceDraft, ItemDraft};
 use factus_domain::user::{PasswordHash, Role, Username};
 use mockall::predicate::eq;
-use rust_decimal::Decimal;
 use secrecy::SecretString;
 
 use super::*;
@@ -124,30 +122,7 @@ fn admin() -> User {
 }
 
 fn invoice() -> Invoice {
-    Invoice::parse(InvoiceDraft {
-        reference_code: "R2".into(),
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".into(),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            names: Some("Juan".into()),
-            ..CustomerDraft::default()
-        },
-        items: vec![ItemDraft {
-            code_reference: "P".into(),
-            name: "N".into(),
-            quantity: 1,
-            price: Decimal::new(1005, 1),
-            tax_rate: Decimal::new(19, 0),
-            unit_measure_id: 70,
-            standard_code_id: 1,
-            tribute_id: 1,
-            ..ItemDraft::default()
-        }],
-        ..InvoiceDraft::default()
-    })
-    .expect("a valid invoice")
+    Invoice::parse(factus_domain::testing::minimal_draft()).expect("a valid invoice")
 }
 
 fn request(key: Option<&str>, body: &str) -> IssueRequest {

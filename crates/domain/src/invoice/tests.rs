@@ -9,34 +9,11 @@ use super::*;
 
 /// The reference's minimal invoice (`docs/contract.md` §3.6).
 fn minimal() -> InvoiceDraft {
-    InvoiceDraft {
-        reference_code: "R2".to_owned(),
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".to_owned(),
-            names: Some("Juan".to_owned()),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            ..CustomerDraft::default()
-        },
-        items: vec![item(dec!(100.5), dec!(19))],
-        ..InvoiceDraft::default()
-    }
+    crate::testing::minimal_draft()
 }
 
 fn item(price: Decimal, tax_rate: Decimal) -> ItemDraft {
-    ItemDraft {
-        code_reference: "P".to_owned(),
-        name: "N".to_owned(),
-        quantity: 1,
-        price,
-        tax_rate,
-        unit_measure_id: 70,
-        standard_code_id: 1,
-        is_excluded: 0,
-        tribute_id: 1,
-        ..ItemDraft::default()
-    }
+    crate::testing::item_draft(price, tax_rate)
 }
 
 fn violations(draft: InvoiceDraft) -> Vec<(String, ViolationKind, String)> {

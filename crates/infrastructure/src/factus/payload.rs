@@ -108,37 +108,14 @@ fn item(item: &Item) -> Value {
 mod tests {
     use super::*;
     use factus_domain::invoice::{
-        AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, InvoiceDraft, ItemDraft,
-        MandateDraft, OrderReferenceDraft, RelatedDocumentDraft, WithholdingTaxDraft,
+        AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, InvoiceDraft, MandateDraft,
+        OrderReferenceDraft, RelatedDocumentDraft, WithholdingTaxDraft,
     };
     use rust_decimal_macros::dec;
     use time::macros::date;
 
     fn minimal() -> InvoiceDraft {
-        InvoiceDraft {
-            reference_code: "R2".to_owned(),
-            customer: CustomerDraft {
-                identification_document_id: 3,
-                identification: "1".to_owned(),
-                names: Some("Juan".to_owned()),
-                legal_organization_id: 2,
-                tribute_id: 21,
-                ..CustomerDraft::default()
-            },
-            items: vec![ItemDraft {
-                code_reference: "P".to_owned(),
-                name: "N".to_owned(),
-                quantity: 1,
-                price: dec!(100.5),
-                tax_rate: dec!(19),
-                unit_measure_id: 70,
-                standard_code_id: 1,
-                is_excluded: 0,
-                tribute_id: 1,
-                ..ItemDraft::default()
-            }],
-            ..InvoiceDraft::default()
-        }
+        factus_domain::testing::minimal_draft()
     }
 
     fn payload_text(draft: InvoiceDraft) -> String {

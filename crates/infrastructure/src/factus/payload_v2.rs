@@ -140,18 +140,7 @@ mod tests {
     use time::macros::date;
 
     fn item(price: Decimal, quantity: i64, tax_rate: Decimal) -> ItemDraft {
-        ItemDraft {
-            code_reference: "P".to_owned(),
-            name: "N".to_owned(),
-            quantity,
-            price,
-            tax_rate,
-            unit_measure_id: 70,
-            standard_code_id: 1,
-            is_excluded: 0,
-            tribute_id: 1,
-            ..ItemDraft::default()
-        }
+        ItemDraft { quantity, ..factus_domain::testing::item_draft(price, tax_rate) }
     }
 
     fn draft(items: Vec<ItemDraft>) -> InvoiceDraft {
