@@ -128,6 +128,20 @@ async fn deliveries(service: &InProcess) -> Vec<Value> {
     reply.json()["data"].as_array().expect("a list").clone()
 }
 
+/// The delivery list once every delivery in it is `delivered` (the dispatcher records an attempt
+/// just after the receiver answered, so the list may lag the receiver by a moment).
+async fn settled_deliveries(service: &InProcess) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = deliveries(service).await;
+        if listed.iter().all(|delivery| delivery["status"] == "delivered") {
+            return listed;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "deliveries not recorded as delivered: {listed:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn an_issued_create_is_announced_with_a_verifiable_signature(database: TestDatabase) {
     let upstream = Upstream::start().await;
     let (receiver, url) = Receiver::start(0).await;
@@ -150,7 +164,7 @@ async fn an_issued_create_is_announced_with_a_verifiable_signature(database: Tes
     assert!(replay.replayed);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "one outcome, one event");
-    let listed = deliveries(&service).await;
+    let listed = settled_deliveries(&service).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["event_id"], event["id"]);
     assert_eq!(listed[0]["status"], "delivered");
@@ -184,7 +198,7 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_it_recovers(database: T
     assert!(events.iter().all(|event| event["id"] == events[0]["id"]), "one event id on every attempt");
     assert!(received.iter().all(|one| one.body == received[0].body), "the same body on every attempt");
     assert_eq!(events[0]["data"]["number"], number.as_str());
-    let listed = deliveries(&service).await;
+    let listed = settled_deliveries(&service).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(listed[0]["status"], "delivered");
     assert_eq!(listed[0]["attempts"], 3);
