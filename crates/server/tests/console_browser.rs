@@ -594,6 +594,13 @@ async fn a_form_posted_without_its_csrf_token_is_refused_and_logout_ends_the_ses
         .expect("the login post");
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
+    // Behind a proxy that speaks HTTPS, the cookies are Secure.
+    let behind_https =
+        http.get(server.url("/console/login")).header("x-forwarded-proto", "https").send().await.expect("the page");
+    let cookies: Vec<&str> =
+        behind_https.headers().get_all("set-cookie").iter().filter_map(|value| value.to_str().ok()).collect();
+    assert!(!cookies.is_empty() && cookies.iter().all(|cookie| cookie.ends_with("; Secure")), "{cookies:?}");
+
     // A real login: the form's token and its cookie.
     let page = http.get(server.url("/console/login")).send().await.expect("the login page");
     let cookie = page
