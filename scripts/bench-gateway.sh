@@ -10,8 +10,9 @@
 # The sandbox runs as a separate process (release factus-sandbox), not inside factus-api with
 # --simulate-factus: in-process, the simulator's stored bills (about 4.6 KB each, docs/sandbox.md)
 # would be counted in the gateway's RSS. The gateway runs in server-session mode
-# (FACTUS_USERNAME/FACTUS_PASSWORD = the sandbox account), the embedded SQLite ledger, and its
-# default logging (one info line per request, to a file).
+# (FACTUS_USERNAME/FACTUS_PASSWORD = the sandbox account), the lookup cache off (every GET is a
+# Factus call through the gateway; GATEWAY_NUMBERING_RANGE_CACHE_SECS=30 measures it cached), the
+# embedded SQLite ledger, and its default logging (one info line per request, to a file).
 #
 # Usage: scripts/bench-gateway.sh
 #   (DURATION=10s WARMUP=2s THREADS=2 CONNECTIONS=64 REST_DURATION=3s by default;
@@ -82,6 +83,7 @@ mkdir -p "$work/api"
     FACTUS_BASE_URL="$sandbox" \
     FACTUS_CLIENT_ID=factus-sandbox-client FACTUS_CLIENT_SECRET=factus-sandbox-secret \
     FACTUS_USERNAME=sandbox@factus.com.co 'FACTUS_PASSWORD=sandbox2024%' \
+    FACTUS_NUMBERING_RANGE_CACHE_SECS="${GATEWAY_NUMBERING_RANGE_CACHE_SECS:-0}" \
     ${GATEWAY_MALLOC_MMAP_THRESHOLD:+MALLOC_MMAP_THRESHOLD_=$GATEWAY_MALLOC_MMAP_THRESHOLD} \
     ${GATEWAY_RUST_LOG:+RUST_LOG=$GATEWAY_RUST_LOG} \
     ${GATEWAY_DATABASE_MAX_CONNECTIONS:+DATABASE_MAX_CONNECTIONS=$GATEWAY_DATABASE_MAX_CONNECTIONS} \
