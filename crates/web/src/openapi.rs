@@ -307,6 +307,18 @@ mod tests {
         }
     }
 
+    #[test]
+    fn operation_ids_are_unique_across_both_generations() {
+        let document = json();
+        let mut seen = std::collections::BTreeSet::new();
+        for item in document["paths"].as_object().expect("paths").values() {
+            for operation in item.as_object().expect("a path item").values() {
+                let id = operation["operationId"].as_str().expect("an operation id");
+                assert!(seen.insert(id.to_owned()), "{id} twice");
+            }
+        }
+    }
+
     // The shared machinery's answers are documented on every operation they apply to, including
     // routes added later (CommonResponses derives them from the operation itself).
     #[test]

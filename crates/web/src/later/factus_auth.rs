@@ -15,7 +15,7 @@ use crate::state::AppState;
 
 /// Log in to Factus with a Factus user's e-mail and password.
 #[utoipa::path(
-    post, path = "/api/auth/factus/login", tag = "later", security(("APIKeyHeader" = [])),
+    post, path = "/api/auth/factus/login", tag = "later", operation_id = "later_factus_login", security(("APIKeyHeader" = [])),
     request_body = crate::schemas::FactusLoginRequest,
     responses(
         (status = 200, description = "Factus' token", body = FactusTokenResponse,
@@ -38,7 +38,7 @@ pub async fn factus_login(
 
 /// A new Factus token for a refresh token.
 #[utoipa::path(
-    post, path = "/api/auth/factus/refresh", tag = "later", security(("APIKeyHeader" = [])),
+    post, path = "/api/auth/factus/refresh", tag = "later", operation_id = "later_factus_refresh", security(("APIKeyHeader" = [])),
     request_body = crate::schemas::FactusRefreshRequest,
     responses(
         (status = 200, description = "Factus' new token", body = FactusTokenResponse),

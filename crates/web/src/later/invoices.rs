@@ -31,7 +31,7 @@ use factus_application::factus::DocumentFormat;
 /// `Idempotency-Key` (or, without one, the same `reference_code` and body) gets the first
 /// answer (`Idempotent-Replayed: true`) instead of a second invoice.
 #[utoipa::path(
-    post, path = "/api/invoices/", tag = "later", security(("APIKeyHeader" = [])),
+    post, path = "/api/invoices/", tag = "later", operation_id = "later_create_invoice", security(("APIKeyHeader" = [])),
     params(crate::schemas::CreateInvoiceHeaders),
     request_body = crate::schemas::LaterInvoiceRequest,
     responses(
@@ -73,7 +73,7 @@ pub async fn create_invoice(
 
 /// Show a bill: Factus' document (its `data`) as Factus has it.
 #[utoipa::path(
-    get, path = "/api/invoices/{number}", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/invoices/{number}", tag = "later", operation_id = "later_get_invoice", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number with prefix, e.g. SETP990000101"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
@@ -105,7 +105,7 @@ async fn download(
 
 /// Download the bill's PDF (base64).
 #[utoipa::path(
-    get, path = "/api/invoices/{number}/pdf", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/invoices/{number}/pdf", tag = "later", operation_id = "later_download_pdf", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
@@ -124,7 +124,7 @@ pub async fn download_pdf(
 
 /// Download the bill's XML (base64).
 #[utoipa::path(
-    get, path = "/api/invoices/{number}/xml", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/invoices/{number}/xml", tag = "later", operation_id = "later_download_xml", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
@@ -143,7 +143,7 @@ pub async fn download_xml(
 
 /// The bill's RADIAN events, as a bare list.
 #[utoipa::path(
-    get, path = "/api/invoices/{number}/events", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/invoices/{number}/events", tag = "later", operation_id = "later_invoice_events", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
@@ -172,7 +172,7 @@ pub struct EmailSentResponse {
 
 /// Have Factus e-mail the bill to a customer.
 #[utoipa::path(
-    post, path = "/api/invoices/{number}/send-email", tag = "later", security(("APIKeyHeader" = [])),
+    post, path = "/api/invoices/{number}/send-email", tag = "later", operation_id = "later_send_email", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::SendEmailRequest,
@@ -201,7 +201,7 @@ pub async fn send_email(
 
 /// Delete a bill that DIAN has not validated, by its reference code.
 #[utoipa::path(
-    delete, path = "/api/invoices/reference/{reference_code}", tag = "later", security(("APIKeyHeader" = [])),
+    delete, path = "/api/invoices/reference/{reference_code}", tag = "later", operation_id = "later_delete_invoice", security(("APIKeyHeader" = [])),
     params(("reference_code" = String, Path, description = "The client's reference code"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(

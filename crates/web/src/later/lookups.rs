@@ -26,7 +26,7 @@ fn listed<T, R: From<T>>(items: Vec<T>) -> Json<Vec<R>> {
 
 /// Municipalities (the later original takes no filter).
 #[utoipa::path(
-    get, path = "/api/lookups/municipalities", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/municipalities", tag = "later", operation_id = "later_municipalities", security(("APIKeyHeader" = [])),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses((status = 200, description = "Every municipality", body = Vec<MunicipalityResponse>))
 )]
@@ -40,7 +40,7 @@ pub async fn municipalities(
 
 /// Product tributes.
 #[utoipa::path(
-    get, path = "/api/lookups/taxes", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/taxes", tag = "later", operation_id = "later_taxes", security(("APIKeyHeader" = [])),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses((status = 200, description = "The product tributes", body = Vec<TaxResponse>))
 )]
@@ -54,7 +54,7 @@ pub async fn taxes(
 
 /// Measurement units.
 #[utoipa::path(
-    get, path = "/api/lookups/units", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/units", tag = "later", operation_id = "later_units", security(("APIKeyHeader" = [])),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses((status = 200, description = "The units", body = Vec<UnitResponse>))
 )]
@@ -68,7 +68,7 @@ pub async fn units(
 
 /// Countries (optionally `?name=`).
 #[utoipa::path(
-    get, path = "/api/lookups/countries", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/countries", tag = "later", operation_id = "later_countries", security(("APIKeyHeader" = [])),
     params(("name" = Option<String>, Query, description = "Part of the name"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses((status = 200, description = "The countries", body = Vec<CountryResponse>))
@@ -97,7 +97,7 @@ fn acquirer_document_id(value: &str) -> Result<i64, ApiError> {
 
 /// The name and e-mail DIAN has for an identification.
 #[utoipa::path(
-    get, path = "/api/lookups/acquirer", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/acquirer", tag = "later", operation_id = "later_acquirer", security(("APIKeyHeader" = [])),
     params(("identification_document_type" = String, Query,
                 description = "A document type code (`CC`, `NIT`, … see /api/lookups/reference-tables) or a Factus id",
                 pattern = "^(RC|TI|CC|TE|CE|NIT|PASAPORTE|DIE|PEP|NIT_EXTRANJERO|NUIP|[1-9]|1[01])$"),
@@ -211,7 +211,7 @@ pub fn reference_tables_data() -> ReferenceTables {
 
 /// The code tables a client needs to fill an invoice (static; no Factus token, no Factus call).
 #[utoipa::path(
-    get, path = "/api/lookups/reference-tables", tag = "later", security(("APIKeyHeader" = [])),
+    get, path = "/api/lookups/reference-tables", tag = "later", operation_id = "later_reference_tables", security(("APIKeyHeader" = [])),
     responses((status = 200, description = "Seven tables of `{code, name}` (`{id, name}` for product standard codes)", body = ReferenceTables))
 )]
 pub async fn reference_tables(_caller: KeyCaller) -> Json<ReferenceTables> {

@@ -44,14 +44,14 @@ pub fn reject_string_body(body: &Value) -> Result<(), ApiError> {
 }
 
 /// Liveness under the later prefix.
-#[utoipa::path(get, path = "/api/health", tag = "later",
+#[utoipa::path(get, path = "/api/health", tag = "later", operation_id = "later_api_health",
     responses((status = 200, description = "Alive", body = HealthResponse, example = json!({"status": "ok"}))))]
 pub async fn api_health() -> axum::Json<HealthResponse> {
     health::health().await
 }
 
 /// Liveness at the root, as the later original also answers it.
-#[utoipa::path(get, path = "/health", tag = "later",
+#[utoipa::path(get, path = "/health", tag = "later", operation_id = "later_root_health",
     responses((status = 200, description = "Alive", body = HealthResponse, example = json!({"status": "ok"}))))]
 pub async fn root_health() -> axum::Json<HealthResponse> {
     health::health().await
