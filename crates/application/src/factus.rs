@@ -13,12 +13,15 @@
 //! ([`FactusOperation::detail`]). Keeping both tables here, next to the ports, means the adapter
 //! and the web layer cannot drift apart.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use async_trait::async_trait;
-use factus_domain::invoice::Invoice;
 use secrecy::SecretString;
 use thiserror::Error;
+
+use crate::document::Document;
+use crate::ledger::DocumentKind;
 
 /// Whose Factus token a call runs with.
 #[derive(Debug, Clone)]
@@ -34,58 +37,69 @@ pub enum FactusAccess {
 /// Every Factus call the service makes, for its error prefix and default message.
 ///
 /// The reference answers a failed call with `"<prefix>: <message>"`, where `<message>` is what
-/// Factus said or, when it said nothing usable, the endpoint's default.
+/// Factus said or, when it said nothing usable, the endpoint's default. The calls on documents
+/// carry the document's kind as data, so a credit note's failure reads `Error al crear la nota
+/// crédito: …` through the same table as an invoice's `Error al crear la factura: …`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FactusOperation {
     Login,
     Refresh,
-    CreateInvoice,
-    GetInvoice,
+    /// Creating a document (`…/validate`).
+    Create(DocumentKind),
+    /// Showing a document.
+    Get(DocumentKind),
     DownloadPdf,
     DownloadXml,
     InvoiceEvents,
     SendEmail,
-    DeleteInvoice,
-    /// Looking a bill up by its reference code (the ledger's reconciliation; no public endpoint).
-    FindInvoice,
+    /// Deleting a document DIAN has not validated, by its reference code.
+    Delete(DocumentKind),
+    /// Looking a document up by its reference code (the ledger's reconciliation; no public
+    /// endpoint), or the number behind a v1 credit note's `bill_id`.
+    Find(DocumentKind),
     /// Any catalogue: municipalities, taxes, units, numbering ranges, countries, acquirer.
     Lookup,
 }
 
 impl FactusOperation {
+    /// Creating an invoice (`Error al crear la factura`).
+    pub const CREATE_INVOICE: Self = Self::Create(DocumentKind::Invoice);
+
     /// The text the reference puts before the message, without the `": "` separator; `None` for
     /// the lookups, which the reference answers with the bare message.
     #[must_use]
-    pub fn error_prefix(self) -> Option<&'static str> {
+    pub fn error_prefix(self) -> Option<Cow<'static, str>> {
+        let on = |verb: &str, kind: DocumentKind| Some(Cow::Owned(format!("Error al {verb} {}", kind.noun())));
         match self {
-            Self::Login => Some("No se pudo obtener el token de Factus"),
-            Self::Refresh => Some("No se pudo refrescar el token de Factus"),
-            Self::CreateInvoice => Some("Error al crear la factura"),
-            Self::GetInvoice => Some("Error al obtener la factura"),
-            Self::DownloadPdf => Some("Error al descargar el PDF"),
-            Self::DownloadXml => Some("Error al descargar el XML"),
-            Self::InvoiceEvents => Some("Error al obtener eventos de la factura"),
-            Self::SendEmail => Some("Error al enviar el correo"),
-            Self::DeleteInvoice => Some("Error al eliminar la factura"),
-            Self::FindInvoice => Some("Error al buscar la factura"),
+            Self::Login => Some(Cow::Borrowed("No se pudo obtener el token de Factus")),
+            Self::Refresh => Some(Cow::Borrowed("No se pudo refrescar el token de Factus")),
+            Self::Create(kind) => on("crear", kind),
+            Self::Get(kind) => on("obtener", kind),
+            Self::DownloadPdf => Some(Cow::Borrowed("Error al descargar el PDF")),
+            Self::DownloadXml => Some(Cow::Borrowed("Error al descargar el XML")),
+            Self::InvoiceEvents => Some(Cow::Borrowed("Error al obtener eventos de la factura")),
+            Self::SendEmail => Some(Cow::Borrowed("Error al enviar el correo")),
+            Self::Delete(kind) => on("eliminar", kind),
+            Self::Find(kind) => on("buscar", kind),
             Self::Lookup => None,
         }
     }
 
     /// What the message is when Factus' error body carries none (`docs/contract.md` §2 table).
     #[must_use]
-    pub fn default_message(self) -> &'static str {
+    pub fn default_message(self) -> Cow<'static, str> {
+        let on = |verb: &str, kind: DocumentKind| Cow::Owned(format!("Error al {verb} {}", kind.noun()));
         match self {
-            Self::Login => "Error de autenticación con Factus",
-            Self::Refresh => "Error al refrescar el token de Factus",
-            Self::CreateInvoice => "Error al validar la factura",
-            Self::GetInvoice => "Error al obtener la factura",
-            Self::DownloadPdf | Self::DownloadXml => "Error al descargar el archivo",
-            Self::InvoiceEvents => "Error al obtener eventos de la factura",
-            Self::SendEmail => "Error al enviar el correo",
-            Self::DeleteInvoice => "Error al eliminar la factura",
-            Self::FindInvoice => "Error al buscar la factura",
-            Self::Lookup => "Error al consultar Factus",
+            Self::Login => Cow::Borrowed("Error de autenticación con Factus"),
+            Self::Refresh => Cow::Borrowed("Error al refrescar el token de Factus"),
+            Self::Create(kind) => on("validar", kind),
+            Self::Get(kind) => on("obtener", kind),
+            Self::DownloadPdf | Self::DownloadXml => Cow::Borrowed("Error al descargar el archivo"),
+            Self::InvoiceEvents => Cow::Borrowed("Error al obtener eventos de la factura"),
+            Self::SendEmail => Cow::Borrowed("Error al enviar el correo"),
+            Self::Delete(kind) => on("eliminar", kind),
+            Self::Find(kind) => on("buscar", kind),
+            Self::Lookup => Cow::Borrowed("Error al consultar Factus"),
         }
     }
 
@@ -189,7 +203,7 @@ impl FactusFailure {
         Self { operation, error }
     }
 
-    /// `map_err` form: `gateway.call().await.map_err(FactusFailure::of(FactusOperation::GetInvoice))`.
+    /// `map_err` form: `gateway.call().await.map_err(FactusFailure::of(FactusOperation::Get(DocumentKind::Invoice)))`.
     pub fn of(operation: FactusOperation) -> impl FnOnce(FactusError) -> Self {
         move |error| Self::new(operation, error)
     }
@@ -411,58 +425,69 @@ pub trait FactusAuthGateway: Send + Sync {
     async fn refresh(&self, refresh_token: &SecretString) -> Result<FactusToken, FactusError>;
 }
 
-/// Factus' bills (`/v1/bills/...`). `number` is the full document number (`SETP990000001`),
-/// `reference_code` the integrator's own key; both are sent as one path segment.
+/// Factus' documents: invoices (`/v1/bills/...`), credit notes, debit notes and support
+/// documents. One port for every kind: the kind is data (the [`Document`] sent, or the
+/// [`DocumentKind`] of the call), and the adapter routes it to the family's paths and bodies.
+/// `number` is the full document number (`SETP990000001`, `NC1`), `reference_code` the
+/// integrator's own key; both are sent as one path segment.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait FactusBillGateway: Send + Sync {
-    /// Creates the bill and sends it to DIAN. Never retried by the adapter: a second attempt could
-    /// issue a second tax document.
+    /// Creates the document and sends it to DIAN. Never retried by the adapter: a second attempt
+    /// could issue a second tax document.
     ///
     /// # Errors
-    /// `Rejected` for Factus' 4xx (422 field errors, 409 conflicts); `Timeout` and
-    /// `Unavailable { request_sent: true }` are ambiguous — the bill may exist
-    /// ([`FactusError::is_ambiguous`]); `InvalidResponse` when a 2xx body is not JSON.
-    async fn validate_bill(&self, access: &FactusAccess, invoice: &Invoice) -> Result<IssuedBill, FactusError>;
+    /// `Rejected` for Factus' 4xx (422 field errors, 409 conflicts; 400 for a debit note on a v1
+    /// account, which has no debit notes); `Timeout` and `Unavailable { request_sent: true }` are
+    /// ambiguous — the document may exist ([`FactusError::is_ambiguous`]); `InvalidResponse` when
+    /// a 2xx body is not JSON.
+    async fn validate_bill(&self, access: &FactusAccess, document: &Document) -> Result<IssuedBill, FactusError>;
 
     /// The whole document as Factus shows it.
     ///
     /// # Errors
     /// `Rejected` (e.g. 404 unknown number); `InvalidResponse` when `status` is not a string or
     /// `data` not an object; transport failures as usual.
-    async fn show_bill(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusError>;
+    async fn show_bill(
+        &self,
+        access: &FactusAccess,
+        kind: DocumentKind,
+        number: &str,
+    ) -> Result<UpstreamJson, FactusError>;
 
-    /// The bill's PDF or XML, base64-encoded.
+    /// The document's PDF or XML, base64-encoded.
     ///
     /// # Errors
     /// `Rejected` (e.g. 404); `InvalidResponse` when the body is not a JSON object.
     async fn download_document(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         format: DocumentFormat,
     ) -> Result<DownloadedFile, FactusError>;
 
-    /// The bill's RADIAN events.
+    /// The invoice's RADIAN events (only invoices have them).
     ///
     /// # Errors
     /// `Rejected`; `InvalidResponse` when an event lacks one of its six strings.
     async fn events(&self, access: &FactusAccess, number: &str) -> Result<BillEvents, FactusError>;
 
-    /// Has Factus e-mail the bill to `email`; `pdf_base64`, when given and non-empty, replaces the
-    /// PDF Factus would generate. Not retried (it would send the e-mail twice).
+    /// Has Factus e-mail the document to `email`; `pdf_base64`, when given and non-empty,
+    /// replaces the PDF Factus would generate. Not retried (it would send the e-mail twice).
     ///
     /// # Errors
     /// `Rejected`; `InvalidResponse` when `status` or `message` is missing.
     async fn send_email(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         email: &str,
         pdf_base64: Option<String>,
     ) -> Result<StatusMessage, FactusError>;
 
-    /// Deletes a bill that was not validated, by its reference code.
+    /// Deletes a document that was not validated, by its reference code.
     ///
     /// # Errors
     /// `Rejected` (404 unknown reference, 409 already validated); `InvalidResponse` when `status`
@@ -470,17 +495,19 @@ pub trait FactusBillGateway: Send + Sync {
     async fn delete_by_reference(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<StatusMessage, FactusError>;
 
-    /// The bill Factus holds under `reference_code`, if any — how an ambiguous create is
-    /// reconciled. `message` of the answer is `None`.
+    /// The document of `kind` Factus holds under `reference_code`, if any — how an ambiguous
+    /// create is reconciled. `message` of the answer is `None`.
     ///
     /// # Errors
     /// As [`FactusBillGateway::show_bill`]; a reference Factus does not know is `Ok(None)`.
     async fn find_bill_by_reference(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<Option<IssuedBill>, FactusError>;
 
@@ -489,11 +516,8 @@ pub trait FactusBillGateway: Send + Sync {
     ///
     /// # Errors
     /// As [`FactusBillGateway::show_bill`].
-    async fn pending_reference(
-        &self,
-        access: &FactusAccess,
-        kind: crate::ledger::DocumentKind,
-    ) -> Result<Option<String>, FactusError>;
+    async fn pending_reference(&self, access: &FactusAccess, kind: DocumentKind)
+    -> Result<Option<String>, FactusError>;
 }
 
 /// Factus' reference catalogues. Lists are read from `data`, or from `data.data` when Factus
@@ -619,7 +643,7 @@ mod tests {
     #[test]
     fn invoice_errors_carry_the_reference_prefix_before_the_message() {
         assert_eq!(
-            FactusOperation::CreateInvoice.detail("Los datos no son válidos"),
+            FactusOperation::CREATE_INVOICE.detail("Los datos no son válidos"),
             "Error al crear la factura: Los datos no son válidos"
         );
         assert_eq!(
@@ -637,7 +661,7 @@ mod tests {
     fn both_downloads_share_the_reference_default_message() {
         assert_eq!(DocumentFormat::Pdf.operation().default_message(), "Error al descargar el archivo");
         assert_eq!(DocumentFormat::Xml.operation().default_message(), "Error al descargar el archivo");
-        assert_eq!(DocumentFormat::Xml.operation().error_prefix(), Some("Error al descargar el XML"));
+        assert_eq!(DocumentFormat::Xml.operation().error_prefix().as_deref(), Some("Error al descargar el XML"));
     }
 
     #[test]
@@ -655,7 +679,7 @@ mod tests {
     #[test]
     fn a_failure_reads_as_the_operation_prefix_before_factus_message() {
         let failure = FactusFailure::new(
-            FactusOperation::GetInvoice,
+            FactusOperation::Get(DocumentKind::Invoice),
             FactusError::Rejected { status: 404, message: "Factura no encontrada".into() },
         );
         assert_eq!(failure.to_string(), "Error al obtener la factura: Factura no encontrada");

@@ -1,5 +1,7 @@
-//! Invoice use cases on existing bills: show, download, events, e-mail, delete. (Creating one goes
-//! through the exactly-once ledger: [`crate::issuance`].)
+//! Use cases on existing documents of every kind (invoices, credit and debit notes, support
+//! documents): show, download, e-mail, delete, and an invoice's events. The kind is data, passed
+//! to the one Factus port. (Creating one goes through the exactly-once ledger:
+//! [`crate::issuance`].)
 //!
 //! Every failure is a [`FactusFailure`]: the gateway's [`FactusError`] with the operation it
 //! belongs to, whose prefix the edge puts before Factus' own message
@@ -11,6 +13,7 @@ use std::sync::{Arc, Weak};
 use factus_domain::user::User;
 
 use crate::documents::{DocumentAccess, DocumentError, DocumentFileStore, DocumentRef};
+use crate::ledger::DocumentKind;
 use crate::factus::{
     BillEvents, DocumentFormat, DownloadedFile, FactusAccess, FactusBillGateway, FactusFailure, FactusOperation,
     StatusMessage, UpstreamJson,
@@ -46,15 +49,16 @@ impl InvoiceService {
     ///
     /// # Errors
     /// [`DocumentError::NotFound`] when `user` may not act on the bill; [`FactusFailure`] of
-    /// [`FactusOperation::GetInvoice`] ([`FactusFailure::is_not_found`] for an unknown number).
-    pub async fn get_invoice(
+    /// [`FactusOperation::Get`] ([`FactusFailure::is_not_found`] for an unknown number).
+    pub async fn get_document(
         &self,
         user: &User,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
     ) -> Result<UpstreamJson, DocumentError> {
         self.access.authorize(user, DocumentRef::Number(number)).await?;
-        Ok(self.bills.show_bill(access, number).await.map_err(FactusFailure::of(FactusOperation::GetInvoice))?)
+        Ok(self.bills.show_bill(access, kind, number).await.map_err(FactusFailure::of(FactusOperation::Get(kind)))?)
     }
 
     /// The bill's PDF or XML. With a file store, a document DIAN validated (by the ledger) is
@@ -68,6 +72,7 @@ impl InvoiceService {
         &self,
         user: &User,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         format: DocumentFormat,
     ) -> Result<DownloadedFile, DocumentError> {
@@ -75,7 +80,7 @@ impl InvoiceService {
         let Some(files) = &self.files else {
             return Ok(self
                 .bills
-                .download_document(access, number, format)
+                .download_document(access, kind, number, format)
                 .await
                 .map_err(FactusFailure::of(format.operation()))?);
         };
@@ -89,7 +94,7 @@ impl InvoiceService {
         }
         let file = self
             .bills
-            .download_document(access, number, format)
+            .download_document(access, kind, number, format)
             .await
             .map_err(FactusFailure::of(format.operation()))?;
         if self.access.is_validated(number).await
@@ -135,6 +140,7 @@ impl InvoiceService {
         &self,
         user: &User,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         email: &str,
         pdf_base64: Option<String>,
@@ -143,7 +149,7 @@ impl InvoiceService {
         let pdf_base64 = pdf_base64.filter(|pdf| !pdf.is_empty());
         Ok(self
             .bills
-            .send_email(access, number, email, pdf_base64)
+            .send_email(access, kind, number, email, pdf_base64)
             .await
             .map_err(FactusFailure::of(FactusOperation::SendEmail))?)
     }
@@ -151,21 +157,22 @@ impl InvoiceService {
     /// Deletes a bill that DIAN has not validated, by its reference code.
     ///
     /// # Errors
-    /// [`DocumentError::NotFound`]; [`FactusFailure`] of [`FactusOperation::DeleteInvoice`]:
+    /// [`DocumentError::NotFound`]; [`FactusFailure`] of [`FactusOperation::Delete`]:
     /// Factus' 404 for an unknown reference, 409 for a bill DIAN already validated.
     pub async fn delete_by_reference(
         &self,
         user: &User,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<StatusMessage, DocumentError> {
         self.access.authorize(user, DocumentRef::Reference(reference_code)).await?;
         let deleted = self
             .bills
-            .delete_by_reference(access, reference_code)
+            .delete_by_reference(access, kind, reference_code)
             .await
-            .map_err(FactusFailure::of(FactusOperation::DeleteInvoice))?;
-        tracing::info!(reference = reference_code, "invoice deleted at Factus");
+            .map_err(FactusFailure::of(FactusOperation::Delete(kind)))?;
+        tracing::info!(reference = reference_code, %kind, "document deleted at Factus");
         Ok(deleted)
     }
 }
@@ -246,12 +253,12 @@ mod tests {
             .returning(|_| Ok(LedgerPage { entries: Vec::new(), next_cursor: None }));
         let service = with_ledger(gateway, ledger);
 
-        let error = service.get_invoice(&user, &access(), "SETP990000001").await.unwrap_err();
+        let error = service.get_document(&user, &access(), DocumentKind::Invoice, "SETP990000001").await.unwrap_err();
         assert!(matches!(error, DocumentError::NotFound), "{error:?}");
-        let error = service.delete_by_reference(&user, &access(), "R1").await.unwrap_err();
+        let error = service.delete_by_reference(&user, &access(), DocumentKind::Invoice, "R1").await.unwrap_err();
         assert!(matches!(error, DocumentError::NotFound), "{error:?}");
         // Numbers that cannot be in the ledger are not even looked up.
-        let error = service.get_invoice(&user, &access(), "SETP\0").await.unwrap_err();
+        let error = service.get_document(&user, &access(), DocumentKind::Invoice, "SETP\0").await.unwrap_err();
         assert!(matches!(error, DocumentError::NotFound), "{error:?}");
     }
 
@@ -288,7 +295,7 @@ mod tests {
             .withf(|_, number| number == "SETP990000123")
             .returning(|_, _| Ok(UpstreamJson::new(r#"{"status":"OK","message":null,"data":{}}"#.into())));
 
-        let document = service(gateway).get_invoice(&admin(), &access(), "SETP990000123").await.expect("shown");
+        let document = service(gateway).get_document(&admin(), &access(), DocumentKind::Invoice, "SETP990000123").await.expect("shown");
 
         assert_eq!(document.as_str(), r#"{"status":"OK","message":null,"data":{}}"#);
     }
@@ -298,7 +305,7 @@ mod tests {
         let mut gateway = MockFactusBillGateway::new();
         gateway.expect_show_bill().returning(|_, _| Err(rejected(404, "Factura no encontrada")));
 
-        let error = factus(service(gateway).get_invoice(&admin(), &access(), "X").await.unwrap_err());
+        let error = factus(service(gateway).get_document(&admin(), &access(), DocumentKind::Invoice, "X").await.unwrap_err());
 
         assert!(error.is_not_found());
         assert_eq!(error.to_string(), "Error al obtener la factura: Factura no encontrada");
@@ -316,7 +323,7 @@ mod tests {
             });
 
         let file =
-            service(gateway).download(&admin(), &access(), "SETP1", DocumentFormat::Xml).await.expect("downloaded");
+            service(gateway).download(&admin(), &access(), DocumentKind::Invoice, "SETP1", DocumentFormat::Xml).await.expect("downloaded");
 
         assert_eq!(file.file_name, "SETP1.xml");
         assert_eq!(file.format.extension(), "xml");
@@ -347,21 +354,21 @@ mod tests {
         let admin = admin();
 
         for expected in failures() {
-            let error = service.get_invoice(&admin, &access, "X").await.unwrap_err();
+            let error = service.get_document(&admin, &access, DocumentKind::Invoice, "X").await.unwrap_err();
             let error = factus(error);
-            assert_passed_on(&error, FactusOperation::GetInvoice, &expected);
-            let error = service.download(&admin, &access, "X", DocumentFormat::Pdf).await.unwrap_err();
+            assert_passed_on(&error, FactusOperation::Get(DocumentKind::Invoice), &expected);
+            let error = service.download(&admin, &access, DocumentKind::Invoice, "X", DocumentFormat::Pdf).await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::DownloadPdf, &expected);
             let error = service.events(&admin, &access, "X").await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::InvoiceEvents, &expected);
-            let error = service.send_email(&admin, &access, "X", "a@example.com", None).await.unwrap_err();
+            let error = service.send_email(&admin, &access, DocumentKind::Invoice, "X", "a@example.com", None).await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::SendEmail, &expected);
-            let error = service.delete_by_reference(&admin, &access, "R9").await.unwrap_err();
+            let error = service.delete_by_reference(&admin, &access, DocumentKind::Invoice, "R9").await.unwrap_err();
             let error = factus(error);
-            assert_passed_on(&error, FactusOperation::DeleteInvoice, &expected);
+            assert_passed_on(&error, FactusOperation::Delete(DocumentKind::Invoice), &expected);
         }
     }
 
@@ -377,7 +384,7 @@ mod tests {
             });
 
         let sent = service(gateway)
-            .send_email(&admin(), &access(), "SETP1", "a@example.com", Some(String::new()))
+            .send_email(&admin(), &access(), DocumentKind::Invoice, "SETP1", "a@example.com", Some(String::new()))
             .await
             .expect("sent");
 
@@ -394,7 +401,7 @@ mod tests {
         );
 
         let sent = service(gateway)
-            .send_email(&admin(), &access(), "SETP1", "a@example.com", Some("JVBERi0=".into()))
+            .send_email(&admin(), &access(), DocumentKind::Invoice, "SETP1", "a@example.com", Some("JVBERi0=".into()))
             .await
             .expect("sent");
 
@@ -411,7 +418,7 @@ mod tests {
             })
         });
 
-        let deleted = service(gateway).delete_by_reference(&admin(), &access(), "R2").await.expect("deleted");
+        let deleted = service(gateway).delete_by_reference(&admin(), &access(), DocumentKind::Invoice, "R2").await.expect("deleted");
 
         assert_eq!(deleted.status, "OK");
     }

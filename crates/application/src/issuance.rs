@@ -1,4 +1,10 @@
-//! Issuing invoices exactly once: the ledger in front of `POST /v1/bills/validate`.
+//! Issuing documents exactly once — invoices, credit notes, debit notes and support documents
+//! alike: the ledger in front of Factus' `…/validate`.
+//!
+//! The kind is data ([`Document::kind`]): every kind goes through the same steps, ledger, port
+//! calls and errors. What differs per kind is checked before the ledger is touched
+//! ([`InvoiceIssuance::issue`] runs the notes' local rules first: the referenced invoice, the
+//! credited amounts, debit notes only on Factus v2).
 //!
 //! [`InvoiceIssuance::issue`] records every create in the ledger ([`LedgerStore`]) before Factus
 //! is called, sends the invoice at most once per attempt (never retried automatically), and
@@ -19,18 +25,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use factus_domain::invoice::{Invoice, ReferenceCode};
+use factus_domain::invoice::{Money, Note, NoteKind, Path, ReferenceCode, Violation};
 use factus_domain::user::User;
+use rust_decimal::Decimal;
 use thiserror::Error;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::clock;
-use crate::factus::{FactusAccess, FactusBillGateway, FactusError, FactusStatus, IssuedBill};
+use crate::document::Document;
+use crate::factus::{FactusAccess, FactusApiVersion, FactusBillGateway, FactusError, FactusStatus, IssuedBill};
 use crate::ledger::{
-    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
-    LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
+    ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
+    LedgerPage, LedgerState, LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
 };
 
 /// How many lookups, claims and reopens one request may go through before it gives up as
@@ -77,7 +85,8 @@ pub struct IssueRequest {
     /// The API key the request was authenticated with (recorded in the ledger), if any.
     pub api_key_id: Option<Uuid>,
     pub access: FactusAccess,
-    pub invoice: Invoice,
+    /// What to create; its kind decides the Factus family.
+    pub document: Document,
     pub idempotency_key: Option<IdempotencyKey>,
     /// Of the canonical request body; equal fingerprints mean "the same body".
     pub fingerprint: RequestFingerprint,
@@ -122,6 +131,12 @@ pub enum IssueError {
     /// it, so that an operator can act. 409.
     #[error("{message}")]
     BlockedByPending { message: String, reference: Option<String> },
+    /// The document breaks a rule only the ledger or the account can tell (a note's referenced
+    /// invoice unknown or not validated, more credited than the invoice is worth, an annulment
+    /// that is not the whole remaining amount, a debit note on a Factus v1 account), checked
+    /// before Factus is called. 400 with every rule, in the list shape of the invoice's rules.
+    #[error("{}", .0.iter().map(Violation::message).collect::<Vec<_>>().join("; "))]
+    Rules(Vec<Violation>),
     /// Factus refused the invoice or could not be asked; as the gateway's errors map (400 for
     /// `Rejected` and `InvalidResponse`, 503, 504). After a `Timeout` or a `request_sent`
     /// `Unavailable` the entry is `unknown` and the next attempt reconciles it first.
@@ -130,6 +145,26 @@ pub enum IssueError {
     #[error(transparent)]
     Unexpected(anyhow::Error),
 }
+
+/// A failed create with the kind of document it was for, which names it in the client's
+/// message (`Error al crear la nota crédito: …`). The edge maps this one type.
+#[derive(Debug, Error)]
+#[error("{error}")]
+pub struct IssueFailure {
+    pub kind: DocumentKind,
+    pub error: IssueError,
+}
+
+impl IssueFailure {
+    /// `map_err` form: `issuance.issue(request).await.map_err(IssueFailure::of(kind))`.
+    pub fn of(kind: DocumentKind) -> impl FnOnce(IssueError) -> Self {
+        move |error| Self { kind, error }
+    }
+}
+
+/// What a debit note on a Factus v1 account is told: Factus has debit notes on v2 only.
+pub const DEBIT_NOTES_NEED_V2: &str =
+    "Las notas débito requieren una cuenta de Factus v2: Factus no ofrece notas débito en la API v1";
 
 impl From<StoreError> for IssueError {
     fn from(error: StoreError) -> Self {
@@ -231,6 +266,7 @@ impl InvoiceIssuance {
     /// See [`IssueError`]; a failure to record an outcome after Factus answered is logged, not
     /// returned: the client gets what Factus said, and the reconciler repairs the entry.
     pub async fn issue(&self, request: IssueRequest) -> Result<IssueOutcome, IssueError> {
+        self.check_local_rules(&request).await?;
         let mut step = Step::Lookup;
         for _ in 0..MAX_STEPS {
             step = match step {
@@ -245,10 +281,116 @@ impl InvoiceIssuance {
             };
         }
         tracing::warn!(
-            reference = %request.invoice.reference_code(),
+            reference = %request.document.reference_code(),
             "ledger entry kept changing under this request; answering in progress"
         );
         Err(in_progress(&request))
+    }
+
+    /// The rules of notes that need the ledger or the account, before anything is recorded.
+    async fn check_local_rules(&self, request: &IssueRequest) -> Result<(), IssueError> {
+        let Document::Note(note) = &request.document else { return Ok(()) };
+        if note.kind() == NoteKind::Debit && self.factus.api_version() == FactusApiVersion::V1 {
+            return Err(IssueError::Rules(vec![Violation::rule(Path::root(), DEBIT_NOTES_NEED_V2)]));
+        }
+        self.check_credit_room(request, note, None).await
+    }
+
+    /// A note's referenced invoice must be in the ledger, the requester's (or the requester an
+    /// admin), issued and validated by DIAN; a credit note may credit at most what is left of
+    /// the invoice's total after the earlier credit notes (of other references: a retry of this
+    /// one is not counted twice), and an annulment exactly that. `before`: count only the notes
+    /// claimed before that position (the check after this request's own claim).
+    async fn check_credit_room(
+        &self,
+        request: &IssueRequest,
+        note: &Note,
+        before: Option<LedgerCursor>,
+    ) -> Result<(), IssueError> {
+        let Some(number) = note.bill_number() else { return Ok(()) };
+        let rule = |message: String| IssueError::Rules(vec![Violation::rule(Path::root().key("bill_number"), message)]);
+        let filter = LedgerFilter {
+            kind: Some(DocumentKind::Invoice),
+            number: Some(number.to_owned()),
+            limit: PageSize::new(1).unwrap_or_default(),
+            ..LedgerFilter::default()
+        };
+        let invoice = self.ledger.list(&filter).await?.entries.pop();
+        let invoice = invoice.filter(|entry| request.user.is_admin() || entry.user_id == request.user.id);
+        let Some(invoice) = invoice else {
+            return Err(rule(format!("La factura {number} no está registrada en este servicio")));
+        };
+        match &invoice.status {
+            EntryStatus::Issued { bill, .. } if bill.status == "1" => {}
+            EntryStatus::Issued { .. } => {
+                return Err(rule(format!("La factura {number} aún no ha sido validada por la DIAN")));
+            }
+            _ => return Err(rule(format!("La factura {number} no está emitida"))),
+        }
+        if note.kind() != NoteKind::Credit {
+            return Ok(());
+        }
+        let Some(invoice_total) = invoice.total else {
+            return Err(rule(format!(
+                "La factura {number} se registró sin su total; no se puede comprobar el saldo de sus notas crédito"
+            )));
+        };
+        let credited = self.credited(number, request.document.reference_code(), before).await?;
+        let remaining = invoice_total.amount() - credited;
+        let total = note.total().amount();
+        let root = Path::root();
+        if note.is_annulment() && total != remaining {
+            return Err(IssueError::Rules(vec![Violation::rule(
+                root,
+                format!(
+                    "Una anulación (correction_concept_code 2) debe acreditar exactamente el saldo de la factura {number}: {}; la nota suma {}",
+                    remaining,
+                    note.total()
+                ),
+            )]));
+        }
+        if total > remaining {
+            return Err(IssueError::Rules(vec![Violation::rule(
+                root,
+                format!(
+                    "Las notas crédito de la factura {number} no pueden superar su total: quedan {} por acreditar y la nota suma {}",
+                    remaining,
+                    note.total()
+                ),
+            )]));
+        }
+        Ok(())
+    }
+
+    /// The sum of the credit notes on invoice `number` that are not rejected, except those of
+    /// `own` (this request's reference: a retry is not counted against itself), claimed before
+    /// `before` when given.
+    async fn credited(
+        &self,
+        number: &str,
+        own: &ReferenceCode,
+        before: Option<LedgerCursor>,
+    ) -> Result<Decimal, IssueError> {
+        let mut filter = LedgerFilter {
+            kind: Some(DocumentKind::CreditNote),
+            referenced_number: Some(number.to_owned()),
+            after: before,
+            limit: PageSize::new(PageSize::MAX).unwrap_or_default(),
+            ..LedgerFilter::default()
+        };
+        let mut credited = Decimal::ZERO;
+        loop {
+            let page = self.ledger.list(&filter).await?;
+            for entry in &page.entries {
+                if entry.state() != LedgerState::Rejected && &entry.reference_code != own {
+                    credited += entry.total.map_or(Decimal::ZERO, Money::amount);
+                }
+            }
+            match page.next_cursor {
+                Some(cursor) => filter.after = Some(cursor),
+                None => return Ok(credited),
+            }
+        }
     }
 
     async fn look_up(&self, request: &IssueRequest) -> Result<Step, IssueError> {
@@ -257,7 +399,7 @@ impl InvoiceIssuance {
         {
             return Ok(Step::Examine { entry, found_by: FoundBy::Key });
         }
-        Ok(match self.ledger.find_active_by_reference(request.invoice.reference_code()).await? {
+        Ok(match self.ledger.find_active_by_reference(request.document.reference_code()).await? {
             Some(entry) => Step::Examine { entry, found_by: FoundBy::Reference },
             None => Step::Claim,
         })
@@ -299,8 +441,9 @@ impl InvoiceIssuance {
     /// is sent again. `ours` when the entry is this request's own earlier attempt (same user, same
     /// body), which may then be resent under the same entry.
     async fn resolve(&self, request: &IssueRequest, entry: LedgerEntry, ours: bool) -> Result<Step, IssueError> {
-        let reference = request.invoice.reference_code();
-        let found = self.bills.find_bill_by_reference(&request.access, reference.as_str()).await;
+        let reference = request.document.reference_code();
+        let found =
+            self.bills.find_bill_by_reference(&request.access, request.document.kind(), reference.as_str()).await;
         match found {
             Err(error) => {
                 tracing::warn!(%reference, entry = %entry.id, error = format!("{error:#}"), "could not look up an unsettled invoice at Factus");
@@ -339,17 +482,32 @@ impl InvoiceIssuance {
         let now = clock::now();
         let new = NewLedgerEntry {
             id: Uuid::now_v7(),
-            kind: DocumentKind::Invoice,
+            kind: request.document.kind(),
             user_id: request.user.id,
             username: request.user.username.clone(),
             api_key_id: request.api_key_id,
-            reference_code: request.invoice.reference_code().clone(),
+            reference_code: request.document.reference_code().clone(),
             idempotency_key: request.idempotency_key.clone(),
             fingerprint: request.fingerprint.clone(),
+            total: Some(request.document.total()),
+            referenced_number: request.document.referenced_number().map(str::to_owned),
             created_at: now,
         };
         match self.ledger.claim(&new).await {
-            Ok(entry) => Ok(Step::Send(entry)),
+            Ok(entry) => {
+                // Two notes on one invoice claimed at the same time both passed the check
+                // before the claim; counting only the notes claimed before this one lets exactly
+                // the later one give way.
+                if let Document::Note(note) = &request.document
+                    && let Err(error) = self.check_credit_room(request, note, Some(entry.cursor())).await
+                {
+                    if let Err(store) = self.ledger.abandon(&entry).await {
+                        tracing::error!(entry = %entry.id, error = %store.0, "could not release the claim of a note over its invoice's total");
+                    }
+                    return Err(error);
+                }
+                Ok(Step::Send(entry))
+            }
             Err(ClaimError::KeyExists(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Key }),
             Err(ClaimError::ReferenceActive(entry)) => {
                 Ok(Step::Examine { entry: *entry, found_by: FoundBy::Reference })
@@ -361,19 +519,19 @@ impl InvoiceIssuance {
     /// Sends the invoice once under `entry` (pending, held by this request) and records what
     /// happened.
     async fn send(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<IssueOutcome, IssueError> {
-        let reference = request.invoice.reference_code();
+        let reference = request.document.reference_code();
         tracing::info!(%reference, entry = %entry.id, attempt = entry.attempts, "sending the invoice to Factus");
-        let mut answer = self.bills.validate_bill(&request.access, &request.invoice).await;
+        let mut answer = self.bills.validate_bill(&request.access, &request.document).await;
         // Factus refused it unprocessed because a document of ours DIAN rejected is stuck
         // pending: delete that one and send once more (under the same entry: nothing was
         // created by the refused send).
         if let Err(error) = &answer
             && error.is_pending_blocker()
             && self.policy.delete_rejected
-            && self.delete_stuck(&request.access, DocumentKind::Invoice).await
+            && self.delete_stuck(&request.access, request.document.kind()).await
         {
             tracing::info!(%reference, entry = %entry.id, "deleted our stuck rejected document; sending the invoice again");
-            answer = self.bills.validate_bill(&request.access, &request.invoice).await;
+            answer = self.bills.validate_bill(&request.access, &request.document).await;
         }
         match answer {
             Ok(bill) => {
@@ -438,7 +596,7 @@ impl InvoiceIssuance {
         entry: LedgerEntry,
         message: String,
     ) -> Result<IssueOutcome, IssueError> {
-        let reference = request.invoice.reference_code();
+        let reference = request.document.reference_code();
         let conflict = |message: String| IssueError::Factus(FactusError::Rejected { status: 409, message });
         if entry.attempts <= 1 {
             let rejection = Rejection::Factus { status: 409, message: message.clone() };
@@ -448,7 +606,7 @@ impl InvoiceIssuance {
             }
             return Err(conflict(message));
         }
-        match self.bills.find_bill_by_reference(&request.access, reference.as_str()).await {
+        match self.bills.find_bill_by_reference(&request.access, request.document.kind(), reference.as_str()).await {
             Ok(Some(bill)) => {
                 tracing::info!(%reference, entry = %entry.id, number = %bill.number, "Factus already held the bill; recorded it");
                 self.record_issued(&entry, &bill).await;
@@ -480,9 +638,10 @@ impl InvoiceIssuance {
         entry: &LedgerEntry,
         rules: Vec<String>,
     ) -> Result<IssueOutcome, IssueError> {
-        let reference = request.invoice.reference_code();
+        let reference = request.document.reference_code();
         tracing::info!(%reference, entry = %entry.id, rules = %rules.join("; "), "DIAN rejected the invoice");
-        let deleted = self.policy.delete_rejected && self.delete_at_factus(&request.access, reference.as_str()).await;
+        let deleted = self.policy.delete_rejected
+            && self.delete_at_factus(&request.access, request.document.kind(), reference.as_str()).await;
         let rejection = Rejection::Dian { message: rules.join("; "), deleted };
         record(self.ledger.mark_rejected(entry, &rejection, clock::now()).await, entry, "rejected");
         Err(IssueError::Factus(FactusError::DianRejected { rules }))
@@ -490,8 +649,8 @@ impl InvoiceIssuance {
 
     /// Deletes the never-validated document of `reference` at Factus; true when it is gone (also
     /// when Factus no longer knows it).
-    async fn delete_at_factus(&self, access: &FactusAccess, reference: &str) -> bool {
-        match self.bills.delete_by_reference(access, reference).await {
+    async fn delete_at_factus(&self, access: &FactusAccess, kind: DocumentKind, reference: &str) -> bool {
+        match self.bills.delete_by_reference(access, kind, reference).await {
             Ok(_) | Err(FactusError::Rejected { status: 404, .. }) => {
                 tracing::info!(%reference, "deleted the rejected document at Factus so it does not block the next one");
                 true
@@ -515,7 +674,7 @@ impl InvoiceIssuance {
         };
         let mut any = false;
         for entry in &stuck {
-            if self.delete_at_factus(access, entry.reference_code.as_str()).await {
+            if self.delete_at_factus(access, kind, entry.reference_code.as_str()).await {
                 record(self.ledger.mark_deleted_at_factus(entry).await, entry, "deleted at Factus");
                 any = true;
             }
@@ -526,21 +685,19 @@ impl InvoiceIssuance {
     /// The 409 for a create Factus refused because a document of the kind is stuck pending:
     /// names the stuck document, ours (from the ledger) or not (from Factus' listing).
     async fn blocked_by_pending(&self, request: &IssueRequest, message: String) -> IssueError {
-        let ours = self.ledger.stuck_rejections(DocumentKind::Invoice, 1).await.ok().and_then(|mut stuck| stuck.pop());
+        let kind = request.document.kind();
+        let ours = self.ledger.stuck_rejections(kind, 1).await.ok().and_then(|mut stuck| stuck.pop());
         let reference = match ours {
             Some(entry) => Some(entry.reference_code.as_str().to_owned()),
-            None => match self.bills.pending_reference(&request.access, DocumentKind::Invoice).await {
+            None => match self.bills.pending_reference(&request.access, kind).await {
                 Ok(reference) => reference,
                 Err(error) => {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "could not find the document that blocks new invoices at Factus"
-                    );
+                    tracing::warn!(error = format!("{error:#}"), %kind, "could not find the document that blocks new documents of its kind at Factus");
                     None
                 }
             },
         };
-        tracing::warn!(reference = ?reference, "Factus refuses new invoices: a document is stuck pending at DIAN");
+        tracing::warn!(reference = ?reference, %kind, "Factus refuses new documents of this kind: one is stuck pending at DIAN");
         IssueError::BlockedByPending { message, reference }
     }
 
@@ -600,8 +757,10 @@ impl InvoiceIssuance {
     }
 
     async fn reconcile_entry(&self, entry: &LedgerEntry, now: OffsetDateTime) -> Result<Reconciled, FactusError> {
-        let found =
-            self.bills.find_bill_by_reference(&FactusAccess::ServerSession, entry.reference_code.as_str()).await?;
+        let found = self
+            .bills
+            .find_bill_by_reference(&FactusAccess::ServerSession, entry.kind, entry.reference_code.as_str())
+            .await?;
         let (applied, outcome) = match &found {
             Some(bill) => (self.ledger.mark_issued(entry, bill, now).await, Reconciled::Issued),
             None => (self.ledger.mark_rejected(entry, &Rejection::NotIssued, now).await, Reconciled::NotIssued),

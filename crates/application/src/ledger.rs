@@ -26,7 +26,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use factus_domain::invoice::ReferenceCode;
+use factus_domain::invoice::{Money, ReferenceCode};
 use factus_domain::user::Username;
 use thiserror::Error;
 use time::OffsetDateTime;
@@ -183,6 +183,18 @@ impl DocumentKind {
         }
     }
 
+    /// The document with its article, as the Spanish messages name it (`la factura`, `la nota
+    /// crédito`, `la nota débito`, `el documento soporte`).
+    #[must_use]
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Invoice => "la factura",
+            Self::CreditNote => "la nota crédito",
+            Self::DebitNote => "la nota débito",
+            Self::SupportDocument => "el documento soporte",
+        }
+    }
+
     /// # Errors
     /// [`DocumentKindError`] for anything but the four names (lower case).
     pub fn parse(raw: &str) -> Result<Self, DocumentKindError> {
@@ -277,6 +289,11 @@ pub struct LedgerEntry {
     /// `None` when the request had no key, or once the key outlived its retention.
     pub idempotency_key: Option<IdempotencyKey>,
     pub fingerprint: RequestFingerprint,
+    /// What the document is worth ([`crate::document::Document::total`]); `None` for entries
+    /// recorded before totals were kept.
+    pub total: Option<Money>,
+    /// The number of the invoice a note corrects.
+    pub referenced_number: Option<String>,
     pub status: EntryStatus,
     /// Sends to Factus under this entry: 1, plus one per [`LedgerStore::reopen`]. Also the
     /// version every transition checks.
@@ -311,6 +328,8 @@ pub struct NewLedgerEntry {
     pub reference_code: ReferenceCode,
     pub idempotency_key: Option<IdempotencyKey>,
     pub fingerprint: RequestFingerprint,
+    pub total: Option<Money>,
+    pub referenced_number: Option<String>,
     /// Also the first `updated_at`.
     pub created_at: OffsetDateTime,
 }
@@ -414,6 +433,8 @@ pub struct LedgerFilter {
     pub reference_code: Option<ReferenceCode>,
     /// Entries whose Factus number (e.g. `SETP990000001`) is exactly this.
     pub number: Option<String>,
+    /// Notes that correct the invoice of this number.
+    pub referenced_number: Option<String>,
     /// Created at or after this instant.
     pub created_from: Option<OffsetDateTime>,
     /// Created strictly before this instant.

@@ -7,7 +7,8 @@
 //! - [`ports`]: users, login throttling, password hashing, tokens.
 //! - [`factus`]: the ports to Factus, [`factus::FactusError`] and the one use-case error for
 //!   every Factus operation, [`factus::FactusFailure`].
-//! - [`ledger`]: the invoice ledger's port and types.
+//! - [`document`]: [`document::Document`], every kind of document the service creates at Factus.
+//! - [`ledger`]: the ledger's port and types (one ledger for every document kind).
 //! - [`auth`]: logging in, authenticating a bearer token, changing one's password.
 //! - [`users`]: user administration and the first-start bootstrap of `admin`.
 //! - [`factus_auth`], [`invoices`], [`lookups`]: Factus tokens, existing bills, catalogues.
@@ -24,6 +25,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod clock;
+pub mod document;
 pub mod documents;
 pub mod error;
 pub mod factus;

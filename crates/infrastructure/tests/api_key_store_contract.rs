@@ -194,6 +194,8 @@ async fn a_ledger_entry_keeps_the_key_it_was_created_with(stores: Stores) {
         reference_code: ReferenceCode::parse(reference).unwrap(),
         idempotency_key: None,
         fingerprint: RequestFingerprint::parse("abcd").unwrap(),
+        total: None,
+        referenced_number: None,
         created_at: CREATED,
     };
 

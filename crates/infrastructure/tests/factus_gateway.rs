@@ -6,10 +6,12 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use factus_application::document::Document;
 use factus_application::factus::{
     CircuitState, DocumentFormat, FactusAccess, FactusApiVersion, FactusAuthGateway, FactusBillGateway, FactusError,
     FactusLookupGateway, FactusStatus, IssuedBill,
 };
+use factus_application::ledger::DocumentKind;
 use factus_domain::invoice::Invoice;
 use factus_infrastructure::factus::{
     ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy,
@@ -212,7 +214,7 @@ async fn the_minimal_invoice_is_posted_byte_for_byte_with_the_client_token() {
         .mount(&server)
         .await;
 
-    let bill = gateway(&server).validate_bill(&client(), &minimal_invoice()).await.expect("created");
+    let bill = gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await.expect("created");
 
     assert_eq!(
         bill,
@@ -230,7 +232,7 @@ async fn the_minimal_invoice_is_posted_byte_for_byte_with_the_client_token() {
 async fn create_answered_with(response: ResponseTemplate) -> FactusError {
     let server = MockServer::start().await;
     Mock::given(path("/v1/bills/validate")).respond_with(response).expect(1).mount(&server).await;
-    gateway(&server).validate_bill(&client(), &minimal_invoice()).await.unwrap_err()
+    gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await.unwrap_err()
 }
 
 #[tokio::test]
@@ -322,7 +324,7 @@ async fn a_2xx_create_answer_that_is_not_json_is_an_invalid_response() {
 async fn a_refused_connection_is_unavailable_without_the_request_being_sent() {
     let gateway = FactusGateway::new(config(&format!("http://127.0.0.1:{}", closed_port()))).expect("config");
 
-    let error = gateway.validate_bill(&client(), &minimal_invoice()).await.unwrap_err();
+    let error = gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.unwrap_err();
 
     assert!(
         matches!(&error, FactusError::Unavailable { message, request_sent: false } if message == "All connection attempts failed"),
@@ -343,7 +345,7 @@ async fn a_connection_dropped_after_the_request_is_unavailable_and_ambiguous() {
     });
     let gateway = FactusGateway::new(config(&format!("http://{address}"))).expect("config");
 
-    let error = gateway.validate_bill(&client(), &minimal_invoice()).await.unwrap_err();
+    let error = gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.unwrap_err();
 
     server.await.expect("server task");
     assert!(matches!(error, FactusError::Unavailable { request_sent: true, .. }), "{error:?}");
@@ -361,7 +363,7 @@ async fn an_answer_slower_than_the_timeout_is_a_timeout() {
         FactusGateway::new(config(&server.uri()).with_request_timeout(Duration::from_millis(300))).expect("config");
 
     let started = Instant::now();
-    let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert!(matches!(error, FactusError::Timeout), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "the deadline bounds the call: {:?}", started.elapsed());
@@ -383,7 +385,7 @@ async fn a_shown_bill_is_passed_through_as_status_message_and_data() {
         .mount(&server)
         .await;
 
-    let shown = gateway(&server).show_bill(&client(), "SETP990000123").await.expect("shown");
+    let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP990000123").await.expect("shown");
 
     assert_eq!(shown.as_str(), r#"{"status":"OK","message":null,"data":{"bill":{"number":"SETP990000123"}}}"#);
 }
@@ -393,7 +395,7 @@ async fn a_shown_bill_without_data_is_an_invalid_response() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(json!({"status": "OK"}))).mount(&server).await;
 
-    let error = gateway(&server).show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert!(matches!(error, FactusError::InvalidResponse { .. }), "{error:?}");
 }
@@ -416,8 +418,10 @@ async fn downloads_read_the_file_of_their_format() {
         .await;
     let gateway = gateway(&server);
 
-    let pdf = gateway.download_document(&client(), "SETP1", DocumentFormat::Pdf).await.expect("pdf");
-    let xml = gateway.download_document(&client(), "SETP1", DocumentFormat::Xml).await.expect("xml");
+    let pdf =
+        gateway.download_document(&client(), DocumentKind::Invoice, "SETP1", DocumentFormat::Pdf).await.expect("pdf");
+    let xml =
+        gateway.download_document(&client(), DocumentKind::Invoice, "SETP1", DocumentFormat::Xml).await.expect("xml");
 
     assert_eq!((pdf.file_name.as_str(), pdf.content_base64.as_str()), ("FE-SETP1", "JVBERi0="));
     assert_eq!((xml.file_name.as_str(), xml.content_base64.as_str()), ("SETP1.xml", ""));
@@ -433,7 +437,10 @@ async fn a_missing_document_carries_factus_not_found_message() {
         .mount(&server)
         .await;
 
-    let error = gateway(&server).download_document(&client(), "NOPE", DocumentFormat::Pdf).await.unwrap_err();
+    let error = gateway(&server)
+        .download_document(&client(), DocumentKind::Invoice, "NOPE", DocumentFormat::Pdf)
+        .await
+        .unwrap_err();
 
     assert_eq!(rejected(&error), (404, "Factura no encontrada"));
 }
@@ -493,9 +500,16 @@ async fn send_email_includes_the_pdf_only_when_there_is_one() {
         .await;
     let gateway = gateway(&server);
 
-    let without = gateway.send_email(&client(), "SETP1", "a@example.com", None).await.expect("sent");
-    gateway.send_email(&client(), "SETP1", "a@example.com", Some(String::new())).await.expect("sent");
-    gateway.send_email(&client(), "SETP1", "a@example.com", Some("JVBERi0=".into())).await.expect("sent");
+    let without =
+        gateway.send_email(&client(), DocumentKind::Invoice, "SETP1", "a@example.com", None).await.expect("sent");
+    gateway
+        .send_email(&client(), DocumentKind::Invoice, "SETP1", "a@example.com", Some(String::new()))
+        .await
+        .expect("sent");
+    gateway
+        .send_email(&client(), DocumentKind::Invoice, "SETP1", "a@example.com", Some("JVBERi0=".into()))
+        .await
+        .expect("sent");
 
     assert_eq!(without.message, "Factura enviada al cliente con éxito");
 }
@@ -513,7 +527,7 @@ async fn delete_by_reference_uses_the_destroy_endpoint() {
         .mount(&server)
         .await;
 
-    let deleted = gateway(&server).delete_by_reference(&client(), "R2").await.expect("deleted");
+    let deleted = gateway(&server).delete_by_reference(&client(), DocumentKind::Invoice, "R2").await.expect("deleted");
 
     assert_eq!(deleted.message, "Documento con código de referencia R2 eliminado con éxito");
 }
@@ -526,7 +540,7 @@ async fn a_status_message_without_message_is_an_invalid_response() {
         .mount(&server)
         .await;
 
-    let error = gateway(&server).delete_by_reference(&client(), "R2").await.unwrap_err();
+    let error = gateway(&server).delete_by_reference(&client(), DocumentKind::Invoice, "R2").await.unwrap_err();
 
     assert!(matches!(error, FactusError::InvalidResponse { .. }), "{error:?}");
 }
@@ -551,7 +565,8 @@ async fn a_bill_is_found_by_its_exact_reference_and_read_from_its_document() {
         .mount(&server)
         .await;
 
-    let found = gateway(&server).find_bill_by_reference(&client(), "R2").await.expect("lookup succeeds");
+    let found =
+        gateway(&server).find_bill_by_reference(&client(), DocumentKind::Invoice, "R2").await.expect("lookup succeeds");
 
     assert_eq!(
         found,
@@ -574,7 +589,10 @@ async fn a_reference_factus_does_not_hold_is_not_found() {
         .mount(&server)
         .await;
 
-    let found = gateway(&server).find_bill_by_reference(&client(), "R404").await.expect("lookup succeeds");
+    let found = gateway(&server)
+        .find_bill_by_reference(&client(), DocumentKind::Invoice, "R404")
+        .await
+        .expect("lookup succeeds");
 
     assert_eq!(found, None);
 }
@@ -692,7 +710,7 @@ async fn a_read_that_fails_twice_with_503_succeeds_on_the_third_attempt() {
         .await;
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
 
-    let shown = gateway(&server).show_bill(&client(), "SETP1").await;
+    let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
 
     assert!(shown.is_ok(), "{shown:?}");
     assert_eq!(requests(&server).await.len(), 3);
@@ -727,7 +745,7 @@ async fn a_429_is_retried_after_the_retry_after_it_names() {
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
 
     let started = Instant::now();
-    let shown = gateway(&server).show_bill(&client(), "SETP1").await;
+    let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
 
     assert!(shown.is_ok(), "{shown:?}");
     assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
@@ -744,7 +762,7 @@ async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
         .await;
 
     let started = Instant::now();
-    let error = gateway(&server).show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert_eq!(rejected(&error).0, 429);
     assert!(started.elapsed() < Duration::from_secs(2));
@@ -765,8 +783,8 @@ async fn send_email_and_delete_are_not_retried() {
         .await;
     let gateway = gateway(&server);
 
-    let sent = gateway.send_email(&client(), "SETP1", "a@example.com", None).await;
-    let deleted = gateway.delete_by_reference(&client(), "R2").await;
+    let sent = gateway.send_email(&client(), DocumentKind::Invoice, "SETP1", "a@example.com", None).await;
+    let deleted = gateway.delete_by_reference(&client(), DocumentKind::Invoice, "R2").await;
 
     assert!(matches!(sent, Err(FactusError::Unavailable { .. })), "{sent:?}");
     assert!(matches!(deleted, Err(FactusError::Unavailable { .. })), "{deleted:?}");
@@ -793,13 +811,13 @@ async fn five_failures_open_the_circuit_and_then_factus_is_not_called() {
     let gateway = breaker_gateway(&server);
 
     for _ in 0..5 {
-        let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+        let error = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
         assert!(matches!(error, FactusError::Unavailable { .. }), "{error:?}");
     }
     assert_eq!(gateway.breaker_state(), CircuitState::Open);
     assert_eq!(gateway.circuit_state(), CircuitState::Open);
 
-    let error = gateway.validate_bill(&client(), &minimal_invoice()).await.unwrap_err();
+    let error = gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.unwrap_err();
 
     assert!(matches!(error, FactusError::CircuitOpen), "{error:?}");
     assert_eq!(error.to_string(), "Factus no está disponible");
@@ -818,13 +836,16 @@ async fn after_the_open_interval_a_successful_probe_closes_the_circuit() {
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
     let gateway = breaker_gateway(&server);
     for _ in 0..5 {
-        let _failed = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+        let _failed = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
     }
-    assert!(matches!(gateway.show_bill(&client(), "SETP1").await, Err(FactusError::CircuitOpen)));
+    assert!(matches!(
+        gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await,
+        Err(FactusError::CircuitOpen)
+    ));
 
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert_eq!(gateway.breaker_state(), CircuitState::HalfOpen);
-    let probe = gateway.show_bill(&client(), "SETP1").await;
+    let probe = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
 
     assert!(probe.is_ok(), "{probe:?}");
     assert_eq!(gateway.breaker_state(), CircuitState::Closed);
@@ -843,7 +864,7 @@ async fn a_circuit_that_opens_between_retries_leaves_the_caller_with_factus_real
     config.breaker.consecutive_failures = 2;
     let gateway = FactusGateway::new(config).expect("config");
 
-    let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert!(matches!(&error, FactusError::Unavailable { message, .. } if message == "En mantenimiento"), "{error:?}");
     assert_eq!(gateway.breaker_state(), CircuitState::Open);
@@ -856,7 +877,7 @@ async fn rejections_do_not_open_the_circuit() {
     let gateway = breaker_gateway(&server);
 
     for _ in 0..10 {
-        let _rejected = gateway.show_bill(&client(), "NOPE").await.unwrap_err();
+        let _rejected = gateway.show_bill(&client(), DocumentKind::Invoice, "NOPE").await.unwrap_err();
     }
 
     assert_eq!(gateway.breaker_state(), CircuitState::Closed);
@@ -869,7 +890,7 @@ async fn without_server_credentials_the_server_session_is_missing() {
     let server = MockServer::start().await;
     let gateway = gateway(&server);
 
-    let error = gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.unwrap_err();
+    let error = gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert!(!gateway.has_server_session());
     assert!(matches!(error, FactusError::MissingCredentials), "{error:?}");
@@ -897,7 +918,7 @@ async fn the_server_session_logs_in_once_lazily_and_reuses_its_token() {
     assert!(requests(&server).await.is_empty(), "no login before the first use");
 
     for _ in 0..3 {
-        gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("shown");
+        gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("shown");
     }
 
     server.verify().await;
@@ -920,14 +941,16 @@ async fn a_hundred_calls_with_an_expired_token_cause_one_refresh() {
         .mount(&server)
         .await;
     let gateway = Arc::new(FactusGateway::new(with_session(config(&server.uri()))).expect("config"));
-    gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("first call logs in");
+    gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("first call logs in");
     // The token lives 1 s; with a 60 s margin it is renewed at half its life.
     tokio::time::sleep(Duration::from_millis(600)).await;
 
     let calls: Vec<_> = (0..100)
         .map(|_| {
             let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move { gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await })
+            tokio::spawn(async move {
+                gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
+            })
         })
         .collect();
     for call in calls {
@@ -964,12 +987,14 @@ async fn a_401_renews_the_session_once_and_retries_each_request_once() {
         .await;
     let gateway = Arc::new(FactusGateway::new(with_session(config(&server.uri()))).expect("config"));
     // Log in first, so that the creates below go out with T1, which Factus now refuses.
-    gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("logged in");
+    gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("logged in");
 
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move { gateway.validate_bill(&FactusAccess::ServerSession, &minimal_invoice()).await })
+            tokio::spawn(async move {
+                gateway.validate_bill(&FactusAccess::ServerSession, &Document::from(minimal_invoice())).await
+            })
         })
         .collect();
     for call in calls {
@@ -994,7 +1019,9 @@ async fn callers_waiting_for_a_failed_login_share_its_failure_instead_of_retryin
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move { gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await })
+            tokio::spawn(async move {
+                gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
+            })
         })
         .collect();
     for call in calls {
@@ -1017,7 +1044,7 @@ async fn a_second_401_is_a_rejection() {
         .await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
 
-    let error = gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.unwrap_err();
+    let error = gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert_eq!(rejected(&error), (401, "Unauthenticated."));
     server.verify().await;
@@ -1032,7 +1059,7 @@ async fn a_401_with_the_client_token_is_passed_on_without_a_retry() {
         .mount(&server)
         .await;
 
-    let error = gateway(&server).show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
     assert_eq!(rejected(&error), (401, "Unauthenticated."));
 }
@@ -1044,10 +1071,10 @@ async fn a_refused_refresh_token_falls_back_to_a_password_login() {
     mount_refresh(&server, "R1", ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_grant"})), 1).await;
     Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).expect(2).mount(&server).await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
-    gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("first call");
+    gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("first call");
     tokio::time::sleep(Duration::from_millis(600)).await;
 
-    gateway.show_bill(&FactusAccess::ServerSession, "SETP1").await.expect("after a new login");
+    gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("after a new login");
 
     server.verify().await;
 }
@@ -1063,7 +1090,8 @@ async fn refused_server_credentials_make_factus_unavailable_not_the_client_reque
         .await;
 
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
-    let error = gateway.validate_bill(&FactusAccess::ServerSession, &minimal_invoice()).await.unwrap_err();
+    let error =
+        gateway.validate_bill(&FactusAccess::ServerSession, &Document::from(minimal_invoice())).await.unwrap_err();
 
     assert!(
         matches!(&error, FactusError::Unavailable { message, request_sent: false } if message.contains("The user credentials were incorrect.")),
@@ -1143,10 +1171,14 @@ async fn secrets_never_reach_a_log_line_while_failures_log_the_upstream_body_and
         .await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
 
-    let refused = gateway.validate_bill(&FactusAccess::ServerSession, &minimal_invoice()).await.unwrap_err();
+    let refused =
+        gateway.validate_bill(&FactusAccess::ServerSession, &Document::from(minimal_invoice())).await.unwrap_err();
     let _login = gateway.login("someone@example.com", &SecretString::from("hunter2-password")).await.unwrap_err();
     let _client = gateway
-        .validate_bill(&FactusAccess::ClientToken(SecretString::from("tok-CCC-secret")), &minimal_invoice())
+        .validate_bill(
+            &FactusAccess::ClientToken(SecretString::from("tok-CCC-secret")),
+            &Document::from(minimal_invoice()),
+        )
         .await;
 
     assert_eq!(rejected(&refused), (422, "Upstream said no"));
@@ -1210,7 +1242,7 @@ async fn on_v2_the_invoice_is_posted_translated_and_the_answer_reads_as_on_v1() 
         .await;
     let gateway = FactusGateway::new(config(&server.uri()).with_api_version(ApiVersionSetting::V2)).unwrap();
 
-    let bill = gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created");
+    let bill = gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.expect("created");
     assert_eq!(
         bill,
         IssuedBill {
@@ -1246,9 +1278,12 @@ async fn auto_repeats_a_create_refused_for_its_version_once_on_the_other_and_sta
     let gateway = gateway(&server);
     assert_eq!(gateway.api_version(), FactusApiVersion::V1);
 
-    assert_eq!(gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created").number, "SETP990000007");
+    assert_eq!(
+        gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.expect("created").number,
+        "SETP990000007"
+    );
     assert_eq!(gateway.api_version(), FactusApiVersion::V2);
-    gateway.validate_bill(&client(), &minimal_invoice()).await.expect("created");
+    gateway.validate_bill(&client(), &Document::from(minimal_invoice())).await.expect("created");
 }
 
 #[tokio::test]
@@ -1265,7 +1300,7 @@ async fn a_configured_version_does_not_switch_and_the_refusal_reaches_the_caller
         .await;
     let gateway = FactusGateway::new(config(&server.uri()).with_api_version(ApiVersionSetting::V1)).unwrap();
 
-    let error = gateway.show_bill(&client(), "SETP1").await.unwrap_err();
+    let error = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
     assert!(
         matches!(&error, FactusError::Rejected { status: 403, message } if message == "Version de API no disponible para esta empresa"),
         "{error:?}"

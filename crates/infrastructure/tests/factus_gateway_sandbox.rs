@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
+use factus_application::document::Document;
 use factus_application::factus::{
     DocumentFormat, FactusAccess, FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway,
 };
+use factus_application::ledger::DocumentKind;
 use factus_domain::invoice::{Invoice, InvoiceDraft};
 use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_sandbox::{
@@ -71,7 +73,7 @@ async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
     let token = gateway.login(DEFAULT_USERNAME, &SecretString::from(DEFAULT_PASSWORD)).await.expect("login");
     let access = FactusAccess::ClientToken(token.access_token.clone());
 
-    let bill = gateway.validate_bill(&access, &invoice("R-FLOW-1", None)).await.expect("created");
+    let bill = gateway.validate_bill(&access, &Document::from(invoice("R-FLOW-1", None))).await.expect("created");
     assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
     assert_eq!(bill.cufe.len(), 96);
     assert!(bill.qr_url.ends_with(&bill.cufe));
@@ -80,27 +82,40 @@ async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
         Some("Documento con el código de referencia R-FLOW-1 registrado y validado con éxito")
     );
 
-    let shown: Value = serde_json::from_str(gateway.show_bill(&access, &bill.number).await.expect("shown").as_str())
-        .expect("JSON text");
+    let shown: Value = serde_json::from_str(
+        gateway.show_bill(&access, DocumentKind::Invoice, &bill.number).await.expect("shown").as_str(),
+    )
+    .expect("JSON text");
     assert_eq!(shown["status"], "OK");
     assert_eq!(shown["data"]["bill"]["number"], json!(bill.number));
 
-    let pdf = gateway.download_document(&access, &bill.number, DocumentFormat::Pdf).await.expect("pdf");
+    let pdf = gateway
+        .download_document(&access, DocumentKind::Invoice, &bill.number, DocumentFormat::Pdf)
+        .await
+        .expect("pdf");
     assert!(decoded(&pdf.content_base64).starts_with(b"%PDF"));
-    let xml = gateway.download_document(&access, &bill.number, DocumentFormat::Xml).await.expect("xml");
+    let xml = gateway
+        .download_document(&access, DocumentKind::Invoice, &bill.number, DocumentFormat::Xml)
+        .await
+        .expect("xml");
     assert!(String::from_utf8(decoded(&xml.content_base64)).expect("utf-8").contains("<Invoice"));
 
     let events = gateway.events(&access, &bill.number).await.expect("events");
     assert!(events.events.is_empty());
 
-    let sent = gateway.send_email(&access, &bill.number, "juan@example.com", None).await.expect("sent");
+    let sent =
+        gateway.send_email(&access, DocumentKind::Invoice, &bill.number, "juan@example.com", None).await.expect("sent");
     assert_eq!(sent.message, "Factura enviada al cliente con éxito");
 
-    let found = gateway.find_bill_by_reference(&access, "R-FLOW-1").await.expect("lookup").expect("found");
+    let found = gateway
+        .find_bill_by_reference(&access, DocumentKind::Invoice, "R-FLOW-1")
+        .await
+        .expect("lookup")
+        .expect("found");
     assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
-    assert_eq!(gateway.find_bill_by_reference(&access, "R-NONE").await.expect("lookup"), None);
+    assert_eq!(gateway.find_bill_by_reference(&access, DocumentKind::Invoice, "R-NONE").await.expect("lookup"), None);
 
-    let error = gateway.delete_by_reference(&access, "R-FLOW-1").await.unwrap_err();
+    let error = gateway.delete_by_reference(&access, DocumentKind::Invoice, "R-FLOW-1").await.unwrap_err();
     assert!(matches!(&error, FactusError::Rejected { status: 409, message } if message.contains("ya fue validado")));
 
     let refresh = token.refresh_token.expect("the sandbox issues refresh tokens");
@@ -142,10 +157,10 @@ async fn factus_refusals_reach_the_caller_with_factus_words() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
     let gateway = session_gateway(&sandbox);
     let access = FactusAccess::ServerSession;
-    gateway.validate_bill(&access, &invoice("R-DUP", None)).await.expect("first create");
+    gateway.validate_bill(&access, &Document::from(invoice("R-DUP", None))).await.expect("first create");
 
-    let duplicate = gateway.validate_bill(&access, &invoice("R-DUP", None)).await.unwrap_err();
-    let invalid = gateway.validate_bill(&access, &invoice("R-BAD", Some(999))).await.unwrap_err();
+    let duplicate = gateway.validate_bill(&access, &Document::from(invoice("R-DUP", None))).await.unwrap_err();
+    let invalid = gateway.validate_bill(&access, &Document::from(invoice("R-BAD", Some(999)))).await.unwrap_err();
 
     assert!(
         matches!(&duplicate, FactusError::Rejected { status: 409, message } if message == "Ya existe una factura con el código de referencia R-DUP"),
@@ -163,11 +178,14 @@ async fn factus_refusals_reach_the_caller_with_factus_words() {
 async fn reads_ride_out_injected_server_errors() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
     let gateway = session_gateway(&sandbox);
-    let bill = gateway.validate_bill(&FactusAccess::ServerSession, &invoice("R-RETRY", None)).await.expect("created");
+    let bill = gateway
+        .validate_bill(&FactusAccess::ServerSession, &Document::from(invoice("R-RETRY", None)))
+        .await
+        .expect("created");
     inject(&sandbox, json!({"kind": "status", "method": "GET", "path": "/v1/bills/show", "status": 503, "times": 2}))
         .await;
 
-    let shown = gateway.show_bill(&FactusAccess::ServerSession, &bill.number).await;
+    let shown = gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, &bill.number).await;
 
     assert!(shown.is_ok(), "{shown:?}");
     assert_eq!(request_counts(&sandbox).await.get("GET /v1/bills/show/{number}"), Some(&3));
@@ -218,12 +236,16 @@ async fn a_create_whose_connection_drops_is_ambiguous_and_found_by_its_reference
     inject(&sandbox, json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
         .await;
 
-    let error = gateway.validate_bill(&access, &invoice("R-LOST", None)).await.unwrap_err();
+    let error = gateway.validate_bill(&access, &Document::from(invoice("R-LOST", None))).await.unwrap_err();
 
     assert!(matches!(error, FactusError::Unavailable { request_sent: true, .. }), "{error:?}");
     assert!(error.is_ambiguous());
     assert_eq!(request_counts(&sandbox).await.get("POST /v1/bills/validate"), Some(&1), "never retried");
-    let found = gateway.find_bill_by_reference(&access, "R-LOST").await.expect("lookup").expect("Factus stored it");
+    let found = gateway
+        .find_bill_by_reference(&access, DocumentKind::Invoice, "R-LOST")
+        .await
+        .expect("lookup")
+        .expect("Factus stored it");
     assert_eq!((found.number.as_str(), found.status.as_str()), ("SETP990000001", "1"));
     sandbox.shutdown().await;
 }

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use factus_application::document::Document;
 use factus_application::factus::{
     DocumentFormat, FactusAccess, FactusApiVersion, FactusBillGateway, FactusLookupGateway,
 };
+use factus_application::ledger::DocumentKind;
 use factus_domain::catalog;
 use factus_domain::invoice::{CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft};
 use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig};
@@ -96,7 +98,7 @@ async fn every_unit_and_municipality_of_the_catalogues_passes_the_sandbox_v2_val
     for (chunk, ids) in units.chunks(100).enumerate() {
         let items = ids.iter().map(|id| item(*id, Decimal::new(1_000_000 + id * 7, 2), 1 + id % 5)).collect();
         let bill = gateway
-            .validate_bill(&access, &invoice(&format!("UNITS-{chunk}"), 169, items))
+            .validate_bill(&access, &Document::from(invoice(&format!("UNITS-{chunk}"), 169, items)))
             .await
             .unwrap_or_else(|error| panic!("units {:?}..: {error}", ids.first()));
         assert_eq!(bill.status, "1");
@@ -107,7 +109,7 @@ async fn every_unit_and_municipality_of_the_catalogues_passes_the_sandbox_v2_val
         let reference = format!("MUN-{}", entry.id());
         let items = vec![item(70, Decimal::new(11_900, 2), 1)];
         gateway
-            .validate_bill(&access, &invoice(&reference, entry.id(), items))
+            .validate_bill(&access, &Document::from(invoice(&reference, entry.id(), items)))
             .await
             .unwrap_or_else(|error| panic!("municipality {} ({}): {error}", entry.id(), entry.code()));
     }
@@ -121,7 +123,7 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
     let access = FactusAccess::ServerSession;
 
     let bill = gateway
-        .validate_bill(&access, &invoice("V2-FLOW-1", 169, vec![item(70, Decimal::new(999, 2), 7)]))
+        .validate_bill(&access, &Document::from(invoice("V2-FLOW-1", 169, vec![item(70, Decimal::new(999, 2), 7)])))
         .await
         .expect("created");
     assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
@@ -133,20 +135,30 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
     );
 
     // The total Factus v2 keeps payable is the v1 total of the same sale: 7 × 9.99.
-    let shown: Value = serde_json::from_str(gateway.show_bill(&access, &bill.number).await.expect("shown").as_str())
-        .expect("JSON text");
+    let shown: Value = serde_json::from_str(
+        gateway.show_bill(&access, DocumentKind::Invoice, &bill.number).await.expect("shown").as_str(),
+    )
+    .expect("JSON text");
     assert_eq!(shown["data"]["number"], Value::String(bill.number.clone()));
     assert_eq!(shown["data"]["totals"]["total"], "69.93");
 
-    let pdf = gateway.download_document(&access, &bill.number, DocumentFormat::Pdf).await.expect("pdf");
+    let pdf = gateway
+        .download_document(&access, DocumentKind::Invoice, &bill.number, DocumentFormat::Pdf)
+        .await
+        .expect("pdf");
     assert!(!pdf.content_base64.is_empty());
     assert!(gateway.events(&access, &bill.number).await.expect("events").events.is_empty());
-    let sent = gateway.send_email(&access, &bill.number, "juan@example.com", None).await.expect("sent");
+    let sent =
+        gateway.send_email(&access, DocumentKind::Invoice, &bill.number, "juan@example.com", None).await.expect("sent");
     assert!(!sent.message.is_empty());
 
-    let found = gateway.find_bill_by_reference(&access, "V2-FLOW-1").await.expect("lookup").expect("found");
+    let found = gateway
+        .find_bill_by_reference(&access, DocumentKind::Invoice, "V2-FLOW-1")
+        .await
+        .expect("lookup")
+        .expect("found");
     assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
-    assert_eq!(gateway.find_bill_by_reference(&access, "V2-NONE").await.expect("lookup"), None);
+    assert_eq!(gateway.find_bill_by_reference(&access, DocumentKind::Invoice, "V2-NONE").await.expect("lookup"), None);
 
     // Catalogues v2 has no endpoint for come from the bundle, in the v1 shapes.
     let bogota = gateway.municipalities(&access, Some("bogota".into())).await.expect("municipalities");
@@ -172,13 +184,13 @@ async fn auto_moves_to_v2_after_one_refusal_and_stays_there() {
 
     // The first call is a create: refused on v1 before anything is stored, repeated on v2.
     let first = gateway
-        .validate_bill(&access, &invoice("AUTO-1", 169, vec![item(70, Decimal::from(119), 1)]))
+        .validate_bill(&access, &Document::from(invoice("AUTO-1", 169, vec![item(70, Decimal::from(119), 1)])))
         .await
         .expect("created on v2");
     assert_eq!(first.number, "SETP990000001");
     assert_eq!(gateway.api_version(), FactusApiVersion::V2);
     let second = gateway
-        .validate_bill(&access, &invoice("AUTO-2", 169, vec![item(70, Decimal::from(119), 1)]))
+        .validate_bill(&access, &Document::from(invoice("AUTO-2", 169, vec![item(70, Decimal::from(119), 1)])))
         .await
         .expect("created on v2");
     assert_eq!(second.number, "SETP990000002", "one invoice per create: nothing was stored by the refused call");

@@ -101,6 +101,8 @@ fn new_entry(user: Uuid, reference: &str, key: Option<&str>, created_at: OffsetD
         reference_code: ReferenceCode::parse(reference).expect("a valid reference"),
         idempotency_key: key.map(|key| IdempotencyKey::parse(key).expect("a valid key")),
         fingerprint: RequestFingerprint::parse("0123456789abcdef").expect("a valid fingerprint"),
+        total: None,
+        referenced_number: None,
         created_at,
     }
 }
@@ -157,6 +159,8 @@ async fn a_claimed_entry_is_pending_and_found_by_its_key_and_its_reference(store
         reference_code: reference("R-1"),
         idempotency_key: Some(key("key-1")),
         fingerprint: new.fingerprint.clone(),
+        total: new.total,
+        referenced_number: new.referenced_number.clone(),
         status: EntryStatus::Pending,
         attempts: 1,
         created_at: CREATED,

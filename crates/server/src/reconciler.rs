@@ -123,6 +123,7 @@ mod tests {
     use std::sync::Mutex;
 
     use async_trait::async_trait;
+    use factus_application::document::Document;
     use factus_application::factus::{
         BillEvents, CircuitState, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion, FactusBillGateway,
         FactusError, FactusStatus, IssuedBill, StatusMessage, UpstreamJson,
@@ -131,7 +132,7 @@ mod tests {
     use factus_application::ledger::{
         DocumentKind, EntryStatus, IdempotencyKey, LedgerStore, NewLedgerEntry, RequestFingerprint,
     };
-    use factus_domain::invoice::{Invoice, ReferenceCode};
+    use factus_domain::invoice::ReferenceCode;
     use factus_domain::user::Username;
     use factus_infrastructure::db::Database;
     use uuid::Uuid;
@@ -160,15 +161,16 @@ mod tests {
 
     #[async_trait]
     impl FactusBillGateway for OneBill {
-        async fn validate_bill(&self, _: &FactusAccess, _: &Invoice) -> Result<IssuedBill, FactusError> {
+        async fn validate_bill(&self, _: &FactusAccess, _: &Document) -> Result<IssuedBill, FactusError> {
             Err(not_in_this_test())
         }
-        async fn show_bill(&self, _: &FactusAccess, _: &str) -> Result<UpstreamJson, FactusError> {
+        async fn show_bill(&self, _: &FactusAccess, _: DocumentKind, _: &str) -> Result<UpstreamJson, FactusError> {
             Err(not_in_this_test())
         }
         async fn download_document(
             &self,
             _: &FactusAccess,
+            _: DocumentKind,
             _: &str,
             _: DocumentFormat,
         ) -> Result<DownloadedFile, FactusError> {
@@ -180,18 +182,25 @@ mod tests {
         async fn send_email(
             &self,
             _: &FactusAccess,
+            _: DocumentKind,
             _: &str,
             _: &str,
             _: Option<String>,
         ) -> Result<StatusMessage, FactusError> {
             Err(not_in_this_test())
         }
-        async fn delete_by_reference(&self, _: &FactusAccess, _: &str) -> Result<StatusMessage, FactusError> {
+        async fn delete_by_reference(
+            &self,
+            _: &FactusAccess,
+            _: DocumentKind,
+            _: &str,
+        ) -> Result<StatusMessage, FactusError> {
             Err(not_in_this_test())
         }
         async fn find_bill_by_reference(
             &self,
             access: &FactusAccess,
+            _: DocumentKind,
             reference_code: &str,
         ) -> Result<Option<IssuedBill>, FactusError> {
             assert!(matches!(access, FactusAccess::ServerSession));
@@ -237,6 +246,8 @@ mod tests {
                 reference_code: ReferenceCode::parse(reference).unwrap(),
                 idempotency_key: Some(IdempotencyKey::parse(key).unwrap()),
                 fingerprint: RequestFingerprint::parse("abcd").unwrap(),
+                total: None,
+                referenced_number: None,
                 created_at: long_ago,
             })
             .await

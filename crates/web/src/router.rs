@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{api_keys, auth, factus_auth, health, invoices, ledger, lookups, users, webhooks};
+use crate::routes::{api_keys, auth, documents, factus_auth, health, invoices, ledger, lookups, users, webhooks};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -64,6 +64,23 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/invoices/{number}/events", get(invoices::invoice_events))
         .route("/invoices/{number}/send-email", post(invoices::send_email))
         .route("/invoices/reference/{reference_code}", delete(invoices::delete_invoice))
+        .route("/credit-notes", post(documents::create_credit_note))
+        .route("/credit-notes/{number}", get(documents::get_credit_note))
+        .route("/credit-notes/{number}/pdf", get(documents::credit_note_pdf))
+        .route("/credit-notes/{number}/xml", get(documents::credit_note_xml))
+        .route("/credit-notes/{number}/send-email", post(documents::send_credit_note_email))
+        .route("/credit-notes/reference/{reference_code}", delete(documents::delete_credit_note))
+        .route("/debit-notes", post(documents::create_debit_note))
+        .route("/debit-notes/{number}", get(documents::get_debit_note))
+        .route("/debit-notes/{number}/pdf", get(documents::debit_note_pdf))
+        .route("/debit-notes/{number}/xml", get(documents::debit_note_xml))
+        .route("/debit-notes/{number}/send-email", post(documents::send_debit_note_email))
+        .route("/debit-notes/reference/{reference_code}", delete(documents::delete_debit_note))
+        .route("/support-documents", post(documents::create_support_document))
+        .route("/support-documents/{number}", get(documents::get_support_document))
+        .route("/support-documents/{number}/pdf", get(documents::support_document_pdf))
+        .route("/support-documents/{number}/xml", get(documents::support_document_xml))
+        .route("/support-documents/reference/{reference_code}", delete(documents::delete_support_document))
         .route("/lookups/municipalities", get(lookups::municipalities))
         .route("/lookups/taxes", get(lookups::taxes))
         .route("/lookups/units", get(lookups::units))

@@ -13,7 +13,7 @@
 
 use factus_application::ledger::{IdempotencyKey, PageSize};
 use factus_domain::catalog::{self, Catalog};
-use factus_domain::invoice::{Observation, ReferenceCode};
+use factus_domain::invoice::{NoteKind, Observation, PROVIDER_DOCUMENT_IDS, ReferenceCode};
 use factus_domain::user::{NewPassword, Username};
 use serde_json::{Value, json};
 use utoipa::openapi::extensions::Extensions;
@@ -433,6 +433,152 @@ pub fn invoice_request_example() -> Value {
     })
 }
 
+/// The fields of a credit or debit note: the invoice's customer and items, and the correction.
+fn note_fields(kind: NoteKind) -> Vec<Field> {
+    let concepts = kind.concepts();
+    fields![
+        (
+            "bill_number",
+            described(
+                text(),
+                "The number of the invoice corrected (e.g. `SETP990000123`); required with the referencing customization"
+            ),
+            Optional
+        ),
+        (
+            "correction_concept_code",
+            described(
+                integer().minimum(Some(*concepts.start())).maximum(Some(*concepts.end())),
+                match kind {
+                    NoteKind::Credit =>
+                        "`1` partial return, `2` annulment (credits exactly what is left of the invoice), `3` discount, `4` price adjustment, `5` early-payment discount, `6` volume discount",
+                    NoteKind::Debit => "`1` interest, `2` expenses, `3` change of value, `4` other",
+                }
+            ),
+            Required
+        ),
+        (
+            "customization_id",
+            described(
+                text().enum_values(Some([kind.referencing(), kind.standalone()])),
+                match kind {
+                    NoteKind::Credit =>
+                        "`20` references an invoice (default; needs `bill_number`), `22` without one (needs `billing_period` and `customer`)",
+                    NoteKind::Debit =>
+                        "`30` references an invoice (default; needs `bill_number`), `32` without one (needs `billing_period` and `customer`)",
+                }
+            ),
+            Optional
+        ),
+        ("reference_code", described(reference_code(), "The client's unique code for this note"), Required),
+        ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), Optional),
+        (
+            "numbering_range_id",
+            described(integer(), "The note's numbering range; Factus' single active one when omitted"),
+            Optional
+        ),
+        ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
+        ("send_email", s(boolean()), Optional),
+        ("billing_period", reference("BillingPeriodRequest"), Optional),
+        ("customer", reference("CustomerRequest"), Optional),
+        ("items", list(reference("ItemRequest"), Some(1)), Required),
+    ]
+}
+
+body_schema!(
+    /// Body of `POST /credit-notes`.
+    CreditNoteRequest => object(
+        "A credit note: a return, a discount or an annulment of an invoice. The credit notes of one \
+         invoice may not add up to more than its total.",
+        note_fields(NoteKind::Credit),
+        Some(json!({
+            "bill_number": "SETP990000123",
+            "correction_concept_code": 1,
+            "reference_code": "NC-1732550000",
+            "observation": "Devolución de un producto",
+            "items": [{
+                "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+                "price": "10000.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+                "is_excluded": 0, "tribute_id": 1
+            }]
+        })),
+    )
+);
+
+body_schema!(
+    /// Body of `POST /debit-notes`.
+    DebitNoteRequest => object(
+        "A debit note: a charge added to an invoice (Factus v2 accounts only).",
+        note_fields(NoteKind::Debit),
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /support-documents`.
+    SupportDocumentRequest => object(
+        "A support document: a purchase from a provider who cannot invoice. Items carry no taxes.",
+        fields![
+            ("reference_code", described(reference_code(), "The client's unique code for this document"), Required),
+            ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), Optional),
+            ("numbering_range_id", described(integer(), "The support-document range; Factus' single active one when omitted"), Optional),
+            ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
+            ("provider", reference("ProviderRequest"), Required),
+            ("items", list(reference("SupportItemRequest"), Some(1)), Required),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// `provider` of a support document.
+    ProviderRequest => object(
+        "The seller. Factus accepts only foreign ids, NIT, passport, PEP and foreign NIT (v1 ids 4 to 10); \
+         a provider in Colombia (`country_code` `CO`, the default) needs a municipality.",
+        fields![
+            [
+                ("identification_document_id", s(integer().enum_values(Some(PROVIDER_DOCUMENT_IDS))), PairId),
+                (
+                    "identification_document_code",
+                    s(text().enum_values(Some(PROVIDER_DOCUMENT_IDS.filter_map(|id| {
+                        catalog::identification_documents().by_id(id).map(factus_domain::catalog::Entry::code)
+                    })))),
+                    PairCode { id: "identification_document_id", required: true },
+                ),
+            ],
+            ("identification", s(text()), Required),
+            ("dv", described(text(), "Verification digit of a NIT"), Optional),
+            ("trade_name", s(text()), Optional),
+            ("names", s(text()), Required),
+            ("address", s(text()), Optional),
+            ("email", s(email()), Optional),
+            ("phone", s(text()), Optional),
+            ("is_resident", described(boolean(), "Resident in Colombia (default true)"), Optional),
+            ("country_code", described(text().examples([json!("CO")]), "ISO country code, `CO` by default"), Optional),
+            pair("municipality_id", "municipality_code", "Municipality", false),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// A support-document line.
+    SupportItemRequest => object(
+        "A line of a support document: an invoice line without taxes.",
+        fields![
+            ("code_reference", s(text()), Required),
+            ("name", s(text()), Required),
+            ("quantity", s(integer().minimum(Some(1))), Required),
+            ("price", decimal(Bound::Positive, "Unit price, more than 0, at most 2 decimals"), Required),
+            ("discount_rate", decimal(Bound::Percent, "Percent 0 to 100, at most 2 decimals (default 0)"), Optional),
+            pair("unit_measure_id", "unit_measure_code", "UnitMeasure", true),
+            pair("standard_code_id", "standard_code", "StandardCode", true),
+            ("withholding_taxes", list(reference("WithholdingTaxRequest"), None), Optional),
+        ],
+        None,
+    )
+);
+
 body_schema!(
     /// `customer` of an invoice.
     CustomerRequest => object(
@@ -736,6 +882,11 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
     }
     let mut schemas = all![
         InvoiceRequest,
+        CreditNoteRequest,
+        DebitNoteRequest,
+        SupportDocumentRequest,
+        ProviderRequest,
+        SupportItemRequest,
         CustomerRequest,
         ItemRequest,
         WithholdingTaxRequest,
@@ -888,7 +1039,9 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use crate::error::ApiError;
-    use crate::invoices::request::parse_invoice;
+    use factus_domain::invoice::NoteKind;
+
+    use crate::invoices::request::{parse_invoice, parse_note, parse_support_document};
     use crate::routes::{api_keys, auth, factus_auth, invoices, users};
     use crate::validation::{FieldError, FieldKind, LocPart, reads};
 
@@ -899,10 +1052,15 @@ mod tests {
     }
 
     fn invoice(body: &Value) -> Vec<FieldError> {
-        match parse_invoice(body) {
+        rejections(parse_invoice(body))
+    }
+
+    /// What a body parser refused, 422 and 400 alike.
+    fn rejections<T>(parsed: Result<T, ApiError>) -> Vec<FieldError> {
+        match parsed {
             Ok(_) => Vec::new(),
             Err(ApiError::Validation(errors) | ApiError::BusinessRules(errors)) => errors,
-            Err(other) => panic!("parse_invoice answered {other:?}"),
+            Err(other) => panic!("the parser answered {other:?}"),
         }
     }
 
@@ -919,6 +1077,9 @@ mod tests {
         vec![
             ("InvoiceRequest", invoice),
             ("LaterInvoiceRequest", later_invoice),
+            ("CreditNoteRequest", |body| rejections(parse_note(NoteKind::Credit, body))),
+            ("DebitNoteRequest", |body| rejections(parse_note(NoteKind::Debit, body))),
+            ("SupportDocumentRequest", |body| rejections(parse_support_document(body))),
             ("SendEmailRequest", |body| errors_of(invoices::read_send_email(body))),
             ("FactusLoginRequest", |body| errors_of(factus_auth::read_factus_login(body))),
             ("FactusRefreshRequest", |body| errors_of(factus_auth::read_factus_refresh(body))),

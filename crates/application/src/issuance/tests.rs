@@ -81,9 +81,9 @@ impl Mocks {
     fn looks_up(&mut self, answer: Result<Option<IssuedBill>, FactusError>) {
         self.bills
             .expect_find_bill_by_reference()
-            .withf(|_, reference| reference == "R2")
+            .withf(|_, _, reference| reference == "R2")
             .times(1)
-            .return_once(move |_, _| answer);
+            .return_once(move |_, _, _| answer);
     }
 
     fn marks_issued(&mut self) {
@@ -130,7 +130,7 @@ fn request(key: Option<&str>, body: &str) -> IssueRequest {
         user: user(),
         api_key_id: None,
         access: FactusAccess::ClientToken(SecretString::from("token")),
-        invoice: invoice(),
+        document: Document::Invoice(invoice()),
         idempotency_key: key.map(|key| IdempotencyKey::parse(key).expect("valid key")),
         fingerprint: RequestFingerprint::parse(body).expect("valid fingerprint"),
     }
@@ -159,6 +159,8 @@ fn entry(status: EntryStatus) -> LedgerEntry {
         reference_code: ReferenceCode::parse("R2").expect("valid reference"),
         idempotency_key: Some(IdempotencyKey::parse(KEY).expect("valid key")),
         fingerprint: RequestFingerprint::parse(BODY).expect("valid fingerprint"),
+        total: None,
+        referenced_number: None,
         status,
         attempts: 1,
         created_at: now,
@@ -267,7 +269,7 @@ fn resent_after_an_unknown_outcome(mocks: &mut Mocks, lookups: Vec<Result<Option
         .bills
         .expect_find_bill_by_reference()
         .times(count)
-        .returning(move |_, _| lookups.next().expect("one answer per lookup"));
+        .returning(move |_, _, _| lookups.next().expect("one answer per lookup"));
     mocks
         .ledger
         .expect_reopen()
@@ -365,9 +367,9 @@ async fn a_dian_rejection_is_recorded_with_its_rules_after_the_document_is_delet
     mocks
         .bills
         .expect_delete_by_reference()
-        .withf(|_, reference| reference == "R2")
+        .withf(|_, _, reference| reference == "R2")
         .times(1)
-        .returning(|_, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
+        .returning(|_, _, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
     mocks.marks_rejected(Rejection::Dian { message: "Regla: FAK24, Rechazo: DV".into(), deleted: true });
 
     let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();
@@ -857,9 +859,11 @@ async fn stale_entries_found_at_factus_are_marked_issued_with_the_server_session
     mocks
         .bills
         .expect_find_bill_by_reference()
-        .withf(|access, reference| matches!(access, FactusAccess::ServerSession) && reference == "R2")
+        .withf(|access, kind, reference| {
+            matches!(access, FactusAccess::ServerSession) && *kind == DocumentKind::Invoice && reference == "R2"
+        })
         .times(2)
-        .returning(|_, _| Ok(Some(bill_())));
+        .returning(|_, _, _| Ok(Some(bill_())));
     mocks.ledger.expect_mark_issued().times(2).returning(|_, _, _| Ok(true));
 
     let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
@@ -896,7 +900,7 @@ async fn failed_lookups_and_updates_are_counted_and_the_pass_goes_on() {
     let mut mocks = Mocks::new();
     reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown)), stale(entry(EntryStatus::Unknown))]);
     let mut answers = vec![Err(FactusError::Timeout), Ok(Some(bill_()))].into_iter();
-    mocks.bills.expect_find_bill_by_reference().times(2).returning(move |_, _| answers.next().expect("2 lookups"));
+    mocks.bills.expect_find_bill_by_reference().times(2).returning(move |_, _, _| answers.next().expect("2 lookups"));
     mocks.ledger.expect_mark_issued().times(1).returning(|_, _, _| Err(StoreError(anyhow::anyhow!("locked"))));
 
     let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
@@ -908,7 +912,7 @@ async fn failed_lookups_and_updates_are_counted_and_the_pass_goes_on() {
 async fn an_open_circuit_ends_the_pass_and_counts_the_rest_as_failed() {
     let mut mocks = Mocks::new();
     reconciling(&mut mocks, vec![stale(entry(EntryStatus::Unknown)); 3]);
-    mocks.bills.expect_find_bill_by_reference().times(1).returning(|_, _| Err(FactusError::CircuitOpen));
+    mocks.bills.expect_find_bill_by_reference().times(1).returning(|_, _, _| Err(FactusError::CircuitOpen));
 
     let report = mocks.issuance().reconcile_stale(clock::now()).await.expect("a pass");
 

@@ -174,6 +174,16 @@ pub struct BillingPeriod {
 }
 
 impl BillingPeriod {
+    /// An empty start time is held as none (the reference drops it).
+    pub(super) fn from_draft(period: BillingPeriodDraft) -> Self {
+        Self {
+            start_date: period.start_date,
+            start_time: period.start_time.filter(|time| !time.is_empty()),
+            end_date: period.end_date,
+            end_time: period.end_time,
+        }
+    }
+
     #[must_use]
     pub fn start_date(&self) -> Date {
         self.start_date
@@ -312,7 +322,7 @@ pub struct Invoice {
     net_pricing: NetPricing,
 }
 
-fn collect_list<D, T>(
+pub(super) fn collect_list<D, T>(
     drafts: Option<Vec<D>>,
     path: &Path,
     out: &mut Vec<Violation>,
@@ -360,12 +370,7 @@ impl Invoice {
             .into_iter()
             .map(|doc| RelatedDocument { code: doc.code, issue_date: doc.issue_date, number: doc.number })
             .collect();
-        let billing_period = draft.billing_period.map(|period| BillingPeriod {
-            start_date: period.start_date,
-            start_time: period.start_time.filter(|time| !time.is_empty()),
-            end_date: period.end_date,
-            end_time: period.end_time,
-        });
+        let billing_period = draft.billing_period.map(BillingPeriod::from_draft);
         let establishment = match draft.establishment {
             None => Some(None),
             Some(place) => collect(

@@ -13,6 +13,8 @@
 //! - [`customer`], [`item`], [`invoice`]: the aggregate, its parts and their drafts.
 //! - [`totals`]: the amounts, the way Factus v1 computes them.
 //! - [`net`]: the same invoice priced for Factus v2 (net prices, cash rounding).
+//! - [`note`]: credit and debit notes, corrections of an invoice with the invoice's items.
+//! - [`support`]: support documents, purchases from a provider who cannot invoice.
 
 pub mod codes;
 pub mod customer;
@@ -21,6 +23,8 @@ pub mod invoice;
 pub mod item;
 pub mod money;
 pub mod net;
+pub mod note;
+pub mod support;
 pub mod text;
 pub mod totals;
 pub mod violation;
@@ -37,6 +41,10 @@ pub use item::{
 };
 pub use money::{Money, MoneyError, Rate, RateError, WithholdingRate};
 pub use net::{MAX_CASH_ROUNDING, NetLine, NetPricing};
+pub use note::{ANNULMENT_CONCEPT, Note, NoteDraft, NoteKind, NoteTarget};
+pub use support::{
+    COLOMBIA, PROVIDER_DOCUMENT_IDS, Provider, ProviderDraft, SupportDocument, SupportDocumentDraft, SupportItemDraft,
+};
 pub use text::{EmailAddress, EmailAddressError, Observation, ObservationError, ReferenceCode, ReferenceCodeError};
 pub use totals::{LineTotals, Totals, WithholdingAmount, WithholdingTotal};
 pub use violation::{FieldProblem, Path, PathSegment, Violation, ViolationKind};

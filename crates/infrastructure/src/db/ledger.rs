@@ -12,7 +12,7 @@ use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
     LedgerState, LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
 };
-use factus_domain::invoice::ReferenceCode;
+use factus_domain::invoice::{Money, ReferenceCode};
 use factus_domain::user::Username;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -29,7 +29,7 @@ macro_rules! ledger_columns {
     () => {
         "id, user_id, username, api_key_id, reference_code, idempotency_key, request_fingerprint, state, \
          response, error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
-         factus_deleted"
+         factus_deleted, total, referenced_number"
     };
 }
 pub(super) use ledger_columns;
@@ -57,6 +57,8 @@ pub(super) struct LedgerRow {
     pub kind: String,
     pub dian_rejected: bool,
     pub factus_deleted: bool,
+    pub total: Option<String>,
+    pub referenced_number: Option<String>,
 }
 
 impl TryFrom<LedgerRow> for LedgerEntry {
@@ -107,6 +109,13 @@ impl TryFrom<LedgerRow> for LedgerEntry {
                 .with_context(|| format!("entry {id} has an invalid idempotency key"))?,
             fingerprint: RequestFingerprint::parse(&row.request_fingerprint)
                 .with_context(|| format!("entry {id} has an invalid fingerprint"))?,
+            total: row
+                .total
+                .as_deref()
+                .map(Money::parse)
+                .transpose()
+                .with_context(|| format!("entry {id} has an invalid total {:?}", row.total))?,
+            referenced_number: row.referenced_number,
             status,
             attempts: u32::try_from(row.attempts)
                 .with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
@@ -282,8 +291,9 @@ macro_rules! ledger_store {
                         let inserted: Result<Vec<LedgerRow>, _> = sqlx::query_as(concat!(
                             "INSERT INTO invoice_ledger
                                  (id, user_id, username, reference_code, idempotency_key, request_fingerprint,
-                                  state, attempts, created_at, updated_at, kind, api_key_id)
-                             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8, $9)
+                                  state, attempts, created_at, updated_at, kind, api_key_id, total,
+                                  referenced_number)
+                             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8, $9, $10, $11)
                              RETURNING ",
                             ledger_columns!()
                         ))
@@ -296,6 +306,8 @@ macro_rules! ledger_store {
                         .bind(&created_at)
                         .bind(entry.kind.as_str())
                         .bind(entry.api_key_id.map(id_param))
+                        .bind(entry.total.map(|total| total.to_string()))
+                        .bind(entry.referenced_number.as_deref())
                         .fetch_all(&self.pool)
                         .await;
                         let conflict = match inserted {
@@ -579,6 +591,9 @@ macro_rules! ledger_store {
                     if let Some(number) = &filter.number {
                         query.push(" AND factus_number = ").push_bind(number.as_str());
                     }
+                    if let Some(number) = &filter.referenced_number {
+                        query.push(" AND referenced_number = ").push_bind(number.as_str());
+                    }
                     if let Some(from) = filter.created_from {
                         query.push(" AND created_at >= ").push_bind(timestamp_param(from)?);
                     }
@@ -679,6 +694,8 @@ mod tests {
             kind: "invoice".into(),
             dian_rejected: false,
             factus_deleted: false,
+            total: None,
+            referenced_number: None,
         };
         let error = LedgerEntry::try_from(row).unwrap_err();
         assert!(format!("{error:#}").contains("state"), "{error:#}");

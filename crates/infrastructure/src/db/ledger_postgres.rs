@@ -46,6 +46,8 @@ impl FromRow<'_, PgRow> for LedgerRow {
             kind: row.try_get("kind")?,
             dian_rejected: row.try_get("dian_rejected")?,
             factus_deleted: row.try_get("factus_deleted")?,
+            total: row.try_get("total")?,
+            referenced_number: row.try_get("referenced_number")?,
         })
     }
 }

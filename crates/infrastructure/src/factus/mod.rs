@@ -46,14 +46,15 @@ mod transport;
 pub mod version;
 
 use async_trait::async_trait;
+use factus_application::document::Document;
 use factus_application::factus::{
     Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion,
     FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken,
     IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
 };
+use factus_application::issuance::DEBIT_NOTES_NEED_V2;
 use factus_application::ledger::DocumentKind;
 use factus_domain::catalog::{self, Catalog};
-use factus_domain::invoice::Invoice;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -171,6 +172,72 @@ fn bill_path(version: FactusApiVersion, v1: &[&'static str], v2: &[&'static str]
         .collect()
 }
 
+/// What is done to a document, for its path.
+#[derive(Debug, Clone, Copy)]
+enum DocumentOp<'a> {
+    Validate,
+    Show(&'a str),
+    Download(&'a str, DocumentFormat),
+    SendEmail(&'a str),
+    Destroy(&'a str),
+    List,
+}
+
+/// The family of a kind in Factus' paths.
+fn family(kind: DocumentKind) -> &'static str {
+    match kind {
+        DocumentKind::Invoice => "bills",
+        DocumentKind::CreditNote => "credit-notes",
+        DocumentKind::DebitNote => "debit-notes",
+        DocumentKind::SupportDocument => "support-documents",
+    }
+}
+
+/// The path of an operation on a document of `kind` on `version` (`docs/factus.md`, "Endpoints
+/// per document kind"): v1 puts the operation before the number (`/v1/bills/download-pdf/{n}`)
+/// and shows bills and support documents under `show/`, v2 puts it after
+/// (`/v2/credit-notes/{n}/download-pdf`); only bills delete under `destroy/`. Factus has no debit
+/// notes on v1 and e-mails no support documents: those answer 400 without a call.
+fn document_path(
+    version: FactusApiVersion,
+    kind: DocumentKind,
+    op: DocumentOp<'_>,
+) -> Result<Vec<String>, FactusError> {
+    let family = family(kind);
+    let segments: Vec<&str> = match (version, op) {
+        (FactusApiVersion::V1, _) if kind == DocumentKind::DebitNote => {
+            return Err(FactusError::Rejected { status: 400, message: DEBIT_NOTES_NEED_V2.to_owned() });
+        }
+        (_, DocumentOp::SendEmail(_)) if kind == DocumentKind::SupportDocument => {
+            return Err(FactusError::Rejected {
+                status: 400,
+                message: "Factus no envía documentos soporte por correo".to_owned(),
+            });
+        }
+        (_, DocumentOp::Validate) => vec![family, "validate"],
+        (_, DocumentOp::List) => vec![family],
+        (_, DocumentOp::Destroy(reference)) if kind == DocumentKind::Invoice => {
+            vec![family, "destroy", "reference", reference]
+        }
+        (_, DocumentOp::Destroy(reference)) => vec![family, "reference", reference],
+        (FactusApiVersion::V1, DocumentOp::Show(number)) if kind == DocumentKind::CreditNote => vec![family, number],
+        (FactusApiVersion::V1, DocumentOp::Show(number)) => vec![family, "show", number],
+        (FactusApiVersion::V2, DocumentOp::Show(number)) => vec![family, number],
+        (FactusApiVersion::V1, DocumentOp::Download(number, format)) => vec![family, download_segment(format), number],
+        (FactusApiVersion::V2, DocumentOp::Download(number, format)) => vec![family, number, download_segment(format)],
+        (FactusApiVersion::V1, DocumentOp::SendEmail(number)) => vec![family, "send-email", number],
+        (FactusApiVersion::V2, DocumentOp::SendEmail(number)) => vec![family, number, "send-email"],
+    };
+    Ok(std::iter::once(version.as_str()).chain(segments).map(str::to_owned).collect())
+}
+
+fn download_segment(format: DocumentFormat) -> &'static str {
+    match format {
+        DocumentFormat::Pdf => "download-pdf",
+        DocumentFormat::Xml => "download-xml",
+    }
+}
+
 impl FactusGateway {
     /// Builds the HTTP client (once; it pools connections) and, with server credentials, the
     /// session, which logs in on first use.
@@ -205,6 +272,7 @@ impl FactusGateway {
     async fn listed_bill_number(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<Option<String>, FactusError> {
         let mut page = 1_u64;
@@ -212,10 +280,10 @@ impl FactusGateway {
             let page_text = page.to_string();
             let (_, body) = self
                 .call(access, |version| {
-                    let path = bill_path(version, &["bills"], &["bills"], &[]);
+                    let path = document_path(version, kind, DocumentOp::List)?;
                     self.get(
                         LIST,
-                        FactusOperation::FindInvoice,
+                        FactusOperation::Find(kind),
                         &path,
                         &[
                             ("filter[reference_code]", reference_code),
@@ -238,7 +306,7 @@ impl FactusGateway {
             if page >= MAX_LOOKUP_PAGES {
                 return Err(FactusError::InvalidResponse {
                     message: format!(
-                        "Factus lista más de {MAX_LOOKUP_PAGES} páginas de facturas para la referencia {reference_code}"
+                        "Factus lista más de {MAX_LOOKUP_PAGES} páginas de documentos para la referencia {reference_code}"
                     ),
                 });
             }
@@ -327,7 +395,7 @@ impl FactusGateway {
                 return Err(FactusError::DianRejected { rules });
             }
         }
-        let message = bill_error_message(reply.status.as_u16(), &reply.body, call.operation.default_message());
+        let message = bill_error_message(reply.status.as_u16(), &reply.body, &call.operation.default_message());
         Err(failure(reply.status, message))
     }
 
@@ -452,26 +520,55 @@ impl FactusAuthGateway for FactusGateway {
 
 #[async_trait]
 impl FactusBillGateway for FactusGateway {
-    async fn validate_bill(&self, access: &FactusAccess, invoice: &Invoice) -> Result<IssuedBill, FactusError> {
+    async fn validate_bill(&self, access: &FactusAccess, document: &Document) -> Result<IssuedBill, FactusError> {
+        let kind = document.kind();
+        // v1 credit notes name their invoice by Factus' internal id, which only a look-up of the
+        // invoice tells; v2 takes the number itself.
+        let bill_id = match document {
+            Document::Note(note) if self.version.current() == FactusApiVersion::V1 => match note.bill_number() {
+                Some(number) => self.v1_bill_id(access, number).await?,
+                None => None,
+            },
+            _ => None,
+        };
         let (version, body) = self
             .call(access, |version| {
-                let payload = match version {
-                    FactusApiVersion::V1 => payload::bill_payload(invoice),
-                    FactusApiVersion::V2 => payload_v2::bill_payload(invoice),
+                let payload = match (version, document) {
+                    (FactusApiVersion::V1, Document::Invoice(invoice)) => payload::bill_payload(invoice),
+                    (FactusApiVersion::V2, Document::Invoice(invoice)) => payload_v2::bill_payload(invoice),
+                    (FactusApiVersion::V1, Document::Note(note)) => {
+                        let bill_id = match (note.bill_number(), bill_id) {
+                            (Some(_), None) => {
+                                return Err(FactusError::Unexpected(anyhow::anyhow!(
+                                    "the v1 bill id of a credit note was not resolved"
+                                )));
+                            }
+                            (_, bill_id) => bill_id,
+                        };
+                        payload::note_payload(note, bill_id)
+                    }
+                    (FactusApiVersion::V2, Document::Note(note)) => payload_v2::note_payload(note),
+                    (FactusApiVersion::V1, Document::SupportDocument(support)) => payload::support_payload(support),
+                    (FactusApiVersion::V2, Document::SupportDocument(support)) => payload_v2::support_payload(support),
                 };
-                let path = bill_path(version, &["bills", "validate"], &["bills", "validate"], &[]);
-                self.request(VALIDATE, FactusOperation::CreateInvoice, Method::POST, &path, &[], json_body(&payload)?)
+                let path = document_path(version, kind, DocumentOp::Validate)?;
+                self.request(VALIDATE, FactusOperation::Create(kind), Method::POST, &path, &[], json_body(&payload)?)
             })
             .await?
             .remote()?;
-        responses::issued_bill(&body, version)
+        responses::issued_bill(&body, version, kind)
     }
 
-    async fn show_bill(&self, access: &FactusAccess, number: &str) -> Result<UpstreamJson, FactusError> {
+    async fn show_bill(
+        &self,
+        access: &FactusAccess,
+        kind: DocumentKind,
+        number: &str,
+    ) -> Result<UpstreamJson, FactusError> {
         let (_, body) = self
             .call(access, |version| {
-                let path = bill_path(version, &["bills", "show"], &["bills"], &[number]);
-                self.get(SHOW, FactusOperation::GetInvoice, &path, &[])
+                let path = document_path(version, kind, DocumentOp::Show(number))?;
+                self.get(SHOW, FactusOperation::Get(kind), &path, &[])
             })
             .await?
             .remote()?;
@@ -481,19 +578,17 @@ impl FactusBillGateway for FactusGateway {
     async fn download_document(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         format: DocumentFormat,
     ) -> Result<DownloadedFile, FactusError> {
-        let (endpoint, segment) = match format {
-            DocumentFormat::Pdf => (DOWNLOAD_PDF, "download-pdf"),
-            DocumentFormat::Xml => (DOWNLOAD_XML, "download-xml"),
+        let endpoint = match format {
+            DocumentFormat::Pdf => DOWNLOAD_PDF,
+            DocumentFormat::Xml => DOWNLOAD_XML,
         };
         let (_, body) = self
             .call(access, |version| {
-                let path = match version {
-                    FactusApiVersion::V1 => bill_path(version, &["bills", segment], &[], &[number]),
-                    FactusApiVersion::V2 => bill_path(version, &[], &["bills"], &[number, segment]),
-                };
+                let path = document_path(version, kind, DocumentOp::Download(number, format))?;
                 self.get(endpoint, format.operation(), &path, &[])
             })
             .await?
@@ -515,6 +610,7 @@ impl FactusBillGateway for FactusGateway {
     async fn send_email(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         number: &str,
         email: &str,
         pdf_base64: Option<String>,
@@ -527,10 +623,7 @@ impl FactusBillGateway for FactusGateway {
         let payload = Value::Object(payload);
         let (_, body) = self
             .call(access, |version| {
-                let path = match version {
-                    FactusApiVersion::V1 => bill_path(version, &["bills", "send-email"], &[], &[number]),
-                    FactusApiVersion::V2 => bill_path(version, &[], &["bills"], &[number, "send-email"]),
-                };
+                let path = document_path(version, kind, DocumentOp::SendEmail(number))?;
                 self.request(SEND_EMAIL, FactusOperation::SendEmail, Method::POST, &path, &[], json_body(&payload)?)
             })
             .await?
@@ -541,13 +634,13 @@ impl FactusBillGateway for FactusGateway {
     async fn delete_by_reference(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<StatusMessage, FactusError> {
         let (_, body) = self
             .call(access, |version| {
-                let segments = ["bills", "destroy", "reference"];
-                let path = bill_path(version, &segments, &segments, &[reference_code]);
-                self.request(DESTROY, FactusOperation::DeleteInvoice, Method::DELETE, &path, &[], Body::Empty)
+                let path = document_path(version, kind, DocumentOp::Destroy(reference_code))?;
+                self.request(DESTROY, FactusOperation::Delete(kind), Method::DELETE, &path, &[], Body::Empty)
             })
             .await?
             .remote()?;
@@ -559,16 +652,10 @@ impl FactusBillGateway for FactusGateway {
         access: &FactusAccess,
         kind: DocumentKind,
     ) -> Result<Option<String>, FactusError> {
-        let family: &'static str = match kind {
-            DocumentKind::Invoice => "bills",
-            DocumentKind::CreditNote => "credit-notes",
-            DocumentKind::SupportDocument => "support-documents",
-            DocumentKind::DebitNote => "debit-notes",
-        };
         let (_, body) = self
             .call(access, |version| {
-                let path = bill_path(version, &[family], &[family], &[]);
-                self.get(LIST, FactusOperation::FindInvoice, &path, &[("filter[status]", "0")])
+                let path = document_path(version, kind, DocumentOp::List)?;
+                self.get(LIST, FactusOperation::Find(kind), &path, &[("filter[status]", "0")])
             })
             .await?
             .remote()?;
@@ -588,9 +675,10 @@ impl FactusBillGateway for FactusGateway {
     async fn find_bill_by_reference(
         &self,
         access: &FactusAccess,
+        kind: DocumentKind,
         reference_code: &str,
     ) -> Result<Option<IssuedBill>, FactusError> {
-        let Some(number) = self.listed_bill_number(access, reference_code).await? else {
+        let Some(number) = self.listed_bill_number(access, kind, reference_code).await? else {
             return Ok(None);
         };
         if number.is_empty() {
@@ -598,27 +686,47 @@ impl FactusBillGateway for FactusGateway {
                 message: format!("Factus lista la referencia {reference_code} sin número de documento"),
             });
         }
-        let shown = self
-            .call(access, |version| {
-                let path = bill_path(version, &["bills", "show"], &["bills"], &[&number]);
-                self.get(SHOW, FactusOperation::FindInvoice, &path, &[])
-            })
-            .await
-            .and_then(Answer::remote);
-        match shown {
-            Ok((version, body)) => {
-                let document = serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|value| value.as_object().cloned())
-                    .ok_or_else(|| FactusError::InvalidResponse {
-                        message: "Respuesta de Factus no es un objeto JSON".to_owned(),
-                    })?;
-                responses::bill_of(&document, version).map(Some)
-            }
+        match self.shown_document(access, kind, &number).await {
+            Ok((version, document)) => responses::bill_of(&document, version, kind).map(Some),
             // Deleted between the two calls.
             Err(FactusError::Rejected { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
+    }
+}
+
+impl FactusGateway {
+    /// The document of `number` as Factus shows it, as a JSON object, with the version that
+    /// answered.
+    async fn shown_document(
+        &self,
+        access: &FactusAccess,
+        kind: DocumentKind,
+        number: &str,
+    ) -> Result<(FactusApiVersion, Map<String, Value>), FactusError> {
+        let (version, body) = self
+            .call(access, |version| {
+                let path = document_path(version, kind, DocumentOp::Show(number))?;
+                self.get(SHOW, FactusOperation::Find(kind), &path, &[])
+            })
+            .await?
+            .remote()?;
+        let document =
+            serde_json::from_slice::<Value>(&body).ok().and_then(|value| value.as_object().cloned()).ok_or_else(
+                || FactusError::InvalidResponse { message: "Respuesta de Factus no es un objeto JSON".to_owned() },
+            )?;
+        Ok((version, document))
+    }
+
+    /// Factus' internal id of the invoice `number` (`data.bill.id` of its v1 show), which a v1
+    /// credit note references as `bill_id`; `None` when the account answered on v2, which takes
+    /// the number. An unknown number is Factus' 404, refused like any other 4xx.
+    async fn v1_bill_id(&self, access: &FactusAccess, number: &str) -> Result<Option<i64>, FactusError> {
+        let (version, document) = self.shown_document(access, DocumentKind::Invoice, number).await?;
+        if version == FactusApiVersion::V2 {
+            return Ok(None);
+        }
+        responses::v1_bill_id(&document).map(Some)
     }
 }
 

@@ -76,7 +76,7 @@ impl OAuthClient {
             upstream_body = %body_excerpt(&answer),
             "factus refused a token request"
         );
-        let message = oauth_error_message(status.as_u16(), &answer, operation.default_message());
+        let message = oauth_error_message(status.as_u16(), &answer, &operation.default_message());
         Err(super::failure(status, message))
     }
 }

@@ -1,4 +1,6 @@
-//! The JSON body of Factus `POST /v1/bills/validate`, built from a domain [`Invoice`].
+//! The JSON bodies of Factus v1's creates: `POST /v1/bills/validate` from a domain [`Invoice`],
+//! `POST /v1/credit-notes/validate` from a [`Note`], `POST /v1/support-documents/validate` from
+//! a [`SupportDocument`] (`docs/factus.md` §13).
 //!
 //! It reproduces the reference wrapper byte for byte (`docs/contract.md` §3.6), because the
 //! payload is what Factus validates and what we log when Factus refuses it:
@@ -11,7 +13,7 @@
 //! - decimals as strings with the scale the client wrote (`"100.5"`, `"19"`, `"0.00"`), quantities
 //!   and ids as JSON integers, dates as `YYYY-MM-DD`.
 
-use factus_domain::invoice::{Invoice, Item};
+use factus_domain::invoice::{Customer, Invoice, Item, Note, SupportDocument};
 use serde_json::{Map, Value, json};
 
 use super::payload_parts::{
@@ -47,13 +49,84 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
             ("allowance_charges", allowance_charges(invoice)),
         ],
     );
-    payload.insert("customer".into(), customer(invoice));
+    payload.insert("customer".into(), customer(invoice.customer()));
     payload.insert("items".into(), Value::Array(invoice.items().iter().map(item).collect()));
     Value::Object(payload)
 }
 
-fn customer(invoice: &Invoice) -> Value {
-    let customer = invoice.customer();
+/// The Factus v1 create-credit-note body for `note`. `bill_id` is Factus' internal id of the
+/// referenced invoice (v1 takes no number); `None` for a note without a referenced invoice
+/// (customization `22`, with its `billing_period`). A note without `customer` gets the invoice's
+/// at Factus.
+#[must_use]
+pub fn note_payload(note: &Note, bill_id: Option<i64>) -> Value {
+    let mut payload = Map::new();
+    insert_present(&mut payload, [("numbering_range_id", note.numbering_range_id().map(Value::from))]);
+    payload.insert("correction_concept_code".into(), json!(note.correction_concept_code()));
+    payload.insert("customization_id".into(), json!(note.customization_id()));
+    insert_present(&mut payload, [("bill_id", bill_id.map(Value::from))]);
+    payload.insert("reference_code".into(), json!(note.reference_code().as_str()));
+    payload.insert("payment_method_code".into(), json!(note.payment_method_code()));
+    insert_present(
+        &mut payload,
+        [
+            ("send_email", note.send_email().map(Value::from)),
+            ("observation", note.observation().map(|observation| json!(observation.as_str()))),
+            ("billing_period", note.billing_period().map(|period| billing_period(period, StartTime::Last))),
+            ("customer", note.customer().map(customer)),
+        ],
+    );
+    payload.insert("items".into(), Value::Array(note.items().iter().map(item).collect()));
+    Value::Object(payload)
+}
+
+/// The Factus v1 create-support-document body: a `provider` and items without tax fields (the
+/// provider charges none).
+#[must_use]
+pub fn support_payload(document: &SupportDocument) -> Value {
+    let mut payload = Map::new();
+    payload.insert("reference_code".into(), json!(document.reference_code().as_str()));
+    insert_present(&mut payload, [("numbering_range_id", document.numbering_range_id().map(Value::from))]);
+    payload.insert("payment_method_code".into(), json!(document.payment_method_code()));
+    insert_present(
+        &mut payload,
+        [("observation", document.observation().map(|observation| json!(observation.as_str())))],
+    );
+    let provider = document.provider();
+    let mut object = Map::new();
+    object.insert("identification_document_id".into(), json!(provider.identification_document().id()));
+    object.insert("identification".into(), json!(provider.identification()));
+    insert_present(
+        &mut object,
+        [
+            ("dv", provider.dv().map(Value::from)),
+            ("trade_name", provider.trade_name().map(Value::from)),
+            ("names", Some(Value::from(provider.names()))),
+            ("address", provider.address().map(Value::from)),
+            ("email", provider.email().map(|email| Value::from(email.as_str()))),
+            ("phone", provider.phone().map(Value::from)),
+            ("is_resident", Some(json!(i64::from(provider.is_resident())))),
+            ("country_code", Some(Value::from(provider.country().code()))),
+            ("municipality_id", provider.municipality().map(|municipality| Value::from(municipality.id()))),
+        ],
+    );
+    payload.insert("provider".into(), Value::Object(object));
+    let items: Vec<Value> = document
+        .items()
+        .iter()
+        .map(|line| {
+            let mut object = item_fields(line);
+            for taxed in ["tax_rate", "is_excluded", "tribute_id"] {
+                object.remove(taxed);
+            }
+            Value::Object(object)
+        })
+        .collect();
+    payload.insert("items".into(), Value::Array(items));
+    Value::Object(payload)
+}
+
+fn customer(customer: &Customer) -> Value {
     let mut object = Map::new();
     object.insert("identification_document_id".into(), json!(customer.identification_document().id()));
     object.insert("identification".into(), json!(customer.identification()));
@@ -78,6 +151,10 @@ fn customer(invoice: &Invoice) -> Value {
 }
 
 fn item(item: &Item) -> Value {
+    Value::Object(item_fields(item))
+}
+
+fn item_fields(item: &Item) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("code_reference".into(), json!(item.code_reference()));
     object.insert("name".into(), json!(item.name()));
@@ -101,7 +178,7 @@ fn item(item: &Item) -> Value {
             ),
         ],
     );
-    Value::Object(object)
+    object
 }
 
 #[cfg(test)]

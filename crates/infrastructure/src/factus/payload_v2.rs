@@ -14,7 +14,8 @@
 //!
 //! [`NetPricing`]: factus_domain::invoice::NetPricing
 
-use factus_domain::invoice::{Invoice, Item, NetLine};
+use factus_domain::invoice::{Customer, Invoice, Item, NetLine, NetPricing, Note, PaymentForm, SupportDocument};
+use time::Date;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
@@ -40,13 +41,13 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
         ],
     );
 
-    let mut payment = Map::new();
-    payment.insert("payment_form".into(), json!(invoice.payment_form().code()));
-    payment.insert("payment_method_code".into(), json!(invoice.payment_method_code()));
-    payment.insert("amount".into(), json!(pricing.payable().to_string()));
-    insert_present(&mut payment, [("due_date", invoice.payment_due_date().map(|due| json!(iso_date(due))))]);
-    payload.insert("payment_details".into(), json!([Value::Object(payment)]));
-    payload.insert("cash_rounding_amount".into(), json!(pricing.cash_rounding().to_string()));
+    insert_payment(
+        &mut payload,
+        pricing,
+        invoice.payment_form(),
+        invoice.payment_method_code(),
+        invoice.payment_due_date(),
+    );
 
     insert_present(
         &mut payload,
@@ -65,16 +66,109 @@ pub fn bill_payload(invoice: &Invoice) -> Value {
             ),
         ],
     );
-    payload.insert("customer".into(), customer(invoice));
-    let items: Vec<Value> =
-        invoice.items().iter().zip(pricing.lines()).map(|(item, net)| item_value(item, net)).collect();
-    payload.insert("items".into(), Value::Array(items));
+    payload.insert("customer".into(), customer(invoice.customer()));
+    payload.insert("items".into(), items(invoice.items(), pricing));
     insert_present(&mut payload, [("allowance_charges", allowance_charges(invoice))]);
     Value::Object(payload)
 }
 
-fn customer(invoice: &Invoice) -> Value {
-    let customer = invoice.customer();
+/// The Factus v2 create body of a credit or debit note (`POST /v2/{credit,debit}-notes/validate`):
+/// the referenced invoice by its `bill_number` (or a `billing_period` without one), the invoice's
+/// item and customer blocks, and one cash payment of the note's total as `payment_details`.
+#[must_use]
+pub fn note_payload(note: &Note) -> Value {
+    let pricing = note.net_pricing();
+    let mut payload = Map::new();
+    payload.insert("reference_code".into(), json!(note.reference_code().as_str()));
+    insert_present(&mut payload, [("numbering_range_id", note.numbering_range_id().map(Value::from))]);
+    payload.insert("correction_concept_code".into(), json!(note.correction_concept_code().to_string()));
+    payload.insert("customization_id".into(), json!(note.customization_id()));
+    insert_present(
+        &mut payload,
+        [
+            ("bill_number", note.bill_number().map(Value::from)),
+            ("billing_period", note.billing_period().map(|period| billing_period(period, StartTime::AfterStartDate))),
+            ("send_email", note.send_email().map(Value::from)),
+            ("observation", note.observation().map(|observation| json!(observation.as_str()))),
+        ],
+    );
+    insert_payment(&mut payload, pricing, PaymentForm::Cash, note.payment_method_code(), None);
+    insert_present(&mut payload, [("customer", note.customer().map(customer))]);
+    payload.insert("items".into(), items(note.items(), pricing));
+    Value::Object(payload)
+}
+
+/// The Factus v2 create body of a support document (`POST /v2/support-documents/validate`): the
+/// provider with DIAN codes and items without taxes.
+#[must_use]
+pub fn support_payload(document: &SupportDocument) -> Value {
+    let pricing = document.net_pricing();
+    let mut payload = Map::new();
+    payload.insert("reference_code".into(), json!(document.reference_code().as_str()));
+    insert_present(
+        &mut payload,
+        [
+            ("numbering_range_id", document.numbering_range_id().map(Value::from)),
+            ("observation", document.observation().map(|observation| json!(observation.as_str()))),
+        ],
+    );
+    insert_payment(&mut payload, pricing, PaymentForm::Cash, document.payment_method_code(), None);
+    let provider = document.provider();
+    let mut object = Map::new();
+    object.insert("identification_document_code".into(), json!(provider.identification_document().dian_code()));
+    object.insert("identification".into(), json!(provider.identification()));
+    insert_present(
+        &mut object,
+        [
+            ("dv", provider.dv().map(Value::from)),
+            ("trade_name", provider.trade_name().map(Value::from)),
+            ("names", Some(Value::from(provider.names()))),
+            ("address", provider.address().map(Value::from)),
+            ("email", provider.email().map(|email| Value::from(email.as_str()))),
+            ("phone", provider.phone().map(Value::from)),
+            ("is_resident", Some(Value::from(provider.is_resident()))),
+            ("country_code", Some(Value::from(provider.country().code()))),
+            ("municipality_code", provider.municipality().map(|municipality| Value::from(municipality.code()))),
+        ],
+    );
+    payload.insert("provider".into(), Value::Object(object));
+    let lines: Vec<Value> = document
+        .items()
+        .iter()
+        .zip(pricing.lines())
+        .map(|(item, net)| {
+            let mut object = item_fields(item, net);
+            object.remove("taxes");
+            Value::Object(object)
+        })
+        .collect();
+    payload.insert("items".into(), Value::Array(lines));
+    Value::Object(payload)
+}
+
+/// `payment_details` with the one payment of the payable amount (v1 total) and the
+/// `cash_rounding_amount` that reconciles it with the net lines (`docs/ARCHITECTURE.md`).
+fn insert_payment(
+    payload: &mut Map<String, Value>,
+    pricing: &NetPricing,
+    form: PaymentForm,
+    method: &str,
+    due: Option<Date>,
+) {
+    let mut payment = Map::new();
+    payment.insert("payment_form".into(), json!(form.code()));
+    payment.insert("payment_method_code".into(), json!(method));
+    payment.insert("amount".into(), json!(pricing.payable().to_string()));
+    insert_present(&mut payment, [("due_date", due.map(|due| json!(iso_date(due))))]);
+    payload.insert("payment_details".into(), json!([Value::Object(payment)]));
+    payload.insert("cash_rounding_amount".into(), json!(pricing.cash_rounding().to_string()));
+}
+
+fn items(items: &[Item], pricing: &NetPricing) -> Value {
+    Value::Array(items.iter().zip(pricing.lines()).map(|(item, net)| Value::Object(item_fields(item, net))).collect())
+}
+
+fn customer(customer: &Customer) -> Value {
     let mut object = Map::new();
     object.insert("identification_document_code".into(), json!(customer.identification_document().dian_code()));
     object.insert("identification".into(), json!(customer.identification()));
@@ -96,7 +190,7 @@ fn customer(invoice: &Invoice) -> Value {
     Value::Object(object)
 }
 
-fn item_value(item: &Item, net: &NetLine) -> Value {
+fn item_fields(item: &Item, net: &NetLine) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("code_reference".into(), json!(item.code_reference()));
     object.insert("name".into(), json!(item.name()));
@@ -129,7 +223,7 @@ fn item_value(item: &Item, net: &NetLine) -> Value {
             ),
         ],
     );
-    Value::Object(object)
+    object
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use factus_application::factus::{
     FactusToken, IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage,
     UpstreamJson,
 };
+use factus_application::ledger::DocumentKind;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
@@ -35,17 +36,24 @@ pub(crate) fn token(body: &[u8]) -> Result<FactusToken, FactusError> {
 /// `POST /v{1,2}/bills/validate` (`docs/contract.md` §2.4): the bill's number, prefix, CUFE, QR
 /// address and status, and the top-level `message`; missing parts default to `""`, status to
 /// `"1"`, message to `"Success"`.
-pub(crate) fn issued_bill(body: &[u8], version: FactusApiVersion) -> Result<IssuedBill, FactusError> {
+pub(crate) fn issued_bill(
+    body: &[u8],
+    version: FactusApiVersion,
+    kind: DocumentKind,
+) -> Result<IssuedBill, FactusError> {
     let document = object(body)?;
-    let mut bill = bill_of(&document, version)?;
+    let mut bill = bill_of(&document, version, kind)?;
     bill.message = Some(text(document.get("message")).unwrap_or_else(|| "Success".to_owned()));
     Ok(bill)
 }
 
-/// The bill part of a create or show answer, without a message.
+/// The document part of a create or show answer, without a message.
 ///
-/// v1: `data.bill.{number,cufe,qr,status}` and `data.numbering_range.prefix`. v2 has no `bill`
-/// wrapper: `data.{number,cufe}`, `data.links.qr`, `data.numbering_range.prefix`, and
+/// v1: `data.bill.{number,cufe,qr,status}` and `data.numbering_range.prefix`; the other kinds
+/// have their own wrapper (`credit_note`, `debit_note`, `support_document`) and key (`cude` for
+/// notes, `cuds` for support documents; a v1 credit note's `cufe` is its invoice's), read into
+/// the same fields. v2 has no wrapper: `data.{number,cufe}`, `data.links.qr`,
+/// `data.numbering_range.prefix`, and
 /// `data.is_validated` (a boolean) in place of the 1/0 `status`, read back as `"1"`/`"0"` so
 /// clients see the same answer on both versions.
 ///
@@ -54,7 +62,17 @@ pub(crate) fn issued_bill(body: &[u8], version: FactusApiVersion) -> Result<Issu
 /// never a bill with an empty number. Every document kind read through here inherits the rule;
 /// the issuance records such an answer as `unknown` and looks the reference up before anything
 /// is sent again (`docs/reliability.md`).
-pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) -> Result<IssuedBill, FactusError> {
+pub(crate) fn bill_of(
+    document: &Map<String, Value>,
+    version: FactusApiVersion,
+    kind: DocumentKind,
+) -> Result<IssuedBill, FactusError> {
+    let (wrapper, key) = match kind {
+        DocumentKind::Invoice => ("bill", "cufe"),
+        DocumentKind::CreditNote => ("credit_note", "cude"),
+        DocumentKind::DebitNote => ("debit_note", "cude"),
+        DocumentKind::SupportDocument => ("support_document", "cuds"),
+    };
     let data = optional_object(document.get("data"), "data")?;
     let part = |key: &str| data.and_then(|data| data.get(key)).and_then(Value::as_object);
     let field = |part: Option<&Map<String, Value>>, key: &str| part.and_then(|part| text(part.get(key)));
@@ -66,11 +84,11 @@ pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) 
     };
     Ok(match version {
         FactusApiVersion::V1 => {
-            let bill = part("bill");
+            let bill = part(wrapper);
             IssuedBill {
-                number: number_of(bill, "data.bill.number")?,
+                number: number_of(bill, &format!("data.{wrapper}.number"))?,
                 prefix: field(range, "prefix").unwrap_or_default(),
-                cufe: field(bill, "cufe").unwrap_or_default(),
+                cufe: field(bill, key).unwrap_or_default(),
                 qr_url: field(bill, "qr").unwrap_or_default(),
                 status: field(bill, "status").unwrap_or_else(|| "1".to_owned()),
                 message: None,
@@ -79,7 +97,7 @@ pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) 
         FactusApiVersion::V2 => IssuedBill {
             number: number_of(data, "data.number")?,
             prefix: field(range, "prefix").unwrap_or_default(),
-            cufe: field(data, "cufe").unwrap_or_default(),
+            cufe: field(data, key).unwrap_or_default(),
             qr_url: field(part("links"), "qr").unwrap_or_default(),
             status: match data.and_then(|data| flag(data.get("is_validated"))) {
                 Some(false) => "0".to_owned(),
@@ -88,6 +106,12 @@ pub(crate) fn bill_of(document: &Map<String, Value>, version: FactusApiVersion) 
             message: None,
         },
     })
+}
+
+/// Factus' internal id of a v1 bill, `data.bill.id` of its show answer.
+pub(crate) fn v1_bill_id(document: &Map<String, Value>) -> Result<i64, FactusError> {
+    let id = document.get("data").and_then(|data| data.get("bill")).and_then(|bill| int(bill.get("id")));
+    id.ok_or_else(|| invalid("Respuesta inesperada de Factus: la factura no trae 'data.bill.id'".to_owned()))
 }
 
 /// `GET /v1/bills/show/{number}` (`docs/contract.md` §2.5): `{status: string, message: string|null,
@@ -364,9 +388,12 @@ mod tests {
 
     #[test]
     fn an_issued_bill_is_mapped_with_the_reference_defaults() {
-        let bill =
-            issued_bill(br#"{"status":"Created","data":{"bill":{"number":"SETP1","status":1}}}"#, FactusApiVersion::V1)
-                .expect("bill");
+        let bill = issued_bill(
+            br#"{"status":"Created","data":{"bill":{"number":"SETP1","status":1}}}"#,
+            FactusApiVersion::V1,
+            DocumentKind::Invoice,
+        )
+        .expect("bill");
         assert_eq!(
             bill,
             IssuedBill {
@@ -378,8 +405,12 @@ mod tests {
                 message: Some("Success".into()),
             }
         );
-        let bill =
-            issued_bill(br#"{"data":{"bill":{"number":"SETP2","status":0}}}"#, FactusApiVersion::V1).expect("bill");
+        let bill = issued_bill(
+            br#"{"data":{"bill":{"number":"SETP2","status":0}}}"#,
+            FactusApiVersion::V1,
+            DocumentKind::Invoice,
+        )
+        .expect("bill");
         assert_eq!(bill.status, "0");
     }
 
@@ -388,14 +419,14 @@ mod tests {
         let bodies =
             ["{}", r#"{"data":{}}"#, r#"{"data":{"bill":{}}}"#, r#"{"data":{"bill":{"number":""}}}"#, "null", "[]"];
         for body in bodies {
-            let error = issued_bill(body.as_bytes(), FactusApiVersion::V1).unwrap_err();
+            let error = issued_bill(body.as_bytes(), FactusApiVersion::V1, DocumentKind::Invoice).unwrap_err();
             assert!(matches!(error, FactusError::InvalidResponse { .. }), "v1 {body}: {error:?}");
         }
         // v2 has no `bill` wrapper: the number is `data.number`.
         for body in
             ["{}", r#"{"data":{}}"#, r#"{"data":{"number":""}}"#, r#"{"data":{"bill":{"number":"SETP1"}}}"#, "null"]
         {
-            let error = issued_bill(body.as_bytes(), FactusApiVersion::V2).unwrap_err();
+            let error = issued_bill(body.as_bytes(), FactusApiVersion::V2, DocumentKind::Invoice).unwrap_err();
             assert!(matches!(error, FactusError::InvalidResponse { .. }), "v2 {body}: {error:?}");
         }
     }

@@ -22,12 +22,14 @@ use factus_application::api_keys::{ApiKeyAuthError, CreateApiKeyError, RevokeApi
 use factus_application::auth::{AuthenticateError, ChangePasswordError, LoginError};
 use factus_application::documents::DocumentError;
 use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
-use factus_application::issuance::IssueError;
+use factus_application::issuance::{IssueError, IssueFailure};
+use factus_application::ledger::DocumentKind;
 use factus_application::users::{CreateUserError, UpdateUserError};
 use factus_application::webhooks::RedeliverError;
 use serde_json::{Value, json};
 
 use crate::factus::missing_factus_token;
+use crate::invoices::request::field_error;
 use crate::validation::{FieldError, Loc};
 
 /// `Idempotent-Replayed: true` marks an answer that an earlier request produced.
@@ -235,9 +237,10 @@ impl From<DocumentError> for ApiError {
     }
 }
 
-impl From<IssueError> for ApiError {
-    fn from(error: IssueError) -> Self {
-        let create = |error| Self::from(FactusFailure::new(FactusOperation::CreateInvoice, error));
+impl From<IssueFailure> for ApiError {
+    fn from(IssueFailure { kind, error }: IssueFailure) -> Self {
+        let operation = FactusOperation::Create(kind);
+        let create = |error| Self::from(FactusFailure::new(operation, error));
         match error {
             IssueError::InProgress { keyed: true } => {
                 Self::detail(StatusCode::CONFLICT, "A request with this Idempotency-Key is still being processed")
@@ -251,16 +254,18 @@ impl From<IssueError> for ApiError {
                 "value_error",
             )),
             error @ IssueError::ReferenceAlreadyUsed { .. } => {
-                Self::detail(StatusCode::BAD_REQUEST, FactusOperation::CreateInvoice.detail(&error.to_string()))
+                Self::detail(StatusCode::BAD_REQUEST, operation.detail(&error.to_string()))
             }
+            // The rules only the ledger or the account can tell, in the list shape of the
+            // body's own rules.
+            IssueError::Rules(violations) => Self::BusinessRules(violations.iter().map(field_error).collect()),
             IssueError::ReplayedRejection { status, message } => create(FactusError::Rejected { status, message })
                 .with_header(REPLAYED, HeaderValue::from_static("true")),
             // 409: nothing the client can change fixes it; an operator must delete the stuck
             // document, so its reference is named.
-            IssueError::BlockedByPending { message, reference } => Self::detail(
-                StatusCode::CONFLICT,
-                FactusOperation::CreateInvoice.detail(&pending_detail(message, reference)),
-            ),
+            IssueError::BlockedByPending { message, reference } => {
+                Self::detail(StatusCode::CONFLICT, operation.detail(&pending_detail(message, reference)))
+            }
             IssueError::Factus(error) => create(error),
             IssueError::Unexpected(error) => Self::internal(error),
         }
@@ -443,7 +448,8 @@ impl From<Later<IssueError>> for ApiError {
                 Self::detail(StatusCode::CONFLICT, pending_detail(message, reference))
             }
             IssueError::Factus(error) => Later(error).into(),
-            other => other.into(),
+            // The later generation creates invoices only.
+            error => IssueFailure { kind: DocumentKind::Invoice, error }.into(),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use factus_domain::invoice::ReferenceCode;
+use factus_application::ledger::DocumentKind;
+use factus_domain::invoice::{Path, ReferenceCode, Violation};
 use factus_domain::user::Username;
 
 use super::*;
@@ -50,6 +51,11 @@ fn factus(operation: FactusOperation, error: FactusError) -> FactusFailure {
     FactusFailure::new(operation, error)
 }
 
+/// An invoice's create failure.
+fn invoice(error: IssueError) -> IssueFailure {
+    IssueFailure { kind: DocumentKind::Invoice, error }
+}
+
 fn rejected(status: u16, message: &str) -> FactusError {
     FactusError::Rejected { status, message: message.to_owned() }
 }
@@ -78,11 +84,12 @@ fn document_variant(error: &DocumentError) -> &'static str {
     }
 }
 
-fn issue_variant(error: &IssueError) -> &'static str {
-    match error {
+fn issue_variant(failure: &IssueFailure) -> &'static str {
+    match &failure.error {
         IssueError::InProgress { .. } => "IssueError::InProgress",
         IssueError::KeyReusedWithDifferentBody => "IssueError::KeyReusedWithDifferentBody",
         IssueError::ReferenceAlreadyUsed { .. } => "IssueError::ReferenceAlreadyUsed",
+        IssueError::Rules(_) => "IssueError::Rules",
         IssueError::ReplayedRejection { .. } => "IssueError::ReplayedRejection",
         IssueError::BlockedByPending { .. } => "IssueError::BlockedByPending",
         IssueError::Factus(_) => "IssueError::Factus",
@@ -175,19 +182,20 @@ fn store_variant(_: &StoreError) -> &'static str {
 }
 
 fn table() -> Vec<Row> {
-    use FactusOperation::{CreateInvoice, DeleteInvoice, DownloadXml, GetInvoice, Login, Lookup, Refresh};
+    use FactusOperation::{DownloadXml, Login, Lookup, Refresh};
+    const GET_INVOICE: FactusOperation = FactusOperation::Get(DocumentKind::Invoice);
     let reference = ReferenceCode::parse("FAC-1").expect("a reference");
     vec![
         // Factus: the operation's prefix before Factus' message; lookups answer it bare.
         case!(
             failure_variant,
-            factus(GetInvoice, rejected(404, "Factura no encontrada")),
+            factus(GET_INVOICE, rejected(404, "Factura no encontrada")),
             400,
             detail("Error al obtener la factura: Factura no encontrada")
         ),
         case!(
             failure_variant,
-            factus(DeleteInvoice, rejected(409, "El documento ya fue validado")),
+            factus(FactusOperation::Delete(DocumentKind::Invoice), rejected(409, "El documento ya fue validado")),
             400,
             detail("Error al eliminar la factura: El documento ya fue validado")
         ),
@@ -216,7 +224,7 @@ fn table() -> Vec<Row> {
         case!(
             failure_variant,
             factus(
-                CreateInvoice,
+                FactusOperation::CREATE_INVOICE,
                 FactusError::DianRejected {
                     rules: vec!["Regla: FAK24, Rechazo: No está informado el DV del NIT".into()]
                 }
@@ -227,33 +235,33 @@ fn table() -> Vec<Row> {
         case!(failure_variant, factus(Lookup, FactusError::Timeout), 504, detail("Factus no respondió a tiempo")),
         case!(
             failure_variant,
-            factus(GetInvoice, FactusError::CircuitOpen),
+            factus(GET_INVOICE, FactusError::CircuitOpen),
             503,
             detail("Error al obtener la factura: Factus no está disponible")
         ),
         case!(
             failure_variant,
-            factus(GetInvoice, FactusError::MissingCredentials),
+            factus(GET_INVOICE, FactusError::MissingCredentials),
             422,
             field(&["header", "x-factus-token"], "field required", "value_error.missing")
         ),
-        case!(failure_variant, factus(GetInvoice, FactusError::Unexpected(boom())), 500, internal()),
+        case!(failure_variant, factus(GET_INVOICE, FactusError::Unexpected(boom())), 500, internal()),
         // Issuance: the ledger's answers, and Factus' under the create prefix.
         case!(
             issue_variant,
-            IssueError::InProgress { keyed: true },
+            invoice(IssueError::InProgress { keyed: true }),
             409,
             detail("A request with this Idempotency-Key is still being processed")
         ),
         case!(
             issue_variant,
-            IssueError::InProgress { keyed: false },
+            invoice(IssueError::InProgress { keyed: false }),
             409,
             detail("A request with this reference_code is still being processed")
         ),
         case!(
             issue_variant,
-            IssueError::KeyReusedWithDifferentBody,
+            invoice(IssueError::KeyReusedWithDifferentBody),
             422,
             field(
                 &["header", "idempotency-key"],
@@ -263,7 +271,7 @@ fn table() -> Vec<Row> {
         ),
         case!(
             issue_variant,
-            IssueError::ReferenceAlreadyUsed { reference },
+            invoice(IssueError::ReferenceAlreadyUsed { reference }),
             400,
             detail("Error al crear la factura: reference_code FAC-1 ya fue usado")
         ),
@@ -271,7 +279,7 @@ fn table() -> Vec<Row> {
             headers: &[("idempotent-replayed", "true")],
             ..case!(
                 issue_variant,
-                IssueError::ReplayedRejection { status: 422, message: "customer.names: requerido".into() },
+                invoice(IssueError::ReplayedRejection { status: 422, message: "customer.names: requerido".into() }),
                 400,
                 detail("Error al crear la factura: customer.names: requerido")
             )
@@ -280,17 +288,17 @@ fn table() -> Vec<Row> {
             headers: &[("idempotent-replayed", "true")],
             ..case!(
                 issue_variant,
-                IssueError::ReplayedRejection { status: 429, message: "Too Many Attempts.".into() },
+                invoice(IssueError::ReplayedRejection { status: 429, message: "Too Many Attempts.".into() }),
                 503,
                 detail("Error al crear la factura: Too Many Attempts.")
             )
         },
         case!(
             issue_variant,
-            IssueError::BlockedByPending {
+            invoice(IssueError::BlockedByPending {
                 message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
                 reference: Some("FAC-9".into())
-            },
+            }),
             409,
             detail(
                 "Error al crear la factura: Se encontró una factura pendiente por enviar a la DIAN. Documento pendiente en Factus: reference_code FAC-9"
@@ -298,26 +306,60 @@ fn table() -> Vec<Row> {
         ),
         case!(
             issue_variant,
-            IssueError::BlockedByPending {
+            invoice(IssueError::BlockedByPending {
                 message: "Se encontró una factura pendiente por enviar a la DIAN".into(),
                 reference: None
-            },
+            }),
             409,
             detail("Error al crear la factura: Se encontró una factura pendiente por enviar a la DIAN")
         ),
         case!(
             issue_variant,
-            IssueError::Factus(FactusError::Timeout),
+            invoice(IssueError::Factus(FactusError::Timeout)),
             504,
             detail("Error al crear la factura: Factus no respondió a tiempo")
         ),
-        case!(issue_variant, IssueError::Unexpected(boom()), 500, internal()),
-        case!(issue_variant, IssueError::from(database_down()), 503, database_unavailable()),
+        case!(issue_variant, invoice(IssueError::Unexpected(boom())), 500, internal()),
+        case!(issue_variant, invoice(IssueError::from(database_down())), 503, database_unavailable()),
+        // Other kinds name their document in the same table.
+        case!(
+            issue_variant,
+            IssueFailure {
+                kind: DocumentKind::CreditNote,
+                error: IssueError::ReferenceAlreadyUsed {
+                    reference: ReferenceCode::parse("NC-1").expect("a reference")
+                }
+            },
+            400,
+            detail("Error al crear la nota crédito: reference_code NC-1 ya fue usado")
+        ),
+        case!(
+            issue_variant,
+            IssueFailure { kind: DocumentKind::SupportDocument, error: IssueError::Factus(FactusError::Timeout) },
+            504,
+            detail("Error al crear el documento soporte: Factus no respondió a tiempo")
+        ),
+        case!(
+            issue_variant,
+            IssueFailure {
+                kind: DocumentKind::CreditNote,
+                error: IssueError::Rules(vec![Violation::rule(
+                    Path::root().key("bill_number"),
+                    "La factura SETP990000001 no está registrada en este servicio"
+                )])
+            },
+            400,
+            field(
+                &["body", "bill_number"],
+                "La factura SETP990000001 no está registrada en este servicio",
+                "value_error"
+            )
+        ),
         // Existing documents: another user's (or one unknown to the ledger) does not exist.
         case!(document_variant, DocumentError::NotFound, 404, detail("Documento no encontrado")),
         case!(
             document_variant,
-            DocumentError::Factus(FactusFailure::new(FactusOperation::GetInvoice, FactusError::Timeout)),
+            DocumentError::Factus(FactusFailure::new(GET_INVOICE, FactusError::Timeout)),
             504,
             detail("Error al obtener la factura: Factus no respondió a tiempo")
         ),
@@ -417,6 +459,7 @@ const VARIANTS: &[&str] = &[
     "IssueError::InProgress",
     "IssueError::KeyReusedWithDifferentBody",
     "IssueError::ReferenceAlreadyUsed",
+    "IssueError::Rules",
     "IssueError::ReplayedRejection",
     "IssueError::BlockedByPending",
     "IssueError::Factus",

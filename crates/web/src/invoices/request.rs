@@ -1,4 +1,6 @@
-//! Reading the body of `POST /api/v1/invoices` into a domain [`Invoice`].
+//! Reading the create bodies — `POST /api/v1/invoices` into a domain [`Invoice`], the credit- and
+//! debit-note bodies into a [`Note`], the support-document body into a [`SupportDocument`] — the
+//! same way for every kind.
 //!
 //! Three steps, so that the client gets every problem of its body in one answer, and the status
 //! tells it what kind of problem it is (docs/ARCHITECTURE.md, "Every error at once"):
@@ -23,8 +25,9 @@
 
 use factus_domain::catalog::{self, Catalog, Entry};
 use factus_domain::invoice::{
-    AllowanceChargeDraft, BillingPeriodDraft, CustomerDraft, EstablishmentDraft, FieldProblem, Invoice, InvoiceDraft,
-    ItemDraft, MandateDraft, OrderReferenceDraft, PathSegment, Rate, RelatedDocumentDraft, Violation, ViolationKind,
+    AllowanceChargeDraft, BillingPeriodDraft, COLOMBIA, CustomerDraft, EstablishmentDraft, FieldProblem, Invoice,
+    InvoiceDraft, ItemDraft, MandateDraft, Note, NoteDraft, NoteKind, OrderReferenceDraft, PathSegment, ProviderDraft,
+    Rate, RelatedDocumentDraft, SupportDocument, SupportDocumentDraft, SupportItemDraft, Violation, ViolationKind,
     WithholdingTaxDraft,
 };
 use rust_decimal::Decimal;
@@ -50,8 +53,35 @@ pub fn parse_invoice(body: &Value) -> Result<Invoice, ApiError> {
 /// # Errors
 /// As [`parse_invoice`].
 pub(crate) fn parse_with(body: &Value, dialect: &mut dyn Dialect) -> Result<Invoice, ApiError> {
+    parse_body(body, |body, errors| read_invoice(body, dialect, errors), Invoice::parse)
+}
+
+/// Reads and checks a create-note body (credit or debit), as [`parse_invoice`] (in the seed's
+/// dialect: v1 ids or DIAN codes).
+///
+/// # Errors
+/// As [`parse_invoice`].
+pub fn parse_note(kind: NoteKind, body: &Value) -> Result<Note, ApiError> {
+    parse_body(body, read_note, |draft| Note::parse(kind, draft))
+}
+
+/// Reads and checks a create-support-document body, as [`parse_invoice`].
+///
+/// # Errors
+/// As [`parse_invoice`].
+pub fn parse_support_document(body: &Value) -> Result<SupportDocument, ApiError> {
+    parse_body(body, read_support_document, SupportDocument::parse)
+}
+
+/// The steps of the module docs, for any document: `read` records the shape errors into a
+/// draft, `parse` is the domain's check.
+fn parse_body<D, T>(
+    body: &Value,
+    read: impl FnOnce(&Value, &mut Errors) -> Option<D>,
+    parse: impl Fn(D) -> Result<T, Vec<Violation>>,
+) -> Result<T, ApiError> {
     let mut errors = Errors::new();
-    let draft = read_invoice(body, dialect, &mut errors);
+    let draft = read(body, &mut errors);
     let shape_errors = errors.into_vec();
     let Some(draft) = draft else {
         return Err(ApiError::Validation(shape_errors));
@@ -59,7 +89,7 @@ pub(crate) fn parse_with(body: &Value, dialect: &mut dyn Dialect) -> Result<Invo
 
     if !shape_errors.is_empty() {
         let mut all = shape_errors;
-        if let Err(violations) = Invoice::parse(draft) {
+        if let Err(violations) = parse(draft) {
             let bounds: Vec<FieldError> = violations
                 .iter()
                 .filter(|violation| !violation.is_business_rule())
@@ -71,7 +101,7 @@ pub(crate) fn parse_with(body: &Value, dialect: &mut dyn Dialect) -> Result<Invo
         return Err(ApiError::Validation(all));
     }
 
-    Invoice::parse(draft).map_err(|violations| {
+    parse(draft).map_err(|violations| {
         let bounds: Vec<FieldError> =
             violations.iter().filter(|violation| !violation.is_business_rule()).map(field_error).collect();
         if bounds.is_empty() {
@@ -83,7 +113,7 @@ pub(crate) fn parse_with(body: &Value, dialect: &mut dyn Dialect) -> Result<Invo
 }
 
 /// A domain violation as a FastAPI `detail` entry, with the seed's `type` codes.
-fn field_error(violation: &Violation) -> FieldError {
+pub(crate) fn field_error(violation: &Violation) -> FieldError {
     let loc = violation.path().segments().iter().fold(Loc::body(), |loc, segment| match segment {
         PathSegment::Key(key) => loc.key(*key),
         PathSegment::Index(index) => loc.index(*index),
@@ -112,6 +142,8 @@ pub fn type_code(kind: ViolationKind) -> &'static str {
 // field bounds on a body already answered with 422, so each is a value that breaks no bound.
 const PLACEHOLDER_TEXT: &str = "placeholder";
 pub(crate) const PLACEHOLDER_DOCUMENT_ID: i64 = 3;
+/// A NIT: an identity document a provider may have.
+const PLACEHOLDER_PROVIDER_DOCUMENT_ID: i64 = 6;
 pub(crate) const PLACEHOLDER_LEGAL_ORGANIZATION_ID: i64 = 2;
 pub(crate) const PLACEHOLDER_CUSTOMER_TRIBUTE_ID: i64 = 21;
 const PLACEHOLDER_MUNICIPALITY_ID: i64 = 169;
@@ -226,6 +258,119 @@ fn read_invoice(body: &Value, dialect: &mut dyn Dialect, errors: &mut Errors) ->
         }),
         items: items.unwrap_or_default(),
     })
+}
+
+/// Reads a credit- or debit-note body; the invoice's customer and item readers read its parts.
+fn read_note(body: &Value, errors: &mut Errors) -> Option<NoteDraft> {
+    let loc = Loc::body();
+    let fields = Fields::of(body, &loc, errors)?;
+    Some(NoteDraft {
+        bill_number: fields.optional_str("bill_number", errors),
+        correction_concept_code: fields.required_int("correction_concept_code", errors).unwrap_or(1),
+        customization_id: fields.optional_str("customization_id", errors),
+        reference_code: text(fields.required_str("reference_code", errors)),
+        payment_method_code: fields
+            .optional_str("payment_method_code", errors)
+            .unwrap_or_else(|| InvoiceDraft::DEFAULT_PAYMENT_METHOD_CODE.to_owned()),
+        numbering_range_id: fields.optional_int("numbering_range_id", errors),
+        observation: fields.optional_str("observation", errors),
+        send_email: fields.optional_bool("send_email", errors),
+        billing_period: nested(&fields, "billing_period", false, errors, read_billing_period),
+        customer: nested(&fields, "customer", false, errors, |fields, errors| read_customer(fields, &Seed, errors)),
+        items: list(&fields, "items", true, errors, |fields, errors| read_item(fields, &Seed, errors)).unwrap_or_default(),
+    })
+}
+
+/// Reads a support-document body: a `provider` and items without taxes.
+fn read_support_document(body: &Value, errors: &mut Errors) -> Option<SupportDocumentDraft> {
+    let loc = Loc::body();
+    let fields = Fields::of(body, &loc, errors)?;
+    let reference_code = text(fields.required_str("reference_code", errors));
+    let payment_method_code = fields
+        .optional_str("payment_method_code", errors)
+        .unwrap_or_else(|| InvoiceDraft::DEFAULT_PAYMENT_METHOD_CODE.to_owned());
+    let numbering_range_id = fields.optional_int("numbering_range_id", errors);
+    let observation = fields.optional_str("observation", errors);
+    let provider = nested(&fields, "provider", true, errors, read_provider);
+    let items = list(&fields, "items", true, errors, read_support_item);
+    Some(SupportDocumentDraft {
+        reference_code,
+        payment_method_code,
+        numbering_range_id,
+        observation,
+        provider: provider.unwrap_or_else(|| ProviderDraft {
+            identification_document_id: PLACEHOLDER_PROVIDER_DOCUMENT_ID,
+            names: PLACEHOLDER_TEXT.to_owned(),
+            is_resident: true,
+            country_code: COLOMBIA.to_owned(),
+            municipality_id: Some(PLACEHOLDER_MUNICIPALITY_ID),
+            ..ProviderDraft::default()
+        }),
+        items: items.unwrap_or_default(),
+    })
+}
+
+fn read_provider(fields: &Fields<'_>, errors: &mut Errors) -> ProviderDraft {
+    ProviderDraft {
+        identification_document_id: catalog_id(
+            fields,
+            ("identification_document_id", "identification_document_code"),
+            catalog::identification_documents(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_PROVIDER_DOCUMENT_ID),
+        identification: text(fields.required_str("identification", errors)),
+        dv: fields.optional_str("dv", errors),
+        trade_name: fields.optional_str("trade_name", errors),
+        names: text(fields.required_str("names", errors)),
+        address: fields.optional_str("address", errors),
+        email: fields.optional_email("email", errors),
+        phone: fields.optional_str("phone", errors),
+        is_resident: fields.optional_bool("is_resident", errors).unwrap_or(true),
+        country_code: fields.optional_str("country_code", errors).unwrap_or_else(|| COLOMBIA.to_owned()),
+        municipality_id: catalog_id(
+            fields,
+            ("municipality_id", "municipality_code"),
+            catalog::municipalities(),
+            false,
+            errors,
+        ),
+    }
+}
+
+fn read_support_item(fields: &Fields<'_>, errors: &mut Errors) -> SupportItemDraft {
+    SupportItemDraft {
+        code_reference: text(fields.required_str("code_reference", errors)),
+        name: text(fields.required_str("name", errors)),
+        quantity: fields.required_int("quantity", errors).unwrap_or(1),
+        price: fields.required_decimal("price", errors).unwrap_or(Decimal::ONE),
+        discount_rate: fields.optional_decimal("discount_rate", errors).unwrap_or(Rate::ZERO.percent()),
+        unit_measure_id: catalog_id(
+            fields,
+            ("unit_measure_id", "unit_measure_code"),
+            catalog::unit_measures(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_UNIT_MEASURE_ID),
+        standard_code_id: catalog_id(
+            fields,
+            ("standard_code_id", "standard_code"),
+            catalog::standard_codes(),
+            true,
+            errors,
+        )
+        .unwrap_or(PLACEHOLDER_STANDARD_CODE_ID),
+        withholding_taxes: list(fields, "withholding_taxes", false, errors, read_withholding_tax),
+    }
+}
+
+fn read_withholding_tax(fields: &Fields<'_>, errors: &mut Errors) -> WithholdingTaxDraft {
+    WithholdingTaxDraft {
+        code: text(fields.required_str("code", errors)),
+        withholding_tax_rate: fields.required_decimal("withholding_tax_rate", errors).unwrap_or_default(),
+    }
 }
 
 /// A nested object at `key`; `None` when absent (recorded if required) or not an object (recorded).
@@ -360,10 +505,7 @@ fn read_item(fields: &Fields<'_>, dialect: &dyn Dialect, errors: &mut Errors) ->
         tribute_id: dialect.product_tribute_id(fields, errors),
         scheme_id: fields.optional_str("scheme_id", errors),
         note: fields.optional_str("note", errors),
-        withholding_taxes: list(fields, "withholding_taxes", false, errors, |fields, errors| WithholdingTaxDraft {
-            code: text(fields.required_str("code", errors)),
-            withholding_tax_rate: fields.required_decimal("withholding_tax_rate", errors).unwrap_or_default(),
-        }),
+        withholding_taxes: list(fields, "withholding_taxes", false, errors, read_withholding_tax),
         mandate: nested(fields, "mandate", false, errors, |fields, errors| MandateDraft {
             identification_document_id: dialect.identification_document_id(fields, errors),
             identification: text(fields.required_str("identification", errors)),

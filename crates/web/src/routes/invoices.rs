@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, IssuedBill, StatusMessage};
-use factus_application::issuance::IssueRequest;
-use factus_application::ledger::{IdempotencyKey, RequestFingerprint};
+use factus_application::document::Document;
+use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, FactusAccess, IssuedBill, StatusMessage};
+use factus_application::issuance::{IssueFailure, IssueRequest};
+use factus_application::ledger::{DocumentKind, IdempotencyKey, RequestFingerprint};
+use factus_domain::user::User;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -109,14 +111,64 @@ pub async fn create_invoice(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
+    create_document(&state, caller, access, &headers, &body, DocumentKind::Invoice, |body| {
+        parse_invoice(body).map(Document::Invoice)
+    })
+    .await
+}
+
+/// The Spanish answers of a document kind's operations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KindTexts {
+    pub created: &'static str,
+    pub shown: &'static str,
+    pub deleted: &'static str,
+}
+
+pub(crate) fn texts(kind: DocumentKind) -> KindTexts {
+    match kind {
+        DocumentKind::Invoice => KindTexts {
+            created: "Factura creada exitosamente",
+            shown: "Factura obtenida exitosamente",
+            deleted: "Factura eliminada exitosamente",
+        },
+        DocumentKind::CreditNote => KindTexts {
+            created: "Nota crédito creada exitosamente",
+            shown: "Nota crédito obtenida exitosamente",
+            deleted: "Nota crédito eliminada exitosamente",
+        },
+        DocumentKind::DebitNote => KindTexts {
+            created: "Nota débito creada exitosamente",
+            shown: "Nota débito obtenida exitosamente",
+            deleted: "Nota débito eliminada exitosamente",
+        },
+        DocumentKind::SupportDocument => KindTexts {
+            created: "Documento soporte creado exitosamente",
+            shown: "Documento soporte obtenido exitosamente",
+            deleted: "Documento soporte eliminado exitosamente",
+        },
+    }
+}
+
+/// Creates a document of any kind exactly once: the headers and the body are checked together
+/// (every problem in one 422), then the one issuance runs. `parse` reads the kind's body.
+pub(crate) async fn create_document(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    access: Result<FactusAccess, FieldError>,
+    headers: &HeaderMap,
+    body: &Value,
+    kind: DocumentKind,
+    parse: impl FnOnce(&Value) -> Result<Document, ApiError>,
+) -> Result<Response, ApiError> {
     let Caller { user, api_key_id } = caller?;
-    let (header_errors, key) = create_header_errors(access.as_ref().err(), &headers);
-    let invoice = with_header_errors(header_errors, parse_invoice(&body))?;
+    let (header_errors, key) = create_header_errors(access.as_ref().err(), headers);
+    let document = with_header_errors(header_errors, parse(body))?;
     let access = access.map_err(ApiError::invalid)?;
     let request =
-        IssueRequest { user, api_key_id, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
-    let outcome = state.issuance.issue(request).await?;
-    let body = Json(ApiResponse::ok("Factura creada exitosamente", InvoiceResponse::from(outcome.bill)));
+        IssueRequest { user, api_key_id, access, document, idempotency_key: key, fingerprint: fingerprint(body) };
+    let outcome = state.issuance.issue(request).await.map_err(IssueFailure::of(kind))?;
+    let body = Json(ApiResponse::ok(texts(kind).created, InvoiceResponse::from(outcome.bill)));
     Ok(issued_response(outcome.replayed, body))
 }
 
@@ -159,6 +211,74 @@ pub(crate) fn issued_response(replayed: bool, body: impl IntoResponse) -> Respon
     }
 }
 
+/// A document as Factus shows it, passed through in `data`.
+pub(crate) async fn show_document(
+    state: &AppState,
+    user: &User,
+    access: &FactusAccess,
+    kind: DocumentKind,
+    number: &str,
+) -> Result<Json<ApiResponse<Value>>, ApiError> {
+    let document = state.invoices.get_document(user, access, kind, number).await?;
+    let data: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
+    Ok(Json(ApiResponse::ok(texts(kind).shown, data)))
+}
+
+/// A document's PDF or XML.
+pub(crate) async fn download_document(
+    state: &AppState,
+    user: &User,
+    access: &FactusAccess,
+    kind: DocumentKind,
+    number: &str,
+    format: DocumentFormat,
+) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
+    let file: DownloadResponse = state.invoices.download(user, access, kind, number, format).await?.into();
+    let message = match format {
+        DocumentFormat::Pdf => "PDF obtenido exitosamente",
+        DocumentFormat::Xml => "XML obtenido exitosamente",
+    };
+    Ok(Json(ApiResponse::ok(message, file)))
+}
+
+/// Has Factus e-mail a document; the missing token and a bad body are answered together.
+pub(crate) async fn email_document(
+    state: &AppState,
+    user: Result<CurrentUser, ApiError>,
+    access: Result<FactusAccess, FieldError>,
+    kind: DocumentKind,
+    number: &str,
+    body: &Value,
+) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
+    let CurrentUser(user) = user?;
+    let (access, (email, pdf)) = match (access, read_send_email(body)) {
+        (Ok(access), Ok(request)) => (access, request),
+        (access, request) => {
+            let mut errors: Vec<FieldError> = access.err().into_iter().collect();
+            errors.extend(request.err().unwrap_or_default());
+            return Err(ApiError::Validation(errors));
+        }
+    };
+    let answer = state.invoices.send_email(&user, &access, kind, number, &email, pdf).await?;
+    Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
+}
+
+/// Deletes a document DIAN has not validated, and records it in the ledger.
+pub(crate) async fn delete_document(
+    state: &AppState,
+    user: &User,
+    access: &FactusAccess,
+    kind: DocumentKind,
+    reference_code: &str,
+) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
+    let answer = state.invoices.delete_by_reference(user, access, kind, reference_code).await?;
+    // The document no longer exists at Factus: the ledger must stop replaying it, so that the
+    // reference can be sent again. Factus' answer stands either way (the document *is*
+    // deleted); a failure to record it is logged by the use case.
+    state.issuance.record_deleted(reference_code).await;
+    Ok(Json(ApiResponse::ok(texts(kind).deleted, answer.into())))
+}
+
 /// Show a bill as Factus has it (the whole Factus document is passed through in `data`).
 #[utoipa::path(
     get, path = "/invoices/{number}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
@@ -177,9 +297,7 @@ pub async fn get_invoice(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<Value>>, ApiError> {
-    let document = state.invoices.get_invoice(&user, &access, &number).await?;
-    let data: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
-    Ok(Json(ApiResponse::ok("Factura obtenida exitosamente", data)))
+    show_document(&state, &user, &access, DocumentKind::Invoice, &number).await
 }
 
 /// A downloaded file (`docs/contract.md` §2.6).
@@ -199,16 +317,6 @@ impl From<DownloadedFile> for DownloadResponse {
     }
 }
 
-async fn download(
-    state: &AppState,
-    user: &factus_domain::user::User,
-    access: &factus_application::factus::FactusAccess,
-    number: &str,
-    format: DocumentFormat,
-) -> Result<DownloadResponse, ApiError> {
-    Ok(state.invoices.download(user, access, number, format).await?.into())
-}
-
 /// Download the bill's PDF (base64).
 #[utoipa::path(
     get, path = "/invoices/{number}/pdf", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
@@ -226,8 +334,7 @@ pub async fn download_pdf(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    let file = download(&state, &user, &access, &number, DocumentFormat::Pdf).await?;
-    Ok(Json(ApiResponse::ok("PDF obtenido exitosamente", file)))
+    download_document(&state, &user, &access, DocumentKind::Invoice, &number, DocumentFormat::Pdf).await
 }
 
 /// Download the bill's XML (base64).
@@ -247,8 +354,7 @@ pub async fn download_xml(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    let file = download(&state, &user, &access, &number, DocumentFormat::Xml).await?;
-    Ok(Json(ApiResponse::ok("XML obtenido exitosamente", file)))
+    download_document(&state, &user, &access, DocumentKind::Invoice, &number, DocumentFormat::Xml).await
 }
 
 /// One RADIAN event.
@@ -358,17 +464,7 @@ pub async fn send_email(
     Path(number): Path<String>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    let CurrentUser(user) = user?;
-    let (access, (email, pdf)) = match (access, read_send_email(&body)) {
-        (Ok(access), Ok(request)) => (access, request),
-        (access, request) => {
-            let mut errors: Vec<FieldError> = access.err().into_iter().collect();
-            errors.extend(request.err().unwrap_or_default());
-            return Err(ApiError::Validation(errors));
-        }
-    };
-    let answer = state.invoices.send_email(&user, &access, &number, &email, pdf).await?;
-    Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
+    email_document(&state, user, access, DocumentKind::Invoice, &number, &body).await
 }
 
 /// Delete a bill that DIAN has not validated, by its reference code.
@@ -388,10 +484,5 @@ pub async fn delete_invoice(
     Access(access): Access,
     Path(reference_code): Path<String>,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    let answer = state.invoices.delete_by_reference(&user, &access, &reference_code).await?;
-    // The bill no longer exists at Factus: the ledger must stop replaying it, so that the
-    // reference can be sent again. Factus' answer stands either way (the bill *is* deleted); a
-    // failure to record it is logged by the use case.
-    state.issuance.record_deleted(&reference_code).await;
-    Ok(Json(ApiResponse::ok("Factura eliminada exitosamente", answer.into())))
+    delete_document(&state, &user, &access, DocumentKind::Invoice, &reference_code).await
 }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod documents;
 pub mod factus_auth;
 pub mod health;
 pub mod invoices;
