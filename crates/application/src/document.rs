@@ -7,6 +7,8 @@ use factus_domain::invoice::{Invoice, Money, Note, NoteKind, ReferenceCode, Supp
 use crate::ledger::DocumentKind;
 
 /// A document to create at Factus.
+// One per request, built once and moved: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Document {
     Invoice(Invoice),

@@ -15,9 +15,9 @@
 //! [`NetPricing`]: factus_domain::invoice::NetPricing
 
 use factus_domain::invoice::{Customer, Invoice, Item, NetLine, NetPricing, Note, PaymentForm, SupportDocument};
-use time::Date;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
+use time::Date;
 
 use super::payload_parts::{
     StartTime, allowance_charges, billing_period, establishment, insert_present, iso_date, mandate, order_reference,
