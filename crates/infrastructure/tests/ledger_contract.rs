@@ -13,7 +13,7 @@ use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
     LedgerState, LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
 };
-use factus_domain::invoice::ReferenceCode;
+use factus_domain::invoice::{Money, ReferenceCode};
 use factus_domain::user::Username;
 use factus_infrastructure::db::Database;
 use factus_infrastructure::testing::TestDatabase;
@@ -32,6 +32,7 @@ factus_infrastructure::contract_tests!(
     a_rejection_by_factus_keeps_its_status_and_message,
     a_dian_rejection_is_stuck_at_factus_until_its_deletion_is_recorded,
     entries_keep_their_document_kind_and_the_listing_filters_by_it,
+    a_note_keeps_its_total_and_invoice_and_is_listed_by_the_invoice_it_corrects,
     an_attempt_not_issued_at_factus_is_rejected_without_a_status,
     transitions_refuse_an_entry_that_changed_since_it_was_read,
     transitions_refuse_entries_in_the_wrong_state,
@@ -321,6 +322,37 @@ async fn entries_keep_their_document_kind_and_the_listing_filters_by_it(stores: 
     assert_eq!(listed(Some(DocumentKind::CreditNote)).await, ["NC-1"]);
     assert!(listed(Some(DocumentKind::SupportDocument)).await.is_empty());
     assert_eq!(listed(None).await, ["NC-1", "R-1"]);
+}
+
+async fn a_note_keeps_its_total_and_invoice_and_is_listed_by_the_invoice_it_corrects(stores: Stores) {
+    let invoice =
+        claim(&stores, NewLedgerEntry { total: Some(money("10000.00")), ..new_entry(ANA, "R-1", None, CREATED) }).await;
+    let note = |reference, total, invoice: &str, seconds| NewLedgerEntry {
+        kind: DocumentKind::CreditNote,
+        total: Some(money(total)),
+        referenced_number: Some(invoice.to_owned()),
+        ..new_entry(ANA, reference, None, CREATED + Duration::seconds(seconds))
+    };
+    let first = claim(&stores, note("NC-1", "6000.00", "SETP1", 1)).await;
+    claim(&stores, note("NC-2", "0.01", "SETP1", 2)).await;
+    claim(&stores, note("NC-3", "5.50", "SETP2", 3)).await;
+
+    assert_eq!(invoice.total, Some(money("10000.00")));
+    assert_eq!(invoice.referenced_number, None);
+    assert_eq!(first.total, Some(money("6000.00")), "the scale as written");
+    assert_eq!(active(&stores, "NC-1").await.referenced_number.as_deref(), Some("SETP1"));
+    let page = stores
+        .ledger
+        .list(&LedgerFilter { referenced_number: Some("SETP1".into()), ..LedgerFilter::default() })
+        .await
+        .expect("a page");
+    let listed: Vec<(String, Option<Money>)> =
+        page.entries.into_iter().map(|entry| (entry.reference_code.as_str().to_owned(), entry.total)).collect();
+    assert_eq!(listed, [("NC-2".to_owned(), Some(money("0.01"))), ("NC-1".to_owned(), Some(money("6000.00")))]);
+}
+
+fn money(text: &str) -> Money {
+    Money::parse(text).expect("an amount")
 }
 
 async fn an_attempt_not_issued_at_factus_is_rejected_without_a_status(stores: Stores) {

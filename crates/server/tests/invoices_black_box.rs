@@ -14,6 +14,9 @@
 //! 404, 5xx, a hang, a refused connection, a connection dropped after commit, the circuit breaker)
 //! with each endpoint's Spanish prefix; and the server-managed session renewing itself.
 //!
+//! `invoices_black_box/documents.rs` holds the other kinds (credit notes, debit notes, support
+//! documents): each one's cycle, its local rules and its exactly-once create.
+//!
 //! The whole suite runs twice, against a sandbox whose account has only Factus API v1 and against
 //! one with only v2 (the service configured to match): `v1::…` and `v2::…` are the same tests
 //! (`tests/invoices_black_box/suite.rs`, included once per version). Sandbox routes are named by
@@ -24,9 +27,11 @@ mod support;
 mod v1 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V1;
     include!("invoices_black_box/suite.rs");
+    include!("invoices_black_box/documents.rs");
 }
 
 mod v2 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V2;
     include!("invoices_black_box/suite.rs");
+    include!("invoices_black_box/documents.rs");
 }

@@ -1,5 +1,6 @@
 //! The exactly-once create and the reconciliation, against mocked ports.
 
+use factus_domain::invoice::{ItemDraft, NoteDraft};
 use factus_domain::user::{PasswordHash, Role, Username};
 use mockall::predicate::eq;
 use secrecy::SecretString;
@@ -997,6 +998,156 @@ async fn counts_come_from_the_store() {
     let counts = mocks.issuance().counts().await.expect("counts");
 
     assert_eq!(counts.get(LedgerState::Issued), 4);
+}
+
+// --- notes: the rules only the ledger and the account can tell ---
+
+fn note(kind: NoteKind, concept: i64, price: Decimal) -> Document {
+    let item = ItemDraft {
+        code_reference: "P".into(),
+        name: "N".into(),
+        quantity: 1,
+        price,
+        tax_rate: Decimal::new(19, 0),
+        unit_measure_id: 70,
+        standard_code_id: 1,
+        tribute_id: 1,
+        ..ItemDraft::default()
+    };
+    Document::Note(
+        Note::parse(
+            kind,
+            NoteDraft {
+                bill_number: Some("SETP990000123".into()),
+                correction_concept_code: concept,
+                reference_code: "R2".into(),
+                payment_method_code: "10".into(),
+                items: vec![item],
+                ..NoteDraft::default()
+            },
+        )
+        .expect("a valid note"),
+    )
+}
+
+fn note_request(document: Document) -> IssueRequest {
+    IssueRequest { document, ..request(Some(KEY), BODY) }
+}
+
+/// The ledger holds this user's issued invoice SETP990000123 worth 100.00, and credit notes on it
+/// worth `credited` (other references).
+fn invoice_with_notes(mocks: &mut Mocks, credited: &'static [&'static str]) {
+    mocks.ledger.expect_list().returning(move |filter| {
+        let entries = match filter.kind {
+            Some(DocumentKind::Invoice) => {
+                assert_eq!(filter.number.as_deref(), Some("SETP990000123"));
+                vec![LedgerEntry {
+                    id: OTHER_ENTRY,
+                    reference_code: ReferenceCode::parse("FAC-1").expect("a reference"),
+                    total: Some(Money::parse("100.00").expect("money")),
+                    ..issued_entry()
+                }]
+            }
+            Some(DocumentKind::CreditNote) => {
+                assert_eq!(filter.referenced_number.as_deref(), Some("SETP990000123"));
+                credited
+                    .iter()
+                    .enumerate()
+                    .map(|(index, total)| LedgerEntry {
+                        id: Uuid::from_u128(index as u128 + 100),
+                        kind: DocumentKind::CreditNote,
+                        reference_code: ReferenceCode::parse(&format!("NC-{index}")).expect("a reference"),
+                        total: Some(Money::parse(total).expect("money")),
+                        referenced_number: Some("SETP990000123".into()),
+                        ..issued_entry()
+                    })
+                    .collect()
+            }
+            other => panic!("unexpected listing of {other:?}"),
+        };
+        Ok(LedgerPage { entries, next_cursor: None })
+    });
+}
+
+#[track_caller]
+fn rule_messages(error: IssueError) -> Vec<String> {
+    match error {
+        IssueError::Rules(violations) => violations.iter().map(|violation| violation.message().to_owned()).collect(),
+        other => panic!("not a rule: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_credit_note_beyond_what_is_left_of_its_invoice_is_refused_before_anything_is_recorded() {
+    let mut mocks = Mocks::new();
+    invoice_with_notes(&mut mocks, &["60.00", "10.00"]);
+    mocks.ledger.expect_claim().never();
+    mocks.bills.expect_validate_bill().never();
+
+    let error = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(3001, 2)))).await.unwrap_err();
+
+    assert_eq!(
+        rule_messages(error),
+        ["Las notas crédito de la factura SETP990000123 no pueden superar su total: quedan 30.00 por acreditar y la nota suma 30.01"]
+    );
+}
+
+#[tokio::test]
+async fn an_annulment_must_credit_exactly_what_is_left_of_its_invoice() {
+    let mut mocks = Mocks::new();
+    invoice_with_notes(&mut mocks, &["60.00"]);
+    mocks.ledger.expect_claim().never();
+
+    let error = mocks.issuance().issue(note_request(note(NoteKind::Credit, 2, Decimal::new(30, 0)))).await.unwrap_err();
+
+    assert_eq!(
+        rule_messages(error),
+        ["Una anulación (correction_concept_code 2) debe acreditar exactamente el saldo de la factura SETP990000123: 40.00; la nota suma 30.00"]
+    );
+}
+
+#[tokio::test]
+async fn a_credit_note_that_fits_is_claimed_with_its_total_and_invoice_and_checked_again_after_the_claim() {
+    let mut mocks = Mocks::new();
+    invoice_with_notes(&mut mocks, &["60.00"]);
+    mocks.nothing_recorded();
+    mocks
+        .ledger
+        .expect_claim()
+        .withf(|new| {
+            new.kind == DocumentKind::CreditNote
+                && new.total == Some(Money::parse("40.00").expect("money"))
+                && new.referenced_number.as_deref() == Some("SETP990000123")
+        })
+        .times(1)
+        .returning(|new| Ok(LedgerEntry { id: new.id, kind: new.kind, ..entry(EntryStatus::Pending) }));
+    mocks.sends(Ok(bill_()));
+    mocks.marks_issued();
+
+    let outcome = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(40, 0)))).await;
+
+    assert_eq!(outcome.expect("issued").bill, bill_());
+}
+
+#[tokio::test]
+async fn a_debit_note_on_a_v1_account_is_refused_before_the_ledger_is_read() {
+    let mut mocks = Mocks::new();
+    mocks.status.expect_api_version().return_const(crate::factus::FactusApiVersion::V1);
+    mocks.ledger.expect_list().never();
+
+    let error = mocks.issuance().issue(note_request(note(NoteKind::Debit, 1, Decimal::new(10, 0)))).await.unwrap_err();
+
+    assert_eq!(rule_messages(error), [DEBIT_NOTES_NEED_V2]);
+}
+
+#[tokio::test]
+async fn a_note_on_an_invoice_the_ledger_does_not_hold_for_the_user_is_refused() {
+    let mut mocks = Mocks::new();
+    mocks.ledger.expect_list().returning(|_| Ok(LedgerPage { entries: vec![foreign(issued_entry())], next_cursor: None }));
+
+    let error = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(10, 0)))).await.unwrap_err();
+
+    assert_eq!(rule_messages(error), ["La factura SETP990000123 no está registrada en este servicio"]);
 }
 
 mod operator;
