@@ -292,3 +292,25 @@ async fn the_ledger_lists_each_kind_apart() {
         notes["data"]["items"].as_array().expect("entries").iter().filter_map(|e| e["reference_code"].as_str()).collect();
     assert_eq!(references, ["NC-LIST"], "{notes}");
 }
+
+#[tokio::test]
+async fn a_credit_note_whose_answer_was_lost_after_factus_stored_it_is_found_not_sent_again() {
+    let app = TestApp::start(Mode::ClientToken).await;
+    let invoice = app.issue(&valid_invoice("FAC-CN-DROP")).await;
+    app.fault(json!({ "kind": "drop_after_commit", "method": "POST", "path": "/v1/credit-notes/validate", "times": 1 }))
+        .await;
+    let body = credit_note("NC-DROP", &invoice, 1, "500.00");
+    let create = || send(app.request(Method::POST, "/credit-notes").header("idempotency-key", "nc-drop").json(&body));
+
+    create().await.detail(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Error al crear la nota crédito: Server disconnected without sending a response.",
+    );
+    let retried = create().await;
+
+    let data = retried.ok("Nota crédito creada exitosamente");
+    let upstream = app.upstream_credit_notes().await;
+    assert_eq!(upstream.len(), 1, "{upstream:?}");
+    assert_eq!(data["number"], upstream[0]["number"], "the stored note, looked up by its reference");
+    assert_eq!(app.upstream_count("POST /v1/credit-notes/validate").await, 1, "a create is never sent twice");
+}
