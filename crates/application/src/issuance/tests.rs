@@ -1084,11 +1084,14 @@ async fn a_credit_note_beyond_what_is_left_of_its_invoice_is_refused_before_anyt
     mocks.ledger.expect_claim().never();
     mocks.bills.expect_validate_bill().never();
 
-    let error = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(3001, 2)))).await.unwrap_err();
+    let error =
+        mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(3001, 2)))).await.unwrap_err();
 
     assert_eq!(
         rule_messages(error),
-        ["Las notas crédito de la factura SETP990000123 no pueden superar su total: quedan 30.00 por acreditar y la nota suma 30.01"]
+        [
+            "Las notas crédito de la factura SETP990000123 no pueden superar su total: quedan 30.00 por acreditar y la nota suma 30.01"
+        ]
     );
 }
 
@@ -1102,7 +1105,9 @@ async fn an_annulment_must_credit_exactly_what_is_left_of_its_invoice() {
 
     assert_eq!(
         rule_messages(error),
-        ["Una anulación (correction_concept_code 2) debe acreditar exactamente el saldo de la factura SETP990000123: 40.00; la nota suma 30.00"]
+        [
+            "Una anulación (correction_concept_code 2) debe acreditar exactamente el saldo de la factura SETP990000123: 40.00; la nota suma 30.00"
+        ]
     );
 }
 
@@ -1143,7 +1148,10 @@ async fn a_debit_note_on_a_v1_account_is_refused_before_the_ledger_is_read() {
 #[tokio::test]
 async fn a_note_on_an_invoice_the_ledger_does_not_hold_for_the_user_is_refused() {
     let mut mocks = Mocks::new();
-    mocks.ledger.expect_list().returning(|_| Ok(LedgerPage { entries: vec![foreign(issued_entry())], next_cursor: None }));
+    mocks
+        .ledger
+        .expect_list()
+        .returning(|_| Ok(LedgerPage { entries: vec![foreign(issued_entry())], next_cursor: None }));
 
     let error = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(10, 0)))).await.unwrap_err();
 

@@ -85,7 +85,11 @@ fn document_variant(error: &DocumentError) -> &'static str {
 }
 
 fn issue_variant(failure: &IssueFailure) -> &'static str {
-    match &failure.error {
+    issue_error_variant(&failure.error)
+}
+
+fn issue_error_variant(error: &IssueError) -> &'static str {
+    match error {
         IssueError::InProgress { .. } => "IssueError::InProgress",
         IssueError::KeyReusedWithDifferentBody => "IssueError::KeyReusedWithDifferentBody",
         IssueError::ReferenceAlreadyUsed { .. } => "IssueError::ReferenceAlreadyUsed",
@@ -534,7 +538,7 @@ fn later_failure_variant(error: &Later<FactusFailure>) -> &'static str {
 }
 
 fn later_issue_variant(error: &Later<IssueError>) -> &'static str {
-    issue_variant(&error.0)
+    issue_error_variant(&error.0)
 }
 
 fn later_document_variant(error: &Later<DocumentError>) -> &'static str {
@@ -546,14 +550,16 @@ fn later_api_key_variant(error: &Later<ApiKeyAuthError>) -> &'static str {
 }
 
 fn later_table() -> Vec<Row> {
-    use FactusOperation::{CreateInvoice, DownloadPdf, GetInvoice, Lookup};
+    use FactusOperation::{DownloadPdf, Lookup};
+    const GET_INVOICE: FactusOperation = FactusOperation::Get(DocumentKind::Invoice);
+    const CREATE_INVOICE: FactusOperation = FactusOperation::CREATE_INVOICE;
     let reference = ReferenceCode::parse("FAC-1").expect("a reference");
     let later = |operation, error| Later(factus(operation, error));
     vec![
         // Factus' own status and message, without the operation's prefix.
         case!(
             later_failure_variant,
-            later(GetInvoice, rejected(404, "Factura no encontrada")),
+            later(GET_INVOICE, rejected(404, "Factura no encontrada")),
             404,
             detail("Factura no encontrada")
         ),
@@ -565,7 +571,7 @@ fn later_table() -> Vec<Row> {
         ),
         case!(
             later_failure_variant,
-            later(CreateInvoice, FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }),
+            later(CREATE_INVOICE, FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }),
             422,
             detail("Regla: FAK24, Rechazo: DV")
         ),
@@ -583,23 +589,23 @@ fn later_table() -> Vec<Row> {
         ),
         case!(
             later_failure_variant,
-            later(GetInvoice, FactusError::Timeout),
+            later(GET_INVOICE, FactusError::Timeout),
             504,
             detail("Factus no respondió a tiempo")
         ),
         case!(
             later_failure_variant,
-            later(GetInvoice, FactusError::CircuitOpen),
+            later(GET_INVOICE, FactusError::CircuitOpen),
             503,
             detail("Factus no está disponible")
         ),
         case!(
             later_failure_variant,
-            later(GetInvoice, FactusError::MissingCredentials),
+            later(GET_INVOICE, FactusError::MissingCredentials),
             422,
             field(&["header", "x-factus-token"], "field required", "value_error.missing")
         ),
-        case!(later_failure_variant, later(GetInvoice, FactusError::Unexpected(boom())), 500, internal()),
+        case!(later_failure_variant, later(GET_INVOICE, FactusError::Unexpected(boom())), 500, internal()),
         // Issuance: the ledger's answers, unprefixed; a reference of another bill is a conflict.
         case!(
             later_issue_variant,
@@ -648,7 +654,7 @@ fn later_table() -> Vec<Row> {
         case!(later_document_variant, Later(DocumentError::NotFound), 404, detail("Documento no encontrado")),
         case!(
             later_document_variant,
-            Later(DocumentError::Factus(factus(GetInvoice, rejected(401, "Unauthenticated.")))),
+            Later(DocumentError::Factus(factus(GET_INVOICE, rejected(401, "Unauthenticated.")))),
             401,
             detail("Unauthenticated.")
         ),

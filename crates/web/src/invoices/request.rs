@@ -277,7 +277,8 @@ fn read_note(body: &Value, errors: &mut Errors) -> Option<NoteDraft> {
         send_email: fields.optional_bool("send_email", errors),
         billing_period: nested(&fields, "billing_period", false, errors, read_billing_period),
         customer: nested(&fields, "customer", false, errors, |fields, errors| read_customer(fields, &Seed, errors)),
-        items: list(&fields, "items", true, errors, |fields, errors| read_item(fields, &Seed, errors)).unwrap_or_default(),
+        items: list(&fields, "items", true, errors, |fields, errors| read_item(fields, &Seed, errors))
+            .unwrap_or_default(),
     })
 }
 

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use factus_application::document::Document;
 use factus_application::issuance::IssueRequest;
+use factus_application::ledger::DocumentKind;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -60,9 +62,9 @@ pub async fn create_invoice(
             format!("No se encontró un rango de numeración activo con prefijo '{prefix}' en Factus"),
         )
     })?;
-    let invoice = later.invoice.with_numbering_range_id(range.id);
+    let document = Document::Invoice(later.invoice.with_numbering_range_id(range.id));
     let request =
-        IssueRequest { user, api_key_id, access, invoice, idempotency_key: key, fingerprint: fingerprint(&body) };
+        IssueRequest { user, api_key_id, access, document, idempotency_key: key, fingerprint: fingerprint(&body) };
     let outcome = state.issuance.issue(request).await.map_err(Later)?;
     let mut bill = InvoiceResponse::from(outcome.bill);
     if bill.prefix.is_empty() {
@@ -87,7 +89,8 @@ pub async fn get_invoice(
     Access(access): Access,
     Path(number): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let document = state.invoices.get_invoice(&caller.user, &access, &number).await.map_err(Later)?;
+    let document =
+        state.invoices.get_document(&caller.user, &access, DocumentKind::Invoice, &number).await.map_err(Later)?;
     let mut document: Value = serde_json::from_str(document.as_str()).map_err(ApiError::internal)?;
     Ok(Json(document["data"].take()))
 }
@@ -99,7 +102,8 @@ async fn download(
     number: &str,
     format: DocumentFormat,
 ) -> Result<Json<DownloadResponse>, ApiError> {
-    let file = state.invoices.download(&caller.user, access, number, format).await.map_err(Later)?;
+    let file =
+        state.invoices.download(&caller.user, access, DocumentKind::Invoice, number, format).await.map_err(Later)?;
     Ok(Json(file.into()))
 }
 
@@ -195,7 +199,11 @@ pub async fn send_email(
     let missing_access = access.as_ref().err().cloned().into_iter().collect();
     let (email, pdf) = with_header_errors(missing_access, read_send_email(&body).map_err(ApiError::Validation))?;
     let access = access.map_err(ApiError::invalid)?;
-    state.invoices.send_email(&caller.user, &access, &number, &email, pdf).await.map_err(Later)?;
+    state
+        .invoices
+        .send_email(&caller.user, &access, DocumentKind::Invoice, &number, &email, pdf)
+        .await
+        .map_err(Later)?;
     Ok(Json(EmailSentResponse { status: "ok", message: "Correo enviado correctamente" }))
 }
 
@@ -216,7 +224,11 @@ pub async fn delete_invoice(
     Access(access): Access,
     Path(reference_code): Path<String>,
 ) -> Result<Json<StatusMessageResponse>, ApiError> {
-    let answer = state.invoices.delete_by_reference(&caller.user, &access, &reference_code).await.map_err(Later)?;
+    let answer = state
+        .invoices
+        .delete_by_reference(&caller.user, &access, DocumentKind::Invoice, &reference_code)
+        .await
+        .map_err(Later)?;
     // As on /api/v1: the ledger stops replaying the deleted bill, so the reference can be reused.
     state.issuance.record_deleted(&reference_code).await;
     Ok(Json(answer.into()))
