@@ -322,6 +322,30 @@ pub struct Invoice {
     net_pricing: NetPricing,
 }
 
+/// The `reference_code` and `observation` of a document body (an empty observation is none),
+/// recording their violations; every kind has both.
+pub(super) fn reference_and_observation(
+    reference: &str,
+    observation: Option<&str>,
+    out: &mut Vec<Violation>,
+) -> (Option<ReferenceCode>, Option<Option<Observation>>) {
+    let root = Path::root();
+    let reference_code = collect(ReferenceCode::parse(reference), root.key("reference_code"), out);
+    let observation = match observation {
+        Some(text) if !text.is_empty() => collect(Observation::parse(text), root.key("observation"), out).map(Some),
+        _ => Some(None),
+    };
+    (reference_code, observation)
+}
+
+/// The totals as Factus v1 computes them and the v2 pricing of the same lines, or `None` when an
+/// amount overflows a decimal.
+pub(super) fn priced(items: &[Item], charges: &[AllowanceCharge]) -> Option<(Totals, NetPricing)> {
+    let totals = Totals::compute(items, charges)?;
+    let net = NetPricing::compute(items, charges, &totals)?;
+    Some((totals, net))
+}
+
 pub(super) fn collect_list<D, T>(
     drafts: Option<Vec<D>>,
     path: &Path,
@@ -352,13 +376,8 @@ impl Invoice {
         let mut out = Vec::new();
         let root = Path::root();
 
-        let reference_code = collect(ReferenceCode::parse(&draft.reference_code), root.key("reference_code"), &mut out);
-        let observation = match &draft.observation {
-            Some(text) if !text.is_empty() => {
-                collect(Observation::parse(text), root.key("observation"), &mut out).map(Some)
-            }
-            _ => Some(None),
-        };
+        let (reference_code, observation) =
+            reference_and_observation(&draft.reference_code, draft.observation.as_deref(), &mut out);
         let payment_form = collect(PaymentForm::parse(&draft.payment_form), root.key("payment_form"), &mut out);
 
         let order_reference = draft
@@ -431,10 +450,7 @@ impl Invoice {
         if !out.is_empty() {
             return Err(out);
         }
-        let Some((totals, net_pricing)) = Totals::compute(&items, &allowance_charges).and_then(|totals| {
-            let net = NetPricing::compute(&items, &allowance_charges, &totals)?;
-            Some((totals, net))
-        }) else {
+        let Some((totals, net_pricing)) = priced(&items, &allowance_charges) else {
             return Err(vec![Violation::rule(root, "Invoice amounts are too large to compute totals")]);
         };
 

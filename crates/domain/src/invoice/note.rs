@@ -9,7 +9,7 @@
 //! invoice's.
 
 use super::customer::{Customer, CustomerDraft};
-use super::invoice::{BillingPeriod, BillingPeriodDraft, collect_list};
+use super::invoice::{BillingPeriod, BillingPeriodDraft, collect_list, priced, reference_and_observation};
 use super::item::{Item, ItemDraft};
 use super::money::Money;
 use super::net::NetPricing;
@@ -125,13 +125,8 @@ impl Note {
     pub fn parse(kind: NoteKind, draft: NoteDraft) -> Result<Self, Vec<Violation>> {
         let mut out = Vec::new();
         let root = Path::root();
-        let reference_code = collect(ReferenceCode::parse(&draft.reference_code), root.key("reference_code"), &mut out);
-        let observation = match &draft.observation {
-            Some(text) if !text.is_empty() => {
-                collect(Observation::parse(text), root.key("observation"), &mut out).map(Some)
-            }
-            _ => Some(None),
-        };
+        let (reference_code, observation) =
+            reference_and_observation(&draft.reference_code, draft.observation.as_deref(), &mut out);
         let concepts = kind.concepts();
         if !concepts.contains(&draft.correction_concept_code) {
             out.push(Violation::new(
@@ -210,10 +205,7 @@ impl Note {
         if !out.is_empty() {
             return Err(out);
         }
-        let Some((totals, net_pricing)) = Totals::compute(&items, &[]).and_then(|totals| {
-            let net = NetPricing::compute(&items, &[], &totals)?;
-            Some((totals, net))
-        }) else {
+        let Some((totals, net_pricing)) = priced(&items, &[]) else {
             return Err(vec![Violation::rule(
                 root,
                 "Los valores de la nota son demasiado grandes para calcular el total",

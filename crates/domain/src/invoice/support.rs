@@ -6,7 +6,7 @@
 use rust_decimal::Decimal;
 
 use super::codes::IdentificationDocumentType;
-use super::invoice::collect_list;
+use super::invoice::{collect_list, priced, reference_and_observation};
 use super::item::{Item, ItemDraft, WithholdingTaxDraft};
 use super::net::NetPricing;
 use super::text::{EmailAddress, Observation, ReferenceCode};
@@ -221,13 +221,8 @@ impl SupportDocument {
     pub fn parse(draft: SupportDocumentDraft) -> Result<Self, Vec<Violation>> {
         let mut out = Vec::new();
         let root = Path::root();
-        let reference_code = collect(ReferenceCode::parse(&draft.reference_code), root.key("reference_code"), &mut out);
-        let observation = match &draft.observation {
-            Some(text) if !text.is_empty() => {
-                collect(Observation::parse(text), root.key("observation"), &mut out).map(Some)
-            }
-            _ => Some(None),
-        };
+        let (reference_code, observation) =
+            reference_and_observation(&draft.reference_code, draft.observation.as_deref(), &mut out);
         let provider = Provider::collect(draft.provider, &root.key("provider"), &mut out);
         let has_items = !draft.items.is_empty();
         let items = collect_list(
@@ -247,10 +242,7 @@ impl SupportDocument {
         if !out.is_empty() {
             return Err(out);
         }
-        let Some((totals, net_pricing)) = Totals::compute(&items, &[]).and_then(|totals| {
-            let net = NetPricing::compute(&items, &[], &totals)?;
-            Some((totals, net))
-        }) else {
+        let Some((totals, net_pricing)) = priced(&items, &[]) else {
             return Err(vec![Violation::rule(
                 root,
                 "Los valores del documento soporte son demasiado grandes para calcular el total",
