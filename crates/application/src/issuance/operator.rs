@@ -172,7 +172,7 @@ impl InvoiceIssuance {
         if !matches!(entry.status, EntryStatus::Rejected(Rejection::Dian { deleted: false, .. })) {
             return Ok(StuckDeletion::NotStuck);
         }
-        match self.bills.delete_by_reference(access, entry.reference_code.as_str()).await {
+        match self.bills.delete_by_reference(access, entry.kind, entry.reference_code.as_str()).await {
             Ok(_) | Err(FactusError::Rejected { status: 404, .. }) => {}
             Err(error) => return Err(error),
         }

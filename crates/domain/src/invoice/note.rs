@@ -15,7 +15,7 @@ use super::money::Money;
 use super::net::NetPricing;
 use super::text::{Observation, ReferenceCode};
 use super::totals::Totals;
-use super::violation::{Path, Violation, ViolationKind, collect};
+use super::violation::{Path, Violation, ViolationKind};
 
 /// Which correction a note makes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -64,9 +64,9 @@ async fn a_rejection_stuck_at_factus_is_deleted_there_and_recorded() {
     mocks
         .bills
         .expect_delete_by_reference()
-        .withf(|_, reference| reference == "R2")
+        .withf(|_, _, reference| reference == "R2")
         .times(1)
-        .returning(|_, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
+        .returning(|_, _, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
     mocks.ledger.expect_mark_deleted_at_factus().withf(|entry| entry.id == ENTRY).times(1).returning(|_| Ok(true));
 
     let done = mocks.issuance().delete_stuck_rejection(&FactusAccess::ServerSession, &stuck()).await.expect("deleted");
@@ -77,7 +77,7 @@ async fn a_rejection_stuck_at_factus_is_deleted_there_and_recorded() {
 #[tokio::test]
 async fn a_stuck_rejection_factus_no_longer_has_counts_as_deleted() {
     let mut mocks = Mocks::new();
-    mocks.bills.expect_delete_by_reference().times(1).returning(|_, _| Err(rejected(404, "No encontrado")));
+    mocks.bills.expect_delete_by_reference().times(1).returning(|_, _, _| Err(rejected(404, "No encontrado")));
     mocks.ledger.expect_mark_deleted_at_factus().times(1).returning(|_| Ok(true));
 
     let done = mocks.issuance().delete_stuck_rejection(&FactusAccess::ServerSession, &stuck()).await.expect("deleted");
@@ -88,7 +88,7 @@ async fn a_stuck_rejection_factus_no_longer_has_counts_as_deleted() {
 #[tokio::test]
 async fn a_failed_deletion_is_reported_and_not_recorded() {
     let mut mocks = Mocks::new();
-    mocks.bills.expect_delete_by_reference().times(1).returning(|_, _| Err(FactusError::CircuitOpen));
+    mocks.bills.expect_delete_by_reference().times(1).returning(|_, _, _| Err(FactusError::CircuitOpen));
     mocks.ledger.expect_mark_deleted_at_factus().never();
 
     let error = mocks.issuance().delete_stuck_rejection(&FactusAccess::ServerSession, &stuck()).await.unwrap_err();

@@ -205,7 +205,7 @@ async fn page(
     let number = number_of(entry).filter(|_| entry.kind == DocumentKind::Invoice);
     let factus = match (&access, number) {
         (Some(access), Some(number)) => {
-            let document = state.app.invoices.get_invoice(&session.user, access, number).await;
+            let document = state.app.invoices.get_document(&session.user, access, entry.kind, number).await;
             let events = state.app.invoices.events(&session.user, access, number).await;
             Some((document, events))
         }
@@ -331,7 +331,7 @@ async fn download(
     };
     let Some(access) = factus_access(state) else { return no_factus_session(lang) };
     let Some(number) = number_of(&entry) else { return error_page(lang, ApiError::not_found()) };
-    let file = match state.app.invoices.download(&session.user, &access, number, format).await {
+    let file = match state.app.invoices.download(&session.user, &access, entry.kind, number, format).await {
         Ok(file) => file,
         Err(error) => return error_page(lang, ApiError::from(error)),
     };
@@ -441,7 +441,7 @@ pub async fn send_email(
         state
             .app
             .invoices
-            .send_email(&session.user, &access, number, email, None)
+            .send_email(&session.user, &access, entry.kind, number, email, None)
             .await
             .map(|_| "email")
             .map_err(ApiError::from)
@@ -466,7 +466,7 @@ pub async fn look_up(
         Ok(LookUpOutcome::Superseded) => Ok("superseded"),
         Ok(LookUpOutcome::Settled) => Ok("settled"),
         Ok(LookUpOutcome::NotRecorded) => Ok("not_recorded"),
-        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::GetInvoice, error))),
+        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::Find(entry.kind), error))),
     };
     after_action(&state, &session, &entry, outcome).await
 }
@@ -495,7 +495,7 @@ pub async fn delete_stuck(
     let outcome = match state.app.issuance.delete_stuck_rejection(&access, &entry).await {
         Ok(StuckDeletion::Deleted) => Ok("deleted"),
         Ok(StuckDeletion::NotStuck) => Ok("not_stuck"),
-        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::DeleteInvoice, error))),
+        Err(error) => Err(ApiError::from(FactusFailure::new(FactusOperation::Delete(entry.kind), error))),
     };
     after_action(&state, &session, &entry, outcome).await
 }
