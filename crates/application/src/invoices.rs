@@ -13,11 +13,11 @@ use std::sync::{Arc, Weak};
 use factus_domain::user::User;
 
 use crate::documents::{DocumentAccess, DocumentError, DocumentFileStore, DocumentRef};
-use crate::ledger::DocumentKind;
 use crate::factus::{
     BillEvents, DocumentFormat, DownloadedFile, FactusAccess, FactusBillGateway, FactusFailure, FactusOperation,
     StatusMessage, UpstreamJson,
 };
+use crate::ledger::DocumentKind;
 
 /// The invoice use cases. Each acts for a user, who must be allowed to act on the bill
 /// ([`DocumentAccess`]) before Factus is asked.
@@ -292,10 +292,13 @@ mod tests {
         let mut gateway = MockFactusBillGateway::new();
         gateway
             .expect_show_bill()
-            .withf(|_, number| number == "SETP990000123")
-            .returning(|_, _| Ok(UpstreamJson::new(r#"{"status":"OK","message":null,"data":{}}"#.into())));
+            .withf(|_, _, number| number == "SETP990000123")
+            .returning(|_, _, _| Ok(UpstreamJson::new(r#"{"status":"OK","message":null,"data":{}}"#.into())));
 
-        let document = service(gateway).get_document(&admin(), &access(), DocumentKind::Invoice, "SETP990000123").await.expect("shown");
+        let document = service(gateway)
+            .get_document(&admin(), &access(), DocumentKind::Invoice, "SETP990000123")
+            .await
+            .expect("shown");
 
         assert_eq!(document.as_str(), r#"{"status":"OK","message":null,"data":{}}"#);
     }
@@ -303,9 +306,10 @@ mod tests {
     #[tokio::test]
     async fn showing_an_unknown_invoice_is_a_not_found_failure_of_get_invoice() {
         let mut gateway = MockFactusBillGateway::new();
-        gateway.expect_show_bill().returning(|_, _| Err(rejected(404, "Factura no encontrada")));
+        gateway.expect_show_bill().returning(|_, _, _| Err(rejected(404, "Factura no encontrada")));
 
-        let error = factus(service(gateway).get_document(&admin(), &access(), DocumentKind::Invoice, "X").await.unwrap_err());
+        let error =
+            factus(service(gateway).get_document(&admin(), &access(), DocumentKind::Invoice, "X").await.unwrap_err());
 
         assert!(error.is_not_found());
         assert_eq!(error.to_string(), "Error al obtener la factura: Factura no encontrada");
@@ -316,14 +320,16 @@ mod tests {
         let mut gateway = MockFactusBillGateway::new();
         gateway
             .expect_download_document()
-            .withf(|_, number, format| number == "SETP1" && *format == DocumentFormat::Xml)
+            .withf(|_, _, number, format| number == "SETP1" && *format == DocumentFormat::Xml)
             .times(1)
-            .returning(|_, number, format| {
+            .returning(|_, _, number, format| {
                 Ok(DownloadedFile { file_name: format!("{number}.xml"), content_base64: "PD94".into(), format })
             });
 
-        let file =
-            service(gateway).download(&admin(), &access(), DocumentKind::Invoice, "SETP1", DocumentFormat::Xml).await.expect("downloaded");
+        let file = service(gateway)
+            .download(&admin(), &access(), DocumentKind::Invoice, "SETP1", DocumentFormat::Xml)
+            .await
+            .expect("downloaded");
 
         assert_eq!(file.file_name, "SETP1.xml");
         assert_eq!(file.format.extension(), "xml");
@@ -334,21 +340,21 @@ mod tests {
         let count = failures().len();
         let mut gateway = MockFactusBillGateway::new();
         let mut shown = failures().into_iter();
-        gateway.expect_show_bill().times(count).returning(move |_, _| Err(shown.next().expect("a failure")));
+        gateway.expect_show_bill().times(count).returning(move |_, _, _| Err(shown.next().expect("a failure")));
         let mut downloaded = failures().into_iter();
         gateway
             .expect_download_document()
             .times(count)
-            .returning(move |_, _, _| Err(downloaded.next().expect("a failure")));
+            .returning(move |_, _, _, _| Err(downloaded.next().expect("a failure")));
         let mut listed = failures().into_iter();
         gateway.expect_events().times(count).returning(move |_, _| Err(listed.next().expect("a failure")));
         let mut mailed = failures().into_iter();
-        gateway.expect_send_email().times(count).returning(move |_, _, _, _| Err(mailed.next().expect("a failure")));
+        gateway.expect_send_email().times(count).returning(move |_, _, _, _, _| Err(mailed.next().expect("a failure")));
         let mut deleted = failures().into_iter();
         gateway
             .expect_delete_by_reference()
             .times(count)
-            .returning(move |_, _| Err(deleted.next().expect("a failure")));
+            .returning(move |_, _, _| Err(deleted.next().expect("a failure")));
         let service = service(gateway);
         let access = access();
         let admin = admin();
@@ -357,13 +363,17 @@ mod tests {
             let error = service.get_document(&admin, &access, DocumentKind::Invoice, "X").await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::Get(DocumentKind::Invoice), &expected);
-            let error = service.download(&admin, &access, DocumentKind::Invoice, "X", DocumentFormat::Pdf).await.unwrap_err();
+            let error =
+                service.download(&admin, &access, DocumentKind::Invoice, "X", DocumentFormat::Pdf).await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::DownloadPdf, &expected);
             let error = service.events(&admin, &access, "X").await.unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::InvoiceEvents, &expected);
-            let error = service.send_email(&admin, &access, DocumentKind::Invoice, "X", "a@example.com", None).await.unwrap_err();
+            let error = service
+                .send_email(&admin, &access, DocumentKind::Invoice, "X", "a@example.com", None)
+                .await
+                .unwrap_err();
             let error = factus(error);
             assert_passed_on(&error, FactusOperation::SendEmail, &expected);
             let error = service.delete_by_reference(&admin, &access, DocumentKind::Invoice, "R9").await.unwrap_err();
@@ -377,9 +387,9 @@ mod tests {
         let mut gateway = MockFactusBillGateway::new();
         gateway
             .expect_send_email()
-            .withf(|_, number, email, pdf| number == "SETP1" && email == "a@example.com" && pdf.is_none())
+            .withf(|_, _, number, email, pdf| number == "SETP1" && email == "a@example.com" && pdf.is_none())
             .times(1)
-            .returning(|_, _, _, _| {
+            .returning(|_, _, _, _, _| {
                 Ok(StatusMessage { status: "OK".into(), message: "Factura enviada al cliente con éxito".into() })
             });
 
@@ -394,8 +404,8 @@ mod tests {
     #[tokio::test]
     async fn a_given_pdf_is_forwarded() {
         let mut gateway = MockFactusBillGateway::new();
-        gateway.expect_send_email().withf(|_, _, _, pdf| pdf.as_deref() == Some("JVBERi0=")).times(1).returning(
-            |_, _, _, _| {
+        gateway.expect_send_email().withf(|_, _, _, _, pdf| pdf.as_deref() == Some("JVBERi0=")).times(1).returning(
+            |_, _, _, _, _| {
                 Ok(StatusMessage { status: "OK".into(), message: "Factura enviada al cliente con éxito".into() })
             },
         );
@@ -411,14 +421,19 @@ mod tests {
     #[tokio::test]
     async fn deleting_by_reference_returns_factus_confirmation() {
         let mut gateway = MockFactusBillGateway::new();
-        gateway.expect_delete_by_reference().withf(|_, reference| reference == "R2").times(1).returning(|_, _| {
-            Ok(StatusMessage {
-                status: "OK".into(),
-                message: "Documento con código de referencia R2 eliminado con éxito".into(),
-            })
-        });
+        gateway.expect_delete_by_reference().withf(|_, _, reference| reference == "R2").times(1).returning(
+            |_, _, _| {
+                Ok(StatusMessage {
+                    status: "OK".into(),
+                    message: "Documento con código de referencia R2 eliminado con éxito".into(),
+                })
+            },
+        );
 
-        let deleted = service(gateway).delete_by_reference(&admin(), &access(), DocumentKind::Invoice, "R2").await.expect("deleted");
+        let deleted = service(gateway)
+            .delete_by_reference(&admin(), &access(), DocumentKind::Invoice, "R2")
+            .await
+            .expect("deleted");
 
         assert_eq!(deleted.status, "OK");
     }
