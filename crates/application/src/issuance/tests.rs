@@ -1,6 +1,6 @@
 //! The exactly-once create and the reconciliation, against mocked ports.
 
-use factus_domain::invoice::{ItemDraft, NoteDraft};
+use factus_domain::invoice::{Invoice, ItemDraft, NoteDraft};
 use factus_domain::user::{PasswordHash, Role, Username};
 use mockall::predicate::eq;
 use secrecy::SecretString;
