@@ -442,6 +442,21 @@ async fn the_trailing_slash_is_optional_and_a_retry_gets_the_first_bill_again() 
 }
 
 #[tokio::test]
+async fn the_ledger_records_the_key_that_created_a_later_invoice() {
+    let app = TestApp::start().await;
+    app.issue(&postman_invoice("FAC-LATER-KEY")).await;
+
+    let keys = send(app.http.get(app.url("/api/v1/api-keys")).bearer_auth(&app.bearer)).await.json();
+    let key_id = &keys["data"][0]["id"];
+    let ledger = send(app.http.get(app.url("/api/v1/invoices?reference_code=FAC-LATER-KEY")).bearer_auth(&app.bearer))
+        .await
+        .json();
+
+    let entry = &ledger["data"]["items"][0];
+    assert_eq!((&entry["state"], &entry["api_key_id"]), (&json!("issued"), key_id), "{ledger}");
+}
+
+#[tokio::test]
 async fn an_unknown_prefix_is_the_later_422_and_nothing_is_created() {
     let app = TestApp::start().await;
     let mut invoice = postman_invoice("FAC-NO-RANGE");
