@@ -5,12 +5,15 @@
 //! refresh, an invoice with the server's own Factus session, an API key created, used and a wrong
 //! one refused), stops it, and searches everything it printed.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
+
+use crate::support::{binary, isolated, json_of};
+
+mod support;
 
 const SECRET_KEY: &str = "a-signing-key-that-must-never-be-logged-0123456789";
 const ADMIN_PASSWORD: &str = "admin-password-never-logged";
@@ -31,19 +34,15 @@ fn minimal_invoice(reference: &str) -> Value {
 #[tokio::test]
 async fn no_password_token_or_signing_key_appears_in_the_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-api"))
+    let mut command = Command::new(binary());
+    let mut child = isolated(&mut command, dir.path())
         .args(["--simulate-factus", "--bind", "127.0.0.1:0"])
-        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", format!("sqlite://{}/logs.db", dir.path().display()))
         .env("SECRET_KEY", SECRET_KEY)
         .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "debug")
         .env("LOG_FORMAT", "json")
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .expect("the binary starts");
 
@@ -90,28 +89,20 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
         .unwrap();
     assert_eq!(changed.status(), 200);
 
-    let factus: Value = http
-        .post(format!("{api}/auth/factus/login"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let factus = json_of(
+        http.post(format!("{api}/auth/factus/login"))
+            .bearer_auth(&admin_token)
+            .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})),
+    )
+    .await;
     let factus_token = factus["data"]["access_token"].as_str().unwrap().to_owned();
     let refresh_token = factus["data"]["refresh_token"].as_str().unwrap().to_owned();
-    let refreshed: Value = http
-        .post(format!("{api}/auth/factus/refresh"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"refresh_token": refresh_token}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed = json_of(
+        http.post(format!("{api}/auth/factus/refresh"))
+            .bearer_auth(&admin_token)
+            .json(&json!({"refresh_token": refresh_token})),
+    )
+    .await;
     let refreshed_token = refreshed["data"]["access_token"].as_str().unwrap().to_owned();
     let issued = http
         .post(format!("{api}/invoices"))
@@ -133,16 +124,12 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
 
     // An API key: created (the answer holds it), used for an invoice and a lookup, and a wrong
     // one refused; neither the key nor its secret part may be logged.
-    let created: Value = http
-        .post(format!("{api}/api-keys"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"name": "logs", "username": "ana"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(
+        http.post(format!("{api}/api-keys"))
+            .bearer_auth(&admin_token)
+            .json(&json!({"name": "logs", "username": "ana"})),
+    )
+    .await;
     let api_key = created["data"]["key"].as_str().expect("a created key").to_owned();
     let with_key =
         http.post(format!("{api}/invoices")).header("X-API-Key", &api_key).json(&minimal_invoice("LOGS-3")).send();

@@ -6,7 +6,7 @@ use factus_sandbox::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{client, login, spawn, spawn_with};
+use crate::common::{client, login, refresh_grant, spawn, spawn_with};
 
 async fn token_call(base: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     let response = client().post(format!("{base}/oauth/token")).form(form).send().await.unwrap();
@@ -21,16 +21,6 @@ fn password_grant_with<'a>(field: &str, value: Option<&'a str>) -> Vec<(&'a str,
             |(name, default)| if name == field { value.map(|value| (name, value)) } else { Some((name, default)) },
         )
         .collect()
-}
-
-/// A refresh grant of the default client.
-fn refresh_grant(refresh_token: &str) -> [(&str, &str); 4] {
-    [
-        ("grant_type", "refresh_token"),
-        ("client_id", DEFAULT_CLIENT_ID),
-        ("client_secret", DEFAULT_CLIENT_SECRET),
-        ("refresh_token", refresh_token),
-    ]
 }
 
 #[tokio::test]

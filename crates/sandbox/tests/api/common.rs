@@ -1,6 +1,6 @@
 //! Shared helpers: a sandbox on port 0, a reqwest client and a logged-in token.
 
-use factus_sandbox::{DEFAULT_PASSWORD_GRANT, Sandbox, SandboxConfig};
+use factus_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD_GRANT, Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -25,6 +25,21 @@ pub async fn spawn_with(config: SandboxConfig) -> TestSandbox {
     let base = sandbox.base_url();
     let (token, _) = login(&client, &base).await;
     TestSandbox { sandbox, client, base, token }
+}
+
+/// A refresh grant of the default client.
+pub fn refresh_grant(refresh_token: &str) -> [(&str, &str); 4] {
+    [
+        ("grant_type", "refresh_token"),
+        ("client_id", DEFAULT_CLIENT_ID),
+        ("client_secret", DEFAULT_CLIENT_SECRET),
+        ("refresh_token", refresh_token),
+    ]
+}
+
+/// Sends `request` and reads its JSON answer.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.expect("the sandbox answers").json().await.expect("a JSON body")
 }
 
 /// Password grant with the default credentials: (access, refresh).

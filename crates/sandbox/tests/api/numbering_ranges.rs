@@ -5,7 +5,7 @@ use factus_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, bill, client, login, spawn};
+use crate::common::{TestSandbox, bill, client, json_of, login, spawn};
 
 async fn put(t: &TestSandbox, path: &str, body: &Value) -> (StatusCode, Value) {
     let response = t.client.put(t.url(path)).bearer_auth(&t.token).json(body).send().await.unwrap();
@@ -239,15 +239,7 @@ async fn created_and_moved_ranges_survive_a_restart_with_the_state_file() {
     sandbox.shutdown().await;
 
     let sandbox = Sandbox::start(config).await.unwrap();
-    let shown: Value = http
-        .get(format!("{}/v1/numbering-ranges/11", sandbox.base_url()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = json_of(http.get(format!("{}/v1/numbering-ranges/11", sandbox.base_url())).bearer_auth(&token)).await;
     assert_eq!(shown["data"]["prefix"], "NCB");
     assert_eq!(shown["data"]["current"], 40);
     sandbox.shutdown().await;

@@ -2,7 +2,7 @@ use factus_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::common::{bill, client, login};
+use crate::common::{bill, client, json_of, login};
 
 #[tokio::test]
 async fn the_state_file_keeps_bills_numbering_and_tokens_across_restarts() {
@@ -32,16 +32,7 @@ async fn the_state_file_keeps_bills_numbering_and_tokens_across_restarts() {
     let body: Value = shown.json().await.unwrap();
     assert_eq!(body["data"]["bill"]["reference_code"], "P-2");
 
-    let created: Value = http
-        .post(format!("{base}/v1/bills/validate"))
-        .bearer_auth(&token)
-        .json(&bill("P-3"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(http.post(format!("{base}/v1/bills/validate")).bearer_auth(&token).json(&bill("P-3"))).await;
     assert_eq!(created["data"]["bill"]["number"], "SETP990000003");
     let duplicate =
         http.post(format!("{base}/v1/bills/validate")).bearer_auth(&token).json(&bill("P-1")).send().await.unwrap();

@@ -4,7 +4,7 @@ use factus_sandbox::SandboxConfig;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{bill, login, spawn, spawn_with};
+use crate::common::{bill, json_of, login, refresh_grant, spawn, spawn_with};
 
 #[tokio::test]
 async fn the_rate_limit_answers_429_past_the_configured_requests_per_account_with_factus_headers() {
@@ -44,21 +44,7 @@ async fn every_token_of_one_account_shares_its_window() {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     }
     // A refreshed token belongs to the same account.
-    let refreshed: serde_json::Value = t
-        .client
-        .post(t.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", factus_sandbox::DEFAULT_CLIENT_ID),
-            ("client_secret", factus_sandbox::DEFAULT_CLIENT_SECRET),
-            ("refresh_token", refresh.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed = json_of(t.client.post(t.url("/oauth/token")).form(&refresh_grant(&refresh))).await;
     let token = refreshed["access_token"].as_str().unwrap();
     let response =
         t.client.post(t.url("/v1/bills/validate")).bearer_auth(token).json(&bill("RL-1")).send().await.unwrap();

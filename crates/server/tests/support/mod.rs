@@ -69,6 +69,11 @@ pub async fn send(builder: reqwest::RequestBuilder) -> Reply {
     Reply { status, headers, text }
 }
 
+/// Sends `request` and reads its JSON answer.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.expect("the service answers").json().await.expect("a JSON body")
+}
+
 /// Runs futures concurrently on this task (no `futures` dependency needed).
 pub async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
