@@ -502,7 +502,7 @@ impl InvoiceIssuance {
                     && let Err(error) = self.check_credit_room(request, note, Some(entry.cursor())).await
                 {
                     if let Err(store) = self.ledger.abandon(&entry).await {
-                        tracing::error!(entry = %entry.id, error = %store.0, "could not release the claim of a note over its invoice's total");
+                        tracing::error!(entry = %entry.id, error = format!("{store:#}"), "could not release the claim of a note over its invoice's total");
                     }
                     return Err(error);
                 }
