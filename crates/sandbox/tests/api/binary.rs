@@ -1,15 +1,15 @@
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
 use crate::common::client;
 
-#[tokio::test]
-async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"))
-        .args(["--bind", "127.0.0.1:0", "--token-ttl", "2"])
+/// Starts the binary (without faults from the environment) and reads the address it prints
+/// first: the child and its base URL.
+async fn start(mut command: Command) -> (Child, String) {
+    let mut child = command
         .env_remove("FACTUS_SANDBOX_FAULTS")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -24,7 +24,14 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
     .unwrap()
     .unwrap();
     let addr = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-    let base = format!("http://{addr}");
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"));
+    command.args(["--bind", "127.0.0.1:0", "--token-ttl", "2"]);
+    let (mut child, base) = start(command).await;
     let health = client().get(format!("{base}/__sandbox/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     let token = client()
@@ -51,23 +58,9 @@ async fn the_binary_prints_its_address_serves_and_stops_on_sigterm() {
 
 #[tokio::test]
 async fn the_binary_takes_its_api_version_from_the_environment() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"))
-        .args(["--bind", "127.0.0.1:0"])
-        .env_remove("FACTUS_SANDBOX_FAULTS")
-        .env("FACTUS_SANDBOX_API_VERSION", "v2")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    let base = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_factus-sandbox"));
+    command.args(["--bind", "127.0.0.1:0"]).env("FACTUS_SANDBOX_API_VERSION", "v2");
+    let (mut child, base) = start(command).await;
     let (token, _) = crate::common::login(&client(), &base).await;
     let v1 = client().get(format!("{base}/v1/bills")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(v1.status(), StatusCode::FORBIDDEN);
