@@ -1530,7 +1530,9 @@ async fn after_repeated_failures_the_circuit_opens_and_factus_is_not_called() {
 
 #[tokio::test]
 async fn the_server_session_renews_itself_when_its_token_expires() {
-    let mut options = Options::new(Mode::ServerSession);
+    // The numbering-range cache would answer the second lookup without Factus; this test is about
+    // the session, so every lookup must reach Factus.
+    let mut options = Options::new(Mode::ServerSession).env("FACTUS_NUMBERING_RANGE_CACHE_SECS", "0");
     options.sandbox.token_ttl = Duration::from_secs(2);
     let app = TestApp::start_with(options).await;
 
