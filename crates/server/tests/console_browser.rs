@@ -170,6 +170,20 @@ impl Server {
         assert!(response.status().is_success(), "{}", response.text().await.unwrap_or_default());
     }
 
+    /// Sends a credit note through the API; returns the status and the body.
+    async fn create_credit_note(&self, token: &str, note: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url("/api/v1/credit-notes"))
+            .bearer_auth(token)
+            .json(note)
+            .send()
+            .await
+            .expect("the credit-note request");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     /// Switches a fault on at the simulator (`docs/sandbox.md`, "Faults").
     async fn fault(&self, rule: Value) {
         let response =
@@ -440,6 +454,35 @@ async fn an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_ema
     browser.wait_for_text("Consultar en la DIAN").await;
 }
 
+async fn a_credit_note_shows_the_invoice_it_corrects_and_its_pdf(server: Arc<Server>, browser: Browser) {
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    let (status, created) = server.create_invoice(&admin, &invoice("CON-NC-BILL")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let bill = created["data"]["number"].as_str().expect("a bill number").to_owned();
+    // The customer returns one of the two services.
+    let note = json!({
+        "bill_number": bill, "correction_concept_code": 1, "reference_code": "CON-NC",
+        "observation": "Devolución de un servicio",
+        "items": [{"code_reference": "P-001", "name": "Servicio de contabilidad", "quantity": 1,
+                   "discount_rate": "0.00", "price": "1190000.00", "tax_rate": "19.00", "unit_measure_id": 70,
+                   "standard_code_id": 1, "is_excluded": 0, "tribute_id": 1}]
+    });
+    let (status, credited) = server.create_credit_note(&admin, &note).await;
+    assert_eq!(status, StatusCode::OK, "{credited}");
+
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.open("/console/documents?kind=credit_note").await;
+    browser.wait_for_text("CON-NC").await;
+    browser.open_document("CON-NC").await;
+    browser.wait_for_text("Nota crédito").await;
+    assert_eq!(browser.text("#total").await, "$ 1.190.000");
+    browser.wait_for_text(&bill).await;
+    let pdf_path = browser.wait("#open-pdf").await.attr("href").await.expect("an href").expect("a link");
+    let (status, content_type, head) = browser.fetch_head(&pdf_path).await;
+    assert_eq!((status, content_type.as_str(), head.as_str()), (200, "application/pdf", "%PDF-"));
+    browser.screenshot("credit-note").await;
+}
+
 async fn a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus(server: Arc<Server>, browser: Browser) {
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     let (status, refused) = server.create_invoice(&admin, &invoice_with_wrong_nit_dv("CON-DV")).await;
@@ -699,6 +742,7 @@ fn main() -> ExitCode {
     let filter: Option<String> = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
     let scenarios = scenarios![
         an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_emails_it,
+        a_credit_note_shows_the_invoice_it_corrects_and_its_pdf,
         a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus,
         an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page,
         a_failed_webhook_delivery_is_redelivered_from_the_console,

@@ -134,7 +134,7 @@ impl InvoiceIssuance {
         Ok(LedgerTally { counts, truncated })
     }
 
-    /// Looks a `pending` or `unknown` invoice entry up at Factus now, with the server's own
+    /// Looks a `pending` or `unknown` entry (of any kind) up at Factus now, with the server's own
     /// session, and records what Factus has, as the background reconciler would (but without
     /// waiting for [`super::IssuancePolicy::stale_after`]: an operator asks on purpose, after the
     /// request that claimed the entry has ended).
@@ -143,7 +143,7 @@ impl InvoiceIssuance {
     /// [`FactusError`] when Factus cannot be asked (no server session is
     /// [`FactusError::Unexpected`]); the ledger failing is [`LookUpOutcome::NotRecorded`].
     pub async fn look_up_now(&self, entry: &LedgerEntry) -> Result<LookUpOutcome, FactusError> {
-        if !matches!(entry.status, EntryStatus::Pending | EntryStatus::Unknown) || entry.kind != DocumentKind::Invoice {
+        if !matches!(entry.status, EntryStatus::Pending | EntryStatus::Unknown) {
             return Ok(LookUpOutcome::Settled);
         }
         if !self.factus.has_server_session() {

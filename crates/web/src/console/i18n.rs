@@ -174,6 +174,7 @@ texts! {
     StateUnknown => "Desconocido", "Unknown";
     // Document
     Ledger => "Registro", "Ledger";
+    ReferencedInvoice => "Factura que corrige", "Invoice it corrects";
     EntryId => "Id del registro", "Entry id";
     ApiKey => "Clave de API", "API key";
     IdempotencyKey => "Idempotency-Key", "Idempotency-Key";

@@ -82,8 +82,14 @@ fn text(value: &Value) -> Option<String> {
 /// versions' layouts keep these names (v1's `bill` block, v2's document at the top of `data`).
 fn factus_document(lang: Lang, document: &Value) -> Markup {
     let data = &document["data"];
-    let header = if data["bill"].is_object() { &data["bill"] } else { data };
-    let customer = &data["customer"];
+    // v1 nests the document under its kind's name; v2 keeps it at the top of `data`.
+    let header = ["bill", "credit_note", "debit_note", "support_document"]
+        .into_iter()
+        .map(|key| &data[key])
+        .find(|block| block.is_object())
+        .unwrap_or(data);
+    // A support document's other party is its provider.
+    let customer = if data["customer"].is_object() { &data["customer"] } else { &data["provider"] };
     let customer_name = text(&customer["names"])
         .or_else(|| text(&customer["company"]))
         .or_else(|| text(&customer["graphic_representation_name"]));
@@ -184,6 +190,11 @@ fn ledger_fields(lang: Lang, entry: &LedgerEntry) -> Markup {
             dt { (lang.t(T::Created)) } dd { (colombian(entry.created_at)) }
             dt { (lang.t(T::Updated)) } dd { (colombian(entry.updated_at)) }
             @if let EntryStatus::Issued { issued_at, .. } = &entry.status { dt { (lang.t(T::Issued)) } dd { (colombian(*issued_at)) } }
+            @if let Some(total) = entry.total { dt { (lang.t(T::Total)) } dd class="num" { (cop(total.amount(), lang)) } }
+            @if let Some(number) = &entry.referenced_number {
+                dt { (lang.t(T::ReferencedInvoice)) }
+                dd { a href={ (crate::console::session::BASE) "/documents?number=" (number) } { (number) } }
+            }
             dt { (lang.t(T::Attempts)) } dd { (entry.attempts) }
             dt { (lang.t(T::EntryId)) } dd class="mono" { (entry.id) }
             @if let Some(key) = entry.api_key_id { dt { (lang.t(T::ApiKey)) } dd class="mono" { (key) } }
@@ -202,11 +213,15 @@ async fn page(
     let lang = session.lang;
     let path = document_path(entry);
     let access = factus_access(state);
-    let number = number_of(entry).filter(|_| entry.kind == DocumentKind::Invoice);
+    let number = number_of(entry);
     let factus = match (&access, number) {
         (Some(access), Some(number)) => {
             let document = state.app.invoices.get_document(&session.user, access, entry.kind, number).await;
-            let events = state.app.invoices.events(&session.user, access, number).await;
+            // RADIAN events (acceptance, claims) exist for invoices only.
+            let events = match entry.kind {
+                DocumentKind::Invoice => Some(state.app.invoices.events(&session.user, access, number).await),
+                _ => None,
+            };
             Some((document, events))
         }
         _ => None,
@@ -218,8 +233,7 @@ async fn page(
         .and_then(|document| text(&document["data"]["customer"]["email"]))
         .unwrap_or_default();
     let stuck = matches!(entry.status, EntryStatus::Rejected(Rejection::Dian { deleted: false, .. }));
-    let open =
-        matches!(entry.state(), LedgerState::Pending | LedgerState::Unknown) && entry.kind == DocumentKind::Invoice;
+    let open = matches!(entry.state(), LedgerState::Pending | LedgerState::Unknown);
     let body = html! {
         (notice(message))
         div class="grid" {
@@ -250,7 +264,7 @@ async fn page(
                 }
                 iframe src={ (path) "/pdf" } title=(lang.t(T::Pdf)) class="pdf" loading="lazy" {}
             }
-            section class="card" aria-labelledby="events" {
+            @if let Some(events) = events { section class="card" aria-labelledby="events" {
                 h2 id="events" { (lang.t(T::Events)) }
                 @match events {
                     Ok(events) if events.events.is_empty() => p { (lang.t(T::NoEvents)) },
@@ -260,7 +274,7 @@ async fn page(
                     },
                     Err(error) => p class="notice error" { (lang.t(T::FactusUnavailable)) ": " (failure_text(error)) },
                 }
-            }
+            } }
             section class="card" aria-labelledby="email" {
                 h2 id="email" { (lang.t(T::SendEmail)) }
                 form method="post" action={ (path) "/email" } {
