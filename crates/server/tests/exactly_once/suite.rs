@@ -489,7 +489,8 @@ async fn an_open_breaker_fails_fast_without_calling_factus_and_a_probe_closes_it
         open_phase < Duration::from_secs(1),
         "the open phase must fit in FACTUS_BREAKER_OPEN_SECS to prove anything ({open_phase:?})"
     );
-    assert!(typical < Duration::from_millis(5), "median refusal {typical:?} ≥ 5 ms ({samples:?})");
+    // How fast a refusal is belongs in the benchmark (docs/benchmarks.md), not in an assertion that
+    // a loaded CI machine can break: what this test proves is that no call reached Factus.
 
     // Factus recovers; past the open interval one probe goes through and closes the breaker.
     upstream.clear_faults().await;
