@@ -20,8 +20,10 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use thiserror::Error;
 
+use crate::company::{Company, CompanyUpdate, LogoImage};
 use crate::document::Document;
 use crate::ledger::DocumentKind;
+use crate::numbering_ranges::{DianNumberingRange, NewNumberingRange, NumberingRangeFilter};
 
 /// Whose Factus token a call runs with.
 #[derive(Debug, Clone)]
@@ -59,6 +61,16 @@ pub enum FactusOperation {
     Find(DocumentKind),
     /// Any catalogue: municipalities, taxes, units, numbering ranges, countries, acquirer.
     Lookup,
+    GetCompany,
+    UpdateCompany,
+    UpdateCompanyLogo,
+    ListNumberingRanges,
+    GetNumberingRange,
+    CreateNumberingRange,
+    UpdateNumberingRange,
+    DeleteNumberingRange,
+    /// The ranges DIAN authorised for the software.
+    SoftwareNumberingRanges,
 }
 
 impl FactusOperation {
@@ -66,7 +78,9 @@ impl FactusOperation {
     pub const CREATE_INVOICE: Self = Self::Create(DocumentKind::Invoice);
 
     /// The text the reference puts before the message, without the `": "` separator; `None` for
-    /// the lookups, which the reference answers with the bare message.
+    /// the lookups, which the reference answers with the bare message. The company and
+    /// numbering-range operations, which the seed does not know, put their default message first
+    /// (`Error al crear el rango de numeración: <Factus' message>`).
     #[must_use]
     pub fn error_prefix(self) -> Option<Cow<'static, str>> {
         let on = |verb: &str, kind: DocumentKind| Some(Cow::Owned(format!("Error al {verb} {}", kind.noun())));
@@ -82,6 +96,7 @@ impl FactusOperation {
             Self::Delete(kind) => on("eliminar", kind),
             Self::Find(kind) => on("buscar", kind),
             Self::Lookup => None,
+            account => Some(account.default_message()),
         }
     }
 
@@ -100,6 +115,15 @@ impl FactusOperation {
             Self::Delete(kind) => on("eliminar", kind),
             Self::Find(kind) => on("buscar", kind),
             Self::Lookup => Cow::Borrowed("Error al consultar Factus"),
+            Self::GetCompany => Cow::Borrowed("Error al obtener la empresa"),
+            Self::UpdateCompany => Cow::Borrowed("Error al actualizar la empresa"),
+            Self::UpdateCompanyLogo => Cow::Borrowed("Error al actualizar el logo de la empresa"),
+            Self::ListNumberingRanges => Cow::Borrowed("Error al obtener los rangos de numeración"),
+            Self::GetNumberingRange => Cow::Borrowed("Error al obtener el rango de numeración"),
+            Self::CreateNumberingRange => Cow::Borrowed("Error al crear el rango de numeración"),
+            Self::UpdateNumberingRange => Cow::Borrowed("Error al actualizar el rango de numeración"),
+            Self::DeleteNumberingRange => Cow::Borrowed("Error al eliminar el rango de numeración"),
+            Self::SoftwareNumberingRanges => Cow::Borrowed("Error al obtener los rangos asociados al software"),
         }
     }
 
@@ -374,20 +398,33 @@ pub struct MeasurementUnit {
     pub code: String,
 }
 
-/// `/v1/numbering-ranges` item (`docs/contract.md` §2.10): Factus' `is_active` 1/0 becomes a bool.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A numbering range of the account (`/v1/numbering-ranges`, `docs/factus.md` §7.8): Factus'
+/// `is_active` 1/0 becomes a bool. Factus names the document by its name in lists and by its code
+/// (with `document_name`) elsewhere; both are filled from the range-document table
+/// ([`crate::numbering_ranges::range_document_name`]) whichever Factus sent.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NumberingRange {
     pub id: i64,
     /// The document's name, e.g. `Factura de Venta`.
     pub document: String,
+    /// The document's code, e.g. `21`; `None` for a name outside the table.
+    pub document_code: Option<String>,
     pub prefix: String,
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// The next number Factus will use.
     pub current: Option<i64>,
     pub resolution_number: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub start_date: Option<String>,
+    /// `YYYY-MM-DD`: the last day the DIAN resolution authorises.
+    pub end_date: Option<String>,
     pub technical_key: Option<String>,
+    /// Factus' own verdict that the authorisation has ended.
+    pub is_expired: bool,
     pub is_active: bool,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
 }
 
 /// `/v1/countries` item.
@@ -556,11 +593,15 @@ pub trait FactusLookupGateway: Send + Sync {
         name: Option<String>,
     ) -> Result<Vec<MeasurementUnit>, FactusError>;
 
-    /// The account's numbering ranges.
+    /// The account's numbering ranges that match `filter` (every page of Factus' listing).
     ///
     /// # Errors
     /// As [`FactusLookupGateway::municipalities`].
-    async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError>;
+    async fn numbering_ranges(
+        &self,
+        access: &FactusAccess,
+        filter: &NumberingRangeFilter,
+    ) -> Result<Vec<NumberingRange>, FactusError>;
 
     /// Countries, optionally filtered by name.
     ///
@@ -579,6 +620,71 @@ pub trait FactusLookupGateway: Send + Sync {
         identification_document_id: i64,
         identification_number: &str,
     ) -> Result<Acquirer, FactusError>;
+}
+
+/// The Factus account itself: the issuing company's profile and the management of its numbering
+/// ranges (the ranges are *listed* through [`FactusLookupGateway::numbering_ranges`]). Writes are
+/// never retried by the adapter.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait FactusAccountGateway: Send + Sync {
+    /// The issuing company's profile.
+    ///
+    /// # Errors
+    /// `Rejected`; `InvalidResponse` when `data` is not an object; transport failures as usual.
+    /// The same holds for every method of this port.
+    async fn company(&self, access: &FactusAccess) -> Result<Company, FactusError>;
+
+    /// Replaces the company's profile with `update`; answers the profile Factus keeps.
+    ///
+    /// # Errors
+    /// As [`FactusAccountGateway::company`]; Factus' 422 for a field it refuses is `Rejected`.
+    async fn update_company(&self, access: &FactusAccess, update: &CompanyUpdate) -> Result<Company, FactusError>;
+
+    /// Uploads the company's logo (multipart field `image`); answers its public URL.
+    ///
+    /// # Errors
+    /// As [`FactusAccountGateway::company`]; `InvalidResponse` when the answer names no URL.
+    async fn upload_company_logo(&self, access: &FactusAccess, logo: &LogoImage) -> Result<String, FactusError>;
+
+    /// One numbering range.
+    ///
+    /// # Errors
+    /// `Rejected` with status 404 for a range Factus does not know (or deleted).
+    async fn numbering_range(&self, access: &FactusAccess, id: i64) -> Result<NumberingRange, FactusError>;
+
+    /// Creates a numbering range (from a DIAN resolution for invoices and support documents).
+    ///
+    /// # Errors
+    /// `Rejected` (422) for a body Factus refuses, e.g. a resolution DIAN did not authorise.
+    async fn create_numbering_range(
+        &self,
+        access: &FactusAccess,
+        range: &NewNumberingRange,
+    ) -> Result<NumberingRange, FactusError>;
+
+    /// Moves the range's next number (`current`).
+    ///
+    /// # Errors
+    /// `Rejected`: 404 for an unknown range, 422 for a number outside it or already used.
+    async fn update_numbering_range_current(
+        &self,
+        access: &FactusAccess,
+        id: i64,
+        current: i64,
+    ) -> Result<NumberingRange, FactusError>;
+
+    /// Deletes a numbering range.
+    ///
+    /// # Errors
+    /// `Rejected` with status 404 for a range Factus does not know.
+    async fn delete_numbering_range(&self, access: &FactusAccess, id: i64) -> Result<StatusMessage, FactusError>;
+
+    /// The ranges DIAN authorised for the software, which new ranges are created from.
+    ///
+    /// # Errors
+    /// As [`FactusAccountGateway::company`].
+    async fn software_numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<DianNumberingRange>, FactusError>;
 }
 
 /// The state of the circuit breaker in front of Factus.

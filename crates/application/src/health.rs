@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::factus::{CircuitState, FactusApiVersion, FactusStatus};
+use crate::numbering_ranges::{NumberingRangeWatch, RangeWarning};
 use crate::ports::UserStore;
 
 /// How the database answered the readiness probe.
@@ -30,6 +31,10 @@ pub struct Readiness {
     pub factus_circuit: CircuitState,
     /// The Factus API version in use (informative).
     pub factus_api_version: FactusApiVersion,
+    /// Numbering ranges that have expired or run out, or soon will. Reported, but they do not
+    /// make the instance unready: everything else (other ranges, users, the ledger) still works,
+    /// and the point is to warn *before* invoicing stops.
+    pub warnings: Vec<RangeWarning>,
 }
 
 impl Readiness {
@@ -43,11 +48,12 @@ impl Readiness {
 pub struct HealthService {
     users: Arc<dyn UserStore>,
     factus: Arc<dyn FactusStatus>,
+    ranges: Arc<NumberingRangeWatch>,
 }
 
 impl HealthService {
-    pub fn new(users: Arc<dyn UserStore>, factus: Arc<dyn FactusStatus>) -> Self {
-        Self { users, factus }
+    pub fn new(users: Arc<dyn UserStore>, factus: Arc<dyn FactusStatus>, ranges: Arc<NumberingRangeWatch>) -> Self {
+        Self { users, factus, ranges }
     }
 
     /// Probes the database (it must answer *and* accept writes: every create writes the ledger
@@ -66,6 +72,7 @@ impl HealthService {
             database,
             factus_circuit: self.factus.circuit_state(),
             factus_api_version: self.factus.api_version(),
+            warnings: self.ranges.warnings(),
         }
     }
 }

@@ -17,14 +17,19 @@
 //! - [`health`]: the readiness check.
 //! - [`api_keys`]: API keys for machine callers (created by admins, stored as SHA-256).
 //! - [`webhooks`]: signed webhooks of issuance outcomes (the outbox's dispatch, listing, redelivery).
+//! - [`company`], [`numbering_ranges`]: the Factus account — the company profile and logo, the
+//!   DIAN numbering ranges and the watch that warns before a range stops invoicing; [`account`]
+//!   holds their error and who may change them.
 
 // A dependency nothing uses is drift (CI also runs cargo-machete); unit-test
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod account;
 pub mod api_keys;
 pub mod auth;
 pub mod clock;
+pub mod company;
 pub mod document;
 pub mod documents;
 pub mod error;
@@ -35,6 +40,7 @@ pub mod invoices;
 pub mod issuance;
 pub mod ledger;
 pub mod lookups;
+pub mod numbering_ranges;
 pub mod ports;
 pub mod users;
 pub mod webhooks;

@@ -1,5 +1,6 @@
 //! Factus' reference catalogues: municipalities, product tributes ("taxes"), measurement units,
-//! numbering ranges, countries, and the DIAN acquirer lookup.
+//! numbering ranges (a plain listing; [`crate::numbering_ranges::NumberingRangeService`] manages
+//! them and feeds the readiness watch), countries, and the DIAN acquirer lookup.
 //!
 //! These are plain reads: the use cases pass the filter through, and a failure is the gateway's
 //! [`FactusError`] as a [`FactusFailure`] of [`FactusOperation::Lookup`].
@@ -10,6 +11,7 @@ use crate::factus::{
     Acquirer, Country, FactusAccess, FactusError, FactusFailure, FactusLookupGateway, FactusOperation, MeasurementUnit,
     Municipality, NumberingRange, ProductTribute,
 };
+use crate::numbering_ranges::NumberingRangeFilter;
 
 fn failed(error: FactusError) -> FactusFailure {
     FactusFailure::new(FactusOperation::Lookup, error)
@@ -58,7 +60,7 @@ impl LookupService {
     /// # Errors
     /// [`FactusFailure`] of [`FactusOperation::Lookup`].
     pub async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusFailure> {
-        self.lookups.numbering_ranges(access).await.map_err(failed)
+        self.lookups.numbering_ranges(access, &NumberingRangeFilter::default()).await.map_err(failed)
     }
 
     /// The first active numbering range whose prefix is exactly `prefix` (case-sensitive), as
@@ -164,38 +166,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn units_and_numbering_ranges_come_straight_from_factus() {
+    async fn units_come_straight_from_factus() {
         let mut gateway = MockFactusLookupGateway::new();
         gateway
             .expect_measurement_units()
             .returning(|_, _| Ok(vec![MeasurementUnit { id: 70, name: "unidad".into(), code: "94".into() }]));
-        gateway.expect_numbering_ranges().returning(|_| {
-            Ok(vec![NumberingRange {
-                id: 8,
-                document: "Factura de Venta".into(),
-                prefix: "SETP".into(),
-                from: Some(990_000_000),
-                to: Some(995_000_000),
-                current: Some(990_000_100),
-                resolution_number: Some("18760000001".into()),
-                technical_key: None,
-                is_active: true,
-            }])
-        });
-        let service = service(gateway);
 
-        assert_eq!(service.units(&access()).await.expect("units")[0].id, 70);
-        assert_eq!(service.numbering_ranges(&access()).await.expect("ranges")[0].prefix, "SETP");
+        assert_eq!(service(gateway).units(&access()).await.expect("units")[0].id, 70);
     }
 
     #[tokio::test]
     async fn a_lookup_refused_by_factus_is_rejected_with_its_status() {
         let mut gateway = MockFactusLookupGateway::new();
         gateway
-            .expect_numbering_ranges()
-            .returning(|_| Err(FactusError::Rejected { status: 401, message: "Unauthenticated.".into() }));
+            .expect_product_tributes()
+            .returning(|_, _| Err(FactusError::Rejected { status: 401, message: "Unauthenticated.".into() }));
 
-        let error = service(gateway).numbering_ranges(&access()).await.unwrap_err();
+        let error = service(gateway).taxes(&access()).await.unwrap_err();
 
         assert!(
             matches!(&error.error, FactusError::Rejected { status: 401, message } if message == "Unauthenticated.")
@@ -298,13 +285,14 @@ mod tests {
             resolution_number: None,
             technical_key: None,
             is_active,
+            ..NumberingRange::default()
         }
     }
 
     #[tokio::test]
     async fn a_prefix_resolves_to_the_first_active_range_with_exactly_that_prefix() {
         let mut gateway = MockFactusLookupGateway::new();
-        gateway.expect_numbering_ranges().returning(|_| {
+        gateway.expect_numbering_ranges().returning(|_, _| {
             Ok(vec![range(1, "SETP", false), range(2, "setp", true), range(8, "SETP", true), range(9, "SETP", true)])
         });
         let service = service(gateway);

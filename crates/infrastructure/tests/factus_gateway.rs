@@ -6,12 +6,14 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use factus_application::company::{CompanyUpdate, LogoImage};
 use factus_application::document::Document;
 use factus_application::factus::{
-    CircuitState, DocumentFormat, FactusAccess, FactusApiVersion, FactusAuthGateway, FactusBillGateway, FactusError,
-    FactusLookupGateway, FactusStatus, IssuedBill,
+    CircuitState, DocumentFormat, FactusAccess, FactusAccountGateway, FactusApiVersion, FactusAuthGateway,
+    FactusBillGateway, FactusError, FactusLookupGateway, FactusStatus, IssuedBill,
 };
 use factus_application::ledger::DocumentKind;
+use factus_application::numbering_ranges::{NewNumberingRange, NumberingRangeFilter};
 use factus_domain::invoice::Invoice;
 use factus_infrastructure::factus::{
     ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy,
@@ -631,7 +633,7 @@ async fn numbering_ranges_keep_from_and_to_and_read_is_active_from_a_page() {
         .mount(&server)
         .await;
 
-    let ranges = gateway(&server).numbering_ranges(&client()).await.expect("lookup");
+    let ranges = gateway(&server).numbering_ranges(&client(), &NumberingRangeFilter::default()).await.expect("lookup");
 
     assert_eq!(ranges.len(), 1);
     let range = &ranges[0];
@@ -1306,4 +1308,215 @@ async fn a_configured_version_does_not_switch_and_the_refusal_reaches_the_caller
         "{error:?}"
     );
     assert_eq!(gateway.api_version(), FactusApiVersion::V1);
+}
+
+// --- the company and the numbering ranges ---------------------------------------------------
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR";
+
+fn v2_gateway(server: &MockServer) -> FactusGateway {
+    FactusGateway::new(config(&server.uri()).with_api_version(ApiVersionSetting::V2)).expect("valid config")
+}
+
+fn shown_range(id: i64, current: i64) -> Value {
+    json!({"status": "OK", "message": "Solicitud exitosa", "data": {
+        "id": id, "document": "21", "document_name": "Factura de Venta", "prefix": "FE", "from": 1, "to": 5000,
+        "current": current, "resolution_number": "18764000001", "start_date": "2026-01-01", "end_date": "2036-01-01",
+        "technical_key": "0b1c", "is_expired": false, "is_active": 1
+    }})
+}
+
+#[tokio::test]
+async fn the_logo_goes_to_v2_as_a_multipart_image_field_with_its_type_and_name() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/companies/logo"))
+        .and(header("authorization", format!("Bearer {CLIENT_TOKEN}").as_str()))
+        .respond_with(ok_json(json!({"status": "OK", "data": {"url_logo": "https://factus.test/logo.png"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let logo = LogoImage::parse(PNG.to_vec(), Some("image/png"), Some("acme.png")).expect("a PNG");
+
+    let url = v2_gateway(&server).upload_company_logo(&client(), &logo).await.expect("uploaded");
+
+    assert_eq!(url, "https://factus.test/logo.png");
+    let request = &server.received_requests().await.expect("recorded")[0];
+    let content_type = request.headers.get("content-type").and_then(|v| v.to_str().ok()).expect("a content type");
+    let boundary = content_type.strip_prefix("multipart/form-data; boundary=").expect("multipart");
+    let mut expected = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"acme.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    expected.extend_from_slice(PNG);
+    expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    assert_eq!(request.body, expected);
+}
+
+#[tokio::test]
+async fn a_logo_answer_spelled_url_log_is_read_too_and_v1_posts_to_its_company_path() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/company/logo"))
+        .respond_with(ok_json(json!({"status": "OK", "data": {"url_log": "https://factus.test/l.png"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let logo = LogoImage::parse(PNG.to_vec(), None, None).expect("a PNG");
+
+    assert_eq!(
+        gateway(&server).upload_company_logo(&client(), &logo).await.expect("uploaded"),
+        "https://factus.test/l.png"
+    );
+}
+
+#[tokio::test]
+async fn the_company_is_replaced_with_a_put_of_the_fields_given() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/v2/companies"))
+        .and(header("content-type", "application/json"))
+        .and(body_string(
+            r#"{"legal_organization_code":"2","names":"Ana","surnames":"Pérez","economic_activity":"6201","phone":"1","email":"a@b.co","address":"Calle 1","tribute_code":"ZZ","municipality_code":"11001","responsibilities":["R-99-PN"]}"#,
+        ))
+        .respond_with(ok_json(json!({"status": "OK", "data": {
+            "nit": 900825759, "dv": "7", "names": "Ana", "economic_activity": 6201,
+            "municipality": {"code": "11001", "name": "Bogotá", "department": {"code": "11", "name": "Bogotá"}},
+            "responsibilities": [{"code": "R-99-PN", "name": "No aplica - Otros"}], "tribute": null
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let update = CompanyUpdate {
+        legal_organization_code: "2".into(),
+        names: Some("Ana".into()),
+        surnames: Some("Pérez".into()),
+        economic_activity: "6201".into(),
+        phone: "1".into(),
+        email: "a@b.co".into(),
+        address: "Calle 1".into(),
+        tribute_code: "ZZ".into(),
+        municipality_code: "11001".into(),
+        responsibilities: vec!["R-99-PN".into()],
+        ..CompanyUpdate::default()
+    };
+
+    let company = v2_gateway(&server).update_company(&client(), &update).await.expect("updated");
+
+    assert_eq!((company.nit.as_deref(), company.economic_activity.as_deref()), (Some("900825759"), Some("6201")));
+    assert_eq!(company.municipality.and_then(|m| m.department).map(|d| d.code).as_deref(), Some("11"));
+    assert_eq!(company.responsibilities[0].code, "R-99-PN");
+    assert_eq!(company.tribute, None);
+}
+
+#[tokio::test]
+async fn ranges_are_listed_with_factus_filters_across_every_page() {
+    let server = MockServer::start().await;
+    let page = |number: u64, id: i64| {
+        json!({"status": "OK", "data": {"data": [{"id": id, "document": "Nota Crédito", "prefix": "NC", "is_active": 1}],
+            "pagination": {"total": 2, "per_page": 1, "current_page": number, "last_page": 2}}})
+    };
+    Mock::given(method("GET"))
+        .and(path("/v1/numbering-ranges"))
+        .and(query_param("filter[document]", "22"))
+        .and(query_param("filter[is_active]", "1"))
+        .and(query_param("page", "2"))
+        .respond_with(ok_json(page(2, 12)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/numbering-ranges"))
+        .and(query_param("filter[document]", "22"))
+        .and(query_param("filter[is_active]", "1"))
+        .respond_with(ok_json(page(1, 9)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let filter =
+        NumberingRangeFilter { document: Some("22".into()), is_active: Some(true), ..NumberingRangeFilter::default() };
+
+    let ranges = gateway(&server).numbering_ranges(&client(), &filter).await.expect("listed");
+
+    let ids: Vec<i64> = ranges.iter().map(|range| range.id).collect();
+    assert_eq!(ids, [9, 12]);
+    assert_eq!(ranges[0].document_code.as_deref(), Some("22"));
+}
+
+#[tokio::test]
+async fn a_range_is_created_moved_with_patch_current_and_deleted_on_the_documented_paths() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/numbering-ranges"))
+        .and(body_string(r#"{"document":"21","prefix":"FE","current":1,"resolution_number":"18764000001"}"#))
+        .respond_with(ResponseTemplate::new(201).set_body_json(shown_range(11, 1)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/numbering-ranges/11/current"))
+        .and(body_string(r#"{"current":120}"#))
+        .respond_with(ok_json(shown_range(11, 120)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1/numbering-ranges/11"))
+        .respond_with(ok_json(json!({"status": "OK", "message": "Rango de numeración eliminado con éxito"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let gateway = gateway(&server);
+    let new = NewNumberingRange {
+        document: "21".into(),
+        prefix: "FE".into(),
+        current: 1,
+        resolution_number: Some("18764000001".into()),
+    };
+
+    let created = gateway.create_numbering_range(&client(), &new).await.expect("created");
+    let moved = gateway.update_numbering_range_current(&client(), 11, 120).await.expect("moved");
+    let deleted = gateway.delete_numbering_range(&client(), 11).await.expect("deleted");
+
+    assert_eq!(
+        (created.id, created.document.as_str(), created.document_code.as_deref()),
+        (11, "Factura de Venta", Some("21"))
+    );
+    assert_eq!((moved.current, moved.end_date.as_deref()), (Some(120), Some("2036-01-01")));
+    assert_eq!(deleted.message, "Rango de numeración eliminado con éxito");
+}
+
+#[tokio::test]
+async fn the_software_dian_ranges_come_from_the_documented_dian_path_with_string_limits_read_as_numbers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/numbering-ranges/dian"))
+        .respond_with(ok_json(json!({"status": "OK", "data": [{"resolution_number": "18764000001", "prefix": "FE",
+            "from": "1", "to": "5000", "start_date": "2026-01-01", "end_date": "2036-01-01", "technical_key": "0b1c"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let ranges = v2_gateway(&server).software_numbering_ranges(&client()).await.expect("listed");
+
+    assert_eq!((ranges[0].from, ranges[0].to), (Some(1), Some(5000)));
+}
+
+#[tokio::test]
+async fn a_range_factus_does_not_know_is_its_404() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/numbering-ranges/77"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"message": "No se encontró el rango de numeración"})),
+        )
+        .mount(&server)
+        .await;
+
+    let error = gateway(&server).numbering_range(&client(), 77).await.unwrap_err();
+
+    assert!(
+        matches!(error, FactusError::Rejected { status: 404, ref message } if message == "No se encontró el rango de numeración"),
+        "{error:?}"
+    );
 }

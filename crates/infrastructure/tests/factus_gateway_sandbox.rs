@@ -10,6 +10,7 @@ use factus_application::factus::{
     DocumentFormat, FactusAccess, FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway,
 };
 use factus_application::ledger::DocumentKind;
+use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::invoice::{Invoice, InvoiceDraft};
 use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
 use factus_sandbox::{
@@ -133,7 +134,7 @@ async fn the_server_session_reads_every_catalogue() {
 
     let municipalities = gateway.municipalities(&access, Some("Bogot".into())).await.expect("municipalities");
     assert!(municipalities.iter().any(|m| m.id == 169 && m.code == "11001"), "{municipalities:?}");
-    let ranges = gateway.numbering_ranges(&access).await.expect("ranges");
+    let ranges = gateway.numbering_ranges(&access, &NumberingRangeFilter::default()).await.expect("ranges");
     assert!(ranges.iter().any(|r| r.id == 8 && r.prefix == "SETP" && r.is_active), "{ranges:?}");
     let units = gateway.measurement_units(&access, Some("unidad".into())).await.expect("units");
     assert!(units.iter().any(|u| u.id == 70), "{units:?}");
@@ -196,11 +197,11 @@ async fn reads_ride_out_injected_server_errors() {
 async fn an_injected_401_renews_the_server_session_and_the_call_goes_through() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
     let gateway = session_gateway(&sandbox);
-    gateway.numbering_ranges(&FactusAccess::ServerSession).await.expect("logged in");
+    gateway.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.expect("logged in");
     inject(&sandbox, json!({"kind": "unauthorized", "method": "GET", "path": "/v1/numbering-ranges", "times": 1}))
         .await;
 
-    let ranges = gateway.numbering_ranges(&FactusAccess::ServerSession).await;
+    let ranges = gateway.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await;
 
     assert!(ranges.is_ok(), "{ranges:?}");
     let counts = request_counts(&sandbox).await;
@@ -232,7 +233,7 @@ async fn a_create_whose_connection_drops_is_ambiguous_and_found_by_its_reference
     let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
     let gateway = session_gateway(&sandbox);
     let access = FactusAccess::ServerSession;
-    gateway.numbering_ranges(&access).await.expect("logged in");
+    gateway.numbering_ranges(&access, &NumberingRangeFilter::default()).await.expect("logged in");
     inject(&sandbox, json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
         .await;
 

@@ -10,6 +10,7 @@ use factus_application::factus::{
     DocumentFormat, FactusAccess, FactusApiVersion, FactusBillGateway, FactusLookupGateway,
 };
 use factus_application::ledger::DocumentKind;
+use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::catalog;
 use factus_domain::invoice::{CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft};
 use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig};
@@ -167,7 +168,7 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
     assert_eq!(units.len(), 1093);
     assert_eq!(gateway.countries(&access, Some("colombia".into())).await.expect("countries")[0].id, 46);
     assert_eq!(gateway.product_tributes(&access, None).await.expect("tributes").len(), 17);
-    assert!(!gateway.numbering_ranges(&access).await.expect("ranges").is_empty());
+    assert!(!gateway.numbering_ranges(&access, &NumberingRangeFilter::default()).await.expect("ranges").is_empty());
 
     let log = admin_json(&sandbox, "/__sandbox/requests/log").await;
     let requests = log["requests"].as_array().expect("a log");

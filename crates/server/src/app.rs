@@ -10,12 +10,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use factus_application::api_keys::ApiKeyService;
 use factus_application::auth::{AuthService, ThrottlePolicy};
+use factus_application::company::CompanyService;
 use factus_application::documents::DocumentAccess;
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
 use factus_application::issuance::{InvoiceIssuance, IssuancePolicy};
 use factus_application::lookups::LookupService;
+use factus_application::numbering_ranges::{NumberingRangeService, NumberingRangeWatch, RangeAlertPolicy};
 use factus_application::users::UserAdmin;
 use factus_application::webhooks::{WebhookPolicy, WebhookService};
 use factus_domain::user::NewPassword;
@@ -123,11 +125,15 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
             ..WebhookPolicy::default()
         },
     ));
+    let range_watch = Arc::new(NumberingRangeWatch::new(RangeAlertPolicy {
+        min_remaining: i64::try_from(config.numbering_ranges.warn_remaining).unwrap_or(i64::MAX),
+        expiry_warning_days: i64::try_from(config.numbering_ranges.warn_days).unwrap_or(i64::MAX),
+    }));
     let state = AppState::new(Services {
         auth,
         users: user_admin,
         api_keys,
-        health: Arc::new(HealthService::new(users, gateway.clone())),
+        health: Arc::new(HealthService::new(users, gateway.clone(), range_watch.clone())),
         factus_auth: Arc::new(FactusAuthService::new(gateway.clone())),
         invoices: Arc::new(
             InvoiceService::new(gateway.clone(), Arc::new(DocumentAccess::new(database.ledger_store())))
@@ -138,6 +144,8 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
             gateway.clone(),
             LookupCacheTtl { catalogues: config.caches.lookups, numbering_ranges: config.caches.numbering_ranges },
         )))),
+        company: Arc::new(CompanyService::new(gateway.clone())),
+        numbering_ranges: Arc::new(NumberingRangeService::new(gateway.clone(), gateway.clone(), range_watch)),
         factus_status: gateway.clone(),
         webhooks,
         trusted_proxies: config.trusted_proxies.clone().into(),
@@ -154,6 +162,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         reconcile: !options.without_reconciler,
         reconcile_interval: config.ledger.reconcile_interval,
         webhook_interval: config.webhooks.dispatch_interval,
+        numbering_range_check_interval: config.numbering_ranges.check_interval,
     };
     Ok(Application {
         database,

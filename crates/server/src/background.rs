@@ -2,15 +2,19 @@
 //! pruning of failed logins), all started in one place ([`spawn_all`]) by the one
 //! start-up path ([`crate::app::Application::serve`]); a new task is added here, once.
 //!
-//! Every task is a loop of passes ([`every`]): the first pass runs at once, the next ones every
-//! interval, passes never overlap, and shutdown stops the loop between (or in the middle of) two
-//! passes. Each pass runs in a `background` span naming its task, so its logs say where they come
+//! Every task is a loop of passes ([`every`]): the first pass runs at once ([`every_after`]: after a
+//! delay), the next ones every interval, passes never overlap, and shutdown stops the loop between
+//! (or in the middle of) two passes. Each pass runs in a `background` span naming its task, so its logs say where they come
 //! from (docs/logging.md).
+//!
+//! Tasks: the ledger reconciler, pruning failed logins, and (with a server Factus session) the
+//! numbering-range check that feeds the warnings of `/health/ready`.
 
 use std::future::Future;
 use std::time::Duration;
 
 use factus_application::clock;
+use factus_application::factus::FactusAccess;
 use factus_application::webhooks::DispatchReport;
 use factus_web::AppState;
 use tokio::task::JoinHandle;
@@ -35,6 +39,8 @@ pub struct BackgroundSettings {
     pub reconcile_interval: Duration,
     /// `WEBHOOK_DISPATCH_INTERVAL_MS`: how often due webhook deliveries are sent.
     pub webhook_interval: Duration,
+    /// `NUMBERING_RANGE_CHECK_INTERVAL_SECS`.
+    pub numbering_range_check_interval: Duration,
 }
 
 /// The webhook dispatcher's name in logs.
@@ -97,6 +103,39 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
             }
         }),
     ));
+    // Without its own Factus session the server can only learn the ranges from its clients'
+    // calls (every numbering-range answer updates the watch). The first read waits one interval:
+    // a starting instance calls Factus only for its clients, and restarts in a loop cannot spend
+    // the account's request quota.
+    if state.factus_status.has_server_session() {
+        let ranges = state.numbering_ranges.clone();
+        let interval = settings.numbering_range_check_interval;
+        tasks.push((
+            "numbering_range_check",
+            every_after("numbering_range_check", interval, interval, shutdown.clone().wait(), move || {
+                let ranges = ranges.clone();
+                async move {
+                    match ranges.refresh(&FactusAccess::ServerSession).await {
+                        Ok(active) => {
+                            let warnings = ranges.watch().warnings();
+                            for warning in &warnings {
+                                tracing::warn!(
+                                    range_id = warning.range_id,
+                                    problem = warning.problem.as_str(),
+                                    "{}",
+                                    warning.message
+                                );
+                            }
+                            tracing::debug!(active, warnings = warnings.len(), "numbering ranges checked");
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %error, "could not read the numbering ranges from Factus")
+                        }
+                    }
+                }
+            }),
+        ));
+    }
     Tasks(tasks)
 }
 
@@ -121,6 +160,21 @@ pub fn every<P, F>(
     task: &'static str,
     interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    pass: P,
+) -> JoinHandle<()>
+where
+    P: FnMut() -> F + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
+    every_after(task, Duration::ZERO, interval, shutdown, pass)
+}
+
+/// [`every`], with the first pass `delay` after the start instead of at once.
+pub fn every_after<P, F>(
+    task: &'static str,
+    delay: Duration,
+    interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
     mut pass: P,
 ) -> JoinHandle<()>
 where
@@ -129,7 +183,7 @@ where
 {
     tokio::spawn(async move {
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut ticker = tokio::time::interval(interval.max(MIN_INTERVAL));
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + delay, interval.max(MIN_INTERVAL));
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -96,6 +96,21 @@ pub struct CacheSettings {
     pub numbering_ranges: Duration,
 }
 
+/// The numbering-range watch: when `/health/ready` warns about a range, and how often the server
+/// reads the ranges from Factus with its own session.
+#[derive(Debug, Clone, Copy)]
+pub struct NumberingRangeSettings {
+    /// `NUMBERING_RANGE_WARN_REMAINING` (default 500): warn when a range has fewer numbers left.
+    pub warn_remaining: u64,
+    /// `NUMBERING_RANGE_WARN_DAYS` (default 30): warn when a range's resolution ends within this
+    /// many days (0: only once it has ended).
+    pub warn_days: u64,
+    /// `NUMBERING_RANGE_CHECK_INTERVAL_SECS` (default 300): how often the ranges are read from
+    /// Factus in the background, the first time one interval after start (only with
+    /// `FACTUS_USERNAME`/`FACTUS_PASSWORD`).
+    pub check_interval: Duration,
+}
+
 /// `DATABASE_URL`. Its `Debug` hides the password (`postgres://user:***@host/db`), so that
 /// `Config`'s `Debug` can be logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -146,6 +161,7 @@ pub struct Config {
     pub ledger: LedgerSettings,
     pub webhooks: WebhookSettings,
     pub caches: CacheSettings,
+    pub numbering_ranges: NumberingRangeSettings,
     pub cors_origins: Vec<String>,
     /// `TRUSTED_PROXIES`: addresses of load balancers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -357,6 +373,19 @@ impl Config {
                     "FACTUS_NUMBERING_RANGE_CACHE_SECS",
                     get("FACTUS_NUMBERING_RANGE_CACHE_SECS"),
                     30,
+                )?),
+            },
+            numbering_ranges: NumberingRangeSettings {
+                warn_remaining: non_negative(
+                    "NUMBERING_RANGE_WARN_REMAINING",
+                    get("NUMBERING_RANGE_WARN_REMAINING"),
+                    500,
+                )?,
+                warn_days: non_negative("NUMBERING_RANGE_WARN_DAYS", get("NUMBERING_RANGE_WARN_DAYS"), 30)?,
+                check_interval: Duration::from_secs(positive(
+                    "NUMBERING_RANGE_CHECK_INTERVAL_SECS",
+                    get("NUMBERING_RANGE_CHECK_INTERVAL_SECS"),
+                    300,
                 )?),
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,

@@ -16,6 +16,8 @@
 //!
 //! `invoices_black_box/documents.rs` holds the other kinds (credit notes, debit notes, support
 //! documents): each one's cycle, its local rules and its exactly-once create.
+//! The company and numbering-range endpoints (`tests/invoices_black_box/account.rs`, on the same
+//! harness): the profile, the logo upload, range management and the readiness warnings.
 //!
 //! The whole suite runs twice, against a sandbox whose account has only Factus API v1 and against
 //! one with only v2 (the service configured to match): `v1::…` and `v2::…` are the same tests
@@ -28,10 +30,12 @@ mod v1 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V1;
     include!("invoices_black_box/suite.rs");
     include!("invoices_black_box/documents.rs");
+    include!("invoices_black_box/account.rs");
 }
 
 mod v2 {
     const FACTUS_API: factus_sandbox::ApiVersion = factus_sandbox::ApiVersion::V2;
     include!("invoices_black_box/suite.rs");
     include!("invoices_black_box/documents.rs");
+    include!("invoices_black_box/account.rs");
 }

@@ -65,3 +65,22 @@ where
         Ok(Self(access(parts, &state)))
     }
 }
+
+/// A body handler's Factus access and parsed body, or one 422 listing the missing
+/// `X-Factus-Token` together with the body's errors.
+///
+/// # Errors
+/// [`ApiError::Validation`] with every error of both.
+pub fn with_body<T>(
+    access: Result<FactusAccess, FieldError>,
+    body: Result<T, Vec<FieldError>>,
+) -> Result<(FactusAccess, T), ApiError> {
+    match (access, body) {
+        (Ok(access), Ok(body)) => Ok((access, body)),
+        (access, body) => {
+            let mut errors: Vec<FieldError> = access.err().into_iter().collect();
+            errors.extend(body.err().unwrap_or_default());
+            Err(ApiError::Validation(errors))
+        }
+    }
+}

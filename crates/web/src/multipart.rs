@@ -1,8 +1,9 @@
 //! A small `multipart/form-data` reader (RFC 7578) for the bodies this service accepts in that
 //! form: the OAuth2 login form, which FastAPI reads from either form encoding (Postman's
-//! "form-data" sends this one).
+//! "form-data" sends this one), and the company logo upload.
 //!
-//! The whole body is already in memory (bounded by [`crate::extract::MAX_BODY_BYTES`]); parts
+//! The whole body is already in memory (bounded by [`crate::extract::MAX_BODY_BYTES`], or
+//! [`crate::extract::MAX_UPLOAD_BYTES`] for uploads); parts
 //! are split on the boundary, and each part's `Content-Disposition` gives its field name and,
 //! for files, its file name.
 

@@ -15,7 +15,10 @@ use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use crate::error::{ApiError, internal_server_error};
-use crate::routes::{api_keys, auth, documents, factus_auth, health, invoices, ledger, lookups, users, webhooks};
+use crate::routes::{
+    api_keys, auth, company, documents, factus_auth, health, invoices, ledger, lookups, numbering_ranges, users,
+    webhooks,
+};
 use crate::state::AppState;
 
 /// What the router needs to know about its deployment.
@@ -88,6 +91,15 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/lookups/countries", get(lookups::countries))
         .route("/lookups/acquirer", get(lookups::acquirer))
         .route("/lookups/reference-tables", get(lookups::reference_tables))
+        .route("/company", get(company::get_company).put(company::update_company))
+        .route("/company/logo", post(company::upload_logo))
+        .route("/numbering-ranges", get(numbering_ranges::list_ranges).post(numbering_ranges::create_range))
+        // A fixed segment wins over `{id}` in axum's router, whatever the order.
+        .route("/numbering-ranges/software", get(numbering_ranges::software_ranges))
+        .route(
+            "/numbering-ranges/{id}",
+            get(numbering_ranges::get_range).put(numbering_ranges::update_range).delete(numbering_ranges::delete_range),
+        )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{username}", patch(users::update_user).delete(users::delete_user))
         .route("/api-keys", get(api_keys::list_api_keys).post(api_keys::create_api_key))
@@ -183,7 +195,7 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
-        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             axum::http::header::AUTHORIZATION,
             axum::http::header::CONTENT_TYPE,

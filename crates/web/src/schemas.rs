@@ -872,6 +872,79 @@ body_schema!(
     )
 );
 
+/// A numbering range's prefix: 1 to 4 letters or digits (`docs/factus.md` §5).
+pub const RANGE_PREFIX_PATTERN: &str = "^[A-Za-z0-9]{1,4}$";
+
+/// A DIAN resolution number: digits only.
+pub const RESOLUTION_NUMBER_PATTERN: &str = "^[0-9]{1,30}$";
+
+body_schema!(
+    /// Body of `PUT /company`.
+    CompanyUpdateRequest => object(
+        "The issuing company's profile at Factus. Optional fields left out keep the value Factus has. \
+         `legal_organization_code`: `1` persona jurídica, `2` persona natural; `tribute_code`: `01` IVA, `ZZ` no \
+         aplica; `municipality_code`: the DANE code (`11001` Bogotá); `responsibilities`: fiscal responsibility codes.",
+        fields![
+            ("legal_organization_code", reference("LegalOrganizationCode"), Required),
+            ("company", described(text(), "Registered name (persona jurídica)"), Optional),
+            ("trade_name", s(text()), Optional),
+            ("names", described(text(), "Names (persona natural)"), Optional),
+            ("surnames", described(text(), "Surnames (persona natural)"), Optional),
+            ("registration_code", described(text(), "Mercantile registration number"), Optional),
+            ("economic_activity", described(text().pattern(Some(crate::routes::company::ECONOMIC_ACTIVITY_PATTERN)).examples([json!("6201")]), "CIIU code, four digits"), Required),
+            ("phone", s(text().examples([json!("6010000000")])), Required),
+            ("email", s(email().examples([json!("facturacion@example.com")])), Required),
+            ("address", s(text().examples([json!("Calle 1 # 2-3")])), Required),
+            ("tribute_code", reference("CustomerTributeCode"), Required),
+            ("municipality_code", reference("MunicipalityCode"), Required),
+            ("responsibilities", list(s(text().enum_values(Some(crate::routes::company::RESPONSIBILITIES))), Some(1)), Required),
+        ],
+        None,
+    )
+);
+
+body_schema!(
+    /// Body of `POST /numbering-ranges`.
+    CreateNumberingRangeRequest => {
+        let documents: Vec<&str> = factus_application::numbering_ranges::RANGE_DOCUMENTS.iter().map(|(code, _)| *code).collect();
+        let schema = object(
+            "A numbering range. Invoices (`21`), support documents (`24`) and paper invoices (`30`) need the \
+             `resolution_number` of a range DIAN authorised for the software (`GET /numbering-ranges/software`), \
+             whose prefix it must have; notes need none.",
+            fields![
+                ("document", described(text().enum_values(Some(documents)).examples([json!("22")]), "Range document: `21` factura de venta, `22` nota crédito, `23` nota débito, `24` documento soporte, `25` nota de ajuste del documento soporte, `26` nómina, `27` nota de ajuste de nómina, `28` nota de eliminación de nómina, `30` factura de talonario y de papel"), Required),
+                ("prefix", s(text().pattern(Some(RANGE_PREFIX_PATTERN)).examples([json!("NCX")])), Required),
+                ("current", described(integer().minimum(Some(1)), "The next number to use"), Required),
+                ("resolution_number", described(text().pattern(Some(RESOLUTION_NUMBER_PATTERN)).examples([json!("18764000001")]), "The DIAN resolution; required for 21, 24 and 30"), Optional),
+            ],
+            None,
+        );
+        with_resolution_rule(schema)
+    }
+);
+
+body_schema!(
+    /// Body of `PUT /numbering-ranges/{id}`.
+    UpdateNumberingRangeRequest => object(
+        "The range's next number: within the range and not below a number already used.",
+        fields![("current", s(integer().minimum(Some(1))), Required)],
+        None,
+    )
+);
+
+/// `resolution_number` is required when `document` is `21`, `24` or `30`.
+fn with_resolution_rule(schema: RefOr<Schema>) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(object)) = schema else { return schema };
+    let rule = json!({
+        "if": {
+            "properties": { "document": { "enum": factus_application::numbering_ranges::DOCUMENTS_WITH_RESOLUTION } },
+            "required": ["document"],
+        },
+        "then": { "required": ["resolution_number"] },
+    });
+    ObjectBuilder::from(object).extensions(Some(Extensions::from_iter([("allOf", json!([rule]))]))).into()
+}
+
 /// Every request-body schema, for the document's components.
 #[must_use]
 pub fn components() -> Vec<(String, RefOr<Schema>)> {
@@ -906,6 +979,9 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
         LaterCustomerRequest,
         LaterItemRequest,
         LaterMandateRequest,
+        CompanyUpdateRequest,
+        CreateNumberingRangeRequest,
+        UpdateNumberingRangeRequest,
     ];
     for (name, catalog) in CATALOGS {
         schemas.push((format!("{name}Id"), catalog_ids(catalog())));
@@ -1042,7 +1118,7 @@ mod tests {
     use factus_domain::invoice::NoteKind;
 
     use crate::invoices::request::{parse_invoice, parse_note, parse_support_document};
-    use crate::routes::{api_keys, auth, factus_auth, invoices, users};
+    use crate::routes::{api_keys, auth, company, factus_auth, invoices, numbering_ranges, users};
     use crate::validation::{FieldError, FieldKind, LocPart, reads};
 
     type Parser = fn(&Value) -> Vec<FieldError>;
@@ -1087,6 +1163,9 @@ mod tests {
             ("CreateUserRequest", |body| errors_of(users::read_create_user(body))),
             ("UpdateUserRequest", |body| errors_of(users::read_update_user(body))),
             ("CreateApiKeyRequest", |body| errors_of(api_keys::read_create_api_key(body))),
+            ("CompanyUpdateRequest", |body| errors_of(company::read_company_update(body))),
+            ("CreateNumberingRangeRequest", |body| errors_of(numbering_ranges::read_new_range(body))),
+            ("UpdateNumberingRangeRequest", |body| errors_of(numbering_ranges::read_range_update(body))),
         ]
     }
 
@@ -1160,10 +1239,20 @@ mod tests {
             out.insert((path.clone(), kind, required.contains(&name.as_str())));
             match kind {
                 FieldKind::Object => documented(property, &path, components, out),
-                FieldKind::Array => documented(&property["items"], &format!("{path}[]"), components, out),
+                // A list of objects documents their fields; a list of values, the value.
+                FieldKind::Array if resolve(&property["items"], components)["properties"].is_object() => {
+                    documented(&property["items"], &format!("{path}[]"), components, out);
+                }
+                FieldKind::Array => {
+                    out.insert((format!("{path}[]"), kind_of_item(property, components), true));
+                }
                 _ => {}
             }
         }
+    }
+
+    fn kind_of_item(list: &Value, components: &Map<String, Value>) -> FieldKind {
+        kind(resolve(&list["items"], components))
     }
 
     /// The catalogue pairs of an object schema: `(id, code, required)`.
@@ -1273,6 +1362,17 @@ mod tests {
             }
         }
         let last = steps[steps.len() - 1];
+        if let Some(list) = last.strip_suffix("[]") {
+            // The first value of a list of values.
+            let items = target[list].as_array_mut().expect("a list");
+            match value {
+                Some(value) => items[0] = value,
+                None => {
+                    items.remove(0);
+                }
+            }
+            return body;
+        }
         let object = target.as_object_mut().expect("an object");
         match value {
             Some(value) => {
@@ -1351,7 +1451,8 @@ mod tests {
             let mut fields = BTreeSet::new();
             documented(schema, "", &components, &mut fields);
             let body = sample(schema, &components);
-            for (path, _, required) in fields {
+            // A value of a list is not a field that can be left out.
+            for (path, _, required) in fields.into_iter().filter(|(path, _, _)| !path.ends_with("[]")) {
                 // Without one half of a catalogue pair, the other half is sent.
                 let body = match pair_sibling(schema, &path, &components) {
                     Some(sibling) => {

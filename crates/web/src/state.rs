@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use factus_application::api_keys::ApiKeyService;
 use factus_application::auth::AuthService;
+use factus_application::company::CompanyService;
 use factus_application::factus::FactusStatus;
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
 use factus_application::issuance::InvoiceIssuance;
 use factus_application::lookups::LookupService;
+use factus_application::numbering_ranges::NumberingRangeService;
 use factus_application::users::UserAdmin;
 use factus_application::webhooks::WebhookService;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -47,6 +49,10 @@ pub struct Services {
     /// Exactly-once creation and the ledger.
     pub issuance: Arc<InvoiceIssuance>,
     pub lookups: Arc<LookupService>,
+    /// The company profile and logo at Factus.
+    pub company: Arc<CompanyService>,
+    /// The DIAN numbering ranges at Factus, and the watch `/health/ready` reports.
+    pub numbering_ranges: Arc<NumberingRangeService>,
     /// Whether the server has its own Factus session, and the circuit breaker's state.
     pub factus_status: Arc<dyn FactusStatus>,
     /// Signed webhooks: the dispatcher (a background task) and the admins' delivery list.

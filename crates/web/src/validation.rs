@@ -476,7 +476,9 @@ pub fn max_text_len(key: &str) -> Option<usize> {
     match key {
         // Names of people and companies (`names`, `company`, `trade_name`, a provider's `name`
         // or an item's `name`).
-        "names" | "company" | "trade_name" | "name" => Some(450),
+        "names" | "surnames" | "company" | "trade_name" | "name" => Some(450),
+        // The company's mercantile registration number.
+        "registration_code" => Some(100),
         "address" => Some(250),
         "note" => Some(250),
         "code_reference" | "code" | "scheme_id" => Some(100),

@@ -28,6 +28,7 @@ use factus_application::factus::{
     Acquirer, Country, FactusAccess, FactusError, FactusLookupGateway, MeasurementUnit, Municipality, NumberingRange,
     ProductTribute,
 };
+use factus_application::numbering_ranges::NumberingRangeFilter;
 use hmac_sha2::Digest as _;
 use secrecy::ExposeSecret as _;
 
@@ -187,8 +188,16 @@ impl FactusLookupGateway for CachedLookups {
         self.units.get_or_load(key, || self.inner.measurement_units(access, name)).await
     }
 
-    async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError> {
-        self.numbering_ranges.get_or_load(account_key(access), || self.inner.numbering_ranges(access)).await
+    async fn numbering_ranges(
+        &self,
+        access: &FactusAccess,
+        filter: &NumberingRangeFilter,
+    ) -> Result<Vec<NumberingRange>, FactusError> {
+        // Only the whole listing is kept; a filtered one (range management) goes to Factus.
+        if *filter != NumberingRangeFilter::default() {
+            return self.inner.numbering_ranges(access, filter).await;
+        }
+        self.numbering_ranges.get_or_load(account_key(access), || self.inner.numbering_ranges(access, filter)).await
     }
 
     async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {
@@ -234,6 +243,7 @@ mod tests {
             resolution_number: None,
             technical_key: None,
             is_active: true,
+            ..NumberingRange::default()
         }
     }
 
@@ -260,7 +270,11 @@ mod tests {
         ) -> Result<Vec<MeasurementUnit>, FactusError> {
             Err(unused())
         }
-        async fn numbering_ranges(&self, _: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError> {
+        async fn numbering_ranges(
+            &self,
+            _: &FactusAccess,
+            _: &NumberingRangeFilter,
+        ) -> Result<Vec<NumberingRange>, FactusError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
             if self.fail { Err(FactusError::Timeout) } else { Ok(vec![range()]) }
@@ -285,7 +299,9 @@ mod tests {
         let lookups: Vec<_> = (0..50)
             .map(|_| {
                 let cache = Arc::clone(&cache);
-                tokio::spawn(async move { cache.numbering_ranges(&FactusAccess::ServerSession).await })
+                tokio::spawn(async move {
+                    cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await
+                })
             })
             .collect();
         for lookup in lookups {
@@ -297,16 +313,16 @@ mod tests {
     #[tokio::test]
     async fn an_expired_entry_is_loaded_again_and_failures_are_not_kept() {
         let (inner, cache) = cached(false, Duration::from_millis(100));
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
         assert_eq!(inner.calls.load(Ordering::SeqCst), 1);
         tokio::time::sleep(Duration::from_millis(150)).await;
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
 
         let (inner, cache) = cached(true, Duration::from_secs(60));
-        assert!(cache.numbering_ranges(&FactusAccess::ServerSession).await.is_err());
-        assert!(cache.numbering_ranges(&FactusAccess::ServerSession).await.is_err());
+        assert!(cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.is_err());
+        assert!(cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.is_err());
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2, "a failure is not an answer to keep");
     }
 
@@ -314,15 +330,15 @@ mod tests {
     async fn numbering_ranges_are_kept_per_account_and_a_zero_ttl_keeps_nothing() {
         let (inner, cache) = cached(false, Duration::from_secs(60));
         let token = FactusAccess::ClientToken(SecretString::from("client-token"));
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
-        cache.numbering_ranges(&token).await.unwrap();
-        cache.numbering_ranges(&token).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
+        cache.numbering_ranges(&token, &NumberingRangeFilter::default()).await.unwrap();
+        cache.numbering_ranges(&token, &NumberingRangeFilter::default()).await.unwrap();
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
         assert!(!account_key(&token).contains("client-token"), "tokens are kept as digests");
 
         let (inner, cache) = cached(false, Duration::ZERO);
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
-        cache.numbering_ranges(&FactusAccess::ServerSession).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
+        cache.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.unwrap();
         assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
     }
 }

@@ -1,5 +1,6 @@
 //! The Factus gateway: one reqwest adapter behind every Factus port of the application
-//! ([`FactusAuthGateway`], [`FactusBillGateway`], [`FactusLookupGateway`], [`FactusStatus`]).
+//! ([`FactusAuthGateway`], [`FactusBillGateway`], [`FactusLookupGateway`],
+//! [`FactusAccountGateway`], [`FactusStatus`]).
 //!
 //! Build one [`FactusGateway`] per process and share it (`Arc`): it owns the single pooled HTTP
 //! client, the circuit breaker and the server session, all of which only work when shared.
@@ -46,7 +47,9 @@ mod transport;
 pub mod version;
 
 use async_trait::async_trait;
+use factus_application::company::{Company, CompanyUpdate, LogoImage};
 use factus_application::document::Document;
+use factus_application::factus::FactusAccountGateway;
 use factus_application::factus::{
     Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion,
     FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken,
@@ -54,6 +57,7 @@ use factus_application::factus::{
 };
 use factus_application::issuance::DEBIT_NOTES_NEED_V2;
 use factus_application::ledger::DocumentKind;
+use factus_application::numbering_ranges::{DianNumberingRange, NewNumberingRange, NumberingRangeFilter};
 use factus_domain::catalog::{self, Catalog};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::SecretString;
@@ -99,6 +103,20 @@ const LOOKUP_PAGE_SIZE: &str = "100";
 /// Pages a reference look-up reads at most.
 const MAX_LOOKUP_PAGES: u64 = 100;
 const ACQUIRER: Endpoint = Endpoint { name: "dian_acquirer", idempotent: true };
+/// Pages of numbering ranges read at most (Factus lists ten a page; an account has a handful).
+const MAX_RANGE_PAGES: u64 = 50;
+const COMPANY: Endpoint = Endpoint { name: "company", idempotent: true };
+/// Sending the same profile twice leaves the same profile.
+const COMPANY_UPDATE: Endpoint = Endpoint { name: "company_update", idempotent: true };
+const COMPANY_LOGO: Endpoint = Endpoint { name: "company_logo", idempotent: false };
+const RANGE_SHOW: Endpoint = Endpoint { name: "numbering_range_show", idempotent: true };
+/// A retry after a lost answer would create a second range.
+const RANGE_CREATE: Endpoint = Endpoint { name: "numbering_range_create", idempotent: false };
+/// Setting the same next number twice leaves the same range.
+const RANGE_CURRENT: Endpoint = Endpoint { name: "numbering_range_current", idempotent: true };
+/// A retry after a lost answer would report 404 for a delete that worked.
+const RANGE_DELETE: Endpoint = Endpoint { name: "numbering_range_delete", idempotent: false };
+const DIAN_RANGES: Endpoint = Endpoint { name: "numbering_ranges_dian", idempotent: true };
 
 /// The reqwest adapter for Factus. Implements all Factus ports; share one per process.
 #[derive(Debug)]
@@ -385,7 +403,7 @@ impl FactusGateway {
             upstream_body = %body_excerpt(&reply.body),
             payload = %match &call.body {
                 Body::Json(bytes) => payload_excerpt(bytes),
-                Body::Empty | Body::Form(_) => String::new(),
+                Body::Empty | Body::Form(_) | Body::Multipart { .. } => String::new(),
             },
             "factus call failed"
         );
@@ -785,19 +803,44 @@ impl FactusLookupGateway for FactusGateway {
         .await
     }
 
-    async fn numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<NumberingRange>, FactusError> {
-        let (_, body) = self
-            .call(access, |version| {
-                let path = bill_path(version, &["numbering-ranges"], &["numbering-ranges"], &[]);
-                self.get(RANGES, FactusOperation::Lookup, &path, &[])
-            })
-            .await?
-            .remote()?;
-        responses::list(&body)?
-            .iter()
-            .enumerate()
-            .map(|(index, value)| responses::numbering_range(index, value))
-            .collect()
+    async fn numbering_ranges(
+        &self,
+        access: &FactusAccess,
+        filter: &NumberingRangeFilter,
+    ) -> Result<Vec<NumberingRange>, FactusError> {
+        let id = filter.id.map(|id| id.to_string());
+        let filters = [
+            ("filter[id]", id.as_deref()),
+            ("filter[document]", filter.document.as_deref()),
+            ("filter[resolution_number]", filter.resolution_number.as_deref()),
+            ("filter[technical_key]", filter.technical_key.as_deref()),
+            ("filter[is_active]", filter.is_active.map(|active| if active { "1" } else { "0" })),
+        ];
+        let mut ranges = Vec::new();
+        let mut page = 1_u64;
+        loop {
+            let page_text = page.to_string();
+            let mut query: Vec<(&str, &str)> =
+                filters.iter().filter_map(|(key, value)| value.map(|value| (*key, value))).collect();
+            if page > 1 {
+                query.push(("page", &page_text));
+            }
+            let (_, body) = self
+                .call(access, |version| {
+                    let path = bill_path(version, &["numbering-ranges"], &["numbering-ranges"], &[]);
+                    self.get(RANGES, FactusOperation::Lookup, &path, &query)
+                })
+                .await?
+                .remote()?;
+            let items = responses::list(&body)?;
+            for (index, item) in items.iter().enumerate() {
+                ranges.push(responses::numbering_range(index, item)?);
+            }
+            if items.is_empty() || page >= responses::last_page(&body).unwrap_or(page) || page >= MAX_RANGE_PAGES {
+                return Ok(ranges);
+            }
+            page += 1;
+        }
     }
 
     async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {
@@ -838,6 +881,156 @@ impl FactusLookupGateway for FactusGateway {
             .await?
             .remote()?;
         responses::acquirer(&body)
+    }
+}
+
+/// The company's path on each version: `/v1/company…`, `/v2/companies…`.
+fn company_path(version: FactusApiVersion, tail: &[&str]) -> Vec<String> {
+    bill_path(version, &["company"], &["companies"], tail)
+}
+
+/// A numbering range's path (the same on both versions).
+fn range_path(version: FactusApiVersion, tail: &[&str]) -> Vec<String> {
+    bill_path(version, &["numbering-ranges"], &["numbering-ranges"], tail)
+}
+
+/// The JSON Factus receives to replace the company profile: the fields given, as given.
+fn company_payload(update: &CompanyUpdate) -> Value {
+    let mut payload = Map::new();
+    let mut put = |key: &str, value: Option<&String>| {
+        if let Some(value) = value {
+            payload.insert(key.to_owned(), Value::String(value.clone()));
+        }
+    };
+    put("legal_organization_code", Some(&update.legal_organization_code));
+    put("company", update.company.as_ref());
+    put("trade_name", update.trade_name.as_ref());
+    put("names", update.names.as_ref());
+    put("surnames", update.surnames.as_ref());
+    put("registration_code", update.registration_code.as_ref());
+    put("economic_activity", Some(&update.economic_activity));
+    put("phone", Some(&update.phone));
+    put("email", Some(&update.email));
+    put("address", Some(&update.address));
+    put("tribute_code", Some(&update.tribute_code));
+    put("municipality_code", Some(&update.municipality_code));
+    payload.insert(
+        "responsibilities".to_owned(),
+        Value::Array(update.responsibilities.iter().cloned().map(Value::String).collect()),
+    );
+    Value::Object(payload)
+}
+
+/// The logo as Factus takes it: `multipart/form-data` with the file in the field `image`.
+fn logo_body(logo: &LogoImage) -> Body {
+    let boundary = format!("factus-api-{}", uuid::Uuid::now_v7().simple());
+    let mut bytes = Vec::with_capacity(logo.bytes().len() + 256);
+    bytes.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            logo.file_name(),
+            logo.format().media_type()
+        )
+        .as_bytes(),
+    );
+    bytes.extend_from_slice(logo.bytes());
+    bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Body::Multipart { boundary, bytes }
+}
+
+impl FactusGateway {
+    /// One call to an account endpoint whose path depends only on the version; the body of its
+    /// 2xx answer. `body` is built again if `auto` repeats the call on the other version.
+    async fn account_call(
+        &self,
+        access: &FactusAccess,
+        (endpoint, operation, method): (Endpoint, FactusOperation, Method),
+        path: impl Fn(FactusApiVersion) -> Vec<String>,
+        body: impl Fn() -> Result<Body, FactusError>,
+    ) -> Result<Vec<u8>, FactusError> {
+        let (_, answer) = self
+            .call(access, |version| self.request(endpoint, operation, method.clone(), &path(version), &[], body()?))
+            .await?
+            .remote()?;
+        Ok(answer)
+    }
+}
+
+#[async_trait]
+impl FactusAccountGateway for FactusGateway {
+    async fn company(&self, access: &FactusAccess) -> Result<Company, FactusError> {
+        let call = (COMPANY, FactusOperation::GetCompany, Method::GET);
+        let body = self.account_call(access, call, |version| company_path(version, &[]), || Ok(Body::Empty)).await?;
+        responses::company(&body)
+    }
+
+    async fn update_company(&self, access: &FactusAccess, update: &CompanyUpdate) -> Result<Company, FactusError> {
+        let payload = company_payload(update);
+        let call = (COMPANY_UPDATE, FactusOperation::UpdateCompany, Method::PUT);
+        let body =
+            self.account_call(access, call, |version| company_path(version, &[]), || json_body(&payload)).await?;
+        responses::company(&body)
+    }
+
+    async fn upload_company_logo(&self, access: &FactusAccess, logo: &LogoImage) -> Result<String, FactusError> {
+        let call = (COMPANY_LOGO, FactusOperation::UpdateCompanyLogo, Method::POST);
+        let body =
+            self.account_call(access, call, |version| company_path(version, &["logo"]), || Ok(logo_body(logo))).await?;
+        responses::logo_url(&body)
+    }
+
+    async fn numbering_range(&self, access: &FactusAccess, id: i64) -> Result<NumberingRange, FactusError> {
+        let id = id.to_string();
+        let call = (RANGE_SHOW, FactusOperation::GetNumberingRange, Method::GET);
+        let body = self.account_call(access, call, |version| range_path(version, &[&id]), || Ok(Body::Empty)).await?;
+        responses::single_range(&body)
+    }
+
+    async fn create_numbering_range(
+        &self,
+        access: &FactusAccess,
+        range: &NewNumberingRange,
+    ) -> Result<NumberingRange, FactusError> {
+        let mut payload = Map::new();
+        payload.insert("document".to_owned(), Value::String(range.document.clone()));
+        payload.insert("prefix".to_owned(), Value::String(range.prefix.clone()));
+        payload.insert("current".to_owned(), Value::from(range.current));
+        if let Some(resolution) = &range.resolution_number {
+            payload.insert("resolution_number".to_owned(), Value::String(resolution.clone()));
+        }
+        let payload = Value::Object(payload);
+        let call = (RANGE_CREATE, FactusOperation::CreateNumberingRange, Method::POST);
+        let body = self.account_call(access, call, |version| range_path(version, &[]), || json_body(&payload)).await?;
+        responses::single_range(&body)
+    }
+
+    async fn update_numbering_range_current(
+        &self,
+        access: &FactusAccess,
+        id: i64,
+        current: i64,
+    ) -> Result<NumberingRange, FactusError> {
+        let id = id.to_string();
+        let payload = serde_json::json!({ "current": current });
+        let call = (RANGE_CURRENT, FactusOperation::UpdateNumberingRange, Method::PATCH);
+        let body = self
+            .account_call(access, call, |version| range_path(version, &[&id, "current"]), || json_body(&payload))
+            .await?;
+        responses::single_range(&body)
+    }
+
+    async fn delete_numbering_range(&self, access: &FactusAccess, id: i64) -> Result<StatusMessage, FactusError> {
+        let id = id.to_string();
+        let call = (RANGE_DELETE, FactusOperation::DeleteNumberingRange, Method::DELETE);
+        let body = self.account_call(access, call, |version| range_path(version, &[&id]), || Ok(Body::Empty)).await?;
+        responses::status_message(&body)
+    }
+
+    async fn software_numbering_ranges(&self, access: &FactusAccess) -> Result<Vec<DianNumberingRange>, FactusError> {
+        let call = (DIAN_RANGES, FactusOperation::SoftwareNumberingRanges, Method::GET);
+        let body =
+            self.account_call(access, call, |version| range_path(version, &["dian"]), || Ok(Body::Empty)).await?;
+        responses::list(&body)?.iter().enumerate().map(|(index, item)| responses::dian_range(index, item)).collect()
     }
 }
 

@@ -5,12 +5,14 @@
 //! [`FactusError::InvalidResponse`], which the edge answers like the reference: 400 with the
 //! endpoint's prefix.
 
+use factus_application::company::{CodeName, Company, CompanyMunicipality};
 use factus_application::factus::{
     Acquirer, BillEvent, BillEvents, Country, DocumentFormat, DownloadedFile, FactusApiVersion, FactusError,
     FactusToken, IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage,
     UpstreamJson,
 };
 use factus_application::ledger::DocumentKind;
+use factus_application::numbering_ranges::{DianNumberingRange, range_document_code, range_document_name};
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
@@ -233,17 +235,102 @@ pub(crate) fn measurement_unit(index: usize, item: &Value) -> Result<Measurement
 }
 
 pub(crate) fn numbering_range(index: usize, item: &Value) -> Result<NumberingRange, FactusError> {
+    // Lists name the document (`Factura de Venta`); show, create and update give its code (`21`)
+    // and `document_name`. Both are kept, whichever came.
+    let sent = required_text(index, item, "document")?;
+    let (document, document_code) = match (range_document_name(&sent), text(item.get("document_name"))) {
+        (_, Some(name)) => (name, Some(sent)),
+        (Some(name), None) => (name.to_owned(), Some(sent)),
+        (None, None) => (sent.clone(), range_document_code(&sent).map(str::to_owned)),
+    };
     Ok(NumberingRange {
         id: required_int(index, item, "id")?,
-        document: required_text(index, item, "document")?,
+        document,
+        document_code,
         prefix: required_text(index, item, "prefix")?,
         from: int(item.get("from")),
         to: int(item.get("to")),
         current: int(item.get("current")),
         resolution_number: text(item.get("resolution_number")),
+        start_date: text(item.get("start_date")),
+        end_date: text(item.get("end_date")),
         technical_key: text(item.get("technical_key")),
+        is_expired: flag(item.get("is_expired")).unwrap_or(false),
         is_active: flag(item.get("is_active")).ok_or_else(|| missing_in(index, "is_active"))?,
+        created_at: text(item.get("created_at")),
+        updated_at: text(item.get("updated_at")),
     })
+}
+
+/// One range answered alone (show, create, update): `data` is the range.
+pub(crate) fn single_range(body: &[u8]) -> Result<NumberingRange, FactusError> {
+    let document = object(body)?;
+    let data = document.get("data").filter(|data| data.is_object()).ok_or_else(|| missing("data"))?;
+    numbering_range(0, data)
+}
+
+/// An item of `GET /v1/numbering-ranges/dian` (`from`/`to` come as strings).
+pub(crate) fn dian_range(index: usize, item: &Value) -> Result<DianNumberingRange, FactusError> {
+    Ok(DianNumberingRange {
+        resolution_number: required_text(index, item, "resolution_number")?,
+        prefix: required_text(index, item, "prefix")?,
+        from: int(item.get("from")),
+        to: int(item.get("to")),
+        start_date: text(item.get("start_date")),
+        end_date: text(item.get("end_date")),
+        technical_key: text(item.get("technical_key")),
+    })
+}
+
+fn code_name(value: Option<&Value>) -> Option<CodeName> {
+    let object = value?.as_object()?;
+    Some(CodeName { code: text(object.get("code"))?, name: text(object.get("name")).unwrap_or_default() })
+}
+
+/// `GET`/`PUT /v1/company` (`/v2/companies`): `data` is the profile (`docs/factus.md` §7.9).
+pub(crate) fn company(body: &[u8]) -> Result<Company, FactusError> {
+    let document = object(body)?;
+    let data = optional_object(document.get("data"), "data")?.ok_or_else(|| missing("data"))?;
+    let field = |key: &str| text(data.get(key));
+    let municipality = data.get("municipality").and_then(Value::as_object).and_then(|municipality| {
+        Some(CompanyMunicipality {
+            code: text(municipality.get("code"))?,
+            name: text(municipality.get("name")).unwrap_or_default(),
+            department: code_name(municipality.get("department")),
+        })
+    });
+    let responsibilities = match data.get("responsibilities") {
+        Some(Value::Array(items)) => items.iter().filter_map(|item| code_name(Some(item))).collect(),
+        _ => Vec::new(),
+    };
+    Ok(Company {
+        url_logo: field("url_logo"),
+        nit: field("nit"),
+        dv: field("dv"),
+        company: field("company"),
+        trade_name: field("trade_name"),
+        names: field("names"),
+        surnames: field("surnames"),
+        graphic_representation_name: field("graphic_representation_name"),
+        registration_code: field("registration_code"),
+        economic_activity: field("economic_activity"),
+        phone: field("phone"),
+        email: field("email"),
+        address: field("address"),
+        tribute: code_name(data.get("tribute")),
+        legal_organization: code_name(data.get("legal_organization")),
+        municipality,
+        responsibilities,
+        created_at: field("created_at"),
+        updated_at: field("updated_at"),
+    })
+}
+
+/// `POST /v1/company/logo`: the logo's URL, `data.url_logo` (some answers spell it `url_log`).
+pub(crate) fn logo_url(body: &[u8]) -> Result<String, FactusError> {
+    let document = object(body)?;
+    let data = optional_object(document.get("data"), "data")?.ok_or_else(|| missing("data"))?;
+    text(data.get("url_logo")).or_else(|| text(data.get("url_log"))).ok_or_else(|| missing("url_logo"))
 }
 
 pub(crate) fn country(index: usize, item: &Value) -> Result<Country, FactusError> {
@@ -478,6 +565,14 @@ mod tests {
         assert_eq!(range.current, None);
         assert_eq!(range.resolution_number.as_deref(), Some("18760000001"));
         assert!(range.is_active);
+        assert_eq!((range.document.as_str(), range.document_code.as_deref()), ("Factura de Venta", Some("21")));
+
+        let shown = json!({"id": 11, "document": "21", "document_name": "Factura de Venta", "prefix": "SETT",
+            "end_date": "2021-01-01", "is_expired": true, "is_active": 1});
+        let range = numbering_range(0, &shown).expect("range");
+        assert_eq!((range.document.as_str(), range.document_code.as_deref()), ("Factura de Venta", Some("21")));
+        assert!(range.is_expired);
+        assert_eq!(range.end_date.as_deref(), Some("2021-01-01"));
 
         let error = numbering_range(3, &json!({"id": 1, "document": "x", "prefix": "P"})).unwrap_err();
         assert!(

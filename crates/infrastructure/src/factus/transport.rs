@@ -38,6 +38,11 @@ pub(crate) enum Body {
     Json(Vec<u8>),
     /// An `application/x-www-form-urlencoded` body; it holds the client secret and passwords.
     Form(SecretString),
+    /// A `multipart/form-data` body (the company logo) and its boundary.
+    Multipart {
+        boundary: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl fmt::Debug for Body {
@@ -46,6 +51,7 @@ impl fmt::Debug for Body {
             Self::Empty => f.write_str("Empty"),
             Self::Json(bytes) => write!(f, "Json({} bytes)", bytes.len()),
             Self::Form(_) => f.write_str("Form(<redacted>)"),
+            Self::Multipart { bytes, .. } => write!(f, "Multipart({} bytes)", bytes.len()),
         }
     }
 }
@@ -221,6 +227,9 @@ impl Transport {
             Body::Json(bytes) => builder.header(CONTENT_TYPE, "application/json").body(bytes.clone()),
             Body::Form(form) => {
                 builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(form.expose_secret().to_owned())
+            }
+            Body::Multipart { boundary, bytes } => {
+                builder.header(CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}")).body(bytes.clone())
             }
         };
         let response = builder.send().await.map_err(|error| transport_error(request, &error))?;

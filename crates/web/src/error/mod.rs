@@ -18,8 +18,10 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use factus_application::StoreError;
+use factus_application::account::AccountError;
 use factus_application::api_keys::{ApiKeyAuthError, CreateApiKeyError, RevokeApiKeyError};
 use factus_application::auth::{AuthenticateError, ChangePasswordError, LoginError};
+use factus_application::company::LogoError;
 use factus_application::documents::DocumentError;
 use factus_application::factus::{FactusError, FactusFailure, FactusOperation};
 use factus_application::issuance::{IssueError, IssueFailure};
@@ -373,6 +375,28 @@ impl From<RedeliverError> for ApiError {
         match error {
             RedeliverError::NotFound => Self::detail(StatusCode::NOT_FOUND, "Webhook delivery not found"),
             RedeliverError::Unexpected(error) => Self::internal(error),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::NotAdmin => Self::forbidden(),
+            error @ AccountError::RangeNotFound { .. } => Self::detail(StatusCode::NOT_FOUND, error.to_string()),
+            AccountError::Factus(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<LogoError> for ApiError {
+    fn from(error: LogoError) -> Self {
+        match error {
+            // The upload was read whole; it is the file that is too big.
+            error @ LogoError::TooLarge { .. } => Self::detail(StatusCode::PAYLOAD_TOO_LARGE, error.to_string()),
+            error @ (LogoError::Empty | LogoError::UnsupportedType) => {
+                Self::invalid(FieldError::new(Loc::body().key("image"), error.to_string(), "value_error.image"))
+            }
         }
     }
 }

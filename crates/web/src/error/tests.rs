@@ -168,6 +168,22 @@ fn redeliver_variant(error: &RedeliverError) -> &'static str {
     }
 }
 
+fn account_variant(error: &AccountError) -> &'static str {
+    match error {
+        AccountError::NotAdmin => "AccountError::NotAdmin",
+        AccountError::RangeNotFound { .. } => "AccountError::RangeNotFound",
+        AccountError::Factus(_) => "AccountError::Factus",
+    }
+}
+
+fn logo_variant(error: &LogoError) -> &'static str {
+    match error {
+        LogoError::Empty => "LogoError::Empty",
+        LogoError::TooLarge { .. } => "LogoError::TooLarge",
+        LogoError::UnsupportedType => "LogoError::UnsupportedType",
+    }
+}
+
 /// Builds a row from a use-case error, naming its variant through the exhaustive `match`.
 macro_rules! case {
     ($name:ident, $error:expr, $status:expr, $body:expr) => {{
@@ -447,6 +463,50 @@ fn table() -> Vec<Row> {
         case!(redeliver_variant, RedeliverError::Unexpected(StoreError(boom())), 500, internal()),
         case!(store_variant, StoreError(boom()), 500, internal()),
         case!(store_variant, database_down(), 503, database_unavailable()),
+        // The company and the numbering ranges: admins change them; Factus' refusals keep the
+        // operation's prefix.
+        case!(account_variant, AccountError::NotAdmin, 403, detail("Not enough permissions")),
+        case!(
+            account_variant,
+            AccountError::RangeNotFound { id: 99 },
+            404,
+            detail("Rango de numeración no encontrado")
+        ),
+        case!(
+            account_variant,
+            AccountError::Factus(factus(
+                FactusOperation::CreateNumberingRange,
+                rejected(422, "resolution_number: El campo número de resolución es inválido.")
+            )),
+            400,
+            detail(
+                "Error al crear el rango de numeración: resolution_number: El campo número de resolución es inválido."
+            )
+        ),
+        case!(
+            account_variant,
+            AccountError::Factus(factus(FactusOperation::UpdateCompanyLogo, FactusError::Timeout)),
+            504,
+            detail("Error al actualizar el logo de la empresa: Factus no respondió a tiempo")
+        ),
+        case!(
+            logo_variant,
+            LogoError::TooLarge { size: 2_097_153, max: 2_097_152 },
+            413,
+            detail("La imagen pesa 2097153 bytes; el máximo es 2097152 bytes (2 MB)")
+        ),
+        case!(
+            logo_variant,
+            LogoError::UnsupportedType,
+            422,
+            field(&["body", "image"], "La imagen debe ser PNG, JPEG, GIF o WebP", "value_error.image")
+        ),
+        case!(
+            logo_variant,
+            LogoError::Empty,
+            422,
+            field(&["body", "image"], "El archivo de imagen está vacío", "value_error.image")
+        ),
     ]
 }
 
@@ -494,6 +554,12 @@ const VARIANTS: &[&str] = &[
     "DocumentError::NotFound",
     "DocumentError::Factus",
     "DocumentError::Unexpected",
+    "AccountError::NotAdmin",
+    "AccountError::RangeNotFound",
+    "AccountError::Factus",
+    "LogoError::Empty",
+    "LogoError::TooLarge",
+    "LogoError::UnsupportedType",
 ];
 
 #[test]

@@ -33,6 +33,25 @@ pub struct ReadinessResponse {
     /// the Factus account accepted).
     #[schema(example = "v2")]
     pub factus_api_version: &'static str,
+    /// Numbering ranges that have expired or run out, or will soon (`NUMBERING_RANGE_WARN_DAYS`,
+    /// `NUMBERING_RANGE_WARN_REMAINING`). They do not make the instance unready.
+    pub warnings: Vec<ReadinessWarning>,
+}
+
+/// Something an operator should act on before it stops invoicing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadinessWarning {
+    /// `numbering_range_expired`, `numbering_range_used_up`, `numbering_range_expires_soon` or
+    /// `numbering_range_running_out`.
+    #[schema(example = "numbering_range_expires_soon")]
+    pub code: &'static str,
+    /// What is wrong, naming the range.
+    #[schema(example = "El rango de numeración SETP (id 8) vence el 2026-12-20 (en 19 días)")]
+    pub message: String,
+    #[schema(example = 8)]
+    pub numbering_range_id: i64,
+    #[schema(example = "SETP")]
+    pub prefix: String,
 }
 
 /// Liveness: the process answers.
@@ -50,8 +69,9 @@ pub async fn health() -> Json<HealthResponse> {
     ))]
 pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = state.health.readiness().await;
+    let ready = readiness.is_ready();
     let body = ReadinessResponse {
-        status: if readiness.is_ready() { "ok" } else { "unavailable" },
+        status: if ready { "ok" } else { "unavailable" },
         database: match readiness.database {
             DatabaseHealth::Ok => "ok",
             DatabaseHealth::Unreachable => "unreachable",
@@ -63,8 +83,18 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             CircuitState::HalfOpen => "half_open",
         },
         factus_api_version: readiness.factus_api_version.as_str(),
+        warnings: readiness
+            .warnings
+            .into_iter()
+            .map(|warning| ReadinessWarning {
+                code: warning.problem.as_str(),
+                message: warning.message,
+                numbering_range_id: warning.range_id,
+                prefix: warning.prefix,
+            })
+            .collect(),
     };
-    let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 

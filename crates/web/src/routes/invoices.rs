@@ -251,14 +251,7 @@ pub(crate) async fn email_document(
     body: &Value,
 ) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
     let CurrentUser(user) = user?;
-    let (access, (email, pdf)) = match (access, read_send_email(body)) {
-        (Ok(access), Ok(request)) => (access, request),
-        (access, request) => {
-            let mut errors: Vec<FieldError> = access.err().into_iter().collect();
-            errors.extend(request.err().unwrap_or_default());
-            return Err(ApiError::Validation(errors));
-        }
-    };
+    let (access, (email, pdf)) = crate::factus::with_body(access, read_send_email(body))?;
     let answer = state.invoices.send_email(&user, &access, kind, number, &email, pdf).await?;
     Ok(Json(ApiResponse::ok("Correo enviado exitosamente", answer.into())))
 }

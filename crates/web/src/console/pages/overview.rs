@@ -187,6 +187,7 @@ mod tests {
             resolution_number: None,
             technical_key: None,
             is_active: true,
+            ..NumberingRange::default()
         }
     }
 
