@@ -129,7 +129,10 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
                             tracing::debug!(active, warnings = warnings.len(), "numbering ranges checked");
                         }
                         Err(error) => {
-                            tracing::warn!(error = format!("{error:#}"), "could not read the numbering ranges from Factus")
+                            tracing::warn!(
+                                error = format!("{error:#}"),
+                                "could not read the numbering ranges from Factus"
+                            )
                         }
                     }
                 }
