@@ -136,8 +136,12 @@ texts! {
     No => "no", "no";
     NoServerSession => "El servidor no tiene sesión propia con Factus (FACTUS_USERNAME/FACTUS_PASSWORD): la consola no puede consultar Factus.", "The server has no Factus session of its own (FACTUS_USERNAME/FACTUS_PASSWORD): the console cannot ask Factus.";
     NumberingRanges => "Rangos de numeración", "Numbering ranges";
-    RangesRunningOut => "Rangos a punto de agotarse", "Ranges close to running out";
-    NoRangeRunningOut => "Ningún rango activo está por agotarse.", "No active range is close to running out.";
+    RangesRunningOut => "Rangos de numeración con problemas", "Numbering ranges with problems";
+    NoRangeRunningOut => "Ningún rango activo está vencido, agotado, por vencer o por agotarse.", "No active range is expired, used up, about to expire or running out.";
+    RangeExpired => "vencido", "expired";
+    RangeUsedUp => "agotado", "used up";
+    RangeExpiresSoon => "vence pronto", "expires soon";
+    RangeRunningOut => "por agotarse", "running out";
     Prefix => "Prefijo", "Prefix";
     Document => "Documento", "Document";
     Remaining => "Quedan", "Remaining";

@@ -4,9 +4,10 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use factus_application::clock;
-use factus_application::factus::{CircuitState, NumberingRange};
+use factus_application::factus::CircuitState;
 use factus_application::issuance::LedgerTally;
 use factus_application::ledger::{DocumentKind, LedgerState};
+use factus_application::numbering_ranges::RangeProblem;
 use maud::{Markup, html};
 
 use super::{badge, factus_access};
@@ -16,23 +17,6 @@ use crate::console::i18n::{Lang, T, kind_text};
 use crate::console::page::{Nav, Page, error_page};
 use crate::console::session::{BASE, Session};
 use crate::error::ApiError;
-
-/// A range is close to running out when fewer than this share of its numbers are left…
-const LOW_SHARE_PERCENT: i64 = 10;
-/// …or fewer than this many.
-const LOW_COUNT: i64 = 100;
-
-/// How many numbers an active range has left, when Factus says enough to tell.
-fn remaining(range: &NumberingRange) -> Option<i64> {
-    let (to, current) = (range.to?, range.current?);
-    Some((to - current + 1).max(0))
-}
-
-fn running_out(range: &NumberingRange) -> bool {
-    let (Some(left), Some(from), Some(to)) = (remaining(range), range.from, range.to) else { return false };
-    let size = (to - from + 1).max(1);
-    range.is_active && (left < LOW_COUNT || left * 100 < size * LOW_SHARE_PERCENT)
-}
 
 fn tally_table(lang: Lang, caption: &str, tally: &LedgerTally, from: &str) -> Markup {
     let kinds: Vec<DocumentKind> = DocumentKind::ALL
@@ -67,6 +51,15 @@ fn tally_table(lang: Lang, caption: &str, tally: &LedgerTally, from: &str) -> Ma
     }
 }
 
+fn problem_text(problem: RangeProblem) -> T {
+    match problem {
+        RangeProblem::Expired => T::RangeExpired,
+        RangeProblem::UsedUp => T::RangeUsedUp,
+        RangeProblem::ExpiresSoon => T::RangeExpiresSoon,
+        RangeProblem::RunningOut => T::RangeRunningOut,
+    }
+}
+
 /// Documents of every kind in `state`.
 fn attention(tally: &LedgerTally, state: LedgerState) -> u64 {
     DocumentKind::ALL.iter().map(|kind| tally.get(*kind, state)).sum()
@@ -89,7 +82,10 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
     };
     let access = factus_access(&state);
     let ranges = match &access {
-        Some(access) => Some(state.app.lookups.numbering_ranges(access).await),
+        // Reading the ranges shows them to the watch, whose warnings are the readiness probe's.
+        Some(access) => Some(
+            state.app.numbering_ranges.refresh(access).await.map(|_| state.app.numbering_ranges.watch().warnings()),
+        ),
         None => None,
     };
     let circuit = state.app.factus_status.circuit_state();
@@ -142,23 +138,22 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
                 @match &ranges {
                     None => p class="hint" { (lang.t(T::NoServerSession)) },
                     Some(Err(failure)) => p class="notice error" { (lang.t(T::RangesUnavailable)) ": " (failure.to_string()) },
-                    Some(Ok(ranges)) => {
-                        @let low: Vec<&NumberingRange> = ranges.iter().filter(|range| running_out(range)).collect();
-                        @if low.is_empty() {
+                    Some(Ok(warnings)) => {
+                        @if warnings.is_empty() {
                             p { (lang.t(T::NoRangeRunningOut)) }
                         } @else {
                             table {
                                 thead { tr {
                                     th scope="col" { (lang.t(T::Prefix)) }
-                                    th scope="col" { (lang.t(T::Document)) }
-                                    th scope="col" { (lang.t(T::Remaining)) }
+                                    th scope="col" { (lang.t(T::Status)) }
+                                    th scope="col" { (lang.t(T::Why)) }
                                 } }
                                 tbody {
-                                    @for range in low {
+                                    @for warning in warnings {
                                         tr {
-                                            td { (range.prefix) }
-                                            td { (range.document) }
-                                            td class="num" { (remaining(range).unwrap_or_default()) }
+                                            td { (warning.prefix) }
+                                            td { span class="badge wrap rejected" { (lang.t(problem_text(warning.problem))) } }
+                                            td { (warning.message) }
                                         }
                                     }
                                 }
@@ -170,40 +165,4 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
         }
     };
     Page::new(&session, Nav::Overview, lang.t(T::Overview), body).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn range(from: i64, to: i64, current: i64) -> NumberingRange {
-        NumberingRange {
-            id: 1,
-            document: "Factura de Venta".into(),
-            prefix: "SETP".into(),
-            from: Some(from),
-            to: Some(to),
-            current: Some(current),
-            resolution_number: None,
-            technical_key: None,
-            is_active: true,
-            ..NumberingRange::default()
-        }
-    }
-
-    #[test]
-    fn a_range_runs_out_under_a_tenth_or_a_hundred_numbers_left() {
-        assert!(!running_out(&range(1, 10_000, 1)));
-        assert!(running_out(&range(1, 10_000, 9_950)));
-        assert!(running_out(&range(1, 1_000_000, 950_000)));
-        assert!(!running_out(&range(1, 1_000_000, 800_000)));
-        assert_eq!(remaining(&range(1, 100, 101)), Some(0));
-    }
-
-    #[test]
-    fn an_inactive_range_is_not_reported() {
-        let mut low = range(1, 10_000, 9_990);
-        low.is_active = false;
-        assert!(!running_out(&low));
-    }
 }
