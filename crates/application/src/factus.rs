@@ -165,6 +165,13 @@ pub enum FactusError {
     /// edge answers 503.
     #[error("Factus no está disponible")]
     CircuitOpen,
+    /// The account's budget of Factus calls (`FACTUS_RATE_LIMIT` per `FACTUS_RATE_WINDOW_SECS`,
+    /// shared by every instance) had no slot for the call within its wait; nothing was sent. The
+    /// edge answers 503 with `Retry-After`; a create is queued instead.
+    #[error(
+        "Factus está ocupado: se alcanzó el límite de solicitudes por minuto; intente de nuevo en {retry_after_secs} s"
+    )]
+    Busy { retry_after_secs: u64 },
     /// Factus answered 2xx with a body of an unexpected shape. The reference answers 400 with the
     /// endpoint's prefix, and so does the edge.
     #[error("{message}")]
@@ -203,6 +210,7 @@ impl FactusError {
             Self::Rejected { .. }
             | Self::DianRejected { .. }
             | Self::CircuitOpen
+            | Self::Busy { .. }
             | Self::InvalidResponse { .. }
             | Self::MissingCredentials
             | Self::Unexpected(_) => false,

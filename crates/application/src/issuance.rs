@@ -551,6 +551,7 @@ impl InvoiceIssuance {
             }
             Err(
                 error @ (FactusError::CircuitOpen
+                | FactusError::Busy { .. }
                 | FactusError::MissingCredentials
                 | FactusError::Unavailable { request_sent: false, .. }),
             ) => self.not_sent(&entry, error).await,

@@ -16,7 +16,7 @@ use factus_application::ledger::DocumentKind;
 use factus_application::numbering_ranges::{NewNumberingRange, NumberingRangeFilter};
 use factus_domain::invoice::Invoice;
 use factus_infrastructure::factus::{
-    ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RetryPolicy,
+    ApiVersionSetting, BreakerPolicy, FactusGateway, FactusGatewayConfig, RatePolicy, RetryPolicy,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -755,19 +755,74 @@ async fn a_429_is_retried_after_the_retry_after_it_names() {
 }
 
 #[tokio::test]
-async fn a_retry_after_beyond_the_deadline_is_not_waited_for() {
+async fn a_retry_after_beyond_the_reads_wait_answers_busy_without_calling_again() {
     let server = MockServer::start().await;
     Mock::given(path("/v1/bills/show/SETP1"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "60"))
         .expect(1)
         .mount(&server)
         .await;
+    let mut config = config(&server.uri());
+    config.rate.read_wait = Duration::from_millis(500);
 
     let started = Instant::now();
-    let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
+    let error = FactusGateway::new(config)
+        .expect("valid config")
+        .show_bill(&client(), DocumentKind::Invoice, "SETP1")
+        .await
+        .unwrap_err();
 
-    assert_eq!(rejected(&error).0, 429);
-    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(matches!(error, FactusError::Busy { retry_after_secs } if retry_after_secs >= 59), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_create_refused_with_429_is_sent_again_once_the_window_allows() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/bills/validate"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/v1/bills/validate")).respond_with(ok_json(created_json())).mount(&server).await;
+
+    let started = Instant::now();
+    let issued = gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await;
+
+    assert!(issued.is_ok(), "{issued:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_budget_never_sends_more_than_the_limit_in_a_window() {
+    let server = MockServer::start().await;
+    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
+    let mut config = config(&server.uri());
+    config.rate = RatePolicy::new(3, Duration::from_secs(1), Duration::from_secs(5));
+    config.rate.read_wait = Duration::from_secs(5);
+    let gateway = std::sync::Arc::new(FactusGateway::new(config).expect("valid config"));
+
+    let started = Instant::now();
+    let calls: Vec<_> = (0..7)
+        .map(|_| {
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.map(|_| Instant::now())
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for call in calls {
+        answered.push(call.await.expect("task").expect("every call is answered") - started);
+    }
+    answered.sort();
+
+    assert_eq!(requests(&server).await.len(), 7);
+    // 3 at once, 3 a window later, 1 two windows later.
+    assert!(answered[3] >= Duration::from_secs(1), "{answered:?}");
+    assert!(answered[6] >= Duration::from_secs(2), "{answered:?}");
 }
 
 #[tokio::test]
@@ -942,8 +997,11 @@ async fn a_hundred_calls_with_an_expired_token_cause_one_refresh() {
         .expect(100)
         .mount(&server)
         .await;
-    let gateway = Arc::new(FactusGateway::new(with_session(config(&server.uri()))).expect("config"));
-    gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("first call logs in");
+    let error = FactusGateway::new(config)
+        .expect("valid config")
+        .show_bill(&client(), DocumentKind::Invoice, "SETP1")
+        .await
+        .unwrap_err();
     // The token lives 1 s; with a 60 s margin it is renewed at half its life.
     tokio::time::sleep(Duration::from_millis(600)).await;
 

@@ -204,12 +204,14 @@ async fn count_request(State(app): State<Arc<App>>, request: Request, next: Next
     let route = format!("{} {}", request.method(), route);
     app.store.count_request(route.clone());
     let (method, path) = (request.method().to_string(), request.uri().path().to_owned());
+    let at_ms = LoggedRequest::now_ms();
     let response = next.run(request).await;
     lock(&app.store.request_log).push(LoggedRequest {
         method,
         path,
         route: Some(route),
         status: response.status().as_u16(),
+        at_ms,
     });
     response
 }
@@ -220,6 +222,7 @@ fn log(app: &App, request: &Request, route: Option<String>, response: &Response)
         path: request.uri().path().to_owned(),
         route,
         status: response.status().as_u16(),
+        at_ms: LoggedRequest::now_ms(),
     });
 }
 

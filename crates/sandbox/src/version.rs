@@ -82,6 +82,16 @@ pub(crate) struct LoggedRequest {
     /// routes.
     pub route: Option<String>,
     pub status: u16,
+    /// When the request arrived, in milliseconds since the Unix epoch: lets a test check how many
+    /// calls fell in any window.
+    pub at_ms: i64,
+}
+
+impl LoggedRequest {
+    /// Milliseconds since the Unix epoch, now.
+    pub fn now_ms() -> i64 {
+        i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
 }
 
 /// The last [`RequestLog::CAPACITY`] answered requests, oldest first.
@@ -165,7 +175,7 @@ mod tests {
     fn the_log_keeps_the_newest_entries_and_counts_the_dropped_ones() {
         let mut log = RequestLog::default();
         for i in 0..RequestLog::CAPACITY + 2 {
-            log.push(LoggedRequest { method: "GET".into(), path: format!("/{i}"), route: None, status: 200 });
+            log.push(LoggedRequest { method: "GET".into(), path: format!("/{i}"), route: None, status: 200, at_ms: 0 });
         }
         let json = log.to_json();
         assert_eq!(json["dropped"], 2);

@@ -21,9 +21,9 @@ use factus_application::numbering_ranges::{NumberingRangeService, NumberingRange
 use factus_application::users::UserAdmin;
 use factus_application::webhooks::{WebhookPolicy, WebhookService};
 use factus_domain::user::NewPassword;
-use factus_infrastructure::db::Database;
+use factus_infrastructure::db::{Database, SqlBudgetStore};
 use factus_infrastructure::factus::{
-    BreakerPolicy, CachedLookups, FactusGateway, FactusGatewayConfig, LookupCacheTtl, RetryPolicy,
+    BreakerPolicy, CachedLookups, FactusGateway, FactusGatewayConfig, LookupCacheTtl, RatePolicy, RetryPolicy,
 };
 use factus_infrastructure::jwt::JwtTokenService;
 use factus_infrastructure::password::Argon2Hasher;
@@ -73,11 +73,6 @@ pub struct BuildOptions {
 /// When the database cannot be reached or migrated, or a component cannot be built.
 pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<Application> {
     let simulator = if options.simulate_factus { Some(Simulator::start().await?) } else { None };
-    let gateway = Arc::new(
-        FactusGateway::new(gateway_config(config, simulator.as_ref()))
-            .context("could not set up the Factus gateway")?,
-    );
-
     let database = Database::connect_with(
         config.database_url.as_str(),
         config.database_max_connections,
@@ -86,6 +81,9 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
     .await
     .context("could not connect to the database (DATABASE_URL)")?;
     database.migrate().await.context("could not run database migrations")?;
+    let mut gateway_config = gateway_config(config, simulator.as_ref());
+    gateway_config.budget_store = Some(Arc::new(SqlBudgetStore::new(database.clone())));
+    let gateway = Arc::new(FactusGateway::new(gateway_config).context("could not set up the Factus gateway")?);
 
     let users = database.user_store();
     let hasher = Arc::new(Argon2Hasher::new().context("could not set up password hashing")?);
@@ -266,6 +264,7 @@ fn gateway_config(config: &Config, simulator: Option<&Simulator>) -> FactusGatew
     gateway = gateway.with_request_timeout(factus.timeout).with_api_version(factus.api_version);
     gateway.connect_timeout = factus.connect_timeout.min(factus.timeout);
     gateway.retry = RetryPolicy { max_attempts: factus.retry_max_attempts, ..RetryPolicy::default() };
+    gateway.rate = RatePolicy::new(factus.rate_limit, factus.rate_window, factus.queue_wait);
     gateway.breaker = BreakerPolicy {
         consecutive_failures: factus.breaker_consecutive_failures,
         failure_rate_percent: factus.breaker_failure_rate_percent,

@@ -52,6 +52,14 @@ pub struct FactusSettings {
     /// `FACTUS_API_VERSION`: `v1`, `v2` or `auto` (default): start on v1 and move to v2 the first
     /// time Factus answers that the account does not have v1 (or the other way round).
     pub api_version: ApiVersionSetting,
+    /// `FACTUS_RATE_LIMIT` (default 80): Factus calls per window for the account, all instances
+    /// together.
+    pub rate_limit: u32,
+    /// `FACTUS_RATE_WINDOW_SECS` (default 60).
+    pub rate_window: Duration,
+    /// `FACTUS_QUEUE_WAIT_SECS` (default 10): how long a create waits for the budget before it is
+    /// queued (202).
+    pub queue_wait: Duration,
 }
 
 /// The exactly-once ledger's background reconciliation.
@@ -343,6 +351,17 @@ impl Config {
                     Some(text) => ApiVersionSetting::parse(&text)
                         .ok_or_else(|| error("FACTUS_API_VERSION", format!("must be v1, v2 or auto (got '{text}')")))?,
                 },
+                rate_limit: positive("FACTUS_RATE_LIMIT", get("FACTUS_RATE_LIMIT"), 80)?,
+                rate_window: Duration::from_secs(positive(
+                    "FACTUS_RATE_WINDOW_SECS",
+                    get("FACTUS_RATE_WINDOW_SECS"),
+                    60,
+                )?),
+                queue_wait: Duration::from_secs(non_negative(
+                    "FACTUS_QUEUE_WAIT_SECS",
+                    get("FACTUS_QUEUE_WAIT_SECS"),
+                    10,
+                )?),
             },
             ledger: LedgerSettings {
                 reconcile_interval: Duration::from_secs(positive(

@@ -16,6 +16,8 @@
 //! - [`webhooks`]: the webhook outbox ([`SqlWebhookStore`]), and [`document_files`]: validated
 //!   documents' PDF and XML ([`SqlDocumentFileStore`]); one set of statements for both backends
 //!   (`on_pool!`).
+//! - [`budget`]: the Factus call budget shared by every instance ([`SqlBudgetStore`]), one set of
+//!   statements for both backends.
 //!
 //! Each adapter is written once, as a macro in the shared module (`users`, `ledger`,
 //! `api_keys`) that a backend module invokes with what differs: the SQL is the same text on both
@@ -61,6 +63,7 @@ macro_rules! on_pool {
 mod api_keys;
 pub mod api_keys_postgres;
 pub mod api_keys_sqlite;
+pub mod budget;
 pub mod document_files;
 mod ledger;
 pub mod ledger_postgres;
@@ -88,6 +91,7 @@ use uuid::Uuid;
 
 pub use self::api_keys_postgres::PgApiKeyStore;
 pub use self::api_keys_sqlite::SqliteApiKeyStore;
+pub use self::budget::SqlBudgetStore;
 pub use self::document_files::SqlDocumentFileStore;
 pub use self::ledger_postgres::PgLedgerStore;
 pub use self::ledger_sqlite::SqliteLedgerStore;

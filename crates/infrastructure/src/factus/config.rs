@@ -1,9 +1,12 @@
 //! What the Factus gateway needs to know: where Factus is, our OAuth client, the optional server
 //! session, timeouts, and the retry and circuit-breaker policies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+
+use super::budget::{BudgetPolicy, BudgetStore};
 
 use super::version::ApiVersionSetting;
 
@@ -33,6 +36,36 @@ pub struct FactusGatewayConfig {
     pub token_refresh_margin: Duration,
     /// `FACTUS_API_VERSION` (default `auto`): which Factus API version calls go to.
     pub api_version: ApiVersionSetting,
+    /// `FACTUS_RATE_LIMIT`, `FACTUS_RATE_WINDOW_SECS` and how long calls wait for a slot.
+    pub rate: RatePolicy,
+    /// Where the budget is shared with the other instances (the database); `None` counts this
+    /// process alone.
+    pub budget_store: Option<Arc<dyn BudgetStore>>,
+}
+
+/// The budget of Factus calls and how long a call waits for a slot of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatePolicy {
+    pub budget: BudgetPolicy,
+    /// How long a create waits for a slot before the gateway gives up on it (`Busy`; the ledger
+    /// then queues it): `FACTUS_QUEUE_WAIT_SECS`, default 10 s.
+    pub create_wait: Duration,
+    /// How long a read waits: a window, by default, within which its reserved share frees a slot.
+    pub read_wait: Duration,
+}
+
+impl RatePolicy {
+    /// `limit` calls per `window`; reads wait up to a window, creates `create_wait`.
+    #[must_use]
+    pub fn new(limit: u32, window: Duration, create_wait: Duration) -> Self {
+        Self { budget: BudgetPolicy::new(limit, window), create_wait, read_wait: window }
+    }
+}
+
+impl Default for RatePolicy {
+    fn default() -> Self {
+        Self::new(80, Duration::from_secs(60), Duration::from_secs(10))
+    }
 }
 
 impl FactusGatewayConfig {
@@ -56,6 +89,8 @@ impl FactusGatewayConfig {
             breaker: BreakerPolicy::default(),
             token_refresh_margin: Duration::from_secs(60),
             api_version: ApiVersionSetting::Auto,
+            rate: RatePolicy::default(),
+            budget_store: None,
         }
     }
 

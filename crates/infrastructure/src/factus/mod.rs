@@ -9,6 +9,8 @@
 //! - [`config`]: [`FactusGatewayConfig`] and the retry and breaker policies.
 //! - `transport`: one resilient exchange — deadline, retries of idempotent calls, breaker, metrics.
 //! - `breaker`, `retry`: the circuit breaker and the backoff.
+//! - [`budget`]: the account's budget of Factus calls (`FACTUS_RATE_LIMIT` per
+//!   `FACTUS_RATE_WINDOW_SECS`), shared by every instance through the database.
 //! - `oauth`, `session`: the two OAuth grants and the server-managed session.
 //! - `messages`: Factus error bodies → the reference's messages.
 //! - `responses`: Factus 2xx bodies → the application's types.
@@ -33,6 +35,7 @@
 //! `factus_upstream_retries_total{endpoint}`, and the gauge `factus_circuit_state`.
 
 mod breaker;
+pub mod budget;
 pub mod cache;
 pub mod config;
 mod messages;
@@ -64,8 +67,9 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+pub use budget::{BudgetPolicy, BudgetStore, arrived_at};
 pub use cache::{CachedLookups, LookupCacheTtl};
-pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RetryPolicy, default_user_agent};
+pub use config::{BreakerPolicy, FactusCredentials, FactusGatewayConfig, RatePolicy, RetryPolicy, default_user_agent};
 pub use version::ApiVersionSetting;
 
 use messages::{bill_error_message, body_excerpt, dian_rules, payload_excerpt};

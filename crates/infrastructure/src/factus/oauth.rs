@@ -7,10 +7,10 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::messages::{body_excerpt, oauth_error_message};
 use super::responses;
-use super::transport::{Body, Endpoint, Reply, Request, Transport, form_encode};
+use super::transport::{Body, Endpoint, Reply, Request, TOKEN_ENDPOINT, Transport, form_encode};
 
 /// Both grants change nothing a retry could duplicate, so they are retried like reads.
-const TOKEN: Endpoint = Endpoint { name: "oauth_token", idempotent: true };
+const TOKEN: Endpoint = Endpoint { name: TOKEN_ENDPOINT, idempotent: true };
 
 /// Our OAuth client at Factus.
 #[derive(Debug)]

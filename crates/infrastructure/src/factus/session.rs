@@ -74,6 +74,7 @@ struct State {
 #[derive(Debug, Clone)]
 enum SharedFailure {
     CircuitOpen,
+    Busy(u64),
     Unavailable(String),
 }
 
@@ -81,6 +82,7 @@ impl SharedFailure {
     fn of(error: &FactusError) -> Self {
         match error {
             FactusError::CircuitOpen => Self::CircuitOpen,
+            FactusError::Busy { retry_after_secs } => Self::Busy(*retry_after_secs),
             FactusError::Unavailable { message, .. } => Self::Unavailable(message.clone()),
             _ => Self::Unavailable("La sesión de Factus del servidor no está disponible".to_owned()),
         }
@@ -89,6 +91,7 @@ impl SharedFailure {
     fn error(&self) -> FactusError {
         match self {
             Self::CircuitOpen => FactusError::CircuitOpen,
+            Self::Busy(retry_after_secs) => FactusError::Busy { retry_after_secs: *retry_after_secs },
             Self::Unavailable(message) => FactusError::Unavailable { message: message.clone(), request_sent: false },
         }
     }
@@ -205,6 +208,9 @@ fn session_failure(error: FactusError) -> FactusError {
             message: format!("Factus respondió de forma inesperada al iniciar la sesión del servidor: {message}"),
             request_sent: false,
         },
-        other @ (FactusError::CircuitOpen | FactusError::MissingCredentials | FactusError::Unexpected(_)) => other,
+        other @ (FactusError::CircuitOpen
+        | FactusError::Busy { .. }
+        | FactusError::MissingCredentials
+        | FactusError::Unexpected(_)) => other,
     }
 }

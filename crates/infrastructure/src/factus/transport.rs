@@ -5,17 +5,19 @@
 //! for the caller is left to the gateway, which knows the endpoint and the session.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use factus_application::error_chain;
-use factus_application::factus::FactusError;
+use factus_application::factus::{CircuitState, FactusError};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::FactusConfigError;
 use super::breaker::CircuitBreaker;
-use super::config::{FactusGatewayConfig, RetryPolicy};
+use super::budget::{self, Budget, CallClass};
+use super::config::{FactusGatewayConfig, RatePolicy, RetryPolicy};
 use super::retry;
 
 /// The text of a connection failure: httpx's, which the reference shows to its clients.
@@ -30,6 +32,17 @@ pub(crate) struct Endpoint {
     pub(crate) name: &'static str,
     /// Whether a failed attempt may be repeated: only for calls that change nothing at Factus.
     pub(crate) idempotent: bool,
+}
+
+/// The metrics name of the token grants (`oauth.rs`).
+pub(crate) const TOKEN_ENDPOINT: &str = "oauth_token";
+
+impl Endpoint {
+    /// Which share of the budget the call draws from: writes go first, and so do token grants,
+    /// which every other call of the session waits for.
+    pub(crate) fn class(self) -> CallClass {
+        if self.idempotent && self.name != TOKEN_ENDPOINT { CallClass::Read } else { CallClass::Create }
+    }
 }
 
 /// A request body, encoded once and resent as-is on retries.
@@ -80,7 +93,14 @@ pub(crate) struct Transport {
     request_timeout: Duration,
     retry: RetryPolicy,
     breaker: CircuitBreaker,
+    budget: Budget,
+    rate: RatePolicy,
 }
+
+/// How many times one call is sent again after Factus' 429 before the caller gets `Busy`: each
+/// time the budget first waits for the window Factus named, so this only ends a loop with a
+/// Factus whose count never agrees with ours.
+const MAX_RATE_LIMITED: u32 = 5;
 
 impl Transport {
     pub(crate) fn new(config: &FactusGatewayConfig) -> Result<Self, FactusConfigError> {
@@ -100,12 +120,24 @@ impl Transport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(FactusConfigError::Client)?;
+        // Factus counts per account: the server session's user, else (clients' own tokens, whose
+        // user the gateway does not know) everything sent with our OAuth client.
+        let account = config.server_credentials.as_ref().map_or_else(
+            || format!("client:{}", config.client_id),
+            |credentials| format!("user:{}", credentials.username),
+        );
+        let budget = match &config.budget_store {
+            Some(store) => Budget::new(account, config.rate.budget, Arc::clone(store)),
+            None => Budget::local(account, config.rate.budget),
+        };
         Ok(Self {
             client,
             base,
             request_timeout: config.request_timeout,
             retry: config.retry,
             breaker: CircuitBreaker::new(config.breaker),
+            budget,
+            rate: config.rate,
         })
     }
 
@@ -133,44 +165,89 @@ impl Transport {
         Ok(url)
     }
 
-    /// Sends the request within the call's deadline: through the breaker, retrying idempotent
-    /// calls after connection errors, 429 and 5xx (honouring `Retry-After`) while the deadline
-    /// allows. Any HTTP status comes back as a [`Reply`].
+    /// Sends the request within the call's deadline: after taking a slot of the budget, through
+    /// the breaker, retrying idempotent calls after connection errors and 5xx (honouring
+    /// `Retry-After`) while the deadline allows. Factus' 429 is never returned: the call waits
+    /// for the window and goes again (any call: the throttle refuses before the endpoint acts).
+    /// Any other HTTP status comes back as a [`Reply`].
     ///
     /// # Errors
-    /// `CircuitOpen` without sending anything; `Timeout`; `Unavailable` when no answer came;
-    /// `Unexpected` when the request could not even be built.
+    /// `Busy` when the budget had no slot within the class's wait, `CircuitOpen`, both without
+    /// sending anything; `Timeout`; `Unavailable` when no answer came; `Unexpected` when the
+    /// request could not even be built.
     pub(crate) async fn send(&self, request: &Request<'_>) -> Result<Reply, FactusError> {
-        let deadline = Instant::now() + self.request_timeout;
+        let class = request.endpoint.class();
+        let ticket = budget::ticket();
+        let budget_wait = match class {
+            CallClass::Create => self.rate.create_wait,
+            CallClass::Read => self.rate.read_wait,
+        };
         let max_attempts = if request.endpoint.idempotent { self.retry.max_attempts.max(1) } else { 1 };
         let endpoint = request.endpoint.name;
         let mut attempt = 1;
+        let mut rate_limited = 0;
+        // The call's deadline runs from its first slot: waiting for the budget is not Factus
+        // being slow.
+        let mut deadline = None;
         // The outcome of the attempt before a retry: what the caller gets if the retry cannot
         // happen after all (the breaker opened meanwhile), rather than a misleading error.
         let mut previous = None;
         loop {
+            if self.breaker.state() == CircuitState::Open {
+                count(endpoint, "circuit_open");
+                return previous.unwrap_or(Err(FactusError::CircuitOpen)).map(into_reply);
+            }
+            let slot = match self.budget.take(class, ticket, Instant::now() + budget_wait).await {
+                Ok(slot) => slot,
+                Err(spent) => {
+                    count(endpoint, "budget_spent");
+                    let busy = FactusError::Busy { retry_after_secs: spent.retry_after.as_secs().max(1) };
+                    return previous.unwrap_or(Err(busy)).map(into_reply);
+                }
+            };
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.request_timeout);
             let Some(permit) = self.breaker.acquire() else {
+                self.budget.answered(slot, None, None).await;
                 count(endpoint, "circuit_open");
                 return previous.unwrap_or(Err(FactusError::CircuitOpen)).map(into_reply);
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 drop(permit);
+                self.budget.answered(slot, None, None).await;
                 count(endpoint, "timeout");
                 return previous.unwrap_or(Err(FactusError::Timeout)).map(into_reply);
             }
 
             let outcome = self.attempt(request, remaining).await;
+            let headers = outcome.as_ref().ok().map(|(_, headers, _)| headers);
+            let limited = outcome.as_ref().ok().filter(|(status, _, _)| *status == StatusCode::TOO_MANY_REQUESTS);
+            let factus_wait = limited.map(|(_, headers, _)| {
+                retry::retry_after(headers).unwrap_or(self.rate.budget.window).max(Duration::from_millis(100))
+            });
+            self.budget.answered(slot, headers, factus_wait).await;
+            if let Some(wait) = factus_wait {
+                // Factus' throttle refuses before the endpoint runs (docs/factus.md §8.5): the call
+                // did nothing, even a create, and goes again once the window Factus named is over.
+                // The budget now holds no slot until then, so the wait happens there.
+                drop(permit);
+                count(endpoint, "rate_limited");
+                rate_limited += 1;
+                tracing::info!(
+                    endpoint,
+                    wait_ms = wait.as_millis(),
+                    "factus: rate limited; sending again when the window allows"
+                );
+                if rate_limited > MAX_RATE_LIMITED {
+                    let busy = FactusError::Busy { retry_after_secs: wait.as_secs().max(1) };
+                    return Err(busy);
+                }
+                continue;
+            }
             let (transient, wait_hint) = match &outcome {
                 Ok((status, headers, _)) if status.is_server_error() => {
                     permit.failure();
                     count(endpoint, "server_error");
-                    (true, retry::retry_after(headers))
-                }
-                Ok((status, headers, _)) if *status == StatusCode::TOO_MANY_REQUESTS => {
-                    // Rate limiting is Factus working as intended: not a breaker failure.
-                    permit.success();
-                    count(endpoint, "rate_limited");
                     (true, retry::retry_after(headers))
                 }
                 Ok((status, _, _)) => {

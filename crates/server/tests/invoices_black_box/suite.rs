@@ -158,6 +158,9 @@ impl TestApp {
             // The breaker has its own test; elsewhere it must not turn one failure into another.
             ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
             ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
+            // Likewise the budget of Factus calls (tests/rate_budget.rs): no suite here makes 80
+            // calls a minute on purpose.
+            ("FACTUS_RATE_LIMIT", "1000000".to_owned()),
         ]);
         if options.mode == Mode::ServerSession {
             variables.insert("FACTUS_USERNAME", DEFAULT_USERNAME.to_owned());
@@ -1465,30 +1468,31 @@ async fn a_create_that_fails_with_a_5xx_is_never_retried() {
     assert_eq!(app.upstream_count("POST /v1/bills/validate").await, 1);
 }
 
-/// Factus' own rate limit (80 requests a minute per account) is not the client's mistake: a 503 it
-/// can retry, not a 400 that reads as "fix your request".
+/// Factus' own rate limit (80 requests a minute per account) is never shown to the client: the
+/// gateway waits for the window Factus names (`Retry-After`, 1 s here) and sends again.
 #[tokio::test]
-async fn a_factus_rate_limit_that_outlasts_the_retries_is_a_503() {
+async fn a_factus_rate_limit_is_waited_out_and_never_shown_to_the_client() {
     let app = TestApp::start(Mode::ClientToken).await;
-    app.fault(json!({ "kind": "rate_limit", "method": "GET", "path": "/v1/numbering-ranges", "times": 3 })).await;
+    app.fault(json!({ "kind": "rate_limit", "method": "GET", "path": "/v1/numbering-ranges", "times": 2 })).await;
 
-    let reply = app.get("/lookups/numbering-ranges").await;
+    let started = std::time::Instant::now();
+    app.get("/lookups/numbering-ranges").await.ok("Rangos de numeración obtenidos exitosamente");
 
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
-    assert_eq!(app.upstream_count("GET /v1/numbering-ranges").await, 3, "three attempts, then it gives up");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2), "waited {:?}", started.elapsed());
+    assert_eq!(app.upstream_count("GET /v1/numbering-ranges").await, 3, "two refused, then answered");
 }
 
+/// A 429 proves Factus' throttle turned the create away before it did anything: it is sent again,
+/// and issued once.
 #[tokio::test]
-async fn a_create_turned_away_by_the_factus_rate_limit_is_a_503_and_a_retry_issues_it() {
+async fn a_create_turned_away_by_the_factus_rate_limit_is_sent_again_and_issued_once() {
     let app = TestApp::start(Mode::ClientToken).await;
     app.fault(json!({ "kind": "rate_limit", "method": "POST", "path": "/v1/bills/validate", "times": 1 })).await;
     let invoice = valid_invoice("FAC-429");
 
-    let first = app.create(&invoice).await;
-    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE, "{}", first.text);
-    let second = app.create(&invoice).await;
+    app.create(&invoice).await.ok("Factura creada exitosamente");
 
-    second.ok("Factura creada exitosamente");
+    assert_eq!(app.upstream_count("POST /v1/bills/validate").await, 2);
     assert_eq!(app.upstream_bills().await.as_array().map(Vec::len), Some(1));
 }
 

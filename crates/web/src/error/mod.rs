@@ -219,6 +219,9 @@ impl From<FactusFailure> for ApiError {
                 Self::detail(StatusCode::BAD_REQUEST, detail)
             }
             FactusError::Timeout => Self::detail(StatusCode::GATEWAY_TIMEOUT, detail),
+            // The gateway's own share of Factus' rate limit ran out: never Factus' 429.
+            FactusError::Busy { retry_after_secs } => Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail)
+                .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs)),
             // The edge checks for a server session before asking for it; answer as for a missing
             // header, which is what the client can fix.
             FactusError::MissingCredentials => Self::invalid(missing_factus_token()),

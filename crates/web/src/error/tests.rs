@@ -70,6 +70,7 @@ fn factus_variant(error: &FactusError) -> &'static str {
         FactusError::Unavailable { .. } => "FactusError::Unavailable",
         FactusError::Timeout => "FactusError::Timeout",
         FactusError::CircuitOpen => "FactusError::CircuitOpen",
+        FactusError::Busy { .. } => "FactusError::Busy",
         FactusError::InvalidResponse { .. } => "FactusError::InvalidResponse",
         FactusError::MissingCredentials => "FactusError::MissingCredentials",
         FactusError::Unexpected(_) => "FactusError::Unexpected",
@@ -259,6 +260,18 @@ fn table() -> Vec<Row> {
             503,
             detail("Error al obtener la factura: Factus no está disponible")
         ),
+        Row {
+            headers: &[("retry-after", "7")],
+            ..case!(
+                failure_variant,
+                factus(GetInvoice, FactusError::Busy { retry_after_secs: 7 }),
+                503,
+                detail(
+                    "Error al obtener la factura: Factus está ocupado: se alcanzó el límite de solicitudes por \
+                     minuto; intente de nuevo en 7 s"
+                )
+            )
+        },
         case!(
             failure_variant,
             factus(GET_INVOICE, FactusError::MissingCredentials),
@@ -517,6 +530,7 @@ const VARIANTS: &[&str] = &[
     "FactusError::Unavailable",
     "FactusError::Timeout",
     "FactusError::CircuitOpen",
+    "FactusError::Busy",
     "FactusError::InvalidResponse",
     "FactusError::MissingCredentials",
     "FactusError::Unexpected",
