@@ -15,7 +15,9 @@ CREATE TABLE factus_budget_calls (
     account text NOT NULL,
     -- 'create', 'read', or 'external' (counted by Factus, not sent by us).
     class text NOT NULL,
-    at_ms bigint NOT NULL
+    at_ms bigint NOT NULL,
+    -- How many calls the row stands for: 1 for ours; a correction is one row for all it adds.
+    weight bigint NOT NULL DEFAULT 1
 );
 
 CREATE INDEX factus_budget_calls_account_at_idx ON factus_budget_calls (account, at_ms);

@@ -12,7 +12,7 @@ use factus_application::factus::{
 use factus_application::ledger::DocumentKind;
 use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::invoice::{Invoice, InvoiceDraft};
-use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
+use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RatePolicy, RetryPolicy};
 use factus_sandbox::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
@@ -25,6 +25,8 @@ fn config(sandbox: &Sandbox) -> FactusGatewayConfig {
             .with_request_timeout(Duration::from_secs(10));
     config.retry =
         RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) };
+    // The budget has its own tests (factus_gateway.rs, budget_store_contract.rs).
+    config.rate = RatePolicy::new(1_000_000, Duration::from_secs(60), Duration::from_secs(10));
     config
 }
 

@@ -13,7 +13,7 @@ use factus_application::ledger::DocumentKind;
 use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::catalog;
 use factus_domain::invoice::{CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft};
-use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig};
+use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig, RatePolicy};
 use factus_sandbox::{
     ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
@@ -28,11 +28,13 @@ async fn v2_sandbox() -> Sandbox {
 }
 
 fn gateway(sandbox: &Sandbox, version: ApiVersionSetting) -> FactusGateway {
-    let config =
+    let mut config =
         FactusGatewayConfig::new(sandbox.base_url(), DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
             .with_request_timeout(Duration::from_secs(20))
             .with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD))
             .with_api_version(version);
+    // A thousand creates in a row: the budget has its own tests.
+    config.rate = RatePolicy::new(1_000_000, Duration::from_secs(60), Duration::from_secs(10));
     FactusGateway::new(config).expect("valid config")
 }
 

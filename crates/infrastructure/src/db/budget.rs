@@ -108,7 +108,8 @@ where
         .await
         .context("forgetting old budget calls")?;
     let row = sqlx::query::<DB>(
-        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN class = 'read' THEN 1 ELSE 0 END), 0), \
+        "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN class = 'read' THEN weight ELSE 0 END), 0) AS BIGINT), \
          COALESCE(MIN(at_ms), -1) FROM factus_budget_calls WHERE account = $1",
     )
     .bind(account.to_owned())
@@ -206,15 +207,19 @@ where
 {
     let counted = counted_calls(tx, account, now_ms, policy).await?.used;
     let window_ms = i64::try_from(policy.window.as_millis()).unwrap_or(i64::MAX / 4);
-    for _ in 0..missing_calls(counted, used) {
-        sqlx::query::<DB>("INSERT INTO factus_budget_calls (slot, account, class, at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(Uuid::new_v4().to_string())
-            .bind(account.to_owned())
-            .bind(EXTERNAL.to_owned())
-            .bind(until_ms - window_ms)
-            .execute(&mut **tx)
-            .await
-            .context("recording Factus' count")?;
+    let missing = missing_calls(counted, used);
+    if missing > 0 {
+        sqlx::query::<DB>(
+            "INSERT INTO factus_budget_calls (slot, account, class, at_ms, weight) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Uuid::new_v4().to_string())
+        .bind(account.to_owned())
+        .bind(EXTERNAL.to_owned())
+        .bind(until_ms - window_ms)
+        .bind(i64::from(missing))
+        .execute(&mut **tx)
+        .await
+        .context("recording Factus' count")?;
     }
     Ok(())
 }

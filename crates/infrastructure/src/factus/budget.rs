@@ -100,6 +100,8 @@ pub struct CountedCall {
     pub class: Option<CallClass>,
     /// Milliseconds since the Unix epoch; the call leaves the window `window` later.
     pub at_ms: i64,
+    /// How many calls it stands for (a correction adds all it needs at once).
+    pub weight: u32,
 }
 
 /// A caller waiting for a slot.
@@ -166,8 +168,8 @@ impl WindowCount {
     #[must_use]
     pub fn of<'a>(calls: impl IntoIterator<Item = &'a CountedCall>) -> Self {
         calls.into_iter().fold(Self::default(), |count, call| Self {
-            used: count.used.saturating_add(1),
-            reads: count.reads.saturating_add(u32::from(call.class == Some(CallClass::Read))),
+            used: count.used.saturating_add(call.weight),
+            reads: count.reads.saturating_add(if call.class == Some(CallClass::Read) { call.weight } else { 0 }),
             oldest_ms: Some(count.oldest_ms.map_or(call.at_ms, |oldest| oldest.min(call.at_ms))),
         })
     }
@@ -243,7 +245,7 @@ impl LocalBudgetStore {
     /// Counts a call the shared store granted.
     fn record(&self, account: &str, slot: Uuid, class: CallClass, at_ms: i64) {
         self.with_account(account, |account| {
-            account.calls.push_back((Some(slot), CountedCall { class: Some(class), at_ms }));
+            account.calls.push_back((Some(slot), CountedCall { class: Some(class), at_ms, weight: 1 }));
         });
     }
 
@@ -264,7 +266,7 @@ impl BudgetStore for LocalBudgetStore {
             match decide(count, &waiters, request) {
                 Decision::Grant => {
                     let slot = Uuid::new_v4();
-                    let call = CountedCall { class: Some(request.waiter.class), at_ms: request.now_ms };
+                    let call = CountedCall { class: Some(request.waiter.class), at_ms: request.now_ms, weight: 1 };
                     account.calls.push_back((Some(slot), call));
                     Taken::Granted { slot }
                 }
@@ -296,9 +298,10 @@ impl BudgetStore for LocalBudgetStore {
         self.with_account(account, |account| {
             account.forget(now_ms, &policy);
             let at_ms = until_ms - policy.window_ms();
-            let counted = u32::try_from(account.calls.len()).unwrap_or(u32::MAX);
-            for _ in 0..missing_calls(counted, used) {
-                account.calls.push_back((None, CountedCall { class: None, at_ms }));
+            let counted = WindowCount::of(account.calls.iter().map(|(_, call)| call)).used;
+            let weight = missing_calls(counted, used);
+            if weight > 0 {
+                account.calls.push_back((None, CountedCall { class: None, at_ms, weight }));
             }
         });
         Ok(())
@@ -524,7 +527,7 @@ mod tests {
     }
 
     fn calls(class: CallClass, times: &[i64]) -> Vec<CountedCall> {
-        times.iter().map(|&at_ms| CountedCall { class: Some(class), at_ms }).collect()
+        times.iter().map(|&at_ms| CountedCall { class: Some(class), at_ms, weight: 1 }).collect()
     }
 
     fn count(calls: &[CountedCall]) -> WindowCount {
