@@ -473,7 +473,12 @@ async fn a_postgres_that_stops_answering_is_a_503_within_the_acquire_timeout() {
     }
     assert_eq!(upstream.count(VALIDATE).await, 0, "nothing was sent to Factus");
     assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.text);
-    assert!(lookup_took < Duration::from_millis(500), "a Factus-only read does not wait: {lookup_took:?}");
+    // The read takes its slot of the Factus budget from the database first; a database that does
+    // not answer holds it up for the store's timeout (2 s), then the instance counts alone.
+    assert!(
+        lookup_took < Duration::from_millis(2800),
+        "a Factus-only read waits at most the store's timeout: {lookup_took:?}"
+    );
     // Reachable again: the create goes through, once.
     api.create(&invoice("PG-SILENT-1"), None).await.issued();
     assert_eq!(upstream.count(VALIDATE).await, 1);

@@ -34,11 +34,14 @@ use uuid::Uuid;
 pub const WAITER_LIVENESS: Duration = Duration::from_secs(3);
 /// The longest a waiter sleeps between polls: well inside [`WAITER_LIVENESS`].
 const MAX_POLL: Duration = Duration::from_millis(750);
-/// The shortest: a waiter behind an older one, while a slot is free, polls this often.
-const MIN_POLL: Duration = Duration::from_millis(20);
-/// How long the shared store may take before this instance decides alone (a database that does
-/// not answer must not hold up a read that needs only Factus).
-const STORE_TIMEOUT: Duration = Duration::from_millis(300);
+/// The shortest: a waiter behind an older one, while a slot is free, polls this often (plus up
+/// to as much again at random, so that waiters do not queue on the account's lock in step).
+const MIN_POLL: Duration = Duration::from_millis(100);
+/// How long the shared store may take before this instance decides alone: as long as any request
+/// waits for the database (`DATABASE_ACQUIRE_TIMEOUT_SECS`' default). Shorter, a busy but working
+/// database (many takers queueing on the account's row) made every instance count alone, and
+/// together they sent twice the limit.
+const STORE_TIMEOUT: Duration = Duration::from_secs(2);
 /// After the shared store failed, how long this instance counts alone before trying it again.
 const STORE_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -391,7 +394,8 @@ impl Budget {
             };
             waited = true;
             let until_free = Duration::from_millis(u64::try_from(retry_at_ms - request.now_ms).unwrap_or(0));
-            let pause = until_free.clamp(MIN_POLL, MAX_POLL);
+            let jitter = Duration::from_millis(rand::random_range(0..=100));
+            let pause = until_free.clamp(MIN_POLL, MAX_POLL) + jitter;
             let now = Instant::now();
             if now >= deadline {
                 self.leave(waiter.id).await;

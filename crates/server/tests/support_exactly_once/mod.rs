@@ -94,10 +94,23 @@ impl Upstream {
     /// A sandbox whose account has only `version` (the other answers 403), for a service
     /// configured with that version (see [`Upstream::service_env`]).
     pub async fn start_on(version: ApiVersion) -> Self {
-        let sandbox = Sandbox::start(SandboxConfig { api_version: version, ..SandboxConfig::default() })
-            .await
-            .expect("the sandbox starts");
+        Self::start_with(SandboxConfig { api_version: version, ..SandboxConfig::default() }).await
+    }
+
+    /// A sandbox with this configuration (a rate limit, for example).
+    pub async fn start_with(config: SandboxConfig) -> Self {
+        let version = config.api_version;
+        let sandbox = Sandbox::start(config).await.expect("the sandbox starts");
         Self { sandbox, http: http_client(), version }
+    }
+
+    /// Every answered request, oldest first (`GET /__sandbox/requests/log`): `method`, `path`,
+    /// `route`, `status`, `at_ms` (arrival, Unix milliseconds).
+    pub async fn request_log(&self) -> Vec<Value> {
+        let response = self.http.get(self.url("/__sandbox/requests/log")).send().await.expect("the request log");
+        let log: Value = response.json().await.expect("a JSON object");
+        assert_eq!(log["dropped"], 0, "the log kept every request");
+        log["requests"].as_array().cloned().unwrap_or_default()
     }
 
     /// The service's environment in front of this sandbox, with `FACTUS_API_VERSION` set to the

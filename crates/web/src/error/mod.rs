@@ -439,6 +439,8 @@ impl From<Later<FactusError>> for ApiError {
                 Self::detail(StatusCode::BAD_GATEWAY, detail)
             }
             FactusError::CircuitOpen => Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail),
+            FactusError::Busy { retry_after_secs } => Self::detail(StatusCode::SERVICE_UNAVAILABLE, detail)
+                .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs)),
             FactusError::Timeout => Self::detail(StatusCode::GATEWAY_TIMEOUT, detail),
             FactusError::MissingCredentials => Self::invalid(missing_factus_token()),
             FactusError::Unexpected(error) => Self::internal(error),

@@ -679,6 +679,15 @@ fn later_table() -> Vec<Row> {
             503,
             detail("Factus no está disponible")
         ),
+        Row {
+            headers: &[("retry-after", "12")],
+            ..case!(
+                later_failure_variant,
+                later(Lookup, FactusError::Busy { retry_after_secs: 12 }),
+                503,
+                detail("Factus está ocupado: se alcanzó el límite de solicitudes por minuto; intente de nuevo en 12 s")
+            )
+        },
         case!(
             later_failure_variant,
             later(GET_INVOICE, FactusError::MissingCredentials),
@@ -752,6 +761,7 @@ const LATER_VARIANTS: &[&str] = &[
     "FactusError::Unavailable",
     "FactusError::Timeout",
     "FactusError::CircuitOpen",
+    "FactusError::Busy",
     "FactusError::InvalidResponse",
     "FactusError::MissingCredentials",
     "FactusError::Unexpected",

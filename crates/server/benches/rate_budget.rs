@@ -1,0 +1,156 @@
+//! A lunch rush against Factus' real rate limit (docs/benchmarks.md, "Rate budget").
+//!
+//! Run: `cargo bench -p factus-server --bench rate_budget` (release build). The sandbox limits the
+//! account to 80 calls per 60 s window, as Factus does; two instances of the service share one
+//! Postgres (one instance on SQLite without a Postgres server) with `FACTUS_RATE_LIMIT=80`,
+//! `FACTUS_RATE_WINDOW_SECS=60`. 16 clients send 400 creates with distinct references within 10 s
+//! (each client one every 400 ms, without waiting for the answers) and keep waiting for their
+//! answers.
+//!
+//! Printed: the calls the sandbox received per client request, the time until the last invoice
+//! was issued (the limit is 5 minutes), what the clients got (every answer must be 200), the most
+//! calls that arrived at the sandbox within any 60 s, and the 429s it answered. The run fails when
+//! a client saw anything but 200, a bill is missing or doubled, or the sandbox saw more than 80
+//! calls within 60 s.
+//!
+//! Without `--bench` (for example `cargo test --benches`) it is 40 creates against 10 calls per
+//! 2 s, as a smoke test.
+
+#[path = "../tests/support_exactly_once/mod.rs"]
+mod support_exactly_once;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use factus_infrastructure::testing::TestDatabase;
+use factus_sandbox::SandboxConfig;
+use serde_json::Value;
+use support_exactly_once::{InProcess, Upstream, invoice};
+
+const CLIENTS: usize = 16;
+
+struct Plan {
+    creates: usize,
+    limit: u32,
+    window: Duration,
+    /// All creates are sent within this.
+    spread: Duration,
+}
+
+fn main() {
+    let full = std::env::args().any(|argument| argument == "--bench");
+    let plan = if full {
+        Plan { creates: 400, limit: 80, window: Duration::from_secs(60), spread: Duration::from_secs(10) }
+    } else {
+        Plan { creates: 40, limit: 10, window: Duration::from_secs(2), spread: Duration::from_secs(1) }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    runtime.block_on(rush(&plan));
+}
+
+async fn rush(plan: &Plan) {
+    let upstream = Upstream::start_with(SandboxConfig {
+        rate_limit: Some(plan.limit),
+        rate_window: plan.window,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let postgres = TestDatabase::postgres_or_skip("bench rate_budget").await;
+    let database_url = match &postgres {
+        Some(database) => database.url().to_owned(),
+        None => format!("sqlite://{}", dir.path().join("factus-api.db").display()),
+    };
+    let mut env = upstream.service_env(&database_url);
+    env.insert("FACTUS_RATE_LIMIT", plan.limit.to_string());
+    env.insert("FACTUS_RATE_WINDOW_SECS", plan.window.as_secs().to_string());
+    // Every create waits for its turn (the limit the issue sets is 5 minutes).
+    env.insert("FACTUS_QUEUE_WAIT_SECS", "300".to_owned());
+    env.insert("FACTUS_TIMEOUT_SECS", "30".to_owned());
+    let mut instances = vec![InProcess::start(&env).await];
+    if postgres.is_some() {
+        instances.push(InProcess::start(&env).await);
+    }
+    let apis: Vec<_> = instances.iter().map(|instance| instance.api.clone()).collect();
+    upstream.reset_requests().await;
+
+    let started = Instant::now();
+    let per_client = plan.creates / CLIENTS;
+    let pace = plan.spread / u32::try_from(per_client.max(1)).unwrap_or(1);
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let api = apis[client % apis.len()].clone();
+        clients.push(tokio::spawn(async move {
+            let mut sent = Vec::new();
+            for index in 0..per_client {
+                let api = api.clone();
+                let reference = format!("RUSH-{client:02}-{index:03}");
+                sent.push(tokio::spawn(async move {
+                    let reply = api.try_create(&invoice(&reference), Some(&reference)).await;
+                    (reply.map(|reply| reply.status.as_u16()).unwrap_or(0), started.elapsed())
+                }));
+                tokio::time::sleep(pace).await;
+            }
+            let mut answers = Vec::new();
+            for create in sent {
+                answers.push(create.await.expect("a create task"));
+            }
+            answers
+        }));
+    }
+    let mut answers = Vec::new();
+    for client in clients {
+        answers.extend(client.await.expect("a client task"));
+    }
+    let last_issued = answers.iter().map(|(_, at)| *at).max().unwrap_or_default();
+
+    let calls: Vec<Value> = upstream
+        .request_log()
+        .await
+        .into_iter()
+        .filter(|call| !call["path"].as_str().unwrap_or_default().starts_with("/__sandbox"))
+        .collect();
+    let mut times: Vec<i64> = calls.iter().filter_map(|call| call["at_ms"].as_i64()).collect();
+    times.sort_unstable();
+    let window_ms = i64::try_from(plan.window.as_millis()).expect("a window");
+    let busiest = (0..times.len())
+        .map(|start| times[start..].iter().take_while(|at| **at - times[start] < window_ms).count())
+        .max()
+        .unwrap_or(0);
+    let refused = calls.iter().filter(|call| call["status"] == 429).count();
+    let mut by_status = BTreeMap::new();
+    for (status, _) in &answers {
+        *by_status.entry(*status).or_insert(0_usize) += 1;
+    }
+    let bills = upstream.bills().await;
+    let references: HashSet<&str> = bills.iter().map(|bill| bill.reference_code.as_str()).collect();
+    let sent = answers.len();
+    #[allow(clippy::cast_precision_loss)]
+    let calls_per_request = calls.len() as f64 / sent.max(1) as f64;
+    println!(
+        "rate budget ({} instance(s), {}): {sent} creates from {CLIENTS} clients within {:?}, limit {} per {:?}\n  \
+         client answers by status: {by_status:?}\n  upstream calls: {} ({calls_per_request:.3} per client request), \
+         at most {busiest} within any {:?}, {refused} × 429\n  last invoice issued after {last_issued:.1?}\n  \
+         sandbox bills: {} ({} references)",
+        instances.len(),
+        if postgres.is_some() { "one Postgres" } else { "SQLite" },
+        plan.spread,
+        plan.limit,
+        plan.window,
+        calls.len(),
+        plan.window,
+        bills.len(),
+        references.len(),
+    );
+    for instance in instances {
+        instance.stop().await;
+    }
+    upstream.shutdown().await;
+    if let Some(database) = postgres {
+        database.drop_database().await;
+    }
+    assert_eq!(by_status.get(&200), Some(&sent), "every client got its bill");
+    assert_eq!((bills.len(), references.len()), (sent, sent), "one bill per create");
+    assert!(busiest <= plan.limit as usize, "{busiest} calls within {:?}", plan.window);
+    assert!(last_issued <= Duration::from_secs(300), "within 5 minutes");
+}
