@@ -75,6 +75,8 @@ impl TestApp {
             ("AUTH_USER_CACHE_SECS", "0".to_owned()),
             ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
             ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
+            // The budget of Factus calls has its own tests (tests/rate_budget.rs).
+            ("FACTUS_RATE_LIMIT", "1000000".to_owned()),
         ]);
         variables.extend(env);
         let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
