@@ -264,7 +264,7 @@ fn table() -> Vec<Row> {
             headers: &[("retry-after", "7")],
             ..case!(
                 failure_variant,
-                factus(GetInvoice, FactusError::Busy { retry_after_secs: 7 }),
+                factus(GET_INVOICE, FactusError::Busy { retry_after_secs: 7 }),
                 503,
                 detail(
                     "Error al obtener la factura: Factus está ocupado: se alcanzó el límite de solicitudes por \
