@@ -43,7 +43,12 @@ expect 1 "web depending on infrastructure fails" "$dir"
 dir=$(copy behind-a-feature)
 sed -i 's/^\[dependencies\]$/[dependencies]\nsqlx = { workspace = true, optional = true }/' \
   "$dir/crates/domain/Cargo.toml"
-printf '\n[features]\nstorage = ["dep:sqlx"]\n' >>"$dir/crates/domain/Cargo.toml"
+# The feature joins the domain's [features] table, or starts one when it has none.
+if grep -q '^\[features\]$' "$dir/crates/domain/Cargo.toml"; then
+  sed -i 's/^\[features\]$/[features]\nstorage = ["dep:sqlx"]/' "$dir/crates/domain/Cargo.toml"
+else
+  printf '\n[features]\nstorage = ["dep:sqlx"]\n' >>"$dir/crates/domain/Cargo.toml"
+fi
 expect 1 "sqlx in the domain behind an optional feature fails" "$dir"
 
 dir=$(copy new-crate)
