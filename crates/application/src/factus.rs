@@ -611,6 +611,10 @@ pub trait FactusLookupGateway: Send + Sync {
         filter: &NumberingRangeFilter,
     ) -> Result<Vec<NumberingRange>, FactusError>;
 
+    /// Forgets whatever is kept of the account's numbering-range listing, after a range was
+    /// created, moved or deleted. Only a cache in front of Factus keeps anything.
+    fn forget_numbering_ranges(&self, _access: &FactusAccess) {}
+
     /// Countries, optionally filtered by name.
     ///
     /// # Errors

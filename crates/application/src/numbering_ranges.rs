@@ -278,6 +278,7 @@ pub struct NumberingRangeService {
     lookups: Arc<dyn FactusLookupGateway>,
     account: Arc<dyn FactusAccountGateway>,
     watch: Arc<NumberingRangeWatch>,
+    listing_cache: Option<Arc<dyn FactusLookupGateway>>,
 }
 
 impl NumberingRangeService {
@@ -286,7 +287,21 @@ impl NumberingRangeService {
         account: Arc<dyn FactusAccountGateway>,
         watch: Arc<NumberingRangeWatch>,
     ) -> Self {
-        Self { lookups, account, watch }
+        Self { lookups, account, watch, listing_cache: None }
+    }
+
+    /// Makes every change of a range forget the listing `cache` keeps for its account, so the
+    /// lookup shows the change at once instead of after the cache's time to live.
+    #[must_use]
+    pub fn forgetting_in(mut self, cache: Arc<dyn FactusLookupGateway>) -> Self {
+        self.listing_cache = Some(cache);
+        self
+    }
+
+    fn forget_listing(&self, access: &FactusAccess) {
+        if let Some(cache) = &self.listing_cache {
+            cache.forget_numbering_ranges(access);
+        }
     }
 
     /// The watch the readiness probe reads.
@@ -373,6 +388,7 @@ impl NumberingRangeService {
             .map_err(FactusFailure::of(FactusOperation::CreateNumberingRange))?;
         tracing::info!(actor = %actor.username, range_id = created.id, prefix = %created.prefix, "numbering range created at Factus");
         self.watch.observe([&created]);
+        self.forget_listing(access);
         Ok(created)
     }
 
@@ -396,6 +412,7 @@ impl NumberingRangeService {
             .map_err(|error| not_found_or(id, FactusOperation::UpdateNumberingRange, error))?;
         tracing::info!(actor = %actor.username, range_id = id, current, "numbering range moved at Factus");
         self.watch.observe([&updated]);
+        self.forget_listing(access);
         Ok(updated)
     }
 
@@ -413,6 +430,7 @@ impl NumberingRangeService {
             .map_err(|error| not_found_or(id, FactusOperation::DeleteNumberingRange, error))?;
         tracing::info!(actor = %actor.username, range_id = id, "numbering range deleted at Factus");
         self.watch.forget(id);
+        self.forget_listing(access);
         Ok(deleted)
     }
 }

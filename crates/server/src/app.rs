@@ -127,6 +127,10 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         min_remaining: i64::try_from(config.numbering_ranges.warn_remaining).unwrap_or(i64::MAX),
         expiry_warning_days: i64::try_from(config.numbering_ranges.warn_days).unwrap_or(i64::MAX),
     }));
+    let cached_lookups: Arc<CachedLookups> = Arc::new(CachedLookups::new(
+        gateway.clone(),
+        LookupCacheTtl { catalogues: config.caches.lookups, numbering_ranges: config.caches.numbering_ranges },
+    ));
     let state = AppState::new(Services {
         auth,
         users: user_admin,
@@ -138,12 +142,11 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
                 .with_file_store(database.document_file_store()),
         ),
         issuance,
-        lookups: Arc::new(LookupService::new(Arc::new(CachedLookups::new(
-            gateway.clone(),
-            LookupCacheTtl { catalogues: config.caches.lookups, numbering_ranges: config.caches.numbering_ranges },
-        )))),
+        lookups: Arc::new(LookupService::new(cached_lookups.clone())),
         company: Arc::new(CompanyService::new(gateway.clone())),
-        numbering_ranges: Arc::new(NumberingRangeService::new(gateway.clone(), gateway.clone(), range_watch)),
+        numbering_ranges: Arc::new(
+            NumberingRangeService::new(gateway.clone(), gateway.clone(), range_watch).forgetting_in(cached_lookups),
+        ),
         factus_status: gateway.clone(),
         webhooks,
         trusted_proxies: config.trusted_proxies.clone().into(),

@@ -86,6 +86,10 @@ impl<V: Clone> TtlCache<V> {
         Self { name, ttl, slots: Mutex::new(HashMap::new()) }
     }
 
+    fn forget(&self, key: &str) {
+        self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    }
+
     async fn get_or_load<F, Fut>(&self, key: String, load: F) -> Result<V, FactusError>
     where
         F: FnOnce() -> Fut,
@@ -198,6 +202,10 @@ impl FactusLookupGateway for CachedLookups {
             return self.inner.numbering_ranges(access, filter).await;
         }
         self.numbering_ranges.get_or_load(account_key(access), || self.inner.numbering_ranges(access, filter)).await
+    }
+
+    fn forget_numbering_ranges(&self, access: &FactusAccess) {
+        self.numbering_ranges.forget(&account_key(access));
     }
 
     async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {

@@ -663,3 +663,96 @@ async fn unknown_paths_and_methods_answer_the_fastapi_404_and_405() {
         .await
         .detail(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
 }
+
+/// The keys of the later original's `NumberingRange`, in its order.
+const NUMBERING_RANGE_KEYS: [&str; 15] = [
+    "id", "document", "document_name", "prefix", "from", "to", "current", "resolution_number", "start_date",
+    "end_date", "technical_key", "is_expired", "is_active", "created_at", "updated_at",
+];
+
+fn ids_of(list: &Value) -> Vec<i64> {
+    list.as_array().expect("a bare list").iter().map(|range| range["id"].as_i64().expect("an id")).collect()
+}
+
+#[tokio::test]
+async fn numbering_ranges_are_bare_lists_filtered_as_factus_filters_them() {
+    let app = TestApp::start().await;
+
+    let all = app.get("/api/numbering-ranges/").await.ok();
+    let first = &all[0];
+    assert_eq!(keys_of(first), NUMBERING_RANGE_KEYS);
+    assert_eq!((first["document"].as_str(), first["document_name"].as_str()), (Some("21"), Some("Factura de Venta")));
+    assert_eq!(first["is_active"], 1);
+    assert_eq!(ids_of(&app.get("/api/numbering-ranges?document=22").await.ok()), [9]);
+    assert_eq!(ids_of(&app.get("/api/numbering-ranges/?id=10").await.ok()), [10]);
+    assert_eq!(ids_of(&app.get("/api/numbering-ranges/?resolution_number=18760000001").await.ok()), [8]);
+    assert_eq!(ids_of(&app.get("/api/numbering-ranges/?is_active=1").await.ok()), [8, 9, 10]);
+    assert_eq!(app.get("/api/numbering-ranges/?is_active=0").await.ok(), json!([]));
+    let refused = app.get("/api/numbering-ranges/?is_active=true").await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert_eq!(refused.json()["detail"][0]["loc"], json!(["query", "is_active"]));
+}
+
+#[tokio::test]
+async fn the_softwares_dian_ranges_and_one_range_answer_bare_json() {
+    let app = TestApp::start().await;
+
+    let software = app.get("/api/numbering-ranges/software").await.ok();
+    assert_eq!(
+        keys_of(&software[0]),
+        ["resolution_number", "prefix", "from", "to", "start_date", "end_date", "technical_key"]
+    );
+    let range = app.get("/api/numbering-ranges/9").await.ok();
+    assert_eq!((range["id"].as_i64(), range["document"].as_str()), (Some(9), Some("22")));
+    let missing = app.get("/api/numbering-ranges/999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND, "{}", missing.text);
+    let not_an_int = app.get("/api/numbering-ranges/ocho").await;
+    assert_eq!(not_an_int.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", not_an_int.text);
+    assert_eq!(not_an_int.json()["detail"][0]["loc"], json!(["path", "id"]));
+}
+
+#[tokio::test]
+async fn a_key_creates_moves_and_deletes_a_range_and_the_lookup_shows_each_change_at_once() {
+    let app = TestApp::start().await;
+    let lookup_current = |id: i64| {
+        let app = &app;
+        async move {
+            let listed = send(app.http.get(app.url("/api/v1/lookups/numbering-ranges")).bearer_auth(&app.bearer).header("X-Factus-Token", &app.factus_token)).await;
+            assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+            listed.json()["data"].as_array().expect("a list").iter().find(|range| range["id"] == id).map(|range| range["current"].clone())
+        }
+    };
+    let before = lookup_current(8).await;
+    assert!(before.is_some());
+
+    let created = app
+        .post("/api/numbering-ranges/", &json!({ "document": "21", "prefix": "FE", "current": 1, "resolution_number": "18764000001" }))
+        .await
+        .ok();
+    assert_eq!(keys_of(&created), NUMBERING_RANGE_KEYS);
+    let id = created["id"].as_i64().expect("an id");
+    assert_eq!(lookup_current(id).await, Some(json!(1)));
+
+    let moved = send(app.request(Method::PUT, &format!("/api/numbering-ranges/{id}")).json(&json!({ "current": 120 }))).await.ok();
+    assert_eq!(moved["current"], 120);
+    assert_eq!(lookup_current(id).await, Some(json!(120)));
+
+    let deleted = send(app.request(Method::DELETE, &format!("/api/numbering-ranges/{id}"))).await.ok();
+    assert_eq!(deleted, json!({ "status": "OK" }));
+    assert_eq!(lookup_current(id).await, None);
+    let again = send(app.request(Method::DELETE, &format!("/api/numbering-ranges/{id}"))).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+}
+
+#[tokio::test]
+async fn factus_refusing_a_new_range_keeps_its_status_and_message() {
+    let app = TestApp::start().await;
+
+    let refused = app
+        .post("/api/numbering-ranges/", &json!({ "document": "21", "prefix": "FE", "current": 1, "resolution_number": "18769999999" }))
+        .await;
+
+    assert!(refused.status.is_client_error() && refused.status != StatusCode::BAD_REQUEST, "{} {}", refused.status, refused.text);
+    let detail = refused.json()["detail"].as_str().expect("a detail").to_owned();
+    assert!(!detail.starts_with("Error al crear"), "{detail}");
+}

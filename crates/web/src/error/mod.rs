@@ -483,6 +483,15 @@ impl From<Later<IssueError>> for ApiError {
     }
 }
 
+impl From<Later<AccountError>> for ApiError {
+    fn from(Later(error): Later<AccountError>) -> Self {
+        match error {
+            AccountError::Factus(failure) => Later(failure).into(),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<Later<ApiKeyAuthError>> for ApiError {
     fn from(Later(error): Later<ApiKeyAuthError>) -> Self {
         match error {

@@ -625,6 +625,10 @@ fn later_document_variant(error: &Later<DocumentError>) -> &'static str {
     document_variant(&error.0)
 }
 
+fn later_account_variant(error: &Later<AccountError>) -> &'static str {
+    account_variant(&error.0)
+}
+
 fn later_api_key_variant(error: &Later<ApiKeyAuthError>) -> &'static str {
     api_key_auth_variant(&error.0)
 }
@@ -751,6 +755,23 @@ fn later_table() -> Vec<Row> {
         // The later original's texts for a refused key.
         case!(later_api_key_variant, Later(ApiKeyAuthError::Refused), 403, detail("API Key inválida o ausente.")),
         case!(later_api_key_variant, Later(ApiKeyAuthError::Unexpected(StoreError(boom()))), 500, internal()),
+        // The company and the numbering ranges: Factus' own status and text, our 403 and 404.
+        case!(later_account_variant, Later(AccountError::NotAdmin), 403, detail("Not enough permissions")),
+        case!(
+            later_account_variant,
+            Later(AccountError::RangeNotFound { id: 99 }),
+            404,
+            detail("Rango de numeración no encontrado")
+        ),
+        case!(
+            later_account_variant,
+            Later(AccountError::Factus(factus(
+                FactusOperation::CreateNumberingRange,
+                rejected(422, "resolution_number: El campo número de resolución es inválido.")
+            ))),
+            422,
+            detail("resolution_number: El campo número de resolución es inválido.")
+        ),
     ]
 }
 
@@ -777,6 +798,9 @@ const LATER_VARIANTS: &[&str] = &[
     "DocumentError::Unexpected",
     "ApiKeyAuthError::Refused",
     "ApiKeyAuthError::Unexpected",
+    "AccountError::NotAdmin",
+    "AccountError::RangeNotFound",
+    "AccountError::Factus",
 ];
 
 #[test]

@@ -12,6 +12,7 @@ pub mod factus_auth;
 pub mod invoice;
 pub mod invoices;
 pub mod lookups;
+pub mod numbering_ranges;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -77,6 +78,13 @@ pub fn router() -> Router<AppState> {
         .route("/api/lookups/units", get(lookups::units))
         .route("/api/lookups/countries", get(lookups::countries))
         .route("/api/lookups/acquirer", get(lookups::acquirer))
+        .route("/api/numbering-ranges/", get(numbering_ranges::list_ranges).post(numbering_ranges::create_range))
+        .route("/api/numbering-ranges", get(numbering_ranges::list_ranges).post(numbering_ranges::create_range))
+        .route("/api/numbering-ranges/software", get(numbering_ranges::software_ranges))
+        .route(
+            "/api/numbering-ranges/{id}",
+            get(numbering_ranges::get_range).put(numbering_ranges::update_range).delete(numbering_ranges::delete_range),
+        )
         .route("/api/health", get(api_health))
         .route("/health", get(root_health))
 }

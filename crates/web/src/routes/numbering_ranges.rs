@@ -103,7 +103,7 @@ pub struct NumberingRangeQuery {
 }
 
 /// Reads the filters of `GET /numbering-ranges`.
-fn read_filter(raw: Option<&str>) -> Result<NumberingRangeFilter, ApiError> {
+pub(crate) fn read_filter(raw: Option<&str>) -> Result<NumberingRangeFilter, ApiError> {
     let pairs = query_pairs(raw);
     let text = |key: &str| query_value(&pairs, key).map(str::trim).filter(|value| !value.is_empty()).map(str::to_owned);
     let mut errors = Vec::new();
@@ -139,7 +139,7 @@ fn read_filter(raw: Option<&str>) -> Result<NumberingRangeFilter, ApiError> {
 }
 
 /// A range id in the path: a positive integer.
-fn range_id(raw: &str) -> Result<i64, FieldError> {
+pub(crate) fn range_id(raw: &str) -> Result<i64, FieldError> {
     match raw.trim().parse::<i64>() {
         Ok(id) if id >= 1 => Ok(id),
         Ok(_) => Err(FieldError::new(
