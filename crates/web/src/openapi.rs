@@ -110,6 +110,8 @@ struct ApiDoc;
         later::lookups::units,
         later::lookups::countries,
         later::lookups::acquirer,
+        later::company::get_company,
+        later::company::upload_logo,
         later::numbering_ranges::list_ranges,
         later::numbering_ranges::software_ranges,
         later::numbering_ranges::get_range,

@@ -6,23 +6,10 @@
 // (listed with each filter, the software's DIAN ranges, one, created, moved, deleted, refused to
 // other users, Factus' own refusals) and the readiness warnings about expired or used-up ranges.
 
-/// A small valid PNG (1×1, transparent).
-const ACCOUNT_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82";
+use crate::support::{SMALL_PNG, multipart_file};
 
 const ACCOUNT_USER: &str = "cajero";
 const ACCOUNT_USER_PASSWORD: &str = "cajero-password-123";
-
-/// A `multipart/form-data` body with one file part.
-fn account_multipart(field: &str, file_name: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "account-black-box-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\nContent-Type: {content_type}\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
 
 /// A complete company profile.
 fn account_company_update() -> Value {
@@ -144,7 +131,7 @@ async fn a_user_who_is_not_an_admin_reads_the_company_but_cannot_change_it() {
 
     let read = send(app.as_cashier(Method::GET, "/company").await).await;
     let update = send(app.as_cashier(Method::PUT, "/company").await.json(&account_company_update())).await;
-    let (content_type, body) = account_multipart("image", "logo.png", "image/png", ACCOUNT_PNG);
+    let (content_type, body) = multipart_file("image", "logo.png", "image/png", SMALL_PNG);
     let logo = send(app.as_cashier(Method::POST, "/company/logo").await.header("content-type", content_type).body(body)).await;
 
     read.ok("Empresa obtenida exitosamente");
@@ -186,14 +173,14 @@ async fn a_company_profile_with_bad_fields_is_refused_at_each_field_before_factu
 #[tokio::test]
 async fn an_admin_uploads_a_logo_that_factus_then_serves_and_shows_on_the_company() {
     let app = TestApp::start(Mode::ClientToken).await;
-    let (content_type, body) = account_multipart("image", "andina.png", "image/png", ACCOUNT_PNG);
+    let (content_type, body) = multipart_file("image", "andina.png", "image/png", SMALL_PNG);
 
     let data = app.upload_logo(&content_type, body).await.ok("Logo actualizado exitosamente");
 
     let url = data["url_logo"].as_str().expect("the logo's URL").to_owned();
     let served = app.http.get(&url).send().await.expect("the logo is served");
     assert_eq!(served.status(), StatusCode::OK);
-    assert_eq!(served.bytes().await.expect("the logo").as_ref(), ACCOUNT_PNG);
+    assert_eq!(served.bytes().await.expect("the logo").as_ref(), SMALL_PNG);
     let company = app.get("/company").await.ok("Empresa obtenida exitosamente");
     assert_eq!(company["url_logo"].as_str(), Some(url.as_str()));
 }
@@ -201,9 +188,9 @@ async fn an_admin_uploads_a_logo_that_factus_then_serves_and_shows_on_the_compan
 #[tokio::test]
 async fn a_logo_over_two_megabytes_is_refused_with_413_before_factus_is_called() {
     let app = TestApp::start(Mode::ClientToken).await;
-    let mut image = ACCOUNT_PNG.to_vec();
+    let mut image = SMALL_PNG.to_vec();
     image.resize(2 * 1024 * 1024 + 1, 0);
-    let (content_type, body) = account_multipart("image", "big.png", "image/png", &image);
+    let (content_type, body) = multipart_file("image", "big.png", "image/png", &image);
 
     let reply = app.upload_logo(&content_type, body).await;
 
@@ -216,13 +203,13 @@ async fn a_logo_that_is_not_an_image_or_names_another_type_is_refused_at_the_ima
     let app = TestApp::start(Mode::ClientToken).await;
     let wrong_type = json!([{ "loc": ["body", "image"], "msg": "La imagen debe ser PNG, JPEG, GIF o WebP", "type": "value_error.image" }]);
 
-    let (content_type, pdf) = account_multipart("image", "logo.pdf", "application/pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n");
+    let (content_type, pdf) = multipart_file("image", "logo.pdf", "application/pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n");
     app.upload_logo(&content_type, pdf).await.errors(StatusCode::UNPROCESSABLE_ENTITY, &wrong_type);
-    let (content_type, disguised) = account_multipart("image", "logo.png", "image/png", b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    let (content_type, disguised) = multipart_file("image", "logo.png", "image/png", b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
     app.upload_logo(&content_type, disguised).await.errors(StatusCode::UNPROCESSABLE_ENTITY, &wrong_type);
-    let (content_type, renamed) = account_multipart("image", "logo.txt", "text/plain", ACCOUNT_PNG);
+    let (content_type, renamed) = multipart_file("image", "logo.txt", "text/plain", SMALL_PNG);
     app.upload_logo(&content_type, renamed).await.errors(StatusCode::UNPROCESSABLE_ENTITY, &wrong_type);
-    let (content_type, other_field) = account_multipart("file", "logo.png", "image/png", ACCOUNT_PNG);
+    let (content_type, other_field) = multipart_file("file", "logo.png", "image/png", SMALL_PNG);
     app.upload_logo(&content_type, other_field).await.errors(
         StatusCode::UNPROCESSABLE_ENTITY,
         &json!([{ "loc": ["body", "image"], "msg": "field required", "type": "value_error.missing" }]),

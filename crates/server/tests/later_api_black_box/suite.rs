@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::support::{Reply, send, valid_invoice};
+use crate::support::{Reply, SMALL_PNG, multipart_file, send, valid_invoice};
 
 const SECRET_KEY: &str = "later-api-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
@@ -755,4 +755,32 @@ async fn factus_refusing_a_new_range_keeps_its_status_and_message() {
     assert!(refused.status.is_client_error() && refused.status != StatusCode::BAD_REQUEST, "{} {}", refused.status, refused.text);
     let detail = refused.json()["detail"].as_str().expect("a detail").to_owned();
     assert!(!detail.starts_with("Error al crear"), "{detail}");
+}
+
+#[tokio::test]
+async fn the_company_is_the_later_company_data_and_its_logo_answers_url_log() {
+    let app = TestApp::start().await;
+
+    let company = app.get("/api/company/").await.ok();
+    assert_eq!(
+        keys_of(&company),
+        [
+            "url_logo", "nit", "dv", "company", "trade_name", "names", "surnames", "graphic_representation_name",
+            "registration_code", "economic_activity", "phone", "email", "address", "tribute", "legal_organization",
+            "municipality", "responsibilities", "created_at", "updated_at",
+        ]
+    );
+    assert!(company["economic_activity"].is_i64() || company["economic_activity"].is_null(), "{company}");
+    assert_eq!(app.get("/api/company").await.ok(), company);
+
+    let (content_type, body) = multipart_file("image", "logo.png", "image/png", SMALL_PNG);
+    let logo = send(app.request(Method::POST, "/api/company/logo").header("content-type", content_type).body(body))
+        .await
+        .ok();
+    assert_eq!(keys_of(&logo), ["url_log"]);
+    assert!(logo["url_log"].as_str().is_some_and(|url| url.starts_with("http")), "{logo}");
+    let (content_type, body) = multipart_file("file", "logo.png", "image/png", SMALL_PNG);
+    let missing = send(app.request(Method::POST, "/api/company/logo").header("content-type", content_type).body(body)).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.text);
+    assert_eq!(missing.json()["detail"][0]["loc"], json!(["body", "image"]));
 }

@@ -8,6 +8,7 @@
 //! docs/ARCHITECTURE.md ("Two generations, one core") says why and where they differ.
 
 pub mod codes;
+pub mod company;
 pub mod factus_auth;
 pub mod invoice;
 pub mod invoices;
@@ -78,6 +79,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/lookups/units", get(lookups::units))
         .route("/api/lookups/countries", get(lookups::countries))
         .route("/api/lookups/acquirer", get(lookups::acquirer))
+        .route("/api/company/", get(company::get_company))
+        .route("/api/company", get(company::get_company))
+        .route("/api/company/logo", post(company::upload_logo))
         .route("/api/numbering-ranges/", get(numbering_ranges::list_ranges).post(numbering_ranges::create_range))
         .route("/api/numbering-ranges", get(numbering_ranges::list_ranges).post(numbering_ranges::create_range))
         .route("/api/numbering-ranges/software", get(numbering_ranges::software_ranges))

@@ -233,7 +233,7 @@ pub(crate) fn read_company_update(body: &Value) -> Result<CompanyUpdate, Vec<Fie
 }
 
 /// Reads the `image` part of a logo upload.
-fn read_logo(body: &MultipartBody) -> Result<LogoImage, ApiError> {
+pub(crate) fn read_logo(body: &MultipartBody) -> Result<LogoImage, ApiError> {
     let parts = body.parts()?;
     let image = parts
         .into_iter()
