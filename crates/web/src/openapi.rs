@@ -111,6 +111,7 @@ struct ApiDoc;
         later::lookups::countries,
         later::lookups::acquirer,
         later::company::get_company,
+        later::company::update_company,
         later::company::upload_logo,
         later::numbering_ranges::list_ranges,
         later::numbering_ranges::software_ranges,

@@ -904,6 +904,30 @@ body_schema!(
 );
 
 body_schema!(
+    /// Body of the later generation's `PUT /api/company/`.
+    LaterCompanyUpdateRequest => object(
+        "The issuing company's profile as the later original takes it: `responsibilities` is one code, or its \
+         position in the list of fiscal responsibilities (`5` is `R-99-PN`).",
+        fields![
+            ("legal_organization_code", reference("LegalOrganizationCode"), Required),
+            ("company", s(text()), Optional),
+            ("trade_name", s(text()), Optional),
+            ("names", s(text()), Required),
+            ("surnames", s(text()), Required),
+            ("registration_code", s(text()), Optional),
+            ("economic_activity", described(text().pattern(Some(crate::routes::company::ECONOMIC_ACTIVITY_PATTERN)).examples([json!("6920")]), "CIIU code, four digits"), Required),
+            ("phone", s(text().examples([json!("3001234567")])), Required),
+            ("email", s(email().examples([json!("facturacion@example.com")])), Required),
+            ("address", s(text().examples([json!("Calle 1 # 2-3")])), Required),
+            ("tribute_code", reference("CustomerTributeCode"), Required),
+            ("municipality_code", reference("MunicipalityCode"), Required),
+            ("responsibilities", s(text().enum_values(Some(crate::later::company::later_responsibilities()))), Required),
+        ],
+        None,
+    )
+);
+
+body_schema!(
     /// Body of `POST /numbering-ranges`.
     CreateNumberingRangeRequest => {
         let documents: Vec<&str> = factus_application::numbering_ranges::RANGE_DOCUMENTS.iter().map(|(code, _)| *code).collect();
@@ -980,6 +1004,7 @@ pub fn components() -> Vec<(String, RefOr<Schema>)> {
         LaterItemRequest,
         LaterMandateRequest,
         CompanyUpdateRequest,
+        LaterCompanyUpdateRequest,
         CreateNumberingRangeRequest,
         UpdateNumberingRangeRequest,
     ];
@@ -1164,6 +1189,7 @@ mod tests {
             ("UpdateUserRequest", |body| errors_of(users::read_update_user(body))),
             ("CreateApiKeyRequest", |body| errors_of(api_keys::read_create_api_key(body))),
             ("CompanyUpdateRequest", |body| errors_of(company::read_company_update(body))),
+            ("LaterCompanyUpdateRequest", |body| errors_of(crate::later::company::read_later_company_update(body))),
             ("CreateNumberingRangeRequest", |body| errors_of(numbering_ranges::read_new_range(body))),
             ("UpdateNumberingRangeRequest", |body| errors_of(numbering_ranges::read_range_update(body))),
         ]

@@ -449,6 +449,20 @@ pub mod reads {
         let _ = (loc, kind, required);
     }
 
+    /// Notes the field at `loc` anew, forgetting how a reader it delegated to read it and its
+    /// first item (a reader that takes a field in another form than the one it delegates to).
+    #[inline]
+    pub fn renote(loc: &Loc, kind: FieldKind, required: bool) {
+        #[cfg(test)]
+        READS.with(|reads| {
+            if let Some(reads) = reads.borrow_mut().as_mut() {
+                let item = loc.index(0);
+                reads.retain(|(read, _, _)| *read != *loc && *read != item);
+            }
+        });
+        note(loc, kind, required);
+    }
+
     /// Runs `parse` and returns what it read.
     #[cfg(test)]
     pub fn recorded(parse: impl FnOnce()) -> Vec<(Loc, FieldKind, bool)> {

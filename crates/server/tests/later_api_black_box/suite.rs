@@ -784,3 +784,51 @@ async fn the_company_is_the_later_company_data_and_its_logo_answers_url_log() {
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", missing.text);
     assert_eq!(missing.json()["detail"][0]["loc"], json!(["body", "image"]));
 }
+
+/// The company body of the later original's Postman collection.
+fn postman_company() -> Value {
+    json!({
+        "legal_organization_code": "2",
+        "company": null,
+        "trade_name": null,
+        "names": "Pedro",
+        "surnames": "Pérez",
+        "registration_code": null,
+        "economic_activity": "6920",
+        "phone": "3001234567",
+        "email": "facturacion@example.com",
+        "address": "Calle 1 # 2-3",
+        "tribute_code": "ZZ",
+        "municipality_code": "68872",
+        "responsibilities": "5"
+    })
+}
+
+#[tokio::test]
+async fn the_postman_company_body_replaces_the_profile_and_its_own_rules_are_422() {
+    let app = TestApp::start().await;
+
+    let updated = send(app.request(Method::PUT, "/api/company/").json(&postman_company())).await.ok();
+    assert_eq!((updated["names"].as_str(), updated["economic_activity"].as_i64()), (Some("Pedro"), Some(6920)));
+    assert_eq!(app.get("/api/company/").await.ok(), updated);
+    let codes: Vec<&str> = updated["responsibilities"]
+        .as_array()
+        .expect("responsibilities")
+        .iter()
+        .filter_map(|entry| entry["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["R-99-PN"]);
+
+    let mut wrong = postman_company();
+    wrong["economic_activity"] = json!(6920);
+    wrong["responsibilities"] = json!("9");
+    wrong.as_object_mut().expect("an object").remove("surnames");
+    let refused = send(app.request(Method::PUT, "/api/company").json(&wrong)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    let mut locs: Vec<Value> = refused.json()["detail"].as_array().expect("errors").iter().map(|error| error["loc"].clone()).collect();
+    locs.sort_by_key(ToString::to_string);
+    assert_eq!(
+        locs,
+        [json!(["body", "economic_activity"]), json!(["body", "responsibilities"]), json!(["body", "surnames"])]
+    );
+}

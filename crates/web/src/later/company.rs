@@ -5,15 +5,83 @@ use axum::Json;
 use axum::extract::State;
 use factus_application::company::Company;
 use serde::Serialize;
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::caller::KeyCaller;
 use crate::envelope::{DetailResponse, ValidationErrorResponse};
 use crate::error::{ApiError, Later};
-use crate::extract::MultipartBody;
+use crate::extract::{JsonBody, MultipartBody};
 use crate::factus::Access;
-use crate::routes::company::{CodeNameResponse, CompanyMunicipalityResponse, LogoUploadRequest, read_logo};
+use crate::later::reject_string_body;
+use crate::routes::company::{
+    CodeNameResponse, CompanyMunicipalityResponse, LogoUploadRequest, RESPONSIBILITIES, read_company_update, read_logo,
+};
 use crate::state::AppState;
+use crate::validation::{FieldError, FieldKind, Loc, reads};
+use factus_application::company::CompanyUpdate;
+
+/// What the later original's one `responsibilities` string may be: a code, or its 1-based position
+/// in [`RESPONSIBILITIES`] (its Postman sample sends `"5"`, `R-99-PN`).
+#[must_use]
+pub fn later_responsibilities() -> Vec<String> {
+    (1..=RESPONSIBILITIES.len())
+        .map(|position| position.to_string())
+        .chain(RESPONSIBILITIES.map(str::to_owned))
+        .collect()
+}
+
+fn responsibility_code(given: &str) -> Option<&'static str> {
+    RESPONSIBILITIES.iter().copied().find(|code| *code == given).or_else(|| {
+        given.parse::<usize>().ok().and_then(|position| RESPONSIBILITIES.get(position.checked_sub(1)?).copied())
+    })
+}
+
+/// Reads the body of `PUT /api/company/` (documented by
+/// [`crate::schemas::LaterCompanyUpdateRequest`]): the `/api/v1` reader, after the later
+/// original's own rules (`names` and `surnames` required, one `responsibilities` string).
+pub(crate) fn read_later_company_update(body: &Value) -> Result<CompanyUpdate, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut body = body.clone();
+    if let Some(fields) = body.as_object_mut() {
+        for key in ["names", "surnames"] {
+            if fields.get(key).is_none_or(Value::is_null) {
+                errors.push(FieldError::missing(Loc::body().key(key)));
+            }
+        }
+        match fields.get("responsibilities") {
+            Some(Value::String(given)) => match responsibility_code(given) {
+                Some(code) => {
+                    fields.insert("responsibilities".into(), json!([code]));
+                }
+                None => {
+                    errors.push(FieldError::new(
+                        Loc::body().key("responsibilities"),
+                        format!(
+                            "'{given}' no es una responsabilidad fiscal; permitidas: {}",
+                            later_responsibilities().join(", ")
+                        ),
+                        "type_error.enum",
+                    ));
+                    fields.insert("responsibilities".into(), json!([RESPONSIBILITIES[0]]));
+                }
+            },
+            Some(Value::Array(_)) => {
+                errors.push(FieldError::new(Loc::body().key("responsibilities"), "str type expected", "type_error.str"))
+            }
+            _ => {}
+        }
+    }
+    let update = read_company_update(&body);
+    for key in ["names", "surnames", "responsibilities"] {
+        reads::renote(&Loc::body().key(key), FieldKind::Str, true);
+    }
+    match update {
+        Ok(update) if errors.is_empty() => Ok(update),
+        Ok(_) => Err(errors),
+        Err(more) => Err(errors.into_iter().chain(more).collect()),
+    }
+}
 
 /// The later original's `CompanyData`: every key present, `economic_activity` a number.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,6 +154,28 @@ pub async fn get_company(
     Access(access): Access,
 ) -> Result<Json<LaterCompanyResponse>, ApiError> {
     Ok(Json(state.company.get(&access).await.map_err(Later)?.into()))
+}
+
+/// Replace the company's profile at Factus (admins' keys); answers it as `CompanyData`.
+#[utoipa::path(
+    put, path = "/api/company/", tag = "later", operation_id = "later_update_company", security(("APIKeyHeader" = [])),
+    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    request_body = crate::schemas::LaterCompanyUpdateRequest,
+    responses(
+        (status = 200, description = "The company Factus now keeps", body = LaterCompanyResponse),
+        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
+        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
+    )
+)]
+pub async fn update_company(
+    State(state): State<AppState>,
+    KeyCaller(caller): KeyCaller,
+    Access(access): Access,
+    JsonBody(body): JsonBody,
+) -> Result<Json<LaterCompanyResponse>, ApiError> {
+    reject_string_body(&body)?;
+    let update = read_later_company_update(&body).map_err(ApiError::Validation)?;
+    Ok(Json(state.company.update(&caller.user, &access, &update).await.map_err(Later)?.into()))
 }
 
 /// Upload the company's logo (admins' keys): `multipart/form-data` with the file in `image`.
