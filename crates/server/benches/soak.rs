@@ -27,8 +27,8 @@ use std::collections::BTreeMap;
 
 use factus_infrastructure::testing::TestDatabase;
 use support_exactly_once::{
-    Api, InProcess, LIST, RetryIdentity, SoakPlan, Upstream, VALIDATE, field, install_soak_faults, run_soak,
-    service_env, soak_problems,
+    Api, InProcess, LIST, RetryIdentity, SoakDocuments, SoakPlan, Upstream, VALIDATE, field, install_soak_faults,
+    run_soak, service_env, soak_problems,
 };
 
 const CLIENTS: usize = 16;
@@ -98,6 +98,7 @@ async fn soak(backend: Backend, identity: RetryIdentity, count: usize) -> Vec<St
         concurrency: CLIENTS,
         max_attempts: MAX_ATTEMPTS,
         identity,
+        documents: SoakDocuments::Invoices,
     };
 
     let report = run_soak(&apis, &plan).await;

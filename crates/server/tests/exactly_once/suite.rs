@@ -12,8 +12,8 @@ use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use crate::support_exactly_once::{
-    Api, Binary, InProcess, LIST, Reply, RetryIdentity, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
-    install_soak_faults, invoice, run_soak, soak_problems, allow_connections, block_connections,
+    Api, Binary, InProcess, LIST, Reply, RetryIdentity, SoakDocuments, SoakPlan, Upstream, VALIDATE, bills_by_reference, by_reference, field,
+    install_soak_faults, install_soak_faults_on, invoice, run_soak, soak_problems, allow_connections, block_connections,
 };
 use tokio::sync::Barrier;
 
@@ -155,6 +155,7 @@ async fn soak(identity: RetryIdentity, prefix: &str) {
         concurrency: SOAK_CLIENTS,
         max_attempts: 10,
         identity,
+        documents: SoakDocuments::Invoices,
     };
 
     let report = run_soak(std::slice::from_ref(&service.api), &plan).await;
@@ -181,6 +182,44 @@ async fn a_fault_soak_retried_with_an_idempotency_key_per_invoice_issues_every_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exactly_once() {
     soak(RetryIdentity::ReferenceCode, "SOAK-REF").await;
+}
+
+/// The soak for credit notes: 50 partial credits of 100.00 each, spread over five invoices
+/// issued first (11,900.00 each), so the credited totals stay under the invoice totals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fault_soak_of_credit_notes_issues_every_note_exactly_once() {
+    let upstream = Upstream::start_on(FACTUS_API).await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut env = upstream.service_env(&sqlite_url(dir.path()));
+    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
+    let service = InProcess::start(&env).await;
+    let mut invoices = Vec::new();
+    for index in 0..5 {
+        let reply = service.api.create(&invoice(&format!("SOAK-NC-INV-{index}")), None).await;
+        invoices.push(reply.issued().0);
+    }
+    let documents = SoakDocuments::CreditNotesOn(invoices);
+    install_soak_faults_on(&upstream, &documents).await;
+    let plan = SoakPlan {
+        prefix: "SOAK-NC".to_owned(),
+        count: 50,
+        concurrency: SOAK_CLIENTS,
+        max_attempts: 10,
+        identity: RetryIdentity::IdempotencyKey,
+        documents,
+    };
+
+    let report = run_soak(std::slice::from_ref(&service.api), &plan).await;
+
+    upstream.clear_faults().await;
+    let notes = upstream.documents(&plan.documents).await;
+    let ledger = service.api.ledger_of(&plan.documents).await;
+    println!("{}; sandbox: {} credit notes, calls {}", report.summary(), notes.len(), upstream.requests().await);
+    let problems = soak_problems(&report, &notes, &ledger);
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(report.retries() > 0 && report.replays() > 0, "{}", report.summary());
+    service.stop().await;
+    upstream.shutdown().await;
 }
 
 /// The soak again, while the database fails for a few seconds in the middle of it: two instances
@@ -210,6 +249,7 @@ async fn a_fault_soak_survives_a_database_that_fails_for_a_few_seconds_in_the_mi
         // 409s while an unrecorded entry waits to become stale come 100 ms apart.
         max_attempts: 200,
         identity: RetryIdentity::IdempotencyKey,
+        documents: SoakDocuments::Invoices,
     };
     let apis = [first.api.clone(), second.api.clone()];
 

@@ -150,16 +150,22 @@ impl Upstream {
 
     /// Every stored bill, in creation order.
     pub async fn bills(&self) -> Vec<UpstreamBill> {
-        let response = self.http.get(self.url("/__sandbox/bills")).send().await.expect("the bills");
+        self.documents(&SoakDocuments::Invoices).await
+    }
+
+    /// Every stored document of one family, in creation order (a credit note's CUDE as `cufe`).
+    pub async fn documents(&self, documents: &SoakDocuments) -> Vec<UpstreamBill> {
+        let (listing, code) = documents.sandbox_listing();
+        let response = self.http.get(self.url(listing)).send().await.expect("the documents");
         let bills: Value = response.json().await.expect("a JSON list");
         bills
             .as_array()
-            .expect("a JSON list of bills")
+            .expect("a JSON list of documents")
             .iter()
             .map(|bill| UpstreamBill {
                 number: text(&bill["number"]),
                 reference_code: text(&bill["reference_code"]),
-                cufe: text(&bill["cufe"]),
+                cufe: text(&bill[code]),
                 status: bill["status"].as_i64().unwrap_or(-1),
             })
             .collect()
@@ -284,9 +290,15 @@ impl Reply {
     /// `data` of a successful create: `(number, cufe)`.
     #[track_caller]
     pub fn issued(&self) -> (String, String) {
+        self.issued_as("Factura creada exitosamente")
+    }
+
+    /// `data` of a successful create answered with `message`: `(number, cufe)`.
+    #[track_caller]
+    pub fn issued_as(&self, message: &str) -> (String, String) {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
         let body = self.json();
-        assert_eq!(body["message"], "Factura creada exitosamente", "body: {}", self.text);
+        assert_eq!(body["message"], message, "body: {}", self.text);
         (text(&body["data"]["number"]), text(&body["data"]["cufe"]))
     }
 
@@ -326,7 +338,12 @@ impl Api {
     /// `POST /api/v1/invoices`, with `Idempotency-Key: key` when given. `Err` when no answer
     /// came (the connection failed).
     pub async fn try_create(&self, body: &Value, key: Option<&str>) -> Result<Reply, reqwest::Error> {
-        let mut request = self.http.post(self.url("/invoices")).bearer_auth(&self.token).json(body);
+        self.try_create_at("/invoices", body, key).await
+    }
+
+    /// `POST /api/v1{path}` (a create of any document kind), with `Idempotency-Key: key` when given.
+    pub async fn try_create_at(&self, path: &str, body: &Value, key: Option<&str>) -> Result<Reply, reqwest::Error> {
+        let mut request = self.http.post(self.url(path)).bearer_auth(&self.token).json(body);
         if let Some(key) = key {
             request = request.header("idempotency-key", key);
         }
@@ -343,14 +360,20 @@ impl Api {
             .expect("a readable body")
     }
 
-    /// The whole ledger (`GET /api/v1/invoices`, every page).
+    /// The whole ledger of invoices (`GET /api/v1/invoices`, every page).
     pub async fn ledger(&self) -> Vec<Value> {
+        self.ledger_of(&SoakDocuments::Invoices).await
+    }
+
+    /// The whole ledger of one document kind (`GET /api/v1/invoices?kind=…`, every page).
+    pub async fn ledger_of(&self, documents: &SoakDocuments) -> Vec<Value> {
         let mut entries = Vec::new();
         let mut cursor: Option<String> = None;
+        let listing = format!("/invoices?kind={}&limit=200", documents.ledger_kind());
         loop {
             let path = match &cursor {
-                Some(cursor) => format!("/invoices?limit=200&cursor={cursor}"),
-                None => "/invoices?limit=200".to_owned(),
+                Some(cursor) => format!("{listing}&cursor={cursor}"),
+                None => listing.clone(),
             };
             let reply = self.get(&path).await;
             assert_eq!(reply.status, StatusCode::OK, "listing the ledger: {}", reply.text);
@@ -533,6 +556,74 @@ pub struct SoakPlan {
     /// Attempts per invoice, the first included.
     pub max_attempts: u32,
     pub identity: RetryIdentity,
+    pub documents: SoakDocuments,
+}
+
+/// The kind of document a soak creates.
+#[derive(Debug, Clone)]
+pub enum SoakDocuments {
+    Invoices,
+    /// Credit notes of 100.00 each (tax included), spread round robin over these invoice numbers.
+    CreditNotesOn(Vec<String>),
+}
+
+impl SoakDocuments {
+    /// The service's create path.
+    pub fn create_path(&self) -> &'static str {
+        match self {
+            Self::Invoices => "/invoices",
+            Self::CreditNotesOn(_) => "/credit-notes",
+        }
+    }
+
+    /// The Factus v1 create path, where the soak's faults are scoped.
+    pub fn factus_create_path(&self) -> &'static str {
+        match self {
+            Self::Invoices => "/v1/bills/validate",
+            Self::CreditNotesOn(_) => "/v1/credit-notes/validate",
+        }
+    }
+
+    pub fn created_message(&self) -> &'static str {
+        match self {
+            Self::Invoices => "Factura creada exitosamente",
+            Self::CreditNotesOn(_) => "Nota crédito creada exitosamente",
+        }
+    }
+
+    fn ledger_kind(&self) -> &'static str {
+        match self {
+            Self::Invoices => "invoice",
+            Self::CreditNotesOn(_) => "credit_note",
+        }
+    }
+
+    /// The sandbox's admin listing and the name of the document's code (CUFE or CUDE) in it.
+    fn sandbox_listing(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Invoices => ("/__sandbox/bills", "cufe"),
+            Self::CreditNotesOn(_) => ("/__sandbox/credit-notes", "cude"),
+        }
+    }
+
+    /// The body of the `index`th document.
+    pub fn body(&self, reference: &str, index: usize) -> Value {
+        match self {
+            Self::Invoices => invoice(reference),
+            Self::CreditNotesOn(invoices) => json!({
+                "bill_number": invoices[index % invoices.len()],
+                "correction_concept_code": 1,
+                "reference_code": reference,
+                "payment_method_code": "10",
+                "observation": "Devolución parcial",
+                "items": [{
+                    "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
+                    "price": "100.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
+                    "is_excluded": 0, "tribute_id": 1
+                }]
+            }),
+        }
+    }
 }
 
 impl SoakPlan {
@@ -548,10 +639,15 @@ impl SoakPlan {
 /// The acceptance faults, each scoped to the create: the reconciliation lookup (`GET /v1/bills`)
 /// and the token endpoint are never faulted.
 pub async fn install_soak_faults(upstream: &Upstream) {
+    install_soak_faults_on(upstream, &SoakDocuments::Invoices).await;
+}
+
+/// The acceptance faults, scoped to the create of `documents`.
+pub async fn install_soak_faults_on(upstream: &Upstream, documents: &SoakDocuments) {
     let scoped = |spec: Value| {
         let mut spec = spec;
         spec["method"] = json!("POST");
-        spec["path"] = json!(upstream.route("/v1/bills/validate"));
+        spec["path"] = json!(upstream.route(documents.factus_create_path()));
         spec
     };
     upstream.fault(scoped(json!({"kind": "drop_after_commit", "probability": 0.2}))).await;
@@ -659,9 +755,10 @@ pub async fn run_soak(apis: &[Api], plan: &SoakPlan) -> SoakReport {
         let key = (plan.identity == RetryIdentity::IdempotencyKey).then(|| plan.key(index));
         let max_attempts = plan.max_attempts;
         let permits = Arc::clone(&permits);
+        let documents = plan.documents.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("the semaphore stays open");
-            create_until_issued(&api, reference, key, max_attempts).await
+            create_until_issued(&api, &documents, index, reference, key, max_attempts).await
         });
     }
     let mut runs = Vec::with_capacity(plan.count);
@@ -672,16 +769,23 @@ pub async fn run_soak(apis: &[Api], plan: &SoakPlan) -> SoakReport {
     SoakReport { plan: plan.clone(), duration: started.elapsed(), runs }
 }
 
-async fn create_until_issued(api: &Api, reference: String, key: Option<String>, max_attempts: u32) -> InvoiceRun {
-    let body = invoice(&reference);
+async fn create_until_issued(
+    api: &Api,
+    documents: &SoakDocuments,
+    index: usize,
+    reference: String,
+    key: Option<String>,
+    max_attempts: u32,
+) -> InvoiceRun {
+    let body = documents.body(&reference, index);
     let mut run =
         InvoiceRun { reference, attempts: 0, replayed: false, issued: None, failures: Vec::new(), fatal: None };
     while run.attempts < max_attempts {
         run.attempts += 1;
-        match api.try_create(&body, key.as_deref()).await {
+        match api.try_create_at(documents.create_path(), &body, key.as_deref()).await {
             Ok(reply) if reply.status == StatusCode::OK => {
                 run.replayed = reply.replayed;
-                run.issued = Some(reply.issued());
+                run.issued = Some(reply.issued_as(documents.created_message()));
                 return run;
             }
             Ok(reply) if retryable(reply.status) => {
