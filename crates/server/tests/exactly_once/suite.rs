@@ -185,7 +185,7 @@ async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exact
 }
 
 /// The soak for credit notes: 50 partial credits of 100.00 each, spread over five invoices
-/// issued first (11,900.00 each), so the credited totals stay under the invoice totals.
+/// issued first (10,000.00 each, tax included), so the credited totals stay under the invoice totals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fault_soak_of_credit_notes_issues_every_note_exactly_once() {
     let upstream = Upstream::start_on(FACTUS_API).await;

@@ -610,18 +610,19 @@ impl SoakDocuments {
     pub fn body(&self, reference: &str, index: usize) -> Value {
         match self {
             Self::Invoices => invoice(reference),
-            Self::CreditNotesOn(invoices) => json!({
-                "bill_number": invoices[index % invoices.len()],
-                "correction_concept_code": 1,
-                "reference_code": reference,
-                "payment_method_code": "10",
-                "observation": "Devolución parcial",
-                "items": [{
-                    "code_reference": "P-001", "name": "Producto", "quantity": 1, "discount_rate": "0.00",
-                    "price": "100.00", "tax_rate": "19.00", "unit_measure_id": 70, "standard_code_id": 1,
-                    "is_excluded": 0, "tribute_id": 1
-                }]
-            }),
+            Self::CreditNotesOn(invoices) => {
+                // The invoice's own line, returned in part.
+                let mut item = invoice(reference)["items"][0].clone();
+                item["price"] = json!("100.00");
+                json!({
+                    "bill_number": invoices[index % invoices.len()],
+                    "correction_concept_code": 1,
+                    "reference_code": reference,
+                    "payment_method_code": "10",
+                    "observation": "Devolución parcial",
+                    "items": [item]
+                })
+            }
         }
     }
 }
