@@ -322,6 +322,17 @@ fn catalog_codes(catalog: &Catalog) -> RefOr<Schema> {
         .into()
 }
 
+/// A provider's country: a code of the countries catalogue (the parser refuses any other).
+fn country_code() -> RefOr<Schema> {
+    text()
+        .enum_values(Some(
+            factus_domain::catalog::countries().entries().iter().map(factus_domain::catalog::Entry::code),
+        ))
+        .examples([json!("CO")])
+        .description(Some("ISO country code of the countries catalogue, `CO` by default"))
+        .into()
+}
+
 /// The catalogues request fields name, as components `<Name>Id` and `<Name>Code`.
 type CatalogFn = fn() -> &'static Catalog;
 
@@ -554,7 +565,7 @@ body_schema!(
             ("email", s(email()), Optional),
             ("phone", s(text()), Optional),
             ("is_resident", described(boolean(), "Resident in Colombia (default true)"), Optional),
-            ("country_code", described(text().examples([json!("CO")]), "ISO country code, `CO` by default"), Optional),
+            ("country_code", country_code(), Optional),
             pair("municipality_id", "municipality_code", "Municipality", false),
         ],
         None,
@@ -956,7 +967,7 @@ body_schema!(
     )
 );
 
-/// `resolution_number` is required when `document` is `21`, `24` or `30`.
+/// `resolution_number` is required (and not null) when `document` is `21`, `24` or `30`.
 fn with_resolution_rule(schema: RefOr<Schema>) -> RefOr<Schema> {
     let RefOr::T(Schema::Object(object)) = schema else { return schema };
     let rule = json!({
@@ -964,7 +975,8 @@ fn with_resolution_rule(schema: RefOr<Schema>) -> RefOr<Schema> {
             "properties": { "document": { "enum": factus_application::numbering_ranges::DOCUMENTS_WITH_RESOLUTION } },
             "required": ["document"],
         },
-        "then": { "required": ["resolution_number"] },
+        // Required and not null: the parser reads a null like a missing field.
+        "then": { "required": ["resolution_number"], "properties": { "resolution_number": { "type": "string" } } },
     });
     ObjectBuilder::from(object).extensions(Some(Extensions::from_iter([("allOf", json!([rule]))]))).into()
 }
