@@ -128,7 +128,7 @@ pub async fn software_ranges(
 /// One numbering range.
 #[utoipa::path(
     get, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_get_numbering_range", security(("APIKeyHeader" = [])),
-    params(("id" = i64, Path, description = "The range's id"),
+    params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
         (status = 200, description = "The range", body = LaterNumberingRangeResponse),
@@ -170,7 +170,7 @@ pub async fn create_range(
 /// Move a range's next number (admins' keys).
 #[utoipa::path(
     put, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_update_numbering_range", security(("APIKeyHeader" = [])),
-    params(("id" = i64, Path, description = "The range's id"),
+    params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
     responses(
@@ -195,7 +195,7 @@ pub async fn update_range(
 /// Delete a numbering range (admins' keys): `{"status": <Factus' status>}`.
 #[utoipa::path(
     delete, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_delete_numbering_range", security(("APIKeyHeader" = [])),
-    params(("id" = i64, Path, description = "The range's id"),
+    params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
         (status = 200, description = "Factus' status, e.g. `{\"status\": \"OK\"}`", body = Object),
