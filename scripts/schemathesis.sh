@@ -30,7 +30,9 @@ cd "$root"
 # picks one).
 venv="$root/target/schemathesis-venv"
 wanted="schemathesis==$SCHEMATHESIS_VERSION openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
-if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$wanted" ]; then
+# A virtualenv moved with its target directory keeps scripts that point at the old place: it is
+# made again when its schemathesis does not run.
+if [ "$(cat "$venv/.installed" 2>/dev/null)" != "$wanted" ] || ! "$venv/bin/schemathesis" --version >/dev/null 2>&1; then
   candidates=("${SCHEMATHESIS_PYTHON:-}" python3.13 python3.12)
   # pyenv's interpreters, also when pyenv itself is not on PATH (CI's environment may lack it).
   pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
