@@ -60,6 +60,17 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
     })
     .await
     .expect("the binary listens within 30 s");
+    // The logs are read while the service runs: a pipe nobody drains fills up at debug level and
+    // blocks the service on its next log line.
+    let stdout_rest = tokio::spawn(async move {
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).await.map(|_| rest)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr_all = tokio::spawn(async move {
+        let mut all = String::new();
+        stderr.read_to_string(&mut all).await.map(|_| all)
+    });
     let api = format!("http://{address}/api/v1");
     let http = reqwest::Client::new();
 
@@ -147,8 +158,8 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
     .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "the binary stops cleanly: {status}");
-    stdout.read_to_string(&mut printed).await.unwrap();
-    child.stderr.take().unwrap().read_to_string(&mut printed).await.unwrap();
+    printed.push_str(&stdout_rest.await.unwrap().unwrap());
+    printed.push_str(&stderr_all.await.unwrap().unwrap());
 
     assert!(printed.contains("request finished"), "debug logs were captured");
     let secrets = [
