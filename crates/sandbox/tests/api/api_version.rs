@@ -26,10 +26,8 @@ async fn a_v1_account_refuses_every_v2_call_with_403_and_serves_v1() {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body, json!({"message": MESSAGE}));
     }
-    let (status, _) = t.post("/v1/bills/validate", &bill("V1-ONLY")).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, list) = t.get("/v1/bills").await;
-    assert_eq!(list["data"]["pagination"]["total"], 1, "the refused v2 create stored nothing");
+    t.create_bill("V1-ONLY").await;
+    assert_eq!(t.listed_total("/v1/bills").await, 1, "the refused v2 create stored nothing");
 }
 
 #[tokio::test]
@@ -44,8 +42,7 @@ async fn a_v2_account_refuses_every_v1_call_with_403_even_on_routes_v1_lacks() {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(body["message"], MESSAGE);
     }
-    let (status, body) = t.post("/v2/bills/validate", &bill_v2("V2-ONLY")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = t.post_created("/v2/bills/validate", &bill_v2("V2-ONLY")).await;
     assert_eq!(body["data"]["number"], "SETP990000001", "the refused v1 create took no number");
 }
 
@@ -62,8 +59,7 @@ async fn both_mode_serves_both_trees_over_the_same_documents() {
     let t = spawn().await;
     let created = t.create_bill("BOTH-1").await;
     let number = created["data"]["bill"]["number"].as_str().unwrap().to_owned();
-    let (status, shown) = t.get(&format!("/v2/bills/{number}")).await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok(&format!("/v2/bills/{number}")).await;
     assert_eq!(shown["data"]["reference_code"], "BOTH-1");
     assert_eq!(shown["data"]["cufe"], created["data"]["bill"]["cufe"]);
     assert_eq!(shown["data"]["totals"]["total"], "201.00");

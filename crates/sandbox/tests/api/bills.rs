@@ -1,19 +1,15 @@
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use factus_sandbox::{DuplicatePolicy, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha384};
 
-use crate::common::{bill, spawn, spawn_with};
+use crate::common::{assert_envelope, assert_file_name, bill, decoded, spawn, spawn_with, xml_of};
 
 #[tokio::test]
 async fn creating_a_bill_answers_201_with_everything_the_gateway_reads() {
     let t = spawn().await;
-    let (status, body) = t.post("/v1/bills/validate", &bill("REF-1")).await;
-    assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(body["status"], "Created");
-    assert_eq!(body["message"], "Documento con el código de referencia REF-1 registrado y validado con éxito");
+    let body = t.post_created("/v1/bills/validate", &bill("REF-1")).await;
+    assert_envelope(&body, "Created", "Documento con el código de referencia REF-1 registrado y validado con éxito");
     let data = &body["data"];
     assert_eq!(data["bill"]["number"], "SETP990000001");
     assert_eq!(data["bill"]["reference_code"], "REF-1");
@@ -68,8 +64,7 @@ async fn the_worked_example_of_the_factus_docs_is_reproduced_to_the_cent() {
     body["allowance_charges"] = json!([
         {"concept_type": "03", "is_surcharge": true, "reason": "Propina", "base_amount": 90000, "amount": 9000}
     ]);
-    let (status, response) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v1/bills/validate", &body).await;
     let data = &response["data"];
     let a = &data["items"][0];
     assert_eq!(a["discount"], "8403.36");
@@ -100,8 +95,7 @@ async fn the_cufe_is_the_sha384_of_the_dian_field_chain() {
     let body = t.create_bill("CUFE-1").await;
     let data = &body["data"];
     let (_, xml) = t.get("/v1/bills/download-xml/SETP990000001").await;
-    let xml =
-        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let xml = xml_of(&xml);
     let tag = |name: &str| {
         let open = format!("<cbc:{name}>");
         let start = xml.find(&open).unwrap() + open.len();
@@ -122,10 +116,8 @@ async fn the_cufe_is_the_sha384_of_the_dian_field_chain() {
 async fn show_returns_the_stored_bill_and_unknown_numbers_answer_404() {
     let t = spawn().await;
     let created = t.create_bill("SHOW-1").await;
-    let (status, body) = t.get("/v1/bills/show/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["status"], "OK");
-    assert_eq!(body["message"], "Solicitud exitosa");
+    let body = t.get_ok("/v1/bills/show/SETP990000001").await;
+    assert_envelope(&body, "OK", "Solicitud exitosa");
     assert_eq!(body["data"]["bill"], created["data"]["bill"]);
     assert_eq!(body["data"]["items"], created["data"]["items"]);
 
@@ -140,8 +132,7 @@ async fn list_filters_and_paginates_like_laravel() {
     for i in 1..=12 {
         t.create_bill(&format!("LIST-{i:02}")).await;
     }
-    let (status, body) = t.get("/v1/bills").await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok("/v1/bills").await;
     let page = &body["data"];
     assert_eq!(page["data"].as_array().unwrap().len(), 10);
     assert_eq!(page["data"][0]["number"], "SETP990000012", "newest first");
@@ -167,14 +158,10 @@ async fn list_filters_and_paginates_like_laravel() {
     assert_eq!(body["data"]["pagination"]["total"], 1);
     let (_, body) = t.get("/v1/bills?filter[number]=SETP990000003").await;
     assert_eq!(body["data"]["data"][0]["reference_code"], "LIST-03");
-    let (_, body) = t.get("/v1/bills?filter[names]=juana%20perez&filter[prefix]=SETP").await;
-    assert_eq!(body["data"]["pagination"]["total"], 12);
-    let (_, body) = t.get("/v1/bills?filter[identification]=999").await;
-    assert_eq!(body["data"]["pagination"]["total"], 0);
-    let (_, body) = t.get("/v1/bills?filter[status]=0").await;
-    assert_eq!(body["data"]["pagination"]["total"], 0);
-    let (_, body) = t.get("/v1/bills?filter[status]=1").await;
-    assert_eq!(body["data"]["pagination"]["total"], 12);
+    assert_eq!(t.listed_total("/v1/bills?filter[names]=juana%20perez&filter[prefix]=SETP").await, 12);
+    assert_eq!(t.listed_total("/v1/bills?filter[identification]=999").await, 0);
+    assert_eq!(t.listed_total("/v1/bills?filter[status]=0").await, 0);
+    assert_eq!(t.listed_total("/v1/bills?filter[status]=1").await, 12);
 }
 
 #[tokio::test]
@@ -195,8 +182,7 @@ async fn reused_reference_code_returns_the_existing_bill_when_configured() {
         spawn_with(SandboxConfig { duplicate_reference: DuplicatePolicy::ReturnExisting, ..SandboxConfig::default() })
             .await;
     let first = t.create_bill("DUP-2").await;
-    let (status, again) = t.post("/v1/bills/validate", &bill("DUP-2")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let again = t.post_created("/v1/bills/validate", &bill("DUP-2")).await;
     assert_eq!(again["data"]["bill"], first["data"]["bill"]);
     assert_eq!(t.admin_get("/__sandbox/bills").await.as_array().unwrap().len(), 1);
 }
@@ -217,12 +203,11 @@ async fn deleting_a_validated_bill_answers_409_and_an_unknown_reference_404() {
 async fn pdf_download_is_a_real_pdf_showing_number_cufe_customer_and_totals() {
     let t = spawn().await;
     let created = t.create_bill("PDF-1").await;
-    let (status, body) = t.get("/v1/bills/download-pdf/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok("/v1/bills/download-pdf/SETP990000001").await;
     let file_name = body["data"]["file_name"].as_str().unwrap();
     assert!(file_name.starts_with("fv0900825759000"), "{file_name}");
     assert_eq!(file_name.len(), 2 + 10 + 3 + 2 + 8);
-    let pdf = STANDARD.decode(body["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
+    let pdf = decoded(&body, "pdf_base_64_encoded");
     assert!(pdf.starts_with(b"%PDF-1."));
     assert!(pdf.ends_with(b"%%EOF\n"));
     let text = String::from_utf8_lossy(&pdf);
@@ -230,20 +215,17 @@ async fn pdf_download_is_a_real_pdf_showing_number_cufe_customer_and_totals() {
     assert!(text.contains(created["data"]["bill"]["cufe"].as_str().unwrap()));
     assert!(text.contains("Juana P"), "customer name");
     assert!(text.contains("Total: 201.00"));
-    let (status, _) = t.get("/v1/bills/download-pdf/SETP1").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/bills/download-pdf/SETP1").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn xml_download_is_a_ubl_invoice_with_the_cufe_and_totals() {
     let t = spawn().await;
     let created = t.create_bill("XML-1").await;
-    let (status, body) = t.get("/v1/bills/download-xml/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body["data"]["file_name"].as_str().unwrap().starts_with("fv"));
+    let body = t.get_ok("/v1/bills/download-xml/SETP990000001").await;
+    assert_file_name(&body, "fv");
     assert!(body["data"].get("pdf_base_64_encoded").is_none());
-    let xml =
-        String::from_utf8(STANDARD.decode(body["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let xml = xml_of(&body);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "Invoice");
@@ -261,17 +243,9 @@ async fn xml_download_is_a_ubl_invoice_with_the_cufe_and_totals() {
 async fn radian_events_are_empty_until_one_is_registered() {
     let t = spawn().await;
     t.create_bill("EV-1").await;
-    let (status, body) = t.get("/v1/bills/SETP990000001/radian/events").await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok("/v1/bills/SETP990000001/radian/events").await;
     assert_eq!(body["data"], json!([]));
-    let response = t
-        .client
-        .post(t.url("/__sandbox/bills/SETP990000001/events"))
-        .json(&json!({"event_code": "032"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
+    t.register_event("SETP990000001", "032").await;
     let (_, body) = t.get("/v1/bills/SETP990000001/radian/events").await;
     let event = &body["data"][0];
     assert_eq!(event["number"], "AP1");
@@ -280,22 +254,18 @@ async fn radian_events_are_empty_until_one_is_registered() {
     for key in ["event_name", "effective_date", "effective_time"] {
         assert!(event[key].is_string(), "{key}");
     }
-    let (status, _) = t.get("/v1/bills/SETP1/radian/events").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/bills/SETP1/radian/events").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn send_email_confirms_and_rejects_a_bad_address() {
     let t = spawn().await;
     t.create_bill("MAIL-1").await;
-    let (status, body) = t.post("/v1/bills/send-email/SETP990000001", &json!({"email": "cliente@example.com"})).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["message"], "Factura enviada al cliente con éxito");
-    let (status, body) = t.post("/v1/bills/send-email/SETP990000001", &json!({"email": "nope"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["data"]["errors"]["email"].is_array());
-    let (status, _) = t.post("/v1/bills/send-email/SETP1", &json!({"email": "cliente@example.com"})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    t.assert_send_email_checks_the_address("/v1/bills/send-email/SETP990000001").await;
+    assert_eq!(
+        t.post("/v1/bills/send-email/SETP1", &json!({"email": "cliente@example.com"})).await.0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,11 @@
 //! Shared helpers: a sandbox on port 0, a reqwest client and a logged-in token.
 
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use factus_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD_GRANT, Sandbox, SandboxConfig};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct TestSandbox {
@@ -25,6 +29,33 @@ pub async fn spawn_with(config: SandboxConfig) -> TestSandbox {
     let base = sandbox.base_url();
     let (token, _) = login(&client, &base).await;
     TestSandbox { sandbox, client, base, token }
+}
+
+/// A configuration that keeps the sandbox's state in `dir/state.json`.
+pub fn with_state_file(dir: &Path) -> SandboxConfig {
+    SandboxConfig { state_file: Some(dir.join("state.json")), ..SandboxConfig::default() }
+}
+
+/// The base64 field `key` of an answer's `data`, decoded.
+pub fn decoded(body: &Value, key: &str) -> Vec<u8> {
+    STANDARD.decode(body["data"][key].as_str().unwrap_or_else(|| panic!("{key} in {body}"))).expect("base64")
+}
+
+/// The XML a download answer carries in `data.xml_base_64_encoded`, decoded.
+pub fn xml_of(body: &Value) -> String {
+    String::from_utf8(decoded(body, "xml_base_64_encoded")).expect("UTF-8 XML")
+}
+
+/// Asserts that a download answer's `data.file_name` starts with `prefix`.
+pub fn assert_file_name(body: &Value, prefix: &str) {
+    let name = body["data"]["file_name"].as_str().unwrap_or_else(|| panic!("file_name in {body}"));
+    assert!(name.starts_with(prefix), "{name} does not start with {prefix}");
+}
+
+/// Asserts the envelope around every answer: its `status` word and its `message`.
+pub fn assert_envelope(body: &Value, status: &str, message: &str) {
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["message"], message, "{body}");
 }
 
 /// A refresh grant of the default client.
@@ -75,6 +106,56 @@ impl TestSandbox {
         format!("{}{path}", self.base)
     }
 
+    /// A request to `path` carrying the token, for what `get`, `post` and `delete` do not cover.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.request(Method::PUT, path).json(body).send().await.expect("PUT")).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.request(Method::PATCH, path).json(body).send().await.expect("PATCH")).await
+    }
+
+    /// `GET path`, which must answer 200; returns the body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {body}");
+        body
+    }
+
+    /// `data.pagination.total` of the list at `path`, which must answer 200.
+    pub async fn listed_total(&self, path: &str) -> u64 {
+        self.get_ok(path).await["data"]["pagination"]["total"].as_u64().expect("a pagination total")
+    }
+
+    /// `POST path` (a bill's send-email) sends to a good address and answers 422 to a bad one.
+    pub async fn assert_send_email_checks_the_address(&self, path: &str) {
+        let (status, body) = self.post(path, &json!({"email": "cliente@example.com"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["message"], "Factura enviada al cliente con éxito");
+        let (status, body) = self.post(path, &json!({"email": "nope"})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body["data"]["errors"]["email"].is_array(), "{body}");
+    }
+
+    /// Registers RADIAN event `code` on bill `number` through `/__sandbox`.
+    pub async fn register_event(&self, number: &str, code: &str) {
+        let path = format!("/__sandbox/bills/{number}/events");
+        let response =
+            self.client.post(self.url(&path)).json(&json!({"event_code": code})).send().await.expect("add event");
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+
+    /// Stops this sandbox and starts another on `config`, keeping the client and the token.
+    pub async fn restart(self, config: SandboxConfig) -> TestSandbox {
+        self.sandbox.shutdown().await;
+        let sandbox = Sandbox::start(config).await.expect("sandbox restarts");
+        TestSandbox { base: sandbox.base_url(), sandbox, client: self.client, token: self.token }
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self.client.get(self.url(path)).bearer_auth(&self.token).send().await.expect("GET");
         read(response).await
@@ -112,9 +193,14 @@ impl TestSandbox {
 
     /// Creates a bill from `body`, asserting 201, and returns the response body.
     pub async fn create_bill_body(&self, body: &Value) -> Value {
-        let (status, body) = self.post("/v1/bills/validate", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+        self.post_created("/v1/bills/validate", body).await
+    }
+
+    /// `POST path` with `body`, which must answer 201; returns the answer's body.
+    pub async fn post_created(&self, path: &str, body: &Value) -> Value {
+        let (status, answer) = self.post(path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path}: {answer}");
+        answer
     }
 }
 
@@ -190,9 +276,7 @@ pub fn bill_v2(reference: &str) -> Value {
 impl TestSandbox {
     /// Creates `bill_v2(reference)` on `/v2/bills/validate` and returns the response body.
     pub async fn create_bill_v2(&self, reference: &str) -> Value {
-        let (status, body) = self.post("/v2/bills/validate", &bill_v2(reference)).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body
+        self.post_created("/v2/bills/validate", &bill_v2(reference)).await
     }
 
     /// `PUT /__sandbox/api-version`.

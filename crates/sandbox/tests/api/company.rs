@@ -1,7 +1,7 @@
 //! The company profile on v1: read, update (only the fields sent), logo upload (multipart field
 //! `image`, checked for type and size) served at its `url_logo`.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::common::{TestSandbox, spawn};
@@ -23,19 +23,12 @@ fn multipart(field: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
 
 async fn upload(t: &TestSandbox, body: Vec<u8>) -> (StatusCode, Value) {
     let response = t
-        .client
-        .post(t.url("/v1/company/logo"))
-        .bearer_auth(&t.token)
+        .request(Method::POST, "/v1/company/logo")
         .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(body)
         .send()
         .await
         .unwrap();
-    (response.status(), response.json().await.unwrap())
-}
-
-async fn put_company(t: &TestSandbox, body: &Value) -> (StatusCode, Value) {
-    let response = t.client.put(t.url("/v1/company")).bearer_auth(&t.token).json(body).send().await.unwrap();
     (response.status(), response.json().await.unwrap())
 }
 
@@ -47,16 +40,17 @@ async fn the_company_profile_is_updated_with_the_fields_sent_and_keeps_its_nit()
     assert_eq!(before["data"]["responsibilities"], json!([{"code": "O-13", "name": "Gran contribuyente"}]));
 
     // The body the later clients of the original service send.
-    let (status, body) = put_company(
-        &t,
-        &json!({
-            "legal_organization_code": "2", "names": "Ana", "surnames": "Gómez", "economic_activity": "4711",
-            "phone": "3105550000", "address": "Calle 10 # 20-30", "tribute_code": "ZZ",
-            "municipality_code": "05001", "responsibilities": "5", "email": "ana@example.com",
-            "company": null, "trade_name": "Tienda Ana", "registration_code": null
-        }),
-    )
-    .await;
+    let (status, body) = t
+        .put(
+            "/v1/company",
+            &json!({
+                "legal_organization_code": "2", "names": "Ana", "surnames": "Gómez", "economic_activity": "4711",
+                "phone": "3105550000", "address": "Calle 10 # 20-30", "tribute_code": "ZZ",
+                "municipality_code": "05001", "responsibilities": "5", "email": "ana@example.com",
+                "company": null, "trade_name": "Tienda Ana", "registration_code": null
+            }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let data = &body["data"];
     assert_eq!(data["nit"], "900825759");
@@ -75,7 +69,8 @@ async fn the_company_profile_is_updated_with_the_fields_sent_and_keeps_its_nit()
     assert_eq!(after["data"], body["data"]);
 
     // Only what is sent changes.
-    let (status, body) = put_company(&t, &json!({"phone": "6015551234", "responsibilities": ["O-13", "O-15"]})).await;
+    let (status, body) =
+        t.put("/v1/company", &json!({"phone": "6015551234", "responsibilities": ["O-13", "O-15"]})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["phone"], "6015551234");
     assert_eq!(body["data"]["names"], "Ana");
@@ -86,13 +81,14 @@ async fn the_company_profile_is_updated_with_the_fields_sent_and_keeps_its_nit()
 async fn invalid_company_fields_answer_422_and_change_nothing() {
     let t = spawn().await;
     let (_, before) = t.get("/v1/company").await;
-    let (status, body) = put_company(
-        &t,
-        &json!({"email": "not-an-email", "tribute_code": "99", "municipality_code": "00000",
+    let (status, body) = t
+        .put(
+            "/v1/company",
+            &json!({"email": "not-an-email", "tribute_code": "99", "municipality_code": "00000",
                 "economic_activity": "12", "legal_organization_code": "3", "responsibilities": ["X-1"],
                 "names": "Changed"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let errors = &body["data"]["errors"];
     for field in [
@@ -146,15 +142,11 @@ async fn a_logo_that_is_missing_not_an_image_or_too_large_answers_422() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["data"]["errors"]["image"], json!(["El campo imagen no debe ser mayor que 2048 kilobytes."]));
 
-    let response = t
-        .client
-        .post(t.url("/v1/company/logo"))
-        .bearer_auth(&t.token)
-        .json(&json!({"image": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "JSON is not an upload");
+    assert_eq!(
+        t.post("/v1/company/logo", &json!({"image": "x"})).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "JSON is not an upload"
+    );
     let (_, company) = t.get("/v1/company").await;
     assert_eq!(company["data"]["url_logo"], Value::Null);
 }

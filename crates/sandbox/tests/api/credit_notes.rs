@@ -1,9 +1,7 @@
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, spawn};
+use crate::common::{TestSandbox, assert_file_name, decoded, spawn, xml_of};
 
 fn credit_note(reference: &str, bill_id: &Value) -> Value {
     json!({
@@ -30,8 +28,7 @@ async fn a_credit_note_referencing_a_bill_gets_a_cude_and_carries_the_bill_cufe(
     let t = spawn().await;
     let bill = t.create_bill("B-1").await;
     let id = bill["data"]["bill"]["id"].clone();
-    let (status, body) = t.post("/v1/credit-notes/validate", &credit_note("NC-1", &id)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = t.post_created("/v1/credit-notes/validate", &credit_note("NC-1", &id)).await;
     assert_eq!(body["status"], "Created");
     let note = &body["data"]["credit_note"];
     assert_eq!(note["number"], "NC1");
@@ -73,27 +70,22 @@ async fn credit_notes_can_be_listed_shown_downloaded_and_not_reused() {
     let t = spawn().await;
     let id = bill_id(&t, "B-3").await;
     t.post("/v1/credit-notes/validate", &credit_note("NC-4", &id)).await;
-    let (status, _) = t.post("/v1/credit-notes/validate", &credit_note("NC-4", &id)).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.post("/v1/credit-notes/validate", &credit_note("NC-4", &id)).await.0, StatusCode::CONFLICT);
 
-    let (status, list) = t.get("/v1/credit-notes?filter[reference_code]=NC-4").await;
-    assert_eq!(status, StatusCode::OK);
+    let list = t.get_ok("/v1/credit-notes?filter[reference_code]=NC-4").await;
     assert_eq!(list["data"]["data"][0]["number"], "NC1");
     assert_eq!(list["data"]["pagination"]["total"], 1);
 
-    let (status, shown) = t.get("/v1/credit-notes/NC1").await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok("/v1/credit-notes/NC1").await;
     assert_eq!(shown["data"]["credit_note"]["reference_code"], "NC-4");
-    let (status, _) = t.get("/v1/credit-notes/NC99").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/credit-notes/NC99").await.0, StatusCode::NOT_FOUND);
 
     let (_, pdf) = t.get("/v1/credit-notes/download-pdf/NC1").await;
-    assert!(pdf["data"]["file_name"].as_str().unwrap().starts_with("nc0900825759"));
-    let bytes = STANDARD.decode(pdf["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
+    assert_file_name(&pdf, "nc0900825759");
+    let bytes = decoded(&pdf, "pdf_base_64_encoded");
     assert!(bytes.starts_with(b"%PDF"));
     let (_, xml) = t.get("/v1/credit-notes/download-xml/NC1").await;
-    let text =
-        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let text = xml_of(&xml);
     let doc = roxmltree::Document::parse(&text).unwrap();
     assert_eq!(doc.root_element().tag_name().name(), "CreditNote");
     assert!(text.contains("SETP990000001"), "billing reference to the invoice");
@@ -102,10 +94,12 @@ async fn credit_notes_can_be_listed_shown_downloaded_and_not_reused() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["message"], "Nota crédito enviada al cliente con éxito");
 
-    let (status, _) = t.delete("/v1/credit-notes/reference/NC-4").await;
-    assert_eq!(status, StatusCode::CONFLICT, "validated notes cannot be deleted");
-    let (status, _) = t.delete("/v1/credit-notes/reference/NC-404").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.delete("/v1/credit-notes/reference/NC-4").await.0,
+        StatusCode::CONFLICT,
+        "validated notes cannot be deleted"
+    );
+    assert_eq!(t.delete("/v1/credit-notes/reference/NC-404").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -113,8 +107,7 @@ async fn a_pending_credit_note_can_be_deleted_by_reference() {
     let t = spawn().await;
     let id = bill_id(&t, "B-4").await;
     t.add_fault(json!({"kind": "pending", "method": "POST", "path": "/v1/credit-notes/validate", "times": 1})).await;
-    let (status, body) = t.post("/v1/credit-notes/validate", &credit_note("NC-5", &id)).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let body = t.post_created("/v1/credit-notes/validate", &credit_note("NC-5", &id)).await;
     assert_eq!(body["data"]["credit_note"]["status"], 0);
     let (status, body) = t.delete("/v1/credit-notes/reference/NC-5").await;
     assert_eq!(status, StatusCode::OK);

@@ -1,12 +1,9 @@
 //! Credit-note downloads carry what the invoice's do: number, CUDE, totals, the customer and the
 //! corrected invoice.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::spawn;
+use crate::common::{decoded, spawn, xml_of};
 
 #[tokio::test]
 async fn a_credit_note_pdf_and_xml_show_its_cude_totals_customer_and_the_corrected_invoice() {
@@ -21,14 +18,12 @@ async fn a_credit_note_pdf_and_xml_show_its_cude_totals_customer_and_the_correct
             "is_excluded": 0, "tribute_id": 1
         }]
     });
-    let (status, created) = t.post("/v1/credit-notes/validate", &note).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = t.post_created("/v1/credit-notes/validate", &note).await;
     let cude = created["data"]["credit_note"]["cude"].as_str().unwrap();
     let cufe = bill["data"]["bill"]["cufe"].as_str().unwrap();
 
-    let (status, pdf) = t.get("/v1/credit-notes/download-pdf/NC1").await;
-    assert_eq!(status, StatusCode::OK);
-    let bytes = STANDARD.decode(pdf["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
+    let pdf = t.get_ok("/v1/credit-notes/download-pdf/NC1").await;
+    let bytes = decoded(&pdf, "pdf_base_64_encoded");
     assert!(bytes.starts_with(b"%PDF-1.") && bytes.ends_with(b"%%EOF\n"));
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.contains("NC1"));
@@ -37,10 +32,8 @@ async fn a_credit_note_pdf_and_xml_show_its_cude_totals_customer_and_the_correct
     assert!(text.contains("Juana P"), "customer printed");
     assert!(text.contains("Total: 100.50"));
 
-    let (status, xml) = t.get("/v1/credit-notes/download-xml/NC1").await;
-    assert_eq!(status, StatusCode::OK);
-    let text =
-        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let xml = t.get_ok("/v1/credit-notes/download-xml/NC1").await;
+    let text = xml_of(&xml);
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
     let first = |name: &str| doc.descendants().find(|n| n.tag_name().name() == name).unwrap();
     assert_eq!(doc.root_element().tag_name().name(), "CreditNote");

@@ -97,8 +97,7 @@ async fn a_large_multipart_body_without_a_token_gets_the_401() {
 #[tokio::test]
 async fn a_large_upload_past_the_rate_limit_or_hit_by_a_fault_gets_its_answer() {
     let t = spawn_with(factus_sandbox::SandboxConfig { rate_limit: Some(1), ..Default::default() }).await;
-    let (status, _) = t.get("/v1/company").await;
-    assert_eq!(status, StatusCode::OK);
+    t.get_ok("/v1/company").await;
     let (status, body) = upload_then_read(&t.base, "POST", "/v1/company/logo", Some(&t.token)).await;
     assert_eq!(status, 429);
     assert_eq!(body, json!({"message": "Too Many Attempts."}));

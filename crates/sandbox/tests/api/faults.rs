@@ -1,10 +1,16 @@
 use std::time::{Duration, Instant};
 
 use factus_sandbox::{FaultKind, FaultSpec, SandboxConfig};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::common::{bill, client, spawn, spawn_with};
+use crate::common::{TestSandbox, bill, client, spawn, spawn_with};
+
+/// Posts `bill(reference)` with a client `timeout`, expecting no answer; returns the client's error.
+async fn unanswered_bill(t: &TestSandbox, reference: &str, timeout: Duration) -> reqwest::Error {
+    let request = t.request(Method::POST, "/v1/bills/validate").json(&bill(reference)).timeout(timeout);
+    request.send().await.expect_err("no answer")
+}
 
 #[tokio::test]
 async fn a_status_fault_answers_its_status_without_storing_anything() {
@@ -18,8 +24,7 @@ async fn a_status_fault_answers_its_status_without_storing_anything() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["message"], "Service Unavailable");
     assert!(t.admin_get("/__sandbox/bills").await.as_array().unwrap().is_empty());
-    let (status, _) = t.get("/v1/numbering-ranges").await;
-    assert_eq!(status, StatusCode::OK, "other routes are not affected");
+    assert_eq!(t.get("/v1/numbering-ranges").await.0, StatusCode::OK, "other routes are not affected");
 }
 
 #[tokio::test]
@@ -44,8 +49,7 @@ async fn a_latency_fault_delays_the_answer() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "latency", "latency_ms": 300, "path": "/v1/numbering-ranges"})).await;
     let started = Instant::now();
-    let (status, _) = t.get("/v1/numbering-ranges").await;
-    assert_eq!(status, StatusCode::OK);
+    t.get_ok("/v1/numbering-ranges").await;
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
@@ -53,15 +57,7 @@ async fn a_latency_fault_delays_the_answer() {
 async fn a_hang_fault_never_answers_within_the_client_timeout() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "hang", "path": "/v1/bills/validate"})).await;
-    let error = t
-        .client
-        .post(t.url("/v1/bills/validate"))
-        .bearer_auth(&t.token)
-        .json(&bill("F-3"))
-        .timeout(Duration::from_millis(300))
-        .send()
-        .await
-        .unwrap_err();
+    let error = unanswered_bill(&t, "F-3", Duration::from_millis(300)).await;
     assert!(error.is_timeout(), "{error:?}");
     assert!(t.admin_get("/__sandbox/bills").await.as_array().unwrap().is_empty());
 }
@@ -87,15 +83,7 @@ async fn shutdown_ends_a_hanging_request() {
 async fn drop_after_commit_stores_the_bill_but_closes_the_connection_without_answering() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1})).await;
-    let error = t
-        .client
-        .post(t.url("/v1/bills/validate"))
-        .bearer_auth(&t.token)
-        .json(&bill("F-4"))
-        .timeout(Duration::from_secs(10))
-        .send()
-        .await
-        .unwrap_err();
+    let error = unanswered_bill(&t, "F-4", Duration::from_secs(10)).await;
     assert!(!error.is_timeout(), "closed, not hung: {error:?}");
     let stored = t.admin_get("/__sandbox/bills").await;
     assert_eq!(stored.as_array().unwrap().len(), 1);
@@ -104,8 +92,7 @@ async fn drop_after_commit_stores_the_bill_but_closes_the_connection_without_ans
     // The ambiguous case resolved the way a client would: look the reference up.
     let (_, found) = t.get("/v1/bills?filter[reference_code]=F-4").await;
     assert_eq!(found["data"]["data"][0]["number"], stored[0]["number"]);
-    let (status, _) = t.post("/v1/bills/validate", &bill("F-4")).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.post("/v1/bills/validate", &bill("F-4")).await.0, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
@@ -115,8 +102,7 @@ async fn an_unauthorized_fault_answers_401_to_a_valid_token() {
     let (status, body) = t.get("/v1/company").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, json!({"message": "Unauthenticated."}));
-    let (status, _) = t.get("/v1/company").await;
-    assert_eq!(status, StatusCode::OK);
+    t.get_ok("/v1/company").await;
 }
 
 #[tokio::test]
@@ -135,8 +121,7 @@ async fn a_rate_limit_fault_answers_429_with_retry_after() {
 async fn a_pending_fault_stores_status_0_which_can_be_deleted_by_reference() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "pending", "path": "/v1/bills/validate", "times": 1})).await;
-    let (status, body) = t.post("/v1/bills/validate", &bill("F-5")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let body = t.post_created("/v1/bills/validate", &bill("F-5")).await;
     assert_eq!(body["data"]["bill"]["status"], 0);
     assert_eq!(body["data"]["bill"]["validated"], Value::Null);
     let (_, list) = t.get("/v1/bills?filter[status]=0").await;
@@ -156,8 +141,7 @@ async fn resending_a_pending_bill_with_the_same_data_validates_it_under_the_same
     t.add_fault(json!({"kind": "pending", "times": 1})).await;
     let (_, first) = t.post("/v1/bills/validate", &bill("F-6")).await;
     assert_eq!(first["data"]["bill"]["status"], 0);
-    let (status, again) = t.post("/v1/bills/validate", &bill("F-6")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let again = t.post_created("/v1/bills/validate", &bill("F-6")).await;
     assert_eq!(again["data"]["bill"]["status"], 1);
     assert_eq!(again["data"]["bill"]["number"], first["data"]["bill"]["number"]);
     assert_eq!(again["data"]["bill"]["cufe"], first["data"]["bill"]["cufe"]);
@@ -183,8 +167,7 @@ async fn a_pending_bill_blocks_new_ones_when_configured() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["message"], "Se encontró una factura pendiente por enviar a la DIAN");
     t.delete("/v1/bills/destroy/reference/F-8").await;
-    let (status, _) = t.post("/v1/bills/validate", &bill("F-9")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    t.create_bill("F-9").await;
 }
 
 #[tokio::test]
@@ -204,8 +187,7 @@ async fn faults_can_be_listed_removed_and_cleared() {
     let response = client().delete(t.url("/__sandbox/faults")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(t.admin_get("/__sandbox/faults").await, json!([]));
-    let (status, _) = t.get("/v1/company").await;
-    assert_eq!(status, StatusCode::OK);
+    t.get_ok("/v1/company").await;
 }
 
 #[tokio::test]
@@ -244,14 +226,10 @@ async fn faults_given_at_start_are_in_force_and_match_by_method_and_path_prefix(
         ..SandboxConfig::default()
     })
     .await;
-    let (status, _) = t.get("/v1/bills").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let (status, _) = t.get("/v1/bills/show/SETP1").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    let (status, _) = t.post("/v1/bills/validate", &bill("F-10")).await;
-    assert_eq!(status, StatusCode::CREATED, "POST is not matched");
-    let (status, _) = t.get("/v1/company").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.get("/v1/bills").await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(t.get("/v1/bills/show/SETP1").await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(t.post("/v1/bills/validate", &bill("F-10")).await.0, StatusCode::CREATED, "POST is not matched");
+    t.get_ok("/v1/company").await;
 }
 
 #[tokio::test]

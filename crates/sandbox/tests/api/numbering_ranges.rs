@@ -1,27 +1,15 @@
 //! Numbering-range management on v1: the software's DIAN ranges, create (from a DIAN resolution
 //! or without one), move the next number, delete; new ranges number documents.
 
-use factus_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, bill, client, json_of, login, spawn};
-
-async fn put(t: &TestSandbox, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response = t.client.put(t.url(path)).bearer_auth(&t.token).json(body).send().await.unwrap();
-    (response.status(), response.json().await.unwrap())
-}
-
-async fn patch(t: &TestSandbox, path: &str, body: &Value) -> (StatusCode, Value) {
-    let response = t.client.patch(t.url(path)).bearer_auth(&t.token).json(body).send().await.unwrap();
-    (response.status(), response.json().await.unwrap())
-}
+use crate::common::{assert_envelope, bill, spawn, spawn_with, with_state_file};
 
 #[tokio::test]
 async fn the_software_dian_ranges_are_listed_with_string_limits_on_both_paths() {
     let t = spawn().await;
-    let (status, body) = t.get("/v1/numbering-ranges/dian").await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok("/v1/numbering-ranges/dian").await;
     let ranges = body["data"].as_array().unwrap();
     assert_eq!(ranges.len(), 4);
     assert_eq!(
@@ -35,23 +23,20 @@ async fn the_software_dian_ranges_are_listed_with_string_limits_on_both_paths() 
             assert!(range[key].is_string(), "{key} of {range}");
         }
     }
-    let (status, other) = t.get("/v1/dian/numbering-ranges").await;
-    assert_eq!(status, StatusCode::OK);
+    let other = t.get_ok("/v1/dian/numbering-ranges").await;
     assert_eq!(other, body);
 }
 
 #[tokio::test]
 async fn a_range_created_from_a_dian_resolution_numbers_invoices_from_its_current() {
     let t = spawn().await;
-    let (status, body) = t
-        .post(
+    let body = t
+        .post_created(
             "/v1/numbering-ranges",
             &json!({"document": "21", "prefix": "FE", "current": 100, "resolution_number": "18764000001"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["status"], "Created");
-    assert_eq!(body["message"], "Rango de numeración creado con éxito");
+    assert_envelope(&body, "Created", "Rango de numeración creado con éxito");
     let range = &body["data"];
     assert_eq!(range["id"], 11);
     assert_eq!(range["document"], "21");
@@ -65,10 +50,8 @@ async fn a_range_created_from_a_dian_resolution_numbers_invoices_from_its_curren
     assert_eq!(range["is_active"], 1);
     assert_eq!(range["technical_key"].as_str().unwrap().len(), 40);
 
-    let (_, listed) = t.get("/v1/numbering-ranges?filter[document]=21").await;
-    assert_eq!(listed["data"]["pagination"]["total"], 2);
-    let (status, shown) = t.get("/v1/numbering-ranges/11").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.listed_total("/v1/numbering-ranges?filter[document]=21").await, 2);
+    let shown = t.get_ok("/v1/numbering-ranges/11").await;
     assert_eq!(shown["data"], body["data"]);
 
     // Two invoice ranges now: a bill must name one; the new one numbers from 100.
@@ -87,13 +70,12 @@ async fn a_range_created_from_a_dian_resolution_numbers_invoices_from_its_curren
 #[tokio::test]
 async fn an_expired_resolution_gives_an_expired_range_and_a_note_range_needs_no_resolution() {
     let t = spawn().await;
-    let (status, body) = t
-        .post(
+    let body = t
+        .post_created(
             "/v1/numbering-ranges",
             &json!({"document": 21, "prefix": "SETT", "current": "1", "resolution_number": "18760000003"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["data"]["is_expired"], true);
     let (_, listed) = t.get("/v1/numbering-ranges?filter[id]=11").await;
     assert_eq!(listed["data"]["data"][0]["is_expired"], true);
@@ -155,32 +137,32 @@ async fn invalid_range_bodies_answer_422_with_each_field() {
 async fn the_next_number_moves_forward_but_never_back_over_issued_numbers() {
     let t = spawn().await;
     t.create_bill("NR-2").await; // SETP990000001
-    let (status, body) = patch(&t, "/v1/numbering-ranges/8/current", &json!({"current": 990000500})).await;
+    let (status, body) = t.patch("/v1/numbering-ranges/8/current", &json!({"current": 990000500})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["current"], 990000500);
     assert_eq!(t.create_bill("NR-3").await["data"]["bill"]["number"], "SETP990000500");
 
     // The path the later clients of the original service use.
-    let (status, body) = put(&t, "/v1/numbering-ranges/8", &json!({"current": 990000600})).await;
+    let (status, body) = t.put("/v1/numbering-ranges/8", &json!({"current": 990000600})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["current"], 990000600);
 
-    let (status, body) = patch(&t, "/v1/numbering-ranges/8/current", &json!({"current": 990000500})).await;
+    let (status, body) = t.patch("/v1/numbering-ranges/8/current", &json!({"current": 990000500})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         body["data"]["errors"]["current"],
         json!(["El campo consecutivo actual debe ser mayor que 990000500, el último número emitido."])
     );
-    let (status, body) = patch(&t, "/v1/numbering-ranges/8/current", &json!({"current": 1})).await;
+    let (status, body) = t.patch("/v1/numbering-ranges/8/current", &json!({"current": 1})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         body["data"]["errors"]["current"],
         json!(["El campo consecutivo actual debe estar entre 990000000 y 995000000."])
     );
-    let (status, body) = patch(&t, "/v1/numbering-ranges/8/current", &json!({})).await;
+    let (status, body) = t.patch("/v1/numbering-ranges/8/current", &json!({})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["data"]["errors"]["current"].is_array());
-    let (status, body) = patch(&t, "/v1/numbering-ranges/77/current", &json!({"current": 5})).await;
+    let (status, body) = t.patch("/v1/numbering-ranges/77/current", &json!({"current": 5})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["message"], "No se encontró el rango de numeración");
 }
@@ -200,10 +182,8 @@ async fn a_deleted_range_is_gone_but_its_documents_still_show_it() {
     let (status, deleted) = t.delete("/v1/numbering-ranges/11").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(deleted, json!({"status": "OK", "message": "Rango de numeración eliminado con éxito"}));
-    let (status, _) = t.get("/v1/numbering-ranges/11").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = t.delete("/v1/numbering-ranges/11").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/numbering-ranges/11").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(t.delete("/v1/numbering-ranges/11").await.0, StatusCode::NOT_FOUND);
     let (_, listed) = t.get("/v1/numbering-ranges").await;
     assert!(listed["data"]["data"].as_array().unwrap().iter().all(|r| r["id"] != 11));
 
@@ -223,24 +203,14 @@ async fn a_deleted_range_is_gone_but_its_documents_still_show_it() {
 #[tokio::test]
 async fn created_and_moved_ranges_survive_a_restart_with_the_state_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config = SandboxConfig { state_file: Some(dir.path().join("state.json")), ..SandboxConfig::default() };
-    let http = client();
-    let sandbox = Sandbox::start(config.clone()).await.unwrap();
-    let base = sandbox.base_url();
-    let (token, _) = login(&http, &base).await;
-    let response = http
-        .post(format!("{base}/v1/numbering-ranges"))
-        .bearer_auth(&token)
-        .json(&json!({"document": "22", "prefix": "NCB", "current": 40}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    sandbox.shutdown().await;
+    let t = spawn_with(with_state_file(dir.path())).await;
+    let (status, body) =
+        t.post("/v1/numbering-ranges", &json!({"document": "22", "prefix": "NCB", "current": 40})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let shown = json_of(http.get(format!("{}/v1/numbering-ranges/11", sandbox.base_url())).bearer_auth(&token)).await;
+    let t = t.restart(with_state_file(dir.path())).await;
+    let shown = t.get_ok("/v1/numbering-ranges/11").await;
     assert_eq!(shown["data"]["prefix"], "NCB");
     assert_eq!(shown["data"]["current"], 40);
-    sandbox.shutdown().await;
+    t.sandbox.shutdown().await;
 }

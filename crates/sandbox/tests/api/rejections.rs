@@ -1,11 +1,10 @@
 //! DIAN rejections: the document is stored pending (status 0) with its rules, answered 422 with
 //! them, and blocks new documents of its family with 409 until it is deleted by reference.
 
-use factus_sandbox::{Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, bill, client, login, spawn};
+use crate::common::{TestSandbox, bill, spawn, spawn_with, with_state_file};
 
 const FAK24: &str = "Regla: FAK24, Rechazo: No está informado el DV del NIT";
 
@@ -41,8 +40,7 @@ fn rejection_body(rule: &str, text: &str) -> Value {
 }
 
 async fn stuck(t: &TestSandbox, list: &str) -> Vec<Value> {
-    let (status, body) = t.get(&format!("{list}?filter[status]=0")).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok(&format!("{list}?filter[status]=0")).await;
     body["data"]["data"].as_array().unwrap().clone()
 }
 
@@ -59,8 +57,7 @@ async fn a_wrong_nit_check_digit_is_stored_pending_with_fak24_and_blocks_bills_u
     assert_eq!(pending[0]["reference_code"], "R-1");
     assert_eq!(pending[0]["status"], 0);
     assert_eq!(pending[0]["errors"], json!([FAK24]));
-    let (status, shown) = t.get("/v1/bills/show/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok("/v1/bills/show/SETP990000001").await;
     assert_eq!(shown["data"]["bill"]["status"], 0);
     assert_eq!(shown["data"]["bill"]["validated"], Value::Null);
     assert_eq!(shown["data"]["bill"]["errors"], json!([FAK24]));
@@ -124,10 +121,8 @@ async fn a_rejected_credit_note_blocks_credit_notes_only() {
     // Bills are another family: they still go through.
     assert_eq!(t.create_bill("R-6").await["data"]["bill"]["status"], 1);
 
-    let (status, _) = t.delete("/v1/credit-notes/reference/NC-R-1").await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = t.post("/v1/credit-notes/validate", &credit_note("NC-R-2", &id)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(t.delete("/v1/credit-notes/reference/NC-R-1").await.0, StatusCode::OK);
+    t.post_created("/v1/credit-notes/validate", &credit_note("NC-R-2", &id)).await;
 }
 
 #[tokio::test]
@@ -144,16 +139,14 @@ async fn the_reject_fault_rejects_any_document_with_the_rule_given_or_fad06() {
     let (status, body) = t.post("/v1/bills/validate", &bill("R-8")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["data"]["errors"], json!({"FAJ43b": "Regla: FAJ43b, Rechazo: Nombre informado no corresponde"}));
-    let (status, _) = t.post("/v1/bills/validate", &bill("R-9")).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.post("/v1/bills/validate", &bill("R-9")).await.0, StatusCode::CONFLICT);
 }
 
 #[tokio::test]
 async fn a_pending_document_dian_has_not_answered_does_not_block_by_default() {
     let t = spawn().await;
     t.add_fault(json!({"kind": "pending", "times": 1})).await;
-    let (status, body) = t.post("/v1/bills/validate", &bill("R-10")).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let body = t.post_created("/v1/bills/validate", &bill("R-10")).await;
     assert_eq!(body["data"]["bill"]["status"], 0);
     assert_eq!(body["data"]["bill"]["errors"], json!([]));
     assert_eq!(t.create_bill("R-11").await["data"]["bill"]["status"], 1);
@@ -162,18 +155,10 @@ async fn a_pending_document_dian_has_not_answered_does_not_block_by_default() {
 #[tokio::test]
 async fn a_rejected_bill_still_blocks_after_a_restart_with_the_state_file() {
     let dir = tempfile::tempdir().unwrap();
-    let config = SandboxConfig { state_file: Some(dir.path().join("state.json")), ..SandboxConfig::default() };
-    let http = client();
-    let sandbox = Sandbox::start(config.clone()).await.unwrap();
-    let (token, _) = login(&http, &sandbox.base_url()).await;
-    let url = format!("{}/v1/bills/validate", sandbox.base_url());
-    let response = http.post(&url).bearer_auth(&token).json(&bill_to_nit("R-12", "1")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    sandbox.shutdown().await;
+    let t = spawn_with(with_state_file(dir.path())).await;
+    assert_eq!(t.post("/v1/bills/validate", &bill_to_nit("R-12", "1")).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 
-    let sandbox = Sandbox::start(config).await.unwrap();
-    let url = format!("{}/v1/bills/validate", sandbox.base_url());
-    let response = http.post(&url).bearer_auth(&token).json(&bill("R-13")).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    sandbox.shutdown().await;
+    let t = t.restart(with_state_file(dir.path())).await;
+    assert_eq!(t.post("/v1/bills/validate", &bill("R-13")).await.0, StatusCode::CONFLICT);
+    t.sandbox.shutdown().await;
 }

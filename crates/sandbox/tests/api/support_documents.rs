@@ -1,12 +1,10 @@
 //! v1 support documents (documento soporte): provider instead of customer, items without taxes,
 //! their own range (`SEDS`), ledger and pending block; show, list, PDF, XML and delete.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, spawn};
+use crate::common::{TestSandbox, assert_envelope, assert_file_name, decoded, spawn, xml_of};
 
 /// A purchase of two services at 50,000 from a resident natural person (cédula de extranjería).
 pub fn support_document(reference: &str) -> Value {
@@ -40,21 +38,14 @@ pub fn support_document(reference: &str) -> Value {
 }
 
 async fn create(t: &TestSandbox, body: &Value) -> Value {
-    let (status, response) = t.post("/v1/support-documents/validate", body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
-    response
-}
-
-fn decoded(body: &Value, key: &str) -> Vec<u8> {
-    STANDARD.decode(body["data"][key].as_str().unwrap()).unwrap()
+    t.post_created("/v1/support-documents/validate", body).await
 }
 
 #[tokio::test]
 async fn a_support_document_is_numbered_on_seds_with_a_cuds_and_no_taxes() {
     let t = spawn().await;
     let body = create(&t, &support_document("DS-1")).await;
-    assert_eq!(body["status"], "Created");
-    assert_eq!(body["message"], "Documento con el código de referencia DS-1 registrado y validado con éxito");
+    assert_envelope(&body, "Created", "Documento con el código de referencia DS-1 registrado y validado con éxito");
     let document = &body["data"]["support_document"];
     assert_eq!(document["number"], "SEDS984000001");
     assert_eq!(document["reference_code"], "DS-1");
@@ -93,26 +84,22 @@ async fn support_documents_can_be_shown_listed_downloaded_and_not_reused() {
     let t = spawn().await;
     let created = create(&t, &support_document("DS-3")).await;
     let cuds = created["data"]["support_document"]["cuds"].as_str().unwrap().to_owned();
-    let (status, _) = t.post("/v1/support-documents/validate", &support_document("DS-3")).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.post("/v1/support-documents/validate", &support_document("DS-3")).await.0, StatusCode::CONFLICT);
 
-    let (status, shown) = t.get("/v1/support-documents/show/SEDS984000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok("/v1/support-documents/show/SEDS984000001").await;
     assert_eq!(shown["data"], created["data"]);
     let (status, missing) = t.get("/v1/support-documents/show/SEDS1").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(missing["message"], "No se encontró el documento soporte con número SEDS1");
 
-    let (status, list) = t.get("/v1/support-documents?filter[names]=pedro").await;
-    assert_eq!(status, StatusCode::OK);
+    let list = t.get_ok("/v1/support-documents?filter[names]=pedro").await;
     assert_eq!(list["data"]["pagination"]["total"], 1);
     assert_eq!(list["data"]["data"][0]["number"], "SEDS984000001");
     assert_eq!(list["data"]["data"][0]["identification"], "987654");
     let (_, none) = t.get("/v1/support-documents?filter[identification]=111").await;
     assert_eq!(none["data"]["data"], json!([]));
 
-    let (status, pdf) = t.get("/v1/support-documents/download-pdf/SEDS984000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let pdf = t.get_ok("/v1/support-documents/download-pdf/SEDS984000001").await;
     let file_name = pdf["data"]["file_name"].as_str().unwrap();
     assert!(file_name.starts_with("ds0900825759000"), "{file_name}");
     let bytes = decoded(&pdf, "pdf_base_64_encoded");
@@ -124,10 +111,9 @@ async fn support_documents_can_be_shown_listed_downloaded_and_not_reused() {
     assert!(text.contains(&cuds));
     assert!(text.contains("Total: 100000.00"));
 
-    let (status, xml) = t.get("/v1/support-documents/download-xml/SEDS984000001").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(xml["data"]["file_name"].as_str().unwrap().starts_with("ds"));
-    let text = String::from_utf8(decoded(&xml, "xml_base_64_encoded")).unwrap();
+    let xml = t.get_ok("/v1/support-documents/download-xml/SEDS984000001").await;
+    assert_file_name(&xml, "ds");
+    let text = xml_of(&xml);
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
     assert_eq!(doc.root_element().tag_name().name(), "Invoice");
     let first = |name: &str| doc.descendants().find(|n| n.tag_name().name() == name).unwrap();
@@ -143,16 +129,14 @@ async fn support_documents_can_be_shown_listed_downloaded_and_not_reused() {
     assert_eq!(company_id("AccountingSupplierParty"), "987654");
     assert_eq!(company_id("AccountingCustomerParty"), "900825759");
 
-    let (status, _) = t.get("/v1/support-documents/download-pdf/SEDS9").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/support-documents/download-pdf/SEDS9").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn a_pending_support_document_can_be_deleted_by_reference_and_a_validated_one_cannot() {
     let t = spawn().await;
     create(&t, &support_document("DS-4")).await;
-    let (status, _) = t.delete("/v1/support-documents/reference/DS-4").await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(t.delete("/v1/support-documents/reference/DS-4").await.0, StatusCode::CONFLICT);
     let (status, body) = t.delete("/v1/support-documents/reference/DS-404").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["message"], "No se encontró el documento con código de referencia DS-404");
@@ -163,8 +147,7 @@ async fn a_pending_support_document_can_be_deleted_by_reference_and_a_validated_
     let (status, body) = t.delete("/v1/support-documents/reference/DS-5").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["message"], "Documento con código de referencia DS-5 eliminado con éxito");
-    let (status, _) = t.get("/v1/support-documents/show/SEDS984000002").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/support-documents/show/SEDS984000002").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

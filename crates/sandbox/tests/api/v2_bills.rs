@@ -1,19 +1,15 @@
 //! v2 bills: create, show, list, downloads, e-mail, events and delete, in v2's shapes.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{bill_v2, spawn};
+use crate::common::{assert_envelope, assert_file_name, bill_v2, decoded, spawn, xml_of};
 
 #[tokio::test]
 async fn a_factus_js_style_v2_bill_validates_with_v2_shapes() {
     let t = spawn().await;
-    let (status, body) = t.post("/v2/bills/validate", &bill_v2("JS-1")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["status"], "Created");
-    assert_eq!(body["message"], "Documento con el código de referencia JS-1 registrado y validado con éxito");
+    let body = t.post_created("/v2/bills/validate", &bill_v2("JS-1")).await;
+    assert_envelope(&body, "Created", "Documento con el código de referencia JS-1 registrado y validado con éxito");
     let data = &body["data"];
     assert!(data.get("bill").is_none(), "v2 data is flat");
     assert_eq!(data["number"], "SETP990000001");
@@ -72,8 +68,7 @@ async fn a_factus_js_style_v2_bill_validates_with_v2_shapes() {
 async fn a_v2_bill_shows_as_it_was_created() {
     let t = spawn().await;
     let created = t.create_bill_v2("SHOW-1").await;
-    let (status, shown) = t.get("/v2/bills/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok("/v2/bills/SETP990000001").await;
     assert_eq!(shown["status"], "OK");
     assert_eq!(shown["data"], created["data"]);
     let (status, missing) = t.get("/v2/bills/SETP990009999").await;
@@ -85,8 +80,7 @@ async fn a_v2_bill_shows_as_it_was_created() {
 async fn a_v2_bill_also_reads_through_v1_with_its_ids() {
     let t = spawn().await;
     t.create_bill_v2("CROSS-1").await;
-    let (status, v1) = t.get("/v1/bills/show/SETP990000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let v1 = t.get_ok("/v1/bills/show/SETP990000001").await;
     assert_eq!(v1["data"]["bill"]["total"], "47600.00");
     assert_eq!(v1["data"]["customer"]["municipality"]["id"], 980, "68679 San Gil is v1 municipality 980");
     assert_eq!(v1["data"]["items"][0]["unit_measure"]["id"], 70, "unit 94 is v1 unit 70");
@@ -98,8 +92,7 @@ async fn the_v2_list_filters_like_v1_and_by_creation_date() {
     for reference in ["LIST-A", "LIST-B", "OTHER-C"] {
         t.create_bill_v2(reference).await;
     }
-    let (status, all) = t.get("/v2/bills?filter[per_page]=2").await;
-    assert_eq!(status, StatusCode::OK);
+    let all = t.get_ok("/v2/bills?filter[per_page]=2").await;
     assert_eq!(all["data"]["pagination"]["total"], 3);
     assert_eq!(all["data"]["pagination"]["per_page"], 2);
     let first = &all["data"]["data"][0];
@@ -109,29 +102,25 @@ async fn the_v2_list_filters_like_v1_and_by_creation_date() {
     assert_eq!(first["total"], "47600.00");
     assert_eq!(first["identification"], "123456789");
 
-    let (_, filtered) = t.get("/v2/bills?filter[reference_code]=list").await;
-    assert_eq!(filtered["data"]["pagination"]["total"], 2);
-    let (_, pending) = t.get("/v2/bills?filter[status]=0").await;
-    assert_eq!(pending["data"]["pagination"]["total"], 0);
-    let (_, future) = t.get("/v2/bills?filter[created_at][start_date]=2999-01-01").await;
-    assert_eq!(future["data"]["pagination"]["total"], 0);
-    let (_, window) =
-        t.get("/v2/bills?filter[created_at][start_date]=2000-01-01&filter[created_at][end_date]=2999-12-31").await;
-    assert_eq!(window["data"]["pagination"]["total"], 3);
+    assert_eq!(t.listed_total("/v2/bills?filter[reference_code]=list").await, 2);
+    assert_eq!(t.listed_total("/v2/bills?filter[status]=0").await, 0);
+    assert_eq!(t.listed_total("/v2/bills?filter[created_at][start_date]=2999-01-01").await, 0);
+    assert_eq!(
+        t.listed_total("/v2/bills?filter[created_at][start_date]=2000-01-01&filter[created_at][end_date]=2999-12-31")
+            .await,
+        3
+    );
 }
 
 #[tokio::test]
 async fn v2_downloads_carry_a_pdf_and_the_ubl_invoice() {
     let t = spawn().await;
     t.create_bill_v2("DL-1").await;
-    let (status, pdf) = t.get("/v2/bills/SETP990000001/download-pdf").await;
-    assert_eq!(status, StatusCode::OK);
-    let bytes = STANDARD.decode(pdf["data"]["pdf_base_64_encoded"].as_str().unwrap()).unwrap();
+    let pdf = t.get_ok("/v2/bills/SETP990000001/download-pdf").await;
+    let bytes = decoded(&pdf, "pdf_base_64_encoded");
     assert!(bytes.starts_with(b"%PDF"));
-    let (status, xml) = t.get("/v2/bills/SETP990000001/download-xml").await;
-    assert_eq!(status, StatusCode::OK);
-    let text =
-        String::from_utf8(STANDARD.decode(xml["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let xml = t.get_ok("/v2/bills/SETP990000001/download-xml").await;
+    let text = xml_of(&xml);
     assert!(text.contains("<cbc:PayableAmount currencyID=\"COP\">47600.00</cbc:PayableAmount>"), "{text}");
     assert_eq!(t.get("/v2/bills/SETP990000009/download-pdf").await.0, StatusCode::NOT_FOUND);
 }
@@ -140,12 +129,7 @@ async fn v2_downloads_carry_a_pdf_and_the_ubl_invoice() {
 async fn v2_send_email_validates_the_address() {
     let t = spawn().await;
     t.create_bill_v2("MAIL-1").await;
-    let (status, body) = t.post("/v2/bills/SETP990000001/send-email", &json!({"email": "a@b.co"})).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["message"], "Factura enviada al cliente con éxito");
-    let (status, body) = t.post("/v2/bills/SETP990000001/send-email", &json!({"email": "nope"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body["data"]["errors"]["email"].is_array());
+    t.assert_send_email_checks_the_address("/v2/bills/SETP990000001/send-email").await;
 }
 
 #[tokio::test]
@@ -154,16 +138,8 @@ async fn v2_events_list_what_was_registered_on_the_bill() {
     t.create_bill_v2("EV-1").await;
     let (_, empty) = t.get("/v2/bills/SETP990000001/radian/events").await;
     assert_eq!(empty["data"], json!([]));
-    let response = t
-        .client
-        .post(t.url("/__sandbox/bills/SETP990000001/events"))
-        .json(&json!({"event_code": "030"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let (status, events) = t.get("/v2/bills/SETP990000001/radian/events").await;
-    assert_eq!(status, StatusCode::OK);
+    t.register_event("SETP990000001", "030").await;
+    let events = t.get_ok("/v2/bills/SETP990000001/radian/events").await;
     assert_eq!(events["data"][0]["event_code"], "030");
 }
 
@@ -177,10 +153,8 @@ async fn a_pending_v2_bill_can_be_deleted_by_reference_and_a_validated_one_canno
     t.create_bill_v2("DEL-2").await;
     let (status, body) = t.delete("/v2/bills/destroy/reference/DEL-1").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = t.delete("/v2/bills/destroy/reference/DEL-2").await;
-    assert_eq!(status, StatusCode::CONFLICT);
-    let (status, _) = t.delete("/v2/bills/destroy/reference/NOPE").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(t.delete("/v2/bills/destroy/reference/DEL-2").await.0, StatusCode::CONFLICT);
+    assert_eq!(t.delete("/v2/bills/destroy/reference/NOPE").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -191,19 +165,20 @@ async fn resending_a_pending_v2_bill_with_the_same_data_validates_it_without_a_n
     let again = t.create_bill_v2("RETRY-1").await;
     assert_eq!(again["data"]["number"], "SETP990000001");
     assert_eq!(again["data"]["is_validated"], true);
-    let (status, _) = t.post("/v2/bills/validate", &bill_v2("RETRY-1")).await;
-    assert_eq!(status, StatusCode::CONFLICT, "a validated reference is not reused");
+    assert_eq!(
+        t.post("/v2/bills/validate", &bill_v2("RETRY-1")).await.0,
+        StatusCode::CONFLICT,
+        "a validated reference is not reused"
+    );
 }
 
 #[tokio::test]
 async fn the_attached_document_wraps_the_invoice_with_dians_validation() {
     let t = spawn().await;
     let created = t.create_bill_v2("AD-1").await;
-    let (status, body) = t.get("/v2/bills/SETP990000001/download-attached-document-xml").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body["data"]["file_name"].as_str().unwrap().starts_with("ad"));
-    let text =
-        String::from_utf8(STANDARD.decode(body["data"]["xml_base_64_encoded"].as_str().unwrap()).unwrap()).unwrap();
+    let body = t.get_ok("/v2/bills/SETP990000001/download-attached-document-xml").await;
+    assert_file_name(&body, "ad");
+    let text = xml_of(&body);
     let xml = roxmltree::Document::parse(&text).expect("well-formed XML");
     let root = xml.root_element();
     assert_eq!(root.tag_name().name(), "AttachedDocument");
@@ -242,10 +217,9 @@ fn zip_entries(archive: &[u8]) -> Vec<(String, Vec<u8>)> {
 async fn the_email_content_has_dians_subject_and_a_zip_of_pdf_and_attached_document() {
     let t = spawn().await;
     t.create_bill_v2("EMAIL-1").await;
-    let (status, body) = t.get("/v2/bills/SETP990000001/email-content").await;
-    assert_eq!(status, StatusCode::OK);
+    let body = t.get_ok("/v2/bills/SETP990000001/email-content").await;
     assert_eq!(body["data"]["subject"], "900825759;FACTUS SANDBOX S.A.S.;SETP990000001;01;FACTUS SANDBOX S.A.S.");
-    let archive = STANDARD.decode(body["data"]["attached_document"].as_str().unwrap()).unwrap();
+    let archive = decoded(&body, "attached_document");
     let entries = zip_entries(&archive);
     assert_eq!(entries.len(), 2);
     assert!(entries[0].0.starts_with("fv") && entries[0].0.ends_with(".pdf"));
@@ -278,15 +252,15 @@ async fn radian_events_are_emitted_on_a_bill_and_tacit_acceptance_needs_a_credit
         t.post("/v2/bills/SETP990000001/radian/events/031", &person(json!({"claim_concept_code": "02"}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"].as_array().unwrap().len(), 2);
-    let (status, _) = t.post("/v2/bills/SETP990000001/radian/events/099", &person(json!({}))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = t.post("/v2/bills/SETP990009999/radian/events/030", &person(json!({}))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.post("/v2/bills/SETP990000001/radian/events/099", &person(json!({}))).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(t.post("/v2/bills/SETP990009999/radian/events/030", &person(json!({}))).await.0, StatusCode::NOT_FOUND);
 
     let mut cash = bill_v2("RAD-CASH");
     cash["payment_details"] = json!([{"payment_form": "1", "payment_method_code": "10", "amount": "47600.00"}]);
-    let (status, _) = t.post("/v2/bills/validate", &cash).await;
-    assert_eq!(status, StatusCode::CREATED);
+    t.post_created("/v2/bills/validate", &cash).await;
     let (status, body) = t.post("/v2/bills/SETP990000002/radian/events/034", &person(json!({}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
@@ -302,9 +276,8 @@ async fn any_document_xml_is_found_by_its_track_id() {
     let t = spawn().await;
     let created = t.create_bill_v2("TRACK-1").await;
     let cufe = created["data"]["cufe"].as_str().unwrap();
-    let (status, body) = t.get(&format!("/v2/documents/{cufe}/download-xml")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body["data"]["file_name"].as_str().unwrap().starts_with("fv"));
+    let body = t.get_ok(&format!("/v2/documents/{cufe}/download-xml")).await;
+    assert_file_name(&body, "fv");
     assert!(body["data"]["xml_base_64_encoded"].is_string());
     assert_eq!(t.get("/v2/documents/abc/download-xml").await.0, StatusCode::NOT_FOUND);
 }

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{bill_v2, spawn};
+use crate::common::{assert_file_name, bill_v2, spawn, xml_of};
 
 fn credit_note_v2(reference: &str, bill_number: &str) -> serde_json::Value {
     let bill = bill_v2("unused");
@@ -23,8 +23,7 @@ fn credit_note_v2(reference: &str, bill_number: &str) -> serde_json::Value {
 async fn a_v2_credit_note_references_its_bill_by_number() {
     let t = spawn().await;
     let bill = t.create_bill_v2("CN-BILL").await;
-    let (status, body) = t.post("/v2/credit-notes/validate", &credit_note_v2("CN-1", "SETP990000001")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = t.post_created("/v2/credit-notes/validate", &credit_note_v2("CN-1", "SETP990000001")).await;
     let data = &body["data"];
     assert_eq!(data["number"], "NC1");
     assert_eq!(data["cude"].as_str().unwrap().len(), 96);
@@ -36,14 +35,11 @@ async fn a_v2_credit_note_references_its_bill_by_number() {
 
     let (_, shown) = t.get("/v2/bills/SETP990000001").await;
     assert_eq!(shown["data"]["related_notes"]["credit_notes"][0]["number"], "NC1");
-    let (status, note) = t.get("/v2/credit-notes/NC1").await;
-    assert_eq!(status, StatusCode::OK);
+    let note = t.get_ok("/v2/credit-notes/NC1").await;
     assert_eq!(note["data"]["reference_code"], "CN-1");
     let (_, list) = t.get("/v2/credit-notes").await;
     assert_eq!(list["data"]["data"][0]["number"], "NC1");
-    let (status, pdf) = t.get("/v2/credit-notes/NC1/download-pdf").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(pdf["data"]["file_name"].as_str().unwrap().starts_with("nc"));
+    assert_file_name(&t.get_ok("/v2/credit-notes/NC1/download-pdf").await, "nc");
 }
 
 #[tokio::test]
@@ -52,8 +48,7 @@ async fn a_v2_credit_note_without_customer_takes_the_bills() {
     t.create_bill_v2("CN-BILL").await;
     let mut body = credit_note_v2("CN-2", "SETP990000001");
     body.as_object_mut().unwrap().remove("customer");
-    let (status, response) = t.post("/v2/credit-notes/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v2/credit-notes/validate", &body).await;
     assert_eq!(response["data"]["customer"]["names"], "Alan Turing");
     assert_eq!(response["data"]["customer"]["identification_document"]["code"], "13");
 }
@@ -69,14 +64,11 @@ async fn a_v2_credit_note_for_an_unknown_bill_is_rejected() {
 #[tokio::test]
 async fn v2_numbering_ranges_company_and_acquirer_answer_like_v1() {
     let t = spawn().await;
-    let (status, ranges) = t.get("/v2/numbering-ranges?filter[document]=21").await;
-    assert_eq!(status, StatusCode::OK);
+    let ranges = t.get_ok("/v2/numbering-ranges?filter[document]=21").await;
     assert_eq!(ranges["data"]["data"][0]["prefix"], "SETP");
-    let (status, range) = t.get("/v2/numbering-ranges/8").await;
-    assert_eq!(status, StatusCode::OK);
+    let range = t.get_ok("/v2/numbering-ranges/8").await;
     assert_eq!(range["data"]["document"], "21");
-    let (status, company) = t.get("/v2/companies").await;
-    assert_eq!(status, StatusCode::OK);
+    let company = t.get_ok("/v2/companies").await;
     assert_eq!(company["data"]["nit"], "900825759");
 
     let (status, fixture) =
@@ -88,8 +80,10 @@ async fn v2_numbering_ranges_company_and_acquirer_answer_like_v1() {
         t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=123456789").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(known["data"], json!({"name": "Enigma SAS", "email": "alanturing@enigmasas.com"}));
-    let (status, _) = t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=55").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get("/v2/dian/acquirer?identification_document_code=13&identification_number=55").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (status, invalid) = t.get("/v2/dian/acquirer?identification_document_code=3&identification_number=1").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "v2 takes the DIAN code, not the v1 id");
     assert!(invalid["data"]["errors"]["identification_document_code"].is_array());
@@ -98,43 +92,25 @@ async fn v2_numbering_ranges_company_and_acquirer_answer_like_v1() {
 #[tokio::test]
 async fn v2_manages_numbering_ranges_and_the_company_like_v1() {
     let t = spawn().await;
-    let (status, dian) = t.get("/v2/numbering-ranges/dian").await;
-    assert_eq!(status, StatusCode::OK);
+    let dian = t.get_ok("/v2/numbering-ranges/dian").await;
     assert_eq!(dian["data"][0]["prefix"], "SETP");
-    let (status, created) = t
-        .post(
+    let created = t
+        .post_created(
             "/v2/numbering-ranges",
             &json!({"document": "21", "prefix": "FE", "current": 100, "resolution_number": "18764000001"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["data"]["id"].as_u64().unwrap();
-    let response = t
-        .client
-        .patch(t.url(&format!("/v2/numbering-ranges/{id}/current")))
-        .bearer_auth(&t.token)
-        .json(&json!({"current": 150}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = t.patch(&format!("/v2/numbering-ranges/{id}/current"), &json!({"current": 150})).await;
+    assert_eq!(status, StatusCode::OK);
     let mut body = crate::common::bill_v2("RANGE-FE");
     body["numbering_range_id"] = json!(id);
-    let (status, bill) = t.post("/v2/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{bill}");
+    let bill = t.post_created("/v2/bills/validate", &body).await;
     assert_eq!(bill["data"]["number"], "FE150");
-    let (status, _) = t.delete(&format!("/v2/numbering-ranges/{id}")).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.delete(&format!("/v2/numbering-ranges/{id}")).await.0, StatusCode::OK);
 
-    let response = t
-        .client
-        .put(t.url("/v2/companies"))
-        .bearer_auth(&t.token)
-        .json(&json!({"phone": "6015551234"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = t.put("/v2/companies", &json!({"phone": "6015551234"})).await;
+    assert_eq!(status, StatusCode::OK);
     let (_, company) = t.get("/v2/companies").await;
     assert_eq!(company["data"]["phone"], "6015551234");
 }
@@ -158,8 +134,7 @@ async fn a_v2_debit_note_needs_a_debit_range_then_references_its_bill() {
     let (status, range) =
         t.post("/v2/numbering-ranges", &json!({"document": "23", "prefix": "ND", "current": 1})).await;
     assert_eq!(status, StatusCode::CREATED, "{range}");
-    let (status, body) = t.post("/v2/debit-notes/validate", &debit_note_v2("DN-1", "SETP990000001")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = t.post_created("/v2/debit-notes/validate", &debit_note_v2("DN-1", "SETP990000001")).await;
     let data = &body["data"];
     assert_eq!(data["number"], "ND1");
     assert_eq!(data["cude"].as_str().unwrap().len(), 96);
@@ -170,25 +145,19 @@ async fn a_v2_debit_note_needs_a_debit_range_then_references_its_bill() {
     let (_, bill) = t.get("/v2/bills/SETP990000001").await;
     assert_eq!(bill["data"]["related_notes"]["debit_notes"][0]["number"], "ND1");
     assert_eq!(bill["data"]["related_notes"]["credit_notes"], json!([]));
-    let (status, list) = t.get("/v2/debit-notes").await;
-    assert_eq!(status, StatusCode::OK);
+    let list = t.get_ok("/v2/debit-notes").await;
     assert_eq!(list["data"]["data"][0]["reference_code"], "DN-1");
-    let (status, xml) = t.get("/v2/debit-notes/ND1/download-xml").await;
-    assert_eq!(status, StatusCode::OK);
-    let text = String::from_utf8(
-        base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            xml["data"]["xml_base_64_encoded"].as_str().unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let xml = t.get_ok("/v2/debit-notes/ND1/download-xml").await;
+    let text = xml_of(&xml);
     assert!(text.contains("<DebitNote "), "{text}");
-    assert!(xml["data"]["file_name"].as_str().unwrap().starts_with("nd"));
+    assert_file_name(&xml, "nd");
     let (_, content) = t.get("/v2/debit-notes/ND1/email-content").await;
     assert!(content["data"]["subject"].as_str().unwrap().contains(";ND1;92;"));
-    let (status, _) = t.delete("/v2/debit-notes/reference/DN-1").await;
-    assert_eq!(status, StatusCode::CONFLICT, "a validated note is not deleted");
+    assert_eq!(
+        t.delete("/v2/debit-notes/reference/DN-1").await.0,
+        StatusCode::CONFLICT,
+        "a validated note is not deleted"
+    );
     let stored = t.admin_get("/__sandbox/debit-notes").await;
     assert_eq!(stored[0]["number"], "ND1");
 }
@@ -204,8 +173,7 @@ async fn a_v2_debit_note_without_reference_needs_a_billing_period() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response["data"]["errors"]["billing_period"].is_array(), "{response}");
     body["billing_period"] = json!({"start_date": "2026-01-01", "end_date": "2026-01-31"});
-    let (status, response) = t.post("/v2/debit-notes/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v2/debit-notes/validate", &body).await;
     assert_eq!(response["data"]["billing_period"]["start_date"], "01-01-2026");
 }
 
@@ -236,8 +204,7 @@ fn support_document_v2(reference: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_v2_support_document_names_its_provider_and_charges_no_tax() {
     let t = spawn().await;
-    let (status, body) = t.post("/v2/support-documents/validate", &support_document_v2("DS-1")).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = t.post_created("/v2/support-documents/validate", &support_document_v2("DS-1")).await;
     let data = &body["data"];
     assert_eq!(data["number"], "SEDS984000001");
     assert_eq!(data["cuds"].as_str().unwrap().len(), 96);
@@ -247,17 +214,13 @@ async fn a_v2_support_document_names_its_provider_and_charges_no_tax() {
     assert_eq!(data["totals"]["tax_amount"], "0.00");
     assert_eq!(data["totals"]["total"], "80000.00");
     assert_eq!(data["items"][0]["withholding_taxes"][0]["value"], "2800.00", "3.5 % of 80 000");
-    let (status, shown) = t.get("/v2/support-documents/SEDS984000001").await;
-    assert_eq!(status, StatusCode::OK);
+    let shown = t.get_ok("/v2/support-documents/SEDS984000001").await;
     assert_eq!(shown["data"], body["data"]);
     let (_, v1) = t.get("/v1/support-documents/show/SEDS984000001").await;
     assert_eq!(v1["data"]["support_document"]["total"], "80000.00");
-    let (status, list) = t.get("/v2/support-documents").await;
-    assert_eq!(status, StatusCode::OK);
+    let list = t.get_ok("/v2/support-documents").await;
     assert_eq!(list["data"]["data"][0]["reference_code"], "DS-1");
-    let (status, pdf) = t.get("/v2/support-documents/SEDS984000001/download-pdf").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(pdf["data"]["file_name"].as_str().unwrap().starts_with("ds"));
+    assert_file_name(&t.get_ok("/v2/support-documents/SEDS984000001/download-pdf").await, "ds");
 }
 
 #[tokio::test]

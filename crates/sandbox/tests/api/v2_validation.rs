@@ -3,19 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, bill_v2, spawn};
+use crate::common::{TestSandbox, assert_envelope, bill_v2, spawn, xml_of};
 
 /// Posts a v2 bill expected to fail and returns `data.errors`.
 async fn rejected(t: &TestSandbox, body: &Value) -> Value {
     let (status, response) = t.post("/v2/bills/validate", body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{response}");
-    assert_eq!(response["status"], "Validation error");
-    assert_eq!(response["message"], "Error de validación");
+    assert_envelope(&response, "Validation error", "Error de validación");
     response["data"]["errors"].clone()
-}
-
-async fn stored_bills(t: &TestSandbox) -> u64 {
-    t.get("/v2/bills").await.1["data"]["pagination"]["total"].as_u64().unwrap()
 }
 
 #[tokio::test]
@@ -25,7 +20,7 @@ async fn unit_measure_code_70_is_a_v1_id_and_v2_rejects_it() {
     body["items"][0]["unit_measure_code"] = json!("70");
     let errors = rejected(&t, &body).await;
     assert_eq!(errors, json!({"items.0.unit_measure_code": ["El campo items.0.unit_measure_code es inválido."]}));
-    assert_eq!(stored_bills(&t).await, 0);
+    assert_eq!(t.listed_total("/v2/bills").await, 0);
 }
 
 #[tokio::test]
@@ -39,7 +34,7 @@ async fn payment_details_that_do_not_add_up_to_the_total_are_rejected() {
         errors["payment_details"][0],
         "La suma de los montos de los medios de pago (50000.00) no coincide con el total del documento (47600.00)."
     );
-    assert_eq!(stored_bills(&t).await, 0);
+    assert_eq!(t.listed_total("/v2/bills").await, 0);
 }
 
 #[tokio::test]
@@ -50,8 +45,7 @@ async fn payments_may_be_split_over_several_methods() {
         {"payment_form": "1", "payment_method_code": "48", "amount": "40000"},
         {"payment_form": 1, "payment_method_code": "10", "reference_code": "caja-2", "amount": 7600}
     ]);
-    let (status, response) = t.post("/v2/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v2/bills/validate", &body).await;
     assert_eq!(response["data"]["payment_details"][1]["amount"], "7600.00");
     assert_eq!(response["data"]["payment_details"][1]["payment_method"]["name"], "Efectivo");
 }
@@ -173,8 +167,7 @@ async fn totals_are_net_prices_plus_taxes_exact_to_the_cent() {
         {"payment_form": "1", "payment_method_code": "10", "amount": "5000.00"},
         {"payment_form": "2", "payment_method_code": "47", "amount": "2460.00", "due_date": "2027-01-31"}
     ]);
-    let (status, response) = t.post("/v2/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v2/bills/validate", &body).await;
     let data = &response["data"];
     let items = &data["items"];
     assert_eq!(
@@ -205,14 +198,7 @@ async fn totals_are_net_prices_plus_taxes_exact_to_the_cent() {
     assert_eq!(v1["data"]["bill"]["total"], "7460.00");
     // The UBL carries both payments, the rounding and every tax subtotal.
     let (_, xml) = t.get("/v2/bills/SETP990000001/download-xml").await;
-    let text = String::from_utf8(
-        base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            xml["data"]["xml_base_64_encoded"].as_str().unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let text = xml_of(&xml);
     let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
     let count = |name: &str| doc.descendants().filter(|n| n.tag_name().name() == name).count();
     let text_of = |name: &str| doc.descendants().find(|n| n.tag_name().name() == name).and_then(|n| n.text());
@@ -251,8 +237,7 @@ async fn the_cash_rounding_example_of_the_v2_docs_validates() {
              "taxes": [{"code": "01", "rate": "19.00"}]}
         ]
     });
-    let (status, response) = t.post("/v2/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v2/bills/validate", &body).await;
     assert_eq!(response["data"]["totals"]["total"], "260550.00");
     assert_eq!(response["data"]["totals"]["tax_amount"], "22601.85");
 
@@ -269,8 +254,7 @@ async fn a_v2_dian_rejection_keeps_the_bill_pending_and_blocks_the_next_v2_creat
     let mut rejected_bill = bill_v2("REJ-1");
     rejected_bill["customer"]["identification_document_code"] = json!("31");
     rejected_bill["customer"]["dv"] = json!("3");
-    let (status, _) = t.post("/v2/bills/validate", &rejected_bill).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.post("/v2/bills/validate", &rejected_bill).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, pending) = t.get("/v2/bills?filter[status]=0").await;
     assert_eq!(pending["data"]["data"][0]["reference_code"], "REJ-1");
     assert_eq!(pending["data"]["data"][0]["is_validated"], false);
@@ -282,7 +266,6 @@ async fn a_v2_dian_rejection_keeps_the_bill_pending_and_blocks_the_next_v2_creat
     let (status, body) = t.post("/v2/bills/validate", &bill_v2("NEXT-1")).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["message"], "Se encontró una factura pendiente por enviar a la DIAN");
-    let (status, _) = t.delete("/v2/bills/destroy/reference/REJ-1").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.delete("/v2/bills/destroy/reference/REJ-1").await.0, StatusCode::OK);
     t.create_bill_v2("NEXT-1").await;
 }

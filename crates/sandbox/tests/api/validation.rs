@@ -2,14 +2,13 @@ use factus_sandbox::SandboxConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::common::{TestSandbox, bill, spawn, spawn_with};
+use crate::common::{TestSandbox, assert_envelope, bill, spawn, spawn_with};
 
 /// Posts a bill and expects a field-validation 422; returns `data.errors`.
 async fn errors_of(t: &TestSandbox, body: &Value) -> Value {
     let (status, response) = t.post("/v1/bills/validate", body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{response}");
-    assert_eq!(response["status"], "Validation error");
-    assert_eq!(response["message"], "Error de validación");
+    assert_envelope(&response, "Validation error", "Error de validación");
     assert_eq!(response["data"]["message"], "Error de validación");
     response["data"]["errors"].clone()
 }
@@ -94,16 +93,13 @@ async fn a_nit_with_a_wrong_check_digit_is_rejected_with_dian_rule_fak24_and_a_m
     assert_eq!(response["message"], "El documento contiene errores de validación");
     assert_eq!(response["data"]["errors"]["FAK24"], "Regla: FAK24, Rechazo: No está informado el DV del NIT");
     // The rejected bill stays pending and blocks the family (tests/api/rejections.rs); delete it.
-    let (status, _) = t.delete("/v1/bills/destroy/reference/V-6").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(t.delete("/v1/bills/destroy/reference/V-6").await.0, StatusCode::OK);
 
     body["customer"]["dv"] = json!("8");
-    let (status, response) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    t.create_bill_body(&body).await;
     body["reference_code"] = json!("V-6b");
     body["customer"].as_object_mut().unwrap().remove("dv");
-    let (status, response) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED);
+    let response = t.post_created("/v1/bills/validate", &body).await;
     assert_eq!(response["data"]["customer"]["dv"], "8", "computed when absent");
 }
 
@@ -115,8 +111,7 @@ async fn the_dv_check_can_be_switched_off() {
         "identification_document_id": 6, "identification": "890903938", "dv": "1",
         "legal_organization_id": 1, "tribute_id": 18, "company": "Bancolombia S.A."
     });
-    let (status, _) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED);
+    t.create_bill_body(&body).await;
 }
 
 #[tokio::test]
@@ -127,8 +122,7 @@ async fn a_numbering_range_of_another_document_type_is_invalid() {
     let errors = errors_of(&t, &body).await;
     assert_eq!(errors["numbering_range_id"], json!(["El campo id rango de numeración es inválido."]));
     body["numbering_range_id"] = json!(8);
-    let (status, _) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED);
+    t.create_bill_body(&body).await;
 }
 
 #[tokio::test]
@@ -177,8 +171,7 @@ async fn numeric_strings_are_accepted_for_integer_and_decimal_fields() {
     body["items"][0]["quantity"] = json!("3");
     body["items"][0]["price"] = json!(1000);
     body["items"][0]["tax_rate"] = json!(19.0);
-    let (status, response) = t.post("/v1/bills/validate", &body).await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
+    let response = t.post_created("/v1/bills/validate", &body).await;
     assert_eq!(response["data"]["items"][0]["quantity"], 3);
     assert_eq!(response["data"]["bill"]["total"], "3000.00");
     assert_eq!(response["data"]["customer"]["municipality"]["code"], "68679");
