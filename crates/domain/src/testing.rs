@@ -12,16 +12,22 @@ use crate::invoice::{CustomerDraft, InvoiceDraft, ItemDraft};
 pub fn minimal_draft() -> InvoiceDraft {
     InvoiceDraft {
         reference_code: "R2".to_owned(),
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".to_owned(),
-            names: Some("Juan".to_owned()),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            ..CustomerDraft::default()
-        },
+        customer: person("1", "Juan"),
         items: vec![item_draft(Decimal::new(1005, 1), Decimal::new(19, 0))],
         ..InvoiceDraft::default()
+    }
+}
+
+/// A natural person with a citizenship card (document 3, legal organization 2, tribute 21).
+#[must_use]
+pub fn person(identification: &str, names: &str) -> CustomerDraft {
+    CustomerDraft {
+        identification_document_id: 3,
+        identification: identification.to_owned(),
+        names: Some(names.to_owned()),
+        legal_organization_id: 2,
+        tribute_id: 21,
+        ..CustomerDraft::default()
     }
 }
 

@@ -418,6 +418,16 @@ fn start_cluster(bin: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs `sql` straight on the pool, past the stores: for the checks of a store contract that go
+/// around its port (schema constraints, rows written by another writer). Answers the rows
+/// affected.
+pub async fn execute_sql(database: &Database, sql: &'static str) -> Result<u64, sqlx::Error> {
+    match database {
+        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
+        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
+    }
+}
+
 /// Turns each behaviour of a store contract into `sqlite::<behaviour>` and
 /// `postgres::<behaviour>`, each on its own fresh database handed to the test crate's
 /// `run(test_db, behaviour)`. Without a Postgres server the Postgres half skips loudly, and fails

@@ -35,11 +35,7 @@ struct Stores {
     ledger: Arc<dyn LedgerStore>,
 }
 
-async fn run<F, Fut>(test_db: TestDatabase, behaviour: F)
-where
-    F: FnOnce(Stores) -> Fut,
-    Fut: Future<Output = ()>,
-{
+async fn run<Fut: Future<Output = ()>>(test_db: TestDatabase, behaviour: impl FnOnce(Stores) -> Fut) {
     test_db
         .run_migrated(5, |database| {
             behaviour(Stores {

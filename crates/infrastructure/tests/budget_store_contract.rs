@@ -13,35 +13,7 @@ use factus_infrastructure::factus::budget::{
 use factus_infrastructure::testing::TestDatabase;
 use uuid::Uuid;
 
-macro_rules! contract_tests {
-    ($($behaviour:ident),+ $(,)?) => {
-        mod sqlite {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    super::run(TestDatabase::sqlite(), super::$behaviour).await;
-                }
-            )+
-        }
-
-        mod postgres {
-            use factus_infrastructure::testing::TestDatabase;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let name = concat!("postgres::", stringify!($behaviour));
-                    let Some(test_db) = TestDatabase::postgres_or_skip(name).await else {
-                        return;
-                    };
-                    super::run(test_db, super::$behaviour).await;
-                }
-            )+
-        }
-    };
-}
-
-contract_tests!(
+factus_infrastructure::contract_tests!(
     two_instances_racing_for_the_budget_are_granted_no_more_than_the_limit_per_window,
     a_slot_counts_from_when_factus_answered,
     factus_counting_more_than_we_did_fills_the_window_until_its_reset,
@@ -50,11 +22,10 @@ contract_tests!(
 );
 
 /// Two stores on one database: what two instances see.
-async fn run<F, Fut>(test_db: TestDatabase, behaviour: F)
-where
-    F: FnOnce(Arc<dyn BudgetStore>, Arc<dyn BudgetStore>) -> Fut,
-    Fut: Future<Output = ()>,
-{
+async fn run<Fut: Future<Output = ()>>(
+    test_db: TestDatabase,
+    behaviour: impl FnOnce(Arc<dyn BudgetStore>, Arc<dyn BudgetStore>) -> Fut,
+) {
     let first = Database::connect(test_db.url(), 10).await.expect("connecting to the test database");
     first.migrate().await.expect("migrating the test database");
     let second = Database::connect(test_db.url(), 10).await.expect("connecting again");

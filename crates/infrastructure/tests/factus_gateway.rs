@@ -73,6 +73,18 @@ fn created_json() -> Value {
     })
 }
 
+/// The bill `created_json` describes, with the message Factus sent along with it, if any.
+fn created_bill(message: Option<&str>) -> IssuedBill {
+    IssuedBill {
+        number: "SETP990000123".into(),
+        prefix: "SETP".into(),
+        cufe: "cufe123".into(),
+        qr_url: "https://qr".into(),
+        status: "1".into(),
+        message: message.map(Into::into),
+    }
+}
+
 fn shown_json() -> Value {
     json!({"status": "OK", "message": "Solicitud exitosa", "data": {"bill": {"number": "SETP1", "status": 1}}})
 }
@@ -218,17 +230,7 @@ async fn the_minimal_invoice_is_posted_byte_for_byte_with_the_client_token() {
 
     let bill = gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await.expect("created");
 
-    assert_eq!(
-        bill,
-        IssuedBill {
-            number: "SETP990000123".into(),
-            prefix: "SETP".into(),
-            cufe: "cufe123".into(),
-            qr_url: "https://qr".into(),
-            status: "1".into(),
-            message: Some("Documento con el código de referencia R2 registrado y validado con éxito".into()),
-        }
-    );
+    assert_eq!(bill, created_bill(Some("Documento con el código de referencia R2 registrado y validado con éxito")));
 }
 
 async fn create_answered_with(response: ResponseTemplate) -> FactusError {
@@ -570,17 +572,7 @@ async fn a_bill_is_found_by_its_exact_reference_and_read_from_its_document() {
     let found =
         gateway(&server).find_bill_by_reference(&client(), DocumentKind::Invoice, "R2").await.expect("lookup succeeds");
 
-    assert_eq!(
-        found,
-        Some(IssuedBill {
-            number: "SETP990000123".into(),
-            prefix: "SETP".into(),
-            cufe: "cufe123".into(),
-            qr_url: "https://qr".into(),
-            status: "1".into(),
-            message: None,
-        })
-    );
+    assert_eq!(found, Some(created_bill(None)));
 }
 
 #[tokio::test]

@@ -12,27 +12,31 @@ use factus_application::factus::{
 use factus_application::ledger::DocumentKind;
 use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::invoice::{Invoice, InvoiceDraft};
-use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RatePolicy, RetryPolicy};
-use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
-};
+use factus_infrastructure::factus::{FactusGateway, FactusGatewayConfig, RetryPolicy};
+use factus_sandbox::{DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use support_sandbox::{admin_json, assert_first_bill_created, assert_found_by_reference, gateway_config};
+
+mod support_sandbox;
 
 fn config(sandbox: &Sandbox) -> FactusGatewayConfig {
-    let mut config =
-        FactusGatewayConfig::new(sandbox.base_url(), DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
-            .with_request_timeout(Duration::from_secs(10));
+    let mut config = gateway_config(sandbox, Duration::from_secs(10));
     config.retry =
         RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50) };
-    // The budget has its own tests (factus_gateway.rs, budget_store_contract.rs).
-    config.rate = RatePolicy::new(1_000_000, Duration::from_secs(60), Duration::from_secs(10));
     config
 }
 
 fn session_gateway(sandbox: &Sandbox) -> FactusGateway {
     let config = config(sandbox).with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD));
     FactusGateway::new(config).expect("valid config")
+}
+
+/// A sandbox as configured by default, and a gateway on its server session.
+async fn sandbox_with_session() -> (Sandbox, FactusGateway) {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
+    let gateway = session_gateway(&sandbox);
+    (sandbox, gateway)
 }
 
 fn invoice(reference: &str, numbering_range_id: Option<i64>) -> Invoice {
@@ -54,15 +58,12 @@ async fn inject(sandbox: &Sandbox, fault: Value) {
     assert!(response.status().is_success(), "fault refused: {}", response.text().await.unwrap_or_default());
 }
 
-async fn request_counts(sandbox: &Sandbox) -> HashMap<String, u64> {
-    reqwest::Client::new()
-        .get(format!("{}/__sandbox/requests", sandbox.base_url()))
-        .send()
-        .await
-        .expect("the admin endpoint answers")
-        .json()
-        .await
-        .expect("a JSON map of counts")
+/// The sandbox counted, for each route of `expected`, that many requests.
+async fn assert_request_counts(sandbox: &Sandbox, expected: &[(&str, u64)]) {
+    let counts: HashMap<String, u64> = admin_json(sandbox, "/__sandbox/requests").await;
+    for (route, count) in expected {
+        assert_eq!(counts.get(*route), Some(count), "{route}: {counts:?}");
+    }
 }
 
 fn decoded(base64_text: &str) -> Vec<u8> {
@@ -77,13 +78,7 @@ async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
     let access = FactusAccess::ClientToken(token.access_token.clone());
 
     let bill = gateway.validate_bill(&access, &Document::from(invoice("R-FLOW-1", None))).await.expect("created");
-    assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
-    assert_eq!(bill.cufe.len(), 96);
-    assert!(bill.qr_url.ends_with(&bill.cufe));
-    assert_eq!(
-        bill.message.as_deref(),
-        Some("Documento con el código de referencia R-FLOW-1 registrado y validado con éxito")
-    );
+    assert_first_bill_created(&bill, "R-FLOW-1");
 
     let shown: Value = serde_json::from_str(
         gateway.show_bill(&access, DocumentKind::Invoice, &bill.number).await.expect("shown").as_str(),
@@ -110,13 +105,7 @@ async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
         gateway.send_email(&access, DocumentKind::Invoice, &bill.number, "juan@example.com", None).await.expect("sent");
     assert_eq!(sent.message, "Factura enviada al cliente con éxito");
 
-    let found = gateway
-        .find_bill_by_reference(&access, DocumentKind::Invoice, "R-FLOW-1")
-        .await
-        .expect("lookup")
-        .expect("found");
-    assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
-    assert_eq!(gateway.find_bill_by_reference(&access, DocumentKind::Invoice, "R-NONE").await.expect("lookup"), None);
+    assert_found_by_reference(&gateway, &access, &bill, "R-FLOW-1", "R-NONE").await;
 
     let error = gateway.delete_by_reference(&access, DocumentKind::Invoice, "R-FLOW-1").await.unwrap_err();
     assert!(matches!(&error, FactusError::Rejected { status: 409, message } if message.contains("ya fue validado")));
@@ -130,8 +119,7 @@ async fn a_client_token_issues_shows_downloads_mails_and_finds_a_bill() {
 
 #[tokio::test]
 async fn the_server_session_reads_every_catalogue() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-    let gateway = session_gateway(&sandbox);
+    let (sandbox, gateway) = sandbox_with_session().await;
     let access = FactusAccess::ServerSession;
 
     let municipalities = gateway.municipalities(&access, Some("Bogot".into())).await.expect("municipalities");
@@ -151,14 +139,14 @@ async fn the_server_session_reads_every_catalogue() {
         matches!(&unknown, FactusError::Rejected { status: 404, message } if message == "No se encontró el adquirente")
     );
 
-    assert_eq!(request_counts(&sandbox).await.get("POST /oauth/token"), Some(&1), "one login served all calls");
+    // One login served all calls.
+    assert_request_counts(&sandbox, &[("POST /oauth/token", 1)]).await;
     sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn factus_refusals_reach_the_caller_with_factus_words() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-    let gateway = session_gateway(&sandbox);
+    let (sandbox, gateway) = sandbox_with_session().await;
     let access = FactusAccess::ServerSession;
     gateway.validate_bill(&access, &Document::from(invoice("R-DUP", None))).await.expect("first create");
 
@@ -179,8 +167,7 @@ async fn factus_refusals_reach_the_caller_with_factus_words() {
 
 #[tokio::test]
 async fn reads_ride_out_injected_server_errors() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-    let gateway = session_gateway(&sandbox);
+    let (sandbox, gateway) = sandbox_with_session().await;
     let bill = gateway
         .validate_bill(&FactusAccess::ServerSession, &Document::from(invoice("R-RETRY", None)))
         .await
@@ -191,14 +178,13 @@ async fn reads_ride_out_injected_server_errors() {
     let shown = gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, &bill.number).await;
 
     assert!(shown.is_ok(), "{shown:?}");
-    assert_eq!(request_counts(&sandbox).await.get("GET /v1/bills/show/{number}"), Some(&3));
+    assert_request_counts(&sandbox, &[("GET /v1/bills/show/{number}", 3)]).await;
     sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn an_injected_401_renews_the_server_session_and_the_call_goes_through() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-    let gateway = session_gateway(&sandbox);
+    let (sandbox, gateway) = sandbox_with_session().await;
     gateway.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await.expect("logged in");
     inject(&sandbox, json!({"kind": "unauthorized", "method": "GET", "path": "/v1/numbering-ranges", "times": 1}))
         .await;
@@ -206,9 +192,8 @@ async fn an_injected_401_renews_the_server_session_and_the_call_goes_through() {
     let ranges = gateway.numbering_ranges(&FactusAccess::ServerSession, &NumberingRangeFilter::default()).await;
 
     assert!(ranges.is_ok(), "{ranges:?}");
-    let counts = request_counts(&sandbox).await;
-    assert_eq!(counts.get("POST /oauth/token"), Some(&2), "a login, then one refresh: {counts:?}");
-    assert_eq!(counts.get("GET /v1/numbering-ranges"), Some(&3), "{counts:?}");
+    // A login, then one refresh; the first read, the refused one and its repetition.
+    assert_request_counts(&sandbox, &[("POST /oauth/token", 2), ("GET /v1/numbering-ranges", 3)]).await;
     sandbox.shutdown().await;
 }
 
@@ -224,16 +209,14 @@ async fn a_session_token_near_its_expiry_is_renewed_before_use() {
     let taxes = gateway.product_tributes(&FactusAccess::ServerSession, None).await;
 
     assert!(taxes.is_ok(), "{taxes:?}");
-    let counts = request_counts(&sandbox).await;
-    assert_eq!(counts.get("POST /oauth/token"), Some(&2), "{counts:?}");
-    assert_eq!(counts.get("GET /v1/tributes/products"), Some(&2), "no 401 was needed: {counts:?}");
+    // A login and a renewal; no 401 was needed, so each read went out once.
+    assert_request_counts(&sandbox, &[("POST /oauth/token", 2), ("GET /v1/tributes/products", 2)]).await;
     sandbox.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_create_whose_connection_drops_is_ambiguous_and_found_by_its_reference() {
-    let sandbox = Sandbox::start(SandboxConfig::default()).await.expect("sandbox starts");
-    let gateway = session_gateway(&sandbox);
+    let (sandbox, gateway) = sandbox_with_session().await;
     let access = FactusAccess::ServerSession;
     gateway.numbering_ranges(&access, &NumberingRangeFilter::default()).await.expect("logged in");
     inject(&sandbox, json!({"kind": "drop_after_commit", "method": "POST", "path": "/v1/bills/validate", "times": 1}))
@@ -243,7 +226,8 @@ async fn a_create_whose_connection_drops_is_ambiguous_and_found_by_its_reference
 
     assert!(matches!(error, FactusError::Unavailable { request_sent: true, .. }), "{error:?}");
     assert!(error.is_ambiguous());
-    assert_eq!(request_counts(&sandbox).await.get("POST /v1/bills/validate"), Some(&1), "never retried");
+    // Never retried.
+    assert_request_counts(&sandbox, &[("POST /v1/bills/validate", 1)]).await;
     let found = gateway
         .find_bill_by_reference(&access, DocumentKind::Invoice, "R-LOST")
         .await

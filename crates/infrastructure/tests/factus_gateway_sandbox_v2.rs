@@ -7,19 +7,20 @@ use std::time::Duration;
 
 use factus_application::document::Document;
 use factus_application::factus::{
-    DocumentFormat, FactusAccess, FactusApiVersion, FactusBillGateway, FactusLookupGateway,
+    DocumentFormat, FactusAccess, FactusApiVersion, FactusBillGateway, FactusLookupGateway, IssuedBill,
 };
 use factus_application::ledger::DocumentKind;
 use factus_application::numbering_ranges::NumberingRangeFilter;
 use factus_domain::catalog;
 use factus_domain::invoice::{CustomerDraft, EstablishmentDraft, Invoice, InvoiceDraft, ItemDraft};
-use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway, FactusGatewayConfig, RatePolicy};
-use factus_sandbox::{
-    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
-};
+use factus_infrastructure::factus::{ApiVersionSetting, FactusGateway};
+use factus_sandbox::{ApiVersion, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::Value;
+use support_sandbox::{admin_json, assert_first_bill_created, assert_found_by_reference, gateway_config};
+
+mod support_sandbox;
 
 async fn v2_sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig { api_version: ApiVersion::V2, ..SandboxConfig::default() })
@@ -28,13 +29,10 @@ async fn v2_sandbox() -> Sandbox {
 }
 
 fn gateway(sandbox: &Sandbox, version: ApiVersionSetting) -> FactusGateway {
-    let mut config =
-        FactusGatewayConfig::new(sandbox.base_url(), DEFAULT_CLIENT_ID, SecretString::from(DEFAULT_CLIENT_SECRET))
-            .with_request_timeout(Duration::from_secs(20))
-            .with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD))
-            .with_api_version(version);
-    // A thousand creates in a row: the budget has its own tests.
-    config.rate = RatePolicy::new(1_000_000, Duration::from_secs(60), Duration::from_secs(10));
+    // A thousand creates in a row: the configuration leaves the budget out.
+    let config = gateway_config(sandbox, Duration::from_secs(20))
+        .with_server_credentials(DEFAULT_USERNAME, SecretString::from(DEFAULT_PASSWORD))
+        .with_api_version(version);
     FactusGateway::new(config).expect("valid config")
 }
 
@@ -79,15 +77,10 @@ fn invoice(reference: &str, municipality_id: i64, items: Vec<ItemDraft>) -> Invo
     .expect("valid invoice")
 }
 
-async fn admin_json(sandbox: &Sandbox, path: &str) -> Value {
-    reqwest::Client::new()
-        .get(format!("{}{path}", sandbox.base_url()))
-        .send()
-        .await
-        .expect("the admin endpoint answers")
-        .json()
-        .await
-        .expect("JSON")
+/// Issues `invoice(reference, 169, items)` (Bogotá) on the server session.
+async fn issue(gateway: &FactusGateway, reference: &str, items: Vec<ItemDraft>) -> IssuedBill {
+    let document = Document::from(invoice(reference, 169, items));
+    gateway.validate_bill(&FactusAccess::ServerSession, &document).await.expect("created")
 }
 
 #[tokio::test]
@@ -125,17 +118,8 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
     let gateway = gateway(&sandbox, ApiVersionSetting::V2);
     let access = FactusAccess::ServerSession;
 
-    let bill = gateway
-        .validate_bill(&access, &Document::from(invoice("V2-FLOW-1", 169, vec![item(70, Decimal::new(999, 2), 7)])))
-        .await
-        .expect("created");
-    assert_eq!((bill.number.as_str(), bill.prefix.as_str(), bill.status.as_str()), ("SETP990000001", "SETP", "1"));
-    assert_eq!(bill.cufe.len(), 96);
-    assert!(bill.qr_url.ends_with(&bill.cufe), "{}", bill.qr_url);
-    assert_eq!(
-        bill.message.as_deref(),
-        Some("Documento con el código de referencia V2-FLOW-1 registrado y validado con éxito")
-    );
+    let bill = issue(&gateway, "V2-FLOW-1", vec![item(70, Decimal::new(999, 2), 7)]).await;
+    assert_first_bill_created(&bill, "V2-FLOW-1");
 
     // The total Factus v2 keeps payable is the v1 total of the same sale: 7 × 9.99.
     let shown: Value = serde_json::from_str(
@@ -155,13 +139,7 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
         gateway.send_email(&access, DocumentKind::Invoice, &bill.number, "juan@example.com", None).await.expect("sent");
     assert!(!sent.message.is_empty());
 
-    let found = gateway
-        .find_bill_by_reference(&access, DocumentKind::Invoice, "V2-FLOW-1")
-        .await
-        .expect("lookup")
-        .expect("found");
-    assert_eq!((found.number, found.cufe, found.status), (bill.number.clone(), bill.cufe.clone(), bill.status));
-    assert_eq!(gateway.find_bill_by_reference(&access, DocumentKind::Invoice, "V2-NONE").await.expect("lookup"), None);
+    assert_found_by_reference(&gateway, &access, &bill, "V2-FLOW-1", "V2-NONE").await;
 
     // Catalogues v2 has no endpoint for come from the bundle, in the v1 shapes.
     let bogota = gateway.municipalities(&access, Some("bogota".into())).await.expect("municipalities");
@@ -172,7 +150,7 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
     assert_eq!(gateway.product_tributes(&access, None).await.expect("tributes").len(), 17);
     assert!(!gateway.numbering_ranges(&access, &NumberingRangeFilter::default()).await.expect("ranges").is_empty());
 
-    let log = admin_json(&sandbox, "/__sandbox/requests/log").await;
+    let log: Value = admin_json(&sandbox, "/__sandbox/requests/log").await;
     let requests = log["requests"].as_array().expect("a log");
     assert!(requests.iter().all(|entry| !entry.to_string().contains("/v1/")), "{log}");
     sandbox.shutdown().await;
@@ -182,23 +160,16 @@ async fn the_bill_flow_on_v2_answers_what_clients_get_from_v1() {
 async fn auto_moves_to_v2_after_one_refusal_and_stays_there() {
     let sandbox = v2_sandbox().await;
     let gateway = gateway(&sandbox, ApiVersionSetting::Auto);
-    let access = FactusAccess::ServerSession;
     assert_eq!(gateway.api_version(), FactusApiVersion::V1);
 
     // The first call is a create: refused on v1 before anything is stored, repeated on v2.
-    let first = gateway
-        .validate_bill(&access, &Document::from(invoice("AUTO-1", 169, vec![item(70, Decimal::from(119), 1)])))
-        .await
-        .expect("created on v2");
+    let first = issue(&gateway, "AUTO-1", vec![item(70, Decimal::from(119), 1)]).await;
     assert_eq!(first.number, "SETP990000001");
     assert_eq!(gateway.api_version(), FactusApiVersion::V2);
-    let second = gateway
-        .validate_bill(&access, &Document::from(invoice("AUTO-2", 169, vec![item(70, Decimal::from(119), 1)])))
-        .await
-        .expect("created on v2");
+    let second = issue(&gateway, "AUTO-2", vec![item(70, Decimal::from(119), 1)]).await;
     assert_eq!(second.number, "SETP990000002", "one invoice per create: nothing was stored by the refused call");
 
-    let log = admin_json(&sandbox, "/__sandbox/requests/log").await;
+    let log: Value = admin_json(&sandbox, "/__sandbox/requests/log").await;
     let refused: Vec<&Value> =
         log["requests"].as_array().expect("a log").iter().filter(|entry| entry["status"] == 403).collect();
     assert_eq!(refused.len(), 1, "{log}");

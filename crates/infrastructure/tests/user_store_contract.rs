@@ -12,7 +12,7 @@ use std::sync::Arc;
 use factus_application::ports::{FailureWindow, InsertUserError, LoginAttemptStore, UserStore};
 use factus_domain::user::{PasswordHash, Role, User, Username};
 use factus_infrastructure::db::Database;
-use factus_infrastructure::testing::TestDatabase;
+use factus_infrastructure::testing::{TestDatabase, execute_sql};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -52,24 +52,12 @@ struct Stores {
     database: Database,
 }
 
-async fn run<F, Fut>(test_db: TestDatabase, behaviour: F)
-where
-    F: FnOnce(Stores) -> Fut,
-    Fut: Future<Output = ()>,
-{
+async fn run<Fut: Future<Output = ()>>(test_db: TestDatabase, behaviour: impl FnOnce(Stores) -> Fut) {
     test_db
         .run_migrated(5, |database| {
             behaviour(Stores { users: database.user_store(), attempts: database.login_attempts(), database })
         })
         .await;
-}
-
-/// Runs SQL straight on the pool, past the stores.
-async fn execute(database: &Database, sql: &'static str) -> Result<u64, sqlx::Error> {
-    match database {
-        Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
-        Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|done| done.rows_affected()),
-    }
 }
 
 const CREATED: OffsetDateTime = datetime!(2026-11-25 13:59:01.123456 UTC);
@@ -154,7 +142,7 @@ async fn usernames_differing_only_in_case_are_one_user(stores: Stores) {
 
 async fn the_schema_refuses_usernames_that_are_not_lower_case(stores: Stores) {
     // Whatever writes to the table, 'Ana' can never sit next to 'ana'.
-    let inserted = execute(
+    let inserted = execute_sql(
         &stores.database,
         "INSERT INTO users (id, username, password_hash, role)
          VALUES ('0192f5c4-0000-7000-8000-000000000001', 'Ana', '$argon2id$x', 'user')",
@@ -224,7 +212,7 @@ async fn the_schema_stamps_updated_at_when_another_writer_leaves_it_alone(stores
     insert(&stores, &ana).await;
     let before = OffsetDateTime::now_utc() - Duration::seconds(1);
 
-    let changed = execute(&stores.database, "UPDATE users SET disabled = NOT disabled").await.unwrap();
+    let changed = execute_sql(&stores.database, "UPDATE users SET disabled = NOT disabled").await.unwrap();
 
     assert_eq!(changed, 1);
     let found = stores.users.find_by_username(&ana.username).await.unwrap().unwrap();
@@ -279,6 +267,23 @@ async fn fail(stores: &Stores, name: &str, address: Option<IpAddr>, at: OffsetDa
     stores.attempts.record_failure(name, address, at).await.expect("recording a failure");
 }
 
+/// The failures counted, each with the time of the oldest: for the username, for the username
+/// from the address, and for the address.
+fn failure_window(
+    username: (u32, Option<OffsetDateTime>),
+    pair: (u32, Option<OffsetDateTime>),
+    address: (u32, Option<OffsetDateTime>),
+) -> FailureWindow {
+    FailureWindow {
+        username_failures: username.0,
+        username_oldest: username.1,
+        pair_failures: pair.0,
+        pair_oldest: pair.1,
+        address_failures: address.0,
+        address_oldest: address.1,
+    }
+}
+
 async fn failures_are_counted_per_username_and_per_address_within_the_window(stores: Stores) {
     fail(&stores, "ana", Some(HOME), minutes_ago(20)).await; // before the window
     fail(&stores, "bob", Some(HOME), minutes_ago(12)).await;
@@ -290,14 +295,7 @@ async fn failures_are_counted_per_username_and_per_address_within_the_window(sto
 
     assert_eq!(
         window,
-        FailureWindow {
-            username_failures: 3,
-            username_oldest: Some(minutes_ago(10)),
-            pair_failures: 2,
-            pair_oldest: Some(minutes_ago(10)),
-            address_failures: 3,
-            address_oldest: Some(minutes_ago(12)),
-        }
+        failure_window((3, Some(minutes_ago(10))), (2, Some(minutes_ago(10))), (3, Some(minutes_ago(12))))
     );
 }
 
@@ -307,17 +305,7 @@ async fn failures_without_an_address_count_only_against_the_username(stores: Sto
 
     let window = stores.attempts.failures_since("ana", None, minutes_ago(15)).await.unwrap();
 
-    assert_eq!(
-        window,
-        FailureWindow {
-            username_failures: 1,
-            username_oldest: Some(minutes_ago(3)),
-            pair_failures: 1,
-            pair_oldest: Some(minutes_ago(3)),
-            address_failures: 0,
-            address_oldest: None,
-        }
-    );
+    assert_eq!(window, failure_window((1, Some(minutes_ago(3))), (1, Some(minutes_ago(3))), (0, None)));
 }
 
 async fn ipv4_mapped_addresses_count_as_the_ipv4_address(stores: Stores) {

@@ -14,9 +14,8 @@
 
 use std::cell::RefCell;
 
-use factus_domain::invoice::{
-    AllowanceChargeDraft, CustomerDraft, Invoice, InvoiceDraft, ItemDraft, WithholdingTaxDraft,
-};
+use factus_domain::invoice::{AllowanceChargeDraft, Invoice, InvoiceDraft, ItemDraft, WithholdingTaxDraft};
+use factus_domain::testing::person;
 use factus_infrastructure::factus::payload_v2::bill_payload;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -106,14 +105,7 @@ fn invoice() -> impl Strategy<Value = InvoiceDraft> {
             reference_code: "PROP-1".to_owned(),
             payment_form: if credit { "2" } else { "1" }.to_owned(),
             payment_due_date: credit.then_some(time::macros::date!(2026 - 12 - 31)),
-            customer: CustomerDraft {
-                identification_document_id: 3,
-                identification: "1020304050".to_owned(),
-                names: Some("Cliente".to_owned()),
-                legal_organization_id: 2,
-                tribute_id: 21,
-                ..CustomerDraft::default()
-            },
+            customer: person("1020304050", "Cliente"),
             allowance_charges: (!charges.is_empty()).then_some(charges),
             items,
             ..InvoiceDraft::default()
@@ -219,14 +211,7 @@ fn the_worked_example_of_factus_costs_99000_on_both_versions() {
     // 9,000 surcharge make 99,000.00.
     let mut draft = InvoiceDraft {
         reference_code: "DOC-1".to_owned(),
-        customer: CustomerDraft {
-            identification_document_id: 3,
-            identification: "1".to_owned(),
-            names: Some("Cliente".to_owned()),
-            legal_organization_id: 2,
-            tribute_id: 21,
-            ..CustomerDraft::default()
-        },
+        customer: person("1", "Cliente"),
         ..InvoiceDraft::default()
     };
     let line = |discount: Decimal, rate: Decimal| ItemDraft {
