@@ -14,6 +14,14 @@
 //! [`InvoiceIssuance::reconcile_stale`] does the same in the background for entries nobody came
 //! back for, so that the reference is not blocked forever and an accepted bill is not lost.
 //!
+//! When the Factus budget has no slot for a create within [`IssuancePolicy::queue_wait`], the
+//! entry is not given up but `queued` with the request ([`QueuedRequest`]), and the client is
+//! told 202 Accepted; a create that arrives while others are queued joins the line behind them.
+//! [`InvoiceIssuance::take_queued`] and [`InvoiceIssuance::send_queued`] are the worker's half:
+//! oldest entry first, through the same send as a client's, and back in line when the budget is
+//! still spent. Only creates on the server's own Factus session are queued: a client's token is
+//! never kept, and the document must be issued on the account the client chose.
+//!
 //! Why marking an entry "not issued at Factus" after a lookup found nothing is safe: it happens
 //! only for entries not updated for [`IssuancePolicy::stale_after`] (60 s by default), except for
 //! the request's own retry, which resends the same body under the same entry. The gateway's
@@ -38,7 +46,7 @@ use crate::document::Document;
 use crate::factus::{FactusAccess, FactusApiVersion, FactusBillGateway, FactusError, FactusStatus, IssuedBill};
 use crate::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
-    LedgerPage, LedgerState, LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
+    LedgerPage, LedgerState, LedgerStore, NewLedgerEntry, PageSize, QueuedRequest, Rejection, RequestFingerprint,
 };
 
 /// How many lookups, claims and reopens one request may go through before it gives up as
@@ -65,6 +73,11 @@ pub struct IssuancePolicy {
     /// when Factus answers 409 "pendiente por enviar a la DIAN"), so that it never blocks the
     /// next document of its kind. `FACTUS_DELETE_REJECTED`, default true.
     pub delete_rejected: bool,
+    /// How long a create that joined the queue waits for the worker to issue it before the
+    /// client is answered 202 Accepted (`FACTUS_QUEUE_WAIT_SECS`, default 10 s; the same wait the
+    /// gateway gives a create for a budget slot). Zero turns queueing off: a create the budget
+    /// has no slot for is answered 503 with `Retry-After`, as without a queue.
+    pub queue_wait: Duration,
 }
 
 impl Default for IssuancePolicy {
@@ -74,6 +87,7 @@ impl Default for IssuancePolicy {
             key_retention: Duration::from_secs(24 * 60 * 60),
             reconcile_batch: 100,
             delete_rejected: true,
+            queue_wait: Duration::from_secs(10),
         }
     }
 }
@@ -90,6 +104,29 @@ pub struct IssueRequest {
     pub idempotency_key: Option<IdempotencyKey>,
     /// Of the canonical request body; equal fingerprints mean "the same body".
     pub fingerprint: RequestFingerprint,
+    /// What the queue keeps to send the document later, when the budget has no slot for it now.
+    /// `None`: the create is never queued. Used only with [`FactusAccess::ServerSession`].
+    pub queued_request: Option<QueuedRequest>,
+}
+
+/// What a create answers: the bill, or the entry that waits in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issued {
+    Bill(IssueOutcome),
+    /// The Factus budget had no slot in time: the entry is queued (or is being sent by the queue
+    /// worker) and will be issued in arrival order. 202 Accepted, with where to follow it.
+    Queued(Box<LedgerEntry>),
+}
+
+impl Issued {
+    /// The bill, when the create was not queued.
+    #[must_use]
+    pub fn into_bill(self) -> Option<IssueOutcome> {
+        match self {
+            Self::Bill(outcome) => Some(outcome),
+            Self::Queued(_) => None,
+        }
+    }
 }
 
 /// A successful create.
@@ -188,6 +225,8 @@ pub struct ReconcileReport {
     pub issued: u32,
     /// Stale entries Factus has no bill for, now `rejected` ("not issued at Factus").
     pub not_issued: u32,
+    /// Stale entries of queued creates Factus has no bill for, back in the queue.
+    pub requeued: u32,
     /// Entries that changed while being reconciled (a client retry got there first).
     pub superseded: u32,
     /// Entries whose lookup or update failed; they are tried again next pass.
@@ -202,6 +241,7 @@ pub struct ReconcileReport {
 enum Reconciled {
     Issued,
     NotIssued,
+    Requeued,
     Superseded,
     Failed,
 }
@@ -218,7 +258,39 @@ enum Step {
     /// This request holds `entry` (pending): send the invoice.
     Send(LedgerEntry),
     /// Answered from the ledger or from Factus' lookup.
-    Done(IssueOutcome),
+    Done(Issued),
+    /// This request holds `entry` (pending) but others wait in the queue: it goes behind them.
+    JoinQueue(LedgerEntry),
+}
+
+/// Who sends a document under an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// The client's request, which is waiting for the answer.
+    Client,
+    /// The queue worker: nobody waits, so a document that cannot be sent now goes back in line.
+    Worker,
+}
+
+/// One send of a document under a ledger entry.
+struct Attempt<'a> {
+    access: &'a FactusAccess,
+    document: &'a Document,
+    /// Kept with the entry when it is queued; `None` when it may not be.
+    queued_request: Option<&'a QueuedRequest>,
+    by: Sender,
+}
+
+/// What [`InvoiceIssuance::send_queued`] did with a queued entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueuedSend {
+    Issued,
+    /// Factus or DIAN refused it (recorded; the webhook tells the client).
+    Rejected,
+    /// Not sent (the budget is still spent, or Factus could not be reached): back in line.
+    Requeued,
+    /// Sent, but whether Factus issued it is unknown; the reconciler looks it up.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +337,7 @@ impl InvoiceIssuance {
     /// # Errors
     /// See [`IssueError`]; a failure to record an outcome after Factus answered is logged, not
     /// returned: the client gets what Factus said, and the reconciler repairs the entry.
-    pub async fn issue(&self, request: IssueRequest) -> Result<IssueOutcome, IssueError> {
+    pub async fn issue(&self, request: IssueRequest) -> Result<Issued, IssueError> {
         self.check_local_rules(&request).await?;
         let mut step = Step::Lookup;
         for _ in 0..MAX_STEPS {
@@ -276,7 +348,8 @@ impl InvoiceIssuance {
                     self.examine_reference(&request, entry).await?
                 }
                 Step::Claim => self.claim(&request).await?,
-                Step::Send(entry) => return self.send(&request, entry).await,
+                Step::Send(entry) => return self.send(&self.client_attempt(&request), entry).await,
+                Step::JoinQueue(entry) => return self.join_queue(&request, entry).await,
                 Step::Done(outcome) => return Ok(outcome),
             };
         }
@@ -412,6 +485,10 @@ impl InvoiceIssuance {
         }
         match &entry.status {
             EntryStatus::Issued { bill, .. } => Ok(Step::Done(replay(&entry, bill.clone()))),
+            EntryStatus::Queued => Ok(Step::Done(Issued::Queued(Box::new(entry)))),
+            EntryStatus::Pending if entry.queued_request.is_some() && !self.is_stale(&entry) => {
+                Ok(Step::Done(Issued::Queued(Box::new(entry))))
+            }
             EntryStatus::Rejected(Rejection::Factus { status, message }) => {
                 Err(IssueError::ReplayedRejection { status: *status, message: message.clone() })
             }
@@ -430,6 +507,11 @@ impl InvoiceIssuance {
         match &entry.status {
             EntryStatus::Issued { bill, .. } if ours => Ok(Step::Done(replay(&entry, bill.clone()))),
             EntryStatus::Issued { .. } => Err(already_used(&entry)),
+            EntryStatus::Queued if ours => Ok(Step::Done(Issued::Queued(Box::new(entry)))),
+            EntryStatus::Pending if ours && entry.queued_request.is_some() && !self.is_stale(&entry) => {
+                Ok(Step::Done(Issued::Queued(Box::new(entry))))
+            }
+            EntryStatus::Queued => Err(in_progress(request)),
             EntryStatus::Pending if !self.is_stale(&entry) => Err(in_progress(request)),
             EntryStatus::Pending | EntryStatus::Unknown => self.resolve(request, entry, ours).await,
             // Settled and out of the reference's way since it was read.
@@ -506,6 +588,9 @@ impl InvoiceIssuance {
                     }
                     return Err(error);
                 }
+                if self.client_attempt(request).queued_request.is_some() && self.queue_stats().await?.depth > 0 {
+                    return Ok(Step::JoinQueue(entry));
+                }
                 Ok(Step::Send(entry))
             }
             Err(ClaimError::KeyExists(entry)) => Ok(Step::Examine { entry: *entry, found_by: FoundBy::Key }),
@@ -516,33 +601,45 @@ impl InvoiceIssuance {
         }
     }
 
+    /// The client's send: it may be queued when the request came with what the queue keeps, on
+    /// the server's session, and queueing is on.
+    fn client_attempt<'a>(&self, request: &'a IssueRequest) -> Attempt<'a> {
+        let queueable = matches!(request.access, FactusAccess::ServerSession) && !self.policy.queue_wait.is_zero();
+        Attempt {
+            access: &request.access,
+            document: &request.document,
+            queued_request: request.queued_request.as_ref().filter(|_| queueable),
+            by: Sender::Client,
+        }
+    }
+
     /// Sends the invoice once under `entry` (pending, held by this request) and records what
     /// happened.
-    async fn send(&self, request: &IssueRequest, entry: LedgerEntry) -> Result<IssueOutcome, IssueError> {
+    async fn send(&self, request: &Attempt<'_>, entry: LedgerEntry) -> Result<Issued, IssueError> {
         let reference = request.document.reference_code();
         tracing::info!(%reference, entry = %entry.id, attempt = entry.attempts, "sending the invoice to Factus");
-        let mut answer = self.bills.validate_bill(&request.access, &request.document).await;
+        let mut answer = self.bills.validate_bill(request.access, request.document).await;
         // Factus refused it unprocessed because a document of ours DIAN rejected is stuck
         // pending: delete that one and send once more (under the same entry: nothing was
         // created by the refused send).
         if let Err(error) = &answer
             && error.is_pending_blocker()
             && self.policy.delete_rejected
-            && self.delete_stuck(&request.access, request.document.kind()).await
+            && self.delete_stuck(request.access, request.document.kind()).await
         {
             tracing::info!(%reference, entry = %entry.id, "deleted our stuck rejected document; sending the invoice again");
-            answer = self.bills.validate_bill(&request.access, &request.document).await;
+            answer = self.bills.validate_bill(request.access, request.document).await;
         }
         match answer {
             Ok(bill) => {
                 tracing::info!(%reference, entry = %entry.id, number = %bill.number, status = %bill.status, "invoice issued");
                 self.record_issued(&entry, &bill).await;
-                Ok(IssueOutcome { bill, replayed: false, entry_id: entry.id })
+                Ok(Issued::Bill(IssueOutcome { bill, replayed: false, entry_id: entry.id }))
             }
             Err(FactusError::DianRejected { rules }) => self.after_dian_rejection(request, &entry, rules).await,
             Err(FactusError::Rejected { status: 409, message }) => self.after_conflict(request, entry, message).await,
             // Factus' rate limit: the invoice was not processed, so nothing is recorded as refused.
-            Err(error @ FactusError::Rejected { status: 429, .. }) => self.not_sent(&entry, error).await,
+            Err(error @ FactusError::Rejected { status: 429, .. }) => self.not_sent(request, &entry, error).await,
             Err(FactusError::Rejected { status, message }) => {
                 tracing::info!(%reference, entry = %entry.id, status, "Factus refused the invoice");
                 let rejection = Rejection::Factus { status, message: message.clone() };
@@ -554,7 +651,7 @@ impl InvoiceIssuance {
                 | FactusError::Busy { .. }
                 | FactusError::MissingCredentials
                 | FactusError::Unavailable { request_sent: false, .. }),
-            ) => self.not_sent(&entry, error).await,
+            ) => self.not_sent(request, &entry, error).await,
             Err(error) => {
                 // Timeout, connection lost after sending, 5xx, an odd 2xx body, a bug: Factus may
                 // hold the bill. Never resent from here; the next attempt reconciles first.
@@ -572,7 +669,30 @@ impl InvoiceIssuance {
     /// unprocessed). On a first attempt the claim is released, so a retry claims the reference
     /// (and key) afresh. On a resend an earlier attempt's outcome is still unknown, so the entry
     /// goes back to `unknown` and is looked up again before anything else is sent.
-    async fn not_sent(&self, entry: &LedgerEntry, error: FactusError) -> Result<IssueOutcome, IssueError> {
+    ///
+    /// A document that may be queued is queued instead when the budget had no slot for it (the
+    /// client's send), or whatever kept it from being sent (the worker's: nobody else would send
+    /// it again).
+    async fn not_sent(
+        &self,
+        request: &Attempt<'_>,
+        entry: &LedgerEntry,
+        error: FactusError,
+    ) -> Result<Issued, IssueError> {
+        let budget_spent = matches!(error, FactusError::Busy { .. } | FactusError::Rejected { status: 429, .. });
+        if let Some(queued_request) = request.queued_request
+            && (budget_spent || request.by == Sender::Worker)
+        {
+            return match self.ledger.mark_queued(entry, queued_request, clock::now()).await {
+                Ok(true) => {
+                    tracing::info!(reference = %entry.reference_code, entry = %entry.id, reason = %error, "queued until the Factus budget allows");
+                    let queued = self.ledger.find(entry.id).await?.unwrap_or_else(|| entry.clone());
+                    Ok(Issued::Queued(Box::new(queued)))
+                }
+                Ok(false) => Err(error.into()),
+                Err(store) => Err(store.into()),
+            };
+        }
         if entry.attempts > 1 {
             record(self.ledger.mark_unknown(entry, clock::now()).await, entry, "unknown");
             return Err(error.into());
@@ -593,10 +713,10 @@ impl InvoiceIssuance {
     /// would hand the client a document with other contents, so it is a rejection.
     async fn after_conflict(
         &self,
-        request: &IssueRequest,
+        request: &Attempt<'_>,
         entry: LedgerEntry,
         message: String,
-    ) -> Result<IssueOutcome, IssueError> {
+    ) -> Result<Issued, IssueError> {
         let reference = request.document.reference_code();
         let conflict = |message: String| IssueError::Factus(FactusError::Rejected { status: 409, message });
         if entry.attempts <= 1 {
@@ -607,11 +727,11 @@ impl InvoiceIssuance {
             }
             return Err(conflict(message));
         }
-        match self.bills.find_bill_by_reference(&request.access, request.document.kind(), reference.as_str()).await {
+        match self.bills.find_bill_by_reference(request.access, request.document.kind(), reference.as_str()).await {
             Ok(Some(bill)) => {
                 tracing::info!(%reference, entry = %entry.id, number = %bill.number, "Factus already held the bill; recorded it");
                 self.record_issued(&entry, &bill).await;
-                Ok(IssueOutcome { bill, replayed: true, entry_id: entry.id })
+                Ok(Issued::Bill(IssueOutcome { bill, replayed: true, entry_id: entry.id }))
             }
             Ok(None) => {
                 let rejection = Rejection::Factus { status: 409, message: message.clone() };
@@ -635,14 +755,14 @@ impl InvoiceIssuance {
     /// invoice goes through. The client gets the rule texts either way.
     async fn after_dian_rejection(
         &self,
-        request: &IssueRequest,
+        request: &Attempt<'_>,
         entry: &LedgerEntry,
         rules: Vec<String>,
-    ) -> Result<IssueOutcome, IssueError> {
+    ) -> Result<Issued, IssueError> {
         let reference = request.document.reference_code();
         tracing::info!(%reference, entry = %entry.id, rules = %rules.join("; "), "DIAN rejected the invoice");
         let deleted = self.policy.delete_rejected
-            && self.delete_at_factus(&request.access, request.document.kind(), reference.as_str()).await;
+            && self.delete_at_factus(request.access, request.document.kind(), reference.as_str()).await;
         let rejection = Rejection::Dian { message: rules.join("; "), deleted };
         record(self.ledger.mark_rejected(entry, &rejection, clock::now()).await, entry, "rejected");
         Err(IssueError::Factus(FactusError::DianRejected { rules }))
@@ -685,12 +805,12 @@ impl InvoiceIssuance {
 
     /// The 409 for a create Factus refused because a document of the kind is stuck pending:
     /// names the stuck document, ours (from the ledger) or not (from Factus' listing).
-    async fn blocked_by_pending(&self, request: &IssueRequest, message: String) -> IssueError {
+    async fn blocked_by_pending(&self, request: &Attempt<'_>, message: String) -> IssueError {
         let kind = request.document.kind();
         let ours = self.ledger.stuck_rejections(kind, 1).await.ok().and_then(|mut stuck| stuck.pop());
         let reference = match ours {
             Some(entry) => Some(entry.reference_code.as_str().to_owned()),
-            None => match self.bills.pending_reference(&request.access, kind).await {
+            None => match self.bills.pending_reference(request.access, kind).await {
                 Ok(reference) => reference,
                 Err(error) => {
                     tracing::warn!(error = format!("{error:#}"), %kind, "could not find the document that blocks new documents of its kind at Factus");
@@ -738,6 +858,7 @@ impl InvoiceIssuance {
             match self.reconcile_entry(entry, now).await {
                 Ok(Reconciled::Issued) => report.issued += 1,
                 Ok(Reconciled::NotIssued) => report.not_issued += 1,
+                Ok(Reconciled::Requeued) => report.requeued += 1,
                 Ok(Reconciled::Superseded) => report.superseded += 1,
                 Ok(Reconciled::Failed) => report.failed += 1,
                 Err(FactusError::CircuitOpen) => {
@@ -764,6 +885,10 @@ impl InvoiceIssuance {
             .await?;
         let (applied, outcome) = match &found {
             Some(bill) => (self.ledger.mark_issued(entry, bill, now).await, Reconciled::Issued),
+            // A queued create's client was told 202 and will not send it again: back in line.
+            None if let Some(request) = &entry.queued_request => {
+                (self.ledger.mark_queued(entry, request, now).await, Reconciled::Requeued)
+            }
             None => (self.ledger.mark_rejected(entry, &Rejection::NotIssued, now).await, Reconciled::NotIssued),
         };
         Ok(match applied {
@@ -859,8 +984,8 @@ fn in_progress(request: &IssueRequest) -> IssueError {
     IssueError::InProgress { keyed: request.idempotency_key.is_some() }
 }
 
-fn replay(entry: &LedgerEntry, bill: IssuedBill) -> IssueOutcome {
-    IssueOutcome { bill, replayed: true, entry_id: entry.id }
+fn replay(entry: &LedgerEntry, bill: IssuedBill) -> Issued {
+    Issued::Bill(IssueOutcome { bill, replayed: true, entry_id: entry.id })
 }
 
 fn already_used(entry: &LedgerEntry) -> IssueError {
@@ -872,6 +997,7 @@ fn saturating_u32(count: usize) -> u32 {
 }
 
 mod operator;
+mod queue;
 pub use operator::{LedgerTally, LookUpOutcome, StuckDeletion, TALLY_LIMIT};
 
 #[cfg(test)]

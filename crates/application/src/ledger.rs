@@ -3,7 +3,11 @@
 //! An entry is claimed `pending` before the invoice is sent, then settles:
 //!
 //! ```text
-//!            claim                 Factus answered               ┌────────┐
+//!                   budget spent ┌────────┐ worker takes it
+//!                   ┌──────────▶ │ queued │ ────────────┐
+//!                   │            └────────┘ ◀───────────┤ (lookup found nothing, or the budget
+//!                   │                                   │  is still spent: back in line)
+//!            claim  │              Factus answered      ▼        ┌────────┐
 //!  (none) ─────────▶ pending ─────────────────────────────────▶ │ issued │ (final)
 //!                     │  ▲  │ Factus refused (4xx)              └────────┘
 //!                     │  │  └──────────────────────────────────▶ rejected
@@ -15,8 +19,10 @@
 //! ```
 //!
 //! A pending entry whose request certainly never reached Factus is deleted again
-//! ([`LedgerStore::abandon`]). The database guarantees what must hold whatever instance writes:
-//! one active (`pending`, `issued`, `unknown`) entry per `reference_code`, one entry per
+//! ([`LedgerStore::abandon`]), unless the create may wait: then it is `queued` with what is needed
+//! to send it later ([`QueuedRequest`]) and a background worker sends it when the Factus budget
+//! allows, oldest first ([`LedgerStore::take_queued`]). The database guarantees what must hold whatever instance writes:
+//! one active (`queued`, `pending`, `issued`, `unknown`) entry per `reference_code`, one entry per
 //! Idempotency-Key of a user; every transition is a compare-and-set on the state and the attempt
 //! number the caller read ([`LedgerEntry::attempts`]), so a decision taken on a stale reading of
 //! the row cannot apply.
@@ -114,6 +120,8 @@ impl RequestFingerprint {
 /// Where an entry stands, without its data: for filters and counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LedgerState {
+    /// Claimed and waiting for the Factus budget; the queue worker sends it.
+    Queued,
     /// Claimed; the invoice is being sent (or the instance sending it died).
     Pending,
     /// Factus holds the bill; the entry carries it.
@@ -125,16 +133,17 @@ pub enum LedgerState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("state must be one of pending, issued, rejected, unknown")]
+#[error("state must be one of queued, pending, issued, rejected, unknown")]
 pub struct LedgerStateError;
 
 impl LedgerState {
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Issued, Self::Rejected, Self::Unknown];
+    pub const ALL: [Self; 5] = [Self::Queued, Self::Pending, Self::Issued, Self::Rejected, Self::Unknown];
 
     /// The name as stored and as the API shows it.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
             Self::Pending => "pending",
             Self::Issued => "issued",
             Self::Rejected => "rejected",
@@ -143,7 +152,7 @@ impl LedgerState {
     }
 
     /// # Errors
-    /// [`LedgerStateError`] for anything but the four names (lower case).
+    /// [`LedgerStateError`] for anything but the five names (lower case).
     pub fn parse(raw: &str) -> Result<Self, LedgerStateError> {
         Self::ALL.into_iter().find(|state| state.as_str() == raw).ok_or(LedgerStateError)
     }
@@ -257,6 +266,7 @@ impl Rejection {
 /// An entry's state together with the data that state carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryStatus {
+    Queued,
     Pending,
     Issued { bill: IssuedBill, issued_at: OffsetDateTime },
     Rejected(Rejection),
@@ -267,6 +277,7 @@ impl EntryStatus {
     #[must_use]
     pub fn state(&self) -> LedgerState {
         match self {
+            Self::Queued => LedgerState::Queued,
             Self::Pending => LedgerState::Pending,
             Self::Issued { .. } => LedgerState::Issued,
             Self::Rejected(_) => LedgerState::Rejected,
@@ -294,6 +305,8 @@ pub struct LedgerEntry {
     pub total: Option<Money>,
     /// The number of the invoice a note corrects.
     pub referenced_number: Option<String>,
+    /// What the queue worker sends: set when the entry was queued, kept until it settles.
+    pub queued_request: Option<QueuedRequest>,
     pub status: EntryStatus,
     /// Sends to Factus under this entry: 1, plus one per [`LedgerStore::reopen`]. Also the
     /// version every transition checks.
@@ -314,6 +327,47 @@ impl LedgerEntry {
     pub fn cursor(&self) -> LedgerCursor {
         LedgerCursor { created_at: self.created_at, id: self.id }
     }
+}
+
+/// What a queued entry keeps to be sent later without its client: the request as the edge
+/// received it, in a form only the edge reads back ([`QueuedRequestReader`]). Opaque here.
+#[derive(Clone, PartialEq, Eq)]
+pub struct QueuedRequest(String);
+
+impl QueuedRequest {
+    #[must_use]
+    pub fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for QueuedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A whole invoice is noise in a log line; its length tells enough.
+        write!(f, "QueuedRequest({} bytes)", self.0.len())
+    }
+}
+
+/// Reads a [`QueuedRequest`] back into the document it was made from. The edge that wrote it
+/// implements it; the queue worker uses it.
+pub trait QueuedRequestReader: Send + Sync {
+    /// # Errors
+    /// A text for the log and the entry's rejection when the stored request no longer reads as
+    /// a document of `kind` (written by an incompatible version).
+    fn read(&self, kind: DocumentKind, request: &QueuedRequest) -> Result<crate::document::Document, String>;
+}
+
+/// How long the queue is: for metrics and readiness.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub depth: u64,
+    /// When the oldest queued entry arrived.
+    pub oldest_created_at: Option<OffsetDateTime>,
 }
 
 /// What [`LedgerStore::claim`] inserts: a `pending` entry with one attempt.
@@ -460,6 +514,7 @@ pub struct LedgerPage {
 /// How many entries are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LedgerCounts {
+    pub queued: u64,
     pub pending: u64,
     pub issued: u64,
     pub rejected: u64,
@@ -470,6 +525,7 @@ impl LedgerCounts {
     #[must_use]
     pub fn get(&self, state: LedgerState) -> u64 {
         match state {
+            LedgerState::Queued => self.queued,
             LedgerState::Pending => self.pending,
             LedgerState::Issued => self.issued,
             LedgerState::Rejected => self.rejected,
@@ -480,6 +536,7 @@ impl LedgerCounts {
     /// Adds `count` to `state` (for adapters summing grouped rows).
     pub fn add(&mut self, state: LedgerState, count: u64) {
         let slot = match state {
+            LedgerState::Queued => &mut self.queued,
             LedgerState::Pending => &mut self.pending,
             LedgerState::Issued => &mut self.issued,
             LedgerState::Rejected => &mut self.rejected,
@@ -511,7 +568,7 @@ pub trait LedgerStore: Send + Sync {
     /// [`StoreError`] when the store cannot be read.
     async fn find_by_key(&self, user_id: Uuid, key: &IdempotencyKey) -> Result<Option<LedgerEntry>, StoreError>;
 
-    /// The active (pending, issued or unknown) entry of the reference; there is at most one.
+    /// The active (queued, pending, issued or unknown) entry of the reference; there is at most one.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be read.
@@ -549,6 +606,39 @@ pub trait LedgerStore: Send + Sync {
     /// # Errors
     /// [`StoreError`] when the store cannot be written.
     async fn mark_unknown(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// `pending`/`unknown` → `queued` with what is needed to send it later: the budget had no slot
+    /// for it, or a worker's send found nothing at Factus and it goes back in line. Keeps its
+    /// place (`created_at`) and its attempts. Returns whether it applied.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    async fn mark_queued(
+        &self,
+        entry: &LedgerEntry,
+        request: &QueuedRequest,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The oldest `queued` entry (by `created_at`, then `id`), now `pending` and held by the
+    /// caller; `None` when the queue is empty. Entries another worker is taking at the same
+    /// moment are skipped, not waited for (Postgres `FOR UPDATE SKIP LOCKED`).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be written.
+    async fn take_queued(&self, at: OffsetDateTime) -> Result<Option<LedgerEntry>, StoreError>;
+
+    /// The entry `id`, in any state.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn find(&self, id: Uuid) -> Result<Option<LedgerEntry>, StoreError>;
+
+    /// How many entries are queued, and since when the oldest waits.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the store cannot be read.
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
 
     /// Records that the document of a [`Rejection::Dian`] entry was deleted at Factus (its
     /// `deleted` becomes true). Returns whether the entry was such an entry still marked stuck.

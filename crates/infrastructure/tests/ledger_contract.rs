@@ -11,7 +11,7 @@ use std::sync::Arc;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
-    LedgerState, LedgerStore, NewLedgerEntry, PageSize, Rejection, RequestFingerprint,
+    LedgerState, LedgerStore, NewLedgerEntry, PageSize, QueueStats, QueuedRequest, Rejection, RequestFingerprint,
 };
 use factus_domain::invoice::{Money, ReferenceCode};
 use factus_domain::user::Username;
@@ -50,6 +50,10 @@ factus_infrastructure::contract_tests!(
     purging_forgets_old_keys_of_settled_entries_only,
     the_schema_refuses_a_second_active_entry_written_past_the_store,
     the_schema_refuses_unknown_states_and_issued_entries_without_a_bill,
+    a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first,
+    a_queued_entry_goes_back_in_line_from_pending_or_unknown_only,
+    concurrent_workers_never_take_one_queued_entry_twice,
+    the_schema_refuses_a_queued_entry_without_its_request,
 );
 
 /// What each behaviour gets: the port, and the database for the checks that go around it.
@@ -162,6 +166,7 @@ async fn a_claimed_entry_is_pending_and_found_by_its_key_and_its_reference(store
         fingerprint: new.fingerprint.clone(),
         total: new.total,
         referenced_number: new.referenced_number.clone(),
+        queued_request: None,
         status: EntryStatus::Pending,
         attempts: 1,
         created_at: CREATED,
@@ -661,7 +666,7 @@ async fn entries_are_counted_per_state(stores: Stores) {
 
     let counts = stores.ledger.count_by_state().await.unwrap();
 
-    assert_eq!(counts, LedgerCounts { pending: 1, issued: 2, rejected: 1, unknown: 1 });
+    assert_eq!(counts, LedgerCounts { queued: 0, pending: 1, issued: 2, rejected: 1, unknown: 1 });
 }
 
 async fn purging_forgets_old_keys_of_settled_entries_only(stores: Stores) {
@@ -721,4 +726,89 @@ async fn the_schema_refuses_unknown_states_and_issued_entries_without_a_bill(sto
         let error = execute(&stores.database, sql).await.expect_err(what);
         assert!(error.as_database_error().is_some_and(|error| error.is_check_violation()), "{what}: {error}");
     }
+}
+
+fn kept(raw: &str) -> QueuedRequest {
+    QueuedRequest::new(format!("{{\"body\":\"{raw}\"}}"))
+}
+
+/// A claimed entry of `raw_reference`, created at `created_at`, queued with its request.
+async fn queued(stores: &Stores, raw_reference: &str, created_at: OffsetDateTime) -> LedgerEntry {
+    let entry = claim(stores, new_entry(ANA, raw_reference, Some(raw_reference), created_at)).await;
+    assert!(stores.ledger.mark_queued(&entry, &kept(raw_reference), created_at).await.unwrap());
+    stores.ledger.find(entry.id).await.unwrap().expect("the queued entry")
+}
+
+async fn a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first(stores: Stores) {
+    let later = queued(&stores, "R-LATER", CREATED + Duration::seconds(5)).await;
+    let earlier = queued(&stores, "R-EARLIER", CREATED).await;
+    assert_eq!(later.status, EntryStatus::Queued);
+    assert_eq!(later.queued_request, Some(kept("R-LATER")));
+    assert_eq!(stores.ledger.queue_stats().await.unwrap(), QueueStats { depth: 2, oldest_created_at: Some(CREATED) });
+    assert_eq!(stores.ledger.count_by_state().await.unwrap(), LedgerCounts { queued: 2, ..LedgerCounts::default() });
+    assert_eq!(stores.ledger.find_by_key(ANA, &key("R-LATER")).await.unwrap().map(|entry| entry.id), Some(later.id));
+    match stores.ledger.claim(&new_entry(BRUNO, "R-LATER", None, CREATED)).await {
+        Err(ClaimError::ReferenceActive(existing)) => assert_eq!(existing.id, later.id),
+        other => panic!("a queued reference is active: {other:?}"),
+    }
+
+    let taken_at = CREATED + Duration::seconds(9);
+    let first = stores.ledger.take_queued(taken_at).await.unwrap().expect("the oldest queued entry");
+    let second = stores.ledger.take_queued(taken_at).await.unwrap().expect("the next one");
+
+    assert_eq!((first.id, second.id), (earlier.id, later.id), "oldest first");
+    assert_eq!(first.status, EntryStatus::Pending);
+    assert_eq!(first.updated_at, taken_at);
+    assert_eq!(first.queued_request, Some(kept("R-EARLIER")), "kept until it settles");
+    assert_eq!(stores.ledger.take_queued(taken_at).await.unwrap(), None, "the queue is empty");
+    assert_eq!(stores.ledger.queue_stats().await.unwrap(), QueueStats::default());
+}
+
+async fn a_queued_entry_goes_back_in_line_from_pending_or_unknown_only(stores: Stores) {
+    let entry = queued(&stores, "R-1", CREATED).await;
+    assert!(!stores.ledger.mark_queued(&entry, &kept("R-1"), CREATED).await.unwrap(), "already queued");
+    let taken = stores.ledger.take_queued(CREATED).await.unwrap().expect("the queued entry");
+    assert!(stores.ledger.mark_unknown(&taken, CREATED).await.unwrap());
+    let unknown = stores.ledger.find(taken.id).await.unwrap().expect("the entry");
+
+    assert!(stores.ledger.mark_queued(&unknown, &kept("R-1"), CREATED).await.unwrap(), "unknown, found at no Factus");
+    let again = stores.ledger.take_queued(CREATED).await.unwrap().expect("back in line");
+    assert!(stores.ledger.mark_issued(&again, &bill("SETP1"), CREATED).await.unwrap());
+    let issued = stores.ledger.find(again.id).await.unwrap().expect("the entry");
+    assert!(!stores.ledger.mark_queued(&issued, &kept("R-1"), CREATED).await.unwrap(), "issued is final");
+    assert_eq!(stores.ledger.find(Uuid::now_v7()).await.unwrap(), None);
+}
+
+async fn concurrent_workers_never_take_one_queued_entry_twice(stores: Stores) {
+    let mut expected = Vec::new();
+    for index in 0..20 {
+        expected.push(queued(&stores, &format!("R-{index}"), CREATED + Duration::milliseconds(index)).await.id);
+    }
+    let workers = (0..8).map(|_| {
+        let ledger = Arc::clone(&stores.ledger);
+        tokio::spawn(async move {
+            let mut taken = Vec::new();
+            while let Some(entry) = ledger.take_queued(CREATED).await.expect("taking a queued entry") {
+                taken.push(entry.id);
+            }
+            taken
+        })
+    });
+
+    let mut taken: Vec<Uuid> =
+        futures::future::join_all(workers).await.into_iter().flat_map(|worker| worker.expect("a worker")).collect();
+
+    taken.sort();
+    expected.sort();
+    assert_eq!(taken, expected, "every queued entry taken exactly once");
+    assert_eq!(stores.ledger.count_by_state().await.unwrap(), LedgerCounts { pending: 20, ..LedgerCounts::default() });
+}
+
+async fn the_schema_refuses_a_queued_entry_without_its_request(stores: Stores) {
+    let bare_queued = "INSERT INTO invoice_ledger (id, user_id, username, reference_code, request_fingerprint, state)
+         VALUES ('0193c5a4-8d3e-7b21-9f00-0000000000f5', '0193c5a4-8d3e-7b21-9f00-0000000000a1', 'ana', 'R-5', 'ab', 'queued')";
+
+    let error = execute(&stores.database, bare_queued).await.expect_err("a queued entry without its request");
+
+    assert!(error.as_database_error().is_some_and(|error| error.is_check_violation()), "{error}");
 }

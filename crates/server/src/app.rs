@@ -109,6 +109,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         IssuancePolicy {
             stale_after: config.ledger.stale_after,
             delete_rejected: config.ledger.delete_rejected,
+            queue_wait: config.factus.queue_wait,
             ..IssuancePolicy::default()
         },
     ));
@@ -150,6 +151,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
         factus_status: gateway.clone(),
         webhooks,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        ledger_location: factus_web::queue::LedgerLocation { api_prefix: config.api_prefix.clone() },
         metrics: Some(crate::telemetry::init_metrics()),
     });
     let web = WebConfig {

@@ -7,16 +7,19 @@
 //! (or in the middle of) two passes. Each pass runs in a `background` span naming its task, so its logs say where they come
 //! from (docs/logging.md).
 //!
-//! Tasks: the ledger reconciler, pruning failed logins, and (with a server Factus session) the
-//! numbering-range check that feeds the warnings of `/health/ready`.
+//! Tasks: the ledger reconciler, the webhook dispatcher, pruning failed logins, and (with a server
+//! Factus session) the queue worker that sends queued creates and the numbering-range check that
+//! feeds the warnings of `/health/ready`.
 
 use std::future::Future;
 use std::time::Duration;
 
 use factus_application::clock;
 use factus_application::factus::FactusAccess;
+use factus_application::issuance::{InvoiceIssuance, QueuedSend};
 use factus_application::webhooks::DispatchReport;
 use factus_web::AppState;
+use factus_web::queue::KeptRequests;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
@@ -45,6 +48,13 @@ pub struct BackgroundSettings {
 
 /// The webhook dispatcher's name in logs.
 pub const WEBHOOK_TASK: &str = "webhook_dispatcher";
+
+/// The queue worker's name in logs.
+pub const QUEUE_TASK: &str = "queue_worker";
+
+/// How often the queue worker looks for queued creates when it found none. Every instance
+/// looks; one that finds the queue empty costs one indexed query.
+pub const QUEUE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The running tasks, to wait for after shutdown.
 #[derive(Debug)]
@@ -103,6 +113,18 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
             }
         }),
     ));
+    // Queued creates are sent with the server's own session (a client's token is never kept), so
+    // only an instance that has one sends them; any such instance does, oldest first.
+    if state.factus_status.has_server_session() {
+        let issuance = state.issuance.clone();
+        tasks.push((
+            QUEUE_TASK,
+            every(QUEUE_TASK, QUEUE_POLL_INTERVAL, shutdown.clone().wait(), move || {
+                let issuance = issuance.clone();
+                async move { drain_queue(&issuance).await }
+            }),
+        ));
+    }
     // Without its own Factus session the server can only learn the ranges from its clients'
     // calls (every numbering-range answer updates the watch). The first read waits one interval:
     // a starting instance calls Factus only for its clients, and restarts in a loop cannot spend
@@ -140,6 +162,52 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
         ));
     }
     Tasks(tasks)
+}
+
+/// Sends queued creates oldest first until the queue is empty or the budget sends one back; each
+/// send waits for the budget with the ticket of when its create arrived, so it goes before
+/// creates that arrived later, on whatever instance.
+async fn drain_queue(issuance: &InvoiceIssuance) {
+    loop {
+        let entry = match issuance.take_queued().await {
+            Ok(Some(entry)) => entry,
+            Ok(None) => break,
+            Err(error) => {
+                tracing::error!(error = format!("{error:#}"), "could not take a queued create from the ledger");
+                break;
+            }
+        };
+        let (id, arrived) = (entry.id, entry.created_at);
+        let sent = factus_infrastructure::factus::arrived_at(arrived, issuance.send_queued(entry, &KeptRequests)).await;
+        metrics::counter!("ledger_queue_sends_total", "outcome" => queued_send_outcome(sent)).increment(1);
+        tracing::info!(entry = %id, outcome = queued_send_outcome(sent), "sent a queued create");
+        if sent == QueuedSend::Requeued {
+            break;
+        }
+    }
+    record_queue_metrics(issuance).await;
+}
+
+fn queued_send_outcome(sent: QueuedSend) -> &'static str {
+    match sent {
+        QueuedSend::Issued => "issued",
+        QueuedSend::Rejected => "rejected",
+        QueuedSend::Requeued => "requeued",
+        QueuedSend::Unknown => "unknown",
+    }
+}
+
+/// `ledger_queue_depth` and `ledger_queue_oldest_age_seconds` (0 when empty).
+async fn record_queue_metrics(issuance: &InvoiceIssuance) {
+    match issuance.queue_stats().await {
+        Ok(stats) => {
+            #[allow(clippy::cast_precision_loss)] // a queue beyond 2^53 entries is not realistic
+            metrics::gauge!("ledger_queue_depth").set(stats.depth as f64);
+            let age = stats.oldest_created_at.map_or(0.0, |oldest| (clock::now() - oldest).as_seconds_f64().max(0.0));
+            metrics::gauge!("ledger_queue_oldest_age_seconds").set(age);
+        }
+        Err(error) => tracing::warn!(error = format!("{error:#}"), "could not read the queue's length"),
+    }
 }
 
 /// `webhook_deliveries_total{outcome}`: `delivered`, `retried`, `gave_up`, `unrecorded`.

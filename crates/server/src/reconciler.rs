@@ -97,6 +97,7 @@ pub fn record_metrics(summary: &PassSummary) {
         let outcomes = [
             ("issued", report.issued),
             ("not_issued", report.not_issued),
+            ("requeued", report.requeued),
             ("superseded", report.superseded),
             ("failed", report.failed),
             ("skipped", report.skipped),

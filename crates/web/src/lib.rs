@@ -28,6 +28,7 @@ pub mod invoices;
 pub mod later;
 pub mod multipart;
 pub mod openapi;
+pub mod queue;
 pub mod router;
 pub mod routes;
 pub mod schemas;

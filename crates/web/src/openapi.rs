@@ -22,6 +22,7 @@ use crate::{later, routes, schemas};
         routes::factus_auth::factus_refresh,
         routes::invoices::create_invoice,
         routes::ledger::list_invoices,
+        routes::ledger::get_entry,
         routes::invoices::get_invoice,
         routes::invoices::download_pdf,
         routes::invoices::download_xml,

@@ -62,6 +62,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         .route("/invoices", post(invoices::create_invoice).get(ledger::list_invoices))
         .route("/invoices/", post(invoices::create_invoice))
         .route("/invoices/{number}", get(invoices::get_invoice))
+        .route("/ledger/{id}", get(ledger::get_entry))
         .route("/invoices/{number}/pdf", get(invoices::download_pdf))
         .route("/invoices/{number}/xml", get(invoices::download_xml))
         .route("/invoices/{number}/events", get(invoices::invoice_events))

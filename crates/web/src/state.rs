@@ -60,6 +60,8 @@ pub struct Services {
     /// Proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` names the real client; empty means
     /// the TCP peer is the client.
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// Where a queued create's entry is followed (the 202's `Location`).
+    pub ledger_location: crate::queue::LedgerLocation,
     /// Renders `/metrics`; `None` when the process has no Prometheus recorder (some tests).
     pub metrics: Option<PrometheusHandle>,
 }

@@ -51,6 +51,9 @@ pub enum LookUpOutcome {
     /// Factus has no bill of the reference; the entry is now `rejected` (not issued), and the
     /// reference is free again.
     NotIssued,
+    /// Factus has no bill of the reference and the entry is a queued create: it is back in the
+    /// queue, which sends it again.
+    Requeued,
     /// The entry changed meanwhile (the client's retry or the reconciler settled it).
     Superseded,
     /// The entry is neither `pending` nor `unknown`: there is nothing to look up.
@@ -154,6 +157,7 @@ impl InvoiceIssuance {
         Ok(match self.reconcile_entry(entry, clock::now()).await? {
             Reconciled::Issued => LookUpOutcome::Issued,
             Reconciled::NotIssued => LookUpOutcome::NotIssued,
+            Reconciled::Requeued => LookUpOutcome::Requeued,
             Reconciled::Superseded => LookUpOutcome::Superseded,
             Reconciled::Failed => LookUpOutcome::NotRecorded,
         })

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 
 use super::*;
 use crate::factus::{MockFactusBillGateway, MockFactusStatus};
-use crate::ledger::{LedgerState, MockLedgerStore, PageSize};
+use crate::ledger::{LedgerState, MockLedgerStore, PageSize, QueueStats, QueuedRequestReader};
 
 const USER: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_0001);
 const OTHER_USER: Uuid = Uuid::from_u128(0x0193_c5a4_8d3e_7b21_9f00_0000_0000_0002);
@@ -134,6 +134,7 @@ fn request(key: Option<&str>, body: &str) -> IssueRequest {
         document: Document::Invoice(invoice()),
         idempotency_key: key.map(|key| IdempotencyKey::parse(key).expect("valid key")),
         fingerprint: RequestFingerprint::parse(body).expect("valid fingerprint"),
+        queued_request: None,
     }
 }
 
@@ -162,6 +163,7 @@ fn entry(status: EntryStatus) -> LedgerEntry {
         fingerprint: RequestFingerprint::parse(BODY).expect("valid fingerprint"),
         total: None,
         referenced_number: None,
+        queued_request: None,
         status,
         attempts: 1,
         created_at: now,
@@ -198,7 +200,13 @@ async fn a_new_invoice_is_claimed_sent_once_and_recorded_as_issued() {
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("issued")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome.bill, bill_());
     assert!(!outcome.replayed);
@@ -224,7 +232,13 @@ async fn a_claim_records_the_user_reference_key_and_fingerprint_of_the_request()
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("issued")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome.entry_id.get_version_num(), 7);
 }
@@ -237,7 +251,8 @@ async fn without_a_key_only_the_reference_is_consulted() {
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("issued");
+    let outcome =
+        mocks.issuance().issue(request(None, BODY)).await.expect("issued").into_bill().expect("a bill, not queued");
 
     assert!(!outcome.replayed);
 }
@@ -313,7 +328,13 @@ async fn a_conflict_on_a_resend_whose_bill_exists_records_that_bill_instead_of_f
     mocks.sends(Err(rejected(409, "reference_code ya existe")));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the existing bill");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("the existing bill")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome.bill, bill_());
     assert!(outcome.replayed, "this request did not create the bill");
@@ -496,7 +517,13 @@ async fn a_bill_factus_issued_is_returned_even_when_the_ledger_cannot_record_it(
         .times(1)
         .returning(|_, _, _| Err(StoreError(anyhow::anyhow!("database is gone"))));
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("the bill")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome.bill, bill_());
 }
@@ -539,7 +566,13 @@ async fn a_key_of_an_issued_entry_replays_the_stored_bill() {
     let mut mocks = Mocks::new();
     mocks.keyed(issued_entry());
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("replayed");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("replayed")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -574,7 +607,13 @@ async fn a_key_of_a_stale_pending_entry_is_looked_up_before_anything_is_sent() {
     mocks.looks_up(Ok(Some(bill_())));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill Factus holds");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("the bill Factus holds")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -586,7 +625,13 @@ async fn a_key_of_an_unknown_entry_whose_bill_exists_returns_it_without_resendin
     mocks.looks_up(Ok(Some(bill_())));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("the bill Factus holds");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("the bill Factus holds")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert!(outcome.replayed);
     assert_eq!(outcome.bill, bill_());
@@ -611,7 +656,13 @@ async fn a_key_of_an_unknown_entry_without_a_bill_is_resent_once_under_the_same_
         .times(1)
         .returning(|_, _, _| Ok(true));
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued by the resend");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("issued by the resend")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: false, entry_id: ENTRY });
 }
@@ -639,7 +690,13 @@ async fn a_key_of_an_attempt_found_not_issued_is_resent_after_reopening() {
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(Some(KEY), BODY)).await.expect("issued");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some(KEY), BODY))
+        .await
+        .expect("issued")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert!(!outcome.replayed);
 }
@@ -679,7 +736,8 @@ async fn an_issued_reference_with_the_same_body_replays_the_stored_bill() {
     let mut mocks = Mocks::new();
     mocks.active(issued_entry());
 
-    let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("replayed");
+    let outcome =
+        mocks.issuance().issue(request(None, BODY)).await.expect("replayed").into_bill().expect("a bill, not queued");
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -714,7 +772,13 @@ async fn a_new_key_for_a_reference_issued_with_the_same_body_replays_it() {
     mocks.ledger.expect_find_by_key().times(1).returning(|_, _| Ok(None));
     mocks.ledger.expect_find_active_by_reference().times(1).returning(|_| Ok(Some(issued_entry())));
 
-    let outcome = mocks.issuance().issue(request(Some("another-key"), BODY)).await.expect("replayed");
+    let outcome = mocks
+        .issuance()
+        .issue(request(Some("another-key"), BODY))
+        .await
+        .expect("replayed")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert!(outcome.replayed);
 }
@@ -759,7 +823,8 @@ async fn an_unknown_reference_of_this_same_request_without_a_bill_is_resent_unde
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("issued");
+    let outcome =
+        mocks.issuance().issue(request(None, BODY)).await.expect("issued").into_bill().expect("a bill, not queued");
 
     assert_eq!(outcome.entry_id, ENTRY);
 }
@@ -781,7 +846,13 @@ async fn a_stale_unknown_reference_of_another_request_without_a_bill_is_released
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks.issuance().issue(request(None, OTHER_BODY)).await.expect("issued");
+    let outcome = mocks
+        .issuance()
+        .issue(request(None, OTHER_BODY))
+        .await
+        .expect("issued")
+        .into_bill()
+        .expect("a bill, not queued");
 
     assert!(!outcome.replayed);
 }
@@ -820,7 +891,8 @@ async fn losing_the_claim_race_to_an_issued_twin_replays_it() {
     mocks.nothing_recorded();
     mocks.ledger.expect_claim().times(1).returning(|_| Err(ClaimError::ReferenceActive(Box::new(issued_entry()))));
 
-    let outcome = mocks.issuance().issue(request(None, BODY)).await.expect("replayed");
+    let outcome =
+        mocks.issuance().issue(request(None, BODY)).await.expect("replayed").into_bill().expect("a bill, not queued");
 
     assert!(outcome.replayed);
 }
@@ -1131,7 +1203,7 @@ async fn a_credit_note_that_fits_is_claimed_with_its_total_and_invoice_and_check
 
     let outcome = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(40, 0)))).await;
 
-    assert_eq!(outcome.expect("issued").bill, bill_());
+    assert_eq!(outcome.expect("issued").into_bill().expect("a bill").bill, bill_());
 }
 
 #[tokio::test]
@@ -1159,3 +1231,4 @@ async fn a_note_on_an_invoice_the_ledger_does_not_hold_for_the_user_is_refused()
 }
 
 mod operator;
+mod queue;

@@ -10,7 +10,7 @@ use factus_application::StoreError;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
-    LedgerState, LedgerStore, NewLedgerEntry, Rejection, RequestFingerprint,
+    LedgerState, LedgerStore, NewLedgerEntry, QueuedRequest, Rejection, RequestFingerprint,
 };
 use factus_domain::invoice::{Money, ReferenceCode};
 use factus_domain::user::Username;
@@ -29,7 +29,7 @@ macro_rules! ledger_columns {
     () => {
         "id, user_id, username, api_key_id, reference_code, idempotency_key, request_fingerprint, state, \
          response, error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
-         factus_deleted, total, referenced_number"
+         factus_deleted, total, referenced_number, queued_request"
     };
 }
 pub(super) use ledger_columns;
@@ -59,6 +59,7 @@ pub(super) struct LedgerRow {
     pub factus_deleted: bool,
     pub total: Option<String>,
     pub referenced_number: Option<String>,
+    pub queued_request: Option<String>,
 }
 
 impl TryFrom<LedgerRow> for LedgerEntry {
@@ -68,6 +69,7 @@ impl TryFrom<LedgerRow> for LedgerEntry {
         let id = row.id;
         let state = LedgerState::parse(&row.state).with_context(|| format!("entry {id} has state {:?}", row.state))?;
         let status = match state {
+            LedgerState::Queued => EntryStatus::Queued,
             LedgerState::Pending => EntryStatus::Pending,
             LedgerState::Unknown => EntryStatus::Unknown,
             LedgerState::Issued => {
@@ -116,6 +118,7 @@ impl TryFrom<LedgerRow> for LedgerEntry {
                 .transpose()
                 .with_context(|| format!("entry {id} has an invalid total {:?}", row.total))?,
             referenced_number: row.referenced_number,
+            queued_request: row.queued_request.map(QueuedRequest::new),
             status,
             attempts: u32::try_from(row.attempts)
                 .with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
@@ -254,9 +257,10 @@ pub(super) fn count_rows(rows: Vec<(String, i64)>) -> Result<LedgerCounts, Store
 /// partial index on stuck rejections is written with each backend's own, and a query uses it
 /// only when it states the same condition), and, in scope where the macro is invoked, how values
 /// are bound (`id_param`, `timestamp_param`, `attempts_param`, `status_param`) and how a unique
-/// violation names its index (`violates`).
+/// violation names its index (`violates`). `skip_locked` is how the queue's worker query skips
+/// rows another worker is taking (Postgres); SQLite serialises writers and needs nothing.
 macro_rules! ledger_store {
-    ($(#[$attribute:meta])* $store:ident($pool:ty, $database:ty), true = $true:literal, false = $false:literal) => {
+    ($(#[$attribute:meta])* $store:ident($pool:ty, $database:ty), true = $true:literal, false = $false:literal, skip_locked = $skip_locked:literal) => {
         $crate::db::pooled_store!($(#[$attribute])* $store($pool));
 
         const _: () = {
@@ -265,7 +269,7 @@ macro_rules! ledger_store {
             use factus_application::factus::IssuedBill;
             use factus_application::ledger::{
                 ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter,
-                LedgerPage, LedgerStore, NewLedgerEntry, Rejection,
+                LedgerPage, LedgerStore, NewLedgerEntry, QueueStats, QueuedRequest, Rejection,
             };
             use factus_domain::invoice::ReferenceCode;
             use sqlx::QueryBuilder;
@@ -498,6 +502,76 @@ macro_rules! ledger_store {
                     }
                 }
 
+                async fn mark_queued(
+                    &self,
+                    entry: &LedgerEntry,
+                    request: &QueuedRequest,
+                    at: OffsetDateTime,
+                ) -> Result<bool, StoreError> {
+                    let result = sqlx::query(
+                        "UPDATE invoice_ledger SET state = 'queued', queued_request = $4, updated_at = $5
+                          WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
+                    )
+                    .bind(id_param(entry.id))
+                    .bind(entry.state().as_str())
+                    .bind(attempts_param(entry)?)
+                    .bind(request.as_str())
+                    .bind(timestamp_param(at)?)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|error| unexpected(error, format!("queueing ledger entry {}", entry.id)))?;
+                    Ok(result.rows_affected() > 0)
+                }
+
+                async fn take_queued(&self, at: OffsetDateTime) -> Result<Option<LedgerEntry>, StoreError> {
+                    // `fetch_all` for the same reason as in `claim`: the commit must be seen to
+                    // succeed, or two workers could both believe they hold the entry.
+                    let rows: Vec<LedgerRow> = sqlx::query_as(concat!(
+                        "UPDATE invoice_ledger SET state = 'pending', updated_at = $1
+                          WHERE state = 'queued'
+                            AND id = (SELECT id FROM invoice_ledger WHERE state = 'queued'
+                                       ORDER BY created_at, id LIMIT 1",
+                        $skip_locked,
+                        ") RETURNING ",
+                        ledger_columns!()
+                    ))
+                    .bind(timestamp_param(at)?)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|error| unexpected(error, "taking the oldest queued ledger entry"))?;
+                    rows.into_iter().next().map(decode_row).transpose()
+                }
+
+                async fn find(&self, id: Uuid) -> Result<Option<LedgerEntry>, StoreError> {
+                    let row: Option<LedgerRow> =
+                        sqlx::query_as(concat!("SELECT ", ledger_columns!(), " FROM invoice_ledger WHERE id = $1"))
+                            .bind(id_param(id))
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(|error| unexpected(error, format!("reading ledger entry {id}")))?;
+                    row.map(decode_row).transpose()
+                }
+
+                async fn queue_stats(&self) -> Result<QueueStats, StoreError> {
+                    let (depth,): (i64,) =
+                        sqlx::query_as("SELECT count(*) FROM invoice_ledger WHERE state = 'queued'")
+                            .fetch_one(&self.pool)
+                            .await
+                            .map_err(|error| unexpected(error, "counting the queued ledger entries"))?;
+                    let oldest: Option<LedgerRow> = sqlx::query_as(concat!(
+                        "SELECT ",
+                        ledger_columns!(),
+                        " FROM invoice_ledger WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+                    ))
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|error| unexpected(error, "reading the oldest queued ledger entry"))?;
+                    Ok(QueueStats {
+                        depth: u64::try_from(depth).unwrap_or(0),
+                        oldest_created_at: oldest.map(|row| row.created_at),
+                    })
+                }
+
                 async fn mark_deleted_at_factus(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
                     let result = sqlx::query(concat!(
                         "UPDATE invoice_ledger SET factus_deleted = ",
@@ -696,6 +770,7 @@ mod tests {
             factus_deleted: false,
             total: None,
             referenced_number: None,
+            queued_request: None,
         };
         let error = LedgerEntry::try_from(row).unwrap_err();
         assert!(format!("{error:#}").contains("state"), "{error:#}");

@@ -48,6 +48,7 @@ impl FromRow<'_, PgRow> for LedgerRow {
             factus_deleted: row.try_get("factus_deleted")?,
             total: row.try_get("total")?,
             referenced_number: row.try_get("referenced_number")?,
+            queued_request: row.try_get("queued_request")?,
         })
     }
 }
@@ -76,5 +77,6 @@ ledger_store!(
     /// [`LedgerStore`](factus_application::ledger::LedgerStore) on Postgres.
     PgLedgerStore(PgPool, Postgres),
     true = "true",
-    false = "false"
+    false = "false",
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 );

@@ -61,6 +61,7 @@ impl FromRow<'_, SqliteRow> for LedgerRow {
             factus_deleted: row.try_get("factus_deleted")?,
             total: row.try_get("total")?,
             referenced_number: row.try_get("referenced_number")?,
+            queued_request: row.try_get("queued_request")?,
         })
     }
 }
@@ -87,5 +88,6 @@ ledger_store!(
     /// [`LedgerStore`](factus_application::ledger::LedgerStore) on SQLite.
     SqliteLedgerStore(SqlitePool, Sqlite),
     true = "1",
-    false = "0"
+    false = "0",
+    skip_locked = ""
 );

@@ -172,6 +172,7 @@ texts! {
     KindCreditNote => "Nota crédito", "Credit note";
     KindDebitNote => "Nota débito", "Debit note";
     KindSupportDocument => "Documento soporte", "Support document";
+    StateQueued => "En cola", "Queued";
     StatePending => "En proceso", "Pending";
     StateIssued => "Emitido", "Issued";
     StateRejected => "Rechazado", "Rejected";
@@ -198,6 +199,7 @@ texts! {
     FactusRefused => "Factus rechazó el documento", "Factus refused the document";
     NotIssuedExplained => "Factus no tiene ninguna factura con esta referencia: no se emitió nada y la referencia puede usarse de nuevo.", "Factus has no bill of this reference: nothing was issued and the reference may be used again.";
     DeletedExplained => "La factura se eliminó en Factus antes de que la DIAN la validara; la referencia puede usarse de nuevo. Número eliminado:", "The bill was deleted at Factus before DIAN validated it; the reference may be used again. Deleted number:";
+    QueuedExplained => "Factus no admitía más solicitudes (80 por minuto): el documento espera en la cola y se enviará en orden de llegada.", "Factus allowed no more requests (80 a minute): the document waits in the queue and will be sent in arrival order.";
     PendingExplained => "El documento se está enviando a Factus (o la instancia que lo enviaba se detuvo).", "The document is being sent to Factus (or the instance sending it stopped).";
     UnknownExplained => "El envío falló sin respuesta clara: Factus puede tener o no el documento. Se consulta en segundo plano; puede consultarlo ya.", "The send failed without a clear answer: Factus may or may not hold the document. It is looked up in the background; you can look it up now.";
     Customer => "Cliente", "Customer";
@@ -226,6 +228,7 @@ texts! {
     Actions => "Acciones", "Actions";
     LookUpNow => "Consultar en Factus ahora", "Look it up at Factus now";
     LookedUpIssued => "Factus tiene el documento: quedó emitido.", "Factus holds the document: it is now issued.";
+    LookedUpRequeued => "Factus no tiene el documento: volvió a la cola y se enviará de nuevo.", "Factus does not hold the document: it is back in the queue and will be sent again.";
     LookedUpNotIssued => "Factus no tiene el documento: quedó como no emitido y la referencia está libre.", "Factus does not hold the document: it is now not issued and the reference is free.";
     LookedUpSuperseded => "El registro cambió mientras tanto; vea su estado actual.", "The entry changed meanwhile; see its current state.";
     LookedUpSettled => "El documento ya no está pendiente.", "The document is no longer pending.";
@@ -299,6 +302,7 @@ pub fn kind_text(kind: factus_application::ledger::DocumentKind) -> T {
 pub fn state_text(state: factus_application::ledger::LedgerState) -> T {
     use factus_application::ledger::LedgerState;
     match state {
+        LedgerState::Queued => T::StateQueued,
         LedgerState::Pending => T::StatePending,
         LedgerState::Issued => T::StateIssued,
         LedgerState::Rejected => T::StateRejected,

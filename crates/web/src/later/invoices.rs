@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use factus_application::document::Document;
-use factus_application::issuance::IssueRequest;
+use factus_application::issuance::{IssueRequest, Issued};
 use factus_application::ledger::DocumentKind;
 use serde::Serialize;
 use serde_json::Value;
@@ -19,6 +19,7 @@ use crate::extract::JsonBody;
 use crate::factus::{Access, MaybeAccess};
 use crate::later::invoice::read_invoice;
 use crate::later::reject_string_body;
+use crate::queue::{Generation, accepted, keep};
 use crate::routes::invoices::{
     DownloadResponse, EventResponse, InvoiceResponse, StatusMessageResponse, create_header_errors, fingerprint,
     issued_response, read_send_email, with_header_errors,
@@ -39,6 +40,7 @@ use factus_application::factus::DocumentFormat;
     responses(
         (status = 200, description = "The issued bill (also on a replay, with `Idempotent-Replayed: true`)", body = InvoiceResponse,
             example = json!({"number": "SETP990000101", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"})),
+        (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /api/v1/ledger/{id}`, readable with the same API key), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = crate::routes::ledger::LedgerEntryResponse),
         (status = 409, description = "The reference_code belongs to another bill, a request with it (or the Idempotency-Key) is still being processed, or Factus refused with its 409", body = DetailResponse),
         (status = 422, description = "Malformed body, missing or mistyped fields, codes outside their tables, the model's rules, a missing `X-Factus-Token`, the string-body hint, or `No se encontró un rango de numeración activo con prefijo '<prefix>' en Factus`", body = BadRequestResponse),
     )
@@ -63,9 +65,19 @@ pub async fn create_invoice(
         )
     })?;
     let document = Document::Invoice(later.invoice.with_numbering_range_id(range.id));
-    let request =
-        IssueRequest { user, api_key_id, access, document, idempotency_key: key, fingerprint: fingerprint(&body) };
-    let outcome = state.issuance.issue(request).await.map_err(Later)?;
+    let request = IssueRequest {
+        user,
+        api_key_id,
+        access,
+        document,
+        idempotency_key: key,
+        fingerprint: fingerprint(&body),
+        queued_request: Some(keep(Generation::Later, Some(range.id), &body)),
+    };
+    let outcome = match state.issuance.issue(request).await.map_err(Later)? {
+        Issued::Bill(outcome) => outcome,
+        Issued::Queued(entry) => return Ok(accepted(&state.ledger_location, *entry, false)),
+    };
     let mut bill = InvoiceResponse::from(outcome.bill);
     if bill.prefix.is_empty() {
         bill.prefix = prefix;

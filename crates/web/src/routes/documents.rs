@@ -33,6 +33,7 @@ use crate::state::AppState;
     request_body = crate::schemas::CreditNoteRequest,
     responses(
         (status = 200, description = "`Nota crédito creada exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>)),
+        (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
         (status = 400, description = "The note breaks a rule (a list): at least one item; `bill_number` with customization 20, `billing_period` and `customer` with 22; the referenced invoice unknown to the ledger, not the caller's or not validated; the credited amounts above the invoice's total; an annulment (concept 2) that is not exactly the remaining amount. Or Factus refused it (`Error al crear la nota crédito: …`), or the reference_code was already used", body = BadRequestResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed, or a document of the kind is stuck pending at Factus", body = DetailResponse),
@@ -163,6 +164,7 @@ pub async fn delete_credit_note(
     request_body = crate::schemas::DebitNoteRequest,
     responses(
         (status = 200, description = "`Nota débito creada exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>)),
+        (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
         (status = 400, description = "The note breaks a rule (a list): at least one item; `bill_number` with customization 30, `billing_period` and `customer` with 32; the referenced invoice unknown to the ledger, not the caller's or not validated; a Factus v1 account (debit notes need v2). Or Factus refused it (`Error al crear la nota débito: …`), or the reference_code was already used", body = BadRequestResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed, or a document of the kind is stuck pending at Factus", body = DetailResponse),
@@ -293,6 +295,7 @@ pub async fn delete_debit_note(
     request_body = crate::schemas::SupportDocumentRequest,
     responses(
         (status = 200, description = "`Documento soporte creado exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>)),
+        (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
         (status = 400, description = "The document breaks a rule (a list): at least one item; a provider in Colombia needs `municipality_id`. Or Factus refused it (`Error al crear el documento soporte: …`), or the reference_code was already used", body = BadRequestResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed, or a document of the kind is stuck pending at Factus", body = DetailResponse),

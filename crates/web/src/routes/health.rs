@@ -4,9 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use factus_application::clock;
 use factus_application::factus::CircuitState;
 use factus_application::health::DatabaseHealth;
 use serde::Serialize;
+use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::state::AppState;
@@ -36,6 +38,22 @@ pub struct ReadinessResponse {
     /// Numbering ranges that have expired or run out, or will soon (`NUMBERING_RANGE_WARN_DAYS`,
     /// `NUMBERING_RANGE_WARN_REMAINING`). They do not make the instance unready.
     pub warnings: Vec<ReadinessWarning>,
+    /// Creates waiting for the Factus budget (`null` when the ledger could not be read). A long
+    /// queue does not make the instance unready: it is how a rush is absorbed.
+    pub queue: Option<QueueReadiness>,
+}
+
+/// The queue of creates waiting for the Factus budget.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueReadiness {
+    /// How many creates wait.
+    #[schema(example = 12)]
+    pub depth: u64,
+    /// When the oldest waiting create arrived (RFC 3339); `null` when none waits.
+    pub oldest_queued_at: Option<String>,
+    /// How long it has waited, in whole seconds; `null` when none waits.
+    #[schema(example = 41)]
+    pub oldest_age_secs: Option<u64>,
 }
 
 /// Something an operator should act on before it stops invoicing.
@@ -70,6 +88,13 @@ pub async fn health() -> Json<HealthResponse> {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = state.health.readiness().await;
     let ready = readiness.is_ready();
+    let queue = state.issuance.queue_stats().await.ok().map(|stats| QueueReadiness {
+        depth: stats.depth,
+        oldest_queued_at: stats.oldest_created_at.and_then(|at| at.format(&Rfc3339).ok()),
+        oldest_age_secs: stats
+            .oldest_created_at
+            .map(|at| u64::try_from((clock::now() - at).whole_seconds()).unwrap_or(0)),
+    });
     let body = ReadinessResponse {
         status: if ready { "ok" } else { "unavailable" },
         database: match readiness.database {
@@ -93,6 +118,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
                 prefix: warning.prefix,
             })
             .collect(),
+        queue,
     };
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use factus_application::document::Document;
 use factus_application::factus::{BillEvent, DocumentFormat, DownloadedFile, FactusAccess, IssuedBill, StatusMessage};
-use factus_application::issuance::{IssueFailure, IssueRequest};
+use factus_application::issuance::{IssueFailure, IssueRequest, Issued};
 use factus_application::ledger::{DocumentKind, IdempotencyKey, RequestFingerprint};
 use factus_domain::user::User;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,7 @@ use crate::error::{ApiError, REPLAYED};
 use crate::extract::{CurrentUser, JsonBody};
 use crate::factus::{Access, MaybeAccess};
 use crate::invoices::request::parse_invoice;
+use crate::queue::{Generation, accepted, keep};
 use crate::state::AppState;
 use crate::validation::{Errors, FieldError, Fields, Loc};
 
@@ -96,6 +97,7 @@ pub(crate) fn fingerprint(body: &Value) -> RequestFingerprint {
     responses(
         (status = 200, description = "`Factura creada exitosamente` (header `Idempotent-Replayed: true` on a replay)", body = inline(ApiResponse<InvoiceResponse>),
             example = json!({"success": true, "message": "Factura creada exitosamente", "data": {"number": "SETP990000123", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"}, "errors": null})),
+        (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
         (status = 400, description = "The invoice breaks model-level rules (a list: at least one item; a customer needs `names`, or a non-blank `company`; a NIT needs `dv`; credit (`payment_form` 2) needs `payment_due_date`; decimals beyond 2 places; totals too large), Factus refused it (`Error al crear la factura: …`), or the reference_code was already used with another body", body = BadRequestResponse),
         (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed", body = DetailResponse),
@@ -165,11 +167,22 @@ pub(crate) async fn create_document(
     let (header_errors, key) = create_header_errors(access.as_ref().err(), headers);
     let document = with_header_errors(header_errors, parse(body))?;
     let access = access.map_err(ApiError::invalid)?;
-    let request =
-        IssueRequest { user, api_key_id, access, document, idempotency_key: key, fingerprint: fingerprint(body) };
-    let outcome = state.issuance.issue(request).await.map_err(IssueFailure::of(kind))?;
-    let body = Json(ApiResponse::ok(texts(kind).created, InvoiceResponse::from(outcome.bill)));
-    Ok(issued_response(outcome.replayed, body))
+    let request = IssueRequest {
+        user,
+        api_key_id,
+        access,
+        document,
+        idempotency_key: key,
+        fingerprint: fingerprint(body),
+        queued_request: Some(keep(Generation::ApiV1, None, body)),
+    };
+    match state.issuance.issue(request).await.map_err(IssueFailure::of(kind))? {
+        Issued::Bill(outcome) => {
+            let body = Json(ApiResponse::ok(texts(kind).created, InvoiceResponse::from(outcome.bill)));
+            Ok(issued_response(outcome.replayed, body))
+        }
+        Issued::Queued(entry) => Ok(accepted(&state.ledger_location, *entry, true)),
+    }
 }
 
 /// The header problems of a create (a missing `X-Factus-Token`, a bad `Idempotency-Key`), to be

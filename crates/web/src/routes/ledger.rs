@@ -1,7 +1,8 @@
 //! The invoice ledger: what this service issued, newest first (`GET /invoices`).
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
 use factus_application::ledger::{
     DocumentKind, EntryStatus, LedgerCursor, LedgerEntry, LedgerFilter, LedgerState, PageSize, Rejection,
 };
@@ -11,6 +12,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime, Time};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
 use crate::error::ApiError;
@@ -27,7 +29,7 @@ pub struct LedgerEntryResponse {
     pub kind: &'static str,
     #[schema(example = "FAC-1732550000")]
     pub reference_code: String,
-    /// `pending`, `issued`, `rejected` or `unknown`.
+    /// `queued`, `pending`, `issued`, `rejected` or `unknown`.
     #[schema(example = "issued")]
     pub state: &'static str,
     pub username: String,
@@ -71,7 +73,7 @@ impl From<LedgerEntry> for LedgerEntryResponse {
             EntryStatus::Rejected(Rejection::Deleted { number }) => {
                 (None, None, Some(Rejection::deleted_detail(&number)))
             }
-            EntryStatus::Pending | EntryStatus::Unknown => (None, None, None),
+            EntryStatus::Queued | EntryStatus::Pending | EntryStatus::Unknown => (None, None, None),
         };
         Self {
             id: entry.id.to_string(),
@@ -130,7 +132,7 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
                 Ok(state) => filter.state = Some(state),
                 Err(_) => errors.push(FieldError::new(
                     loc("state"),
-                    "value is not a valid enumeration member; permitted: 'pending', 'issued', 'rejected', 'unknown'",
+                    "value is not a valid enumeration member; permitted: 'queued', 'pending', 'issued', 'rejected', 'unknown'",
                     "type_error.enum",
                 )),
             },
@@ -211,6 +213,31 @@ pub async fn list_invoices(
         next_cursor: page.next_cursor.map(|cursor| cursor.encode()),
     };
     Ok(Json(ApiResponse::ok("Facturas obtenidas exitosamente", data)))
+}
+
+/// One ledger entry: where a create answered 202 Accepted is followed (its `Location`) until it
+/// is `issued` or `rejected`. Admins read anybody's; other users their own.
+#[utoipa::path(
+    get, path = "/ledger/{id}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
+    params(("id" = String, Path, description = "The entry's id, as a 202 answered it")),
+    responses(
+        (status = 200, description = "`Documento obtenido exitosamente`", body = inline(ApiResponse<LedgerEntryResponse>)),
+        (status = 401, description = "Not authenticated", body = DetailResponse),
+        (status = 404, description = "`Documento no encontrado` (no such entry, or somebody else's)", body = DetailResponse),
+        (status = 422, description = "The id is not a UUID", body = ValidationErrorResponse),
+    )
+)]
+pub async fn get_entry(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ApiResponse<LedgerEntryResponse>>, ApiError> {
+    let id = Uuid::try_parse(id.trim()).map_err(|_| {
+        ApiError::invalid(FieldError::new(Loc::path("id"), "value is not a valid uuid", "type_error.uuid"))
+    })?;
+    let entry = state.issuance.entry(&user, id).await.map_err(ApiError::internal)?;
+    let entry = entry.ok_or_else(|| ApiError::detail(StatusCode::NOT_FOUND, "Documento no encontrado"))?;
+    Ok(Json(ApiResponse::ok("Documento obtenido exitosamente", LedgerEntryResponse::from(entry))))
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ fn done_text(done: &str) -> Option<T> {
         "email" => T::EmailSent,
         "issued" => T::LookedUpIssued,
         "not_issued" => T::LookedUpNotIssued,
+        "requeued" => T::LookedUpRequeued,
         "superseded" => T::LookedUpSuperseded,
         "settled" => T::LookedUpSettled,
         "not_recorded" => T::LookedUpNotRecorded,
@@ -148,6 +149,7 @@ fn failure_text(error: &factus_application::documents::DocumentError) -> String 
 fn explanation(lang: Lang, entry: &LedgerEntry) -> Markup {
     html! {
         @match &entry.status {
+            EntryStatus::Queued => p { (lang.t(T::QueuedExplained)) },
             EntryStatus::Pending => p { (lang.t(T::PendingExplained)) },
             EntryStatus::Unknown => p { (lang.t(T::UnknownExplained)) },
             EntryStatus::Issued { bill, .. } => {
@@ -477,6 +479,7 @@ pub async fn look_up(
     let outcome = match state.app.issuance.look_up_now(&entry).await {
         Ok(LookUpOutcome::Issued) => Ok("issued"),
         Ok(LookUpOutcome::NotIssued) => Ok("not_issued"),
+        Ok(LookUpOutcome::Requeued) => Ok("requeued"),
         Ok(LookUpOutcome::Superseded) => Ok("superseded"),
         Ok(LookUpOutcome::Settled) => Ok("settled"),
         Ok(LookUpOutcome::NotRecorded) => Ok("not_recorded"),
