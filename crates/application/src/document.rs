@@ -2,9 +2,22 @@
 //! Factus port take a [`Document`] whatever its kind, so the exactly-once machinery is written
 //! once (`docs/ARCHITECTURE.md`, "One path for every document kind").
 
-use factus_domain::invoice::{Invoice, Money, Note, NoteKind, ReferenceCode, SupportDocument};
+use factus_domain::invoice::{Customer, Invoice, Money, Note, NoteKind, ReferenceCode, SupportDocument};
 
 use crate::ledger::DocumentKind;
+
+/// Who a document is for, as the ledger records it for searching: the identification number and
+/// the name (a company's, else the person's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counterparty {
+    pub identification: String,
+    pub name: String,
+}
+
+fn customer_of(customer: &Customer) -> (&str, String) {
+    let name = customer.company().or(customer.names()).unwrap_or_default();
+    (customer.identification(), name.to_owned())
+}
 
 /// A document to create at Factus.
 // One per request, built once and moved: the variants' sizes do not matter.
@@ -49,6 +62,20 @@ impl Document {
             Self::Note(note) => note.total(),
             Self::SupportDocument(document) => document.totals().total(),
         }
+    }
+
+    /// Who the document is for: an invoice's or a note's customer, a support document's provider
+    /// (its seller). `None` for a note that leaves the customer to its invoice.
+    #[must_use]
+    pub fn counterparty(&self) -> Option<Counterparty> {
+        let (identification, name) = match self {
+            Self::Invoice(invoice) => customer_of(invoice.customer()),
+            Self::Note(note) => customer_of(note.customer()?),
+            Self::SupportDocument(document) => {
+                (document.provider().identification(), document.provider().names().to_owned())
+            }
+        };
+        Some(Counterparty { identification: identification.to_owned(), name })
     }
 
     /// The number of the invoice a note corrects.

@@ -573,6 +573,7 @@ impl InvoiceIssuance {
             fingerprint: request.fingerprint.clone(),
             total: Some(request.document.total()),
             referenced_number: request.document.referenced_number().map(str::to_owned),
+            counterparty: request.document.counterparty(),
             created_at: now,
         };
         match self.ledger.claim(&new).await {

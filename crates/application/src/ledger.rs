@@ -39,6 +39,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::document::Counterparty;
 use crate::factus::IssuedBill;
 
 /// The client's `Idempotency-Key`: 1 to [`IdempotencyKey::MAX_LEN`] printable ASCII characters
@@ -307,6 +308,9 @@ pub struct LedgerEntry {
     pub referenced_number: Option<String>,
     /// What the queue worker sends: set when the entry was queued, kept until it settles.
     pub queued_request: Option<QueuedRequest>,
+    /// Who the document is for; `None` for entries recorded before it was kept, and for notes
+    /// that leave the customer to their invoice.
+    pub counterparty: Option<Counterparty>,
     pub status: EntryStatus,
     /// Sends to Factus under this entry: 1, plus one per [`LedgerStore::reopen`]. Also the
     /// version every transition checks.
@@ -384,6 +388,7 @@ pub struct NewLedgerEntry {
     pub fingerprint: RequestFingerprint,
     pub total: Option<Money>,
     pub referenced_number: Option<String>,
+    pub counterparty: Option<Counterparty>,
     /// Also the first `updated_at`.
     pub created_at: OffsetDateTime,
 }
@@ -489,6 +494,9 @@ pub struct LedgerFilter {
     pub number: Option<String>,
     /// Notes that correct the invoice of this number.
     pub referenced_number: Option<String>,
+    /// Documents for this customer (or provider): its identification number exactly, or a part
+    /// of its name in any case.
+    pub counterparty: Option<String>,
     /// Created at or after this instant.
     pub created_from: Option<OffsetDateTime>,
     /// Created strictly before this instant.

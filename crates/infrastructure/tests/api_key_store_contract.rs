@@ -192,6 +192,7 @@ async fn a_ledger_entry_keeps_the_key_it_was_created_with(stores: Stores) {
         fingerprint: RequestFingerprint::parse("abcd").unwrap(),
         total: None,
         referenced_number: None,
+        counterparty: None,
         created_at: CREATED,
     };
 

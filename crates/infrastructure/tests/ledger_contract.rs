@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use factus_application::document::Counterparty;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerCursor, LedgerEntry, LedgerFilter,
@@ -54,6 +55,7 @@ factus_infrastructure::contract_tests!(
     a_queued_entry_goes_back_in_line_from_pending_or_unknown_only,
     concurrent_workers_never_take_one_queued_entry_twice,
     the_schema_refuses_a_queued_entry_without_its_request,
+    entries_keep_their_counterparty_and_are_found_by_its_identification_or_a_part_of_its_name,
 );
 
 /// What each behaviour gets: the port, and the database for the checks that go around it.
@@ -108,6 +110,7 @@ fn new_entry(user: Uuid, reference: &str, key: Option<&str>, created_at: OffsetD
         fingerprint: RequestFingerprint::parse("0123456789abcdef").expect("a valid fingerprint"),
         total: None,
         referenced_number: None,
+        counterparty: None,
         created_at,
     }
 }
@@ -167,6 +170,7 @@ async fn a_claimed_entry_is_pending_and_found_by_its_key_and_its_reference(store
         total: new.total,
         referenced_number: new.referenced_number.clone(),
         queued_request: None,
+        counterparty: None,
         status: EntryStatus::Pending,
         attempts: 1,
         created_at: CREATED,
@@ -811,4 +815,46 @@ async fn the_schema_refuses_a_queued_entry_without_its_request(stores: Stores) {
     let error = execute(&stores.database, bare_queued).await.expect_err("a queued entry without its request");
 
     assert!(error.as_database_error().is_some_and(|error| error.is_check_violation()), "{error}");
+}
+
+async fn entries_keep_their_counterparty_and_are_found_by_its_identification_or_a_part_of_its_name(stores: Stores) {
+    let party = |identification: &str, name: &str| {
+        Some(Counterparty { identification: identification.to_owned(), name: name.to_owned() })
+    };
+    let acme = NewLedgerEntry {
+        counterparty: party("900123456", "ACME 100% Andina S.A.S."),
+        ..new_entry(ANA, "R-ACME", None, CREATED)
+    };
+    let maria = NewLedgerEntry {
+        counterparty: party("1012345678", "María Pérez"),
+        ..new_entry(ANA, "R-MARIA", None, CREATED)
+    };
+    let claimed = claim(&stores, acme).await;
+    claim(&stores, maria).await;
+    claim(&stores, new_entry(ANA, "R-NOBODY", None, CREATED)).await;
+    let found = |counterparty: &str| {
+        let filter = LedgerFilter { counterparty: Some(counterparty.to_owned()), ..LedgerFilter::default() };
+        let ledger = Arc::clone(&stores.ledger);
+        async move {
+            let mut references: Vec<String> = ledger
+                .list(&filter)
+                .await
+                .expect("listing")
+                .entries
+                .into_iter()
+                .map(|entry| entry.reference_code.as_str().to_owned())
+                .collect();
+            references.sort();
+            references
+        }
+    };
+
+    assert_eq!(claimed.counterparty, party("900123456", "ACME 100% Andina S.A.S."));
+    assert_eq!(found("900123456").await, ["R-ACME"], "the identification, exactly");
+    assert_eq!(found("9001234").await, Vec::<String>::new(), "not a part of the identification");
+    assert_eq!(found("andina").await, ["R-ACME"], "a part of the name, in any case");
+    assert_eq!(found("100%").await, ["R-ACME"]);
+    assert_eq!(found("1%").await, Vec::<String>::new(), "a % in the search is a percent sign");
+    assert_eq!(found("a_m").await, Vec::<String>::new(), "an _ is an underscore");
+    assert_eq!(found("Pérez").await, ["R-MARIA"]);
 }

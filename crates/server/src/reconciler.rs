@@ -249,6 +249,7 @@ mod tests {
                 fingerprint: RequestFingerprint::parse("abcd").unwrap(),
                 total: None,
                 referenced_number: None,
+                counterparty: None,
                 created_at: long_ago,
             })
             .await

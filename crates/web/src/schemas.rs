@@ -1062,7 +1062,13 @@ pub fn ledger_cursor() -> ObjectBuilder {
 /// A ledger state, as `state` filters it.
 #[must_use]
 pub fn ledger_state() -> ObjectBuilder {
-    text().enum_values(Some(["pending", "issued", "rejected", "unknown"]))
+    text().enum_values(Some(["queued", "pending", "issued", "rejected", "unknown"]))
+}
+
+/// What the ledger's `customer` filter accepts: visible text of 1 to 100 characters.
+#[must_use]
+pub fn customer_search() -> ObjectBuilder {
+    visible_text(crate::routes::ledger::MAX_CUSTOMER_CHARS)
 }
 
 /// The document kinds of the ledger.
@@ -1096,7 +1102,7 @@ pub struct LedgerQuery {
     /// The document kind listed: invoice (default), credit_note, debit_note or support_document
     #[param(schema_with = document_kind, required = false)]
     kind: Option<String>,
-    /// pending, issued, rejected or unknown
+    /// queued, pending, issued, rejected or unknown
     #[param(schema_with = ledger_state, required = false)]
     state: Option<String>,
     /// Exact reference code
@@ -1114,6 +1120,10 @@ pub struct LedgerQuery {
     /// Only this user's entries (admins)
     #[param(schema_with = username, required = false)]
     username: Option<String>,
+    /// The customer's (a support document's provider's) identification number, exactly, or a part
+    /// of its name in any case
+    #[param(schema_with = customer_search, required = false)]
+    customer: Option<String>,
     /// next_cursor of the previous page
     #[param(schema_with = ledger_cursor, required = false)]
     cursor: Option<String>,

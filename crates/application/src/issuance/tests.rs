@@ -164,6 +164,7 @@ fn entry(status: EntryStatus) -> LedgerEntry {
         total: None,
         referenced_number: None,
         queued_request: None,
+        counterparty: None,
         status,
         attempts: 1,
         created_at: now,
@@ -213,7 +214,7 @@ async fn a_new_invoice_is_claimed_sent_once_and_recorded_as_issued() {
 }
 
 #[tokio::test]
-async fn a_claim_records_the_user_reference_key_and_fingerprint_of_the_request() {
+async fn a_claim_records_the_user_reference_key_fingerprint_and_customer_of_the_request() {
     let mut mocks = Mocks::new();
     mocks.nothing_recorded();
     mocks
@@ -226,6 +227,8 @@ async fn a_claim_records_the_user_reference_key_and_fingerprint_of_the_request()
                 && new.idempotency_key.as_ref().map(IdempotencyKey::as_str) == Some(KEY)
                 && new.fingerprint.as_str() == BODY
                 && new.id.get_version_num() == 7
+                && new.counterparty.as_ref().map(|party| party.identification.as_str())
+                    == Some(invoice().customer().identification())
         })
         .times(1)
         .returning(|new| Ok(LedgerEntry { id: new.id, ..entry(EntryStatus::Pending) }));

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use anyhow::Context as _;
 use factus_application::StoreError;
+use factus_application::document::Counterparty;
 use factus_application::factus::IssuedBill;
 use factus_application::ledger::{
     ClaimError, DocumentKind, EntryStatus, IdempotencyKey, LedgerCounts, LedgerEntry, LedgerFilter, LedgerPage,
@@ -29,7 +30,7 @@ macro_rules! ledger_columns {
     () => {
         "id, user_id, username, api_key_id, reference_code, idempotency_key, request_fingerprint, state, \
          response, error_status, error_detail, attempts, created_at, updated_at, issued_at, kind, dian_rejected, \
-         factus_deleted, total, referenced_number, queued_request"
+         factus_deleted, total, referenced_number, queued_request, counterparty_identification, counterparty_name"
     };
 }
 pub(super) use ledger_columns;
@@ -60,6 +61,8 @@ pub(super) struct LedgerRow {
     pub total: Option<String>,
     pub referenced_number: Option<String>,
     pub queued_request: Option<String>,
+    pub counterparty_identification: Option<String>,
+    pub counterparty_name: Option<String>,
 }
 
 impl TryFrom<LedgerRow> for LedgerEntry {
@@ -119,6 +122,9 @@ impl TryFrom<LedgerRow> for LedgerEntry {
                 .with_context(|| format!("entry {id} has an invalid total {:?}", row.total))?,
             referenced_number: row.referenced_number,
             queued_request: row.queued_request.map(QueuedRequest::new),
+            counterparty: row
+                .counterparty_identification
+                .map(|identification| Counterparty { identification, name: row.counterparty_name.unwrap_or_default() }),
             status,
             attempts: u32::try_from(row.attempts)
                 .with_context(|| format!("entry {id} has {} attempts", row.attempts))?,
@@ -177,6 +183,20 @@ pub(super) fn rejection_columns(rejection: &Rejection) -> (Option<u16>, Cow<'_, 
         Rejection::NotIssued => (None, Cow::Borrowed(Rejection::NOT_ISSUED_DETAIL), false, false),
         Rejection::Deleted { number } => (None, Cow::Owned(Rejection::deleted_detail(number)), false, false),
     }
+}
+
+/// A `LIKE` pattern matching names that contain `text` in any case, its own `%`, `_` and `\\`
+/// taken literally.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for character in text.to_lowercase().chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Turns rows into entries; a row that does not decode is a corrupt store, not a missing entry.
@@ -277,8 +297,8 @@ macro_rules! ledger_store {
             use uuid::Uuid;
 
             use $crate::db::ledger::{
-                CLAIM_ROUNDS, ClaimConflict, LedgerRow, blocking_entry, claim_kept_changing, count_rows, decode_row,
-                decode_rows, encode_response, into_page, ledger_columns, rejection_columns,
+                CLAIM_ROUNDS, ClaimConflict, LedgerRow, blocking_entry, claim_kept_changing, contains_pattern, count_rows,
+                decode_row, decode_rows, encode_response, into_page, ledger_columns, rejection_columns,
             };
             use $crate::db::unexpected;
 
@@ -296,8 +316,8 @@ macro_rules! ledger_store {
                             "INSERT INTO invoice_ledger
                                  (id, user_id, username, reference_code, idempotency_key, request_fingerprint,
                                   state, attempts, created_at, updated_at, kind, api_key_id, total,
-                                  referenced_number)
-                             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8, $9, $10, $11)
+                                  referenced_number, counterparty_identification, counterparty_name)
+                             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 1, $7, $7, $8, $9, $10, $11, $12, $13)
                              RETURNING ",
                             ledger_columns!()
                         ))
@@ -312,6 +332,8 @@ macro_rules! ledger_store {
                         .bind(entry.api_key_id.map(id_param))
                         .bind(entry.total.map(|total| total.to_string()))
                         .bind(entry.referenced_number.as_deref())
+                        .bind(entry.counterparty.as_ref().map(|party| party.identification.as_str()))
+                        .bind(entry.counterparty.as_ref().map(|party| party.name.as_str()))
                         .fetch_all(&self.pool)
                         .await;
                         let conflict = match inserted {
@@ -668,6 +690,14 @@ macro_rules! ledger_store {
                     if let Some(number) = &filter.referenced_number {
                         query.push(" AND referenced_number = ").push_bind(number.as_str());
                     }
+                    if let Some(counterparty) = &filter.counterparty {
+                        query
+                            .push(" AND (counterparty_identification = ")
+                            .push_bind(counterparty.clone())
+                            .push(" OR lower(counterparty_name) LIKE ")
+                            .push_bind(contains_pattern(counterparty))
+                            .push(" ESCAPE '\\')");
+                    }
                     if let Some(from) = filter.created_from {
                         query.push(" AND created_at >= ").push_bind(timestamp_param(from)?);
                     }
@@ -771,6 +801,8 @@ mod tests {
             total: None,
             referenced_number: None,
             queued_request: None,
+            counterparty_identification: None,
+            counterparty_name: None,
         };
         let error = LedgerEntry::try_from(row).unwrap_err();
         assert!(format!("{error:#}").contains("state"), "{error:#}");

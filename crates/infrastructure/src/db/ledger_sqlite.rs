@@ -62,6 +62,8 @@ impl FromRow<'_, SqliteRow> for LedgerRow {
             total: row.try_get("total")?,
             referenced_number: row.try_get("referenced_number")?,
             queued_request: row.try_get("queued_request")?,
+            counterparty_identification: row.try_get("counterparty_identification")?,
+            counterparty_name: row.try_get("counterparty_name")?,
         })
     }
 }

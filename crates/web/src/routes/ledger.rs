@@ -46,6 +46,11 @@ pub struct LedgerEntryResponse {
     pub factus_status: Option<String>,
     /// Why a rejected entry was rejected.
     pub error: Option<String>,
+    /// The customer's (a support document's provider's) identification number; `null` for a note
+    /// that leaves the customer to its invoice, and for entries recorded before it was kept.
+    pub customer_identification: Option<String>,
+    /// The customer's (or provider's) name: the company's, else the person's.
+    pub customer_name: Option<String>,
     /// Sends to Factus under this entry.
     pub attempts: u32,
     pub created_at: String,
@@ -89,6 +94,8 @@ impl From<LedgerEntry> for LedgerEntryResponse {
             qr_url: bill.as_ref().map(|bill| bill.qr_url.clone()),
             factus_status: bill.map(|bill| bill.status),
             error,
+            customer_identification: entry.counterparty.as_ref().map(|party| party.identification.clone()),
+            customer_name: entry.counterparty.map(|party| party.name),
             attempts: entry.attempts,
             created_at: rfc3339(entry.created_at),
             updated_at: rfc3339(entry.updated_at),
@@ -117,6 +124,9 @@ fn parse_instant(raw: &str) -> Option<OffsetDateTime> {
 /// The longest bill number the `number` filter accepts (Factus numbers are a prefix of up to
 /// four characters and a number of up to twenty digits).
 pub(crate) const MAX_NUMBER_CHARS: usize = 64;
+
+/// The longest `customer` search (a name is at most a few hundred characters; a search is a part).
+pub(crate) const MAX_CUSTOMER_CHARS: usize = 100;
 
 fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     let pairs: Vec<(String, String)> = query.and_then(|raw| serde_urlencoded::from_str(raw).ok()).unwrap_or_default();
@@ -158,6 +168,18 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
                 errors.push(FieldError::new(loc("number"), "invalid bill number", "value_error"));
             }
             "number" => filter.number = Some(value.to_owned()),
+            "customer"
+                if value.is_empty()
+                    || value.chars().count() > MAX_CUSTOMER_CHARS
+                    || value.chars().any(char::is_control) =>
+            {
+                errors.push(FieldError::new(
+                    loc("customer"),
+                    format!("a customer's identification or a part of its name: 1 to {MAX_CUSTOMER_CHARS} visible characters"),
+                    "value_error",
+                ));
+            }
+            "customer" => filter.counterparty = Some(value.to_owned()),
             "from" => match parse_instant(value) {
                 Some(at) => filter.created_from = Some(at),
                 None => errors.push(FieldError::new(loc("from"), "invalid date format", "value_error.date")),
@@ -250,6 +272,19 @@ mod tests {
     fn a_to_date_on_the_last_representable_day_has_no_upper_bound_instead_of_panicking() {
         let filter = parse_filter(Some("to=9999-12-31")).expect("a valid date");
         assert_eq!(filter.created_before, None);
+    }
+
+    #[test]
+    fn the_customer_filter_takes_an_identification_or_a_part_of_a_name_and_refuses_blank_or_control_text() {
+        let filter = parse_filter(Some("customer=%20ACME%20Andina%20")).expect("a search");
+        assert_eq!(filter.counterparty.as_deref(), Some("ACME Andina"));
+        for bad in ["customer=", "customer=%20%20", "customer=a%00b"] {
+            match parse_filter(Some(bad)) {
+                Err(ApiError::Validation(errors)) => assert_eq!(errors[0].loc, Loc::query("customer"), "{bad}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert!(parse_filter(Some(&format!("customer={}", "x".repeat(101)))).is_err());
     }
 
     #[test]
