@@ -38,7 +38,7 @@ pub struct ReadinessResponse {
     /// Numbering ranges that have expired or run out, or will soon (`NUMBERING_RANGE_WARN_DAYS`,
     /// `NUMBERING_RANGE_WARN_REMAINING`). They do not make the instance unready.
     pub warnings: Vec<ReadinessWarning>,
-    /// Creates waiting for the Factus budget (`null` when the ledger could not be read). A long
+    /// Creates waiting for the Factus budget (`null` when the database is unreachable). A long
     /// queue does not make the instance unready: it is how a rush is absorbed.
     pub queue: Option<QueueReadiness>,
 }
@@ -88,7 +88,13 @@ pub async fn health() -> Json<HealthResponse> {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let readiness = state.health.readiness().await;
     let ready = readiness.is_ready();
-    let queue = state.issuance.queue_stats().await.ok().map(|stats| QueueReadiness {
+    // The queue is read only from a database that just answered: one that does not would hold
+    // the probe for a second acquire timeout (storage_faults.rs caught it).
+    let queue_stats = match readiness.database {
+        DatabaseHealth::Ok | DatabaseHealth::ReadOnly => state.issuance.queue_stats().await.ok(),
+        DatabaseHealth::Unreachable => None,
+    };
+    let queue = queue_stats.map(|stats| QueueReadiness {
         depth: stats.depth,
         oldest_queued_at: stats.oldest_created_at.and_then(|at| at.format(&Rfc3339).ok()),
         oldest_age_secs: stats
