@@ -3,18 +3,19 @@
 //! Run: `cargo bench -p factus-server --bench rate_budget` (release build). The sandbox limits the
 //! account to 80 calls per 60 s window, as Factus does; two instances of the service share one
 //! Postgres (one instance on SQLite without a Postgres server) with `FACTUS_RATE_LIMIT=80`,
-//! `FACTUS_RATE_WINDOW_SECS=60`. 16 clients send 400 creates with distinct references within 10 s
-//! (each client one every 400 ms, without waiting for the answers) and keep waiting for their
-//! answers.
+//! `FACTUS_RATE_WINDOW_SECS=60` and the default `FACTUS_QUEUE_WAIT_SECS` (10). 16 clients send 400
+//! creates with distinct references within 10 s (each client one every 400 ms, without waiting for
+//! the answers); a create answered 202 Accepted is followed by its `Location` until it is issued,
+//! as a till would.
 //!
 //! Printed: the calls the sandbox received per client request, the time until the last invoice
-//! was issued (the limit is 5 minutes), what the clients got (every answer must be 200), the most
+//! was issued (the limit is 5 minutes), what the clients got (200 or 202, nothing else), the most
 //! calls that arrived at the sandbox within any 60 s, and the 429s it answered. The run fails when
-//! a client saw anything but 200, a bill is missing or doubled, or the sandbox saw more than 80
-//! calls within 60 s.
+//! a client saw anything but 200 or 202, an entry did not end issued, a bill is missing or
+//! doubled, or the sandbox saw more than 80 calls within 60 s.
 //!
 //! Without `--bench` (for example `cargo test --benches`) it is 40 creates against 10 calls per
-//! 2 s, as a smoke test.
+//! 2 s with a 1 s queue wait, as a smoke test.
 
 #[path = "../tests/support_exactly_once/mod.rs"]
 mod support_exactly_once;
@@ -24,10 +25,19 @@ use std::time::{Duration, Instant};
 
 use factus_infrastructure::testing::TestDatabase;
 use factus_sandbox::SandboxConfig;
-use serde_json::Value;
-use support_exactly_once::{InProcess, Upstream, invoice};
+use support_exactly_once::{InProcess, Upstream, invoice, most_in_any_window};
 
 const CLIENTS: usize = 16;
+
+/// What one client saw of one create.
+struct Answer {
+    /// The create's HTTP status (0: no answer).
+    status: u16,
+    /// The entry's state once settled: at once for a 200, by its `Location` for a 202.
+    final_state: Option<String>,
+    /// When the client knew its invoice was issued (or gave up), since the rush started.
+    issued_after: Duration,
+}
 
 struct Plan {
     creates: usize,
@@ -35,14 +45,28 @@ struct Plan {
     window: Duration,
     /// All creates are sent within this.
     spread: Duration,
+    /// `FACTUS_QUEUE_WAIT_SECS`.
+    queue_wait: Duration,
 }
 
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
     let plan = if full {
-        Plan { creates: 400, limit: 80, window: Duration::from_secs(60), spread: Duration::from_secs(10) }
+        Plan {
+            creates: 400,
+            limit: 80,
+            window: Duration::from_secs(60),
+            spread: Duration::from_secs(10),
+            queue_wait: Duration::from_secs(10),
+        }
     } else {
-        Plan { creates: 40, limit: 10, window: Duration::from_secs(2), spread: Duration::from_secs(1) }
+        Plan {
+            creates: 40,
+            limit: 10,
+            window: Duration::from_secs(2),
+            spread: Duration::from_secs(1),
+            queue_wait: Duration::from_secs(1),
+        }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
     runtime.block_on(rush(&plan));
@@ -64,8 +88,7 @@ async fn rush(plan: &Plan) {
     let mut env = upstream.service_env(&database_url);
     env.insert("FACTUS_RATE_LIMIT", plan.limit.to_string());
     env.insert("FACTUS_RATE_WINDOW_SECS", plan.window.as_secs().to_string());
-    // Every create waits for its turn (the limit the issue sets is 5 minutes).
-    env.insert("FACTUS_QUEUE_WAIT_SECS", "300".to_owned());
+    env.insert("FACTUS_QUEUE_WAIT_SECS", plan.queue_wait.as_secs().to_string());
     env.insert("FACTUS_TIMEOUT_SECS", "30".to_owned());
     let mut instances = vec![InProcess::start(&env).await];
     if postgres.is_some() {
@@ -86,8 +109,19 @@ async fn rush(plan: &Plan) {
                 let api = api.clone();
                 let reference = format!("RUSH-{client:02}-{index:03}");
                 sent.push(tokio::spawn(async move {
-                    let reply = api.try_create(&invoice(&reference), Some(&reference)).await;
-                    (reply.map(|reply| reply.status.as_u16()).unwrap_or(0), started.elapsed())
+                    let reply = match api.try_create(&invoice(&reference), Some(&reference)).await {
+                        Ok(reply) => reply,
+                        Err(_) => return Answer { status: 0, final_state: None, issued_after: started.elapsed() },
+                    };
+                    let final_state = match (reply.status.as_u16(), &reply.location) {
+                        (202, Some(location)) => {
+                            let entry = api.follow(location, Duration::from_secs(330)).await;
+                            entry["state"].as_str().map(str::to_owned)
+                        }
+                        (200, _) => Some("issued".to_owned()),
+                        _ => None,
+                    };
+                    Answer { status: reply.status.as_u16(), final_state, issued_after: started.elapsed() }
                 }));
                 tokio::time::sleep(pace).await;
             }
@@ -102,25 +136,16 @@ async fn rush(plan: &Plan) {
     for client in clients {
         answers.extend(client.await.expect("a client task"));
     }
-    let last_issued = answers.iter().map(|(_, at)| *at).max().unwrap_or_default();
+    let last_issued = answers.iter().map(|answer| answer.issued_after).max().unwrap_or_default();
 
-    let calls: Vec<Value> = upstream
-        .request_log()
-        .await
-        .into_iter()
-        .filter(|call| !call["path"].as_str().unwrap_or_default().starts_with("/__sandbox"))
-        .collect();
-    let mut times: Vec<i64> = calls.iter().filter_map(|call| call["at_ms"].as_i64()).collect();
-    times.sort_unstable();
-    let window_ms = i64::try_from(plan.window.as_millis()).expect("a window");
-    let busiest = (0..times.len())
-        .map(|start| times[start..].iter().take_while(|at| **at - times[start] < window_ms).count())
-        .max()
-        .unwrap_or(0);
+    let calls = upstream.factus_calls().await;
+    let busiest = most_in_any_window(&calls, plan.window);
     let refused = calls.iter().filter(|call| call["status"] == 429).count();
     let mut by_status = BTreeMap::new();
-    for (status, _) in &answers {
-        *by_status.entry(*status).or_insert(0_usize) += 1;
+    let mut by_final_state = BTreeMap::new();
+    for answer in &answers {
+        *by_status.entry(answer.status).or_insert(0_usize) += 1;
+        *by_final_state.entry(answer.final_state.clone().unwrap_or_else(|| "none".to_owned())).or_insert(0_usize) += 1;
     }
     let bills = upstream.bills().await;
     let references: HashSet<&str> = bills.iter().map(|bill| bill.reference_code.as_str()).collect();
@@ -129,7 +154,7 @@ async fn rush(plan: &Plan) {
     let calls_per_request = calls.len() as f64 / sent.max(1) as f64;
     println!(
         "rate budget ({} instance(s), {}): {sent} creates from {CLIENTS} clients within {:?}, limit {} per {:?}\n  \
-         client answers by status: {by_status:?}\n  upstream calls: {} ({calls_per_request:.3} per client request), \
+         client answers by status: {by_status:?}, entries by final state: {by_final_state:?}\n  upstream calls: {} ({calls_per_request:.3} per client request), \
          at most {busiest} within any {:?}, {refused} × 429\n  last invoice issued after {last_issued:.1?}\n  \
          sandbox bills: {} ({} references)",
         instances.len(),
@@ -149,7 +174,9 @@ async fn rush(plan: &Plan) {
     if let Some(database) = postgres {
         database.drop_database().await;
     }
-    assert_eq!(by_status.get(&200), Some(&sent), "every client got its bill");
+    let answered = by_status.get(&200).unwrap_or(&0) + by_status.get(&202).unwrap_or(&0);
+    assert_eq!(answered, sent, "every client got its bill or its place in the queue");
+    assert_eq!(by_final_state.get("issued"), Some(&sent), "every create ended issued");
     assert_eq!((bills.len(), references.len()), (sent, sent), "one bill per create");
     assert!(busiest <= plan.limit as usize, "{busiest} calls within {:?}", plan.window);
     assert!(last_issued <= Duration::from_secs(300), "within 5 minutes");

@@ -12,7 +12,7 @@ use factus_infrastructure::testing::TestDatabase;
 use factus_sandbox::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, SandboxConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support_exactly_once::{Api, InProcess, Upstream, http_client, invoice};
+use support_exactly_once::{Api, InProcess, Upstream, http_client, invoice, most_in_any_window};
 
 /// Calls per window at the sandbox, and the window: Factus' 80 a minute, scaled down.
 const LIMIT: u32 = 5;
@@ -30,28 +30,6 @@ fn budget_env(upstream: &Upstream, database_url: &str) -> std::collections::BTre
     // Long enough for the whole burst: this file is about the budget, not the queue.
     env.insert("FACTUS_QUEUE_WAIT_SECS", "60".to_owned());
     env
-}
-
-/// The calls Factus saw (the sandbox's admin routes left out), by arrival time.
-async fn factus_calls(upstream: &Upstream) -> Vec<Value> {
-    let mut calls: Vec<Value> = upstream
-        .request_log()
-        .await
-        .into_iter()
-        .filter(|call| !call["path"].as_str().unwrap_or_default().starts_with("/__sandbox"))
-        .collect();
-    calls.sort_by_key(|call| call["at_ms"].as_i64().unwrap_or_default());
-    calls
-}
-
-/// The most calls that arrived within any span shorter than `window`.
-fn most_in_any_window(calls: &[Value], window: Duration) -> usize {
-    let times: Vec<i64> = calls.iter().filter_map(|call| call["at_ms"].as_i64()).collect();
-    let window_ms = i64::try_from(window.as_millis()).expect("a short window");
-    (0..times.len())
-        .map(|start| times[start..].iter().take_while(|at| **at - times[start] < window_ms).count())
-        .max()
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,7 +54,7 @@ async fn two_instances_on_one_postgres_never_send_more_than_the_limit_in_any_win
         statuses.push(create.await.expect("a create task").status);
     }
 
-    let calls = factus_calls(&upstream).await;
+    let calls = upstream.factus_calls().await;
     let busiest = most_in_any_window(&calls, WINDOW);
     println!(
         "{count} creates over two instances, limit {LIMIT} per {WINDOW:?}: {} calls at the sandbox, at most {busiest} \
@@ -134,7 +112,7 @@ async fn calls_another_system_made_on_the_account_are_waited_for_and_never_shown
         statuses.push(lookup(&service.api).await);
     }
 
-    let refused = factus_calls(&upstream).await.iter().filter(|call| call["status"] == 429).count();
+    let refused = upstream.factus_calls().await.iter().filter(|call| call["status"] == 429).count();
     println!("after another system spent the window: {statuses:?}, {refused} × 429 at the sandbox");
     assert!(statuses.iter().all(|status| *status == StatusCode::OK), "{statuses:?}");
     assert!(refused <= 1, "the first 429 (or Factus' headers) corrected the count: {refused} refusals");

@@ -7,7 +7,9 @@
 //! - a receiver that fails twice gets the same event (same id, same body) on the third attempt,
 //!   and the delivery list shows the attempts; an admin's redelivery sends it once more;
 //! - a sale DIAN rejects reaches the receiver as `document.rejected` with the rule;
-//! - two instances sharing Postgres send each event once (their claims skip each other's rows).
+//! - two instances sharing Postgres send each event once (their claims skip each other's rows);
+//! - a create answered 202 (the budget spent) is followed to `issued` by its `Location` and by a
+//!   webhook that reaches a receiver which failed twice.
 
 mod support_exactly_once;
 
@@ -304,5 +306,47 @@ async fn two_instances_sharing_postgres_deliver_each_event_once() {
 
     first.stop().await;
     second.stop().await;
+    upstream.shutdown().await;
+}
+
+/// A till's flow when the Factus budget is spent: the create answers 202 with a `Location`, the
+/// queue worker sends it once the window frees a slot, and the till learns that it was issued
+/// both by following the `Location` and by the signed webhook, which reaches it although its
+/// receiver failed the first two attempts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_create_answered_202_is_issued_as_its_location_and_a_signed_webhook_tell_a_receiver_that_failed_twice() {
+    let database = TestDatabase::sqlite();
+    let upstream = Upstream::start().await;
+    let (receiver, url) = Receiver::start(2).await;
+    let mut env = env(&upstream, &database, &url);
+    // Two calls per 3 s, and a create waits 1 s for a slot before it is queued.
+    env.insert("FACTUS_RATE_LIMIT", "2".to_owned());
+    env.insert("FACTUS_RATE_WINDOW_SECS", "3".to_owned());
+    env.insert("FACTUS_QUEUE_WAIT_SECS", "1".to_owned());
+    let service = InProcess::start(&env).await;
+    // The token grant and one lookup spend the window (a lookup announces nothing).
+    let lookup = service.api.get("/lookups/numbering-ranges").await;
+    assert_eq!(lookup.status, reqwest::StatusCode::OK, "{}", lookup.text);
+
+    let accepted = service.api.create(&invoice("HOOK-QUEUED"), Some("hook-queued")).await;
+    assert_eq!(accepted.status, reqwest::StatusCode::ACCEPTED, "{}", accepted.text);
+    let queued = accepted.json()["data"].clone();
+    assert_eq!(queued["state"], "queued");
+    let location = accepted.location.clone().expect("a Location header");
+    assert_eq!(location, format!("/api/v1/ledger/{}", queued["id"].as_str().expect("an entry id")));
+
+    let entry = service.api.follow(&location, Duration::from_secs(30)).await;
+    assert_eq!(entry["state"], "issued", "{entry}");
+    let received = receiver.wait_for(3).await;
+    let events: Vec<Value> = received.iter().map(verified).collect();
+    assert!(events.iter().all(|event| event["id"] == events[0]["id"]), "the same event on every attempt");
+    assert_eq!(events[2]["type"], "document.issued");
+    assert_eq!(events[2]["data"]["reference_code"], "HOOK-QUEUED");
+    assert_eq!(events[2]["data"]["number"], entry["number"]);
+    let listed = settled_deliveries(&service).await;
+    assert_eq!((listed.len(), listed[0]["attempts"].clone()), (1, Value::from(3)), "{listed:?}");
+    assert_eq!(upstream.bills().await.len(), 1, "sent once");
+
+    service.stop().await;
     upstream.shutdown().await;
 }

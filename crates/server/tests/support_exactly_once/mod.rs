@@ -113,6 +113,18 @@ impl Upstream {
         log["requests"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The calls Factus saw (the sandbox's admin routes left out), by arrival time.
+    pub async fn factus_calls(&self) -> Vec<Value> {
+        let mut calls: Vec<Value> = self
+            .request_log()
+            .await
+            .into_iter()
+            .filter(|call| !call["path"].as_str().unwrap_or_default().starts_with("/__sandbox"))
+            .collect();
+        calls.sort_by_key(|call| call["at_ms"].as_i64().unwrap_or_default());
+        calls
+    }
+
     /// The service's environment in front of this sandbox, with `FACTUS_API_VERSION` set to the
     /// sandbox's version.
     pub fn service_env(&self, database_url: &str) -> BTreeMap<&'static str, String> {
@@ -279,6 +291,8 @@ impl Drop for InProcess {
 pub struct Reply {
     pub status: StatusCode,
     pub replayed: bool,
+    /// The `Location` header (a 202's ledger entry).
+    pub location: Option<String>,
     pub text: String,
 }
 
@@ -360,6 +374,29 @@ impl Api {
             .expect("a readable body")
     }
 
+    /// Follows a 202's `Location` (a path on this service) until its entry is no longer `queued`
+    /// or `pending` (at most `patience`); returns the entry.
+    pub async fn follow(&self, location: &str, patience: Duration) -> Value {
+        let deadline = Instant::now() + patience;
+        loop {
+            let response = self
+                .http
+                .get(format!("{}{location}", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("the service answers");
+            let reply = read(response).await.expect("a readable body");
+            assert_eq!(reply.status, StatusCode::OK, "GET {location}: {}", reply.text);
+            let entry = reply.json()["data"].clone();
+            if !matches!(entry["state"].as_str(), Some("queued" | "pending")) {
+                return entry;
+            }
+            assert!(Instant::now() < deadline, "{location} still {} after {patience:?}", entry["state"]);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The whole ledger of invoices (`GET /api/v1/invoices`, every page).
     pub async fn ledger(&self) -> Vec<Value> {
         self.ledger_of(&SoakDocuments::Invoices).await
@@ -397,8 +434,9 @@ impl Api {
 async fn read(response: reqwest::Response) -> Result<Reply, reqwest::Error> {
     let status = response.status();
     let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
+    let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
     let text = response.text().await?;
-    Ok(Reply { status, replayed, text })
+    Ok(Reply { status, replayed, location, text })
 }
 
 /// A valid invoice (one line of 10,000 COP with 19 % VAT for a natural person).
@@ -406,6 +444,16 @@ pub fn invoice(reference: &str) -> Value {
     let mut invoice = factus_web::schemas::invoice_request_example();
     invoice["reference_code"] = json!(reference);
     invoice
+}
+
+/// The most calls (of [`Upstream::factus_calls`]) that arrived within any span shorter than `window`.
+pub fn most_in_any_window(calls: &[Value], window: Duration) -> usize {
+    let times: Vec<i64> = calls.iter().filter_map(|call| call["at_ms"].as_i64()).collect();
+    let window_ms = i64::try_from(window.as_millis()).expect("a window in milliseconds");
+    (0..times.len())
+        .map(|start| times[start..].iter().take_while(|at| **at - times[start] < window_ms).count())
+        .max()
+        .unwrap_or(0)
 }
 
 /// Ledger entries by reference code.

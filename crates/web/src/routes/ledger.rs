@@ -241,7 +241,7 @@ pub async fn list_invoices(
 /// is `issued` or `rejected`. Admins read anybody's; other users their own.
 #[utoipa::path(
     get, path = "/ledger/{id}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("id" = String, Path, description = "The entry's id, as a 202 answered it")),
+    params(("id" = uuid::Uuid, Path, description = "The entry's id, as a 202 answered it")),
     responses(
         (status = 200, description = "`Documento obtenido exitosamente`", body = inline(ApiResponse<LedgerEntryResponse>)),
         (status = 401, description = "Not authenticated", body = DetailResponse),
