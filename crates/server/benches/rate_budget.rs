@@ -14,7 +14,10 @@
 //! a client saw anything but 200 or 202, an entry did not end issued, a bill is missing or
 //! doubled, or the sandbox saw more than 80 calls within 60 s.
 //!
-//! Without `--bench` (for example `cargo test --benches`) it is 40 creates against 10 calls per
+//! With `--cold` the rush hits instances that have just started (no Factus session yet); by
+//! default they served before it (the session held) and were quiet for the last window.
+//!
+//! Without `--bench` (for example `cargo test --benches`) it is 32 creates against 10 calls per
 //! 2 s with a 1 s queue wait, as a smoke test.
 
 #[path = "../tests/support_exactly_once/mod.rs"]
@@ -47,10 +50,14 @@ struct Plan {
     spread: Duration,
     /// `FACTUS_QUEUE_WAIT_SECS`.
     queue_wait: Duration,
+    /// The rush hits instances that have just started (their first create asks Factus for a
+    /// token) instead of instances that served before and were quiet for the last window.
+    cold: bool,
 }
 
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
+    let cold = std::env::args().any(|argument| argument == "--cold");
     let plan = if full {
         Plan {
             creates: 400,
@@ -58,6 +65,7 @@ fn main() {
             window: Duration::from_secs(60),
             spread: Duration::from_secs(10),
             queue_wait: Duration::from_secs(10),
+            cold,
         }
     } else {
         Plan {
@@ -66,6 +74,7 @@ fn main() {
             window: Duration::from_secs(2),
             spread: Duration::from_secs(1),
             queue_wait: Duration::from_secs(1),
+            cold,
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
@@ -95,6 +104,16 @@ async fn rush(plan: &Plan) {
         instances.push(InProcess::start(&env).await);
     }
     let apis: Vec<_> = instances.iter().map(|instance| instance.api.clone()).collect();
+    if !plan.cold {
+        // Instances that served before the rush hold their Factus session; the last window
+        // before it was quiet. (Every call within the rush's windows counts: 400 creates are
+        // exactly five windows of 80, so one more call, a token grant, adds a sixth.)
+        for api in &apis {
+            let reply = api.get("/lookups/numbering-ranges").await;
+            assert_eq!(reply.status.as_u16(), 200, "warming the session: {}", reply.text);
+        }
+        tokio::time::sleep(plan.window).await;
+    }
     upstream.reset_requests().await;
 
     let started = Instant::now();
@@ -139,6 +158,10 @@ async fn rush(plan: &Plan) {
     let last_issued = answers.iter().map(|answer| answer.issued_after).max().unwrap_or_default();
 
     let calls = upstream.factus_calls().await;
+    let mut by_route = BTreeMap::new();
+    for call in &calls {
+        *by_route.entry(call["route"].as_str().unwrap_or("?").to_owned()).or_insert(0_usize) += 1;
+    }
     let busiest = most_in_any_window(&calls, plan.window);
     let refused = calls.iter().filter(|call| call["status"] == 429).count();
     let mut by_status = BTreeMap::new();
@@ -153,12 +176,13 @@ async fn rush(plan: &Plan) {
     #[allow(clippy::cast_precision_loss)]
     let calls_per_request = calls.len() as f64 / sent.max(1) as f64;
     println!(
-        "rate budget ({} instance(s), {}): {sent} creates from {CLIENTS} clients within {:?}, limit {} per {:?}\n  \
+        "rate budget ({} instance(s), {}, {}): {sent} creates from {CLIENTS} clients within {:?}, limit {} per {:?}\n  \
          client answers by status: {by_status:?}, entries by final state: {by_final_state:?}\n  upstream calls: {} ({calls_per_request:.3} per client request), \
-         at most {busiest} within any {:?}, {refused} × 429\n  last invoice issued after {last_issued:.1?}\n  \
+         at most {busiest} within any {:?}, {refused} × 429\n  upstream calls by route: {by_route:?}\n  last invoice issued after {last_issued:.1?}\n  \
          sandbox bills: {} ({} references)",
         instances.len(),
         if postgres.is_some() { "one Postgres" } else { "SQLite" },
+        if plan.cold { "cold: started just before the rush" } else { "warm: quiet for a window before the rush" },
         plan.spread,
         plan.limit,
         plan.window,
