@@ -377,6 +377,11 @@ impl Api {
     /// Follows a 202's `Location` (a path on this service) until its entry is no longer `queued`
     /// or `pending` (at most `patience`); returns the entry.
     pub async fn follow(&self, location: &str, patience: Duration) -> Value {
+        self.follow_every(location, patience, Duration::from_millis(100)).await
+    }
+
+    /// [`Api::follow`], asking `every` so often.
+    pub async fn follow_every(&self, location: &str, patience: Duration, every: Duration) -> Value {
         let deadline = Instant::now() + patience;
         loop {
             let response = self
@@ -393,7 +398,7 @@ impl Api {
                 return entry;
             }
             assert!(Instant::now() < deadline, "{location} still {} after {patience:?}", entry["state"]);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(every).await;
         }
     }
 
