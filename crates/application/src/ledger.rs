@@ -366,12 +366,14 @@ pub trait QueuedRequestReader: Send + Sync {
     fn read(&self, kind: DocumentKind, request: &QueuedRequest) -> Result<crate::document::Document, String>;
 }
 
-/// How long the queue is: for metrics and readiness.
+/// How long the queue is: for metrics, readiness and the console's overview.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueStats {
     pub depth: u64,
     /// When the oldest queued entry arrived.
     pub oldest_created_at: Option<OffsetDateTime>,
+    /// The oldest queued entry (the next the worker sends), so that an operator can open it.
+    pub oldest_id: Option<Uuid>,
 }
 
 /// What [`LedgerStore::claim`] inserts: a `pending` entry with one attempt.

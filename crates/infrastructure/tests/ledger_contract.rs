@@ -748,7 +748,10 @@ async fn a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first
     let earlier = queued(&stores, "R-EARLIER", CREATED).await;
     assert_eq!(later.status, EntryStatus::Queued);
     assert_eq!(later.queued_request, Some(kept("R-LATER")));
-    assert_eq!(stores.ledger.queue_stats().await.unwrap(), QueueStats { depth: 2, oldest_created_at: Some(CREATED) });
+    assert_eq!(
+        stores.ledger.queue_stats().await.unwrap(),
+        QueueStats { depth: 2, oldest_created_at: Some(CREATED), oldest_id: Some(earlier.id) }
+    );
     assert_eq!(stores.ledger.count_by_state().await.unwrap(), LedgerCounts { queued: 2, ..LedgerCounts::default() });
     assert_eq!(stores.ledger.find_by_key(ANA, &key("R-LATER")).await.unwrap().map(|entry| entry.id), Some(later.id));
     match stores.ledger.claim(&new_entry(BRUNO, "R-LATER", None, CREATED)).await {

@@ -590,7 +590,8 @@ macro_rules! ledger_store {
                     .map_err(|error| unexpected(error, "reading the oldest queued ledger entry"))?;
                     Ok(QueueStats {
                         depth: u64::try_from(depth).unwrap_or(0),
-                        oldest_created_at: oldest.map(|row| row.created_at),
+                        oldest_created_at: oldest.as_ref().map(|row| row.created_at),
+                        oldest_id: oldest.map(|row| row.id),
                     })
                 }
 

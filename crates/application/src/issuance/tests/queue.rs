@@ -22,7 +22,7 @@ fn busy() -> FactusError {
 
 impl Mocks {
     fn queue_is(&mut self, depth: u64) {
-        self.ledger.expect_queue_stats().returning(move || Ok(QueueStats { depth, oldest_created_at: None }));
+        self.ledger.expect_queue_stats().returning(move || Ok(QueueStats { depth, ..QueueStats::default() }));
     }
 
     fn sends_on_the_server_session(&mut self, answer: Result<IssuedBill, FactusError>) {
