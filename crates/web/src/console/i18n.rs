@@ -150,6 +150,13 @@ texts! {
     UnknownDocuments => "documentos en estado desconocido", "documents in unknown state";
     PendingDocuments => "documentos en proceso", "documents being sent";
     RejectedDocuments => "documentos rechazados", "rejected documents";
+    Queue => "Cola de envíos a Factus", "Queue of sends to Factus";
+    QueueDepth => "En cola", "Queued";
+    QueueOldest => "El más antiguo", "The oldest";
+    QueueWaitingFor => "espera desde hace", "waiting for";
+    QueueEmpty => "Ningún documento espera cupo en Factus.", "No document is waiting for room at Factus.";
+    QueueExplained => "Cuando Factus no admite más solicitudes (80 por minuto), los documentos esperan aquí y se envían en orden de llegada.", "When Factus allows no more requests (80 a minute), documents wait here and are sent in arrival order.";
+    QueueUnavailable => "No se pudo leer la cola.", "The queue could not be read.";
     // Documents
     Filters => "Filtros", "Filters";
     Any => "Cualquiera", "Any";
@@ -167,6 +174,7 @@ texts! {
     FirstPage => "Primera página", "First page";
     BadFilter => "Filtro no válido", "Invalid filter";
     DateHint => "Fechas en hora de Colombia (AAAA-MM-DD).", "Dates in Colombian time (YYYY-MM-DD).";
+    CustomerHint => "Cliente: su identificación exacta o parte de su nombre (de un documento soporte, el proveedor).", "Customer: their exact identification or a part of their name (a support document's provider).";
     // Kinds and states
     KindInvoice => "Factura", "Invoice";
     KindCreditNote => "Nota crédito", "Credit note";
@@ -187,6 +195,8 @@ texts! {
     Updated => "Actualizado", "Updated";
     Issued => "Emitido", "Issued";
     Cufe => "CUFE", "CUFE";
+    Cude => "CUDE", "CUDE";
+    Cuds => "CUDS", "CUDS";
     DianStatus => "Estado en DIAN", "DIAN status";
     DianValidated => "validado por la DIAN", "validated by DIAN";
     DianNotValidated => "aún no validado por la DIAN", "not yet validated by DIAN";
@@ -239,6 +249,22 @@ texts! {
     ConfirmAction => "Confirmo esta acción", "I confirm this action";
     ConfirmNeeded => "Marque la casilla de confirmación para continuar.", "Tick the confirmation box to go on.";
     ConfirmDelete => "¿Eliminar el documento en Factus? No se puede deshacer.", "Delete the document at Factus? This cannot be undone.";
+    // Annulment
+    AnnulAction => "Emitir una nota crédito de anulación total…", "Issue a credit note for the full annulment…";
+    AnnulTitle => "Anular la factura", "Annul invoice";
+    AnnulExplained => "Una factura validada por la DIAN no se borra ni se edita: se anula con una nota crédito que la referencia, con el concepto de corrección 2 de la DIAN, por todo su valor y con sus mismos ítems. La nota se emite en Factus y la valida la DIAN; no se puede deshacer.", "An invoice DIAN validated is neither deleted nor edited: it is annulled with a credit note that references it, under DIAN's correction concept 2, for its whole value and with its same items. The note is issued at Factus and validated by DIAN; it cannot be undone.";
+    NoteReference => "Referencia de la nota", "The note's reference";
+    CorrectionConcept => "Concepto de corrección", "Correction concept";
+    AnnulmentConcept => "2 — Anulación de factura electrónica", "2 — Anulación de factura electrónica (annulment of the electronic invoice)";
+    NoteItems => "Ítems de la nota (los de la factura)", "The note's items (the invoice's)";
+    NoteTotal => "Total de la nota", "The note's total";
+    ConfirmAnnul => "Confirmo que anulo esta factura por completo", "I confirm I annul this invoice in full";
+    AnnulButton => "Emitir la nota crédito", "Issue the credit note";
+    BackToInvoice => "Volver a la factura", "Back to the invoice";
+    AnnulOnlyIssued => "Solo se puede anular una factura emitida.", "Only an issued invoice can be annulled.";
+    AnnulNotPrepared => "No se pudo preparar la nota crédito", "The credit note could not be prepared";
+    Annulled => "Nota crédito emitida: anula por completo la factura que corrige.", "Credit note issued: it annuls in full the invoice it corrects.";
+    AnnulmentQueued => "La nota crédito de anulación espera en la cola y se enviará a Factus en orden de llegada.", "The annulment credit note waits in the queue and will be sent to Factus in arrival order.";
     // Users and keys
     Role => "Rol", "Role";
     Status => "Estado", "Status";

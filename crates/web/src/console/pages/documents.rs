@@ -33,6 +33,9 @@ pub struct DocumentsQuery {
     reference_code: String,
     #[serde(default)]
     number: String,
+    /// The customer's (a support document's provider's) identification, or a part of its name.
+    #[serde(default)]
+    customer: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
@@ -68,6 +71,16 @@ impl DocumentsQuery {
                 filter.number = Some(number);
             }
         }
+        // The same bounds as the API's `customer=` (a NUL would even fail the Postgres query).
+        if let Some(customer) = text(&self.customer) {
+            if customer.chars().count() > crate::routes::ledger::MAX_CUSTOMER_CHARS
+                || customer.chars().any(char::is_control)
+            {
+                bad.push(T::Customer);
+            } else {
+                filter.counterparty = Some(customer);
+            }
+        }
         // Only admins see other users' documents; for anybody else the use case filters by them.
         if let Some(username) = text(&self.username).filter(|_| is_admin) {
             Username::parse(&username).map_or_else(|_| bad.push(T::User), |name| filter.username = Some(name));
@@ -95,6 +108,7 @@ impl DocumentsQuery {
             ("kind", &self.kind),
             ("reference_code", &self.reference_code),
             ("number", &self.number),
+            ("customer", &self.customer),
             ("username", &self.username),
             ("from", &self.from),
             ("to", &self.to),
@@ -170,6 +184,7 @@ fn filters(lang: Lang, query: &DocumentsQuery, is_admin: bool) -> Markup {
             (select(lang, "kind", T::Kind, &query.kind, &kinds))
             (text_input(lang, "reference_code", T::Reference, &query.reference_code, "text"))
             (text_input(lang, "number", T::Number, &query.number, "text"))
+            (text_input(lang, "customer", T::Customer, &query.customer, "text"))
             @if is_admin { (text_input(lang, "username", T::User, &query.username, "text")) }
             (text_input(lang, "from", T::From, &query.from, "date"))
             (text_input(lang, "to", T::To, &query.to, "date"))
@@ -178,7 +193,18 @@ fn filters(lang: Lang, query: &DocumentsQuery, is_admin: bool) -> Markup {
                 " " a href={ (BASE) "/documents" } { (lang.t(T::Clear)) }
             }
         }
-        p class="hint" { (lang.t(T::DateHint)) }
+        p class="hint" { (lang.t(T::CustomerHint)) " " (lang.t(T::DateHint)) }
+    }
+}
+
+/// Who a document is for: the name, and the identification beneath it.
+fn customer_cell(entry: &LedgerEntry) -> Markup {
+    html! {
+        @match &entry.counterparty {
+            Some(party) => { (party.name) br; span class="hint" { (party.identification) } },
+            // A note that leaves the customer to its invoice, or an entry older than the field.
+            None => "—",
+        }
     }
 }
 
@@ -226,6 +252,7 @@ pub async fn list(
                     th scope="col" { (lang.t(T::Kind)) }
                     th scope="col" { (lang.t(T::Reference)) }
                     th scope="col" { (lang.t(T::Number)) }
+                    th scope="col" { (lang.t(T::Customer)) }
                     th scope="col" { (lang.t(T::State)) }
                     @if is_admin { th scope="col" { (lang.t(T::User)) } }
                 } }
@@ -236,6 +263,7 @@ pub async fn list(
                             td { (lang.t(kind_text(entry.kind))) }
                             td { a href=(document_path(entry)) class="reference" { (entry.reference_code.as_str()) } }
                             td { (number_of(entry).unwrap_or("—")) }
+                            td class="customer" { (customer_cell(entry)) }
                             td { (badge(lang, entry.state())) }
                             @if is_admin { td { (entry.username.as_str()) } }
                         }
@@ -285,5 +313,20 @@ mod tests {
     fn the_next_page_keeps_the_filters() {
         let query = DocumentsQuery { state: "issued".into(), number: " ".into(), ..DocumentsQuery::default() };
         assert_eq!(query.with_cursor("c1"), "state=issued&cursor=c1");
+        let query =
+            DocumentsQuery { customer: "Juan Pérez".into(), kind: "invoice".into(), ..DocumentsQuery::default() };
+        assert_eq!(query.with_cursor("c2"), "kind=invoice&customer=Juan+P%C3%A9rez&cursor=c2");
+    }
+
+    #[test]
+    fn the_customer_filter_is_the_ledgers_counterparty_search_with_the_apis_bounds() {
+        let query = DocumentsQuery { customer: "  juan pér ".into(), ..DocumentsQuery::default() };
+        assert_eq!(query.filter(false).expect("a search").counterparty.as_deref(), Some("juan pér"));
+        let blank = DocumentsQuery { customer: "   ".into(), ..DocumentsQuery::default() };
+        assert_eq!(blank.filter(false).expect("no search").counterparty, None);
+        for bad in ["a\u{0}b".to_owned(), "x".repeat(crate::routes::ledger::MAX_CUSTOMER_CHARS + 1)] {
+            let query = DocumentsQuery { customer: bad, ..DocumentsQuery::default() };
+            assert_eq!(query.filter(true).unwrap_err(), vec![T::Customer]);
+        }
     }
 }
