@@ -38,6 +38,21 @@ pub fn start_of_colombian_month(now: OffsetDateTime) -> OffsetDateTime {
     start_of_colombian_day(today.replace_day(1).unwrap_or(today))
 }
 
+/// How long something has waited, in its two largest units: `45 s`, `3 min 20 s`, `2 h 5 min`,
+/// `3 d 4 h` (the same abbreviations in Spanish and English). A negative span (clocks of two
+/// instances a little apart) is nothing yet.
+#[must_use]
+pub fn elapsed(span: time::Duration) -> String {
+    let seconds = span.whole_seconds().max(0);
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, _) => format!("{minutes} min {} s", seconds % 60),
+        (0, _, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
 /// A `YYYY-MM-DD` date.
 #[must_use]
 pub fn parse_date(raw: &str) -> Option<Date> {
@@ -90,6 +105,15 @@ mod tests {
         assert_eq!(colombian_date(now), date!(2026 - 11 - 30));
         assert_eq!(start_of_colombian_day(colombian_date(now)), datetime!(2026-11-30 05:00 UTC));
         assert_eq!(start_of_colombian_month(now), datetime!(2026-11-01 05:00 UTC));
+    }
+
+    #[test]
+    fn a_wait_is_told_in_its_two_largest_units() {
+        assert_eq!(elapsed(time::Duration::seconds(45)), "45 s");
+        assert_eq!(elapsed(time::Duration::seconds(200)), "3 min 20 s");
+        assert_eq!(elapsed(time::Duration::seconds(2 * 3_600 + 5 * 60 + 9)), "2 h 5 min");
+        assert_eq!(elapsed(time::Duration::seconds(3 * 86_400 + 4 * 3_600 + 1)), "3 d 4 h");
+        assert_eq!(elapsed(time::Duration::seconds(-3)), "0 s");
     }
 
     #[test]

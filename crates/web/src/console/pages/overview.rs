@@ -1,18 +1,22 @@
 //! The overview: documents by kind and state today and this month, what needs attention, the
-//! connection to Factus, and the numbering ranges close to running out.
+//! queue of sends waiting for Factus, the connection to Factus, and the numbering ranges close
+//! to running out.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use factus_application::clock;
 use factus_application::factus::CircuitState;
 use factus_application::issuance::LedgerTally;
-use factus_application::ledger::{DocumentKind, LedgerState};
+use factus_application::ledger::{DocumentKind, LedgerEntry, LedgerState, QueueStats};
 use factus_application::numbering_ranges::RangeProblem;
+use factus_domain::user::User;
 use maud::{Markup, html};
+use time::OffsetDateTime;
 
+use super::documents::document_path;
 use super::{badge, factus_access};
 use crate::console::ConsoleState;
-use crate::console::format::{colombian, colombian_date, start_of_colombian_day, start_of_colombian_month};
+use crate::console::format::{colombian, colombian_date, elapsed, start_of_colombian_day, start_of_colombian_month};
 use crate::console::i18n::{Lang, T, kind_text};
 use crate::console::page::{Nav, Page, error_page};
 use crate::console::session::{BASE, Session};
@@ -65,6 +69,56 @@ fn attention(tally: &LedgerTally, state: LedgerState) -> u64 {
     DocumentKind::ALL.iter().map(|kind| tally.get(*kind, state)).sum()
 }
 
+/// The queue and its oldest entry when the viewer may open it (an admin any, a user their own);
+/// `None` when the ledger could not say. The overview is still shown without it: the queue is a
+/// figure to watch, not what the page is for.
+async fn queue(state: &ConsoleState, viewer: &User) -> Option<(QueueStats, Option<LedgerEntry>)> {
+    let issuance = &state.app.issuance;
+    let stats = match issuance.queue_stats().await {
+        Ok(stats) => stats,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "the overview could not read the queue");
+            return None;
+        }
+    };
+    let oldest = match stats.oldest_id {
+        Some(id) => issuance.entry(viewer, id).await.unwrap_or_else(|error| {
+            tracing::error!(error = format!("{error:#}"), "the overview could not read the oldest queued entry");
+            None
+        }),
+        None => None,
+    };
+    Some((stats, oldest))
+}
+
+fn queue_card(lang: Lang, queue: Option<&(QueueStats, Option<LedgerEntry>)>, now: OffsetDateTime) -> Markup {
+    html! {
+        section class="card" aria-labelledby="queue" {
+            h2 id="queue" { (lang.t(T::Queue)) }
+            @match queue {
+                None => p class="notice error" id="queue-unavailable" { (lang.t(T::QueueUnavailable)) },
+                Some((stats, oldest)) => {
+                    dl class="fields" {
+                        dt { (lang.t(T::QueueDepth)) }
+                        dd id="queue-depth" { a href={ (BASE) "/documents?state=queued" } { (stats.depth) } }
+                        @if let Some(since) = stats.oldest_created_at {
+                            dt { (lang.t(T::QueueOldest)) }
+                            dd id="queue-oldest" {
+                                // Somebody else's document, for a user who is not an admin: its age only.
+                                @if let Some(entry) = oldest {
+                                    a href=(document_path(entry)) { (entry.reference_code.as_str()) } ", "
+                                }
+                                (lang.t(T::QueueWaitingFor)) " " (elapsed(now - since))
+                            }
+                        }
+                    }
+                    p class="hint" { (lang.t(if stats.depth == 0 { T::QueueEmpty } else { T::QueueExplained })) }
+                },
+            }
+        }
+    }
+}
+
 /// `GET /console`.
 pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Response {
     let lang = session.lang;
@@ -88,6 +142,7 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
         ),
         None => None,
     };
+    let queue = queue(&state, &session.user).await;
     let circuit = state.app.factus_status.circuit_state();
     let day = colombian(today_start);
     let month_day = colombian(month_start);
@@ -116,6 +171,7 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
                     }
                 }
             }
+            (queue_card(lang, queue.as_ref(), now))
             section class="card" aria-labelledby="factus" {
                 h2 id="factus" { (lang.t(T::FactusConnection)) }
                 dl class="fields" {
