@@ -131,11 +131,30 @@ pub fn error_page(lang: Lang, error: ApiError) -> Response {
 }
 
 /// The status and text the API answers for `error` (logged when unexpected), for a page to show.
+/// A list of problems (the API's 422 and 400 lists) reads as sentences: each one's message,
+/// after the field it is about when it is about one.
 pub fn status_and_detail(error: &ApiError) -> (StatusCode, String) {
     error.log_if_unexpected();
     let (status, body) = error.status_and_body();
-    let detail = body["detail"].as_str().map_or_else(|| body["detail"].to_string(), str::to_owned);
+    let detail = match &body["detail"] {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Array(problems) => problems.iter().map(problem_text).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    };
     (status, detail)
+}
+
+/// One entry of a FastAPI `detail` list (`{loc, msg, type}`) as `items.0.price: field required`;
+/// the body or header it came from goes unsaid, and a rule of the whole body is its message alone.
+fn problem_text(problem: &serde_json::Value) -> String {
+    let message = problem["msg"].as_str().map_or_else(|| problem.to_string(), str::to_owned);
+    let field: Vec<String> = problem["loc"]
+        .as_array()
+        .map(|loc| {
+            loc.iter().skip(1).map(|part| part.as_str().map_or_else(|| part.to_string(), str::to_owned)).collect()
+        })
+        .unwrap_or_default();
+    if field.is_empty() { message } else { format!("{}: {message}", field.join(".")) }
 }
 
 /// A notice above a page's content: `Ok` good news, `Err` a problem.
@@ -146,5 +165,30 @@ pub fn notice(message: Option<Result<String, String>>) -> Markup {
             Some(Err(text)) => p class="notice error" role="alert" { (text) },
             None => {},
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validation::{FieldError, Loc};
+
+    #[test]
+    fn a_list_of_problems_reads_as_sentences() {
+        let error = ApiError::BusinessRules(vec![
+            FieldError::rule(Loc::body(), "Una anulación debe acreditar exactamente el saldo de la factura"),
+            FieldError::missing(Loc::body().key("items").index(0).key("price")),
+        ]);
+        assert_eq!(
+            status_and_detail(&error),
+            (
+                StatusCode::BAD_REQUEST,
+                "Una anulación debe acreditar exactamente el saldo de la factura; items.0.price: field required"
+                    .to_owned()
+            )
+        );
+        let error =
+            ApiError::detail(StatusCode::CONFLICT, "A request with this Idempotency-Key is still being processed");
+        assert_eq!(status_and_detail(&error).1, "A request with this Idempotency-Key is still being processed");
     }
 }
