@@ -222,3 +222,66 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
     };
     Page::new(&session, Nav::Overview, lang.t(T::Overview), body).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use factus_application::ledger::{EntryStatus, RequestFingerprint};
+    use factus_domain::invoice::ReferenceCode;
+    use factus_domain::user::Username;
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-12-01 15:00 UTC);
+
+    fn queued(reference: &str, created_at: OffsetDateTime) -> LedgerEntry {
+        LedgerEntry {
+            id: Uuid::nil(),
+            kind: DocumentKind::Invoice,
+            user_id: Uuid::nil(),
+            username: Username::parse("ana").expect("a name"),
+            api_key_id: None,
+            reference_code: ReferenceCode::parse(reference).expect("a reference"),
+            idempotency_key: None,
+            fingerprint: RequestFingerprint::parse("ab").expect("hex"),
+            total: None,
+            referenced_number: None,
+            queued_request: None,
+            counterparty: None,
+            status: EntryStatus::Queued,
+            attempts: 1,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
+    #[test]
+    fn the_queue_card_links_the_oldest_entry_the_viewer_may_open_and_tells_its_wait() {
+        let since = NOW - time::Duration::seconds(200);
+        let stats = QueueStats { depth: 3, oldest_created_at: Some(since), oldest_id: Some(Uuid::nil()) };
+        let html = queue_card(Lang::En, Some(&(stats, Some(queued("FAC-9", since)))), NOW).into_string();
+        assert!(
+            html.contains(r#"<dd id="queue-depth"><a href="/console/documents?state=queued">3</a></dd>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!(
+                r#"<a href="/console/documents/FAC-9/{}">FAC-9</a>, waiting for 3 min 20 s"#,
+                Uuid::nil()
+            )),
+            "{html}"
+        );
+        // Somebody else's, for a user who is not an admin: the wait without the link.
+        let html = queue_card(Lang::En, Some(&(stats, None)), NOW).into_string();
+        assert!(html.contains(r#"<dd id="queue-oldest">waiting for 3 min 20 s</dd>"#), "{html}");
+    }
+
+    #[test]
+    fn an_empty_queue_says_so_and_an_unreadable_one_says_that() {
+        let html = queue_card(Lang::Es, Some(&(QueueStats::default(), None)), NOW).into_string();
+        assert!(html.contains("Ningún documento espera cupo en Factus.") && !html.contains("queue-oldest"), "{html}");
+        let html = queue_card(Lang::Es, None, NOW).into_string();
+        assert!(html.contains("No se pudo leer la cola."), "{html}");
+    }
+}
