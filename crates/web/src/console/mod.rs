@@ -10,8 +10,8 @@
 //! Layout:
 //! - [`session`]: login (the API's login use case and throttling), the session cookie, CSRF,
 //!   logout.
-//! - [`pages`]: the overview, documents, one document and its actions, users, API keys and
-//!   webhook deliveries.
+//! - [`pages`]: the overview, documents, one document and its actions (among them annulling an
+//!   invoice with a credit note), users, API keys and webhook deliveries.
 //! - [`page`]: the page shell and error pages; [`i18n`]: Spanish and English; [`format`]:
 //!   Colombian time and pesos.
 
@@ -68,6 +68,7 @@ pub fn router(app: AppState, secure_cookies: bool) -> Router<AppState> {
         .route("/documents/{reference}/{id}/email", post(pages::document::send_email))
         .route("/documents/{reference}/{id}/lookup", post(pages::document::look_up))
         .route("/documents/{reference}/{id}/delete", post(pages::document::delete_stuck))
+        .route("/documents/{reference}/{id}/annul", get(pages::annulment::confirm).post(pages::annulment::annul))
         .route("/users", get(pages::users::list).post(pages::users::create))
         .route("/users/{username}/enabled", post(pages::users::set_enabled))
         .route("/users/{username}/password", post(pages::users::reset_password))

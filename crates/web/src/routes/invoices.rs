@@ -163,26 +163,42 @@ pub(crate) async fn create_document(
     kind: DocumentKind,
     parse: impl FnOnce(&Value) -> Result<Document, ApiError>,
 ) -> Result<Response, ApiError> {
-    let Caller { user, api_key_id } = caller?;
+    let caller = caller?;
     let (header_errors, key) = create_header_errors(access.as_ref().err(), headers);
     let document = with_header_errors(header_errors, parse(body))?;
     let access = access.map_err(ApiError::invalid)?;
-    let request = IssueRequest {
-        user,
-        api_key_id,
-        access,
-        document,
-        idempotency_key: key,
-        fingerprint: fingerprint(body),
-        queued_request: Some(keep(Generation::ApiV1, None, body)),
-    };
-    match state.issuance.issue(request).await.map_err(IssueFailure::of(kind))? {
+    match issue_body(state, caller, access, key, body, document).await? {
         Issued::Bill(outcome) => {
             let body = Json(ApiResponse::ok(texts(kind).created, InvoiceResponse::from(outcome.bill)));
             Ok(issued_response(outcome.replayed, body))
         }
         Issued::Queued(entry) => Ok(accepted(&state.ledger_location, *entry, true)),
     }
+}
+
+/// Issues `document`, read from the create body `body` of this generation, exactly once: the
+/// one issuance behind every create route here, and behind the console's annulment, which
+/// writes such a body. Its fingerprint is the body's, and the queue keeps the body for the same
+/// parser to read again.
+pub(crate) async fn issue_body(
+    state: &AppState,
+    Caller { user, api_key_id }: Caller,
+    access: FactusAccess,
+    idempotency_key: Option<IdempotencyKey>,
+    body: &Value,
+    document: Document,
+) -> Result<Issued, ApiError> {
+    let kind = document.kind();
+    let request = IssueRequest {
+        user,
+        api_key_id,
+        access,
+        document,
+        idempotency_key,
+        fingerprint: fingerprint(body),
+        queued_request: Some(keep(Generation::ApiV1, None, body)),
+    };
+    Ok(state.issuance.issue(request).await.map_err(IssueFailure::of(kind))?)
 }
 
 /// The header problems of a create (a missing `X-Factus-Token`, a bad `Idempotency-Key`), to be

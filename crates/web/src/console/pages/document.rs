@@ -1,6 +1,7 @@
 //! One document: every ledger field, Factus' answer or DIAN's rules in plain words, the Factus
 //! document (customer, items, totals), the PDF inline, the XML, DIAN events, e-mail, and the
-//! actions that apply (look it up at Factus now, delete a rejected document stuck at Factus).
+//! actions that apply (look it up at Factus now, delete a rejected document stuck at Factus,
+//! annul an issued invoice with a credit note: [`super::annulment`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -43,12 +44,19 @@ fn done_text(done: &str) -> Option<T> {
         "not_recorded" => T::LookedUpNotRecorded,
         "deleted" => T::DeletedNow,
         "not_stuck" => T::NotStuck,
+        "annulled" => T::Annulled,
+        "annulment_queued" => T::AnnulmentQueued,
         _ => return None,
     })
 }
 
 /// The viewer's entry named by the path, or the 404 page (also for somebody else's).
-async fn load(state: &ConsoleState, session: &Session, reference: &str, id: &str) -> Result<LedgerEntry, Response> {
+pub(super) async fn load(
+    state: &ConsoleState,
+    session: &Session,
+    reference: &str,
+    id: &str,
+) -> Result<LedgerEntry, Response> {
     let lang = session.lang;
     let not_found = || error_page(lang, ApiError::not_found());
     let (Ok(reference), Ok(id)) = (ReferenceCode::parse(reference), Uuid::try_parse(id)) else {
@@ -145,6 +153,22 @@ fn failure_text(error: &factus_application::documents::DocumentError) -> String 
     }
 }
 
+/// DIAN's name of a document's unique code: CUFE of an invoice (*factura electrónica*), CUDE of
+/// a note (*documento electrónico*), CUDS of a support document (*documento soporte*). Factus'
+/// answer carries it as the bill's `cufe` whatever the kind.
+fn unique_code_text(kind: DocumentKind) -> T {
+    match kind {
+        DocumentKind::Invoice => T::Cufe,
+        DocumentKind::CreditNote | DocumentKind::DebitNote => T::Cude,
+        DocumentKind::SupportDocument => T::Cuds,
+    }
+}
+
+/// Whether the entry is an issued invoice, which may be annulled with a credit note.
+fn annullable(entry: &LedgerEntry) -> bool {
+    entry.kind == DocumentKind::Invoice && entry.state() == LedgerState::Issued
+}
+
 /// Why an entry is where it is, in plain words.
 fn explanation(lang: Lang, entry: &LedgerEntry) -> Markup {
     html! {
@@ -156,7 +180,7 @@ fn explanation(lang: Lang, entry: &LedgerEntry) -> Markup {
                 dl class="fields" {
                     dt { (lang.t(T::Number)) } dd id="number" { (bill.number) }
                     dt { (lang.t(T::Prefix)) } dd { (bill.prefix) }
-                    dt { (lang.t(T::Cufe)) } dd class="mono" { (bill.cufe) }
+                    dt { (lang.t(unique_code_text(entry.kind))) } dd class="mono" id="unique-code" { (bill.cufe) }
                     dt { (lang.t(T::DianStatus)) }
                     dd { (lang.t(if bill.status == "1" { T::DianValidated } else { T::DianNotValidated })) }
                     @if let Some(message) = &bill.message { dt { (lang.t(T::FactusAnswer)) } dd { (message) } }
@@ -206,7 +230,7 @@ fn ledger_fields(lang: Lang, entry: &LedgerEntry) -> Markup {
 }
 
 /// The whole page, with an optional notice (an action's outcome).
-async fn page(
+pub(super) async fn page(
     state: &ConsoleState,
     session: &Session,
     entry: &LedgerEntry,
@@ -289,7 +313,7 @@ async fn page(
                 }
             }
         }
-        @if (open || stuck) && access.is_some() {
+        @if (open || stuck || annullable(entry)) && access.is_some() {
             section class="card" aria-labelledby="actions" {
                 h2 id="actions" { (lang.t(T::Actions)) }
                 @if open {
@@ -303,6 +327,12 @@ async fn page(
                         (csrf_field(&session.csrf))
                         (confirm_box(lang, "confirm-delete"))
                         " " button type="submit" id="delete" class="danger" { (lang.t(T::DeleteAtFactus)) }
+                    }
+                }
+                // To the confirmation page, which shows the note before it is issued.
+                @if annullable(entry) {
+                    form method="get" action={ (path) "/annul" } {
+                        button type="submit" id="annul" class="danger" { (lang.t(T::AnnulAction)) }
                     }
                 }
             }
@@ -329,7 +359,7 @@ pub async fn show(
 }
 
 /// The page for an action that needs Factus when the server has no session of its own.
-fn no_factus_session(lang: Lang) -> Response {
+pub(super) fn no_factus_session(lang: Lang) -> Response {
     message_page(StatusCode::SERVICE_UNAVAILABLE, lang, lang.t(T::ErrorTitle), lang.t(T::NoServerSession))
 }
 
@@ -394,7 +424,7 @@ pub async fn xml(
 }
 
 /// An action's outcome: back to the page with good news, or the page again with the problem.
-async fn after_action(
+pub(super) async fn after_action(
     state: &ConsoleState,
     session: &Session,
     entry: &LedgerEntry,
@@ -420,7 +450,7 @@ async fn after_action(
 
 /// What every action on a document checks first: the form's CSRF token, that the entry is the
 /// viewer's, and that the server can reach Factus. The entry and the access, or the refusal.
-async fn begin_action(
+pub(super) async fn begin_action(
     state: &ConsoleState,
     session: &Session,
     form: &FormBody,

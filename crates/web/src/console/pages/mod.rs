@@ -1,6 +1,7 @@
 //! The console's pages. Each handler takes a [`super::session::Session`] (or an admin's), calls
 //! the use cases in `AppState`, and renders with maud.
 
+pub mod annulment;
 pub mod document;
 pub mod documents;
 pub mod keys;
@@ -45,10 +46,15 @@ pub(crate) fn csrf_field(csrf: &str) -> Markup {
 
 /// The confirmation checkbox of a dangerous form: required, so it works without JavaScript.
 pub(crate) fn confirm_box(lang: Lang, id: &str) -> Markup {
+    confirm_box_saying(lang, id, T::ConfirmAction)
+}
+
+/// [`confirm_box`] saying what exactly is confirmed.
+pub(crate) fn confirm_box_saying(lang: Lang, id: &str, text: T) -> Markup {
     html! {
         label class="confirm" for=(id) {
             input type="checkbox" id=(id) name="confirm" value="yes" required;
-            " " (lang.t(T::ConfirmAction))
+            " " (lang.t(text))
         }
     }
 }
