@@ -419,6 +419,17 @@ async fn an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_ema
     browser.log_in("admin", ADMIN_PASSWORD).await;
     browser.wait("#today").await;
 
+    // The ledger finds it by a part of its customer's name, in any case, and shows who it is for.
+    browser.open("/console/documents").await;
+    browser.type_into("#customer", "juan PÉR").await;
+    browser.click("form.filters button[type=submit]").await;
+    browser.wait_for_text("CON-1").await;
+    let customer = browser.text("td.customer").await;
+    assert!(customer.contains("Juan Pérez") && customer.contains("123456789"), "{customer}");
+    browser.type_into("#customer", "Nadie Así").await;
+    browser.click("form.filters button[type=submit]").await;
+    browser.wait_for_text("Ningún documento coincide.").await;
+
     // The ledger, filtered by the bill number, finds it.
     browser.open("/console/documents").await;
     browser.type_into("#number", &number).await;
@@ -428,6 +439,7 @@ async fn an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_ema
     browser.click("a.reference").await;
     assert_eq!(browser.text("#number").await, number);
     assert_eq!(browser.text("#customer").await, "Juan Pérez");
+    browser.wait_for_text("CUFE").await;
     // 2 × 1.190.000 pesos, tax included.
     assert_eq!(browser.text("#total").await, "$ 2.380.000");
     browser.wait("iframe.pdf").await;
@@ -475,12 +487,76 @@ async fn a_credit_note_shows_the_invoice_it_corrects_and_its_pdf(server: Arc<Ser
     browser.wait_for_text("CON-NC").await;
     browser.open_document("CON-NC").await;
     browser.wait_for_text("Nota crédito").await;
+    // DIAN calls a note's unique code CUDE.
+    browser.wait_for_text("CUDE").await;
+    assert!(!browser.page_text().await.contains("CUFE"));
     assert_eq!(browser.text("#total").await, "$ 1.190.000");
     browser.wait_for_text(&bill).await;
     let pdf_path = browser.wait("#open-pdf").await.attr("href").await.expect("an href").expect("a link");
     let (status, content_type, head) = browser.fetch_head(&pdf_path).await;
     assert_eq!((status, content_type.as_str(), head.as_str()), (200, "application/pdf", "%PDF-"));
     browser.screenshot("credit-note").await;
+}
+
+async fn an_invoice_is_annulled_with_a_credit_note_from_its_page_once(server: Arc<Server>, browser: Browser) {
+    let admin = server.token("admin", ADMIN_PASSWORD).await;
+    let (status, created) = server.create_invoice(&admin, &invoice("CON-ANUL")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let bill = created["data"]["number"].as_str().expect("a bill number").to_owned();
+
+    browser.log_in("admin", ADMIN_PASSWORD).await;
+    browser.open_document("CON-ANUL").await;
+    browser.click("#annul").await;
+    // The confirmation page shows the note before anything is issued: the invoice's lines, its
+    // whole total, DIAN's concept 2.
+    assert_eq!(browser.text("#note-total").await, "$ 2.380.000");
+    assert_eq!(browser.text("#note-reference").await, format!("ANUL-{bill}"));
+    browser.wait_for_text("Anulación de factura electrónica").await;
+    browser.wait_for_text("Servicio de contabilidad").await;
+    let confirmation = browser.client.current_url().await.expect("a URL").path().to_owned();
+    browser.click("#confirm-annul").await;
+    browser.click("#annul-confirm").await;
+
+    // The new credit note's page, with its CUDE, correcting the invoice.
+    browser.wait_for_text("Nota crédito emitida: anula por completo la factura que corrige.").await;
+    assert_eq!(browser.text("#reference").await, format!("ANUL-{bill}"));
+    browser.wait_for_text("CUDE").await;
+    browser.wait_for_text(&bill).await;
+    assert_eq!(browser.text("#total").await, "$ 2.380.000");
+    browser.wait("iframe.pdf").await;
+    let note_page = browser.client.current_url().await.expect("a URL").path().to_owned();
+    browser.screenshot("annulment").await;
+
+    // Submitted again (a double click, the back button), it is the same note, not a second one.
+    browser.open(&confirmation).await;
+    browser.click("#confirm-annul").await;
+    browser.click("#annul-confirm").await;
+    browser.wait_for_text("Nota crédito emitida").await;
+    assert_eq!(browser.client.current_url().await.expect("a URL").path(), note_page);
+    browser.open(&format!("/console/documents?kind=credit_note&reference_code=ANUL-{bill}")).await;
+    browser.wait_for_text(&format!("ANUL-{bill}")).await;
+    let rows = browser.client.find_all(Locator::Css("table.documents tbody tr")).await.expect("the rows");
+    assert_eq!(rows.len(), 1, "one annulment");
+
+    // An invoice already partly credited cannot be annulled for its whole value: the ledger's
+    // rule says so in plain words on the invoice's page, and nothing is issued.
+    let (status, created) = server.create_invoice(&admin, &invoice("CON-ANUL-PART")).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let partly = created["data"]["number"].as_str().expect("a bill number").to_owned();
+    let note = json!({
+        "bill_number": partly, "correction_concept_code": 1, "reference_code": "CON-ANUL-PART-NC",
+        "items": [{"code_reference": "P-001", "name": "Servicio de contabilidad", "quantity": 1,
+                   "discount_rate": "0.00", "price": "1190000.00", "tax_rate": "19.00", "unit_measure_id": 70,
+                   "standard_code_id": 1, "is_excluded": 0, "tribute_id": 1}]
+    });
+    let (status, credited) = server.create_credit_note(&admin, &note).await;
+    assert_eq!(status, StatusCode::OK, "{credited}");
+    browser.open_document("CON-ANUL-PART").await;
+    browser.click("#annul").await;
+    browser.click("#confirm-annul").await;
+    browser.click("#annul-confirm").await;
+    browser.wait_for_text("debe acreditar exactamente el saldo de la factura").await;
+    assert_eq!(browser.text("#reference").await, "CON-ANUL-PART");
 }
 
 async fn a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus(server: Arc<Server>, browser: Browser) {
@@ -596,9 +672,12 @@ async fn a_user_sees_only_their_own_documents_and_no_admin_page(server: Arc<Serv
     let (status, theirs) = server.create_invoice(&admin, &invoice("CON-ADMIN")).await;
     assert_eq!(status, StatusCode::OK, "{theirs}");
 
-    // The admin sees everybody's documents in the overview…
+    // The admin sees everybody's documents in the overview, and the queue (empty: Factus took
+    // every send)…
     browser.log_in("admin", ADMIN_PASSWORD).await;
     browser.wait("#today").await;
+    assert_eq!(browser.text("#queue-depth").await, "0");
+    browser.wait_for_text("Ningún documento espera cupo en Factus.").await;
     browser.screenshot("overview").await;
     // …and the admin's document page is for the seller to try.
     browser.open_document("CON-ADMIN").await;
@@ -612,6 +691,9 @@ async fn a_user_sees_only_their_own_documents_and_no_admin_page(server: Arc<Serv
     let listed = browser.page_text().await;
     assert!(!listed.contains("CON-ADMIN") && !listed.contains("CON-1"), "{listed}");
     browser.open(&admins_document).await;
+    browser.wait_for_text("Lo que busca no existe o no es suyo.").await;
+    // Nor may they annul it.
+    browser.open(&format!("{admins_document}/annul")).await;
     browser.wait_for_text("Lo que busca no existe o no es suyo.").await;
     browser.open("/console/users").await;
     browser.wait_for_text("Esta página es solo para administradores.").await;
@@ -743,6 +825,7 @@ fn main() -> ExitCode {
     let scenarios = scenarios![
         an_admin_finds_an_invoice_created_through_the_api_opens_its_pdf_and_emails_it,
         a_credit_note_shows_the_invoice_it_corrects_and_its_pdf,
+        an_invoice_is_annulled_with_a_credit_note_from_its_page_once,
         a_rejected_invoice_shows_dians_rules_and_is_deleted_at_factus,
         an_invoice_whose_answer_was_lost_is_looked_up_at_factus_from_its_page,
         a_failed_webhook_delivery_is_redelivered_from_the_console,
