@@ -3,8 +3,9 @@
 //! Three gateways split Factus by role — OAuth tokens ([`FactusAuthGateway`]), bills
 //! ([`FactusBillGateway`]) and the reference catalogues ([`FactusLookupGateway`]) — plus
 //! [`FactusStatus`], which tells the edge whether the server keeps its own Factus session and how
-//! the circuit breaker in front of Factus stands. In production one reqwest adapter implements all
-//! four over a single pooled HTTP client.
+//! the circuit breaker in front of Factus stands, and [`FactusBudget`], how much of the account's
+//! budget of Factus calls the current window has used. In production one reqwest adapter
+//! implements them all over a single pooled HTTP client.
 //!
 //! Every call returns [`FactusError`], whose variants are the outcomes the edge answers
 //! differently (400, 503, 504, 422). The texts follow the reference wrapper: the adapter extracts
@@ -15,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -22,6 +24,7 @@ use thiserror::Error;
 
 use crate::company::{Company, CompanyUpdate, LogoImage};
 use crate::document::Document;
+use crate::error::StoreError;
 use crate::ledger::DocumentKind;
 use crate::numbering_ranges::{DianNumberingRange, NewNumberingRange, NumberingRangeFilter};
 
@@ -752,6 +755,43 @@ pub trait FactusStatus: Send + Sync {
     /// The Factus API version calls go to now (with `FACTUS_API_VERSION=auto`, the one the
     /// account accepted).
     fn api_version(&self) -> FactusApiVersion;
+}
+
+/// How much of the account's budget of Factus calls (`FACTUS_RATE_LIMIT` per
+/// `FACTUS_RATE_WINDOW_SECS`, shared by every instance) the window ending now has used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetUsage {
+    /// Calls counted in the window: this service's, and those Factus' own count said somebody
+    /// else made. It may exceed `limit` when Factus counted more than we did.
+    pub used: u32,
+    /// Calls the window allows.
+    pub limit: u32,
+    /// How far back the window reaches.
+    pub window: Duration,
+    /// The shared count could not be read, so this is the calls of this instance alone: the
+    /// other instances' calls are missing from `used`.
+    pub this_instance_only: bool,
+}
+
+impl BudgetUsage {
+    /// Slots still free in the window (none when Factus counted past the limit).
+    #[must_use]
+    pub fn free(&self) -> u32 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// The account's budget of Factus calls, for the operator console: a read that neither takes a
+/// slot nor waits for one.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait FactusBudget: Send + Sync {
+    /// The calls of the window ending now. When the shared count does not answer, the adapter
+    /// answers this instance's own count instead ([`BudgetUsage::this_instance_only`]).
+    ///
+    /// # Errors
+    /// [`StoreError`] when no count could be read at all.
+    async fn budget_usage(&self) -> Result<BudgetUsage, StoreError>;
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use factus_infrastructure::db::{Database, SqlBudgetStore};
 use factus_infrastructure::factus::budget::{
-    BudgetPolicy, BudgetStore, CallClass, TakeRequest, Taken, WAITER_LIVENESS, Waiter,
+    BudgetPolicy, BudgetStore, CallClass, TakeRequest, Taken, WAITER_LIVENESS, Waiter, WindowCount,
 };
 use factus_infrastructure::testing::TestDatabase;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ factus_infrastructure::contract_tests!(
     factus_counting_more_than_we_did_fills_the_window_until_its_reset,
     creates_are_served_in_ticket_order_and_a_gone_waiter_stops_blocking,
     reads_keep_their_reserve_while_creates_wait,
+    the_usage_counts_every_instances_slots_and_forgets_calls_older_than_the_window,
 );
 
 /// Two stores on one database: what two instances see.
@@ -168,4 +169,39 @@ async fn reads_keep_their_reserve_while_creates_wait(first: Arc<dyn BudgetStore>
     assert!(granted(&second.take(&take_as(create, 1_010_002)).await.expect("take")));
     // No create waits any more: the read takes what is free.
     assert!(granted(&first.take(&take_as(read, 1_010_003)).await.expect("take")));
+}
+
+async fn the_usage_counts_every_instances_slots_and_forgets_calls_older_than_the_window(
+    first: Arc<dyn BudgetStore>,
+    second: Arc<dyn BudgetStore>,
+) {
+    let used = |store: Arc<dyn BudgetStore>, now_ms: i64| async move {
+        let WindowCount { used, reads, .. } = store.usage(ACCOUNT, now_ms, policy()).await.expect("usage");
+        (used, reads)
+    };
+    assert_eq!(used(first.clone(), 1_000_000).await, (0, 0), "nothing taken yet");
+
+    let mut slots = Vec::new();
+    for _ in 0..2 {
+        match first.take(&take(CallClass::Create, 0, 1_000_000)).await.expect("take") {
+            Taken::Granted { slot } => slots.push(slot),
+            Taken::Wait { .. } => panic!("the window was empty"),
+        }
+    }
+    assert!(granted(&second.take(&take(CallClass::Read, 0, 1_003_000)).await.expect("take")));
+    // The first create was answered 2 s after it was taken: it counts from then.
+    first.settle(ACCOUNT, slots[0], 1_002_000).await.expect("settle");
+    // Factus counts one more call than ours in its window, which ends at 1,006,000.
+    second.correct(ACCOUNT, 4, 1_006_000, 1_004_000, policy()).await.expect("correct");
+
+    assert_eq!(used(first.clone(), 1_005_000).await, (4, 1), "both instances' calls and Factus' extra one");
+    assert_eq!(used(second.clone(), 1_005_000).await, (4, 1), "every instance sees the same count");
+    assert_eq!(used(second.clone(), 1_010_000).await, (2, 1), "the unsettled create and Factus' call left the window");
+    assert_eq!(used(first.clone(), 1_012_000).await, (1, 1), "the settled create left it 2 s later");
+    assert_eq!(used(first.clone(), 1_013_000).await, (0, 0), "and the read 10 s after it was taken");
+    // Counting forgot nothing: an earlier window still holds every call.
+    assert_eq!(used(first.clone(), 1_005_000).await, (4, 1));
+
+    let other = first.usage("user:someone-else@factus.com.co", 1_005_000, policy()).await.expect("usage");
+    assert_eq!(other.used, 0, "another account's budget is its own");
 }

@@ -107,13 +107,30 @@ where
         .execute(&mut **tx)
         .await
         .context("forgetting old budget calls")?;
+    window_count(&mut **tx, account, now_ms - window_ms).await
+}
+
+/// Counts the calls younger than `since_ms`: those a take counts after forgetting the older ones,
+/// so that a read-only count ([`BudgetStore::usage`]) agrees with what takes decide on.
+async fn window_count<'e, DB: sqlx::Database>(
+    executor: impl Executor<'e, Database = DB>,
+    account: &str,
+    since_ms: i64,
+) -> anyhow::Result<WindowCount>
+where
+    DB::Arguments: IntoArguments<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB> + Decode<'q, DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB> + Decode<'q, DB>,
+    usize: ColumnIndex<DB::Row>,
+{
     let row = sqlx::query::<DB>(
         "SELECT CAST(COALESCE(SUM(weight), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN class = 'read' THEN weight ELSE 0 END), 0) AS BIGINT), \
-         COALESCE(MIN(at_ms), -1) FROM factus_budget_calls WHERE account = $1",
+         COALESCE(MIN(at_ms), -1) FROM factus_budget_calls WHERE account = $1 AND at_ms > $2",
     )
     .bind(account.to_owned())
-    .fetch_one(&mut **tx)
+    .bind(since_ms)
+    .fetch_one(executor)
     .await
     .context("counting budget calls")?;
     let (used, reads, oldest): (i64, i64, i64) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
@@ -281,6 +298,16 @@ impl BudgetStore for SqlBudgetStore {
         match &self.database {
             Database::Postgres(pool) => execute(pool, LEAVE, account, waiter, None).await,
             Database::Sqlite(pool) => execute(pool, LEAVE, account, waiter, None).await,
+        }
+    }
+
+    async fn usage(&self, account: &str, now_ms: i64, policy: BudgetPolicy) -> anyhow::Result<WindowCount> {
+        // No transaction and no lock: one statement sees one snapshot, and a watcher must not
+        // queue behind the takers on the account's row.
+        let since_ms = now_ms - i64::try_from(policy.window.as_millis()).unwrap_or(i64::MAX / 4);
+        match &self.database {
+            Database::Postgres(pool) => window_count(pool, account, since_ms).await,
+            Database::Sqlite(pool) => window_count(pool, account, since_ms).await,
         }
     }
 }

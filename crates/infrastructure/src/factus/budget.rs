@@ -26,6 +26,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use factus_application::factus::BudgetUsage;
 use reqwest::header::HeaderMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -154,6 +155,9 @@ pub trait BudgetStore: Send + Sync + fmt::Debug {
     ) -> anyhow::Result<()>;
     /// The waiter gave up.
     async fn leave(&self, account: &str, waiter: Uuid) -> anyhow::Result<()>;
+    /// The calls in the account's window ending at `now_ms`, counted as [`BudgetStore::take`]
+    /// counts them, for somebody watching: it takes no lock and changes nothing.
+    async fn usage(&self, account: &str, now_ms: i64, policy: BudgetPolicy) -> anyhow::Result<WindowCount>;
 }
 
 /// The calls in the window, as [`decide`] needs them.
@@ -235,10 +239,14 @@ struct LocalAccount {
     waiters: Vec<(Waiter, i64)>,
 }
 
+/// Whether a call at `at_ms` is still in the window ending at `now_ms`: younger than the window.
+fn in_window(at_ms: i64, now_ms: i64, policy: &BudgetPolicy) -> bool {
+    at_ms > now_ms - policy.window_ms()
+}
+
 impl LocalAccount {
     fn forget(&mut self, now_ms: i64, policy: &BudgetPolicy) {
-        let window_ms = policy.window_ms();
-        self.calls.retain(|(_, call)| call.at_ms > now_ms - window_ms);
+        self.calls.retain(|(_, call)| in_window(call.at_ms, now_ms, policy));
         let liveness = i64::try_from(WAITER_LIVENESS.as_millis()).unwrap_or(i64::MAX);
         self.waiters.retain(|(_, seen)| *seen > now_ms - liveness);
     }
@@ -313,6 +321,13 @@ impl BudgetStore for LocalBudgetStore {
     async fn leave(&self, account: &str, waiter: Uuid) -> anyhow::Result<()> {
         self.with_account(account, |account| account.waiters.retain(|(other, _)| other.id != waiter));
         Ok(())
+    }
+
+    async fn usage(&self, account: &str, now_ms: i64, policy: BudgetPolicy) -> anyhow::Result<WindowCount> {
+        let accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // A look-up, not `with_account`: watching must not register an account nor forget calls.
+        let calls = accounts.get(account).into_iter().flat_map(|account| account.calls.iter().map(|(_, call)| call));
+        Ok(WindowCount::of(calls.filter(|call| in_window(call.at_ms, now_ms, &policy))))
     }
 }
 
@@ -460,6 +475,37 @@ impl Budget {
         }
         let taken = self.local.take(request).await.unwrap_or(Taken::Wait { retry_at_ms: request.now_ms });
         (taken, false)
+    }
+
+    /// The calls of the window ending now, for the operator console. Counted where takes are
+    /// decided: the shared store, or this instance's own count while the shared store is skipped
+    /// or when it fails now (then [`BudgetUsage::this_instance_only`]). A failed read does not
+    /// make takes count alone: a take finds out for itself.
+    ///
+    /// # Errors
+    /// Only when this instance's own count fails as well.
+    pub async fn usage(&self) -> anyhow::Result<BudgetUsage> {
+        let now_ms = unix_ms(now());
+        let usage = |count: WindowCount, this_instance_only| BudgetUsage {
+            used: count.used,
+            limit: self.policy.limit,
+            window: self.policy.window,
+            this_instance_only,
+        };
+        if self.shared_is_up() {
+            match tokio::time::timeout(STORE_TIMEOUT, self.shared.usage(&self.account, now_ms, self.policy)).await {
+                Ok(Ok(count)) => return Ok(usage(count, false)),
+                Ok(Err(error)) => tracing::warn!(
+                    error = format!("{error:#}"),
+                    "factus budget: the shared store could not count the window; showing this instance's count"
+                ),
+                Err(_) => tracing::warn!(
+                    "factus budget: the shared store did not count the window in time; showing this instance's count"
+                ),
+            }
+        }
+        let count = self.local.usage(&self.account, now_ms, self.policy).await?;
+        Ok(usage(count, true))
     }
 
     fn shared_is_up(&self) -> bool {
@@ -617,5 +663,72 @@ mod tests {
         assert!(matches!(store.take(&waiting).await, Ok(Taken::Wait { retry_at_ms: 2_500 })));
         let at_the_reset = TakeRequest { now_ms: 2_500, ..waiting };
         assert!(matches!(store.take(&at_the_reset).await, Ok(Taken::Granted { .. })));
+    }
+
+    #[tokio::test]
+    async fn the_local_usage_counts_the_window_without_forgetting_anything() {
+        let store = LocalBudgetStore::default();
+        assert_eq!(store.usage("a", 1_000, policy()).await.expect("usage"), WindowCount::default());
+        assert!(matches!(store.take(&request(CallClass::Create, 0, 1_000)).await, Ok(Taken::Granted { .. })));
+        assert!(matches!(store.take(&request(CallClass::Read, 0, 1_500)).await, Ok(Taken::Granted { .. })));
+        let both = WindowCount { used: 2, reads: 1, oldest_ms: Some(1_000) };
+        assert_eq!(store.usage("a", 1_900, policy()).await.expect("usage"), both);
+        let the_read = WindowCount { used: 1, reads: 1, oldest_ms: Some(1_500) };
+        assert_eq!(store.usage("a", 2_000, policy()).await.expect("usage"), the_read, "the create left the window");
+        assert_eq!(store.usage("a", 1_900, policy()).await.expect("usage"), both, "counting forgot nothing");
+        assert_eq!(store.usage("b", 1_900, policy()).await.expect("usage").used, 0);
+    }
+
+    /// A shared store whose database does not answer.
+    #[derive(Debug)]
+    struct Unreachable;
+
+    #[async_trait]
+    impl BudgetStore for Unreachable {
+        async fn take(&self, _: &TakeRequest) -> anyhow::Result<Taken> {
+            anyhow::bail!("the database does not answer")
+        }
+        async fn settle(&self, _: &str, _: Uuid, _: i64) -> anyhow::Result<()> {
+            anyhow::bail!("the database does not answer")
+        }
+        async fn correct(&self, _: &str, _: u32, _: i64, _: i64, _: BudgetPolicy) -> anyhow::Result<()> {
+            anyhow::bail!("the database does not answer")
+        }
+        async fn leave(&self, _: &str, _: Uuid) -> anyhow::Result<()> {
+            anyhow::bail!("the database does not answer")
+        }
+        async fn usage(&self, _: &str, _: i64, _: BudgetPolicy) -> anyhow::Result<WindowCount> {
+            anyhow::bail!("the database does not answer")
+        }
+    }
+
+    #[tokio::test]
+    async fn the_usage_is_the_shared_count_and_this_instances_own_when_the_shared_store_fails() {
+        let policy = BudgetPolicy::new(80, Duration::from_secs(60));
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let shared: Arc<dyn BudgetStore> = Arc::new(LocalBudgetStore::default());
+        let working = Budget::new("a", policy, Arc::clone(&shared));
+        working.take(CallClass::Create, now(), deadline).await.expect("a slot");
+        // Another instance's call, which only the shared store knows of.
+        let other = TakeRequest {
+            account: "a".to_owned(),
+            waiter: Waiter { id: Uuid::new_v4(), class: CallClass::Read, ticket_ms: 0 },
+            now_ms: unix_ms(now()),
+            policy,
+        };
+        assert!(matches!(shared.take(&other).await, Ok(Taken::Granted { .. })));
+        let usage = working.usage().await.expect("usage");
+        assert_eq!(
+            usage,
+            BudgetUsage { used: 2, limit: 80, window: Duration::from_secs(60), this_instance_only: false }
+        );
+
+        let failing = Budget::new("a", policy, Arc::new(Unreachable));
+        failing.take(CallClass::Create, now(), deadline).await.expect("a slot counted alone");
+        let usage = failing.usage().await.expect("usage");
+        assert_eq!(
+            usage,
+            BudgetUsage { used: 1, limit: 80, window: Duration::from_secs(60), this_instance_only: true }
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The Factus gateway: one reqwest adapter behind every Factus port of the application
 //! ([`FactusAuthGateway`], [`FactusBillGateway`], [`FactusLookupGateway`],
-//! [`FactusAccountGateway`], [`FactusStatus`]).
+//! [`FactusAccountGateway`], [`FactusStatus`], [`FactusBudget`]).
 //!
 //! Build one [`FactusGateway`] per process and share it (`Arc`): it owns the single pooled HTTP
 //! client, the circuit breaker and the server session, all of which only work when shared.
@@ -50,13 +50,15 @@ mod transport;
 pub mod version;
 
 use async_trait::async_trait;
+use factus_application::StoreError;
 use factus_application::company::{Company, CompanyUpdate, LogoImage};
 use factus_application::document::Document;
 use factus_application::factus::FactusAccountGateway;
 use factus_application::factus::{
-    Acquirer, BillEvents, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess, FactusApiVersion,
-    FactusAuthGateway, FactusBillGateway, FactusError, FactusLookupGateway, FactusOperation, FactusStatus, FactusToken,
-    IssuedBill, MeasurementUnit, Municipality, NumberingRange, ProductTribute, StatusMessage, UpstreamJson,
+    Acquirer, BillEvents, BudgetUsage, CircuitState, Country, DocumentFormat, DownloadedFile, FactusAccess,
+    FactusApiVersion, FactusAuthGateway, FactusBillGateway, FactusBudget, FactusError, FactusLookupGateway,
+    FactusOperation, FactusStatus, FactusToken, IssuedBill, MeasurementUnit, Municipality, NumberingRange,
+    ProductTribute, StatusMessage, UpstreamJson,
 };
 use factus_application::issuance::DEBIT_NOTES_NEED_V2;
 use factus_application::ledger::DocumentKind;
@@ -1049,5 +1051,12 @@ impl FactusStatus for FactusGateway {
 
     fn api_version(&self) -> FactusApiVersion {
         self.version.current()
+    }
+}
+
+#[async_trait]
+impl FactusBudget for FactusGateway {
+    async fn budget_usage(&self) -> Result<BudgetUsage, StoreError> {
+        self.transport.budget().usage().await.map_err(StoreError::from)
     }
 }

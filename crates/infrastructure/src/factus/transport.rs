@@ -145,6 +145,10 @@ impl Transport {
         &self.breaker
     }
 
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
     /// `base` + the path segments (each percent-encoded as one segment, so a number or reference
     /// code can never reach another path) + the query.
     ///
