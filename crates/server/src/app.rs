@@ -149,6 +149,7 @@ pub async fn build(config: &Config, options: BuildOptions) -> anyhow::Result<App
             NumberingRangeService::new(gateway.clone(), gateway.clone(), range_watch).forgetting_in(cached_lookups),
         ),
         factus_status: gateway.clone(),
+        factus_budget: gateway.clone(),
         webhooks,
         trusted_proxies: config.trusted_proxies.clone().into(),
         ledger_location: factus_web::queue::LedgerLocation { api_prefix: config.api_prefix.clone() },

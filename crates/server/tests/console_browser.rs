@@ -678,6 +678,13 @@ async fn a_user_sees_only_their_own_documents_and_no_admin_page(server: Arc<Serv
     browser.wait("#today").await;
     assert_eq!(browser.text("#queue-depth").await, "0");
     browser.wait_for_text("Ningún documento espera cupo en Factus.").await;
+    // …and the calls to Factus in the window, the two creates above among them.
+    let budget = browser.text("#budget-used").await;
+    let used = budget
+        .strip_suffix(" de 80 llamadas en los últimos 60 s")
+        .and_then(|used| used.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("the budget reads as calls used of the limit in the window: {budget:?}"));
+    assert!((2..=80).contains(&used), "{budget}");
     browser.screenshot("overview").await;
     // …and the admin's document page is for the seller to try.
     browser.open_document("CON-ADMIN").await;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use factus_application::api_keys::ApiKeyService;
 use factus_application::auth::AuthService;
 use factus_application::company::CompanyService;
-use factus_application::factus::FactusStatus;
+use factus_application::factus::{FactusBudget, FactusStatus};
 use factus_application::factus_auth::FactusAuthService;
 use factus_application::health::HealthService;
 use factus_application::invoices::InvoiceService;
@@ -55,6 +55,9 @@ pub struct Services {
     pub numbering_ranges: Arc<NumberingRangeService>,
     /// Whether the server has its own Factus session, and the circuit breaker's state.
     pub factus_status: Arc<dyn FactusStatus>,
+    /// How much of the account's budget of Factus calls the current window has used (the
+    /// console's overview).
+    pub factus_budget: Arc<dyn FactusBudget>,
     /// Signed webhooks: the dispatcher (a background task) and the admins' delivery list.
     pub webhooks: Arc<WebhookService>,
     /// Proxies (`TRUSTED_PROXIES`) whose `X-Forwarded-For` names the real client; empty means

@@ -132,6 +132,11 @@ texts! {
     CircuitHalfOpen => "semiabierto (probando con una llamada)", "half-open (probing with one call)";
     ApiVersion => "Versión de la API de Factus", "Factus API version";
     ServerSession => "Sesión propia con Factus", "Own Factus session";
+    FactusBudget => "Cupo de llamadas a Factus", "Factus call budget";
+    BudgetOf => "de", "of";
+    BudgetCallsInTheLast => "llamadas en los últimos", "calls in the last";
+    BudgetThisInstanceOnly => "Solo las de esta instancia: la base de datos compartida no respondió.", "This instance's calls only: the shared database did not answer.";
+    BudgetUnavailable => "No se pudo leer cuántas llamadas a Factus se han hecho.", "The count of calls to Factus could not be read.";
     Yes => "sí", "yes";
     No => "no", "no";
     NoServerSession => "El servidor no tiene sesión propia con Factus (FACTUS_USERNAME/FACTUS_PASSWORD): la consola no puede consultar Factus.", "The server has no Factus session of its own (FACTUS_USERNAME/FACTUS_PASSWORD): the console cannot ask Factus.";

@@ -1,11 +1,11 @@
 //! The overview: documents by kind and state today and this month, what needs attention, the
-//! queue of sends waiting for Factus, the connection to Factus, and the numbering ranges close
-//! to running out.
+//! queue of sends waiting for Factus, the connection to Factus and the calls its budget has left
+//! in the current window, and the numbering ranges close to running out.
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use factus_application::clock;
-use factus_application::factus::CircuitState;
+use factus_application::factus::{BudgetUsage, CircuitState};
 use factus_application::issuance::LedgerTally;
 use factus_application::ledger::{DocumentKind, LedgerEntry, LedgerState, QueueStats};
 use factus_application::numbering_ranges::RangeProblem;
@@ -119,6 +119,51 @@ fn queue_card(lang: Lang, queue: Option<&(QueueStats, Option<LedgerEntry>)>, now
     }
 }
 
+/// The account's budget of Factus calls in the current window; `None` when it could not be read.
+/// It exists with or without a server session: Factus counts the calls of the account the
+/// gateway calls with, whoever's token they carry.
+async fn budget_usage(state: &ConsoleState) -> Option<BudgetUsage> {
+    match state.app.factus_budget.budget_usage().await {
+        Ok(usage) => Some(usage),
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "the overview could not read the Factus call budget");
+            None
+        }
+    }
+}
+
+/// A window as the operator configured it: whole seconds (`FACTUS_RATE_WINDOW_SECS`), else
+/// milliseconds.
+fn window_text(window: std::time::Duration) -> String {
+    if window.subsec_millis() == 0 { format!("{} s", window.as_secs()) } else { format!("{} ms", window.as_millis()) }
+}
+
+/// The budget's line of the Factus card: a bar and "12 of 80 calls in the last 60 s".
+fn budget_fields(lang: Lang, usage: Option<&BudgetUsage>) -> Markup {
+    html! {
+        dt { (lang.t(T::FactusBudget)) }
+        dd {
+            @match usage {
+                None => span class="notice error" id="budget-unavailable" { (lang.t(T::BudgetUnavailable)) },
+                Some(usage) => {
+                    // Yellow from half the limit, red from three quarters, where the gateway starts
+                    // heeding Factus' own count: the operator sees the squeeze before sends wait.
+                    // Hidden from screen readers, which read the same figures in the text.
+                    meter class="budget" aria-hidden="true" min="0" max=(usage.limit) value=(usage.used.min(usage.limit))
+                        low=(usage.limit / 2) high=(usage.limit.saturating_mul(3) / 4) optimum="0" {}
+                    span id="budget-used" {
+                        (usage.used) " " (lang.t(T::BudgetOf)) " " (usage.limit) " "
+                        (lang.t(T::BudgetCallsInTheLast)) " " (window_text(usage.window))
+                    }
+                    @if usage.this_instance_only {
+                        p class="hint" id="budget-this-instance" { (lang.t(T::BudgetThisInstanceOnly)) }
+                    }
+                },
+            }
+        }
+    }
+}
+
 /// `GET /console`.
 pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Response {
     let lang = session.lang;
@@ -144,6 +189,7 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
     };
     let queue = queue(&state, &session.user).await;
     let circuit = state.app.factus_status.circuit_state();
+    let budget = budget_usage(&state).await;
     let day = colombian(today_start);
     let month_day = colombian(month_start);
     let body = html! {
@@ -183,6 +229,7 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
                             CircuitState::HalfOpen => span class="badge wrap unknown" { (lang.t(T::CircuitHalfOpen)) },
                         }
                     }
+                    (budget_fields(lang, budget.as_ref()))
                     dt { (lang.t(T::ApiVersion)) }
                     dd { (state.app.factus_status.api_version().as_str()) }
                     dt { (lang.t(T::ServerSession)) }
@@ -275,6 +322,45 @@ mod tests {
         // Somebody else's, for a user who is not an admin: the wait without the link.
         let html = queue_card(Lang::En, Some(&(stats, None)), NOW).into_string();
         assert!(html.contains(r#"<dd id="queue-oldest">waiting for 3 min 20 s</dd>"#), "{html}");
+    }
+
+    fn usage(used: u32, this_instance_only: bool) -> BudgetUsage {
+        BudgetUsage { used, limit: 80, window: std::time::Duration::from_secs(60), this_instance_only }
+    }
+
+    #[test]
+    fn the_budget_reads_as_the_calls_used_of_the_limit_in_the_window_with_a_bar() {
+        let html = budget_fields(Lang::En, Some(&usage(12, false))).into_string();
+        assert!(html.contains(r#"<span id="budget-used">12 of 80 calls in the last 60 s</span>"#), "{html}");
+        assert!(html.contains(r#"max="80" value="12" low="40" high="60""#), "{html}");
+        assert!(!html.contains("budget-this-instance"), "{html}");
+        let html = budget_fields(Lang::Es, Some(&usage(12, false))).into_string();
+        assert!(html.contains("12 de 80 llamadas en los últimos 60 s"), "{html}");
+    }
+
+    #[test]
+    fn a_budget_counted_past_the_limit_fills_the_bar_and_says_the_real_count() {
+        // Factus counted calls of somebody else's on the account.
+        let html = budget_fields(Lang::En, Some(&usage(95, false))).into_string();
+        assert!(html.contains(r#"max="80" value="80""#), "{html}");
+        assert!(html.contains("95 of 80 calls in the last 60 s"), "{html}");
+    }
+
+    #[test]
+    fn a_budget_counted_by_this_instance_alone_says_so_and_an_unreadable_one_says_that() {
+        let html = budget_fields(Lang::Es, Some(&usage(3, true))).into_string();
+        assert!(html.contains("3 de 80 llamadas") && html.contains("Solo las de esta instancia"), "{html}");
+        let html = budget_fields(Lang::Es, None).into_string();
+        assert!(
+            html.contains("No se pudo leer cuántas llamadas a Factus se han hecho.") && !html.contains("meter"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_window_of_whole_seconds_is_written_in_seconds_and_a_shorter_one_in_milliseconds() {
+        assert_eq!(window_text(std::time::Duration::from_secs(60)), "60 s");
+        assert_eq!(window_text(std::time::Duration::from_millis(1_500)), "1500 ms");
     }
 
     #[test]
