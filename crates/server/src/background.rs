@@ -131,12 +131,22 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
     // the account's request quota.
     if state.factus_status.has_server_session() {
         let ranges = state.numbering_ranges.clone();
+        let issuance = state.issuance.clone();
         let interval = settings.numbering_range_check_interval;
         tasks.push((
             "numbering_range_check",
             every_after("numbering_range_check", interval, interval, shutdown.clone().wait(), move || {
                 let ranges = ranges.clone();
+                let issuance = issuance.clone();
                 async move {
+                    // Creates waiting in the queue need every call of the Factus budget; this
+                    // check can wait for the next interval (a read would take the slot of a
+                    // create: 400 creates are exactly five windows of 80, and one more call
+                    // pushes the last of them into a sixth).
+                    if issuance.queue_stats().await.is_ok_and(|stats| stats.depth > 0) {
+                        tracing::debug!("numbering-range check skipped: creates are queued for the Factus budget");
+                        return;
+                    }
                     match ranges.refresh(&FactusAccess::ServerSession).await {
                         Ok(active) => {
                             let warnings = ranges.watch().warnings();
