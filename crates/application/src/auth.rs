@@ -363,6 +363,15 @@ mod tests {
         }
     }
 
+    /// What a token of ana's says.
+    fn ana_claims(
+        issued_at: Option<time::OffsetDateTime>,
+        expires_at: time::OffsetDateTime,
+        token_version: Option<i64>,
+    ) -> Claims {
+        Claims { subject: "ana".to_owned(), issued_at, expires_at, token_version }
+    }
+
     struct Ports {
         users: MockUserStore,
         attempts: MockLoginAttemptStore,
@@ -395,6 +404,12 @@ mod tests {
                     address_oldest: Some(since + time::Duration::minutes(1)),
                 })
             });
+        }
+
+        /// Ana is found (`disabled` or not) and the password check answers `matches`, once.
+        fn finds_ana_and_checks_her_password(&mut self, disabled: bool, matches: bool) {
+            self.users.expect_find_by_username().returning(move |_| Ok(Some(user(disabled))));
+            self.hasher.expect_verify().times(1).returning(move |_, _| Ok(matches));
         }
 
         fn service(self) -> AuthService {
@@ -455,8 +470,7 @@ mod tests {
     async fn the_fifth_failure_in_the_window_is_still_checked() {
         let mut ports = Ports::new();
         ports.window(5);
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
+        ports.finds_ana_and_checks_her_password(/* disabled */ false, /* password matches */ false);
 
         let error = ports.service().login("ana", "wrong", None).await.unwrap_err();
 
@@ -467,8 +481,7 @@ mod tests {
     async fn a_disabled_user_is_refused_even_with_the_right_password() {
         let mut ports = Ports::new();
         ports.window(1);
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.finds_ana_and_checks_her_password(/* disabled */ true, /* password matches */ true);
         ports.tokens.expect_issue().never();
 
         let error = ports.service().login("ana", "right-password", None).await.unwrap_err();
@@ -480,8 +493,7 @@ mod tests {
     async fn a_successful_login_forgets_the_usernames_failures_and_issues_a_token() {
         let mut ports = Ports::new();
         ports.window(3);
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.finds_ana_and_checks_her_password(/* disabled */ false, /* password matches */ true);
         ports.attempts.expect_clear_failures().with(eq("ana"), eq(None)).times(1).returning(|_, _| Ok(()));
         ports
             .tokens
@@ -498,14 +510,7 @@ mod tests {
     #[tokio::test]
     async fn a_valid_token_of_a_user_disabled_since_is_refused() {
         let mut ports = Ports::new();
-        ports.tokens.expect_verify().returning(|_| {
-            Ok(Claims {
-                subject: "ana".to_owned(),
-                issued_at: None,
-                expires_at: crate::clock::now(),
-                token_version: None,
-            })
-        });
+        ports.tokens.expect_verify().returning(|_| Ok(ana_claims(None, crate::clock::now(), None)));
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
 
         let error = ports.service().authenticate("token").await.unwrap_err();
@@ -518,12 +523,7 @@ mod tests {
         let mut ports = Ports::new();
         ports.tokens.expect_verify().returning(|_| {
             let issued_at = crate::clock::now() - time::Duration::hours(1);
-            Ok(Claims {
-                subject: "ana".to_owned(),
-                issued_at: Some(issued_at),
-                expires_at: crate::clock::now(),
-                token_version: Some(0),
-            })
+            Ok(ana_claims(Some(issued_at), crate::clock::now(), Some(0)))
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
 
@@ -536,12 +536,11 @@ mod tests {
     async fn a_token_issued_after_the_user_was_created_is_accepted() {
         let mut ports = Ports::new();
         ports.tokens.expect_verify().returning(|_| {
-            Ok(Claims {
-                subject: "ana".to_owned(),
-                issued_at: Some(crate::clock::now() + time::Duration::seconds(1)),
-                expires_at: crate::clock::now() + time::Duration::hours(1),
-                token_version: Some(0),
-            })
+            Ok(ana_claims(
+                Some(crate::clock::now() + time::Duration::seconds(1)),
+                crate::clock::now() + time::Duration::hours(1),
+                Some(0),
+            ))
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
 
@@ -552,12 +551,11 @@ mod tests {
     async fn a_token_of_an_earlier_token_version_is_refused() {
         let mut ports = Ports::new();
         ports.tokens.expect_verify().returning(|_| {
-            Ok(Claims {
-                subject: "ana".to_owned(),
-                issued_at: Some(crate::clock::now() + time::Duration::seconds(1)),
-                expires_at: crate::clock::now() + time::Duration::hours(1),
-                token_version: None,
-            })
+            Ok(ana_claims(
+                Some(crate::clock::now() + time::Duration::seconds(1)),
+                crate::clock::now() + time::Duration::hours(1),
+                None,
+            ))
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(User { token_version: 1, ..user(false) })));
 
@@ -602,8 +600,7 @@ mod tests {
                 address_oldest: Some(since + time::Duration::minutes(14)),
             })
         });
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        ports.finds_ana_and_checks_her_password(/* disabled */ false, /* password matches */ true);
         ports.attempts.expect_clear_failures().times(1).returning(|_, _| Ok(()));
         ports
             .tokens
@@ -637,8 +634,7 @@ mod tests {
     async fn changing_a_password_needs_the_current_one() {
         let mut ports = Ports::new();
         ports.window(1);
-        ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
-        ports.hasher.expect_verify().times(1).returning(|_, _| Ok(false));
+        ports.finds_ana_and_checks_her_password(/* disabled */ false, /* password matches */ false);
         ports.users.expect_update().never();
 
         let error = ports

@@ -30,6 +30,9 @@ const CLIENT_TOKEN: &str = "client-token";
 /// The reference's "minimal, verified" payload (`docs/contract.md` §3.6), byte for byte.
 const MINIMAL_PAYLOAD: &str = r#"{"document":"01","reference_code":"R2","payment_form":"1","payment_method_code":"10","customer":{"identification_document_id":3,"identification":"1","legal_organization_id":2,"tribute_id":21,"names":"Juan"},"items":[{"code_reference":"P","name":"N","quantity":1,"discount_rate":"0.00","price":"100.5","tax_rate":"19","unit_measure_id":70,"standard_code_id":1,"is_excluded":0,"tribute_id":1}]}"#;
 
+/// What Factus answers (403) to a call on an API version the company may not use.
+const VERSION_REFUSED: &str = "Version de API no disponible para esta empresa";
+
 const PASSWORD_FORM: &str = "grant_type=password&client_id=factus-client&client_secret=factus%2Bsecret&username=sandbox%40factus.com.co&password=sandbox2024%25";
 
 fn config(uri: &str) -> FactusGatewayConfig {
@@ -115,6 +118,51 @@ async fn mount_refresh(server: &MockServer, refresh_token: &str, answer: Respons
         .await;
 }
 
+/// A JSON answer `{"message": …}` with `status`, the shape Factus gives its refusals in.
+fn message_answer(status: u16, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"message": message}))
+}
+
+/// Factus answers `at` with `answer`, exactly `times` times (checked when the server drops).
+async fn mount_expect(server: &MockServer, at: &str, answer: ResponseTemplate, times: u64) {
+    Mock::given(path(at)).respond_with(answer).expect(times).mount(server).await;
+}
+
+/// Factus answers `at` with `failure` for the first `times` calls and with `then` after that:
+/// the higher priority makes the failure win while it lasts.
+async fn mount_failing_first(
+    server: &MockServer,
+    at: &str,
+    failure: ResponseTemplate,
+    times: u64,
+    then: ResponseTemplate,
+) {
+    Mock::given(path(at)).respond_with(failure).up_to_n_times(times).with_priority(1).mount(server).await;
+    Mock::given(path(at)).respond_with(then).mount(server).await;
+}
+
+/// A form POST to `at` with the headers every OAuth grant must carry.
+fn form_post(at: &str) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path(at))
+        .and(header("accept", "application/json"))
+        .and(header("user-agent", USER_AGENT))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+}
+
+/// Starts `count` concurrent calls on one shared gateway; the caller awaits the handles.
+fn spawn_calls<Call, Answer>(
+    gateway: &Arc<FactusGateway>,
+    count: usize,
+    call: impl Fn(Arc<FactusGateway>) -> Call,
+) -> Vec<tokio::task::JoinHandle<Answer>>
+where
+    Call: std::future::Future<Output = Answer> + Send + 'static,
+    Answer: Send + 'static,
+{
+    (0..count).map(|_| tokio::spawn(call(Arc::clone(gateway)))).collect()
+}
+
 async fn requests(server: &MockServer) -> Vec<Request> {
     server.received_requests().await.expect("request recording is on")
 }
@@ -137,11 +185,7 @@ fn rejected(error: &FactusError) -> (u16, &str) {
 #[tokio::test]
 async fn the_password_grant_is_the_reference_form_byte_for_byte() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(header("accept", "application/json"))
-        .and(header("user-agent", USER_AGENT))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
+    form_post("/oauth/token")
         .and(body_string(PASSWORD_FORM))
         .respond_with(ok_json(json!({"token_type": "Bearer", "expires_in": 3600, "access_token": "AT"})))
         .expect(1)
@@ -162,11 +206,7 @@ async fn the_password_grant_is_the_reference_form_byte_for_byte() {
 #[tokio::test]
 async fn the_refresh_grant_is_the_reference_form_byte_for_byte() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(header("accept", "application/json"))
-        .and(header("user-agent", USER_AGENT))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
+    form_post("/oauth/token")
         .and(body_string(
             "grant_type=refresh_token&client_id=factus-client&client_secret=factus%2Bsecret&refresh_token=def50200%2Fab%3D",
         ))
@@ -303,12 +343,7 @@ async fn an_empty_error_body_reads_as_the_http_status() {
 
 #[tokio::test]
 async fn a_create_answered_with_503_is_unavailable_and_never_retried() {
-    let error = create_answered_with(
-        ResponseTemplate::new(503)
-            .set_body_json(json!({"message": "En mantenimiento"}))
-            .insert_header("retry-after", "0"),
-    )
-    .await;
+    let error = create_answered_with(message_answer(503, "En mantenimiento").insert_header("retry-after", "0")).await;
 
     assert!(
         matches!(&error, FactusError::Unavailable { message, request_sent: true } if message == "En mantenimiento"),
@@ -435,11 +470,7 @@ async fn downloads_read_the_file_of_their_format() {
 #[tokio::test]
 async fn a_missing_document_carries_factus_not_found_message() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/download-pdf/NOPE"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Factura no encontrada"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/bills/download-pdf/NOPE", message_answer(404, "Factura no encontrada"), 1).await;
 
     let error = gateway(&server)
         .download_document(&client(), DocumentKind::Invoice, "NOPE", DocumentFormat::Pdf)
@@ -696,13 +727,7 @@ async fn a_lookup_answer_without_a_list_is_an_unexpected_structure() {
 #[tokio::test]
 async fn a_read_that_fails_twice_with_503_succeeds_on_the_third_attempt() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
+    mount_failing_first(&server, "/v1/bills/show/SETP1", ResponseTemplate::new(503), 2, ok_json(shown_json())).await;
 
     let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
 
@@ -713,11 +738,7 @@ async fn a_read_that_fails_twice_with_503_succeeds_on_the_third_attempt() {
 #[tokio::test]
 async fn a_read_gives_up_after_three_attempts() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/municipalities"))
-        .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
-        .expect(3)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/municipalities", ResponseTemplate::new(502).set_body_string("Bad Gateway"), 3).await;
 
     let error = gateway(&server).municipalities(&client(), None).await.unwrap_err();
 
@@ -730,13 +751,14 @@ async fn a_read_gives_up_after_three_attempts() {
 #[tokio::test]
 async fn a_429_is_retried_after_the_retry_after_it_names() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
+    mount_failing_first(
+        &server,
+        "/v1/bills/show/SETP1",
+        ResponseTemplate::new(429).insert_header("retry-after", "1"),
+        1,
+        ok_json(shown_json()),
+    )
+    .await;
 
     let started = Instant::now();
     let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
@@ -749,10 +771,7 @@ async fn a_429_is_retried_after_the_retry_after_it_names() {
 #[tokio::test]
 async fn a_retry_after_beyond_the_reads_wait_answers_busy_without_calling_again() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "60"))
-        .expect(1)
-        .mount(&server)
+    mount_expect(&server, "/v1/bills/show/SETP1", ResponseTemplate::new(429).insert_header("retry-after", "60"), 1)
         .await;
     let mut config = config(&server.uri());
     config.rate.read_wait = Duration::from_millis(500);
@@ -771,13 +790,14 @@ async fn a_retry_after_beyond_the_reads_wait_answers_busy_without_calling_again(
 #[tokio::test]
 async fn a_create_refused_with_429_is_sent_again_once_the_window_allows() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/validate"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/bills/validate")).respond_with(ok_json(created_json())).mount(&server).await;
+    mount_failing_first(
+        &server,
+        "/v1/bills/validate",
+        ResponseTemplate::new(429).insert_header("retry-after", "1"),
+        1,
+        ok_json(created_json()),
+    )
+    .await;
 
     let started = Instant::now();
     let issued = gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await;
@@ -820,16 +840,8 @@ async fn the_budget_never_sends_more_than_the_limit_in_a_window() {
 #[tokio::test]
 async fn send_email_and_delete_are_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/send-email/SETP1"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/bills/destroy/reference/R2"))
-        .respond_with(ResponseTemplate::new(503))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/bills/send-email/SETP1", ResponseTemplate::new(503), 1).await;
+    mount_expect(&server, "/v1/bills/destroy/reference/R2", ResponseTemplate::new(503), 1).await;
     let gateway = gateway(&server);
 
     let sent = gateway.send_email(&client(), DocumentKind::Invoice, "SETP1", "a@example.com", None).await;
@@ -876,13 +888,7 @@ async fn five_failures_open_the_circuit_and_then_factus_is_not_called() {
 #[tokio::test]
 async fn after_the_open_interval_a_successful_probe_closes_the_circuit() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(5)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
+    mount_failing_first(&server, "/v1/bills/show/SETP1", ResponseTemplate::new(503), 5, ok_json(shown_json())).await;
     let gateway = breaker_gateway(&server);
     for _ in 0..5 {
         let _failed = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
@@ -904,11 +910,7 @@ async fn after_the_open_interval_a_successful_probe_closes_the_circuit() {
 #[tokio::test]
 async fn a_circuit_that_opens_between_retries_leaves_the_caller_with_factus_real_answer() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"message": "En mantenimiento"})))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/bills/show/SETP1", message_answer(503, "En mantenimiento"), 2).await;
     let mut config = config(&server.uri());
     config.breaker.consecutive_failures = 2;
     let gateway = FactusGateway::new(config).expect("config");
@@ -997,14 +999,9 @@ async fn a_hundred_calls_with_an_expired_token_cause_one_refresh() {
     // The token lives 1 s; with a 60 s margin it is renewed at half its life.
     tokio::time::sleep(Duration::from_millis(600)).await;
 
-    let calls: Vec<_> = (0..100)
-        .map(|_| {
-            let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move {
-                gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
-            })
-        })
-        .collect();
+    let calls = spawn_calls(&gateway, 100, |gateway| async move {
+        gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
+    });
     for call in calls {
         call.await.expect("task").expect("every call succeeds");
     }
@@ -1019,7 +1016,7 @@ async fn a_401_renews_the_session_once_and_retries_each_request_once() {
     mount_refresh(&server, "R1", ok_json(token_json("T2", 3600, "R2")), 1).await;
     Mock::given(path("/v1/bills/validate"))
         .and(header("authorization", "Bearer T1"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
+        .respond_with(message_answer(401, "Unauthenticated."))
         // Calls that start after the renewal go out with T2 straight away.
         .expect(1..=20)
         .mount(&server)
@@ -1041,14 +1038,9 @@ async fn a_401_renews_the_session_once_and_retries_each_request_once() {
     // Log in first, so that the creates below go out with T1, which Factus now refuses.
     gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.expect("logged in");
 
-    let calls: Vec<_> = (0..20)
-        .map(|_| {
-            let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move {
-                gateway.validate_bill(&FactusAccess::ServerSession, &Document::from(minimal_invoice())).await
-            })
-        })
-        .collect();
+    let calls = spawn_calls(&gateway, 20, |gateway| async move {
+        gateway.validate_bill(&FactusAccess::ServerSession, &Document::from(minimal_invoice())).await
+    });
     for call in calls {
         assert_eq!(call.await.expect("task").expect("created after the renewal").number, "SETP990000123");
     }
@@ -1059,23 +1051,14 @@ async fn a_401_renews_the_session_once_and_retries_each_request_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn callers_waiting_for_a_failed_login_share_its_failure_instead_of_retrying_it() {
     let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(200)))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/oauth/token", ResponseTemplate::new(500).set_delay(Duration::from_millis(200)), 1).await;
     let mut config = with_session(config(&server.uri()));
     config.retry.max_attempts = 1;
     let gateway = Arc::new(FactusGateway::new(config).expect("config"));
 
-    let calls: Vec<_> = (0..20)
-        .map(|_| {
-            let gateway = Arc::clone(&gateway);
-            tokio::spawn(async move {
-                gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
-            })
-        })
-        .collect();
+    let calls = spawn_calls(&gateway, 20, |gateway| async move {
+        gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await
+    });
     for call in calls {
         let error = call.await.expect("task").unwrap_err();
         assert!(matches!(error, FactusError::Unavailable { request_sent: false, .. }), "{error:?}");
@@ -1089,11 +1072,7 @@ async fn a_second_401_is_a_rejection() {
     let server = MockServer::start().await;
     mount_login(&server, ok_json(token_json("T1", 3600, "R1")), 1).await;
     mount_refresh(&server, "R1", ok_json(token_json("T2", 3600, "R2")), 1).await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
-        .expect(2)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/bills/show/SETP1", message_answer(401, "Unauthenticated."), 2).await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
 
     let error = gateway.show_bill(&FactusAccess::ServerSession, DocumentKind::Invoice, "SETP1").await.unwrap_err();
@@ -1105,11 +1084,7 @@ async fn a_second_401_is_a_rejection() {
 #[tokio::test]
 async fn a_401_with_the_client_token_is_passed_on_without_a_retry() {
     let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_expect(&server, "/v1/bills/show/SETP1", message_answer(401, "Unauthenticated."), 1).await;
 
     let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
@@ -1135,9 +1110,7 @@ async fn a_refused_refresh_token_falls_back_to_a_password_login() {
 async fn refused_server_credentials_make_factus_unavailable_not_the_client_request_rejected() {
     let server = MockServer::start().await;
     Mock::given(path("/oauth/token"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_json(json!({"message": "The user credentials were incorrect."})),
-        )
+        .respond_with(message_answer(400, "The user credentials were incorrect."))
         .mount(&server)
         .await;
 
@@ -1214,13 +1187,10 @@ async fn secrets_never_reach_a_log_line_while_failures_log_the_upstream_body_and
         .await;
     Mock::given(path("/v1/bills/validate"))
         .and(header("authorization", "Bearer tok-AAA-secret"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Unauthenticated."})))
+        .respond_with(message_answer(401, "Unauthenticated."))
         .mount(&server)
         .await;
-    Mock::given(path("/v1/bills/validate"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(json!({"message": "Upstream said no"})))
-        .mount(&server)
-        .await;
+    Mock::given(path("/v1/bills/validate")).respond_with(message_answer(422, "Upstream said no")).mount(&server).await;
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
 
     let refused =
@@ -1313,10 +1283,7 @@ async fn auto_repeats_a_create_refused_for_its_version_once_on_the_other_and_sta
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/bills/validate"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_json(json!({"message": "Version de API no disponible para esta empresa"})),
-        )
+        .respond_with(message_answer(403, VERSION_REFUSED))
         .expect(1)
         .mount(&server)
         .await;
@@ -1343,10 +1310,7 @@ async fn a_configured_version_does_not_switch_and_the_refusal_reaches_the_caller
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/bills/show/SETP1"))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_json(json!({"message": "Version de API no disponible para esta empresa"})),
-        )
+        .respond_with(message_answer(403, VERSION_REFUSED))
         .expect(1)
         .mount(&server)
         .await;
@@ -1354,7 +1318,7 @@ async fn a_configured_version_does_not_switch_and_the_refusal_reaches_the_caller
 
     let error = gateway.show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
     assert!(
-        matches!(&error, FactusError::Rejected { status: 403, message } if message == "Version de API no disponible para esta empresa"),
+        matches!(&error, FactusError::Rejected { status: 403, message } if message == VERSION_REFUSED),
         "{error:?}"
     );
     assert_eq!(gateway.api_version(), FactusApiVersion::V1);
@@ -1557,9 +1521,7 @@ async fn a_range_factus_does_not_know_is_its_404() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v1/numbering-ranges/77"))
-        .respond_with(
-            ResponseTemplate::new(404).set_body_json(json!({"message": "No se encontró el rango de numeración"})),
-        )
+        .respond_with(message_answer(404, "No se encontró el rango de numeración"))
         .mount(&server)
         .await;
 

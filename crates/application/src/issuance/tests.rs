@@ -102,6 +102,19 @@ impl Mocks {
     fn marks_unknown(&mut self) {
         self.ledger.expect_mark_unknown().times(1).returning(|_, _| Ok(true));
     }
+
+    /// The reopen succeeds: the entry is pending again, on its second attempt.
+    fn reopens(&mut self) {
+        self.ledger
+            .expect_reopen()
+            .times(1)
+            .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    }
+
+    /// Issues `request` and expects it (`what`) to end in a bill rather than be queued.
+    async fn issue_for_a_bill(self, request: IssueRequest, what: &str) -> IssueOutcome {
+        self.issuance().issue(request).await.expect(what).into_bill().expect("a bill, not queued")
+    }
 }
 
 fn user() -> User {
@@ -201,13 +214,7 @@ async fn a_new_invoice_is_claimed_sent_once_and_recorded_as_issued() {
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("issued")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
     assert_eq!(outcome.bill, bill_());
     assert!(!outcome.replayed);
@@ -235,13 +242,7 @@ async fn a_claim_records_the_user_reference_key_fingerprint_and_customer_of_the_
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("issued")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
     assert_eq!(outcome.entry_id.get_version_num(), 7);
 }
@@ -254,8 +255,7 @@ async fn without_a_key_only_the_reference_is_consulted() {
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome =
-        mocks.issuance().issue(request(None, BODY)).await.expect("issued").into_bill().expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(None, BODY), "issued").await;
 
     assert!(!outcome.replayed);
 }
@@ -289,11 +289,7 @@ fn resent_after_an_unknown_outcome(mocks: &mut Mocks, lookups: Vec<Result<Option
         .expect_find_bill_by_reference()
         .times(count)
         .returning(move |_, _, _| lookups.next().expect("one answer per lookup"));
-    mocks
-        .ledger
-        .expect_reopen()
-        .times(1)
-        .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    mocks.reopens();
 }
 
 #[tokio::test]
@@ -331,13 +327,7 @@ async fn a_conflict_on_a_resend_whose_bill_exists_records_that_bill_instead_of_f
     mocks.sends(Err(rejected(409, "reference_code ya existe")));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("the existing bill")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "the existing bill").await;
 
     assert_eq!(outcome.bill, bill_());
     assert!(outcome.replayed, "this request did not create the bill");
@@ -520,13 +510,7 @@ async fn a_bill_factus_issued_is_returned_even_when_the_ledger_cannot_record_it(
         .times(1)
         .returning(|_, _, _| Err(StoreError(anyhow::anyhow!("database is gone"))));
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("the bill")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "the bill").await;
 
     assert_eq!(outcome.bill, bill_());
 }
@@ -569,13 +553,7 @@ async fn a_key_of_an_issued_entry_replays_the_stored_bill() {
     let mut mocks = Mocks::new();
     mocks.keyed(issued_entry());
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("replayed")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "replayed").await;
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -610,13 +588,7 @@ async fn a_key_of_a_stale_pending_entry_is_looked_up_before_anything_is_sent() {
     mocks.looks_up(Ok(Some(bill_())));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("the bill Factus holds")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "the bill Factus holds").await;
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -628,13 +600,7 @@ async fn a_key_of_an_unknown_entry_whose_bill_exists_returns_it_without_resendin
     mocks.looks_up(Ok(Some(bill_())));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("the bill Factus holds")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "the bill Factus holds").await;
 
     assert!(outcome.replayed);
     assert_eq!(outcome.bill, bill_());
@@ -659,13 +625,7 @@ async fn a_key_of_an_unknown_entry_without_a_bill_is_resent_once_under_the_same_
         .times(1)
         .returning(|_, _, _| Ok(true));
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("issued by the resend")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued by the resend").await;
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: false, entry_id: ENTRY });
 }
@@ -685,21 +645,11 @@ async fn an_unknown_entry_whose_lookup_fails_is_not_resent() {
 async fn a_key_of_an_attempt_found_not_issued_is_resent_after_reopening() {
     let mut mocks = Mocks::new();
     mocks.keyed(entry(EntryStatus::Rejected(Rejection::NotIssued)));
-    mocks
-        .ledger
-        .expect_reopen()
-        .times(1)
-        .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    mocks.reopens();
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some(KEY), BODY))
-        .await
-        .expect("issued")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
     assert!(!outcome.replayed);
 }
@@ -739,8 +689,7 @@ async fn an_issued_reference_with_the_same_body_replays_the_stored_bill() {
     let mut mocks = Mocks::new();
     mocks.active(issued_entry());
 
-    let outcome =
-        mocks.issuance().issue(request(None, BODY)).await.expect("replayed").into_bill().expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(None, BODY), "replayed").await;
 
     assert_eq!(outcome, IssueOutcome { bill: bill_(), replayed: true, entry_id: ENTRY });
 }
@@ -775,13 +724,7 @@ async fn a_new_key_for_a_reference_issued_with_the_same_body_replays_it() {
     mocks.ledger.expect_find_by_key().times(1).returning(|_, _| Ok(None));
     mocks.ledger.expect_find_active_by_reference().times(1).returning(|_| Ok(Some(issued_entry())));
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(Some("another-key"), BODY))
-        .await
-        .expect("replayed")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(Some("another-key"), BODY), "replayed").await;
 
     assert!(outcome.replayed);
 }
@@ -818,16 +761,11 @@ async fn an_unknown_reference_of_this_same_request_without_a_bill_is_resent_unde
     let mut mocks = Mocks::new();
     mocks.active(entry(EntryStatus::Unknown));
     mocks.looks_up(Ok(None));
-    mocks
-        .ledger
-        .expect_reopen()
-        .times(1)
-        .returning(|entry, _| Ok(Some(LedgerEntry { status: EntryStatus::Pending, attempts: 2, ..entry.clone() })));
+    mocks.reopens();
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome =
-        mocks.issuance().issue(request(None, BODY)).await.expect("issued").into_bill().expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(None, BODY), "issued").await;
 
     assert_eq!(outcome.entry_id, ENTRY);
 }
@@ -849,13 +787,7 @@ async fn a_stale_unknown_reference_of_another_request_without_a_bill_is_released
     mocks.sends(Ok(bill_()));
     mocks.marks_issued();
 
-    let outcome = mocks
-        .issuance()
-        .issue(request(None, OTHER_BODY))
-        .await
-        .expect("issued")
-        .into_bill()
-        .expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(None, OTHER_BODY), "issued").await;
 
     assert!(!outcome.replayed);
 }
@@ -894,8 +826,7 @@ async fn losing_the_claim_race_to_an_issued_twin_replays_it() {
     mocks.nothing_recorded();
     mocks.ledger.expect_claim().times(1).returning(|_| Err(ClaimError::ReferenceActive(Box::new(issued_entry()))));
 
-    let outcome =
-        mocks.issuance().issue(request(None, BODY)).await.expect("replayed").into_bill().expect("a bill, not queued");
+    let outcome = mocks.issue_for_a_bill(request(None, BODY), "replayed").await;
 
     assert!(outcome.replayed);
 }

@@ -50,6 +50,18 @@ impl Mocks {
             IssuancePolicy { queue_wait, ..IssuancePolicy::default() },
         )
     }
+
+    /// The claim is released (abandoned) rather than kept in the line.
+    fn releases_the_claim_without_queueing(&mut self) {
+        self.ledger.expect_abandon().times(1).returning(|_| Ok(true));
+        self.ledger.expect_mark_queued().never();
+    }
+
+    /// The worker sends a pending entry that kept its request, as one it took from the line.
+    async fn worker_sends_a_taken_entry(self) -> QueuedSend {
+        let taken = LedgerEntry { queued_request: Some(kept()), ..entry(EntryStatus::Pending) };
+        self.issuance().send_queued(taken, &Reader).await
+    }
 }
 
 fn assert_queued(issued: &Issued) {
@@ -89,8 +101,7 @@ async fn a_create_with_the_clients_own_token_is_never_queued_and_its_claim_is_re
     mocks.nothing_recorded();
     mocks.claims();
     mocks.sends(Err(busy()));
-    mocks.ledger.expect_abandon().times(1).returning(|_| Ok(true));
-    mocks.ledger.expect_mark_queued().never();
+    mocks.releases_the_claim_without_queueing();
     let request = IssueRequest { queued_request: Some(kept()), ..request(Some(KEY), BODY) };
 
     let error = mocks.issuance().issue(request).await.unwrap_err();
@@ -104,8 +115,7 @@ async fn with_no_queue_wait_a_spent_budget_is_refused_as_before() {
     mocks.nothing_recorded();
     mocks.claims();
     mocks.sends_on_the_server_session(Err(busy()));
-    mocks.ledger.expect_abandon().times(1).returning(|_| Ok(true));
-    mocks.ledger.expect_mark_queued().never();
+    mocks.releases_the_claim_without_queueing();
 
     let error = mocks.issuance_waiting(Duration::ZERO).issue(queueable_request(Some(KEY))).await.unwrap_err();
 
@@ -172,9 +182,8 @@ async fn the_worker_sends_a_queued_entry_on_the_server_session_and_records_the_b
     let mut mocks = Mocks::new();
     mocks.sends_on_the_server_session(Ok(bill_()));
     mocks.marks_issued();
-    let taken = LedgerEntry { queued_request: Some(kept()), ..entry(EntryStatus::Pending) };
 
-    let sent = mocks.issuance().send_queued(taken, &Reader).await;
+    let sent = mocks.worker_sends_a_taken_entry().await;
 
     assert_eq!(sent, QueuedSend::Issued);
 }
@@ -188,9 +197,8 @@ async fn the_worker_puts_an_entry_it_could_not_send_back_in_line_whatever_kept_i
         mocks.sends_on_the_server_session(Err(error));
         mocks.marks_queued();
         mocks.ledger.expect_abandon().never();
-        let taken = LedgerEntry { queued_request: Some(kept()), ..entry(EntryStatus::Pending) };
 
-        let sent = mocks.issuance().send_queued(taken, &Reader).await;
+        let sent = mocks.worker_sends_a_taken_entry().await;
 
         assert_eq!(sent, QueuedSend::Requeued);
     }
@@ -201,9 +209,8 @@ async fn the_worker_records_a_refusal_so_that_the_webhook_tells_the_client() {
     let mut mocks = Mocks::new();
     mocks.sends_on_the_server_session(Err(rejected(422, "customer.names: obligatorio")));
     mocks.marks_rejected(Rejection::Factus { status: 422, message: "customer.names: obligatorio".into() });
-    let taken = LedgerEntry { queued_request: Some(kept()), ..entry(EntryStatus::Pending) };
 
-    let sent = mocks.issuance().send_queued(taken, &Reader).await;
+    let sent = mocks.worker_sends_a_taken_entry().await;
 
     assert_eq!(sent, QueuedSend::Rejected);
 }
