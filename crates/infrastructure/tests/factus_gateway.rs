@@ -123,6 +123,11 @@ fn message_answer(status: u16, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({"message": message}))
 }
 
+/// Factus' rate-limit refusal, naming how many seconds to wait.
+fn too_many_requests(retry_after: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429).insert_header("retry-after", retry_after)
+}
+
 /// Factus answers `at` with `answer`, exactly `times` times (checked when the server drops).
 async fn mount_expect(server: &MockServer, at: &str, answer: ResponseTemplate, times: u64) {
     Mock::given(path(at)).respond_with(answer).expect(times).mount(server).await;
@@ -751,14 +756,7 @@ async fn a_read_gives_up_after_three_attempts() {
 #[tokio::test]
 async fn a_429_is_retried_after_the_retry_after_it_names() {
     let server = MockServer::start().await;
-    mount_failing_first(
-        &server,
-        "/v1/bills/show/SETP1",
-        ResponseTemplate::new(429).insert_header("retry-after", "1"),
-        1,
-        ok_json(shown_json()),
-    )
-    .await;
+    mount_failing_first(&server, "/v1/bills/show/SETP1", too_many_requests("1"), 1, ok_json(shown_json())).await;
 
     let started = Instant::now();
     let shown = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await;
@@ -771,8 +769,7 @@ async fn a_429_is_retried_after_the_retry_after_it_names() {
 #[tokio::test]
 async fn a_retry_after_beyond_the_reads_wait_answers_busy_without_calling_again() {
     let server = MockServer::start().await;
-    mount_expect(&server, "/v1/bills/show/SETP1", ResponseTemplate::new(429).insert_header("retry-after", "60"), 1)
-        .await;
+    mount_expect(&server, "/v1/bills/show/SETP1", too_many_requests("60"), 1).await;
     let mut config = config(&server.uri());
     config.rate.read_wait = Duration::from_millis(500);
 
@@ -790,14 +787,7 @@ async fn a_retry_after_beyond_the_reads_wait_answers_busy_without_calling_again(
 #[tokio::test]
 async fn a_create_refused_with_429_is_sent_again_once_the_window_allows() {
     let server = MockServer::start().await;
-    mount_failing_first(
-        &server,
-        "/v1/bills/validate",
-        ResponseTemplate::new(429).insert_header("retry-after", "1"),
-        1,
-        ok_json(created_json()),
-    )
-    .await;
+    mount_failing_first(&server, "/v1/bills/validate", too_many_requests("1"), 1, ok_json(created_json())).await;
 
     let started = Instant::now();
     let issued = gateway(&server).validate_bill(&client(), &Document::from(minimal_invoice())).await;
