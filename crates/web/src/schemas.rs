@@ -225,6 +225,21 @@ fn line_extras(mandate: &str) -> Vec<Field> {
     ]
 }
 
+/// An invoice's optional details between its payment and its customer: the same in both
+/// generations of the invoice.
+fn invoice_details() -> Vec<Field> {
+    vec![
+        ("payment_due_date", s(date()), Optional),
+        ("operation_type", s(text()), Optional),
+        ("send_email", s(boolean()), Optional),
+        ("order_reference", reference("OrderReferenceRequest"), Optional),
+        ("related_documents", list(reference("RelatedDocumentRequest"), None), Optional),
+        ("billing_period", reference("BillingPeriodRequest"), Optional),
+        ("establishment", reference("EstablishmentRequest"), Optional),
+        ("allowance_charges", list(reference("AllowanceChargeRequest"), None), Optional),
+    ]
+}
+
 /// Who the buyer is and how to reach them: the same in both generations of the invoice.
 fn customer_contact() -> Vec<Field> {
     vec![
@@ -406,14 +421,7 @@ body_schema!(
             ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
             ("payment_method_code", described(text(), "DIAN payment method, `10` (cash) by default"), Optional),
             ("payment_form", described(text().enum_values(Some(["1", "2"])), "`1` cash (default), `2` credit (needs payment_due_date)"), Optional),
-            ("payment_due_date", s(date()), Optional),
-            ("operation_type", s(text()), Optional),
-            ("send_email", s(boolean()), Optional),
-            ("order_reference", reference("OrderReferenceRequest"), Optional),
-            ("related_documents", list(reference("RelatedDocumentRequest"), None), Optional),
-            ("billing_period", reference("BillingPeriodRequest"), Optional),
-            ("establishment", reference("EstablishmentRequest"), Optional),
-            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), Optional),
+            invoice_details(),
             ("customer", reference("CustomerRequest"), Required),
             ("items", list(reference("ItemRequest"), Some(1)), Required),
         ],
@@ -810,14 +818,7 @@ body_schema!(
             ("observation", s(text().max_length(Some(Observation::MAX_LEN))), Optional),
             ("payment_method_code", described(text(), "An alias (`cash_payment`, `transfer`, …) or a DIAN payment method; `10` by default"), Optional),
             ("payment_form", codes(&["cash", "credit"], "`cash` (default) or `credit` (needs payment_due_date)"), Optional),
-            ("payment_due_date", s(date()), Optional),
-            ("operation_type", s(text()), Optional),
-            ("send_email", s(boolean()), Optional),
-            ("order_reference", reference("OrderReferenceRequest"), Optional),
-            ("related_documents", list(reference("RelatedDocumentRequest"), None), Optional),
-            ("billing_period", reference("BillingPeriodRequest"), Optional),
-            ("establishment", reference("EstablishmentRequest"), Optional),
-            ("allowance_charges", list(reference("AllowanceChargeRequest"), None), Optional),
+            invoice_details(),
             ("customer", reference("LaterCustomerRequest"), Required),
             ("items", list(reference("LaterItemRequest"), Some(1)), Required),
         ],
@@ -1392,6 +1393,30 @@ mod tests {
         fields
     }
 
+    /// One body of `bodies()` with what the tests hold its parser to.
+    struct DocumentedBody<'a> {
+        name: &'static str,
+        parse: Parser,
+        schema: &'a Value,
+        /// The fields its schema documents.
+        fields: BTreeSet<Field>,
+        /// A sample built from its schema.
+        body: Value,
+    }
+
+    fn documented_bodies(components: &Map<String, Value>) -> Vec<DocumentedBody<'_>> {
+        bodies()
+            .into_iter()
+            .map(|(name, parse)| {
+                let schema = &components[name];
+                let mut fields = BTreeSet::new();
+                documented(schema, "", components, &mut fields);
+                let body = sample(schema, components);
+                DocumentedBody { name, parse, schema, fields, body }
+            })
+            .collect()
+    }
+
     /// Whether the parser reports an error at `path` (`items[].price` → `body.items.0.price`).
     fn refused_at(errors: &[FieldError], path: &str) -> bool {
         let wanted = format!("body.{}", path.replace("[]", ".0"));
@@ -1447,11 +1472,7 @@ mod tests {
     #[test]
     fn every_field_a_parser_reads_is_documented_and_every_documented_field_is_read() {
         let components = components();
-        for (name, parse) in bodies() {
-            let schema = &components[name];
-            let mut documented_fields = BTreeSet::new();
-            documented(schema, "", &components, &mut documented_fields);
-            let body = sample(schema, &components);
+        for DocumentedBody { name, parse, fields: documented_fields, body, .. } in documented_bodies(&components) {
             let read = read_fields(parse, &body);
             let undocumented: Vec<_> = read.difference(&documented_fields).collect();
             let unread: Vec<_> = documented_fields.difference(&read).collect();
@@ -1494,11 +1515,7 @@ mod tests {
     #[test]
     fn a_missing_field_is_refused_exactly_when_the_document_says_it_is_required() {
         let components = components();
-        for (name, parse) in bodies() {
-            let schema = &components[name];
-            let mut fields = BTreeSet::new();
-            documented(schema, "", &components, &mut fields);
-            let body = sample(schema, &components);
+        for DocumentedBody { name, parse, schema, fields, body } in documented_bodies(&components) {
             // A value of a list is not a field that can be left out.
             for (path, _, required) in fields.into_iter().filter(|(path, _, _)| !path.ends_with("[]")) {
                 // Without one half of a catalogue pair, the other half is sent.
@@ -1590,11 +1607,7 @@ mod tests {
     #[test]
     fn every_documented_bound_is_where_the_parser_draws_it() {
         let components = components();
-        for (name, parse) in bodies() {
-            let schema = &components[name];
-            let mut fields = BTreeSet::new();
-            documented(schema, "", &components, &mut fields);
-            let body = sample(schema, &components);
+        for DocumentedBody { name, parse, schema, fields, body } in documented_bodies(&components) {
             for (path, _, _) in fields {
                 let field = property_schema(schema, &path, &components);
                 // Half of a catalogue pair is tried alone (the document asks for one half).

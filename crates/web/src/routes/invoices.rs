@@ -301,6 +301,130 @@ pub(crate) async fn delete_document(
     Ok(Json(ApiResponse::ok(texts(kind).deleted, answer.into())))
 }
 
+// Every kind of document (invoices here, notes and support documents in `routes::documents`) has
+// the same PDF, XML, e-mail and delete-by-reference routes: the handler only hands its kind to
+// the shared function above, and its `#[utoipa::path]` differs from the other kinds' only in
+// literals (path, tag, texts). These macros write such a handler with its annotation from those
+// literals, so that the kinds cannot drift apart. utoipa reads `path`, `summary` and the response
+// descriptions as expressions, so `concat!` builds them; it would not read a `#[doc = concat!(…)]`,
+// hence the explicit `summary` (the same text a doc comment would give).
+
+/// The `{number}/pdf` and `{number}/xml` routes of one kind of document.
+macro_rules! download_routes {
+    (
+        kind: $kind:expr, prefix: $prefix:literal, tag: $tag:literal, noun: $noun:literal,
+        number: $number:literal, not_found: $not_found:literal, pdf: $pdf:ident, xml: $xml:ident $(,)?
+    ) => {
+        $crate::routes::invoices::download_routes!(@one $pdf, Pdf, "PDF", "pdf", $kind, $prefix, $tag, $noun, $number, $not_found);
+        $crate::routes::invoices::download_routes!(@one $xml, Xml, "XML", "xml", $kind, $prefix, $tag, $noun, $number, $not_found);
+    };
+    (@one $name:ident, $format:ident, $label:literal, $suffix:literal, $kind:expr, $prefix:literal, $tag:literal,
+        $noun:literal, $number:literal, $not_found:literal) => {
+        #[doc = concat!("Download the ", $noun, "'s ", $label, " (base64).")]
+        #[utoipa::path(
+            get, path = concat!($prefix, "/{number}/", $suffix), tag = $tag, security(("OAuth2PasswordBearer" = [])),
+            summary = concat!("Download the ", $noun, "'s ", $label, " (base64)."),
+            params(("number" = String, Path, description = $number),
+                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+            responses(
+                (status = 200, description = concat!("`", $label, " obtenido exitosamente`"), body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::DownloadResponse>)),
+                (status = 400, description = concat!("`Error al descargar el ", $label, ": …`"), body = $crate::envelope::DetailResponse),
+                (status = 404, description = $not_found, body = $crate::envelope::DetailResponse),
+            )
+        )]
+        pub async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::extract::CurrentUser(user): $crate::extract::CurrentUser,
+            $crate::factus::Access(access): $crate::factus::Access,
+            ::axum::extract::Path(number): ::axum::extract::Path<String>,
+        ) -> Result<
+            ::axum::Json<$crate::envelope::ApiResponse<$crate::routes::invoices::DownloadResponse>>,
+            $crate::error::ApiError,
+        > {
+            $crate::routes::invoices::download_document(
+                &state,
+                &user,
+                &access,
+                $kind,
+                &number,
+                ::factus_application::factus::DocumentFormat::$format,
+            )
+            .await
+        }
+    };
+}
+pub(crate) use download_routes;
+
+/// The `{number}/send-email` route of one kind of document.
+macro_rules! email_route {
+    (
+        kind: $kind:expr, prefix: $prefix:literal, tag: $tag:literal, summary: $summary:expr,
+        number: $number:literal, not_found: $not_found:literal, name: $name:ident $(,)?
+    ) => {
+        #[doc = $summary]
+        #[utoipa::path(
+            post, path = concat!($prefix, "/{number}/send-email"), tag = $tag, security(("OAuth2PasswordBearer" = [])),
+            summary = $summary,
+            params(("number" = String, Path, description = $number),
+                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+            request_body = $crate::schemas::SendEmailRequest,
+            responses(
+                (status = 200, description = "`Correo enviado exitosamente`", body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>)),
+                (status = 400, description = "`Error al enviar el correo: …`", body = $crate::envelope::DetailResponse),
+                (status = 404, description = $not_found, body = $crate::envelope::DetailResponse),
+                (status = 422, description = "Bad e-mail", body = $crate::envelope::ValidationErrorResponse),
+            )
+        )]
+        pub async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            user: Result<$crate::extract::CurrentUser, $crate::error::ApiError>,
+            $crate::factus::MaybeAccess(access): $crate::factus::MaybeAccess,
+            ::axum::extract::Path(number): ::axum::extract::Path<String>,
+            $crate::extract::JsonBody(body): $crate::extract::JsonBody,
+        ) -> Result<
+            ::axum::Json<$crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>>,
+            $crate::error::ApiError,
+        > {
+            $crate::routes::invoices::email_document(&state, user, access, $kind, &number, &body).await
+        }
+    };
+}
+pub(crate) use email_route;
+
+/// The `reference/{reference_code}` delete route of one kind of document; `deleted` and `failed`
+/// are the kind's texts (`texts(kind)`).
+macro_rules! delete_route {
+    (
+        kind: $kind:expr, prefix: $prefix:literal, tag: $tag:literal, noun: $noun:literal,
+        deleted: $deleted:literal, failed: $failed:literal, not_found: $not_found:literal, name: $name:ident $(,)?
+    ) => {
+        #[doc = concat!("Delete a ", $noun, " that DIAN has not validated, by its reference code.")]
+        #[utoipa::path(
+            delete, path = concat!($prefix, "/reference/{reference_code}"), tag = $tag, security(("OAuth2PasswordBearer" = [])),
+            summary = concat!("Delete a ", $noun, " that DIAN has not validated, by its reference code."),
+            params(("reference_code" = String, Path, description = "The client's reference code"),
+                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+            responses(
+                (status = 200, description = concat!("`", $deleted, "`"), body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>)),
+                (status = 400, description = concat!("`", $failed, ": …`"), body = $crate::envelope::DetailResponse),
+                (status = 404, description = $not_found, body = $crate::envelope::DetailResponse),
+            )
+        )]
+        pub async fn $name(
+            ::axum::extract::State(state): ::axum::extract::State<$crate::state::AppState>,
+            $crate::extract::CurrentUser(user): $crate::extract::CurrentUser,
+            $crate::factus::Access(access): $crate::factus::Access,
+            ::axum::extract::Path(reference_code): ::axum::extract::Path<String>,
+        ) -> Result<
+            ::axum::Json<$crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>>,
+            $crate::error::ApiError,
+        > {
+            $crate::routes::invoices::delete_document(&state, &user, &access, $kind, &reference_code).await
+        }
+    };
+}
+pub(crate) use delete_route;
+
 /// Show a bill as Factus has it (the whole Factus document is passed through in `data`).
 #[utoipa::path(
     get, path = "/invoices/{number}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
@@ -339,44 +463,10 @@ impl From<DownloadedFile> for DownloadResponse {
     }
 }
 
-/// Download the bill's PDF (base64).
-#[utoipa::path(
-    get, path = "/invoices/{number}/pdf", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
-    responses(
-        (status = 200, description = "`PDF obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
-        (status = 400, description = "`Error al descargar el PDF: …`", body = DetailResponse),
-        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
-    )
-)]
-pub async fn download_pdf(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Access(access): Access,
-    Path(number): Path<String>,
-) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    download_document(&state, &user, &access, DocumentKind::Invoice, &number, DocumentFormat::Pdf).await
-}
-
-/// Download the bill's XML (base64).
-#[utoipa::path(
-    get, path = "/invoices/{number}/xml", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
-    responses(
-        (status = 200, description = "`XML obtenido exitosamente`", body = inline(ApiResponse<DownloadResponse>)),
-        (status = 400, description = "`Error al descargar el XML: …`", body = DetailResponse),
-        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
-    )
-)]
-pub async fn download_xml(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Access(access): Access,
-    Path(number): Path<String>,
-) -> Result<Json<ApiResponse<DownloadResponse>>, ApiError> {
-    download_document(&state, &user, &access, DocumentKind::Invoice, &number, DocumentFormat::Xml).await
+download_routes! {
+    kind: DocumentKind::Invoice, prefix: "/invoices", tag: "invoices", noun: "bill", number: "Bill number",
+    not_found: "`Documento no encontrado`: not the user's bill (admins act on any)",
+    pdf: download_pdf, xml: download_xml,
 }
 
 /// One RADIAN event.
@@ -466,45 +556,14 @@ pub(crate) fn read_send_email(body: &Value) -> Result<(String, Option<String>), 
     }
 }
 
-/// Have Factus e-mail the bill to a customer.
-#[utoipa::path(
-    post, path = "/invoices/{number}/send-email", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
-    request_body = crate::schemas::SendEmailRequest,
-    responses(
-        (status = 200, description = "`Correo enviado exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
-        (status = 400, description = "`Error al enviar el correo: …`", body = DetailResponse),
-        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
-        (status = 422, description = "Bad e-mail", body = ValidationErrorResponse),
-    )
-)]
-pub async fn send_email(
-    State(state): State<AppState>,
-    user: Result<CurrentUser, ApiError>,
-    MaybeAccess(access): MaybeAccess,
-    Path(number): Path<String>,
-    JsonBody(body): JsonBody,
-) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    email_document(&state, user, access, DocumentKind::Invoice, &number, &body).await
+email_route! {
+    kind: DocumentKind::Invoice, prefix: "/invoices", tag: "invoices", summary: "Have Factus e-mail the bill to a customer.",
+    number: "Bill number", not_found: "`Documento no encontrado`: not the user's bill (admins act on any)",
+    name: send_email,
 }
 
-/// Delete a bill that DIAN has not validated, by its reference code.
-#[utoipa::path(
-    delete, path = "/invoices/reference/{reference_code}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
-    params(("reference_code" = String, Path, description = "The client's reference code"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
-    responses(
-        (status = 200, description = "`Factura eliminada exitosamente`", body = inline(ApiResponse<StatusMessageResponse>)),
-        (status = 400, description = "`Error al eliminar la factura: …`", body = DetailResponse),
-        (status = 404, description = "`Documento no encontrado`: not the user's bill (admins act on any)", body = DetailResponse),
-    )
-)]
-pub async fn delete_invoice(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Access(access): Access,
-    Path(reference_code): Path<String>,
-) -> Result<Json<ApiResponse<StatusMessageResponse>>, ApiError> {
-    delete_document(&state, &user, &access, DocumentKind::Invoice, &reference_code).await
+delete_route! {
+    kind: DocumentKind::Invoice, prefix: "/invoices", tag: "invoices", noun: "bill",
+    deleted: "Factura eliminada exitosamente", failed: "Error al eliminar la factura",
+    not_found: "`Documento no encontrado`: not the user's bill (admins act on any)", name: delete_invoice,
 }
