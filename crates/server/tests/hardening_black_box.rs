@@ -196,6 +196,12 @@ impl Server {
         send(self.http.patch(self.url(path)).bearer_auth(token).json(body)).await
     }
 
+    /// Posts `json` as it is written, for bodies `serde_json` would not write (duplicate keys).
+    async fn post_text(&self, path: &str, token: &str, json: &str) -> Reply {
+        let request = self.http.post(self.url(path)).bearer_auth(token).header("content-type", "application/json");
+        send(request.body(json.to_owned())).await
+    }
+
     /// Creates a user as `admin_token`, asserting success.
     async fn create_user(&self, admin_token: &str, username: &str, password: &str, role: &str) {
         let reply = self
@@ -320,6 +326,12 @@ async fn server_with_ana(workspace: &Workspace, role: &str) -> (Server, String, 
     (server, admin, ana)
 }
 
+/// An admin changes ana's account; the change itself must succeed.
+async fn change_ana(server: &Server, admin: &str, change: Value) {
+    let reply = server.patch("/users/ana", admin, &change).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+}
+
 #[track_caller]
 fn assert_refused(reply: &Reply) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "an earlier token still works: {}", reply.text);
@@ -348,8 +360,7 @@ async fn a_token_issued_before_an_admin_reset_the_password_is_refused() {
     let workspace = Workspace::sqlite();
     let (server, admin, ana) = server_with_ana(&workspace, "user").await;
 
-    let reply = server.patch("/users/ana", &admin, &json!({ "password": "reset-password" })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    change_ana(&server, &admin, json!({ "password": "reset-password" })).await;
 
     assert_refused(&server.get("/auth/me", &ana).await);
     let fresh = server.token("ana", "reset-password").await;
@@ -361,11 +372,9 @@ async fn a_token_issued_before_the_user_was_disabled_stays_refused_after_re_enab
     let workspace = Workspace::sqlite();
     let (server, admin, ana) = server_with_ana(&workspace, "user").await;
 
-    let reply = server.patch("/users/ana", &admin, &json!({ "disabled": true })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    change_ana(&server, &admin, json!({ "disabled": true })).await;
     assert_refused(&server.get("/auth/me", &ana).await);
-    let reply = server.patch("/users/ana", &admin, &json!({ "disabled": false })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    change_ana(&server, &admin, json!({ "disabled": false })).await;
 
     assert_refused(&server.get("/auth/me", &ana).await);
     let fresh = server.token("ana", "ana-password").await;
@@ -378,8 +387,7 @@ async fn a_token_issued_before_a_role_change_is_refused() {
     let (server, admin, ana) = server_with_ana(&workspace, "admin").await;
     assert_eq!(server.get("/users", &ana).await.status, StatusCode::OK);
 
-    let reply = server.patch("/users/ana", &admin, &json!({ "role": "user" })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    change_ana(&server, &admin, json!({ "role": "user" })).await;
 
     assert_refused(&server.get("/users", &ana).await);
     assert_refused(&server.get("/auth/me", &ana).await);
@@ -391,8 +399,7 @@ async fn a_token_issued_before_a_role_change_is_refused() {
 async fn an_update_that_changes_nothing_keeps_earlier_tokens() {
     let workspace = Workspace::sqlite();
     let (server, admin, ana) = server_with_ana(&workspace, "user").await;
-    let reply = server.patch("/users/ana", &admin, &json!({ "role": "user", "disabled": false })).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    change_ana(&server, &admin, json!({ "role": "user", "disabled": false })).await;
     assert_eq!(server.get("/auth/me", &ana).await.status, StatusCode::OK);
 }
 
@@ -470,15 +477,7 @@ async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
     let body = r#"{"username": "ana", "password": "ana-password", "role": "user", "role": "admin"}"#;
-    let reply = send(
-        server
-            .http
-            .post(server.url("/users"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/json")
-            .body(body),
-    )
-    .await;
+    let reply = server.post_text("/users", &admin, body).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
     let error = &reply.json()["detail"][0];
     assert_eq!(error["loc"], json!(["body", "role"]), "{}", reply.text);
@@ -489,15 +488,7 @@ async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
 
     // Nested objects too: the invoice's customer.
     let body = r#"{"a": {"b": 1, "c": {"d": 1, "d": 2}}}"#;
-    let reply = send(
-        server
-            .http
-            .post(server.url("/auth/password"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/json")
-            .body(body),
-    )
-    .await;
+    let reply = server.post_text("/auth/password", &admin, body).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
     assert_eq!(reply.json()["detail"][0]["loc"], json!(["body", "a", "c", "d"]), "{}", reply.text);
 }

@@ -18,7 +18,6 @@
 
 mod support_exactly_once;
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -80,7 +79,7 @@ impl SmallDisk {
     }
 
     fn database_url(&self) -> String {
-        format!("sqlite://{}", self.path().join("factus-api.db").display())
+        sqlite_url(self.path())
     }
 
     /// Writes zeros until the file system is full (what `dd if=/dev/zero of=fill` does).
@@ -125,20 +124,29 @@ impl Drop for SmallDisk {
 // The service
 // ---------------------------------------------------------------------------------------------
 
-/// The binary in front of `upstream`, on `database_url`, with the admin logged in.
-async fn start(
-    dir: &Path,
-    database_url: &str,
-    upstream: &Upstream,
-    extra: &[(&'static str, &str)],
-) -> (Binary, Api, BTreeMap<&'static str, String>) {
+/// The binary in front of a fresh sandbox, on `database_url`, with the admin logged in.
+async fn start(dir: &Path, database_url: &str, extra: &[(&'static str, &str)]) -> (Binary, Api, Upstream) {
+    let upstream = Upstream::start().await;
     let mut env = service_env(database_url, &upstream.base_url());
-    for (name, value) in extra {
-        env.insert(name, (*value).to_owned());
-    }
+    env.extend(extra.iter().map(|(name, value)| (*name, (*value).to_owned())));
     let server = Binary::start(dir, &env).await;
     let api = Api::login(&server.base).await;
-    (server, api, env)
+    (server, api, upstream)
+}
+
+/// The binary on a SQLite file in `dir`, in front of a fresh sandbox.
+async fn start_on_sqlite(dir: &Path, extra: &[(&'static str, &str)]) -> (Binary, Api, Upstream) {
+    start(dir, &sqlite_url(dir), extra).await
+}
+
+async fn stop(server: Binary, upstream: Upstream) {
+    server.terminate().await;
+    upstream.shutdown().await;
+}
+
+/// The URL of the service's SQLite file in `dir`.
+fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("factus-api.db").display())
 }
 
 async fn readiness(api: &Api) -> Reply {
@@ -169,8 +177,7 @@ async fn a_create_on_a_full_disk_fails_with_503_and_nothing_reaches_factus() {
         return;
     }
     let disk = SmallDisk::mount();
-    let upstream = Upstream::start().await;
-    let (server, api, _) = start(disk.path(), &disk.database_url(), &upstream, &[]).await;
+    let (server, api, upstream) = start(disk.path(), &disk.database_url(), &[]).await;
     api.create(&invoice("DISK-FULL-0"), Some("disk-full-0")).await.issued();
     upstream.reset_requests().await;
 
@@ -194,8 +201,7 @@ async fn a_create_on_a_full_disk_fails_with_503_and_nothing_reaches_factus() {
         (Some("issued"), Some(number)),
         "{entries:?}"
     );
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,8 +210,7 @@ async fn a_create_on_an_unwritable_database_fails_with_503_and_nothing_reaches_f
         return;
     }
     let disk = SmallDisk::mount();
-    let upstream = Upstream::start().await;
-    let (server, api, _) = start(disk.path(), &disk.database_url(), &upstream, &[]).await;
+    let (server, api, upstream) = start(disk.path(), &disk.database_url(), &[]).await;
     api.create(&invoice("FROZEN-0"), None).await.issued();
     upstream.reset_requests().await;
 
@@ -219,8 +224,7 @@ async fn a_create_on_an_unwritable_database_fails_with_503_and_nothing_reaches_f
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "readiness notices: {}", ready.text);
     api.create(&invoice("FROZEN-1"), None).await.issued();
     assert_eq!(readiness(&api).await.status, StatusCode::OK);
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 /// The claim was written; Factus issues the bill; then the disk fills before the outcome is
@@ -233,9 +237,8 @@ async fn a_ledger_write_failing_after_factus_answered_is_settled_by_the_lookup_n
         return;
     }
     let disk = SmallDisk::mount();
-    let upstream = Upstream::start().await;
     let extra = [("FACTUS_TIMEOUT_SECS", "3"), ("LEDGER_STALE_AFTER_SECS", "4")];
-    let (server, api, _) = start(disk.path(), &disk.database_url(), &upstream, &extra).await;
+    let (server, api, upstream) = start(disk.path(), &disk.database_url(), &extra).await;
     upstream
         .fault(json!({"kind": "latency", "method": "POST", "path": "/v1/bills/validate", "latency_ms": 1500}))
         .await;
@@ -279,8 +282,7 @@ async fn a_ledger_write_failing_after_factus_answered_is_settled_by_the_lookup_n
         (1, Some("issued"), Some(number)),
         "{entries:?}"
     );
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,9 +294,7 @@ async fn a_ledger_write_failing_after_factus_answered_is_settled_by_the_lookup_n
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_database_files_fail_requests_with_503_and_the_process_survives() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
-    let url = format!("sqlite://{}", dir.path().join("factus-api.db").display());
-    let (mut server, api, _) = start(dir.path(), &url, &upstream, &[]).await;
+    let (mut server, api, upstream) = start_on_sqlite(dir.path(), &[]).await;
     for index in 0..5 {
         api.create(&invoice(&format!("TRUNC-{index}")), None).await.issued();
     }
@@ -323,8 +323,7 @@ async fn truncated_database_files_fail_requests_with_503_and_the_process_survive
     assert_eq!(listing.expect("the listing is answered").status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(ready.expect("readiness is answered").status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(api.get("/health").await.status, StatusCode::OK, "liveness still answers");
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,9 +335,8 @@ async fn a_deleted_database_directory_makes_readiness_fail_and_writes_answer_503
     let home = tempfile::tempdir().expect("a temporary directory");
     let data = home.path().join("data");
     std::fs::create_dir(&data).expect("the data directory");
-    let upstream = Upstream::start().await;
-    let url = format!("sqlite://{}", data.join("factus-api.db").display());
-    let (server, api, _) = start(home.path(), &url, &upstream, &[]).await;
+    let url = sqlite_url(&data);
+    let (server, api, upstream) = start(home.path(), &url, &[]).await;
     api.create(&invoice("GONE-0"), None).await.issued();
     assert_eq!(readiness(&api).await.status, StatusCode::OK);
     upstream.reset_requests().await;
@@ -352,8 +350,7 @@ async fn a_deleted_database_directory_makes_readiness_fail_and_writes_answer_503
     assert_database_unavailable(&create);
     assert_eq!(upstream.count(VALIDATE).await, 0, "nothing was sent to Factus");
     assert!(!data.exists(), "nothing was written into a new file either");
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,8 +437,7 @@ async fn a_postgres_that_stops_answering_is_a_503_within_the_acquire_timeout() {
     let gate = Gate::to(target).await;
     let (url, _) = through(database.url(), gate.address);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
-    let (server, api, _) = start(dir.path(), &url, &upstream, &[("AUTH_USER_CACHE_SECS", "60")]).await;
+    let (server, api, upstream) = start(dir.path(), &url, &[("AUTH_USER_CACHE_SECS", "60")]).await;
     api.create(&invoice("PG-SILENT-0"), None).await.issued();
     upstream.reset_requests().await;
 
@@ -482,8 +478,7 @@ async fn a_postgres_that_stops_answering_is_a_503_within_the_acquire_timeout() {
     // Reachable again: the create goes through, once.
     api.create(&invoice("PG-SILENT-1"), None).await.issued();
     assert_eq!(upstream.count(VALIDATE).await, 1);
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
     database.drop_database().await;
 }
 
@@ -493,10 +488,9 @@ async fn an_unreachable_postgres_answers_503_within_two_seconds_and_lookups_keep
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
     // A user cache long enough to cover the outage: the token below stays valid without the
     // database.
-    let (server, api, _) = start(dir.path(), database.url(), &upstream, &[("AUTH_USER_CACHE_SECS", "60")]).await;
+    let (server, api, upstream) = start(dir.path(), database.url(), &[("AUTH_USER_CACHE_SECS", "60")]).await;
     api.create(&invoice("PG-DOWN-0"), None).await.issued();
     assert_eq!(api.get("/lookups/municipalities").await.status, StatusCode::OK);
     upstream.reset_requests().await;
@@ -545,8 +539,7 @@ async fn an_unreachable_postgres_answers_503_within_two_seconds_and_lookups_keep
     api.create(&invoice("PG-DOWN-1"), Some("pg-down-1")).await.issued();
     assert_eq!(upstream.count(VALIDATE).await, 1);
     assert_eq!(readiness(&api).await.status, StatusCode::OK);
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
     database.drop_database().await;
 }
 
@@ -556,8 +549,7 @@ async fn a_read_only_postgres_is_not_ready_and_creates_fail_with_503_before_fact
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
-    let (server, api, _) = start(dir.path(), database.url(), &upstream, &[]).await;
+    let (server, api, upstream) = start(dir.path(), database.url(), &[]).await;
     api.create(&invoice("PG-RO-0"), None).await.issued();
     upstream.reset_requests().await;
 
@@ -577,8 +569,7 @@ async fn a_read_only_postgres_is_not_ready_and_creates_fail_with_503_before_fact
     assert_eq!(upstream.count(VALIDATE).await, 0, "nothing was sent to Factus");
     assert_eq!(listing.status, StatusCode::OK, "reads still work: {}", listing.text);
     api.create(&invoice("PG-RO-1"), None).await.issued();
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
     database.drop_database().await;
 }
 
@@ -589,9 +580,7 @@ async fn a_read_only_postgres_is_not_ready_and_creates_fail_with_503_before_fact
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_2xx_from_factus_that_is_not_a_bill_is_an_error_and_the_lookup_settles_it() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
-    let url = format!("sqlite://{}", dir.path().join("factus-api.db").display());
-    let (server, api, _) = start(dir.path(), &url, &upstream, &[]).await;
+    let (server, api, upstream) = start_on_sqlite(dir.path(), &[]).await;
     let bodies = [json!({}), json!({"data": {}}), json!({"data": {"bill": {}}}), Value::Null];
     let mut case = 0;
     for status in [200, 201] {
@@ -623,8 +612,7 @@ async fn a_2xx_from_factus_that_is_not_a_bill_is_an_error_and_the_lookup_settles
             assert_eq!(field(&entries[0], "state").as_deref(), Some("issued"), "{what}: {entries:?}");
         }
     }
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -634,9 +622,7 @@ async fn a_2xx_from_factus_that_is_not_a_bill_is_an_error_and_the_lookup_settles
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_a_pending_bill_frees_its_reference_and_a_resend_issues_a_new_one() {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let upstream = Upstream::start().await;
-    let url = format!("sqlite://{}", dir.path().join("factus-api.db").display());
-    let (server, api, _) = start(dir.path(), &url, &upstream, &[]).await;
+    let (server, api, upstream) = start_on_sqlite(dir.path(), &[]).await;
     // With an Idempotency-Key and without one (the reference alone identifies the retry).
     for (reference, key) in [("DEL-KEY-1", Some("del-key-1")), ("DEL-REF-1", None)] {
         upstream.reset_requests().await;
@@ -675,6 +661,5 @@ async fn deleting_a_pending_bill_frees_its_reference_and_a_resend_issues_a_new_o
         assert_eq!(issued.len(), 1, "{reference}: {entries:?}");
         assert_eq!(field(issued[0], "number"), Some(second), "{reference}: {entries:?}");
     }
-    server.terminate().await;
-    upstream.shutdown().await;
+    stop(server, upstream).await;
 }

@@ -289,32 +289,7 @@ impl TestApp {
 
     /// Issues `invoice` straight at the sandbox, behind the service's back.
     async fn issue_upstream(&self, invoice: &Value) {
-        let token: Value = self
-            .http
-            .post(self.sandbox_url("/oauth/token"))
-            .form(&factus_sandbox::DEFAULT_PASSWORD_GRANT)
-            .send()
-            .await
-            .expect("a sandbox token")
-            .json()
-            .await
-            .expect("a JSON body");
-        // On v2 the same invoice goes as the gateway would translate it.
-        let body = match FACTUS_API {
-            ApiVersion::V2 => factus_infrastructure::factus::payload_v2::bill_payload(
-                &factus_web::invoices::request::parse_invoice(invoice).expect("a valid invoice"),
-            ),
-            _ => invoice.clone(),
-        };
-        let response = self
-            .http
-            .post(self.sandbox_url(&forward("/v1/bills/validate")))
-            .bearer_auth(token["access_token"].as_str().expect("an access token"))
-            .json(&body)
-            .send()
-            .await
-            .expect("a direct create");
-        assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+        assert_eq!(self.create_upstream(invoice).await, StatusCode::CREATED, "a direct create of {invoice}");
     }
 }
 
@@ -1688,6 +1663,7 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON body");
+        // On v2 the same invoice goes as the gateway would translate it.
         let body = match FACTUS_API {
             ApiVersion::V2 => factus_infrastructure::factus::payload_v2::bill_payload(
                 &factus_web::invoices::request::parse_invoice(invoice).expect("a valid invoice"),
