@@ -7,13 +7,15 @@
 //! expires, a key is revoked on one instance and refused by the other within the user cache's
 //! TTL, unknown and malformed keys are refused, and a disabled user's key stops working.
 
+mod support;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::AsyncWriteExt as _;
 use tokio::process::{Child, Command};
 
 const SECRET_KEY: &str = "api-keys-black-box-secret-key-0123456789";
@@ -67,20 +69,7 @@ impl Instance {
         let mut child = command(database_url, dir, &["--simulate-factus", "--bind", "127.0.0.1:0"])
             .spawn()
             .expect("the binary starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let address = tokio::time::timeout(PATIENCE, async {
-            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().to_owned();
-                }
-            }
-            panic!("the server exited before it listened");
-        })
-        .await
-        .expect("the server listens in time");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let mut stderr = child.stderr.take().expect("stderr");
-        tokio::spawn(async move { drop(stderr.read_to_end(&mut Vec::new()).await) });
+        let (address, _) = support::listening(&mut child, PATIENCE).await;
         Self {
             _child: child,
             api: format!("http://{address}/api/v1"),

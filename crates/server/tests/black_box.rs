@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -101,25 +101,7 @@ impl Server {
             .command(&[], &[("BIND_ADDR", "127.0.0.1:0"), ("ADMIN_PASSWORD", ADMIN_PASSWORD)])
             .spawn()
             .expect("the binary starts");
-        let stdout = child.stdout.take().expect("a stdout pipe");
-        let mut lines = BufReader::new(stdout).lines();
-        let address = tokio::time::timeout(PATIENCE, async {
-            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().parse::<std::net::SocketAddr>().expect("a socket address");
-                }
-            }
-            panic!("the server exited before it listened");
-        })
-        .await
-        .expect("the server listens in time");
-        // Keep draining both pipes so the server never blocks writing a log line.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let mut stderr = child.stderr.take().expect("a stderr pipe");
-        tokio::spawn(async move {
-            let mut sink = Vec::new();
-            drop(stderr.read_to_end(&mut sink).await);
-        });
+        let (address, _) = crate::support::listening(&mut child, PATIENCE).await;
         assert_ne!(address.port(), 0);
         Self {
             child,

@@ -25,7 +25,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
 
 const ADMIN_PASSWORD: &str = "console-admin-password";
@@ -115,25 +115,15 @@ impl Server {
             .env("LOG_FORMAT", "json")
             .spawn()
             .expect("the binary starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let (address, simulator) = tokio::time::timeout(PATIENCE, async {
-            let mut simulator = None;
-            while let Some(line) = lines.next_line().await.expect("stdout is readable") {
-                if line.contains("Factus simulator started") {
-                    let log: Value = serde_json::from_str(&line).expect("a JSON log line");
-                    simulator = log["url"].as_str().map(|url| url.trim_end_matches('/').to_owned());
-                }
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return (address.trim().to_owned(), simulator.expect("the simulator's address was logged"));
-                }
-            }
-            panic!("the server exited before it listened");
-        })
-        .await
-        .expect("the server listens in time");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let mut stderr = child.stderr.take().expect("stderr");
-        tokio::spawn(async move { drop(stderr.read_to_end(&mut Vec::new()).await) });
+        let (address, output) = support::listening(&mut child, PATIENCE).await;
+        let simulator = output
+            .lock()
+            .expect("the output")
+            .iter()
+            .find(|line| line.contains("Factus simulator started"))
+            .map(|line| serde_json::from_str::<Value>(line).expect("a JSON log line"))
+            .and_then(|log| log["url"].as_str().map(|url| url.trim_end_matches('/').to_owned()))
+            .expect("the simulator's address was logged");
         let http = reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client");
         Self { _child: child, _dir: dir, base: format!("http://{address}"), simulator, receiver, http }
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use factus_infrastructure::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -120,33 +120,7 @@ impl Server {
         fd_limit: Option<u32>,
     ) -> Self {
         let mut child = workspace.command_with_fd_limit(args, vars, fd_limit).spawn().expect("the binary starts");
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
-        let address = tokio::time::timeout(PATIENCE, async {
-            while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().parse::<std::net::SocketAddr>().expect("a socket address");
-                }
-                logs.lock().unwrap().push(line);
-            }
-            panic!("the server exited before it listened; logs: {:?}", logs.lock().unwrap());
-        })
-        .await
-        .expect("the server listens in time");
-        // Keep draining both pipes (so the server never blocks on a log line), keeping the lines.
-        let sink = logs.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let mut stderr = BufReader::new(child.stderr.take().expect("a stderr pipe")).lines();
-        let sink = logs.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = stderr.next_line().await {
-                sink.lock().unwrap().push(line);
-            }
-        });
+        let (address, logs) = crate::support::listening(&mut child, PATIENCE).await;
         Self {
             _child: child,
             address,

@@ -2,20 +2,16 @@
 // `tests/invoices_black_box.rs` (`FACTUS_API` is the version of the sandbox's account and of the
 // service's `FACTUS_API_VERSION`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine as _;
 use factus_sandbox::{
-    ApiVersion, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
+    ApiVersion, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
-use factus_server::app::{self, BuildOptions};
-use factus_server::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use crate::support::{Reply, join_all, send, valid_invoice};
+use crate::support::{Reply, Served, join_all, send, valid_invoice};
 
 const SECRET_KEY: &str = "invoices-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
@@ -111,8 +107,7 @@ struct TestApp {
     sandbox: Sandbox,
     local_token: String,
     factus_token: Option<String>,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _served: Served,
 }
 
 /// The success envelope of the `/api/v1` routes.
@@ -146,60 +141,29 @@ impl TestApp {
 
     async fn start_with(options: Options) -> Self {
         let sandbox = Sandbox::start(options.sandbox).await.expect("the sandbox starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut variables: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", format!("sqlite://{}", dir.path().join("factus-api.db").display())),
-            ("SECRET_KEY", SECRET_KEY.to_owned()),
-            ("FACTUS_BASE_URL", options.factus_base_url.unwrap_or_else(|| sandbox.base_url())),
-            ("FACTUS_CLIENT_ID", DEFAULT_CLIENT_ID.to_owned()),
-            ("FACTUS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.to_owned()),
-            ("FACTUS_TIMEOUT_SECS", "10".to_owned()),
-            ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
-            // The breaker has its own test; elsewhere it must not turn one failure into another.
-            ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
-            ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
-            // Likewise the budget of Factus calls (tests/rate_budget.rs): no suite here makes 80
-            // calls a minute on purpose.
-            ("FACTUS_RATE_LIMIT", "1000000".to_owned()),
-        ]);
+        let on_the_sandbox = options.factus_base_url.is_none();
+        let mut variables = Vec::new();
         if options.mode == Mode::ServerSession {
-            variables.insert("FACTUS_USERNAME", DEFAULT_USERNAME.to_owned());
-            variables.insert("FACTUS_PASSWORD", DEFAULT_PASSWORD.to_owned());
+            variables.push(("FACTUS_USERNAME", DEFAULT_USERNAME.to_owned()));
+            variables.push(("FACTUS_PASSWORD", DEFAULT_PASSWORD.to_owned()));
         }
-        for (name, value) in options.env {
-            variables.insert(name, value);
-        }
-        let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let base = format!("http://{}", listener.local_addr().expect("a local address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let application = app::start(&config, BuildOptions::default()).await.expect("the application starts");
-        tokio::spawn(application.serve(listener, async move {
-            let _ = stopped.await;
-        }));
-
+        // The test's own settings win.
+        variables.extend(options.env);
+        let factus_base_url = options.factus_base_url.unwrap_or_else(|| sandbox.base_url());
+        let served = Served::start(factus_base_url, SECRET_KEY, variables).await;
         let http = reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client");
-        let login = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-            .send()
-            .await
-            .expect("the local login");
-        assert_eq!(login.status(), StatusCode::OK);
-        let login: Value = login.json().await.expect("a JSON body");
-        let local_token = login["access_token"].as_str().expect("an access token").to_owned();
+        let local_token = served.token(&http, "admin", ADMIN_PASSWORD).await;
 
         let mut app = Self {
             mode: options.mode,
-            base,
+            base: served.base.clone(),
             http,
             sandbox,
             local_token,
             factus_token: None,
-            stop: Some(stop),
-            _dir: dir,
+            _served: served,
         };
-        if app.mode == Mode::ClientToken && variables.get("FACTUS_BASE_URL") == Some(&app.sandbox.base_url()) {
+        if app.mode == Mode::ClientToken && on_the_sandbox {
             let data = app.factus_login(DEFAULT_USERNAME, DEFAULT_PASSWORD).await.ok("Autenticación exitosa");
             app.factus_token = Some(data["access_token"].as_str().expect("a Factus token").to_owned());
         }
@@ -290,14 +254,6 @@ impl TestApp {
     /// Issues `invoice` straight at the sandbox, behind the service's back.
     async fn issue_upstream(&self, invoice: &Value) {
         assert_eq!(self.create_upstream(invoice).await, StatusCode::CREATED, "a direct create of {invoice}");
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

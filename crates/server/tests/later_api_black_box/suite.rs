@@ -2,19 +2,15 @@
 // `tests/later_api_black_box.rs` (`FACTUS_API` is the version of the sandbox's account and of
 // the service's `FACTUS_API_VERSION`).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use factus_sandbox::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
+    DEFAULT_PASSWORD, DEFAULT_USERNAME, Sandbox, SandboxConfig,
 };
-use factus_server::app::{self, BuildOptions};
-use factus_server::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use crate::support::{Reply, SMALL_PNG, multipart_file, send, valid_invoice};
+use crate::support::{Reply, SMALL_PNG, Served, multipart_file, send, valid_invoice};
 
 const SECRET_KEY: &str = "later-api-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
@@ -33,8 +29,7 @@ struct TestApp {
     bearer: String,
     key: String,
     factus_token: String,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _served: Served,
 }
 
 /// The bare answers of the `/api` routes.
@@ -62,56 +57,26 @@ impl TestApp {
         let sandbox = Sandbox::start(SandboxConfig { api_version: FACTUS_API, ..SandboxConfig::default() })
             .await
             .expect("the sandbox starts");
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut variables: HashMap<&str, String> = HashMap::from([
-            ("DATABASE_URL", format!("sqlite://{}", dir.path().join("factus-api.db").display())),
-            ("SECRET_KEY", SECRET_KEY.to_owned()),
-            ("FACTUS_BASE_URL", sandbox.base_url()),
-            ("FACTUS_CLIENT_ID", DEFAULT_CLIENT_ID.to_owned()),
-            ("FACTUS_CLIENT_SECRET", DEFAULT_CLIENT_SECRET.to_owned()),
+        let mut variables = vec![
             ("FACTUS_API_VERSION", FACTUS_API.as_str().to_owned()),
-            ("FACTUS_TIMEOUT_SECS", "10".to_owned()),
-            ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
             ("AUTH_USER_CACHE_SECS", "0".to_owned()),
-            ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
-            ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
-            // The budget of Factus calls has its own tests (tests/rate_budget.rs).
-            ("FACTUS_RATE_LIMIT", "1000000".to_owned()),
-        ]);
+        ];
         variables.extend(env);
-        let config = Config::from_lookup(|name| variables.get(name).cloned()).expect("a valid configuration");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-        let base = format!("http://{}", listener.local_addr().expect("a local address"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let application = app::start(&config, BuildOptions::default()).await.expect("the application starts");
-        tokio::spawn(application.serve(listener, async move {
-            let _ = stopped.await;
-        }));
+        let served = Served::start(sandbox.base_url(), SECRET_KEY, variables).await;
         let http = reqwest::Client::builder()
             .timeout(PATIENCE)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client");
-
-        let login: Value = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-            .send()
-            .await
-            .expect("the local login")
-            .json()
-            .await
-            .expect("a JSON body");
-        let bearer = login["access_token"].as_str().expect("an access token").to_owned();
+        let bearer = served.token(&http, "admin", ADMIN_PASSWORD).await;
         let mut app = Self {
-            base,
+            base: served.base.clone(),
             http,
             sandbox,
             bearer,
             key: String::new(),
             factus_token: String::new(),
-            stop: Some(stop),
-            _dir: dir,
+            _served: served,
         };
         app.key = app.create_key("later-client", "admin").await;
         let token = app.factus_login(DEFAULT_USERNAME, DEFAULT_PASSWORD).await.ok();
@@ -185,14 +150,6 @@ impl TestApp {
         let response =
             self.http.get(format!("{}/__sandbox/requests", self.sandbox.base_url())).send().await.expect("counts");
         response.json().await.expect("a JSON body")
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
     }
 }
 

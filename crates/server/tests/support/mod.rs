@@ -6,6 +6,7 @@
 // Each test crate uses a part of these helpers.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -115,4 +116,98 @@ pub fn multipart_file(field: &str, file_name: &str, content_type: &str, bytes: &
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The real application (`app::start`, then `serve`, as `app::run` does) served in-process on 127.0.0.1:0, on a fresh SQLite file,
+/// with the suites' common settings under `variables` (which win); stops when dropped.
+pub struct Served {
+    pub base: String,
+    stop: factus_server::app::ShutdownTrigger,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// `factus_base_url` with the sandbox's default client, a `secret_key` of the suite's own, and
+    /// a circuit breaker and a budget of Factus calls that no suite here trips by accident (each
+    /// has its own tests).
+    pub async fn start(
+        factus_base_url: String,
+        secret_key: &str,
+        variables: impl IntoIterator<Item = (&'static str, String)>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut settings: std::collections::HashMap<&str, String> = std::collections::HashMap::from([
+            ("DATABASE_URL", format!("sqlite://{}", dir.path().join("factus-api.db").display())),
+            ("SECRET_KEY", secret_key.to_owned()),
+            ("FACTUS_BASE_URL", factus_base_url),
+            ("FACTUS_CLIENT_ID", factus_sandbox::DEFAULT_CLIENT_ID.to_owned()),
+            ("FACTUS_CLIENT_SECRET", factus_sandbox::DEFAULT_CLIENT_SECRET.to_owned()),
+            ("FACTUS_TIMEOUT_SECS", "10".to_owned()),
+            ("SHUTDOWN_GRACE_SECS", "1".to_owned()),
+            ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "1000".to_owned()),
+            ("FACTUS_BREAKER_WINDOW", "1000".to_owned()),
+            ("FACTUS_RATE_LIMIT", "1000000".to_owned()),
+        ]);
+        settings.extend(variables);
+        let config = factus_server::config::Config::from_lookup(|name| settings.get(name).cloned())
+            .expect("a valid configuration");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("a local address"));
+        let (stop, shutdown) = factus_server::app::Shutdown::new();
+        let options = factus_server::app::BuildOptions::default();
+        let application = factus_server::app::start(&config, options).await.expect("the application starts");
+        tokio::spawn(application.serve(listener, shutdown.wait()));
+        Self { base, stop, _dir: dir }
+    }
+
+    /// Logs in at `/api/v1/auth/login` and returns the bearer token, asserting success.
+    pub async fn token(&self, http: &reqwest::Client, username: &str, password: &str) -> String {
+        let login = send(
+            http.post(format!("{}/api/v1/auth/login", self.base))
+                .form(&[("username", username), ("password", password)]),
+        )
+        .await;
+        assert_eq!(login.status, StatusCode::OK, "login as {username}: {}", login.text);
+        login.json()["access_token"].as_str().expect("an access token").to_owned()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.trigger();
+    }
+}
+
+/// Every line a child process wrote, on stdout and stderr, kept for assertions.
+pub type Output = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Waits at most `patience` for the service in `child` to print `listening on <address>`;
+/// returns the address and everything the child writes, before and after. Both pipes are
+/// drained for as long as it runs: a pipe nobody reads fills up and blocks the service on its
+/// next log line.
+pub async fn listening(child: &mut tokio::process::Child, patience: std::time::Duration) -> (SocketAddr, Output) {
+    use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, BufReader, Lines};
+    fn drain(mut lines: Lines<impl AsyncBufRead + Unpin + Send + 'static>, output: Output) {
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                output.lock().expect("the output").push(line);
+            }
+        });
+    }
+    let output = Output::default();
+    drain(BufReader::new(child.stderr.take().expect("a stderr pipe")).lines(), output.clone());
+    let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
+    let address = tokio::time::timeout(patience, async {
+        while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
+            if let Some(address) = line.strip_prefix("listening on ") {
+                return address.trim().parse::<SocketAddr>().expect("a socket address");
+            }
+            output.lock().expect("the output").push(line);
+        }
+        panic!("the server exited before it listened: {:?}", output.lock().expect("the output"));
+    })
+    .await
+    .expect("the server listens in time");
+    drain(stdout, output.clone());
+    (address, output)
 }
