@@ -78,17 +78,7 @@ impl Instance {
     }
 
     async fn admin_token(&self) -> String {
-        let login: Value = self
-            .http
-            .post(format!("{}/auth/login", self.api))
-            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("a JSON body");
-        login["access_token"].as_str().expect("a token").to_owned()
+        support::login(&self.http, &self.api, "admin", ADMIN_PASSWORD).await
     }
 
     /// Sends a request with `X-API-Key: key`; returns the status and the JSON body (or null).
@@ -204,17 +194,7 @@ async fn lifecycle(database_url: &str) {
     let (status, shown) = first.get_with_key(&erp_key, &format!("/invoices/{number}")).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     // A bearer token of the same user creates an entry without a key.
-    let (status, erp_token) = {
-        let response = first
-            .http
-            .post(format!("{}/auth/login", first.api))
-            .form(&[("username", "erp"), ("password", "erp-password-123")])
-            .send()
-            .await
-            .unwrap();
-        (response.status(), response.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned())
-    };
-    assert_eq!(status, StatusCode::OK);
+    let erp_token = support::login(&first.http, &first.api, "erp", "erp-password-123").await;
     let by_token = first.http.post(format!("{}/invoices", first.api)).bearer_auth(&erp_token).json(&invoice("AK-2"));
     assert_eq!(by_token.send().await.unwrap().status(), StatusCode::OK);
 

@@ -117,17 +117,7 @@ impl Server {
 
     /// Logs in and returns the token, asserting success.
     async fn token(&self, username: &str, password: &str) -> String {
-        let response = self
-            .http
-            .post(self.url("/api/v1/auth/login"))
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .expect("the login request");
-        assert_eq!(response.status(), reqwest::StatusCode::OK, "login as {username}");
-        let body: Value = response.json().await.expect("a JSON body");
-        assert_eq!(body["token_type"], "bearer");
-        body["access_token"].as_str().expect("an access token").to_owned()
+        crate::support::login(&self.http, &self.url("/api/v1"), username, password).await
     }
 
     fn terminate(&self) {

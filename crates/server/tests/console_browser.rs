@@ -133,17 +133,7 @@ impl Server {
     }
 
     async fn token(&self, username: &str, password: &str) -> String {
-        let login: Value = self
-            .http
-            .post(self.url("/api/v1/auth/login"))
-            .form(&[("username", username), ("password", password)])
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("a JSON body");
-        login["access_token"].as_str().unwrap_or_else(|| panic!("a token: {login}")).to_owned()
+        support::login(&self.http, &self.url("/api/v1"), username, password).await
     }
 
     /// Creates a user through the API (as admin).

@@ -152,10 +152,7 @@ impl Server {
 
     /// Logs in and returns the token, asserting success.
     async fn token(&self, username: &str, password: &str) -> String {
-        let reply =
-            send(self.http.post(self.url("/auth/login")).form(&[("username", username), ("password", password)])).await;
-        assert_eq!(reply.status, StatusCode::OK, "login as {username}: {}", reply.text);
-        reply.json()["access_token"].as_str().expect("an access token").to_owned()
+        crate::support::login(&self.http, &self.base, username, password).await
     }
 
     async fn get(&self, path: &str, token: &str) -> Reply {

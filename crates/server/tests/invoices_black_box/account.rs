@@ -58,15 +58,8 @@ impl TestApp {
         })))
         .await;
         assert!(matches!(created.status.as_u16(), 201 | 409), "{}", created.text);
-        let login = self
-            .http
-            .post(self.url("/auth/login"))
-            .form(&[("username", ACCOUNT_USER), ("password", ACCOUNT_USER_PASSWORD)])
-            .send()
-            .await
-            .expect("the cashier logs in");
-        let login: Value = login.json().await.expect("a JSON body");
-        let builder = self.http.request(method, self.url(path)).bearer_auth(login["access_token"].as_str().expect("a token"));
+        let token = crate::support::login(&self.http, &self.url(""), ACCOUNT_USER, ACCOUNT_USER_PASSWORD).await;
+        let builder = self.http.request(method, self.url(path)).bearer_auth(token);
         match &self.factus_token {
             Some(token) => builder.header("x-factus-token", token),
             None => builder,

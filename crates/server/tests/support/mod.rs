@@ -75,6 +75,17 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.expect("the service answers").json().await.expect("a JSON body")
 }
 
+/// Logs in at `{api}/auth/login` (`api` ends in `/api/v1`) and returns the bearer token,
+/// asserting success.
+pub async fn login(http: &reqwest::Client, api: &str, username: &str, password: &str) -> String {
+    let reply =
+        send(http.post(format!("{api}/auth/login")).form(&[("username", username), ("password", password)])).await;
+    assert_eq!(reply.status, StatusCode::OK, "login as {username}: {}", reply.text);
+    let body = reply.json();
+    assert_eq!(body["token_type"], "bearer", "{}", reply.text);
+    body["access_token"].as_str().expect("an access token").to_owned()
+}
+
 /// Runs futures concurrently on this task (no `futures` dependency needed).
 pub async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
@@ -162,13 +173,7 @@ impl Served {
 
     /// Logs in at `/api/v1/auth/login` and returns the bearer token, asserting success.
     pub async fn token(&self, http: &reqwest::Client, username: &str, password: &str) -> String {
-        let login = send(
-            http.post(format!("{}/api/v1/auth/login", self.base))
-                .form(&[("username", username), ("password", password)]),
-        )
-        .await;
-        assert_eq!(login.status, StatusCode::OK, "login as {username}: {}", login.text);
-        login.json()["access_token"].as_str().expect("an access token").to_owned()
+        login(http, &format!("{}/api/v1", self.base), username, password).await
     }
 }
 
