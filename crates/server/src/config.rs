@@ -220,7 +220,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first bad or missing variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty());
+        let variables = Variables(lookup);
+        let get = |name: &str| variables.get(name);
 
         let environment = match get("ENVIRONMENT").as_deref().map(str::to_ascii_lowercase).as_deref() {
             None | Some("development" | "dev" | "local") => Environment::Development,
@@ -306,20 +307,12 @@ impl Config {
                 "a socket address like 0.0.0.0:8000",
             )?,
             database_url: DatabaseUrl(get("DATABASE_URL").unwrap_or_else(|| "sqlite://factus-api.db".to_owned())),
-            database_max_connections: positive("DATABASE_MAX_CONNECTIONS", get("DATABASE_MAX_CONNECTIONS"), 10)?,
-            database_acquire_timeout: Duration::from_secs(positive(
-                "DATABASE_ACQUIRE_TIMEOUT_SECS",
-                get("DATABASE_ACQUIRE_TIMEOUT_SECS"),
-                2,
-            )?),
+            database_max_connections: variables.positive("DATABASE_MAX_CONNECTIONS", 10)?,
+            database_acquire_timeout: variables.seconds("DATABASE_ACQUIRE_TIMEOUT_SECS", 2)?,
             secret_key,
             secret_key_generated,
             algorithm,
-            access_token_expire_minutes: positive(
-                "ACCESS_TOKEN_EXPIRE_MINUTES",
-                get("ACCESS_TOKEN_EXPIRE_MINUTES"),
-                60,
-            )?,
+            access_token_expire_minutes: variables.positive("ACCESS_TOKEN_EXPIRE_MINUTES", 60)?,
             admin_password,
             factus: FactusSettings {
                 base_url: base_url.trim_end_matches('/').to_owned(),
@@ -327,94 +320,40 @@ impl Config {
                 client_secret: SecretString::from(get("FACTUS_CLIENT_SECRET").unwrap_or_default()),
                 username: factus_username,
                 password: factus_password,
-                timeout: Duration::from_secs(positive("FACTUS_TIMEOUT_SECS", get("FACTUS_TIMEOUT_SECS"), 30)?),
-                connect_timeout: Duration::from_secs(positive(
-                    "FACTUS_CONNECT_TIMEOUT_SECS",
-                    get("FACTUS_CONNECT_TIMEOUT_SECS"),
-                    5,
-                )?),
-                retry_max_attempts: positive("FACTUS_RETRY_MAX_ATTEMPTS", get("FACTUS_RETRY_MAX_ATTEMPTS"), 3)?,
-                breaker_consecutive_failures: positive(
-                    "FACTUS_BREAKER_CONSECUTIVE_FAILURES",
-                    get("FACTUS_BREAKER_CONSECUTIVE_FAILURES"),
-                    5,
-                )?,
-                breaker_failure_rate_percent: percent(get("FACTUS_BREAKER_FAILURE_RATE_PERCENT"))?,
-                breaker_window: positive("FACTUS_BREAKER_WINDOW", get("FACTUS_BREAKER_WINDOW"), 20)?,
-                breaker_open_for: Duration::from_secs(positive(
-                    "FACTUS_BREAKER_OPEN_SECS",
-                    get("FACTUS_BREAKER_OPEN_SECS"),
-                    30,
-                )?),
+                timeout: variables.seconds("FACTUS_TIMEOUT_SECS", 30)?,
+                connect_timeout: variables.seconds("FACTUS_CONNECT_TIMEOUT_SECS", 5)?,
+                retry_max_attempts: variables.positive("FACTUS_RETRY_MAX_ATTEMPTS", 3)?,
+                breaker_consecutive_failures: variables.positive("FACTUS_BREAKER_CONSECUTIVE_FAILURES", 5)?,
+                breaker_failure_rate_percent: variables.percent("FACTUS_BREAKER_FAILURE_RATE_PERCENT", 50)?,
+                breaker_window: variables.positive("FACTUS_BREAKER_WINDOW", 20)?,
+                breaker_open_for: variables.seconds("FACTUS_BREAKER_OPEN_SECS", 30)?,
                 api_version: match get("FACTUS_API_VERSION") {
                     None => ApiVersionSetting::Auto,
                     Some(text) => ApiVersionSetting::parse(&text)
                         .ok_or_else(|| error("FACTUS_API_VERSION", format!("must be v1, v2 or auto (got '{text}')")))?,
                 },
-                rate_limit: positive("FACTUS_RATE_LIMIT", get("FACTUS_RATE_LIMIT"), 80)?,
-                rate_window: Duration::from_secs(positive(
-                    "FACTUS_RATE_WINDOW_SECS",
-                    get("FACTUS_RATE_WINDOW_SECS"),
-                    60,
-                )?),
-                queue_wait: Duration::from_secs(non_negative(
-                    "FACTUS_QUEUE_WAIT_SECS",
-                    get("FACTUS_QUEUE_WAIT_SECS"),
-                    10,
-                )?),
+                rate_limit: variables.positive("FACTUS_RATE_LIMIT", 80)?,
+                rate_window: variables.seconds("FACTUS_RATE_WINDOW_SECS", 60)?,
+                queue_wait: variables.seconds_or_zero("FACTUS_QUEUE_WAIT_SECS", 10)?,
             },
             ledger: LedgerSettings {
-                reconcile_interval: Duration::from_secs(positive(
-                    "LEDGER_RECONCILE_INTERVAL_SECS",
-                    get("LEDGER_RECONCILE_INTERVAL_SECS"),
-                    30,
-                )?),
-                stale_after: Duration::from_secs(positive(
-                    "LEDGER_STALE_AFTER_SECS",
-                    get("LEDGER_STALE_AFTER_SECS"),
-                    60,
-                )?),
-                delete_rejected: parse_or(
-                    "FACTUS_DELETE_REJECTED",
-                    get("FACTUS_DELETE_REJECTED").map(|raw| raw.trim().to_ascii_lowercase()),
-                    true,
-                    "true or false",
-                )?,
+                reconcile_interval: variables.seconds("LEDGER_RECONCILE_INTERVAL_SECS", 30)?,
+                stale_after: variables.seconds("LEDGER_STALE_AFTER_SECS", 60)?,
+                delete_rejected: variables.flag("FACTUS_DELETE_REJECTED", true)?,
             },
-            webhooks: parse_webhooks(&get)?,
+            webhooks: parse_webhooks(&variables)?,
             caches: CacheSettings {
-                lookups: Duration::from_secs(non_negative(
-                    "FACTUS_LOOKUP_CACHE_SECS",
-                    get("FACTUS_LOOKUP_CACHE_SECS"),
-                    3600,
-                )?),
-                numbering_ranges: Duration::from_secs(non_negative(
-                    "FACTUS_NUMBERING_RANGE_CACHE_SECS",
-                    get("FACTUS_NUMBERING_RANGE_CACHE_SECS"),
-                    30,
-                )?),
+                lookups: variables.seconds_or_zero("FACTUS_LOOKUP_CACHE_SECS", 3600)?,
+                numbering_ranges: variables.seconds_or_zero("FACTUS_NUMBERING_RANGE_CACHE_SECS", 30)?,
             },
             numbering_ranges: NumberingRangeSettings {
-                warn_remaining: non_negative(
-                    "NUMBERING_RANGE_WARN_REMAINING",
-                    get("NUMBERING_RANGE_WARN_REMAINING"),
-                    500,
-                )?,
-                warn_days: non_negative("NUMBERING_RANGE_WARN_DAYS", get("NUMBERING_RANGE_WARN_DAYS"), 30)?,
-                check_interval: Duration::from_secs(positive(
-                    "NUMBERING_RANGE_CHECK_INTERVAL_SECS",
-                    get("NUMBERING_RANGE_CHECK_INTERVAL_SECS"),
-                    300,
-                )?),
+                warn_remaining: variables.non_negative("NUMBERING_RANGE_WARN_REMAINING", 500)?,
+                warn_days: variables.non_negative("NUMBERING_RANGE_WARN_DAYS", 30)?,
+                check_interval: variables.seconds("NUMBERING_RANGE_CHECK_INTERVAL_SECS", 300)?,
             },
             cors_origins: parse_origins(get("CORS_ORIGINS"))?,
             trusted_proxies: parse_proxies(get("TRUSTED_PROXIES"))?,
-            console_secure_cookies: parse_or(
-                "CONSOLE_SECURE_COOKIES",
-                get("CONSOLE_SECURE_COOKIES").map(|raw| raw.trim().to_ascii_lowercase()),
-                false,
-                "true or false",
-            )?,
+            console_secure_cookies: variables.flag("CONSOLE_SECURE_COOKIES", false)?,
             log_format: match get("LOG_FORMAT").as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None => {
                     if production {
@@ -427,26 +366,14 @@ impl Config {
                 Some("json") => LogFormat::Json,
                 Some(other) => return Err(error("LOG_FORMAT", format!("must be 'pretty' or 'json' (got '{other}')"))),
             },
-            shutdown_grace: Duration::from_secs(positive("SHUTDOWN_GRACE_SECS", get("SHUTDOWN_GRACE_SECS"), 30)?),
-            user_cache_ttl: Duration::from_secs(non_negative("AUTH_USER_CACHE_SECS", get("AUTH_USER_CACHE_SECS"), 5)?),
+            shutdown_grace: variables.seconds("SHUTDOWN_GRACE_SECS", 30)?,
+            user_cache_ttl: variables.seconds_or_zero("AUTH_USER_CACHE_SECS", 5)?,
             weak_secrets,
             http: crate::http::HttpSettings {
-                header_read_timeout: Duration::from_secs(positive(
-                    "HTTP_HEADER_READ_TIMEOUT_SECS",
-                    get("HTTP_HEADER_READ_TIMEOUT_SECS"),
-                    30,
-                )?),
-                body_read_timeout: Duration::from_secs(positive(
-                    "HTTP_BODY_READ_TIMEOUT_SECS",
-                    get("HTTP_BODY_READ_TIMEOUT_SECS"),
-                    30,
-                )?),
-                idle_timeout: Duration::from_secs(positive(
-                    "HTTP_IDLE_TIMEOUT_SECS",
-                    get("HTTP_IDLE_TIMEOUT_SECS"),
-                    75,
-                )?),
-                max_connections: positive("HTTP_MAX_CONNECTIONS", get("HTTP_MAX_CONNECTIONS"), 512)?,
+                header_read_timeout: variables.seconds("HTTP_HEADER_READ_TIMEOUT_SECS", 30)?,
+                body_read_timeout: variables.seconds("HTTP_BODY_READ_TIMEOUT_SECS", 30)?,
+                idle_timeout: variables.seconds("HTTP_IDLE_TIMEOUT_SECS", 75)?,
+                max_connections: variables.positive("HTTP_MAX_CONNECTIONS", 512)?,
             },
         })
     }
@@ -588,54 +515,79 @@ fn parse_or<T: std::str::FromStr>(
     }
 }
 
-fn positive<T>(variable: &'static str, raw: Option<String>, default: T) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + Default,
-{
-    let value = parse_or(variable, raw.clone(), default, "a positive integer")?;
-    if value <= T::default() {
-        return Err(error(variable, format!("must be a positive integer (got '{}')", raw.unwrap_or_default())));
-    }
-    Ok(value)
-}
+/// The variables as the configuration reads them: trimmed, an empty value counts as unset, and
+/// a number is checked against its range with the variable named in the error.
+struct Variables<F>(F);
 
-fn percent(raw: Option<String>) -> Result<u32, ConfigError> {
-    let value = positive("FACTUS_BREAKER_FAILURE_RATE_PERCENT", raw.clone(), 50)?;
-    if value > 100 {
-        return Err(error(
-            "FACTUS_BREAKER_FAILURE_RATE_PERCENT",
-            format!("must be between 1 and 100 (got '{}')", raw.unwrap_or_default()),
-        ));
+impl<F: Fn(&str) -> Option<String>> Variables<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
     }
-    Ok(value)
-}
 
-fn non_negative(variable: &'static str, raw: Option<String>, default: u64) -> Result<u64, ConfigError> {
-    parse_or(variable, raw, default, "a non-negative integer")
+    fn positive<T>(&self, variable: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + Default,
+    {
+        let raw = self.get(variable);
+        let value = parse_or(variable, raw.clone(), default, "a positive integer")?;
+        if value <= T::default() {
+            return Err(error(variable, format!("must be a positive integer (got '{}')", raw.unwrap_or_default())));
+        }
+        Ok(value)
+    }
+
+    fn non_negative(&self, variable: &'static str, default: u64) -> Result<u64, ConfigError> {
+        parse_or(variable, self.get(variable), default, "a non-negative integer")
+    }
+
+    /// A positive number of seconds.
+    fn seconds(&self, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.positive(variable, default).map(Duration::from_secs)
+    }
+
+    /// A number of seconds where 0 turns the feature off.
+    fn seconds_or_zero(&self, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.non_negative(variable, default).map(Duration::from_secs)
+    }
+
+    /// A positive number of milliseconds.
+    fn millis(&self, variable: &'static str, default: u64) -> Result<Duration, ConfigError> {
+        self.positive(variable, default).map(Duration::from_millis)
+    }
+
+    fn flag(&self, variable: &'static str, default: bool) -> Result<bool, ConfigError> {
+        let raw = self.get(variable).map(|raw| raw.to_ascii_lowercase());
+        parse_or(variable, raw, default, "true or false")
+    }
+
+    /// A percentage from 1 to 100.
+    fn percent(&self, variable: &'static str, default: u32) -> Result<u32, ConfigError> {
+        let value = self.positive(variable, default)?;
+        if value > 100 {
+            return Err(error(variable, format!("must be between 1 and 100 (got '{value}')")));
+        }
+        Ok(value)
+    }
 }
 
 /// The `WEBHOOK_*` variables. A URL must be http(s) and comes with a secret.
-fn parse_webhooks(get: &impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, ConfigError> {
-    let url = get("WEBHOOK_URL").map(|url| url.trim().to_owned()).filter(|url| !url.is_empty());
+fn parse_webhooks(variables: &Variables<impl Fn(&str) -> Option<String>>) -> Result<WebhookSettings, ConfigError> {
+    let url = variables.get("WEBHOOK_URL").map(|url| url.trim().to_owned()).filter(|url| !url.is_empty());
     if let Some(url) = &url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
         return Err(error("WEBHOOK_URL", format!("must be an http:// or https:// URL (got '{url}')")));
     }
-    let secret = get("WEBHOOK_SECRET").filter(|secret| !secret.is_empty());
+    let secret = variables.get("WEBHOOK_SECRET").filter(|secret| !secret.is_empty());
     if url.is_some() && secret.is_none() {
         return Err(error("WEBHOOK_SECRET", "is required with WEBHOOK_URL (the key the events are signed with)"));
     }
     Ok(WebhookSettings {
         url,
         secret: SecretString::from(secret.unwrap_or_default()),
-        max_attempts: positive("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS"), 12)?,
-        retry_base: Duration::from_millis(positive("WEBHOOK_RETRY_BASE_MS", get("WEBHOOK_RETRY_BASE_MS"), 5000)?),
-        dispatch_interval: Duration::from_millis(positive(
-            "WEBHOOK_DISPATCH_INTERVAL_MS",
-            get("WEBHOOK_DISPATCH_INTERVAL_MS"),
-            1000,
-        )?),
+        max_attempts: variables.positive("WEBHOOK_MAX_ATTEMPTS", 12)?,
+        retry_base: variables.millis("WEBHOOK_RETRY_BASE_MS", 5000)?,
+        dispatch_interval: variables.millis("WEBHOOK_DISPATCH_INTERVAL_MS", 1000)?,
     })
 }
 
@@ -754,28 +706,18 @@ mod tests {
     }
 
     #[test]
-    fn zero_minutes_is_not_a_token_lifetime() {
-        assert_eq!(load(&[("ACCESS_TOKEN_EXPIRE_MINUTES", "0")]).unwrap_err().variable, "ACCESS_TOKEN_EXPIRE_MINUTES");
-    }
-
-    #[test]
-    fn an_unknown_algorithm_is_refused() {
-        assert_eq!(load(&[("ALGORITHM", "none")]).unwrap_err().variable, "ALGORITHM");
-    }
-
-    #[test]
-    fn a_bad_bind_address_is_refused() {
-        assert_eq!(load(&[("BIND_ADDR", "localhost")]).unwrap_err().variable, "BIND_ADDR");
-    }
-
-    #[test]
-    fn a_weak_admin_password_is_refused() {
-        assert_eq!(load(&[("ADMIN_PASSWORD", "123")]).unwrap_err().variable, "ADMIN_PASSWORD");
-    }
-
-    #[test]
-    fn factus_credentials_come_in_pairs() {
-        assert_eq!(load(&[("FACTUS_USERNAME", "a@b.co")]).unwrap_err().variable, "FACTUS_PASSWORD");
+    fn a_bad_value_is_refused_naming_the_variable_at_fault() {
+        for (setting, at_fault) in [
+            // Zero minutes is not a token lifetime.
+            (("ACCESS_TOKEN_EXPIRE_MINUTES", "0"), "ACCESS_TOKEN_EXPIRE_MINUTES"),
+            (("ALGORITHM", "none"), "ALGORITHM"),
+            (("BIND_ADDR", "localhost"), "BIND_ADDR"),
+            (("ADMIN_PASSWORD", "123"), "ADMIN_PASSWORD"),
+            // Factus credentials come in pairs: a username without its password.
+            (("FACTUS_USERNAME", "a@b.co"), "FACTUS_PASSWORD"),
+        ] {
+            assert_eq!(load(&[setting]).unwrap_err().variable, at_fault, "{setting:?}");
+        }
     }
 
     #[test]
