@@ -16,6 +16,9 @@
 //! smoke test. A filter argument runs only the criterion benchmarks it matches; the end-to-end
 //! part runs when there is no filter or the filter is `end_to_end`.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -31,7 +34,6 @@ use factus_infrastructure::password::Argon2Hasher;
 use factus_server::app;
 use factus_server::config::Config;
 use secrecy::SecretString;
-use serde_json::Value;
 
 const SECRET_KEY: &str = "benchmark-secret-key-0123456789abcdef";
 const ADMIN_PASSWORD: &str = "benchmark-admin-password";
@@ -180,15 +182,7 @@ impl RunningApp {
     }
 
     async fn token(&self, client: &reqwest::Client) -> String {
-        let response = client
-            .post(self.url("/api/v1/auth/login"))
-            .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-            .send()
-            .await
-            .expect("a login response");
-        assert!(response.status().is_success(), "login failed: {}", response.status());
-        let body: Value = response.json().await.expect("a JSON body");
-        body["access_token"].as_str().expect("a token").to_owned()
+        support::login(client, &self.url("/api/v1"), "admin", ADMIN_PASSWORD).await
     }
 
     async fn stop(mut self) {

@@ -29,6 +29,9 @@
 //! Without `--bench` (for example `cargo test --benches`) everything runs once, briefly, as a
 //! smoke test.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -235,15 +238,11 @@ async fn run(plan: Plan) {
     for (label, measured) in ["GET numbering-ranges", "POST create invoice"].iter().zip(&results) {
         let (direct, through) = (&measured[0], &measured[1]);
         println!(
-            "| {label} | {:.0} | {:.0} | {:.0} % | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:+.2} ms |",
+            "| {label} | {:.0} | {:.0} | {:.0} % | {} |",
             direct.per_second(),
             through.per_second(),
             100.0 * through.per_second() / direct.per_second(),
-            direct.percentile_ms(50.0),
-            direct.percentile_ms(99.0),
-            through.percentile_ms(50.0),
-            through.percentile_ms(99.0),
-            through.percentile_ms(50.0) - direct.percentile_ms(50.0),
+            latency_columns(direct, through),
         );
     }
     println!();
@@ -251,14 +250,7 @@ async fn run(plan: Plan) {
     println!("|---|---|---|---|");
     for (label, measured) in ["GET numbering-ranges", "POST create invoice"].iter().zip(&at_rest) {
         let (direct, through) = (&measured[0], &measured[1]);
-        println!(
-            "| {label} | {:.2} / {:.2} ms | {:.2} / {:.2} ms | {:+.2} ms |",
-            direct.percentile_ms(50.0),
-            direct.percentile_ms(99.0),
-            through.percentile_ms(50.0),
-            through.percentile_ms(99.0),
-            through.percentile_ms(50.0) - direct.percentile_ms(50.0),
-        );
+        println!("| {label} | {} |", latency_columns(direct, through));
     }
     println!();
     println!(
@@ -409,16 +401,20 @@ fn invoice(tag: &str, n: u64) -> Value {
     })
 }
 
+/// The table's `direct p50 / p99 | gateway p50 / p99 | added p50` columns.
+fn latency_columns(direct: &Stats, through: &Stats) -> String {
+    format!(
+        "{:.2} / {:.2} ms | {:.2} / {:.2} ms | {:+.2} ms",
+        direct.percentile_ms(50.0),
+        direct.percentile_ms(99.0),
+        through.percentile_ms(50.0),
+        through.percentile_ms(99.0),
+        through.percentile_ms(50.0) - direct.percentile_ms(50.0),
+    )
+}
+
 async fn local_login(client: &reqwest::Client, gateway: &str) -> String {
-    let response = client
-        .post(format!("{gateway}/api/v1/auth/login"))
-        .form(&[("username", "admin"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .expect("the local login");
-    assert!(response.status().is_success(), "local login: {}", response.status());
-    let body: Value = response.json().await.expect("a JSON body");
-    body["access_token"].as_str().expect("an access token").to_owned()
+    support::login(client, &format!("{gateway}/api/v1"), "admin", ADMIN_PASSWORD).await
 }
 
 async fn sandbox_login(client: &reqwest::Client, sandbox: &str) -> String {
