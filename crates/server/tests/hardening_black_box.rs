@@ -102,6 +102,8 @@ impl Workspace {
 /// A running server, its log lines (stdout and stderr) collected as they come.
 struct Server {
     _child: Child,
+    /// Where its database lives, for as long as it runs.
+    _workspace: Workspace,
     address: std::net::SocketAddr,
     base: String,
     http: reqwest::Client,
@@ -109,12 +111,12 @@ struct Server {
 }
 
 impl Server {
-    async fn start(workspace: &Workspace, args: &[&str], vars: &[(&str, &str)]) -> Self {
+    async fn start(workspace: Workspace, args: &[&str], vars: &[(&str, &str)]) -> Self {
         Self::start_with_fd_limit(workspace, args, vars, None).await
     }
 
     async fn start_with_fd_limit(
-        workspace: &Workspace,
+        workspace: Workspace,
         args: &[&str],
         vars: &[(&str, &str)],
         fd_limit: Option<u32>,
@@ -123,6 +125,7 @@ impl Server {
         let (address, logs) = crate::support::listening(&mut child, PATIENCE).await;
         Self {
             _child: child,
+            _workspace: workspace,
             address,
             base: format!("http://{address}/api/v1"),
             http: reqwest::Client::builder().timeout(PATIENCE).build().expect("an HTTP client"),
@@ -191,8 +194,7 @@ const BEHIND_TEST_PROXY: (&str, &str) = ("TRUSTED_PROXIES", "127.0.0.1");
 
 #[tokio::test]
 async fn wrong_passwords_from_one_address_do_not_lock_the_user_out_of_another() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let server = Server::start(Workspace::sqlite(), &[], &[BEHIND_TEST_PROXY]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     server.create_user(&admin, "ana", "ana-password", "user").await;
 
@@ -222,8 +224,7 @@ async fn wrong_passwords_from_one_address_do_not_lock_the_user_out_of_another() 
 
 #[tokio::test]
 async fn parallel_guesses_from_one_address_cannot_slip_past_the_throttle() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let server = Server::start(Workspace::sqlite(), &[], &[BEHIND_TEST_PROXY]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     server.create_user(&admin, "ana", "ana-password", "user").await;
 
@@ -242,24 +243,20 @@ async fn parallel_guesses_from_one_address_cannot_slip_past_the_throttle() {
 
 #[tokio::test]
 async fn guessing_the_current_password_with_a_stolen_token_is_throttled() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &[BEHIND_TEST_PROXY]).await;
+    let server = Server::start(Workspace::sqlite(), &[], &[BEHIND_TEST_PROXY]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     server.create_user(&admin, "ana", "ana-password", "user").await;
     let stolen = server.token("ana", "ana-password").await;
 
+    // Always from the same client address.
+    let change_password = |current: String| {
+        let body = json!({ "current_password": current, "new_password": "owned-password" });
+        let request = server.http.post(server.url("/auth/password")).bearer_auth(&stolen);
+        send(request.header("x-forwarded-for", "198.51.100.1").json(&body))
+    };
     let mut statuses = Vec::new();
     for attempt in 0..8 {
-        let body = json!({ "current_password": format!("guess-{attempt}"), "new_password": "owned-password" });
-        let reply = send(
-            server
-                .http
-                .post(server.url("/auth/password"))
-                .bearer_auth(&stolen)
-                .header("x-forwarded-for", "198.51.100.1")
-                .json(&body),
-        )
-        .await;
+        let reply = change_password(format!("guess-{attempt}")).await;
         statuses.push(reply.status);
         if reply.status == StatusCode::TOO_MANY_REQUESTS {
             assert!(reply.header("retry-after").is_some(), "{}", reply.text);
@@ -269,15 +266,7 @@ async fn guessing_the_current_password_with_a_stolen_token_is_throttled() {
     assert!(statuses[5..].iter().all(|status| *status == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
 
     // Even the right current password is refused while throttled: the throttle is no oracle.
-    let reply = send(
-        server
-            .http
-            .post(server.url("/auth/password"))
-            .bearer_auth(&stolen)
-            .header("x-forwarded-for", "198.51.100.1")
-            .json(&json!({ "current_password": "ana-password", "new_password": "owned-password" })),
-    )
-    .await;
+    let reply = change_password("ana-password".to_owned()).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{}", reply.text);
     server.token("ana", "ana-password").await;
 }
@@ -288,8 +277,8 @@ async fn guessing_the_current_password_with_a_stolen_token_is_throttled() {
 
 /// Starts a server with the user cache off (0 s), so what is tested is the token check itself
 /// and not this instance's cache eviction.
-async fn server_with_ana(workspace: &Workspace, role: &str) -> (Server, String, String) {
-    let server = Server::start(workspace, &[], &[("AUTH_USER_CACHE_SECS", "0")]).await;
+async fn server_with_ana(role: &str) -> (Server, String, String) {
+    let server = Server::start(Workspace::sqlite(), &[], &[("AUTH_USER_CACHE_SECS", "0")]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     server.create_user(&admin, "ana", "ana-password", role).await;
     let ana = server.token("ana", "ana-password").await;
@@ -303,6 +292,13 @@ async fn change_ana(server: &Server, admin: &str, change: Value) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 }
 
+/// ana's `earlier` token is refused; a fresh login with `password` works.
+async fn assert_only_a_fresh_login_works(server: &Server, earlier: &str, password: &str) {
+    assert_refused(&server.get("/auth/me", earlier).await);
+    let fresh = server.token("ana", password).await;
+    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+}
+
 #[track_caller]
 fn assert_refused(reply: &Reply) {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "an earlier token still works: {}", reply.text);
@@ -311,8 +307,7 @@ fn assert_refused(reply: &Reply) {
 
 #[tokio::test]
 async fn a_token_issued_before_its_user_changed_the_password_is_refused() {
-    let workspace = Workspace::sqlite();
-    let (server, _admin, ana) = server_with_ana(&workspace, "user").await;
+    let (server, _admin, ana) = server_with_ana("user").await;
     let other_session = server.token("ana", "ana-password").await;
 
     let reply = server
@@ -321,41 +316,32 @@ async fn a_token_issued_before_its_user_changed_the_password_is_refused() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
 
     assert_refused(&server.get("/auth/me", &other_session).await);
-    assert_refused(&server.get("/auth/me", &ana).await);
-    let fresh = server.token("ana", "new-password").await;
-    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+    assert_only_a_fresh_login_works(&server, &ana, "new-password").await;
 }
 
 #[tokio::test]
 async fn a_token_issued_before_an_admin_reset_the_password_is_refused() {
-    let workspace = Workspace::sqlite();
-    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+    let (server, admin, ana) = server_with_ana("user").await;
 
     change_ana(&server, &admin, json!({ "password": "reset-password" })).await;
 
-    assert_refused(&server.get("/auth/me", &ana).await);
-    let fresh = server.token("ana", "reset-password").await;
-    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+    assert_only_a_fresh_login_works(&server, &ana, "reset-password").await;
 }
 
 #[tokio::test]
 async fn a_token_issued_before_the_user_was_disabled_stays_refused_after_re_enabling() {
-    let workspace = Workspace::sqlite();
-    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+    let (server, admin, ana) = server_with_ana("user").await;
 
     change_ana(&server, &admin, json!({ "disabled": true })).await;
     assert_refused(&server.get("/auth/me", &ana).await);
     change_ana(&server, &admin, json!({ "disabled": false })).await;
 
-    assert_refused(&server.get("/auth/me", &ana).await);
-    let fresh = server.token("ana", "ana-password").await;
-    assert_eq!(server.get("/auth/me", &fresh).await.status, StatusCode::OK);
+    assert_only_a_fresh_login_works(&server, &ana, "ana-password").await;
 }
 
 #[tokio::test]
 async fn a_token_issued_before_a_role_change_is_refused() {
-    let workspace = Workspace::sqlite();
-    let (server, admin, ana) = server_with_ana(&workspace, "admin").await;
+    let (server, admin, ana) = server_with_ana("admin").await;
     assert_eq!(server.get("/users", &ana).await.status, StatusCode::OK);
 
     change_ana(&server, &admin, json!({ "role": "user" })).await;
@@ -368,8 +354,7 @@ async fn a_token_issued_before_a_role_change_is_refused() {
 
 #[tokio::test]
 async fn an_update_that_changes_nothing_keeps_earlier_tokens() {
-    let workspace = Workspace::sqlite();
-    let (server, admin, ana) = server_with_ana(&workspace, "user").await;
+    let (server, admin, ana) = server_with_ana("user").await;
     change_ana(&server, &admin, json!({ "role": "user", "disabled": false })).await;
     assert_eq!(server.get("/auth/me", &ana).await.status, StatusCode::OK);
 }
@@ -385,7 +370,7 @@ async fn on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_no
     else {
         return;
     };
-    let server = Server::start(&workspace, &[], &[]).await;
+    let server = Server::start(workspace, &[], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
     let reply =
@@ -407,9 +392,8 @@ async fn on_postgres_a_nul_byte_in_the_username_or_a_ledger_filter_is_refused_no
 
 #[tokio::test]
 async fn an_unsafe_request_id_is_replaced_and_never_reaches_the_log() {
-    let workspace = Workspace::sqlite();
     let server = Server::start(
-        &workspace,
+        Workspace::sqlite(),
         &[],
         &[("RUST_LOG", "info"), ("LOG_FORMAT", "pretty"), ("ENVIRONMENT", "development")],
     )
@@ -443,8 +427,7 @@ async fn an_unsafe_request_id_is_replaced_and_never_reaches_the_log() {
 
 #[tokio::test]
 async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &[]).await;
+    let server = Server::start(Workspace::sqlite(), &[], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
     let body = r#"{"username": "ana", "password": "ana-password", "role": "user", "role": "admin"}"#;
@@ -466,8 +449,7 @@ async fn a_body_with_a_duplicate_key_is_a_422_naming_the_key() {
 
 #[tokio::test]
 async fn two_idempotency_key_headers_are_a_422_and_nothing_is_issued() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let server = Server::start(Workspace::sqlite(), &["--simulate-factus"], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
     let reply = send(
@@ -525,18 +507,17 @@ async fn production_refuses_a_low_entropy_secret_key() {
 
 #[tokio::test]
 async fn production_starts_with_strong_secrets() {
-    let workspace = Workspace::sqlite();
     let mut vars = PRODUCTION.to_vec();
     vars.push(("ADMIN_PASSWORD", "Vq8#tr2!Lm9pZx"));
-    let server = Server::start(&workspace, &[], &vars).await;
+    let server = Server::start(Workspace::sqlite(), &[], &vars).await;
     let reply = send(server.http.get(server.url("/health"))).await;
     assert_eq!(reply.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn development_warns_about_a_weak_secret_key_but_starts() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &[("SECRET_KEY", "secret"), ("ADMIN_PASSWORD", "admin123")]).await;
+    let server =
+        Server::start(Workspace::sqlite(), &[], &[("SECRET_KEY", "secret"), ("ADMIN_PASSWORD", "admin123")]).await;
     let reply = send(server.http.get(server.url("/health"))).await;
     assert_eq!(reply.status, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -552,8 +533,7 @@ async fn development_warns_about_a_weak_secret_key_but_starts() {
 
 #[tokio::test]
 async fn a_user_cannot_read_download_mail_or_delete_another_users_invoice() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let server = Server::start(Workspace::sqlite(), &["--simulate-factus"], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
     server.create_user(&admin, "ana", "ana-password", "user").await;
     server.create_user(&admin, "bob", "bob-password", "user").await;
@@ -607,6 +587,13 @@ async fn a_user_cannot_read_download_mail_or_delete_another_users_invoice() {
 const SHORT_TIMEOUTS: [(&str, &str); 3] =
     [("HTTP_HEADER_READ_TIMEOUT_SECS", "2"), ("HTTP_BODY_READ_TIMEOUT_SECS", "2"), ("HTTP_IDLE_TIMEOUT_SECS", "1")];
 
+/// A raw connection to `server` that has sent `bytes`.
+async fn socket(server: &Server, bytes: &[u8]) -> TcpStream {
+    let mut socket = TcpStream::connect(server.address).await.expect("a connection");
+    socket.write_all(bytes).await.expect("the bytes are sent");
+    socket
+}
+
 /// Reads until the server closes the socket; returns what it sent and how long that took.
 async fn until_closed(stream: &mut TcpStream) -> (String, Duration) {
     let started = Instant::now();
@@ -618,12 +605,10 @@ async fn until_closed(stream: &mut TcpStream) -> (String, Duration) {
 
 #[tokio::test]
 async fn sockets_that_send_nothing_or_half_a_head_are_closed_after_the_header_timeout() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &SHORT_TIMEOUTS).await;
+    let server = Server::start(Workspace::sqlite(), &[], &SHORT_TIMEOUTS).await;
 
-    let mut silent = TcpStream::connect(server.address).await.expect("a connection");
-    let mut half = TcpStream::connect(server.address).await.expect("a connection");
-    half.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n").await.expect("half a head");
+    let mut silent = socket(&server, b"").await;
+    let mut half = socket(&server, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n").await;
 
     let (_, waited) = until_closed(&mut silent).await;
     assert!(waited < Duration::from_secs(5), "closed only after {waited:?}");
@@ -633,17 +618,15 @@ async fn sockets_that_send_nothing_or_half_a_head_are_closed_after_the_header_ti
 
 #[tokio::test]
 async fn a_stalled_body_is_answered_408_after_the_body_timeout() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &[], &SHORT_TIMEOUTS).await;
+    let server = Server::start(Workspace::sqlite(), &[], &SHORT_TIMEOUTS).await;
 
-    let mut stalled = TcpStream::connect(server.address).await.expect("a connection");
-    stalled
-        .write_all(
-            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-              Content-Length: 100\r\n\r\nusername=a",
-        )
-        .await
-        .expect("the head and ten bytes");
+    // The head and ten bytes of a hundred.
+    let mut stalled = socket(
+        &server,
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\nusername=a",
+    )
+    .await;
     let (response, waited) = until_closed(&mut stalled).await;
     assert!(response.starts_with("HTTP/1.1 408"), "{response}");
     assert!(waited < Duration::from_secs(6), "answered only after {waited:?}");
@@ -651,13 +634,14 @@ async fn a_stalled_body_is_answered_408_after_the_body_timeout() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let workspace = Workspace::sqlite();
-    let server =
-        Server::start(&workspace, &[], &[("HTTP_HEADER_READ_TIMEOUT_SECS", "20"), ("HTTP_IDLE_TIMEOUT_SECS", "1")])
-            .await;
+    let server = Server::start(
+        Workspace::sqlite(),
+        &[],
+        &[("HTTP_HEADER_READ_TIMEOUT_SECS", "20"), ("HTTP_IDLE_TIMEOUT_SECS", "1")],
+    )
+    .await;
 
-    let mut idle = TcpStream::connect(server.address).await.expect("a connection");
-    idle.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("a request");
+    let mut idle = socket(&server, b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await;
     let (response, waited) = until_closed(&mut idle).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(waited < Duration::from_secs(5), "kept alive for {waited:?} (the idle timeout is 1 s)");
@@ -665,20 +649,16 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn with_every_connection_slot_held_by_idle_sockets_health_still_answers() {
-    let workspace = Workspace::sqlite();
     // 128 file descriptors: without a cap, 150 idle sockets exhaust them and nothing is
     // accepted any more (as ~1,000 do with the usual limit of 1,024).
     let vars = [("HTTP_MAX_CONNECTIONS", "40"), ("HTTP_HEADER_READ_TIMEOUT_SECS", "60")];
-    let server = Server::start_with_fd_limit(&workspace, &[], &vars, Some(128)).await;
+    let server = Server::start_with_fd_limit(Workspace::sqlite(), &[], &vars, Some(128)).await;
 
     // Far more idle sockets than slots, each sending nothing (or half a head).
     let mut idle = Vec::new();
     for index in 0..150 {
-        let mut socket = TcpStream::connect(server.address).await.expect("a connection");
-        if index % 2 == 0 {
-            socket.write_all(b"GET /api/v1/health HTTP/1.1\r\n").await.expect("half a head");
-        }
-        idle.push(socket);
+        let bytes: &[u8] = if index % 2 == 0 { b"GET /api/v1/health HTTP/1.1\r\n" } else { b"" };
+        idle.push(socket(&server, bytes).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -697,8 +677,7 @@ async fn with_every_connection_slot_held_by_idle_sockets_health_still_answers() 
 
 #[tokio::test]
 async fn over_long_names_item_names_and_e_mail_domains_are_a_422_that_never_reaches_factus() {
-    let workspace = Workspace::sqlite();
-    let server = Server::start(&workspace, &["--simulate-factus"], &[]).await;
+    let server = Server::start(Workspace::sqlite(), &["--simulate-factus"], &[]).await;
     let admin = server.token("admin", ADMIN_PASSWORD).await;
 
     let mut invoice = valid_invoice("FAC-LONG-1");
