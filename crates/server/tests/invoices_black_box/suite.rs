@@ -11,7 +11,7 @@ use factus_sandbox::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Reply, Served, join_all, send, valid_invoice};
+use crate::support::{REFERENCE_TABLES, Reply, Served, join_all, keys_of, send, valid_invoice};
 
 const SECRET_KEY: &str = "invoices-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
@@ -710,10 +710,6 @@ async fn a_validated_bill_cannot_be_deleted_and_the_factus_reason_is_given() {
 // Lookups: success bodies
 // ---------------------------------------------------------------------------------------------
 
-fn keys_of(item: &Value) -> Vec<&str> {
-    item.as_object().expect("an object").keys().map(String::as_str).collect()
-}
-
 #[tokio::test]
 async fn municipalities_are_listed_whole_or_filtered_by_name() {
     let app = TestApp::start(Mode::ClientToken).await;
@@ -834,18 +830,7 @@ async fn the_reference_tables_need_no_factus_token_and_never_call_factus() {
         .await
         .ok("Tablas de referencia obtenidas exitosamente");
 
-    assert_eq!(
-        keys_of(&data),
-        [
-            "identification_document_types",
-            "legal_organization_types",
-            "customer_tribute_types",
-            "payment_methods",
-            "payment_forms",
-            "product_standard_codes",
-            "document_types"
-        ]
-    );
+    assert_eq!(keys_of(&data), REFERENCE_TABLES);
     assert_eq!(data["identification_document_types"].as_array().map(Vec::len), Some(11));
     assert_eq!(data["identification_document_types"][5], json!({ "id": 6, "name": "NIT" }));
     assert_eq!(

@@ -10,7 +10,7 @@ use factus_sandbox::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Reply, SMALL_PNG, Served, multipart_file, send, valid_invoice};
+use crate::support::{REFERENCE_TABLES, Reply, SMALL_PNG, Served, keys_of, multipart_file, send, valid_invoice};
 
 const SECRET_KEY: &str = "later-api-black-box-secret-key-0123456789";
 /// The development admin created on first start when `ADMIN_PASSWORD` is unset.
@@ -180,10 +180,6 @@ fn seed_invoice(reference: &str) -> Value {
     let mut invoice = valid_invoice(reference);
     invoice["customer"]["municipality_id"] = json!(80);
     invoice
-}
-
-fn keys_of(value: &Value) -> Vec<&str> {
-    value.as_object().expect("an object").keys().map(String::as_str).collect()
 }
 
 /// Every route of the later generation that needs a key, with a body the later clients send.
@@ -592,18 +588,7 @@ async fn the_reference_tables_carry_the_canonical_codes_and_never_call_factus() 
 
     let tables = send(app.keyed(Method::GET, "/api/lookups/reference-tables")).await.ok();
 
-    assert_eq!(
-        keys_of(&tables),
-        [
-            "identification_document_types",
-            "legal_organization_types",
-            "customer_tribute_types",
-            "payment_methods",
-            "payment_forms",
-            "product_standard_codes",
-            "document_types"
-        ]
-    );
+    assert_eq!(keys_of(&tables), REFERENCE_TABLES);
     assert_eq!(tables["identification_document_types"][2], json!({ "code": "CC", "name": "Cédula de ciudadanía" }));
     assert_eq!(tables["customer_tribute_types"], json!([{ "code": "IVA", "name": "IVA" }, { "code": "ZZ", "name": "No aplica" }]));
     assert_eq!(tables["payment_forms"], json!([{ "code": "cash", "name": "Pago de contado" }, { "code": "credit", "name": "Pago a crédito" }]));

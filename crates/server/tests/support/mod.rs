@@ -114,6 +114,22 @@ pub fn valid_invoice(reference: &str) -> Value {
     invoice
 }
 
+/// The keys of a JSON object, in order.
+pub fn keys_of(object: &Value) -> Vec<&str> {
+    object.as_object().expect("an object").keys().map(String::as_str).collect()
+}
+
+/// The reference tables of the lookups' `tables` answer, in order (both generations).
+pub const REFERENCE_TABLES: [&str; 7] = [
+    "identification_document_types",
+    "legal_organization_types",
+    "customer_tribute_types",
+    "payment_methods",
+    "payment_forms",
+    "product_standard_codes",
+    "document_types",
+];
+
 /// A small valid PNG (1×1, transparent).
 pub const SMALL_PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82";
 
