@@ -5,14 +5,13 @@
 //! the caller is the key's user, with everything that user may do. The key's id is left in the
 //! request's extensions, where [`Caller`] finds it for the ledger.
 
-use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName};
 use factus_domain::user::User;
 use uuid::Uuid;
 
 use crate::error::{ApiError, Later};
-use crate::extract::CurrentUser;
+use crate::extract::{current_user, from_request_parts};
 use crate::state::AppState;
 
 /// The header machine callers send their key in (case-insensitive, as every header name).
@@ -41,26 +40,18 @@ pub(crate) async fn api_key_user(parts: &mut Parts, state: &AppState) -> Result<
     Ok(Some(user))
 }
 
-/// A [`CurrentUser`] together with the API key it came with, if any (what the ledger records).
+/// A [`crate::extract::CurrentUser`] together with the API key it came with, if any (what the ledger records).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
     pub api_key_id: Option<Uuid>,
 }
 
-impl<S> FromRequestParts<S> for Caller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        let api_key_id = parts.extensions.get::<AuthenticatedKey>().map(|key| key.0);
-        Ok(Self { user, api_key_id })
-    }
-}
+from_request_parts!(Caller, ApiError, |parts, state| {
+    let user = current_user(parts, &state).await?;
+    let api_key_id = parts.extensions.get::<AuthenticatedKey>().map(|key| key.0);
+    Ok(Self { user, api_key_id })
+});
 
 /// The caller of a route of the later generation under `/api` (docs/contract.md §12.2): only
 /// an `X-API-Key` authenticates there. Without one the answer is 401 `Not authenticated`
@@ -69,22 +60,13 @@ where
 #[derive(Debug, Clone)]
 pub struct KeyCaller(pub Caller);
 
-impl<S> FromRequestParts<S> for KeyCaller
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let Some(presented) = presented_api_key(&parts.headers) else {
-            return Err(crate::error::later_missing_api_key());
-        };
-        let (user, key) = state.api_keys.authenticate(presented).await.map_err(Later)?;
-        Ok(Self(Caller { user, api_key_id: Some(key.id) }))
-    }
-}
+from_request_parts!(KeyCaller, ApiError, |parts, state| {
+    let Some(presented) = presented_api_key(&parts.headers) else {
+        return Err(crate::error::later_missing_api_key());
+    };
+    let (user, key) = state.api_keys.authenticate(presented).await.map_err(Later)?;
+    Ok(Self(Caller { user, api_key_id: Some(key.id) }))
+});
 
 #[cfg(test)]
 mod tests {

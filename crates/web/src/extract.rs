@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::{HeaderMap, header, request::Parts};
 use factus_application::company::LogoImage;
 use factus_domain::user::User;
@@ -12,6 +12,30 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
+
+/// Implements [`axum::extract::FromRequestParts`] for an extractor that reads the request's head
+/// (`parts`) with the [`AppState`] (`state`), whichever state the router keeps it in: the `where`
+/// clause and the state's lookup every such extractor needs, written once.
+macro_rules! from_request_parts {
+    ($extractor:ty, $rejection:ty, |$parts:ident, $state:ident| $body:expr) => {
+        impl<S> axum::extract::FromRequestParts<S> for $extractor
+        where
+            $crate::state::AppState: axum::extract::FromRef<S>,
+            S: Send + Sync,
+        {
+            type Rejection = $rejection;
+
+            async fn from_request_parts(
+                $parts: &mut axum::http::request::Parts,
+                state: &S,
+            ) -> Result<Self, Self::Rejection> {
+                let $state = <$crate::state::AppState as axum::extract::FromRef<S>>::from_ref(state);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use from_request_parts;
 
 /// The largest request body accepted; larger ones answer 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -288,40 +312,26 @@ impl<S: Send + Sync> FromRequest<S> for MultipartBody {
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub User);
 
-impl<S> FromRequestParts<S> for CurrentUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
+from_request_parts!(CurrentUser, ApiError, |parts, state| current_user(parts, &state).await.map(Self));
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        // A machine caller's X-API-Key stands in for the bearer token (crate::caller).
-        if let Some(user) = crate::caller::api_key_user(parts, &state).await? {
-            return Ok(Self(user));
-        }
-        let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
-        Ok(Self(state.auth.authenticate(token).await?))
+/// The user of [`CurrentUser`], for the extractors that build on it.
+pub(crate) async fn current_user(parts: &mut Parts, state: &AppState) -> Result<User, ApiError> {
+    // A machine caller's X-API-Key stands in for the bearer token (crate::caller).
+    if let Some(user) = crate::caller::api_key_user(parts, state).await? {
+        return Ok(user);
     }
+    let token = bearer_token(&parts.headers).ok_or_else(ApiError::not_authenticated)?;
+    Ok(state.auth.authenticate(token).await?)
 }
 
 /// A [`CurrentUser`] who is an admin; others get 403 `Not enough permissions`.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub User);
 
-impl<S> FromRequestParts<S> for AdminUser
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let CurrentUser(user) = CurrentUser::from_request_parts(parts, state).await?;
-        if user.is_admin() { Ok(Self(user)) } else { Err(ApiError::forbidden()) }
-    }
-}
+from_request_parts!(AdminUser, ApiError, |parts, state| {
+    let user = current_user(parts, &state).await?;
+    if user.is_admin() { Ok(Self(user)) } else { Err(ApiError::forbidden()) }
+});
 
 /// The token of an `Authorization: Bearer <token>` header (scheme case-insensitive, as in
 /// FastAPI's `OAuth2PasswordBearer`).
@@ -341,19 +351,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
-impl<S> FromRequestParts<S> for ClientAddress
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        let state = AppState::from_ref(state);
-        Ok(Self(peer.map(|peer| client_behind(peer, &parts.headers, &state.trusted_proxies))))
-    }
-}
+from_request_parts!(ClientAddress, std::convert::Infallible, |parts, state| {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    Ok(Self(peer.map(|peer| client_behind(peer, &parts.headers, &state.trusted_proxies))))
+});
 
 /// Walks `X-Forwarded-For` from the right (the hop closest to us) while the hops are trusted.
 fn client_behind(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {

@@ -1,12 +1,12 @@
 //! Where a request's Factus token comes from. (How Factus failures become HTTP is in
 //! [`crate::error`], with every other use-case error.)
 
-use axum::extract::FromRef;
 use axum::http::request::Parts;
 use factus_application::factus::FactusAccess;
 use secrecy::SecretString;
 
 use crate::error::ApiError;
+use crate::extract::from_request_parts;
 use crate::state::AppState;
 use crate::validation::{FieldError, Loc};
 
@@ -35,36 +35,14 @@ pub fn access(parts: &Parts, state: &AppState) -> Result<FactusAccess, FieldErro
 #[derive(Debug, Clone)]
 pub struct Access(pub FactusAccess);
 
-impl<S> axum::extract::FromRequestParts<S> for Access
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        access(parts, &state).map(Self).map_err(ApiError::invalid)
-    }
-}
+from_request_parts!(Access, ApiError, |parts, state| access(parts, &state).map(Self).map_err(ApiError::invalid));
 
 /// [`Access`] for handlers that also read a body: the missing header is reported together with
 /// the body's errors instead of on its own.
 #[derive(Debug, Clone)]
 pub struct MaybeAccess(pub Result<FactusAccess, FieldError>);
 
-impl<S> axum::extract::FromRequestParts<S> for MaybeAccess
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        Ok(Self(access(parts, &state)))
-    }
-}
+from_request_parts!(MaybeAccess, std::convert::Infallible, |parts, state| Ok(Self(access(parts, &state))));
 
 /// A body handler's Factus access and parsed body, or one 422 listing the missing
 /// `X-Factus-Token` together with the body's errors.
