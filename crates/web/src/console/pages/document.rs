@@ -18,7 +18,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::documents::{document_path, number_of};
-use super::{badge, confirm_box, csrf_field, factus_access};
+use super::{badge, column_heads, confirm_box, csrf_field, factus_access};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, cop};
 use crate::console::i18n::{Lang, T, kind_text};
@@ -115,12 +115,7 @@ fn factus_document(lang: Lang, document: &Value) -> Markup {
         @if !items.is_empty() {
             table {
                 caption { (lang.t(T::Items)) }
-                thead { tr {
-                    th scope="col" { (lang.t(T::Item)) }
-                    th scope="col" { (lang.t(T::Quantity)) }
-                    th scope="col" { (lang.t(T::Price)) }
-                    th scope="col" { (lang.t(T::Total)) }
-                } }
+                (column_heads(lang, &[T::Item, T::Quantity, T::Price, T::Total]))
                 tbody {
                     @for item in &items {
                         tr {
@@ -295,7 +290,7 @@ pub(super) async fn page(
                 @match events {
                     Ok(events) if events.events.is_empty() => p { (lang.t(T::NoEvents)) },
                     Ok(events) => table {
-                        thead { tr { th scope="col" { (lang.t(T::EventCode)) } th scope="col" { (lang.t(T::EventName)) } th scope="col" { (lang.t(T::EventDate)) } } }
+                        (column_heads(lang, &[T::EventCode, T::EventName, T::EventDate]))
                         tbody { @for event in &events.events { tr { td { (event.event_code) } td { (event.event_name) } td { (event.effective_date) " " (event.effective_time) } } } }
                     },
                     Err(error) => p class="notice error" { (lang.t(T::FactusUnavailable)) ": " (failure_text(error)) },

@@ -11,7 +11,7 @@ use factus_domain::user::Username;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::badge;
+use super::{badge, column_heads};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, parse_date, start_of_colombian_day};
 use crate::console::i18n::{Lang, T, kind_text, state_text};
@@ -241,21 +241,16 @@ pub async fn list(
         Ok(page) => page,
         Err(error) => return error_page(lang, ApiError::from(error)),
     };
+    // Admins see every user's documents, and whose each one is.
+    let columns = [T::Created, T::Kind, T::Reference, T::Number, T::Customer, T::State, T::User];
+    let columns = if is_admin { &columns[..] } else { &columns[..columns.len() - 1] };
     let body = html! {
         (filters(lang, &query, is_admin))
         @if page.entries.is_empty() {
             p { (lang.t(T::NoDocuments)) }
         } @else {
             table class="documents" {
-                thead { tr {
-                    th scope="col" { (lang.t(T::Created)) }
-                    th scope="col" { (lang.t(T::Kind)) }
-                    th scope="col" { (lang.t(T::Reference)) }
-                    th scope="col" { (lang.t(T::Number)) }
-                    th scope="col" { (lang.t(T::Customer)) }
-                    th scope="col" { (lang.t(T::State)) }
-                    @if is_admin { th scope="col" { (lang.t(T::User)) } }
-                } }
+                (column_heads(lang, columns))
                 tbody {
                     @for entry in &page.entries {
                         tr {

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{csrf_field, with_status};
+use super::{column_heads, csrf_field, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, parse_date, start_of_colombian_day};
 use crate::console::i18n::T;
@@ -50,16 +50,7 @@ async fn render(
             p { (lang.t(T::NoKeys)) }
         } @else {
             table class="keys" {
-                thead { tr {
-                    th scope="col" { (lang.t(T::Name)) }
-                    th scope="col" { (lang.t(T::Prefix)) }
-                    th scope="col" { (lang.t(T::User)) }
-                    th scope="col" { (lang.t(T::Status)) }
-                    th scope="col" { (lang.t(T::Created)) }
-                    th scope="col" { (lang.t(T::Expires)) }
-                    th scope="col" { (lang.t(T::LastUsed)) }
-                    th scope="col" { (lang.t(T::Actions)) }
-                } }
+                (column_heads(lang, &[T::Name, T::Prefix, T::User, T::Status, T::Created, T::Expires, T::LastUsed, T::Actions]))
                 tbody {
                     @for key in &keys {
                         tr id={ "key-" (key.id) } {

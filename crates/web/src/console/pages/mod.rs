@@ -39,6 +39,11 @@ pub(crate) fn with_status(
     page
 }
 
+/// A table's head: a row of column headers, one text each.
+pub(crate) fn column_heads(lang: Lang, columns: &[T]) -> Markup {
+    html! { thead { tr { @for column in columns { th scope="col" { (lang.t(*column)) } } } } }
+}
+
 /// The hidden CSRF field every form carries.
 pub(crate) fn csrf_field(csrf: &str) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(csrf); }

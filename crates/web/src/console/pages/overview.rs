@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use time::OffsetDateTime;
 
 use super::documents::document_path;
-use super::{badge, factus_access};
+use super::{badge, column_heads, factus_access};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, colombian_date, elapsed, start_of_colombian_day, start_of_colombian_month};
 use crate::console::i18n::{Lang, T, kind_text};
@@ -246,11 +246,7 @@ pub async fn overview(State(state): State<ConsoleState>, session: Session) -> Re
                             p { (lang.t(T::NoRangeRunningOut)) }
                         } @else {
                             table {
-                                thead { tr {
-                                    th scope="col" { (lang.t(T::Prefix)) }
-                                    th scope="col" { (lang.t(T::Status)) }
-                                    th scope="col" { (lang.t(T::Why)) }
-                                } }
+                                (column_heads(lang, &[T::Prefix, T::Status, T::Why]))
                                 tbody {
                                     @for warning in warnings {
                                         tr {

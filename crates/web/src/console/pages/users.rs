@@ -9,7 +9,7 @@ use factus_domain::user::{NewPassword, Role, Username};
 use maud::html;
 use serde::Deserialize;
 
-use super::{csrf_field, with_status};
+use super::{column_heads, csrf_field, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::T;
@@ -46,13 +46,7 @@ async fn render(
     let body = html! {
         (notice(message))
         table class="users" {
-            thead { tr {
-                th scope="col" { (lang.t(T::Username)) }
-                th scope="col" { (lang.t(T::Role)) }
-                th scope="col" { (lang.t(T::Status)) }
-                th scope="col" { (lang.t(T::Created)) }
-                th scope="col" { (lang.t(T::Actions)) }
-            } }
+            (column_heads(lang, &[T::Username, T::Role, T::Status, T::Created, T::Actions]))
             tbody {
                 @for user in &users {
                     @let name = user.username.as_str();

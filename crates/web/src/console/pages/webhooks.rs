@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{csrf_field, with_status};
+use super::{column_heads, csrf_field, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::{T, kind_text};
@@ -68,15 +68,7 @@ async fn render(
             p { (lang.t(T::NoDeliveries)) }
         } @else {
             table class="deliveries" {
-                thead { tr {
-                    th scope="col" { (lang.t(T::Event)) }
-                    th scope="col" { (lang.t(T::Document)) }
-                    th scope="col" { (lang.t(T::Status)) }
-                    th scope="col" { (lang.t(T::DeliveryAttempts)) }
-                    th scope="col" { (lang.t(T::LastAttempt)) }
-                    th scope="col" { (lang.t(T::Answer)) }
-                    th scope="col" { (lang.t(T::Actions)) }
-                } }
+                (column_heads(lang, &[T::Event, T::Document, T::Status, T::DeliveryAttempts, T::LastAttempt, T::Answer, T::Actions]))
                 tbody {
                     @for delivery in &deliveries {
                         @let event = &delivery.event;
