@@ -20,7 +20,7 @@ use factus_domain::invoice::{Note, NoteKind};
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::document::{after_action, begin_action, load, no_factus_session};
+use super::document::{DocumentAction, after_action, load, no_factus_session, unconfirmed};
 use super::documents::{document_path, entry_path, number_of};
 use super::{confirm_box_saying, csrf_field, factus_access};
 use crate::caller::Caller;
@@ -30,7 +30,6 @@ use crate::console::i18n::{Lang, T};
 use crate::console::page::{Nav, Page, notice, status_and_detail};
 use crate::console::session::Session;
 use crate::error::ApiError;
-use crate::extract::FormBody;
 use crate::invoices::annulment::{annulment_body, annulment_key};
 use crate::invoices::request::parse_note;
 use crate::routes::invoices::issue_body;
@@ -140,17 +139,10 @@ pub async fn confirm(
 /// its queued entry); a refusal is shown on the invoice's page, in the words the API would use.
 pub async fn annul(
     State(state): State<ConsoleState>,
-    session: Session,
-    Path((reference, id)): Path<(String, String)>,
-    form: FormBody,
+    DocumentAction { session, form, entry, access }: DocumentAction,
 ) -> Response {
-    let (entry, access) = match begin_action(&state, &session, &form, &reference, &id).await {
-        Ok(action) => action,
-        Err(refused) => return *refused,
-    };
     let lang = session.lang;
-    if form.get("confirm") != Some("yes") {
-        let refusal = ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, lang.t(T::ConfirmNeeded));
+    if let Some(refusal) = unconfirmed(&form, lang) {
         return after_action(&state, &session, &entry, Err(refusal)).await;
     }
     let Annulment { number, body, note } = match prepare(&state, &session, &entry, &access).await {

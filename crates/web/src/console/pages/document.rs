@@ -3,7 +3,7 @@
 //! actions that apply (look it up at Factus now, delete a rejected document stuck at Factus,
 //! annul an issued invoice with a credit note: [`super::annulment`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
@@ -443,34 +443,48 @@ pub(super) async fn after_action(
     }
 }
 
-/// What every action on a document checks first: the form's CSRF token, that the entry is the
-/// viewer's, and that the server can reach Factus. The entry and the access, or the refusal.
-pub(super) async fn begin_action(
-    state: &ConsoleState,
-    session: &Session,
-    form: &FormBody,
-    reference: &str,
-    id: &str,
-) -> Result<(LedgerEntry, FactusAccess), Box<Response>> {
-    if let Some(refused) = session.refuse_without_token(form) {
-        return Err(Box::new(refused));
+/// What every action on a document checks first, before its handler runs: the form's CSRF
+/// token, that the entry (`…/{reference}/{id}`) is the viewer's, and that the server can reach
+/// Factus. A refusal is the answer.
+pub struct DocumentAction {
+    pub session: Session,
+    pub form: FormBody,
+    pub entry: LedgerEntry,
+    pub access: FactusAccess,
+}
+
+impl FromRequest<ConsoleState> for DocumentAction {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let Path((reference, id)) = Path::<(String, String)>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = FormBody::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refused) = session.refuse_without_token(&form) {
+            return Err(refused);
+        }
+        let entry = load(state, &session, &reference, &id).await?;
+        let access = factus_access(state).ok_or_else(|| no_factus_session(session.lang))?;
+        Ok(Self { session, form, entry, access })
     }
-    let entry = load(state, session, reference, id).await.map_err(Box::new)?;
-    let access = factus_access(state).ok_or_else(|| Box::new(no_factus_session(session.lang)))?;
-    Ok((entry, access))
+}
+
+/// A dangerous action's refusal when its confirmation box was not ticked.
+pub(super) fn unconfirmed(form: &FormBody, lang: Lang) -> Option<ApiError> {
+    (form.get("confirm") != Some("yes"))
+        .then(|| ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, lang.t(T::ConfirmNeeded)))
 }
 
 /// `POST …/email`: Factus e-mails the document.
 pub async fn send_email(
     State(state): State<ConsoleState>,
-    session: Session,
-    Path((reference, id)): Path<(String, String)>,
-    form: FormBody,
+    DocumentAction { session, form, entry, access }: DocumentAction,
 ) -> Response {
-    let (entry, access) = match begin_action(&state, &session, &form, &reference, &id).await {
-        Ok(action) => action,
-        Err(refused) => return *refused,
-    };
     let Some(number) = number_of(&entry) else { return error_page(session.lang, ApiError::not_found()) };
     let email = form.get("email").unwrap_or_default().trim();
     let outcome = if email.is_empty() || factus_domain::invoice::text::EmailAddress::parse(email).is_err() {
@@ -493,14 +507,8 @@ pub async fn send_email(
 /// `POST …/lookup`: looks an open entry up at Factus now.
 pub async fn look_up(
     State(state): State<ConsoleState>,
-    session: Session,
-    Path((reference, id)): Path<(String, String)>,
-    form: FormBody,
+    DocumentAction { session, entry, .. }: DocumentAction,
 ) -> Response {
-    let (entry, _) = match begin_action(&state, &session, &form, &reference, &id).await {
-        Ok(action) => action,
-        Err(refused) => return *refused,
-    };
     let outcome = match state.app.issuance.look_up_now(&entry).await {
         Ok(LookUpOutcome::Issued) => Ok("issued"),
         Ok(LookUpOutcome::NotIssued) => Ok("not_issued"),
@@ -516,23 +524,10 @@ pub async fn look_up(
 /// `POST …/delete`: deletes at Factus a rejected document still stored there (confirmed).
 pub async fn delete_stuck(
     State(state): State<ConsoleState>,
-    session: Session,
-    Path((reference, id)): Path<(String, String)>,
-    form: FormBody,
+    DocumentAction { session, form, entry, access }: DocumentAction,
 ) -> Response {
-    let (entry, access) = match begin_action(&state, &session, &form, &reference, &id).await {
-        Ok(action) => action,
-        Err(refused) => return *refused,
-    };
-    if form.get("confirm") != Some("yes") {
-        let lang = session.lang;
-        return after_action(
-            &state,
-            &session,
-            &entry,
-            Err(ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, lang.t(T::ConfirmNeeded))),
-        )
-        .await;
+    if let Some(refusal) = unconfirmed(&form, session.lang) {
+        return after_action(&state, &session, &entry, Err(refusal)).await;
     }
     let outcome = match state.app.issuance.delete_stuck_rejection(&access, &entry).await {
         Ok(StuckDeletion::Deleted) => Ok("deleted"),
