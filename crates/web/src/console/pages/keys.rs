@@ -2,7 +2,6 @@
 //! never stored), revoke — through `ApiKeyService`, as `POST/DELETE /api-keys`.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use factus_application::api_keys::ApiKeyName;
 use factus_application::clock;
@@ -12,7 +11,7 @@ use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{column_heads, csrf_field, with_status};
+use super::{column_heads, csrf_field, invalid_input, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::{colombian, parse_date, start_of_colombian_day};
 use crate::console::i18n::T;
@@ -128,25 +127,19 @@ pub async fn create(
         return refused;
     }
     let lang = session.lang;
-    let invalid = |what: T, why: String| {
-        ApiError::detail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{} — {}: {why}", lang.t(T::InvalidInput), lang.t(what)),
-        )
-    };
     let Ok(username) = Username::parse(form.get("username").unwrap_or_default()) else {
         return refused(&state, &session, ApiError::user_not_found()).await;
     };
     let name = match ApiKeyName::parse(form.get("name").unwrap_or_default()) {
         Ok(name) => name,
-        Err(error) => return refused(&state, &session, invalid(T::Name, error.to_string())).await,
+        Err(error) => return refused(&state, &session, invalid_input(lang, T::Name, error)).await,
     };
     // A date means "until that Colombian day ends".
     let expires = match form.get("expires").map(str::trim).filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => match parse_date(raw).and_then(|date| date.next_day()) {
             Some(day_after) => Some(start_of_colombian_day(day_after)),
-            None => return refused(&state, &session, invalid(T::Expires, raw.to_owned())).await,
+            None => return refused(&state, &session, invalid_input(lang, T::Expires, raw)).await,
         },
     };
     match state.app.api_keys.create(&username, name, expires).await {

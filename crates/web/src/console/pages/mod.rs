@@ -9,6 +9,7 @@ pub mod overview;
 pub mod users;
 pub mod webhooks;
 
+use axum::http::StatusCode;
 use factus_application::factus::FactusAccess;
 use factus_application::ledger::LedgerState;
 use maud::{Markup, html};
@@ -16,6 +17,7 @@ use maud::{Markup, html};
 use super::ConsoleState;
 use super::i18n::{Lang, T, state_text};
 use super::session::{BASE, CSRF_FIELD};
+use crate::error::ApiError;
 
 /// The console acts at Factus with the server's own session; without one it cannot.
 pub(crate) fn factus_access(state: &ConsoleState) -> Option<FactusAccess> {
@@ -42,6 +44,11 @@ pub(crate) fn with_status(
 /// A table's head: a row of column headers, one text each.
 pub(crate) fn column_heads(lang: Lang, columns: &[T]) -> Markup {
     html! { thead { tr { @for column in columns { th scope="col" { (lang.t(*column)) } } } } }
+}
+
+/// A form field the console refuses: 422 `<invalid input> — <field>: <why>`.
+pub(crate) fn invalid_input(lang: Lang, what: T, why: impl std::fmt::Display) -> ApiError {
+    ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, format!("{} — {}: {why}", lang.t(T::InvalidInput), lang.t(what)))
 }
 
 /// The hidden CSRF field every form carries.

@@ -2,14 +2,13 @@
 //! the same rules as the API (the last enabled admin cannot be disabled).
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use factus_application::users::UserChanges;
 use factus_domain::user::{NewPassword, Role, Username};
 use maud::html;
 use serde::Deserialize;
 
-use super::{column_heads, csrf_field, with_status};
+use super::{column_heads, csrf_field, invalid_input, with_status};
 use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::T;
@@ -112,13 +111,6 @@ async fn refused(state: &ConsoleState, session: &crate::console::session::Sessio
     with_status(render(state, session, Some(Err(detail))).await, status)
 }
 
-fn invalid(session: &crate::console::session::Session, what: T, why: impl std::fmt::Display) -> ApiError {
-    ApiError::detail(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        format!("{} — {}: {why}", session.lang.t(T::InvalidInput), session.lang.t(what)),
-    )
-}
-
 /// `POST /console/users`.
 pub async fn create(
     State(state): State<ConsoleState>,
@@ -130,15 +122,15 @@ pub async fn create(
     }
     let username = match Username::parse(form.get("username").unwrap_or_default()) {
         Ok(username) => username,
-        Err(error) => return refused(&state, &session, invalid(&session, T::Username, error)).await,
+        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Username, error)).await,
     };
     let password = match NewPassword::parse(form.get("password").unwrap_or_default()) {
         Ok(password) => password,
-        Err(error) => return refused(&state, &session, invalid(&session, T::Password, error)).await,
+        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Password, error)).await,
     };
     let role = match Role::parse(form.get("role").unwrap_or("user")) {
         Ok(role) => role,
-        Err(error) => return refused(&state, &session, invalid(&session, T::Role, error)).await,
+        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Role, error)).await,
     };
     match state.app.users.create(username, &password, role).await {
         Ok(_) => Redirect::to(&format!("{BASE}/users?done=created")).into_response(),
@@ -189,7 +181,7 @@ pub async fn reset_password(
     }
     let password = match NewPassword::parse(form.get("password").unwrap_or_default()) {
         Ok(password) => password,
-        Err(error) => return refused(&state, &session, invalid(&session, T::Password, error)).await,
+        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Password, error)).await,
     };
     update(&state, &session, &username, UserChanges { password: Some(password), ..UserChanges::default() }, "password")
         .await
