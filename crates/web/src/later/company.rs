@@ -13,7 +13,7 @@ use crate::envelope::{DetailResponse, ValidationErrorResponse};
 use crate::error::{ApiError, Later};
 use crate::extract::{JsonBody, MultipartBody};
 use crate::factus::Access;
-use crate::later::reject_string_body;
+use crate::later::read_body;
 use crate::routes::company::{
     CodeNameResponse, CompanyMunicipalityResponse, LogoUploadRequest, RESPONSIBILITIES, read_company_update, read_logo,
 };
@@ -173,8 +173,7 @@ pub async fn update_company(
     Access(access): Access,
     JsonBody(body): JsonBody,
 ) -> Result<Json<LaterCompanyResponse>, ApiError> {
-    reject_string_body(&body)?;
-    let update = read_later_company_update(&body).map_err(ApiError::Validation)?;
+    let update = read_body(&body, read_later_company_update)?;
     Ok(Json(state.company.update(&caller.user, &access, &update).await.map_err(Later)?.into()))
 }
 

@@ -9,7 +9,7 @@ use crate::caller::KeyCaller;
 use crate::envelope::{BadRequestResponse, DetailResponse};
 use crate::error::{ApiError, Later};
 use crate::extract::JsonBody;
-use crate::later::reject_string_body;
+use crate::later::read_body;
 use crate::routes::factus_auth::{FactusTokenResponse, read_factus_login, read_factus_refresh};
 use crate::state::AppState;
 
@@ -30,8 +30,7 @@ pub async fn factus_login(
     JsonBody(body): JsonBody,
 ) -> Result<Json<FactusTokenResponse>, ApiError> {
     caller?;
-    reject_string_body(&body)?;
-    let (email, password) = read_factus_login(&body).map_err(ApiError::Validation)?;
+    let (email, password) = read_body(&body, read_factus_login)?;
     let token = state.factus_auth.login(&email, &SecretString::from(password)).await.map_err(Later)?;
     Ok(Json(token.into()))
 }
@@ -52,8 +51,7 @@ pub async fn factus_refresh(
     JsonBody(body): JsonBody,
 ) -> Result<Json<FactusTokenResponse>, ApiError> {
     caller?;
-    reject_string_body(&body)?;
-    let refresh_token = read_factus_refresh(&body).map_err(ApiError::Validation)?;
+    let refresh_token = read_body(&body, read_factus_refresh)?;
     let token = state.factus_auth.refresh(&SecretString::from(refresh_token)).await.map_err(Later)?;
     Ok(Json(token.into()))
 }

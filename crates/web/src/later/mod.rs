@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::routes::health::{self, HealthResponse};
 use crate::state::AppState;
+use crate::validation::FieldError;
 
 /// Where the later generation lives (its `API_V1_STR` default).
 pub const PREFIX: &str = "/api";
@@ -43,6 +44,18 @@ pub fn reject_string_body(body: &Value) -> Result<(), ApiError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Reads a body with `read`, after [`reject_string_body`]; the reader's field errors are one 422.
+///
+/// # Errors
+/// The string-body hint, or [`ApiError::Validation`] with the reader's errors.
+pub(crate) fn read_body<T>(
+    body: &Value,
+    read: impl FnOnce(&Value) -> Result<T, Vec<FieldError>>,
+) -> Result<T, ApiError> {
+    reject_string_body(body)?;
+    read(body).map_err(ApiError::Validation)
 }
 
 /// Liveness under the later prefix.

@@ -14,7 +14,7 @@ use crate::envelope::{DetailResponse, ValidationErrorResponse};
 use crate::error::{ApiError, Later};
 use crate::extract::JsonBody;
 use crate::factus::Access;
-use crate::later::reject_string_body;
+use crate::later::read_body;
 use crate::routes::lookups::{query_pairs, query_value};
 use crate::routes::numbering_ranges::{
     DianNumberingRangeResponse, NumberingRangeQuery, range_id, read_filter, read_new_range, read_range_update,
@@ -82,11 +82,6 @@ fn integer_is_active(raw: Option<&str>) -> Result<(), ApiError> {
         ))),
         _ => Ok(()),
     }
-}
-
-fn read_body<T>(body: &Value, read: impl FnOnce(&Value) -> Result<T, Vec<FieldError>>) -> Result<T, ApiError> {
-    reject_string_body(body)?;
-    read(body).map_err(ApiError::Validation)
 }
 
 /// The account's numbering ranges, filtered by Factus.
