@@ -822,23 +822,29 @@ body_schema!(
             ("customer", reference("LaterCustomerRequest"), Required),
             ("items", list(reference("LaterItemRequest"), Some(1)), Required),
         ],
-        Some(json!({
-            "numbering_range_prefix": "SETP",
-            "document_type": "invoice",
-            "reference_code": "FAC-1732550000",
-            "payment_method_code": "10",
-            "payment_form": "cash",
-            "customer": {
-                "document_type": "CC", "identification": "123456789", "names": "Juan Perez",
-                "municipality_code": "05001", "organization_type": "person", "tribute": "ZZ"
-            },
-            "items": [{
-                "code_reference": "P-001", "name": "Producto", "quantity": 1, "price": "10000.00",
-                "tax_rate": "19.00", "unit_measure_code": "94", "standard_code": "1", "tribute": "IVA"
-            }]
-        })),
+        Some(later_invoice_example()),
     )
 );
+
+/// The later generation's create body of its original's Postman collection: the example of
+/// [`LaterInvoiceRequest`], and what the reader's tests start from.
+pub(crate) fn later_invoice_example() -> Value {
+    json!({
+        "numbering_range_prefix": "SETP",
+        "document_type": "invoice",
+        "reference_code": "FAC-1732550000",
+        "payment_method_code": "10",
+        "payment_form": "cash",
+        "customer": {
+            "document_type": "CC", "identification": "123456789", "names": "Juan Perez",
+            "municipality_code": "05001", "organization_type": "person", "tribute": "ZZ"
+        },
+        "items": [{
+            "code_reference": "P-001", "name": "Producto", "quantity": 1, "price": "10000.00",
+            "tax_rate": "19.00", "unit_measure_code": "94", "standard_code": "1", "tribute": "IVA"
+        }]
+    })
+}
 
 body_schema!(
     /// `customer` of a later-generation invoice.

@@ -231,25 +231,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    /// The sample create body of the later original's Postman collection.
-    fn postman_invoice() -> Value {
-        json!({
-            "numbering_range_prefix": "SETP",
-            "document_type": "invoice",
-            "reference_code": "FAC-1",
-            "payment_method_code": "10",
-            "payment_form": "cash",
-            "customer": {
-                "document_type": "CC", "identification": "123456789", "names": "Juan Perez",
-                "municipality_code": "05001", "organization_type": "person", "tribute": "ZZ"
-            },
-            "items": [{
-                "code_reference": "P-001", "name": "Producto", "quantity": 1, "price": "10000.00",
-                "tax_rate": "19.00", "unit_measure_code": "94", "standard_code": "1", "tribute": "IVA"
-            }]
-        })
-    }
+    use crate::schemas::later_invoice_example;
 
     fn errors(body: &Value) -> Value {
         match read_invoice(body) {
@@ -260,7 +242,7 @@ mod tests {
 
     #[test]
     fn the_postman_invoice_becomes_the_domain_invoice_of_the_same_sale() {
-        let read = read_invoice(&postman_invoice()).expect("a valid invoice");
+        let read = read_invoice(&later_invoice_example()).expect("a valid invoice");
         assert_eq!(read.numbering_range_prefix, "SETP");
         let invoice = read.invoice;
         assert_eq!((invoice.document(), invoice.payment_form()), ("01", PaymentForm::Cash));
@@ -278,7 +260,7 @@ mod tests {
 
     #[test]
     fn aliases_become_the_codes_they_stand_for() {
-        let mut body = postman_invoice();
+        let mut body = later_invoice_example();
         body["document_type"] = json!("export");
         body["payment_method_code"] = json!(" transfer ");
         body["payment_form"] = json!("credit");
@@ -304,7 +286,7 @@ mod tests {
 
     #[test]
     fn every_code_outside_its_table_is_named_in_one_answer() {
-        let mut body = postman_invoice();
+        let mut body = later_invoice_example();
         body["document_type"] = json!("01");
         body["payment_form"] = json!("1");
         body["customer"]["document_type"] = json!("DIE");
@@ -332,7 +314,7 @@ mod tests {
 
     #[test]
     fn the_model_rules_answer_422_in_the_later_words() {
-        let mut body = postman_invoice();
+        let mut body = later_invoice_example();
         body["payment_form"] = json!("credit");
         body["items"] = json!([]);
         assert_eq!(
@@ -346,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_missing_prefix_and_missing_codes_are_required_fields() {
-        let mut body = postman_invoice();
+        let mut body = later_invoice_example();
         body.as_object_mut().unwrap().remove("numbering_range_prefix");
         body["customer"].as_object_mut().unwrap().remove("tribute");
         body["items"][0].as_object_mut().unwrap().remove("standard_code");
