@@ -80,6 +80,17 @@ fn bad_request(body: &Value) -> Value {
     }
 }
 
+/// A row of a table of bodies that each get one error: what it shows, the JSON pointer and the
+/// value `minimal()` gets there, then the error's `loc`, `msg` and `type`.
+type OneError = (&'static str, &'static str, Value, Value, &'static str, &'static str);
+
+/// Each row's body gets exactly its one error in `detail` (the 422's or the 400's list).
+fn assert_one_error_each(detail: fn(&Value) -> Value, rows: Vec<OneError>) {
+    for (case, pointer, value, loc, msg, kind) in rows {
+        assert_eq!(detail(&with(pointer, value)), json!([entry(loc, msg, kind)]), "{case}");
+    }
+}
+
 fn accepted(body: &Value) -> Invoice {
     match parse_invoice(body) {
         Ok(invoice) => invoice,
@@ -168,67 +179,85 @@ fn an_invoice_with_every_optional_block_parses() {
 
 // --- type errors (422) --------------------------------------------------------------------------
 
+/// Each value of the wrong type, and the one type error it gets.
 #[test]
-fn a_number_where_a_string_is_expected_is_a_str_type_error() {
-    assert_eq!(
-        unprocessable(&with("/payment_form", json!(2))),
-        json!([entry(json!(["body", "payment_form"]), "str type expected", "type_error.str")])
-    );
-}
-
-#[test]
-fn a_word_where_an_integer_is_expected_is_an_integer_type_error() {
-    assert_eq!(
-        unprocessable(&with("/items/0/quantity", json!("two"))),
-        json!([entry(json!(["body", "items", 0, "quantity"]), "value is not a valid integer", "type_error.integer")])
-    );
-}
-
-#[test]
-fn a_fractional_quantity_is_not_an_integer() {
-    assert_eq!(
-        unprocessable(&with("/items/0/quantity", json!(2.5))),
-        json!([entry(json!(["body", "items", 0, "quantity"]), "value is not a valid integer", "type_error.integer")])
-    );
-}
-
-#[test]
-fn a_word_where_a_decimal_is_expected_is_a_decimal_type_error() {
-    assert_eq!(
-        unprocessable(&with("/items/0/price", json!("cien"))),
-        json!([entry(json!(["body", "items", 0, "price"]), "value is not a valid decimal", "type_error.decimal")])
-    );
-}
-
-#[test]
-fn a_word_where_a_boolean_is_expected_is_a_bool_type_error() {
-    assert_eq!(
-        unprocessable(&with("/send_email", json!("maybe"))),
-        json!([entry(json!(["body", "send_email"]), "value could not be parsed to a boolean", "type_error.bool")])
-    );
-}
-
-#[test]
-fn a_date_not_written_year_month_day_is_a_date_error() {
-    assert_eq!(
-        unprocessable(&with("/payment_due_date", json!("30/04/2026"))),
-        json!([entry(json!(["body", "payment_due_date"]), "invalid date format", "value_error.date")])
-    );
-}
-
-#[test]
-fn an_object_where_the_items_list_is_expected_is_a_list_type_error() {
-    assert_eq!(
-        unprocessable(&with("/items", json!({}))),
-        json!([entry(json!(["body", "items"]), "value is not a valid list", "type_error.list")])
-    );
-}
-
-#[test]
-fn a_string_where_the_customer_object_is_expected_is_a_dict_type_error() {
-    assert_eq!(
-        unprocessable(&with("/customer", json!("Juan"))),
-        json!([entry(json!(["body", "customer"]), "value is not a valid dict", "type_error.dict")])
+fn each_mistyped_value_is_its_type_error() {
+    assert_one_error_each(
+        unprocessable,
+        vec![
+            (
+                "a number where a string is expected is a str type error",
+                "/payment_form",
+                json!(2),
+                json!(["body", "payment_form"]),
+                "str type expected",
+                "type_error.str",
+            ),
+            (
+                "a word where an integer is expected is an integer type error",
+                "/items/0/quantity",
+                json!("two"),
+                json!(["body", "items", 0, "quantity"]),
+                "value is not a valid integer",
+                "type_error.integer",
+            ),
+            (
+                "a fractional quantity is not an integer",
+                "/items/0/quantity",
+                json!(2.5),
+                json!(["body", "items", 0, "quantity"]),
+                "value is not a valid integer",
+                "type_error.integer",
+            ),
+            (
+                "a word where a decimal is expected is a decimal type error",
+                "/items/0/price",
+                json!("cien"),
+                json!(["body", "items", 0, "price"]),
+                "value is not a valid decimal",
+                "type_error.decimal",
+            ),
+            (
+                "a word where a boolean is expected is a bool type error",
+                "/send_email",
+                json!("maybe"),
+                json!(["body", "send_email"]),
+                "value could not be parsed to a boolean",
+                "type_error.bool",
+            ),
+            (
+                "a date not written year month day is a date error",
+                "/payment_due_date",
+                json!("30/04/2026"),
+                json!(["body", "payment_due_date"]),
+                "invalid date format",
+                "value_error.date",
+            ),
+            (
+                "an object where the items list is expected is a list type error",
+                "/items",
+                json!({}),
+                json!(["body", "items"]),
+                "value is not a valid list",
+                "type_error.list",
+            ),
+            (
+                "a string where the customer object is expected is a dict type error",
+                "/customer",
+                json!("Juan"),
+                json!(["body", "customer"]),
+                "value is not a valid dict",
+                "type_error.dict",
+            ),
+            (
+                "a customer email that is not an address is an email error",
+                "/customer/email",
+                json!("juan"),
+                json!(["body", "customer", "email"]),
+                "value is not a valid email address",
+                "value_error.email",
+            ),
+        ],
     );
 }
 
@@ -249,14 +278,6 @@ fn a_body_that_is_not_an_object_is_a_dict_type_error_on_the_body() {
     assert_eq!(
         unprocessable(&json!([1, 2])),
         json!([entry(json!(["body"]), "value is not a valid dict", "type_error.dict")])
-    );
-}
-
-#[test]
-fn a_customer_email_that_is_not_an_address_is_an_email_error() {
-    assert_eq!(
-        unprocessable(&with("/customer/email", json!("juan"))),
-        json!([entry(json!(["body", "customer", "email"]), "value is not a valid email address", "value_error.email")])
     );
 }
 
@@ -367,143 +388,117 @@ fn bound_error(pointer: &str, value: Value) -> Value {
     detail[0].clone()
 }
 
+/// Each field bound, and the one error a value beyond it gets.
 #[test]
-fn a_quantity_of_zero_is_not_greater_than_zero() {
-    assert_eq!(
-        bound_error("/items/0/quantity", json!(0)),
-        entry(
-            json!(["body", "items", 0, "quantity"]),
-            "ensure this value is greater than 0",
-            "value_error.number.not_gt"
-        )
-    );
-}
-
-#[test]
-fn a_price_of_zero_is_not_greater_than_zero() {
-    assert_eq!(
-        bound_error("/items/0/price", json!(0)),
-        entry(json!(["body", "items", 0, "price"]), "ensure this value is greater than 0", "value_error.number.not_gt")
-    );
-}
-
-#[test]
-fn a_negative_discount_rate_is_not_greater_than_or_equal_to_zero() {
-    assert_eq!(
-        bound_error("/items/0/discount_rate", json!(-5)),
-        entry(
-            json!(["body", "items", 0, "discount_rate"]),
-            "ensure this value is greater than or equal to 0",
-            "value_error.number.not_ge"
-        )
-    );
-}
-
-#[test]
-fn a_discount_rate_above_a_hundred_is_not_less_than_or_equal_to_a_hundred() {
-    assert_eq!(
-        bound_error("/items/0/discount_rate", json!("150")),
-        entry(
-            json!(["body", "items", 0, "discount_rate"]),
-            "ensure this value is less than or equal to 100",
-            "value_error.number.not_le"
-        )
-    );
-}
-
-#[test]
-fn a_negative_tax_rate_is_not_greater_than_or_equal_to_zero() {
-    assert_eq!(
-        bound_error("/items/0/tax_rate", json!("-19")),
-        entry(
-            json!(["body", "items", 0, "tax_rate"]),
-            "ensure this value is greater than or equal to 0",
-            "value_error.number.not_ge"
-        )
-    );
-}
-
-#[test]
-fn a_negative_withholding_rate_is_not_greater_than_or_equal_to_zero() {
-    assert_eq!(
-        bound_error("/items/0/withholding_taxes", json!([{"code": "06", "withholding_tax_rate": -1}])),
-        entry(
-            json!(["body", "items", 0, "withholding_taxes", 0, "withholding_tax_rate"]),
-            "ensure this value is greater than or equal to 0",
-            "value_error.number.not_ge"
-        )
-    );
-}
-
-#[test]
-fn is_excluded_above_one_is_not_less_than_or_equal_to_one() {
-    assert_eq!(
-        bound_error("/items/0/is_excluded", json!(2)),
-        entry(
-            json!(["body", "items", 0, "is_excluded"]),
-            "ensure this value is less than or equal to 1",
-            "value_error.number.not_le"
-        )
-    );
-}
-
-#[test]
-fn is_excluded_below_zero_is_not_greater_than_or_equal_to_zero() {
-    assert_eq!(
-        bound_error("/items/0/is_excluded", json!(-1)),
-        entry(
-            json!(["body", "items", 0, "is_excluded"]),
-            "ensure this value is greater than or equal to 0",
-            "value_error.number.not_ge"
-        )
-    );
-}
-
-#[test]
-fn an_observation_of_251_characters_is_too_long() {
-    assert_eq!(
-        bound_error("/observation", json!("a".repeat(251))),
-        entry(
-            json!(["body", "observation"]),
-            "ensure this value has at most 250 characters",
-            "value_error.any_str.max_length"
-        )
-    );
-}
-
-#[test]
-fn a_blank_reference_code_is_too_short() {
-    assert_eq!(
-        bound_error("/reference_code", json!("  ")),
-        entry(
-            json!(["body", "reference_code"]),
-            "ensure this value has at least 1 characters",
-            "value_error.any_str.min_length"
-        )
-    );
-}
-
-#[test]
-fn a_reference_code_with_a_slash_does_not_match_its_pattern() {
-    assert_eq!(
-        bound_error("/reference_code", json!("FV/1")),
-        entry(
-            json!(["body", "reference_code"]),
-            "reference_code may not contain '/', '\\' or control characters",
-            "value_error.str.regex"
-        )
-    );
-}
-
-#[test]
-fn a_payment_form_other_than_one_or_two_is_not_a_permitted_value() {
-    assert_eq!(
-        bound_error("/payment_form", json!("3")),
-        entry(
-            json!(["body", "payment_form"]),
-            "value is not a valid enumeration member; permitted: '1', '2'",
-            "type_error.enum"
-        )
+fn a_value_beyond_a_field_bound_gets_that_bounds_one_error() {
+    assert_one_error_each(
+        unprocessable,
+        vec![
+            (
+                "a quantity of zero is not greater than zero",
+                "/items/0/quantity",
+                json!(0),
+                json!(["body", "items", 0, "quantity"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt",
+            ),
+            (
+                "a price of zero is not greater than zero",
+                "/items/0/price",
+                json!(0),
+                json!(["body", "items", 0, "price"]),
+                "ensure this value is greater than 0",
+                "value_error.number.not_gt",
+            ),
+            (
+                "a negative discount rate is not greater than or equal to zero",
+                "/items/0/discount_rate",
+                json!(-5),
+                json!(["body", "items", 0, "discount_rate"]),
+                "ensure this value is greater than or equal to 0",
+                "value_error.number.not_ge",
+            ),
+            (
+                "a discount rate above a hundred is not less than or equal to a hundred",
+                "/items/0/discount_rate",
+                json!("150"),
+                json!(["body", "items", 0, "discount_rate"]),
+                "ensure this value is less than or equal to 100",
+                "value_error.number.not_le",
+            ),
+            (
+                "a negative tax rate is not greater than or equal to zero",
+                "/items/0/tax_rate",
+                json!("-19"),
+                json!(["body", "items", 0, "tax_rate"]),
+                "ensure this value is greater than or equal to 0",
+                "value_error.number.not_ge",
+            ),
+            (
+                "a negative withholding rate is not greater than or equal to zero",
+                "/items/0/withholding_taxes",
+                json!([{"code": "06", "withholding_tax_rate": -1}]),
+                json!(["body", "items", 0, "withholding_taxes", 0, "withholding_tax_rate"]),
+                "ensure this value is greater than or equal to 0",
+                "value_error.number.not_ge",
+            ),
+            (
+                "is excluded above one is not less than or equal to one",
+                "/items/0/is_excluded",
+                json!(2),
+                json!(["body", "items", 0, "is_excluded"]),
+                "ensure this value is less than or equal to 1",
+                "value_error.number.not_le",
+            ),
+            (
+                "is excluded below zero is not greater than or equal to zero",
+                "/items/0/is_excluded",
+                json!(-1),
+                json!(["body", "items", 0, "is_excluded"]),
+                "ensure this value is greater than or equal to 0",
+                "value_error.number.not_ge",
+            ),
+            (
+                "an observation of 251 characters is too long",
+                "/observation",
+                json!("a".repeat(251)),
+                json!(["body", "observation"]),
+                "ensure this value has at most 250 characters",
+                "value_error.any_str.max_length",
+            ),
+            (
+                "a blank reference code is too short",
+                "/reference_code",
+                json!("  "),
+                json!(["body", "reference_code"]),
+                "ensure this value has at least 1 characters",
+                "value_error.any_str.min_length",
+            ),
+            (
+                "a reference code with a slash does not match its pattern",
+                "/reference_code",
+                json!("FV/1"),
+                json!(["body", "reference_code"]),
+                "reference_code may not contain '/', '\\' or control characters",
+                "value_error.str.regex",
+            ),
+            (
+                "a payment form other than one or two is not a permitted value",
+                "/payment_form",
+                json!("3"),
+                json!(["body", "payment_form"]),
+                "value is not a valid enumeration member; permitted: '1', '2'",
+                "type_error.enum",
+            ),
+            (
+                "a negative allowance amount is not greater than or equal to zero",
+                "/allowance_charges",
+                json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": -1}]),
+                json!(["body", "allowance_charges", 0, "amount"]),
+                "ensure this value is greater than or equal to 0",
+                "value_error.number.not_ge",
+            ),
+        ],
     );
 }
 
@@ -514,96 +509,101 @@ fn an_unknown_identification_document_is_not_a_permitted_value() {
     assert_eq!(error["type"], json!("type_error.enum"));
 }
 
-#[test]
-fn a_negative_allowance_amount_is_not_greater_than_or_equal_to_zero() {
-    let charge = json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": -1}]);
-    assert_eq!(
-        bound_error("/allowance_charges", charge),
-        entry(
-            json!(["body", "allowance_charges", 0, "amount"]),
-            "ensure this value is greater than or equal to 0",
-            "value_error.number.not_ge"
-        )
-    );
-}
-
 // --- decimal places (422) and business rules (400) ----------------------------------------------
 
 fn rule(loc: Value, msg: &str) -> Value {
     entry(loc, msg, "value_error")
 }
 
+/// Each amount with three decimal places, refused on its own field.
 #[test]
-fn a_price_with_three_decimal_places_is_refused_on_the_price() {
-    assert_eq!(
-        unprocessable(&with("/items/0/price", json!("1.005"))),
-        json!([rule(json!(["body", "items", 0, "price"]), "price must have max 2 decimal places")])
+fn each_value_with_three_decimal_places_is_refused_on_its_field() {
+    assert_one_error_each(
+        unprocessable,
+        vec![
+            (
+                "a price with three decimal places is refused on the price",
+                "/items/0/price",
+                json!("1.005"),
+                json!(["body", "items", 0, "price"]),
+                "price must have max 2 decimal places",
+                "value_error",
+            ),
+            (
+                "a discount rate with three decimal places is refused on the discount rate",
+                "/items/0/discount_rate",
+                json!(1.001),
+                json!(["body", "items", 0, "discount_rate"]),
+                "discount_rate must have max 2 decimal places",
+                "value_error",
+            ),
+            (
+                "a tax rate with three decimal places is refused on the tax rate",
+                "/items/0/tax_rate",
+                json!("19.000"),
+                json!(["body", "items", 0, "tax_rate"]),
+                "tax_rate must have max 2 decimal places",
+                "value_error",
+            ),
+            (
+                "allowance amounts with three decimal places are refused on the amount",
+                "/allowance_charges",
+                json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": "1.005"}]),
+                json!(["body", "allowance_charges", 0, "amount"]),
+                "amount must have max 2 decimal places",
+                "value_error",
+            ),
+        ],
     );
 }
 
+/// Each business rule a body breaks, refused with a 400 on the body or the customer.
 #[test]
-fn a_discount_rate_with_three_decimal_places_is_refused_on_the_discount_rate() {
-    assert_eq!(
-        unprocessable(&with("/items/0/discount_rate", json!(1.001))),
-        json!([rule(json!(["body", "items", 0, "discount_rate"]), "discount_rate must have max 2 decimal places")])
-    );
-}
-
-#[test]
-fn a_tax_rate_with_three_decimal_places_is_refused_on_the_tax_rate() {
-    assert_eq!(
-        unprocessable(&with("/items/0/tax_rate", json!("19.000"))),
-        json!([rule(json!(["body", "items", 0, "tax_rate"]), "tax_rate must have max 2 decimal places")])
-    );
-}
-
-#[test]
-fn a_credit_invoice_without_due_date_is_refused_on_the_body() {
-    assert_eq!(
-        bad_request(&with("/payment_form", json!("2"))),
-        json!([rule(json!(["body"]), "payment_due_date es obligatorio cuando payment_form es 2 (crédito)")])
-    );
-}
-
-#[test]
-fn an_invoice_without_items_is_refused_on_the_body() {
-    assert_eq!(
-        bad_request(&with("/items", json!([]))),
-        json!([rule(json!(["body"]), "Invoice must contain at least one item")])
-    );
-}
-
-#[test]
-fn a_blank_company_name_is_refused_on_the_customer() {
-    assert_eq!(
-        bad_request(&with("/customer/company", json!("   "))),
-        json!([rule(json!(["body", "customer"]), "Company name cannot be empty")])
-    );
-}
-
-#[test]
-fn a_natural_person_without_names_is_refused_on_the_customer() {
-    assert_eq!(
-        bad_request(&with("/customer/names", json!(""))),
-        json!([rule(json!(["body", "customer"]), "Names is required for natural persons")])
-    );
-}
-
-#[test]
-fn a_nit_without_verification_digit_is_refused_on_the_customer() {
-    assert_eq!(
-        bad_request(&with("/customer/identification_document_id", json!(6))),
-        json!([rule(json!(["body", "customer"]), "DV is required for NIT")])
-    );
-}
-
-#[test]
-fn allowance_amounts_with_three_decimal_places_are_refused_on_the_amount() {
-    let charge =
-        json!([{"concept_type": "03", "is_surcharge": true, "reason": "r", "base_amount": 10, "amount": "1.005"}]);
-    assert_eq!(
-        unprocessable(&with("/allowance_charges", charge)),
-        json!([rule(json!(["body", "allowance_charges", 0, "amount"]), "amount must have max 2 decimal places")])
+fn each_broken_business_rule_is_a_400_on_its_place() {
+    assert_one_error_each(
+        bad_request,
+        vec![
+            (
+                "a credit invoice without due date is refused on the body",
+                "/payment_form",
+                json!("2"),
+                json!(["body"]),
+                "payment_due_date es obligatorio cuando payment_form es 2 (crédito)",
+                "value_error",
+            ),
+            (
+                "an invoice without items is refused on the body",
+                "/items",
+                json!([]),
+                json!(["body"]),
+                "Invoice must contain at least one item",
+                "value_error",
+            ),
+            (
+                "a blank company name is refused on the customer",
+                "/customer/company",
+                json!("   "),
+                json!(["body", "customer"]),
+                "Company name cannot be empty",
+                "value_error",
+            ),
+            (
+                "a natural person without names is refused on the customer",
+                "/customer/names",
+                json!(""),
+                json!(["body", "customer"]),
+                "Names is required for natural persons",
+                "value_error",
+            ),
+            (
+                "a nit without verification digit is refused on the customer",
+                "/customer/identification_document_id",
+                json!(6),
+                json!(["body", "customer"]),
+                "DV is required for NIT",
+                "value_error",
+            ),
+        ],
     );
 }
 
