@@ -196,6 +196,20 @@ fn type_error(errors: &mut Errors, loc: Loc, (msg, kind): (&str, &'static str)) 
     errors.push(FieldError::new(loc, msg, kind));
 }
 
+/// `required_<type>` and `optional_<type>` of [`Fields`]: the field read with `as_<type>`, noted
+/// as a [`FieldKind`].
+macro_rules! typed_fields {
+    ($($required:ident, $optional:ident: $kind:ident => $read:ident -> $type:ty;)+) => {$(
+        pub fn $required(&self, key: &'static str, errors: &mut Errors) -> Option<$type> {
+            self.field(key, FieldKind::$kind, true, errors, Self::$read)
+        }
+
+        pub fn $optional(&self, key: &'static str, errors: &mut Errors) -> Option<$type> {
+            self.field(key, FieldKind::$kind, false, errors, Self::$read)
+        }
+    )+};
+}
+
 impl<'a> Fields<'a> {
     /// Reads `value` as an object located at `loc`; records `value_error.missing` for `null` (no
     /// body at all) and `type_error.dict` for anything else.
@@ -232,43 +246,57 @@ impl<'a> Fields<'a> {
         value
     }
 
-    pub fn required_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
-        reads::note(&self.loc.key(key), FieldKind::Str, true);
-        self.required(key, errors).and_then(|value| self.as_str(key, value, errors))
+    /// The value of `key` read with `read`, noted as a field of `kind` ([`reads`]); an absent
+    /// one is `None`, and a missing-field error when `required`.
+    fn field<T>(
+        &self,
+        key: &'static str,
+        kind: FieldKind,
+        required: bool,
+        errors: &mut Errors,
+        read: fn(&Self, &'static str, &'a Value, &mut Errors) -> Option<T>,
+    ) -> Option<T> {
+        reads::note(&self.loc.key(key), kind, required);
+        let value = if required { self.required(key, errors) } else { self.raw(key) };
+        value.and_then(|value| read(self, key, value, errors))
     }
 
-    pub fn optional_str(&self, key: &'static str, errors: &mut Errors) -> Option<String> {
-        reads::note(&self.loc.key(key), FieldKind::Str, false);
-        self.raw(key).and_then(|value| self.as_str(key, value, errors))
+    /// `parsed`, or the type error `expected` at `key` when the value did not parse.
+    fn or_type_error<T>(
+        &self,
+        key: &'static str,
+        parsed: Option<T>,
+        expected: (&str, &'static str),
+        errors: &mut Errors,
+    ) -> Option<T> {
+        if parsed.is_none() {
+            type_error(errors, self.loc.key(key), expected);
+        }
+        parsed
+    }
+
+    typed_fields! {
+        required_str, optional_str: Str => as_str -> String;
+        required_int, optional_int: Int => as_int -> i64;
+        required_decimal, optional_decimal: Decimal => as_decimal -> Decimal;
+        required_bool, optional_bool: Bool => as_bool -> bool;
+        required_date, optional_date: Date => as_date -> Date;
+        required_array, optional_array: Array => as_array -> &'a Vec<Value>;
     }
 
     fn as_str(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<String> {
-        if let Value::String(text) = value {
-            if let Some(max) = max_text_len(key)
-                && text.chars().count() > max
-            {
-                errors.push(FieldError::new(
-                    self.loc.key(key),
-                    format!("ensure this value has at most {max} characters"),
-                    "value_error.any_str.max_length",
-                ));
-                return None;
-            }
-            Some(text.clone())
-        } else {
-            type_error(errors, self.loc.key(key), STR);
-            None
+        let text = self.or_type_error(key, value.as_str(), STR, errors)?;
+        if let Some(max) = max_text_len(key)
+            && text.chars().count() > max
+        {
+            errors.push(FieldError::new(
+                self.loc.key(key),
+                format!("ensure this value has at most {max} characters"),
+                "value_error.any_str.max_length",
+            ));
+            return None;
         }
-    }
-
-    pub fn required_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
-        reads::note(&self.loc.key(key), FieldKind::Int, true);
-        self.required(key, errors).and_then(|value| self.as_int(key, value, errors))
-    }
-
-    pub fn optional_int(&self, key: &'static str, errors: &mut Errors) -> Option<i64> {
-        reads::note(&self.loc.key(key), FieldKind::Int, false);
-        self.raw(key).and_then(|value| self.as_int(key, value, errors))
+        Some(text.to_owned())
     }
 
     /// Integers as JSON integers, whole floats (`2.0`) or numeric strings (`"2"`), as Pydantic's
@@ -285,20 +313,7 @@ impl<'a> Fields<'a> {
             Value::String(text) => text.trim().parse::<i64>().ok(),
             _ => None,
         };
-        if parsed.is_none() {
-            type_error(errors, self.loc.key(key), INTEGER);
-        }
-        parsed
-    }
-
-    pub fn required_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
-        reads::note(&self.loc.key(key), FieldKind::Decimal, true);
-        self.required(key, errors).and_then(|value| self.as_decimal(key, value, errors))
-    }
-
-    pub fn optional_decimal(&self, key: &'static str, errors: &mut Errors) -> Option<Decimal> {
-        reads::note(&self.loc.key(key), FieldKind::Decimal, false);
-        self.raw(key).and_then(|value| self.as_decimal(key, value, errors))
+        self.or_type_error(key, parsed, INTEGER, errors)
     }
 
     /// Decimals from JSON numbers or numeric strings, keeping the scale the client wrote
@@ -309,20 +324,7 @@ impl<'a> Fields<'a> {
             Value::String(text) => parse_decimal(text.trim()),
             _ => None,
         };
-        if parsed.is_none() {
-            type_error(errors, self.loc.key(key), DECIMAL);
-        }
-        parsed
-    }
-
-    pub fn optional_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
-        reads::note(&self.loc.key(key), FieldKind::Bool, false);
-        self.raw(key).and_then(|value| self.as_bool(key, value, errors))
-    }
-
-    pub fn required_bool(&self, key: &'static str, errors: &mut Errors) -> Option<bool> {
-        reads::note(&self.loc.key(key), FieldKind::Bool, true);
-        self.required(key, errors).and_then(|value| self.as_bool(key, value, errors))
+        self.or_type_error(key, parsed, DECIMAL, errors)
     }
 
     fn as_bool(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<bool> {
@@ -340,29 +342,13 @@ impl<'a> Fields<'a> {
             },
             _ => None,
         };
-        if parsed.is_none() {
-            type_error(errors, self.loc.key(key), BOOL);
-        }
-        parsed
-    }
-
-    pub fn required_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
-        reads::note(&self.loc.key(key), FieldKind::Date, true);
-        self.required(key, errors).and_then(|value| self.as_date(key, value, errors))
-    }
-
-    pub fn optional_date(&self, key: &'static str, errors: &mut Errors) -> Option<Date> {
-        reads::note(&self.loc.key(key), FieldKind::Date, false);
-        self.raw(key).and_then(|value| self.as_date(key, value, errors))
+        self.or_type_error(key, parsed, BOOL, errors)
     }
 
     fn as_date(&self, key: &'static str, value: &Value, errors: &mut Errors) -> Option<Date> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
         let parsed = value.as_str().and_then(|text| Date::parse(text, &format).ok());
-        if parsed.is_none() {
-            type_error(errors, self.loc.key(key), DATE);
-        }
-        parsed
+        self.or_type_error(key, parsed, DATE, errors)
     }
 
     /// An e-mail address; records `value_error.email` when it is not one.
@@ -379,36 +365,13 @@ impl<'a> Fields<'a> {
     }
 
     pub fn optional_object(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
-        reads::note(&self.loc.key(key), FieldKind::Object, false);
-        self.raw(key).and_then(|value| self.as_object(key, value, errors))
-    }
-
-    fn as_object(&self, key: &'static str, value: &'a Value, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
-        if let Value::Object(map) = value {
-            Some(map)
-        } else {
-            type_error(errors, self.loc.key(key), DICT);
-            None
-        }
-    }
-
-    pub fn required_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
-        reads::note(&self.loc.key(key), FieldKind::Array, true);
-        self.required(key, errors).and_then(|value| self.as_array(key, value, errors))
-    }
-
-    pub fn optional_array(&self, key: &'static str, errors: &mut Errors) -> Option<&'a Vec<Value>> {
-        reads::note(&self.loc.key(key), FieldKind::Array, false);
-        self.raw(key).and_then(|value| self.as_array(key, value, errors))
+        self.field(key, FieldKind::Object, false, errors, |fields, key, value, errors| {
+            fields.or_type_error(key, value.as_object(), DICT, errors)
+        })
     }
 
     fn as_array(&self, key: &'static str, value: &'a Value, errors: &mut Errors) -> Option<&'a Vec<Value>> {
-        if let Value::Array(items) = value {
-            Some(items)
-        } else {
-            type_error(errors, self.loc.key(key), LIST);
-            None
-        }
+        self.or_type_error(key, value.as_array(), LIST, errors)
     }
 }
 
