@@ -127,22 +127,22 @@ pub async fn create(
         return refused;
     }
     let lang = session.lang;
-    let Ok(username) = Username::parse(form.get("username").unwrap_or_default()) else {
-        return refused(&state, &session, ApiError::user_not_found()).await;
+    let created = async {
+        let username =
+            Username::parse(form.get("username").unwrap_or_default()).map_err(|_| ApiError::user_not_found())?;
+        let name = ApiKeyName::parse(form.get("name").unwrap_or_default())
+            .map_err(|error| invalid_input(lang, T::Name, error))?;
+        // A date means "until that Colombian day ends".
+        let expires = match form.get("expires").map(str::trim).filter(|raw| !raw.is_empty()) {
+            None => None,
+            Some(raw) => match parse_date(raw).and_then(|date| date.next_day()) {
+                Some(day_after) => Some(start_of_colombian_day(day_after)),
+                None => return Err(invalid_input(lang, T::Expires, raw)),
+            },
+        };
+        Ok::<_, ApiError>(state.app.api_keys.create(&username, name, expires).await?)
     };
-    let name = match ApiKeyName::parse(form.get("name").unwrap_or_default()) {
-        Ok(name) => name,
-        Err(error) => return refused(&state, &session, invalid_input(lang, T::Name, error)).await,
-    };
-    // A date means "until that Colombian day ends".
-    let expires = match form.get("expires").map(str::trim).filter(|raw| !raw.is_empty()) {
-        None => None,
-        Some(raw) => match parse_date(raw).and_then(|date| date.next_day()) {
-            Some(day_after) => Some(start_of_colombian_day(day_after)),
-            None => return refused(&state, &session, invalid_input(lang, T::Expires, raw)).await,
-        },
-    };
-    match state.app.api_keys.create(&username, name, expires).await {
+    match created.await {
         Ok(created) => {
             let secret = created.secret.expose_secret().to_owned();
             let shown = html! {
@@ -161,7 +161,7 @@ pub async fn create(
                 .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
             response
         }
-        Err(error) => refused(&state, &session, ApiError::from(error)).await,
+        Err(error) => refused(&state, &session, error).await,
     }
 }
 

@@ -120,21 +120,19 @@ pub async fn create(
     if let Some(refused) = session.refuse_without_token(&form) {
         return refused;
     }
-    let username = match Username::parse(form.get("username").unwrap_or_default()) {
-        Ok(username) => username,
-        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Username, error)).await,
+    let lang = session.lang;
+    let created = async {
+        let username = Username::parse(form.get("username").unwrap_or_default())
+            .map_err(|error| invalid_input(lang, T::Username, error))?;
+        let password = NewPassword::parse(form.get("password").unwrap_or_default())
+            .map_err(|error| invalid_input(lang, T::Password, error))?;
+        let role =
+            Role::parse(form.get("role").unwrap_or("user")).map_err(|error| invalid_input(lang, T::Role, error))?;
+        Ok::<_, ApiError>(state.app.users.create(username, &password, role).await?)
     };
-    let password = match NewPassword::parse(form.get("password").unwrap_or_default()) {
-        Ok(password) => password,
-        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Password, error)).await,
-    };
-    let role = match Role::parse(form.get("role").unwrap_or("user")) {
-        Ok(role) => role,
-        Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Role, error)).await,
-    };
-    match state.app.users.create(username, &password, role).await {
+    match created.await {
         Ok(_) => Redirect::to(&format!("{BASE}/users?done=created")).into_response(),
-        Err(error) => refused(&state, &session, ApiError::from(error)).await,
+        Err(error) => refused(&state, &session, error).await,
     }
 }
 
