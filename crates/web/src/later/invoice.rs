@@ -99,6 +99,18 @@ fn catalogue_choice(
         .map_or(placeholder, |entry| entry.id())
 }
 
+/// [`catalogue_choice`] among every alias of `table`.
+fn aliased_choice(
+    fields: &Fields<'_>,
+    key: &'static str,
+    (table, catalog): (&[Alias], &'static Catalog),
+    placeholder: i64,
+    errors: &mut Errors,
+) -> i64 {
+    let values: Vec<&'static str> = table.iter().map(|(alias, _)| *alias).collect();
+    catalogue_choice(fields, key, (table, catalog), &values, placeholder, errors)
+}
+
 /// The v1 id of the catalogue entry a code field names (a DIAN code, or one of the later
 /// original's `aliases` of one), or `placeholder`.
 fn code_field(
@@ -164,24 +176,20 @@ impl Dialect for Later {
     }
 
     fn legal_organization_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
-        let values: Vec<&'static str> = codes::LEGAL_ORGANIZATIONS.iter().map(|(key, _)| *key).collect();
-        catalogue_choice(
+        aliased_choice(
             fields,
             "organization_type",
             (codes::LEGAL_ORGANIZATIONS, catalog::legal_organizations()),
-            &values,
             PLACEHOLDER_LEGAL_ORGANIZATION_ID,
             errors,
         )
     }
 
     fn customer_tribute_id(&self, fields: &Fields<'_>, errors: &mut Errors) -> i64 {
-        let values: Vec<&'static str> = codes::CUSTOMER_TRIBUTES.iter().map(|(key, _)| *key).collect();
-        catalogue_choice(
+        aliased_choice(
             fields,
             "tribute",
             (codes::CUSTOMER_TRIBUTES, catalog::customer_tributes()),
-            &values,
             PLACEHOLDER_CUSTOMER_TRIBUTE_ID,
             errors,
         )
