@@ -192,6 +192,10 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
 /// A handler's own description of a status wins; these only fill the gaps.
 struct CommonResponses;
 
+/// The 401 of every `/api/v1` operation behind the bearer token (or an API key): written here
+/// only, so that no handler describes it differently.
+const NOT_AUTHENTICATED: &str = "`Not authenticated` (no bearer token) or `Could not validate credentials`";
+
 impl CommonResponses {
     fn apply(operation: &mut Operation) {
         let secured = operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty());
@@ -237,12 +241,7 @@ impl CommonResponses {
             );
         }
         if secured {
-            add(
-                responses,
-                "401",
-                "`Not authenticated` (no bearer token) or `Could not validate credentials`",
-                "DetailResponse",
-            );
+            add(responses, "401", NOT_AUTHENTICATED, "DetailResponse");
         }
         if has_body {
             add(responses, "400", "`Could not read the request body`", "DetailResponse");
@@ -317,7 +316,7 @@ impl Modify for CommonResponses {
 mod tests {
     use serde_json::Value;
 
-    use super::document;
+    use super::{NOT_AUTHENTICATED, document};
 
     fn json() -> Value {
         serde_json::to_value(document("/api/v1", "Factus API", "test")).expect("the document serialises")
@@ -373,6 +372,10 @@ mod tests {
                 assert!(has("500"), "{label}: no 500");
                 if operation["security"].as_array().is_some_and(|security| !security.is_empty()) {
                     assert!(has("401"), "{label}: no 401");
+                    let later = operation["tags"].as_array().is_some_and(|tags| tags.contains(&"later".into()));
+                    if !later {
+                        assert_eq!(responses["401"]["description"], NOT_AUTHENTICATED, "{label}");
+                    }
                 }
                 if operation["security"].as_array().is_some_and(|security| !security.is_empty())
                     || operation["requestBody"].is_object()

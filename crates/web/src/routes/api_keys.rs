@@ -139,7 +139,6 @@ pub(crate) fn read_create_api_key(
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "`API key creada exitosamente`", body = inline(ApiResponse<CreatedApiKeyResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 400, description = "`expires_at` is not in the future (a list, like the invoice's rules)", body = BadRequestResponse),
@@ -167,7 +166,6 @@ pub async fn create_api_key(
     params(ApiKeyListQuery),
     responses(
         (status = 200, description = "`API keys obtenidas exitosamente`", body = inline(ApiResponse<Vec<ApiKeyResponse>>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
     )
 )]
@@ -191,7 +189,6 @@ pub async fn list_api_keys(
     params(("id" = String, Path, description = "The key's id (from the listing)")),
     responses(
         (status = 200, description = "`API key revocada exitosamente` (also for a key revoked before)", body = inline(ApiResponse<ApiKeyResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`API key not found`", body = DetailResponse),
     )

@@ -83,7 +83,6 @@ pub async fn login(
     get, path = "/auth/me", tag = "auth", security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "The current user", body = inline(ApiResponse<UserResponse>)),
-        (status = 401, description = "`Not authenticated` or `Could not validate credentials`", body = DetailResponse),
     )
 )]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<ApiResponse<UserResponse>> {
@@ -120,7 +119,6 @@ pub(crate) fn read_change_password(body: &Value) -> Result<(String, NewPassword)
     responses(
         (status = 200, description = "Changed", body = inline(ApiResponse<Option<String>>)),
         (status = 400, description = "`Current password is incorrect`", body = DetailResponse),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "Missing fields or a password outside the policy", body = ValidationErrorResponse),
         (status = 429, description = "Too many wrong current passwords (counted with failed logins); see `Retry-After`", body = DetailResponse),
     )

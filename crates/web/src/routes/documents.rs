@@ -51,7 +51,6 @@ macro_rules! document_routes {
                 (status = 200, description = concat!("`", $created, "` (header `Idempotent-Replayed: true` on a replay)"), body = inline(ApiResponse<InvoiceResponse>)),
                 (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
                 (status = 400, description = $rules, body = BadRequestResponse),
-                (status = 401, description = "Not authenticated", body = DetailResponse),
                 (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed, or a document of the kind is stuck pending at Factus", body = DetailResponse),
                 (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`, Idempotency-Key reused with another body", body = ValidationErrorResponse),
             )

@@ -69,7 +69,6 @@ pub(crate) fn read_factus_refresh(body: &Value) -> Result<String, Vec<FieldError
         (status = 200, description = "`Autenticación exitosa`", body = inline(ApiResponse<FactusTokenResponse>),
             example = json!({"success": true, "message": "Autenticación exitosa", "data": {"access_token": "eyJ0…", "token_type": "Bearer", "expires_in": 3600, "refresh_token": "def50200…"}, "errors": null})),
         (status = 400, description = "`No se pudo obtener el token de Factus: …`", body = DetailResponse),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "Missing fields or a bad e-mail", body = ValidationErrorResponse),
         (status = 503, description = "Factus unreachable", body = DetailResponse),
         (status = 504, description = "Factus did not answer in time", body = DetailResponse),
@@ -93,7 +92,6 @@ pub async fn factus_login(
     responses(
         (status = 200, description = "`Token refrescado exitosamente`", body = inline(ApiResponse<FactusTokenResponse>)),
         (status = 400, description = "`No se pudo refrescar el token de Factus: …`", body = DetailResponse),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "Missing `refresh_token`", body = ValidationErrorResponse),
     )
 )]

@@ -99,7 +99,6 @@ pub(crate) fn fingerprint(body: &Value) -> RequestFingerprint {
             example = json!({"success": true, "message": "Factura creada exitosamente", "data": {"number": "SETP990000123", "prefix": "SETP", "cufe": "…", "qr_url": "https://catalogo-vpfe-hab.dian.gov.co/document/searchqr?documentkey=…", "status": "1", "message": "Documento con el código de referencia FAC-1 registrado y validado con éxito"}, "errors": null})),
         (status = 202, description = "Factus allowed no more requests (its 80 a minute) within `FACTUS_QUEUE_WAIT_SECS`: the document is queued and will be sent in arrival order; `Location` is its ledger entry (`GET /ledger/{id}`), and a webhook tells the outcome. Only for creates on the server's own Factus session (no `X-Factus-Token`)", body = inline(ApiResponse<crate::routes::ledger::LedgerEntryResponse>)),
         (status = 400, description = "The invoice breaks model-level rules (a list: at least one item; a customer needs `names`, or a non-blank `company`; a NIT needs `dv`; credit (`payment_form` 2) needs `payment_due_date`; decimals beyond 2 places; totals too large), Factus refused it (`Error al crear la factura: …`), or the reference_code was already used with another body", body = BadRequestResponse),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 409, description = "A request with this Idempotency-Key (or reference) is still being processed", body = DetailResponse),
         (status = 422, description = "Malformed body, missing or mistyped fields, bounds, missing `X-Factus-Token`, Idempotency-Key reused with another body", body = ValidationErrorResponse),
         (status = 503, description = "Factus unreachable, 5xx, or circuit open", body = DetailResponse),
@@ -433,7 +432,6 @@ pub(crate) use delete_route;
     responses(
         (status = 200, description = "`Factura obtenida exitosamente`; `data` is Factus' `{status, message, data}`", body = inline(ApiResponse<Object>)),
         (status = 400, description = "`Error al obtener la factura: …`", body = DetailResponse),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "Missing `X-Factus-Token`", body = ValidationErrorResponse),
     )
 )]

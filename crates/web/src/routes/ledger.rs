@@ -219,7 +219,6 @@ fn parse_filter(query: Option<&str>) -> Result<LedgerFilter, ApiError> {
     params(crate::schemas::LedgerQuery),
     responses(
         (status = 200, description = "`Facturas obtenidas exitosamente`", body = inline(ApiResponse<LedgerPageResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 422, description = "A bad filter", body = ValidationErrorResponse),
     )
 )]
@@ -244,7 +243,6 @@ pub async fn list_invoices(
     params(("id" = uuid::Uuid, Path, description = "The entry's id, as a 202 answered it")),
     responses(
         (status = 200, description = "`Documento obtenido exitosamente`", body = inline(ApiResponse<LedgerEntryResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 404, description = "`Documento no encontrado` (no such entry, or somebody else's)", body = DetailResponse),
         (status = 422, description = "The id is not a UUID", body = ValidationErrorResponse),
     )

@@ -114,7 +114,6 @@ pub(crate) fn read_update_user(body: &Value) -> Result<UserChanges, Vec<FieldErr
     get, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
     responses(
         (status = 200, description = "All users", body = inline(ApiResponse<Vec<UserResponse>>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
     )
 )]
@@ -132,7 +131,6 @@ pub async fn list_users(
     request_body = crate::schemas::CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = inline(ApiResponse<UserResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 409, description = "`Username already exists`", body = DetailResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
@@ -156,7 +154,6 @@ pub async fn create_user(
     request_body = crate::schemas::UpdateUserRequest,
     responses(
         (status = 200, description = "Updated", body = inline(ApiResponse<UserResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
@@ -182,7 +179,6 @@ pub async fn update_user(
     params(("username" = String, Path, description = "The user to delete")),
     responses(
         (status = 200, description = "Deleted", body = inline(ApiResponse<Option<String>>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),

@@ -109,7 +109,6 @@ fn parse_filter(query: Option<&str>) -> Result<DeliveryFilter, ApiError> {
     params(crate::schemas::WebhookDeliveryQuery),
     responses(
         (status = 200, description = "`Entregas obtenidas exitosamente`", body = inline(ApiResponse<Vec<WebhookDeliveryResponse>>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 422, description = "A bad filter", body = ValidationErrorResponse),
     )
@@ -134,7 +133,6 @@ pub async fn list_deliveries(
     params(("event_id" = String, Path, description = "The event id (from the listing)")),
     responses(
         (status = 200, description = "`Entrega reprogramada exitosamente`", body = inline(ApiResponse<WebhookDeliveryResponse>)),
-        (status = 401, description = "Not authenticated", body = DetailResponse),
         (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`Webhook delivery not found`", body = DetailResponse),
     )
