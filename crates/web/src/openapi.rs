@@ -181,6 +181,7 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
 ///
 /// - every operation: 500 (an unexpected error, logged with the request id);
 /// - a bearer-token operation: 401 (no token, or a refused one);
+/// - an operation marked `x-admin-only`: 403 (the user is not an admin);
 /// - a bearer-token operation or one with a body (they all use the database): 503 when the
 ///   database is unavailable;
 /// - an operation with a body: 400 (the body could not be read), 413 (over 1 MiB), 422 (malformed
@@ -191,6 +192,9 @@ pub fn document(api_prefix: &str, title: &str, version: &str) -> OpenApiDocument
 ///
 /// A handler's own description of a status wins; these only fill the gaps.
 struct CommonResponses;
+
+/// The extension that marks an operation for admins only; such an operation documents 403.
+const ADMIN_ONLY: &str = "x-admin-only";
 
 /// The 401 of every `/api/v1` operation behind the bearer token (or an API key): written here
 /// only, so that no handler describes it differently.
@@ -216,16 +220,22 @@ impl CommonResponses {
                     .into()
             });
         };
+        let admin_only = operation.extensions.as_ref().is_some_and(|extensions| extensions.contains_key(ADMIN_ONLY));
         // The later generation (`/api`): its own texts for the key, Factus' status passed through.
         let later = operation.tags.iter().flatten().any(|tag| tag == "later");
         if later && secured {
             add(responses, "401", "`Not authenticated`: no `X-API-Key` (`WWW-Authenticate: APIKey`)", "DetailResponse");
-            add(
-                responses,
-                "403",
-                "`API Key inválida o ausente.`: the key is unknown, revoked, expired or its user disabled",
-                "DetailResponse",
-            );
+            const KEY_REFUSED: &str =
+                "`API Key inválida o ausente.`: the key is unknown, revoked, expired or its user disabled";
+            if admin_only {
+                let refused = format!("`Not enough permissions`: the key's user is not an admin; or {KEY_REFUSED}");
+                add(responses, "403", &refused, "DetailResponse");
+            } else {
+                add(responses, "403", KEY_REFUSED, "DetailResponse");
+            }
+        }
+        if admin_only {
+            add(responses, "403", "`Not enough permissions`: admins only", "DetailResponse");
         }
         if later && calls_factus {
             const REFUSED: &str =
@@ -375,6 +385,10 @@ mod tests {
                     let later = operation["tags"].as_array().is_some_and(|tags| tags.contains(&"later".into()));
                     if !later {
                         assert_eq!(responses["401"]["description"], NOT_AUTHENTICATED, "{label}");
+                    }
+                    if operation["x-admin-only"] == true {
+                        let refused = responses["403"]["description"].as_str().unwrap_or_default();
+                        assert!(refused.contains("`Not enough permissions`"), "{label}: {refused}");
                     }
                 }
                 if operation["security"].as_array().is_some_and(|security| !security.is_empty())

@@ -144,11 +144,11 @@ pub async fn get_range(
 /// Create a numbering range (admins' keys).
 #[utoipa::path(
     post, path = "/api/numbering-ranges/", tag = "later", operation_id = "later_create_numbering_range", security(("APIKeyHeader" = [])),
+    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::CreateNumberingRangeRequest,
     responses(
         (status = 200, description = "The created range", body = LaterNumberingRangeResponse),
-        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
     )
 )]
@@ -165,12 +165,12 @@ pub async fn create_range(
 /// Move a range's next number (admins' keys).
 #[utoipa::path(
     put, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_update_numbering_range", security(("APIKeyHeader" = [])),
+    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
     responses(
         (status = 200, description = "The updated range", body = LaterNumberingRangeResponse),
-        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),
         (status = 422, description = "Invalid id or `current`", body = ValidationErrorResponse),
     )
@@ -190,11 +190,11 @@ pub async fn update_range(
 /// Delete a numbering range (admins' keys): `{"status": <Factus' status>}`.
 #[utoipa::path(
     delete, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_delete_numbering_range", security(("APIKeyHeader" = [])),
+    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
         (status = 200, description = "Factus' status, e.g. `{\"status\": \"OK\"}`", body = Object),
-        (status = 403, description = "`Not enough permissions`", body = DetailResponse),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),
         (status = 422, description = "An id that is not an integer", body = ValidationErrorResponse),
     )
