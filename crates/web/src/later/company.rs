@@ -159,13 +159,13 @@ pub async fn get_company(
 /// Replace the company's profile at Factus (admins' keys); answers it as `CompanyData`.
 #[utoipa::path(
     put, path = "/api/company/", tag = "later", operation_id = "later_update_company", security(("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::LaterCompanyUpdateRequest,
     responses(
         (status = 200, description = "The company Factus now keeps", body = LaterCompanyResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn update_company(
     State(state): State<AppState>,
@@ -180,14 +180,14 @@ pub async fn update_company(
 /// Upload the company's logo (admins' keys): `multipart/form-data` with the file in `image`.
 #[utoipa::path(
     post, path = "/api/company/logo", tag = "later", operation_id = "later_upload_company_logo", security(("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body(content = LogoUploadRequest, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The logo's URL", body = LaterLogoResponse),
         (status = 413, description = "The image is over 2 MB", body = DetailResponse),
         (status = 422, description = "No `image` part, or not a PNG, JPEG, GIF or WebP", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn upload_logo(
     State(state): State<AppState>,

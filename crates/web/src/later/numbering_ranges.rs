@@ -144,13 +144,13 @@ pub async fn get_range(
 /// Create a numbering range (admins' keys).
 #[utoipa::path(
     post, path = "/api/numbering-ranges/", tag = "later", operation_id = "later_create_numbering_range", security(("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::CreateNumberingRangeRequest,
     responses(
         (status = 200, description = "The created range", body = LaterNumberingRangeResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn create_range(
     State(state): State<AppState>,
@@ -165,7 +165,6 @@ pub async fn create_range(
 /// Move a range's next number (admins' keys).
 #[utoipa::path(
     put, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_update_numbering_range", security(("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
@@ -173,7 +172,8 @@ pub async fn create_range(
         (status = 200, description = "The updated range", body = LaterNumberingRangeResponse),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),
         (status = 422, description = "Invalid id or `current`", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn update_range(
     State(state): State<AppState>,
@@ -190,14 +190,14 @@ pub async fn update_range(
 /// Delete a numbering range (admins' keys): `{"status": <Factus' status>}`.
 #[utoipa::path(
     delete, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_delete_numbering_range", security(("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
         (status = 200, description = "Factus' status, e.g. `{\"status\": \"OK\"}`", body = Object),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),
         (status = 422, description = "An id that is not an integer", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn delete_range(
     State(state): State<AppState>,

@@ -136,14 +136,14 @@ pub(crate) fn read_create_api_key(
 /// Create an API key for a user. The answer holds the key; it cannot be shown again.
 #[utoipa::path(
     post, path = "/api-keys", tag = "api-keys", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "`API key creada exitosamente`", body = inline(ApiResponse<CreatedApiKeyResponse>)),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 400, description = "`expires_at` is not in the future (a list, like the invoice's rules)", body = BadRequestResponse),
         (status = 422, description = "Invalid fields (name, username, expires_at not RFC 3339)", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn create_api_key(
     State(state): State<AppState>,
@@ -163,11 +163,11 @@ pub async fn create_api_key(
 /// List API keys (never the keys themselves), oldest first.
 #[utoipa::path(
     get, path = "/api-keys", tag = "api-keys", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(ApiKeyListQuery),
     responses(
         (status = 200, description = "`API keys obtenidas exitosamente`", body = inline(ApiResponse<Vec<ApiKeyResponse>>)),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn list_api_keys(
     State(state): State<AppState>,
@@ -186,12 +186,12 @@ pub async fn list_api_keys(
 /// Revoke an API key. Every instance refuses it within `AUTH_USER_CACHE_SECS`; this one at once.
 #[utoipa::path(
     delete, path = "/api-keys/{id}", tag = "api-keys", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("id" = String, Path, description = "The key's id (from the listing)")),
     responses(
         (status = 200, description = "`API key revocada exitosamente` (also for a key revoked before)", body = inline(ApiResponse<ApiKeyResponse>)),
         (status = 404, description = "`API key not found`", body = DetailResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn revoke_api_key(
     State(state): State<AppState>,

@@ -263,14 +263,14 @@ pub async fn get_company(
 /// Replace the company's profile at Factus (admins). Optional fields left out keep their value.
 #[utoipa::path(
     put, path = "/company", tag = "company", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::CompanyUpdateRequest,
     responses(
         (status = 200, description = "`Empresa actualizada exitosamente`", body = inline(ApiResponse<CompanyResponse>)),
         (status = 400, description = "`Error al actualizar la empresa: …` (Factus refused)", body = DetailResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn update_company(
     State(state): State<AppState>,
@@ -287,7 +287,6 @@ pub async fn update_company(
 /// Upload the company's logo to Factus (admins): `multipart/form-data` with the file in `image`.
 #[utoipa::path(
     post, path = "/company/logo", tag = "company", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body(content = LogoUploadRequest, content_type = "multipart/form-data"),
     responses(
@@ -295,7 +294,8 @@ pub async fn update_company(
         (status = 400, description = "`Error al actualizar el logo de la empresa: …` (Factus refused)", body = DetailResponse),
         (status = 413, description = "The image is over 2 MB (`La imagen pesa … bytes; el máximo es 2097152 bytes (2 MB)`), or the body over 4 MB", body = DetailResponse),
         (status = 422, description = "No `image` part, or not a PNG, JPEG, GIF or WebP (`value_error.image`)", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn upload_logo(
     State(state): State<AppState>,

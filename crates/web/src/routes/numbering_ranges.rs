@@ -314,14 +314,14 @@ pub async fn get_range(
 /// support documents (`24`) and paper invoices (`30`); notes need none.
 #[utoipa::path(
     post, path = "/numbering-ranges", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::CreateNumberingRangeRequest,
     responses(
         (status = 201, description = "`Rango de numeración creado exitosamente`", body = inline(ApiResponse<NumberingRangeDetailResponse>)),
         (status = 400, description = "`Error al crear el rango de numeración: …` (Factus refused, e.g. a resolution DIAN did not authorise)", body = DetailResponse),
         (status = 422, description = "Invalid fields (`resolution_number` is required for 21, 24 and 30)", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn create_range(
     State(state): State<AppState>,
@@ -338,7 +338,6 @@ pub async fn create_range(
 /// Move a range's next number (admins).
 #[utoipa::path(
     put, path = "/numbering-ranges/{id}", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
@@ -347,7 +346,8 @@ pub async fn create_range(
         (status = 400, description = "`Error al actualizar el rango de numeración: …` (e.g. a number outside the range or already used)", body = DetailResponse),
         (status = 404, description = "`Rango de numeración no encontrado`", body = DetailResponse),
         (status = 422, description = "Invalid id or `current`", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn update_range(
     State(state): State<AppState>,
@@ -373,7 +373,6 @@ pub async fn update_range(
 /// Delete a numbering range (admins).
 #[utoipa::path(
     delete, path = "/numbering-ranges/{id}", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
            ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
     responses(
@@ -381,7 +380,8 @@ pub async fn update_range(
         (status = 400, description = "`Error al eliminar el rango de numeración: …`", body = DetailResponse),
         (status = 404, description = "`Rango de numeración no encontrado`", body = DetailResponse),
         (status = 422, description = "An id that is not a positive integer", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn delete_range(
     State(state): State<AppState>,

@@ -112,10 +112,10 @@ pub(crate) fn read_update_user(body: &Value) -> Result<UserChanges, Vec<FieldErr
 /// List every user.
 #[utoipa::path(
     get, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
-    extensions(("x-admin-only" = json!(true))),
     responses(
         (status = 200, description = "All users", body = inline(ApiResponse<Vec<UserResponse>>)),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -128,13 +128,13 @@ pub async fn list_users(
 /// Create a user.
 #[utoipa::path(
     post, path = "/users", tag = "users", security(("OAuth2PasswordBearer" = [])),
-    extensions(("x-admin-only" = json!(true))),
     request_body = crate::schemas::CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = inline(ApiResponse<UserResponse>)),
         (status = 409, description = "`Username already exists`", body = DetailResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -150,7 +150,6 @@ pub async fn create_user(
 /// Disable or enable a user, change their role, or reset their password.
 #[utoipa::path(
     patch, path = "/users/{username}", tag = "users", security(("OAuth2PasswordBearer" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("username" = String, Path, description = "The user to change")),
     request_body = crate::schemas::UpdateUserRequest,
     responses(
@@ -158,7 +157,8 @@ pub async fn create_user(
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
         (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -176,13 +176,13 @@ pub async fn update_user(
 /// Delete a user.
 #[utoipa::path(
     delete, path = "/users/{username}", tag = "users", security(("OAuth2PasswordBearer" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("username" = String, Path, description = "The user to delete")),
     responses(
         (status = 200, description = "Deleted", body = inline(ApiResponse<Option<String>>)),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn delete_user(
     State(state): State<AppState>,

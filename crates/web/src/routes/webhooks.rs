@@ -106,12 +106,12 @@ fn parse_filter(query: Option<&str>) -> Result<DeliveryFilter, ApiError> {
 /// unknown), with where its delivery to `WEBHOOK_URL` stands.
 #[utoipa::path(
     get, path = "/webhooks/deliveries", tag = "webhooks", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(crate::schemas::WebhookDeliveryQuery),
     responses(
         (status = 200, description = "`Entregas obtenidas exitosamente`", body = inline(ApiResponse<Vec<WebhookDeliveryResponse>>)),
         (status = 422, description = "A bad filter", body = ValidationErrorResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn list_deliveries(
     State(state): State<AppState>,
@@ -130,12 +130,12 @@ pub async fn list_deliveries(
 /// afresh. The event id and body stay the same, so a receiver that already has it ignores it.
 #[utoipa::path(
     post, path = "/webhooks/deliveries/{event_id}/redeliver", tag = "webhooks", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    extensions(("x-admin-only" = json!(true))),
     params(("event_id" = String, Path, description = "The event id (from the listing)")),
     responses(
         (status = 200, description = "`Entrega reprogramada exitosamente`", body = inline(ApiResponse<WebhookDeliveryResponse>)),
         (status = 404, description = "`Webhook delivery not found`", body = DetailResponse),
-    )
+    ),
+    extensions(("x-admin-only" = json!(true)))
 )]
 pub async fn redeliver(
     State(state): State<AppState>,
