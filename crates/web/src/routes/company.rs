@@ -268,7 +268,6 @@ pub async fn get_company(
     responses(
         (status = 200, description = "`Empresa actualizada exitosamente`", body = inline(ApiResponse<CompanyResponse>)),
         (status = 400, description = "`Error al actualizar la empresa: …` (Factus refused)", body = DetailResponse),
-        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
     ),
     extensions(("x-admin-only" = json!(true)))
 )]

@@ -432,7 +432,6 @@ pub(crate) use delete_route;
     responses(
         (status = 200, description = "`Factura obtenida exitosamente`; `data` is Factus' `{status, message, data}`", body = inline(ApiResponse<Object>)),
         (status = 400, description = "`Error al obtener la factura: …`", body = DetailResponse),
-        (status = 422, description = "Missing `X-Factus-Token`", body = ValidationErrorResponse),
     )
 )]
 pub async fn get_invoice(

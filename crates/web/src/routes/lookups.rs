@@ -145,7 +145,6 @@ fn listed<T, R: From<T>>(items: Vec<T>, message: &str) -> Json<ApiResponse<Vec<R
     responses(
         (status = 200, description = "`Municipios obtenidos exitosamente`", body = inline(ApiResponse<Vec<MunicipalityResponse>>)),
         (status = 400, description = "Factus refused the request", body = DetailResponse),
-        (status = 422, description = "Missing `X-Factus-Token`", body = ValidationErrorResponse),
     )
 )]
 pub async fn municipalities(

@@ -132,7 +132,6 @@ pub async fn list_users(
     responses(
         (status = 201, description = "Created", body = inline(ApiResponse<UserResponse>)),
         (status = 409, description = "`Username already exists`", body = DetailResponse),
-        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
     ),
     extensions(("x-admin-only" = json!(true)))
 )]
@@ -156,7 +155,6 @@ pub async fn create_user(
         (status = 200, description = "Updated", body = inline(ApiResponse<UserResponse>)),
         (status = 404, description = "`User not found`", body = DetailResponse),
         (status = 409, description = "The last enabled admin would be lost", body = DetailResponse),
-        (status = 422, description = "Invalid fields", body = ValidationErrorResponse),
     ),
     extensions(("x-admin-only" = json!(true)))
 )]
