@@ -1,5 +1,6 @@
 //! The buyer of an invoice (`customer`).
 
+use super::accessors::party_accessors;
 use super::codes::IdentificationDocumentType;
 use super::text::EmailAddress;
 use super::violation::{Path, Violation, collect};
@@ -107,22 +108,7 @@ impl Customer {
         })
     }
 
-    #[must_use]
-    pub fn identification_document(&self) -> IdentificationDocumentType {
-        self.identification_document
-    }
-
-    /// The document number (for a NIT: digits only, without the DV).
-    #[must_use]
-    pub fn identification(&self) -> &str {
-        &self.identification
-    }
-
-    /// The verification digit of a NIT (present whenever the document is a NIT).
-    #[must_use]
-    pub fn dv(&self) -> Option<&str> {
-        self.dv.as_deref()
-    }
+    party_accessors!();
 
     /// The legal entity's name; never blank when present.
     #[must_use]
@@ -130,30 +116,10 @@ impl Customer {
         self.company.as_deref()
     }
 
-    #[must_use]
-    pub fn trade_name(&self) -> Option<&str> {
-        self.trade_name.as_deref()
-    }
-
     /// The natural person's name; present whenever [`Customer::company`] is absent.
     #[must_use]
     pub fn names(&self) -> Option<&str> {
         self.names.as_deref()
-    }
-
-    #[must_use]
-    pub fn address(&self) -> Option<&str> {
-        self.address.as_deref()
-    }
-
-    #[must_use]
-    pub fn email(&self) -> Option<&EmailAddress> {
-        self.email.as_ref()
-    }
-
-    #[must_use]
-    pub fn phone(&self) -> Option<&str> {
-        self.phone.as_deref()
     }
 
     /// The Factus municipality id; never 0.

@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 use time::Date;
 
+use super::accessors::document_accessors;
 use super::codes::PaymentForm;
 use super::customer::{Customer, CustomerDraft};
 use super::item::{Item, ItemDraft};
@@ -338,12 +339,21 @@ pub(super) fn reference_and_observation(
     (reference_code, observation)
 }
 
-/// The totals as Factus v1 computes them and the v2 pricing of the same lines, or `None` when an
-/// amount overflows a decimal.
-pub(super) fn priced(items: &[Item], charges: &[AllowanceCharge]) -> Option<(Totals, NetPricing)> {
-    let totals = Totals::compute(items, charges)?;
-    let net = NetPricing::compute(items, charges, &totals)?;
-    Some((totals, net))
+/// The totals as Factus v1 computes them and the v2 pricing of the same lines, for a body whose
+/// checks recorded no violation in `out`: else `out`, or only the rule `too_large` (at the root)
+/// when an amount overflows a decimal.
+pub(super) fn priced(
+    items: &[Item],
+    charges: &[AllowanceCharge],
+    out: Vec<Violation>,
+    too_large: &str,
+) -> Result<(Totals, NetPricing), Vec<Violation>> {
+    if !out.is_empty() {
+        return Err(out);
+    }
+    let priced = Totals::compute(items, charges)
+        .and_then(|totals| NetPricing::compute(items, charges, &totals).map(|net| (totals, net)));
+    priced.ok_or_else(|| vec![Violation::rule(Path::root(), too_large)])
 }
 
 pub(super) fn collect_list<D, T>(
@@ -447,12 +457,8 @@ impl Invoice {
         else {
             return Err(out);
         };
-        if !out.is_empty() {
-            return Err(out);
-        }
-        let Some((totals, net_pricing)) = priced(&items, &allowance_charges) else {
-            return Err(vec![Violation::rule(root, "Invoice amounts are too large to compute totals")]);
-        };
+        let (totals, net_pricing) =
+            priced(&items, &allowance_charges, out, "Invoice amounts are too large to compute totals")?;
 
         Ok(Self {
             numbering_range_id: draft.numbering_range_id,
@@ -476,11 +482,7 @@ impl Invoice {
         })
     }
 
-    /// The numbering range to number the invoice from; `None` lets Factus use the single active one.
-    #[must_use]
-    pub fn numbering_range_id(&self) -> Option<i64> {
-        self.numbering_range_id
-    }
+    document_accessors!();
 
     /// The same invoice numbered from `id`: how a client that names its range by prefix gets
     /// the range resolved after its body was checked.
@@ -494,23 +496,6 @@ impl Invoice {
     #[must_use]
     pub fn document(&self) -> &str {
         &self.document
-    }
-
-    #[must_use]
-    pub fn reference_code(&self) -> &ReferenceCode {
-        &self.reference_code
-    }
-
-    /// Never empty when present.
-    #[must_use]
-    pub fn observation(&self) -> Option<&Observation> {
-        self.observation.as_ref()
-    }
-
-    /// The payment method code (`10` efectivo, `42` consignación, `48` tarjeta crédito, …).
-    #[must_use]
-    pub fn payment_method_code(&self) -> &str {
-        &self.payment_method_code
     }
 
     #[must_use]
@@ -566,23 +551,5 @@ impl Invoice {
     #[must_use]
     pub fn customer(&self) -> &Customer {
         &self.customer
-    }
-
-    /// Never empty.
-    #[must_use]
-    pub fn items(&self) -> &[Item] {
-        &self.items
-    }
-
-    /// The amounts as Factus v1 computes them (tax-inclusive prices).
-    #[must_use]
-    pub fn totals(&self) -> &Totals {
-        &self.totals
-    }
-
-    /// The invoice priced for Factus v2: net prices, cash rounding, the payable amount.
-    #[must_use]
-    pub fn net_pricing(&self) -> &NetPricing {
-        &self.net_pricing
     }
 }

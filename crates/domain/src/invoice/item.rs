@@ -3,6 +3,7 @@
 use rust_decimal::Decimal;
 use thiserror::Error;
 
+use super::accessors::identity_accessors;
 use super::codes::IdentificationDocumentType;
 use super::money::{Money, Rate, WithholdingRate};
 use super::violation::{FieldProblem, Path, Violation, ViolationKind, collect};
@@ -177,15 +178,7 @@ pub struct Mandate {
 }
 
 impl Mandate {
-    #[must_use]
-    pub fn identification_document(&self) -> IdentificationDocumentType {
-        self.identification_document
-    }
-
-    #[must_use]
-    pub fn identification(&self) -> &str {
-        &self.identification
-    }
+    identity_accessors!();
 }
 
 /// A valid line: quantity > 0, price > 0 with at most two decimal places, discount between 0 and

@@ -16,6 +16,7 @@
 //! - [`note`]: credit and debit notes, corrections of an invoice with the invoice's items.
 //! - [`support`]: support documents, purchases from a provider who cannot invoice.
 
+mod accessors;
 pub mod codes;
 pub mod customer;
 #[allow(clippy::module_inception)]

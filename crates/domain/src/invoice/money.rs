@@ -14,6 +14,29 @@ use thiserror::Error;
 
 use super::violation::{FieldProblem, ViolationKind};
 
+/// The text form of a decimal newtype: written as its decimal (with the scale it holds) and, given
+/// the error of its `parse`, read back with it.
+macro_rules! decimal_text {
+    ($newtype:ty) => {
+        impl fmt::Display for $newtype {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+    ($newtype:ty, $error:ty) => {
+        decimal_text!($newtype);
+
+        impl FromStr for $newtype {
+            type Err = $error;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Self::parse(text)
+            }
+        }
+    };
+}
+
 /// DIAN amounts and Factus v1 rates have at most two decimal places.
 pub const MAX_DECIMAL_PLACES: u32 = 2;
 
@@ -23,6 +46,26 @@ fn without_negative_zero(mut value: Decimal) -> Decimal {
         value.set_sign_positive(true);
     }
     value
+}
+
+/// `value` as written (`-0` as `0`), or its scale when it has more than two decimal places: the
+/// rule that amounts and rates share.
+fn at_most_two_places(value: Decimal) -> Result<Decimal, u32> {
+    if value.scale() > MAX_DECIMAL_PLACES {
+        return Err(value.scale());
+    }
+    Ok(without_negative_zero(value))
+}
+
+/// The plain decimal a text writes (surrounding blanks ignored), keeping its scale.
+fn parse_decimal(text: &str) -> Option<Decimal> {
+    Decimal::from_str_exact(text.trim()).ok()
+}
+
+/// The message of a decimal's problem: the too-many-places rule names its field
+/// (`price must have max 2 decimal places`), the others stand alone.
+fn decimal_message(problem: &impl fmt::Display, names_field: bool, field: &str) -> String {
+    if names_field { format!("{field} {problem}") } else { problem.to_string() }
 }
 
 /// Rounds to cents, half away from zero (how Factus, a PHP service, rounds its totals; the
@@ -64,10 +107,7 @@ impl FieldProblem for MoneyError {
     }
 
     fn message_for(&self, field: &str) -> String {
-        match self {
-            Self::TooManyDecimals { .. } => format!("{field} {self}"),
-            _ => self.to_string(),
-        }
+        decimal_message(self, matches!(self, Self::TooManyDecimals { .. }), field)
     }
 }
 
@@ -81,10 +121,7 @@ impl Money {
     /// [`MoneyError::TooManyDecimals`] when the amount is written with more than two places
     /// (`1.005`, and also `1.000`: the rule is about how it is written, as in the reference).
     pub fn new(amount: Decimal) -> Result<Self, MoneyError> {
-        if amount.scale() > MAX_DECIMAL_PLACES {
-            return Err(MoneyError::TooManyDecimals { scale: amount.scale() });
-        }
-        Ok(Self(without_negative_zero(amount)))
+        at_most_two_places(amount).map(Self).map_err(|scale| MoneyError::TooManyDecimals { scale })
     }
 
     /// An amount greater than zero (a unit price).
@@ -115,8 +152,7 @@ impl Money {
     /// # Errors
     /// [`MoneyError::NotANumber`] for anything but a plain decimal, else as [`Money::new`].
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        let amount = Decimal::from_str_exact(text.trim()).map_err(|_| MoneyError::NotANumber)?;
-        Self::new(amount)
+        Self::new(parse_decimal(text).ok_or(MoneyError::NotANumber)?)
     }
 
     /// An exact computed amount rounded to cents (scale exactly 2).
@@ -142,19 +178,7 @@ impl Money {
     }
 }
 
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl FromStr for Money {
-    type Err = MoneyError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::parse(text)
-    }
-}
+decimal_text!(Money, MoneyError);
 
 /// A percentage of zero or more with at most two decimal places (`19.00` for 19 % IVA, `20` for a
 /// 20 % discount), as Factus v1 takes `tax_rate` and `discount_rate`.
@@ -181,10 +205,7 @@ impl FieldProblem for RateError {
     }
 
     fn message_for(&self, field: &str) -> String {
-        match self {
-            Self::TooManyDecimals { .. } => format!("{field} {self}"),
-            _ => self.to_string(),
-        }
+        decimal_message(self, matches!(self, Self::TooManyDecimals { .. }), field)
     }
 }
 
@@ -198,10 +219,7 @@ impl Rate {
         if percent < Decimal::ZERO {
             return Err(RateError::Negative);
         }
-        if percent.scale() > MAX_DECIMAL_PLACES {
-            return Err(RateError::TooManyDecimals { scale: percent.scale() });
-        }
-        Ok(Self(without_negative_zero(percent)))
+        at_most_two_places(percent).map(Self).map_err(|scale| RateError::TooManyDecimals { scale })
     }
 
     /// Parses the text form (`"19.00"`), keeping its scale.
@@ -209,8 +227,7 @@ impl Rate {
     /// # Errors
     /// [`RateError::NotANumber`] for anything but a plain decimal, else as [`Rate::new`].
     pub fn parse(text: &str) -> Result<Self, RateError> {
-        let percent = Decimal::from_str_exact(text.trim()).map_err(|_| RateError::NotANumber)?;
-        Self::new(percent)
+        Self::new(parse_decimal(text).ok_or(RateError::NotANumber)?)
     }
 
     /// The percentage as written (`19.00`).
@@ -225,19 +242,7 @@ impl Rate {
     }
 }
 
-impl fmt::Display for Rate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl FromStr for Rate {
-    type Err = RateError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Self::parse(text)
-    }
-}
+decimal_text!(Rate, RateError);
 
 /// The percentage of a self-withholding (`15.00` ReteIVA, `7.00` ReteRenta): zero or more, with
 /// **any** number of decimal places.
@@ -265,11 +270,7 @@ impl WithholdingRate {
     }
 }
 
-impl fmt::Display for WithholdingRate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
+decimal_text!(WithholdingRate);
 
 #[cfg(test)]
 mod tests {

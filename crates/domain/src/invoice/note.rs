@@ -8,6 +8,7 @@
 //! instead). The customer may be left out when an invoice is referenced: Factus then uses the
 //! invoice's.
 
+use super::accessors::document_accessors;
 use super::customer::{Customer, CustomerDraft};
 use super::invoice::{BillingPeriod, BillingPeriodDraft, collect_list, priced, reference_and_observation};
 use super::item::{Item, ItemDraft};
@@ -202,15 +203,8 @@ impl Note {
         else {
             return Err(out);
         };
-        if !out.is_empty() {
-            return Err(out);
-        }
-        let Some((totals, net_pricing)) = priced(&items, &[]) else {
-            return Err(vec![Violation::rule(
-                root,
-                "Los valores de la nota son demasiado grandes para calcular el total",
-            )]);
-        };
+        let (totals, net_pricing) =
+            priced(&items, &[], out, "Los valores de la nota son demasiado grandes para calcular el total")?;
         Ok(Self {
             kind,
             target,
@@ -275,25 +269,7 @@ impl Note {
         self.kind == NoteKind::Credit && self.correction_concept_code == ANNULMENT_CONCEPT
     }
 
-    #[must_use]
-    pub fn reference_code(&self) -> &ReferenceCode {
-        &self.reference_code
-    }
-
-    #[must_use]
-    pub fn payment_method_code(&self) -> &str {
-        &self.payment_method_code
-    }
-
-    #[must_use]
-    pub fn numbering_range_id(&self) -> Option<i64> {
-        self.numbering_range_id
-    }
-
-    #[must_use]
-    pub fn observation(&self) -> Option<&Observation> {
-        self.observation.as_ref()
-    }
+    document_accessors!();
 
     #[must_use]
     pub fn send_email(&self) -> Option<bool> {
@@ -306,26 +282,10 @@ impl Note {
         self.customer.as_ref()
     }
 
-    /// Never empty.
-    #[must_use]
-    pub fn items(&self) -> &[Item] {
-        &self.items
-    }
-
-    #[must_use]
-    pub fn totals(&self) -> &Totals {
-        &self.totals
-    }
-
     /// What the note is worth: its total as Factus v1 computes it (tax-inclusive prices), the
     /// amount compared with the invoice's total.
     #[must_use]
     pub fn total(&self) -> Money {
         self.totals.total()
-    }
-
-    #[must_use]
-    pub fn net_pricing(&self) -> &NetPricing {
-        &self.net_pricing
     }
 }

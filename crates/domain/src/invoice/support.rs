@@ -5,6 +5,7 @@
 
 use rust_decimal::Decimal;
 
+use super::accessors::{document_accessors, party_accessors};
 use super::codes::IdentificationDocumentType;
 use super::invoice::{collect_list, priced, reference_and_observation};
 use super::item::{Item, ItemDraft, WithholdingTaxDraft};
@@ -142,44 +143,11 @@ impl Provider {
         (out.len() == before).then_some(provider)
     }
 
-    #[must_use]
-    pub fn identification_document(&self) -> IdentificationDocumentType {
-        self.identification_document
-    }
-
-    #[must_use]
-    pub fn identification(&self) -> &str {
-        &self.identification
-    }
-
-    #[must_use]
-    pub fn dv(&self) -> Option<&str> {
-        self.dv.as_deref()
-    }
-
-    #[must_use]
-    pub fn trade_name(&self) -> Option<&str> {
-        self.trade_name.as_deref()
-    }
+    party_accessors!();
 
     #[must_use]
     pub fn names(&self) -> &str {
         &self.names
-    }
-
-    #[must_use]
-    pub fn address(&self) -> Option<&str> {
-        self.address.as_deref()
-    }
-
-    #[must_use]
-    pub fn email(&self) -> Option<&EmailAddress> {
-        self.email.as_ref()
-    }
-
-    #[must_use]
-    pub fn phone(&self) -> Option<&str> {
-        self.phone.as_deref()
     }
 
     #[must_use]
@@ -199,7 +167,8 @@ impl Provider {
     }
 }
 
-/// A support document that satisfies its rules, with its totals (tax 0).
+/// A support document that satisfies its rules, with its totals (tax 0: every line is excluded
+/// from IVA).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SupportDocument {
     reference_code: ReferenceCode,
@@ -239,15 +208,8 @@ impl SupportDocument {
         else {
             return Err(out);
         };
-        if !out.is_empty() {
-            return Err(out);
-        }
-        let Some((totals, net_pricing)) = priced(&items, &[]) else {
-            return Err(vec![Violation::rule(
-                root,
-                "Los valores del documento soporte son demasiado grandes para calcular el total",
-            )]);
-        };
+        let (totals, net_pricing) =
+            priced(&items, &[], out, "Los valores del documento soporte son demasiado grandes para calcular el total")?;
         Ok(Self {
             reference_code,
             payment_method_code: draft.payment_method_code,
@@ -260,45 +222,11 @@ impl SupportDocument {
         })
     }
 
-    #[must_use]
-    pub fn reference_code(&self) -> &ReferenceCode {
-        &self.reference_code
-    }
-
-    #[must_use]
-    pub fn payment_method_code(&self) -> &str {
-        &self.payment_method_code
-    }
-
-    #[must_use]
-    pub fn numbering_range_id(&self) -> Option<i64> {
-        self.numbering_range_id
-    }
-
-    #[must_use]
-    pub fn observation(&self) -> Option<&Observation> {
-        self.observation.as_ref()
-    }
+    document_accessors!();
 
     #[must_use]
     pub fn provider(&self) -> &Provider {
         &self.provider
-    }
-
-    /// Never empty; every line excluded from IVA.
-    #[must_use]
-    pub fn items(&self) -> &[Item] {
-        &self.items
-    }
-
-    #[must_use]
-    pub fn totals(&self) -> &Totals {
-        &self.totals
-    }
-
-    #[must_use]
-    pub fn net_pricing(&self) -> &NetPricing {
-        &self.net_pricing
     }
 }
 
