@@ -35,6 +35,33 @@ macro_rules! ledger_columns {
 }
 pub(super) use ledger_columns;
 
+/// A [`LedgerRow`] decoded from `$row`: the columns that need the backend's own decoding given as
+/// `field: value` (ids, timestamps and the integers Postgres stores narrower), every other
+/// column read as it is, the same on both backends.
+macro_rules! ledger_row {
+    ($row:expr, { $($field:ident: $value:expr),* $(,)? }) => {
+        LedgerRow {
+            $($field: $value,)*
+            username: $row.try_get("username")?,
+            reference_code: $row.try_get("reference_code")?,
+            idempotency_key: $row.try_get("idempotency_key")?,
+            request_fingerprint: $row.try_get("request_fingerprint")?,
+            state: $row.try_get("state")?,
+            response: $row.try_get("response")?,
+            error_detail: $row.try_get("error_detail")?,
+            kind: $row.try_get("kind")?,
+            dian_rejected: $row.try_get("dian_rejected")?,
+            factus_deleted: $row.try_get("factus_deleted")?,
+            total: $row.try_get("total")?,
+            referenced_number: $row.try_get("referenced_number")?,
+            queued_request: $row.try_get("queued_request")?,
+            counterparty_identification: $row.try_get("counterparty_identification")?,
+            counterparty_name: $row.try_get("counterparty_name")?,
+        }
+    };
+}
+pub(super) use ledger_row;
+
 /// A ledger entry as stored, in the types both backends can produce (SQLite decodes its text
 /// columns into these). The Factus columns besides `response` are for filtering and reading the
 /// table by hand; the bill is read back from `response`, the JSON the client got.

@@ -16,7 +16,7 @@ use factus_application::ledger::LedgerEntry;
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, Row as _};
 
-use super::ledger::{ClaimConflict, LedgerRow, ledger_store};
+use super::ledger::{ClaimConflict, LedgerRow, ledger_row, ledger_store};
 use super::postgres::{id_param, timestamp_param};
 
 /// The unique index that keeps one active entry per reference (see the migration).
@@ -27,31 +27,16 @@ const USER_KEY_INDEX: &str = "invoice_ledger_user_idempotency_key";
 
 impl FromRow<'_, PgRow> for LedgerRow {
     fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Self {
+        Ok(ledger_row!(row, {
             id: row.try_get("id")?,
             user_id: row.try_get("user_id")?,
-            username: row.try_get("username")?,
             api_key_id: row.try_get("api_key_id")?,
-            reference_code: row.try_get("reference_code")?,
-            idempotency_key: row.try_get("idempotency_key")?,
-            request_fingerprint: row.try_get("request_fingerprint")?,
-            state: row.try_get("state")?,
-            response: row.try_get("response")?,
             error_status: row.try_get::<Option<i32>, _>("error_status")?.map(i64::from),
-            error_detail: row.try_get("error_detail")?,
             attempts: i64::from(row.try_get::<i32, _>("attempts")?),
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             issued_at: row.try_get("issued_at")?,
-            kind: row.try_get("kind")?,
-            dian_rejected: row.try_get("dian_rejected")?,
-            factus_deleted: row.try_get("factus_deleted")?,
-            total: row.try_get("total")?,
-            referenced_number: row.try_get("referenced_number")?,
-            queued_request: row.try_get("queued_request")?,
-            counterparty_identification: row.try_get("counterparty_identification")?,
-            counterparty_name: row.try_get("counterparty_name")?,
-        })
+        }))
     }
 }
 

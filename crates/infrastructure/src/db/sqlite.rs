@@ -53,21 +53,15 @@ pub(super) fn timestamp_param(at: OffsetDateTime) -> Result<String, StoreError> 
 
 impl FromRow<'_, SqliteRow> for UserRow {
     fn from_row(row: &SqliteRow) -> sqlx::Result<Self> {
-        let timestamp = |column: &str| -> sqlx::Result<OffsetDateTime> {
-            let text: String = row.try_get(column)?;
-            decode_timestamp(&text)
-                .map_err(|error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: error.into() })
-        };
-        let id: Hyphenated = row.try_get("id")?;
         Ok(Self {
-            id: id.into_uuid(),
+            id: uuid(row, "id")?,
             username: row.try_get("username")?,
             password_hash: row.try_get("password_hash")?,
             role: row.try_get("role")?,
             disabled: row.try_get("disabled")?,
             token_version: row.try_get("token_version")?,
-            created_at: timestamp("created_at")?,
-            updated_at: timestamp("updated_at")?,
+            created_at: timestamp(row, "created_at")?,
+            updated_at: timestamp(row, "updated_at")?,
         })
     }
 }
@@ -76,12 +70,27 @@ pub(super) fn id_param(id: Uuid) -> Hyphenated {
     id.hyphenated()
 }
 
-fn optional_timestamp(row: &SqliteRow, column: &str) -> sqlx::Result<Option<OffsetDateTime>> {
+/// The timestamp of `column` (written by [`encode_timestamp`]), a text that does not decode
+/// reported as sqlx reports a column it cannot decode.
+fn decoded(column: &str, text: &str) -> sqlx::Result<OffsetDateTime> {
+    decode_timestamp(text).map_err(|error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: error.into() })
+}
+
+/// A timestamp column.
+pub(super) fn timestamp(row: &SqliteRow, column: &str) -> sqlx::Result<OffsetDateTime> {
+    let text: String = row.try_get(column)?;
+    decoded(column, &text)
+}
+
+/// A timestamp column that may be `NULL`.
+pub(super) fn optional_timestamp(row: &SqliteRow, column: &str) -> sqlx::Result<Option<OffsetDateTime>> {
     let text: Option<String> = row.try_get(column)?;
-    text.as_deref()
-        .map(decode_timestamp)
-        .transpose()
-        .map_err(|error| sqlx::Error::ColumnDecode { index: column.to_owned(), source: error.into() })
+    text.as_deref().map(|text| decoded(column, text)).transpose()
+}
+
+/// A UUID column, stored as hyphenated text.
+pub(super) fn uuid(row: &SqliteRow, column: &str) -> sqlx::Result<Uuid> {
+    row.try_get(column).map(Hyphenated::into_uuid)
 }
 
 /// The readiness probe: the database file is still where it was opened, and a write transaction

@@ -86,7 +86,8 @@ impl BudgetPolicy {
         Self { limit, window: window.max(Duration::from_millis(1)), read_reserve }
     }
 
-    fn window_ms(&self) -> i64 {
+    /// The window in milliseconds (a window too long for an `i64` is held as a quarter of its range).
+    pub(crate) fn window_ms(&self) -> i64 {
         i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX / 4)
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::payload_parts::{
     StartTime, allowance_charges, billing_period, establishment, insert_present, iso_date, mandate, order_reference,
-    related_documents, withholding_taxes,
+    provider, related_documents, withholding_taxes,
 };
 
 /// The Factus v1 create-invoice body for `invoice`.
@@ -92,25 +92,16 @@ pub fn support_payload(document: &SupportDocument) -> Value {
         &mut payload,
         [("observation", document.observation().map(|observation| json!(observation.as_str())))],
     );
-    let provider = document.provider();
-    let mut object = Map::new();
-    object.insert("identification_document_id".into(), json!(provider.identification_document().id()));
-    object.insert("identification".into(), json!(provider.identification()));
-    insert_present(
-        &mut object,
-        [
-            ("dv", provider.dv().map(Value::from)),
-            ("trade_name", provider.trade_name().map(Value::from)),
-            ("names", Some(Value::from(provider.names()))),
-            ("address", provider.address().map(Value::from)),
-            ("email", provider.email().map(|email| Value::from(email.as_str()))),
-            ("phone", provider.phone().map(Value::from)),
-            ("is_resident", Some(json!(i64::from(provider.is_resident())))),
-            ("country_code", Some(Value::from(provider.country().code()))),
-            ("municipality_id", provider.municipality().map(|municipality| Value::from(municipality.id()))),
-        ],
+    let seller = document.provider();
+    payload.insert(
+        "provider".into(),
+        provider(
+            seller,
+            ("identification_document_id", json!(seller.identification_document().id())),
+            json!(i64::from(seller.is_resident())),
+            ("municipality_id", seller.municipality().map(|municipality| Value::from(municipality.id()))),
+        ),
     );
-    payload.insert("provider".into(), Value::Object(object));
     let items: Vec<Value> = document
         .items()
         .iter()

@@ -2,7 +2,7 @@
 //! write the same way, and the rule both follow for optional keys: present when the domain holds
 //! a value, left out otherwise (the domain already holds empty optional texts as absent).
 
-use factus_domain::invoice::{BillingPeriod, Establishment, Invoice, Item, Mandate, OrderReference};
+use factus_domain::invoice::{BillingPeriod, Establishment, Invoice, Item, Mandate, OrderReference, Provider};
 use serde_json::{Map, Value, json};
 use time::Date;
 
@@ -122,6 +122,36 @@ pub(super) fn mandate(item: &Item, document: impl Fn(&Mandate) -> (&'static str,
         object.insert("identification".into(), json!(mandate.identification()));
         Value::Object(object)
     })
+}
+
+/// The provider of a support document: its identity document first and its municipality last,
+/// each under the version's key and value (`identification_document_id` and `municipality_id` in
+/// v1, `identification_document_code` and `municipality_code` in v2), `is_resident` as the version
+/// writes a flag (`0`/`1` in v1, a boolean in v2).
+pub(super) fn provider(
+    provider: &Provider,
+    document: (&str, Value),
+    is_resident: Value,
+    municipality: (&str, Option<Value>),
+) -> Value {
+    let mut object = Map::new();
+    object.insert(document.0.into(), document.1);
+    object.insert("identification".into(), json!(provider.identification()));
+    insert_present(
+        &mut object,
+        [
+            ("dv", provider.dv().map(Value::from)),
+            ("trade_name", provider.trade_name().map(Value::from)),
+            ("names", Some(Value::from(provider.names()))),
+            ("address", provider.address().map(Value::from)),
+            ("email", provider.email().map(|email| Value::from(email.as_str()))),
+            ("phone", provider.phone().map(Value::from)),
+            ("is_resident", Some(is_resident)),
+            ("country_code", Some(Value::from(provider.country().code()))),
+            municipality,
+        ],
+    );
+    Value::Object(object)
 }
 
 #[cfg(test)]

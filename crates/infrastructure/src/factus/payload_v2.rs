@@ -21,7 +21,7 @@ use time::Date;
 
 use super::payload_parts::{
     StartTime, allowance_charges, billing_period, establishment, insert_present, iso_date, mandate, order_reference,
-    related_documents, withholding_taxes,
+    provider, related_documents, withholding_taxes,
 };
 
 /// The Factus v2 create-invoice body for `invoice`.
@@ -113,25 +113,16 @@ pub fn support_payload(document: &SupportDocument) -> Value {
         ],
     );
     insert_payment(&mut payload, pricing, PaymentForm::Cash, document.payment_method_code(), None);
-    let provider = document.provider();
-    let mut object = Map::new();
-    object.insert("identification_document_code".into(), json!(provider.identification_document().dian_code()));
-    object.insert("identification".into(), json!(provider.identification()));
-    insert_present(
-        &mut object,
-        [
-            ("dv", provider.dv().map(Value::from)),
-            ("trade_name", provider.trade_name().map(Value::from)),
-            ("names", Some(Value::from(provider.names()))),
-            ("address", provider.address().map(Value::from)),
-            ("email", provider.email().map(|email| Value::from(email.as_str()))),
-            ("phone", provider.phone().map(Value::from)),
-            ("is_resident", Some(Value::from(provider.is_resident()))),
-            ("country_code", Some(Value::from(provider.country().code()))),
-            ("municipality_code", provider.municipality().map(|municipality| Value::from(municipality.code()))),
-        ],
+    let seller = document.provider();
+    payload.insert(
+        "provider".into(),
+        provider(
+            seller,
+            ("identification_document_code", json!(seller.identification_document().dian_code())),
+            Value::from(seller.is_resident()),
+            ("municipality_code", seller.municipality().map(|municipality| Value::from(municipality.code()))),
+        ),
     );
-    payload.insert("provider".into(), Value::Object(object));
     let lines: Vec<Value> = document
         .items()
         .iter()
