@@ -412,27 +412,17 @@ impl KeyCache {
 
 #[cfg(test)]
 mod tests {
-    use factus_domain::user::{PasswordHash, Role};
     use mockall::predicate::eq;
     use secrecy::ExposeSecret as _;
 
     use super::*;
+    use crate::account::test_users::user;
     use crate::auth::ThrottlePolicy;
     use crate::ports::security::{MockPasswordHasher, MockTokenService};
     use crate::ports::users::{MockLoginAttemptStore, MockUserStore};
 
     fn ana(disabled: bool) -> User {
-        let now = clock::now();
-        User {
-            id: Uuid::from_u128(7),
-            username: Username::parse("ana").unwrap(),
-            password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
-            role: Role::User,
-            disabled,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        }
+        User { id: Uuid::from_u128(7), disabled, ..user() }
     }
 
     fn stored(key_id: u128) -> ApiKey {

@@ -192,29 +192,10 @@ async fn stored(files: &dyn DocumentFileStore, number: &str, format: DocumentFor
 mod tests {
     use secrecy::SecretString;
 
-    use factus_domain::user::{PasswordHash, Role, Username};
-
     use super::*;
+    use crate::account::test_users::{admin, user};
     use crate::factus::{FactusError, MockFactusBillGateway};
     use crate::ledger::{LedgerPage, MockLedgerStore};
-
-    fn person(role: Role) -> User {
-        let now = crate::clock::now();
-        User {
-            id: uuid::Uuid::now_v7(),
-            username: Username::parse("ana").expect("a name"),
-            password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
-            role,
-            disabled: false,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
-    fn admin() -> User {
-        person(Role::Admin)
-    }
 
     /// The Factus failure inside a document error.
     #[track_caller]
@@ -244,7 +225,7 @@ mod tests {
         gateway.expect_show_bill().never();
         gateway.expect_delete_by_reference().never();
         let mut ledger = MockLedgerStore::new();
-        let user = person(Role::User);
+        let user = user();
         let id = user.id;
         ledger
             .expect_list()

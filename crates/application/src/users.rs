@@ -193,22 +193,16 @@ mod tests {
     use factus_domain::user::PasswordHash;
 
     use super::*;
+    use crate::account::test_users::admin;
     use crate::auth::ThrottlePolicy;
     use crate::ports::security::{MockPasswordHasher, MockTokenService};
     use crate::ports::users::{MockLoginAttemptStore, MockUserStore};
 
-    fn admin() -> User {
-        let now = crate::clock::now();
-        User {
-            id: Uuid::now_v7(),
-            username: Username::parse("admin").unwrap(),
-            password_hash: PasswordHash::from_phc("$argon2id$x".to_owned()),
-            role: Role::Admin,
-            disabled: false,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        }
+    /// A user store in which the admin is found by name.
+    fn finding_the_admin() -> MockUserStore {
+        let mut users = MockUserStore::new();
+        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        users
     }
 
     fn service(users: MockUserStore, hasher: MockPasswordHasher) -> UserAdmin {
@@ -227,8 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_last_enabled_admin_cannot_be_disabled() {
-        let mut users = MockUserStore::new();
-        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut users = finding_the_admin();
         users.expect_count_enabled_admins().returning(|| Ok(1));
         users.expect_update().never();
 
@@ -240,8 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_admin_can_be_demoted_while_another_admin_remains() {
-        let mut users = MockUserStore::new();
-        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut users = finding_the_admin();
         users.expect_count_enabled_admins().returning(|| Ok(2));
         users.expect_update().withf(|user| user.role == Role::User).times(1).returning(|_| Ok(true));
 
@@ -253,8 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_demotion_that_raced_another_and_left_no_admin_is_undone() {
-        let mut users = MockUserStore::new();
-        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut users = finding_the_admin();
         let mut counts = vec![Ok(2), Ok(0)].into_iter();
         users.expect_count_enabled_admins().times(2).returning(move || counts.next().expect("two counts"));
         let mut seq = mockall::Sequence::new();
@@ -279,8 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deletion_that_raced_another_and_left_no_admin_is_undone() {
-        let mut users = MockUserStore::new();
-        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut users = finding_the_admin();
         let mut counts = vec![Ok(2), Ok(0)].into_iter();
         users.expect_count_enabled_admins().times(2).returning(move || counts.next().expect("two counts"));
         users.expect_delete().times(1).returning(|_| Ok(true));
@@ -293,8 +283,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_last_enabled_admin_cannot_be_deleted() {
-        let mut users = MockUserStore::new();
-        users.expect_find_by_username().returning(|_| Ok(Some(admin())));
+        let mut users = finding_the_admin();
         users.expect_count_enabled_admins().returning(|| Ok(1));
         users.expect_delete().never();
 

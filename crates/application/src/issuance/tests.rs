@@ -87,6 +87,15 @@ impl Mocks {
             .return_once(move |_, _, _| answer);
     }
 
+    /// Factus deletes the document R2 once.
+    fn deletes_r2_at_factus(&mut self) {
+        self.bills
+            .expect_delete_by_reference()
+            .withf(|_, _, reference| reference == "R2")
+            .times(1)
+            .returning(|_, _, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
+    }
+
     fn marks_issued(&mut self) {
         self.ledger.expect_mark_issued().withf(|_, bill, _| *bill == bill_()).times(1).returning(|_, _, _| Ok(true));
     }
@@ -379,12 +388,7 @@ async fn a_dian_rejection_is_recorded_with_its_rules_after_the_document_is_delet
     mocks.nothing_recorded();
     mocks.claims();
     mocks.sends(Err(FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }));
-    mocks
-        .bills
-        .expect_delete_by_reference()
-        .withf(|_, _, reference| reference == "R2")
-        .times(1)
-        .returning(|_, _, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
+    mocks.deletes_r2_at_factus();
     mocks.marks_rejected(Rejection::Dian { message: "Regla: FAK24, Rechazo: DV".into(), deleted: true });
 
     let error = mocks.issuance().issue(request(Some(KEY), BODY)).await.unwrap_err();

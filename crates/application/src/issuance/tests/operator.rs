@@ -61,12 +61,7 @@ async fn without_a_server_session_nothing_is_looked_up() {
 #[tokio::test]
 async fn a_rejection_stuck_at_factus_is_deleted_there_and_recorded() {
     let mut mocks = Mocks::new();
-    mocks
-        .bills
-        .expect_delete_by_reference()
-        .withf(|_, _, reference| reference == "R2")
-        .times(1)
-        .returning(|_, _, _| Ok(crate::factus::StatusMessage { status: "OK".into(), message: "eliminado".into() }));
+    mocks.deletes_r2_at_factus();
     mocks.ledger.expect_mark_deleted_at_factus().withf(|entry| entry.id == ENTRY).times(1).returning(|_| Ok(true));
 
     let done = mocks.issuance().delete_stuck_rejection(&FactusAccess::ServerSession, &stuck()).await.expect("deleted");
