@@ -17,7 +17,7 @@ use crate::app::App;
 use crate::http::{bytes_response, json_response, not_found, ok, status_message, validation_error};
 use crate::ranges::{CompanyProfile, DIAN_RANGES, Logo, RESPONSIBILITIES, RangeMeta, range_document_name, today};
 use crate::store::RangeError;
-use crate::validate::{Errors, FieldReader, present};
+use crate::validate::{Errors, FieldReader, body_object, present};
 
 type Shared = State<Arc<App>>;
 
@@ -63,8 +63,7 @@ fn text(root: &Map<String, Value>, key: &str) -> Option<String> {
 /// software's DIAN range of that resolution; without one (notes, payroll) it spans 1–99999999
 /// for ten years. Answers the range (id 0, given by the store) and its next number.
 pub(crate) fn new_range(body: &Value) -> Result<(RangeMeta, u64), Errors> {
-    let empty = Map::new();
-    let root = body.as_object().unwrap_or(&empty);
+    let root = body_object(body);
     let mut v = FieldReader::default();
     let document = match text(root, "document") {
         None if present(root, "document").is_none() => {

@@ -7,12 +7,12 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
 use crate::catalog::{
-    self, Catalog, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS, PAYMENT_METHODS, STANDARD_CODES, WITHHOLDINGS, name_of,
+    self, Catalog, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS, PAYMENT_METHODS, STANDARD_CODES, name_of,
 };
-use crate::model::{Customer, DocKind, Document, DocumentInput, Item, SupportFields, WithholdingInput};
+use crate::model::{Customer, DocKind, Document, DocumentInput, Item, SupportFields};
 use crate::ranges::{Company, RangeMeta};
 use crate::render::{QR_IMAGE, errors_json, items_json, money, qr_url, timestamp, withholdings_json};
-use crate::validate::{FieldReader, Invalid, nit_check_digit, present};
+use crate::validate::{FieldReader, Head, Invalid, ItemHead, body_object, nit_check_digit, withholding_taxes};
 
 /// Identity documents a provider may have (v1 ids 4–10: foreign ids, NIT, passport, PEP…).
 const PROVIDER_DOCUMENTS: std::ops::RangeInclusive<u64> = 4..=10;
@@ -23,12 +23,10 @@ const NO_TRIBUTE: u64 = 21;
 
 /// Validates a `POST /v1/support-documents/validate` body.
 pub(crate) fn validate(body: &Value, ranges: &[RangeMeta], catalog: &Catalog) -> Result<DocumentInput, Invalid> {
-    let empty = Map::new();
-    let root = body.as_object().unwrap_or(&empty);
+    let root = body_object(body);
     let mut v = FieldReader::default();
-    let range_id = numbering_range(&mut v, root, ranges);
-    let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
-    let observation = v.bounded_string(root, "", "observation", false, 250);
+    let Head { range_id, document, reference_code, observation } =
+        Head::read(&mut v, root, ranges, DocKind::SupportDocument);
     let payment_method_code =
         v.code(root, "", "payment_method_code", false, &PAYMENT_METHODS).unwrap_or_else(|| "10".into());
     let provider = v.object(root, "", "provider", true).and_then(|o| provider(&mut v, o, catalog));
@@ -36,7 +34,7 @@ pub(crate) fn validate(body: &Value, ranges: &[RangeMeta], catalog: &Catalog) ->
     match (range_id, reference_code, provider, items) {
         (Some(range_id), Some(reference_code), Some((customer, support)), Some(items)) if v.errors.is_empty() => {
             Ok(DocumentInput {
-                document: "05".into(),
+                document,
                 numbering_range_id: range_id,
                 reference_code,
                 observation,
@@ -57,34 +55,7 @@ pub(crate) fn validate(body: &Value, ranges: &[RangeMeta], catalog: &Catalog) ->
                 support_document: Some(support),
             })
         }
-        _ => {
-            if v.errors.is_empty() {
-                v.invalid("reference_code");
-            }
-            Err(Invalid::Fields(v.errors))
-        }
-    }
-}
-
-fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ranges: &[RangeMeta]) -> Option<u64> {
-    let code = DocKind::SupportDocument.range_code();
-    match v.int(root, "", "numbering_range_id", false) {
-        Some(id) if ranges.iter().any(|r| r.id == id && r.document_code == code && r.is_active) => Some(id),
-        Some(_) => {
-            v.invalid("numbering_range_id");
-            None
-        }
-        None if present(root, "numbering_range_id").is_some() => None,
-        None => {
-            let mut active = ranges.iter().filter(|r| r.document_code == code && r.is_active);
-            match (active.next(), active.next()) {
-                (Some(only), None) => Some(only.id),
-                _ => {
-                    v.required("numbering_range_id");
-                    None
-                }
-            }
-        }
+        _ => Err(Invalid::incomplete(v)),
     }
 }
 
@@ -141,30 +112,13 @@ fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> O
 
 fn items(v: &mut FieldReader, root: &Map<String, Value>, catalog: &Catalog) -> Option<Vec<Item>> {
     let list = v.array(root, "", "items", true)?;
-    let hundred = Some(Decimal::ONE_HUNDRED);
     let mut out = Vec::with_capacity(list.len());
     for (p, o) in v.elements(list, "items") {
-        let code_reference = v.string(o, &p, "code_reference", true);
-        let name = v.string(o, &p, "name", true);
-        let quantity = v.int(o, &p, "quantity", true);
-        if quantity == Some(0) {
-            v.fail(&format!("{p}.quantity"), "debe ser al menos 1.");
-        }
-        let discount_rate = v.decimal(o, &p, "discount_rate", false, hundred);
-        let price = v.decimal(o, &p, "price", true, None);
+        let ItemHead { code_reference, name, quantity, discount_rate, price } = ItemHead::read(v, o, &p);
         let unit_measure_id = v.int_in(o, &p, "unit_measure_id", true, |id| catalog.unit(id).is_some());
         let standard_code_id =
             v.int_in(o, &p, "standard_code_id", true, |id| catalog::by_id(&STANDARD_CODES, id).is_some());
-        let mut withholding_taxes = Vec::new();
-        if let Some(list) = v.array(o, &p, "withholding_taxes", false) {
-            for (wp, w) in v.elements(list, &format!("{p}.withholding_taxes")) {
-                let code = v.code(w, &wp, "code", true, &WITHHOLDINGS);
-                let rate = v.decimal(w, &wp, "withholding_tax_rate", true, hundred);
-                if let (Some(code), Some(rate)) = (code, rate) {
-                    withholding_taxes.push(WithholdingInput { code, rate });
-                }
-            }
-        }
+        let withholding_taxes = withholding_taxes(v, o, &p);
         if let (Some(code_reference), Some(name), Some(quantity), Some(price), Some(unit), Some(standard)) =
             (code_reference, name, quantity, price, unit_measure_id, standard_code_id)
         {

@@ -26,7 +26,6 @@ use time::macros::format_description;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Map;
 
 use crate::account::{self, LOGO_MAX_BYTES};
 use crate::admin::radian_event;
@@ -43,8 +42,8 @@ use crate::ranges::RangeMeta;
 use crate::reference;
 use crate::render::COLOMBIA;
 use crate::render::file_name;
-use crate::validate::FieldReader;
 use crate::validate::{Context, Errors};
+use crate::validate::{FieldReader, body_object};
 
 type Shared = State<Arc<App>>;
 type Params = Query<HashMap<String, String>>;
@@ -258,8 +257,7 @@ async fn emit_event(State(app): Shared, Path((number, event_type)): Path<(String
         return not_found_number(DocKind::Bill, &number);
     };
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let empty = Map::new();
-    let root = value.as_object().unwrap_or(&empty);
+    let root = body_object(&value);
     let mut v = FieldReader::default();
     let event = RADIAN_EVENTS.iter().find(|(code, _)| *code == event_type).copied();
     match event {

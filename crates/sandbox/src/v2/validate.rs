@@ -23,8 +23,8 @@ use crate::v2::codes::{
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
-    Context, Errors, FieldReader, Invalid, allowance_charges, billing_period, document_code, nit_check_digit,
-    numbering_range, order_reference, present, related_documents,
+    Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, nit_check_digit,
+    order_reference, present, related_documents,
 };
 
 /// A `(code, name)` table.
@@ -43,15 +43,11 @@ pub(crate) struct Accepted {
 
 /// Validates a v2 `…/validate` body of `ctx.kind`, computes its totals and checks the payments.
 pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str>) -> Result<Accepted, Invalid> {
-    let empty = Map::new();
-    let root = body.as_object().unwrap_or(&empty);
+    let root = body_object(body);
     let mut v = FieldReader::default();
     let kind = ctx.kind;
 
-    let range_id = numbering_range(&mut v, root, ctx);
-    let document = document_code(&mut v, root, kind);
-    let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
-    let observation = v.bounded_string(root, "", "observation", false, 250);
+    let Head { range_id, document, reference_code, observation } = Head::read(&mut v, root, ctx.ranges, kind);
     let created_time = v.time(root, "", "created_time");
     let operation_type = match kind {
         DocKind::Bill => v.code(root, "", "operation_type", false, &OPERATION_TYPES),
@@ -96,11 +92,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>, bill_number: Option<&str
     let (Some(range_id), Some(reference_code), Some((customer, codes)), Some(items), Some(payments), true) =
         (range_id, reference_code, customer, items, payment_details, note_ok)
     else {
-        if v.errors.is_empty() {
-            // Every path that yields `None` records an error; keep the answer a 422 anyway.
-            v.invalid("reference_code");
-        }
-        return Err(Invalid::Fields(v.errors));
+        return Err(Invalid::incomplete(v));
     };
     if !v.errors.is_empty() {
         return Err(Invalid::Fields(v.errors));

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -60,6 +61,13 @@ pub(crate) fn attribute(path: &str) -> Cow<'_, str> {
 
 pub(crate) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+}
+
+/// A body's top-level object; a body that is not an object reads as an empty one, so that every
+/// required field is reported missing.
+pub(crate) fn body_object(body: &Value) -> &Map<String, Value> {
+    static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+    body.as_object().unwrap_or(&EMPTY)
 }
 
 /// A field's value, treating `null` and `""` as absent (Laravel's `ConvertEmptyStringsToNull`).

@@ -7,7 +7,7 @@ mod fields;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-pub(crate) use fields::{Errors, FieldReader, is_email, nit_check_digit, present};
+pub(crate) use fields::{Errors, FieldReader, body_object, is_email, nit_check_digit, present};
 
 use crate::catalog::{
     self, CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, CUSTOMER_TRIBUTES, Catalog, IDENTITY_DOCUMENTS,
@@ -25,6 +25,38 @@ use crate::ranges::RangeMeta;
 #[derive(Debug)]
 pub(crate) enum Invalid {
     Fields(Errors),
+}
+
+impl Invalid {
+    /// The refusal of a body a required part of which did not read: its field errors. Every path
+    /// that yields nothing records an error; should one not, the answer is still a 422.
+    pub(crate) fn incomplete(mut v: FieldReader) -> Self {
+        if v.errors.is_empty() {
+            v.invalid("reference_code");
+        }
+        Self::Fields(v.errors)
+    }
+}
+
+/// The fields every `…/validate` body starts with, in both versions and for every kind: the
+/// numbering range (the one named, or the only active one), the DIAN document code, the
+/// reference and the observation.
+pub(crate) struct Head {
+    pub range_id: Option<u64>,
+    pub document: String,
+    pub reference_code: Option<String>,
+    pub observation: Option<String>,
+}
+
+impl Head {
+    pub(crate) fn read(v: &mut FieldReader, root: &Map<String, Value>, ranges: &[RangeMeta], kind: DocKind) -> Self {
+        Self {
+            range_id: numbering_range(v, root, ranges, kind),
+            document: document_code(v, root, kind),
+            reference_code: v.bounded_string(root, "", "reference_code", true, 255),
+            observation: v.bounded_string(root, "", "observation", false, 250),
+        }
+    }
 }
 
 /// Whether a NIT's check digit is wrong (a missing `dv` was computed, so it is never wrong).
@@ -68,15 +100,11 @@ pub(crate) struct Context<'a> {
 
 /// Validates a `…/validate` body of `ctx.kind`.
 pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput, Invalid> {
-    let empty = Map::new();
-    let root = body.as_object().unwrap_or(&empty);
+    let root = body_object(body);
     let mut v = FieldReader::default();
     let kind = ctx.kind;
 
-    let range_id = numbering_range(&mut v, root, ctx);
-    let document = document_code(&mut v, root, kind);
-    let reference_code = v.bounded_string(root, "", "reference_code", true, 255);
-    let observation = v.bounded_string(root, "", "observation", false, 250);
+    let Head { range_id, document, reference_code, observation } = Head::read(&mut v, root, ctx.ranges, kind);
     let payment_form = match kind {
         DocKind::Bill => v.code(root, "", "payment_form", false, &PAYMENT_FORMS),
         DocKind::CreditNote | DocKind::SupportDocument | DocKind::DebitNote => None,
@@ -149,13 +177,7 @@ pub(crate) fn document(body: &Value, ctx: &Context<'_>) -> Result<DocumentInput,
                 support_document: None,
             })
         }
-        _ => {
-            if v.errors.is_empty() {
-                // Every path that yields `None` records an error; keep the answer a 422 anyway.
-                v.invalid("reference_code");
-            }
-            Err(Invalid::Fields(v.errors))
-        }
+        _ => Err(Invalid::incomplete(v)),
     }
 }
 
@@ -167,21 +189,17 @@ pub(crate) fn order_reference(v: &mut FieldReader, root: &Map<String, Value>) ->
     Some(OrderReference { reference_code: reference_code?, issue_date: issue_date.map(|d| d.to_string()) })
 }
 
-pub(crate) fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>) -> Option<u64> {
-    let code = ctx.kind.range_code();
+fn numbering_range(v: &mut FieldReader, root: &Map<String, Value>, ranges: &[RangeMeta], kind: DocKind) -> Option<u64> {
+    let code = kind.range_code();
     match v.int(root, "", "numbering_range_id", false) {
-        Some(id) => {
-            let ok = ctx.ranges.iter().any(|r| r.id == id && r.document_code == code && r.is_active);
-            if ok {
-                Some(id)
-            } else {
-                v.invalid("numbering_range_id");
-                None
-            }
+        Some(id) if ranges.iter().any(|r| r.id == id && r.document_code == code && r.is_active) => Some(id),
+        Some(_) => {
+            v.invalid("numbering_range_id");
+            None
         }
         None if present(root, "numbering_range_id").is_some() => None,
         None => {
-            let mut active = ctx.ranges.iter().filter(|r| r.document_code == code && r.is_active);
+            let mut active = ranges.iter().filter(|r| r.document_code == code && r.is_active);
             match (active.next(), active.next()) {
                 (Some(only), None) => Some(only.id),
                 _ => {
@@ -244,7 +262,7 @@ fn credit_note_fields(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Cont
 }
 
 /// The DIAN document code: a bill's `document` (`01` by default), fixed for the other kinds.
-pub(crate) fn document_code(v: &mut FieldReader, root: &Map<String, Value>, kind: DocKind) -> String {
+fn document_code(v: &mut FieldReader, root: &Map<String, Value>, kind: DocKind) -> String {
     match kind {
         DocKind::Bill => v.code(root, "", "document", false, &INVOICE_DOCUMENTS).unwrap_or_else(|| "01".into()),
         DocKind::CreditNote => "91".into(),
@@ -300,20 +318,52 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
     })
 }
 
+/// What every v1 item starts with, an invoice's as a support document's: its code and name, a
+/// quantity of at least 1, the discount and the price.
+pub(crate) struct ItemHead {
+    pub code_reference: Option<String>,
+    pub name: Option<String>,
+    pub quantity: Option<u64>,
+    pub discount_rate: Option<Decimal>,
+    pub price: Option<Decimal>,
+}
+
+impl ItemHead {
+    pub(crate) fn read(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Self {
+        let code_reference = v.string(o, p, "code_reference", true);
+        let name = v.string(o, p, "name", true);
+        let quantity = v.int(o, p, "quantity", true);
+        if quantity == Some(0) {
+            v.fail(&format!("{p}.quantity"), "debe ser al menos 1.");
+        }
+        let discount_rate = v.decimal(o, p, "discount_rate", false, Some(Decimal::ONE_HUNDRED));
+        let price = v.decimal(o, p, "price", true, None);
+        Self { code_reference, name, quantity, discount_rate, price }
+    }
+}
+
+/// A v1 item's `withholding_taxes` (none when absent): each a known code and a rate up to 100.
+pub(crate) fn withholding_taxes(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Vec<WithholdingInput> {
+    let mut out = Vec::new();
+    if let Some(list) = v.array(o, p, "withholding_taxes", false) {
+        for (wp, w) in v.elements(list, &format!("{p}.withholding_taxes")) {
+            let code = v.code(w, &wp, "code", true, &WITHHOLDINGS);
+            let rate = v.decimal(w, &wp, "withholding_tax_rate", true, Some(Decimal::ONE_HUNDRED));
+            if let (Some(code), Some(rate)) = (code, rate) {
+                out.push(WithholdingInput { code, rate });
+            }
+        }
+    }
+    out
+}
+
 fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, operation_type: &str) -> Option<Vec<Item>> {
     let list = v.array(root, "", "items", true)?;
     let hundred = Some(Decimal::ONE_HUNDRED);
     let mut out = Vec::with_capacity(list.len());
     let mut complete = true;
     for (p, o) in v.elements(list, "items") {
-        let code_reference = v.string(o, &p, "code_reference", true);
-        let name = v.string(o, &p, "name", true);
-        let quantity = v.int(o, &p, "quantity", true);
-        if quantity == Some(0) {
-            v.fail(&format!("{p}.quantity"), "debe ser al menos 1.");
-        }
-        let discount_rate = v.decimal(o, &p, "discount_rate", false, hundred);
-        let price = v.decimal(o, &p, "price", true, None);
+        let ItemHead { code_reference, name, quantity, discount_rate, price } = ItemHead::read(v, o, &p);
         let tax_rate = v.decimal(o, &p, "tax_rate", true, hundred);
         let unit_measure_id = v.int_in(o, &p, "unit_measure_id", true, |id| ctx.catalog.unit(id).is_some());
         let standard_code_id =
@@ -347,16 +397,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, oper
             }
             None => None,
         };
-        let mut withholding_taxes = Vec::new();
-        if let Some(list) = v.array(o, &p, "withholding_taxes", false) {
-            for (wp, w) in v.elements(list, &format!("{p}.withholding_taxes")) {
-                let code = v.code(w, &wp, "code", true, &WITHHOLDINGS);
-                let rate = v.decimal(w, &wp, "withholding_tax_rate", true, hundred);
-                if let (Some(code), Some(rate)) = (code, rate) {
-                    withholding_taxes.push(WithholdingInput { code, rate });
-                }
-            }
-        }
+        let withholding_taxes = withholding_taxes(v, o, &p);
         match (
             code_reference,
             name,
