@@ -12,7 +12,7 @@ use crate::catalog::{
 use crate::model::{Customer, DocKind, Document, DocumentInput, Item, SupportFields};
 use crate::ranges::{Company, RangeMeta};
 use crate::render::{QR_IMAGE, errors_json, items_json, money, qr_url, timestamp, withholdings_json};
-use crate::validate::{FieldReader, Head, Invalid, ItemHead, body_object, nit_check_digit, withholding_taxes};
+use crate::validate::{FieldReader, Head, Invalid, ItemHead, body_object, dv_or_computed, withholding_taxes};
 
 /// Identity documents a provider may have (v1 ids 4–10: foreign ids, NIT, passport, PEP…).
 const PROVIDER_DOCUMENTS: std::ops::RangeInclusive<u64> = 4..=10;
@@ -91,8 +91,7 @@ fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> O
         None
     };
     let (identification, document_id) = (identification?, document_id?);
-    let dv =
-        dv.or_else(|| (document_id == NIT).then(|| nit_check_digit(&identification).map(|d| d.to_string())).flatten());
+    let dv = dv_or_computed(dv, document_id == NIT, &identification);
     let customer = Customer {
         identification_document_id: document_id,
         identification,

@@ -10,7 +10,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{PRODUCT_TRIBUTES, WITHHOLDINGS, name_of};
-use crate::model::{AllowanceCharge, Item};
+use crate::model::{AllowanceCharge, Item, WithholdingInput};
 
 /// Rounds to cents, half away from zero.
 pub(crate) fn round2(value: Decimal) -> Decimal {
@@ -24,6 +24,18 @@ pub(crate) struct Withholding {
     pub name: String,
     pub rate: Decimal,
     pub value: Decimal,
+}
+
+impl Withholding {
+    /// What `withholding` takes from `amount` (the line's base, or its IVA for ReteIVA `05`).
+    pub fn on(withholding: &WithholdingInput, amount: Decimal) -> Self {
+        Self {
+            code: withholding.code.clone(),
+            name: name_of(&WITHHOLDINGS, &withholding.code).unwrap_or("Retención").to_owned(),
+            rate: withholding.rate,
+            value: round2(amount * withholding.rate / Decimal::ONE_HUNDRED),
+        }
+    }
 }
 
 /// Figures of one item line.
@@ -84,6 +96,60 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
+    /// A document with no line yet, every amount zero but the cash rounding (v2), which
+    /// [`Totals::close`] adds to the total last.
+    pub fn start(lines: usize, cash_rounding: Decimal) -> Self {
+        Self {
+            lines: Vec::with_capacity(lines),
+            gross_value: Decimal::ZERO,
+            taxable_amount: Decimal::ZERO,
+            tax_amount: Decimal::ZERO,
+            discount_amount: Decimal::ZERO,
+            surcharge_amount: Decimal::ZERO,
+            allowance_amount: Decimal::ZERO,
+            cash_rounding_amount: cash_rounding,
+            total: Decimal::ZERO,
+            taxes: Vec::new(),
+            withholdings: Vec::new(),
+        }
+    }
+
+    /// Adds a line: its amounts to the document's, its taxes and withholdings to the sums per code.
+    pub fn add_line(&mut self, line: LineTotals) {
+        self.gross_value += line.base;
+        self.taxable_amount += line.taxable_amount;
+        self.tax_amount += line.tax_amount;
+        self.discount_amount += line.discount;
+        self.total += line.total;
+        for t in &line.taxes {
+            match self.taxes.iter_mut().find(|(c, _)| *c == t.code) {
+                Some((_, sum)) => *sum += t.tax_amount,
+                None => self.taxes.push((t.code.clone(), t.tax_amount)),
+            }
+        }
+        for w in &line.withholdings {
+            match self.withholdings.iter_mut().find(|s| s.code == w.code) {
+                Some(sum) => sum.value += w.value,
+                None => self.withholdings.push(w.clone()),
+            }
+        }
+        self.lines.push(line);
+    }
+
+    /// The total once every line is in: surcharges added, allowance discounts taken off, and the
+    /// cash rounding added.
+    pub fn close(mut self, charges: &[AllowanceCharge]) -> Self {
+        for charge in charges {
+            if charge.is_surcharge {
+                self.surcharge_amount += charge.amount;
+            } else {
+                self.allowance_amount += charge.amount;
+            }
+        }
+        self.total = self.total + self.surcharge_amount - self.allowance_amount + self.cash_rounding_amount;
+        self
+    }
+
     /// Tax of one DIAN tribute code (zero when absent), as the CUFE chain needs.
     pub fn tax_of(&self, code: &str) -> Decimal {
         self.taxes.iter().find(|(c, _)| c == code).map_or(Decimal::ZERO, |(_, v)| *v)
@@ -93,20 +159,7 @@ impl Totals {
 /// Computes lines and document totals.
 pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
     let hundred = Decimal::ONE_HUNDRED;
-    let mut lines = Vec::with_capacity(items.len());
-    let mut totals = Totals {
-        lines: Vec::new(),
-        gross_value: Decimal::ZERO,
-        taxable_amount: Decimal::ZERO,
-        tax_amount: Decimal::ZERO,
-        discount_amount: Decimal::ZERO,
-        surcharge_amount: Decimal::ZERO,
-        allowance_amount: Decimal::ZERO,
-        cash_rounding_amount: Decimal::ZERO,
-        total: Decimal::ZERO,
-        taxes: Vec::new(),
-        withholdings: Vec::new(),
-    };
+    let mut totals = Totals::start(items.len(), Decimal::ZERO);
     for item in items {
         let rate = if item.is_excluded { Decimal::ZERO } else { item.tax_rate };
         let tax_code = PRODUCT_TRIBUTES.iter().find(|t| t.id == item.tribute_id).map_or("01", |t| t.code).to_owned();
@@ -120,32 +173,8 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
         let withholdings = item
             .withholding_taxes
             .iter()
-            .map(|w| {
-                let on = if w.code == "05" { tax } else { base };
-                Withholding {
-                    code: w.code.clone(),
-                    name: name_of(&WITHHOLDINGS, &w.code).unwrap_or("Retención").to_owned(),
-                    rate: w.rate,
-                    value: round2(on * w.rate / hundred),
-                }
-            })
+            .map(|w| Withholding::on(w, if w.code == "05" { tax } else { base }))
             .collect::<Vec<_>>();
-
-        totals.gross_value += base;
-        totals.taxable_amount += taxable_amount;
-        totals.tax_amount += tax;
-        totals.discount_amount += discount;
-        totals.total += total;
-        match totals.taxes.iter_mut().find(|(c, _)| *c == tax_code) {
-            Some((_, sum)) => *sum += tax,
-            None => totals.taxes.push((tax_code.clone(), tax)),
-        }
-        for w in &withholdings {
-            match totals.withholdings.iter_mut().find(|s| s.code == w.code) {
-                Some(sum) => sum.value += w.value,
-                None => totals.withholdings.push(w.clone()),
-            }
-        }
         let taxes = vec![LineTax {
             code: tax_code.clone(),
             is_excluded: item.is_excluded,
@@ -153,7 +182,7 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
             taxable_amount,
             tax_amount: tax,
         }];
-        lines.push(LineTotals {
+        totals.add_line(LineTotals {
             base,
             taxable_amount,
             discount,
@@ -165,16 +194,7 @@ pub(crate) fn compute(items: &[Item], charges: &[AllowanceCharge]) -> Totals {
             taxes,
         });
     }
-    for charge in charges {
-        if charge.is_surcharge {
-            totals.surcharge_amount += charge.amount;
-        } else {
-            totals.allowance_amount += charge.amount;
-        }
-    }
-    totals.total = totals.total + totals.surcharge_amount - totals.allowance_amount;
-    totals.lines = lines;
-    totals
+    totals.close(charges)
 }
 
 /// Percentage an allowance/charge represents of its base, as Factus reports it.

@@ -10,7 +10,6 @@
 
 use rust_decimal::Decimal;
 
-use crate::catalog::{WITHHOLDINGS, name_of};
 use crate::model::{AllowanceCharge, Item};
 use crate::totals::{LineTax, LineTotals, Totals, Withholding, round2};
 
@@ -42,19 +41,7 @@ pub(crate) fn line_base(item: &ItemV2) -> (Decimal, Decimal) {
 /// Computes lines and document totals.
 pub(crate) fn compute(items: &[ItemV2], charges: &[AllowanceCharge], cash_rounding: Decimal) -> Totals {
     let hundred = Decimal::ONE_HUNDRED;
-    let mut totals = Totals {
-        lines: Vec::with_capacity(items.len()),
-        gross_value: Decimal::ZERO,
-        taxable_amount: Decimal::ZERO,
-        tax_amount: Decimal::ZERO,
-        discount_amount: Decimal::ZERO,
-        surcharge_amount: Decimal::ZERO,
-        allowance_amount: Decimal::ZERO,
-        cash_rounding_amount: cash_rounding,
-        total: Decimal::ZERO,
-        taxes: Vec::new(),
-        withholdings: Vec::new(),
-    };
+    let mut totals = Totals::start(items.len(), cash_rounding);
     for item in items {
         let (gross, discount) = line_base(item);
         let base = gross - discount;
@@ -84,15 +71,7 @@ pub(crate) fn compute(items: &[ItemV2], charges: &[AllowanceCharge], cash_roundi
             .item
             .withholding_taxes
             .iter()
-            .map(|w| {
-                let on = if w.code == "05" { iva } else { base };
-                Withholding {
-                    code: w.code.clone(),
-                    name: name_of(&WITHHOLDINGS, &w.code).unwrap_or("Retención").to_owned(),
-                    rate: w.rate,
-                    value: round2(on * w.rate / hundred),
-                }
-            })
+            .map(|w| Withholding::on(w, if w.code == "05" { iva } else { base }))
             .collect();
         let first = taxes.iter().find(|t| !t.is_excluded).or(taxes.first());
         let line = LineTotals {
@@ -106,34 +85,9 @@ pub(crate) fn compute(items: &[ItemV2], charges: &[AllowanceCharge], cash_roundi
             withholdings,
             taxes,
         };
-        totals.gross_value += base;
-        totals.taxable_amount += taxable_amount;
-        totals.tax_amount += tax;
-        totals.discount_amount += discount;
-        totals.total += line.total;
-        for t in &line.taxes {
-            match totals.taxes.iter_mut().find(|(c, _)| *c == t.code) {
-                Some((_, sum)) => *sum += t.tax_amount,
-                None => totals.taxes.push((t.code.clone(), t.tax_amount)),
-            }
-        }
-        for w in &line.withholdings {
-            match totals.withholdings.iter_mut().find(|s| s.code == w.code) {
-                Some(sum) => sum.value += w.value,
-                None => totals.withholdings.push(w.clone()),
-            }
-        }
-        totals.lines.push(line);
+        totals.add_line(line);
     }
-    for charge in charges {
-        if charge.is_surcharge {
-            totals.surcharge_amount += charge.amount;
-        } else {
-            totals.allowance_amount += charge.amount;
-        }
-    }
-    totals.total = totals.total + totals.surcharge_amount - totals.allowance_amount + cash_rounding;
-    totals
+    totals.close(charges)
 }
 
 #[cfg(test)]

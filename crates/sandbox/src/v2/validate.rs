@@ -23,7 +23,7 @@ use crate::v2::codes::{
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
-    Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, nit_check_digit,
+    Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, dv_or_computed,
     order_reference, present, related_documents,
 };
 
@@ -395,9 +395,7 @@ fn party(
         return None;
     }
     let (identification, document, legal) = (identification?, document?, legal?);
-    // Factus computes the DV of a NIT when it is not sent.
-    let dv =
-        dv.or_else(|| (document == "31").then(|| nit_check_digit(&identification).map(|d| d.to_string())).flatten());
+    let dv = dv_or_computed(dv, document == "31", &identification);
     let customer = Customer {
         identification_document_id: identity_id(&document),
         identification,

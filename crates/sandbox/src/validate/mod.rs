@@ -59,6 +59,11 @@ impl Head {
     }
 }
 
+/// The `dv` a party was sent with; for a NIT sent without one, the check digit Factus computes.
+pub(crate) fn dv_or_computed(dv: Option<String>, is_nit: bool, identification: &str) -> Option<String> {
+    dv.or_else(|| is_nit.then(|| nit_check_digit(identification).map(|d| d.to_string())).flatten())
+}
+
 /// Whether a NIT's check digit is wrong (a missing `dv` was computed, so it is never wrong).
 pub(crate) fn wrong_nit_dv(document_id: u64, identification: &str, dv: Option<&str>) -> bool {
     document_id == 6
@@ -299,9 +304,7 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
     }
     let identification = identification?;
     let document_id = document_id?;
-    // Factus computes the DV of a NIT when it is not sent.
-    let dv =
-        dv.or_else(|| (document_id == 6).then(|| nit_check_digit(&identification).map(|d| d.to_string())).flatten());
+    let dv = dv_or_computed(dv, document_id == 6, &identification);
     Some(Customer {
         identification_document_id: document_id,
         identification,
