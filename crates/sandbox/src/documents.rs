@@ -202,12 +202,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
         DocKind::Bill | DocKind::SupportDocument | DocKind::DebitNote => None,
     };
     let ranges = app.ranges();
-    let ctx = Context {
-        kind,
-        ranges: &ranges,
-        catalog: &app.catalog,
-        referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
-    };
+    let ctx = Context::new(kind, &ranges, &app.catalog, referenced.as_deref());
     let validated = match kind {
         DocKind::SupportDocument => support::validate(&value, &ranges, &app.catalog),
         DocKind::Bill | DocKind::CreditNote | DocKind::DebitNote => validate::document(&value, &ctx),

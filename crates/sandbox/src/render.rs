@@ -186,7 +186,8 @@ pub(crate) fn withholdings_json(doc: &Document) -> Value {
         .collect()
 }
 
-fn allowance_charges_json(doc: &Document) -> Value {
+/// The document's allowances and charges, as both versions show them.
+pub(crate) fn allowance_charges_json(doc: &Document) -> Value {
     doc.input
         .allowance_charges
         .iter()

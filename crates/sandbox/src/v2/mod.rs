@@ -351,12 +351,7 @@ fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Respon
             .map(|(bill, _)| bill),
     };
     let ranges = app.ranges();
-    let ctx = Context {
-        kind,
-        ranges: &ranges,
-        catalog: &app.catalog,
-        referenced_customer: referenced.as_ref().map(|b| &b.input.customer),
-    };
+    let ctx = Context::new(kind, &ranges, &app.catalog, referenced.as_deref());
     let accepted = match validate::document(&value, &ctx, referenced.as_ref().map(|b| b.number.as_str())) {
         Ok(accepted) => accepted,
         Err(invalid) => return invalid_response(invalid),

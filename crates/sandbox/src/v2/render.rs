@@ -8,12 +8,11 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{
     CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, Catalog, INVOICE_DOCUMENTS, PAYMENT_FORMS, PAYMENT_METHODS,
-    STANDARD_CODES, SURCHARGE_CONCEPT, by_id, name_of,
+    STANDARD_CODES, by_id, name_of,
 };
 use crate::model::{Customer, DocKind, Document};
 use crate::ranges::{Company, RangeMeta};
-use crate::render::{money, qr_url, timestamp};
-use crate::totals::charge_percentage;
+use crate::render::{allowance_charges_json, money, qr_url, timestamp};
 use crate::v2::codes::{
     CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
     OPERATION_TYPES, TAXES, WITHHOLDINGS,
@@ -327,14 +326,7 @@ pub(crate) fn document(
             "reference_code": p.reference_code, "received_date": p.received_date,
             "amount": money(p.amount), "note": p.note, "concept_code": p.concept_code,
         })).collect()),
-        "allowance_charges": input.allowance_charges.iter().map(|c| json!({
-            "concept_type": {"code": c.concept_type, "name": SURCHARGE_CONCEPT.1},
-            "is_surcharge": c.is_surcharge,
-            "reason": c.reason,
-            "base_amount": money(c.base_amount),
-            "percentage": money(charge_percentage(c)),
-            "amount": money(c.amount),
-        })).collect::<Vec<_>>(),
+        "allowance_charges": allowance_charges_json(doc),
         "taxes": taxes_summary(doc),
         "withholding_taxes": doc.totals.withholdings.iter().map(|w| json!({
             "tribute": {"code": w.code, "name": name_of(&WITHHOLDINGS, &w.code).unwrap_or_default()},

@@ -15,8 +15,8 @@ use crate::catalog::{
     STANDARD_CODES, SURCHARGE_CONCEPT, WITHHOLDINGS,
 };
 use crate::model::{
-    AllowanceCharge, BillingPeriod, CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate,
-    OrderReference, RelatedDocument, WithholdingInput,
+    AllowanceCharge, BillingPeriod, CreditNoteFields, Customer, DocKind, Document, DocumentInput, Establishment, Item,
+    Mandate, OrderReference, RelatedDocument, WithholdingInput,
 };
 use crate::ranges::RangeMeta;
 
@@ -101,6 +101,19 @@ pub(crate) struct Context<'a> {
     pub catalog: &'a Catalog,
     /// The bill named by a credit note's `bill_id`, with its customer, when it exists.
     pub referenced_customer: Option<&'a Customer>,
+}
+
+impl<'a> Context<'a> {
+    /// A body of `kind` checked against `ranges` and `catalog`; `referenced` is the bill a note
+    /// names, when it exists.
+    pub(crate) fn new(
+        kind: DocKind,
+        ranges: &'a [RangeMeta],
+        catalog: &'a Catalog,
+        referenced: Option<&'a Document>,
+    ) -> Self {
+        Self { kind, ranges, catalog, referenced_customer: referenced.map(|bill| &bill.input.customer) }
+    }
 }
 
 /// Validates a `…/validate` body of `ctx.kind`.
