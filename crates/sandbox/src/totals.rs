@@ -207,13 +207,15 @@ pub(crate) fn charge_percentage(charge: &AllowanceCharge) -> Decimal {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use rust_decimal_macros::dec;
 
     use super::*;
     use crate::model::WithholdingInput;
 
-    fn item(price: Decimal, discount: Decimal, rate: Decimal, withholdings: &[(&str, Decimal)]) -> Item {
+    /// One unit of a plain line (IVA, unit 70, standard code 1) at `price`, with its discount,
+    /// tax rate and withholdings; the v2 tests' lines too.
+    pub(crate) fn item(price: Decimal, discount: Decimal, rate: Decimal, withholdings: &[(&str, Decimal)]) -> Item {
         Item {
             code_reference: "P".into(),
             name: "P".into(),

@@ -99,22 +99,7 @@ mod tests {
 
     fn item(price: Decimal, quantity: Decimal, taxes: &[(&str, Decimal)]) -> ItemV2 {
         ItemV2 {
-            item: Item {
-                code_reference: "P".into(),
-                name: "P".into(),
-                quantity,
-                discount_rate: Decimal::ZERO,
-                price,
-                tax_rate: Decimal::ZERO,
-                unit_measure_id: 70,
-                standard_code_id: 1,
-                is_excluded: false,
-                tribute_id: 1,
-                scheme_id: None,
-                note: None,
-                withholding_taxes: Vec::new(),
-                mandate: None,
-            },
+            item: Item { quantity, ..crate::totals::tests::item(price, Decimal::ZERO, Decimal::ZERO, &[]) },
             taxes: taxes
                 .iter()
                 .map(|(code, rate)| TaxInput { code: (*code).into(), rate: *rate, is_excluded: false })
