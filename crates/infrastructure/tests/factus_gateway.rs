@@ -128,6 +128,13 @@ fn too_many_requests(retry_after: &str) -> ResponseTemplate {
     ResponseTemplate::new(429).insert_header("retry-after", retry_after)
 }
 
+/// A Factus that answers every request to `at` with `answer`.
+async fn answering(at: &str, answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(at)).respond_with(answer).mount(&server).await;
+    server
+}
+
 /// Factus answers `at` with `answer`, exactly `times` times (checked when the server drops).
 async fn mount_expect(server: &MockServer, at: &str, answer: ResponseTemplate, times: u64) {
     Mock::given(path(at)).respond_with(answer).expect(times).mount(server).await;
@@ -245,11 +252,7 @@ async fn refused_credentials_carry_factus_oauth_message() {
 
 #[tokio::test]
 async fn a_token_answer_without_access_token_is_invalid_with_the_reference_text() {
-    let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .respond_with(ok_json(json!({"token_type": "Bearer", "expires_in": 3600})))
-        .mount(&server)
-        .await;
+    let server = answering("/oauth/token", ok_json(json!({"token_type": "Bearer", "expires_in": 3600}))).await;
 
     let error = gateway(&server).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
 
@@ -398,11 +401,7 @@ async fn a_connection_dropped_after_the_request_is_unavailable_and_ambiguous() {
 
 #[tokio::test]
 async fn an_answer_slower_than_the_timeout_is_a_timeout() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1"))
-        .respond_with(ok_json(shown_json()).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
+    let server = answering("/v1/bills/show/SETP1", ok_json(shown_json()).set_delay(Duration::from_secs(3))).await;
     let gateway =
         FactusGateway::new(config(&server.uri()).with_request_timeout(Duration::from_millis(300))).expect("config");
 
@@ -436,8 +435,7 @@ async fn a_shown_bill_is_passed_through_as_status_message_and_data() {
 
 #[tokio::test]
 async fn a_shown_bill_without_data_is_an_invalid_response() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(json!({"status": "OK"}))).mount(&server).await;
+    let server = answering("/v1/bills/show/SETP1", ok_json(json!({"status": "OK"}))).await;
 
     let error = gateway(&server).show_bill(&client(), DocumentKind::Invoice, "SETP1").await.unwrap_err();
 
@@ -507,11 +505,9 @@ async fn events_are_read_from_the_radian_endpoint() {
 
 #[tokio::test]
 async fn an_event_missing_a_field_is_an_invalid_response() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/SETP1/radian/events"))
-        .respond_with(ok_json(json!({"status": "OK", "data": [{"number": "AP68"}]})))
-        .mount(&server)
-        .await;
+    let server =
+        answering("/v1/bills/SETP1/radian/events", ok_json(json!({"status": "OK", "data": [{"number": "AP68"}]})))
+            .await;
 
     let error = gateway(&server).events(&client(), "SETP1").await.unwrap_err();
 
@@ -574,11 +570,7 @@ async fn delete_by_reference_uses_the_destroy_endpoint() {
 
 #[tokio::test]
 async fn a_status_message_without_message_is_an_invalid_response() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/destroy/reference/R2"))
-        .respond_with(ok_json(json!({"status": "OK"})))
-        .mount(&server)
-        .await;
+    let server = answering("/v1/bills/destroy/reference/R2", ok_json(json!({"status": "OK"}))).await;
 
     let error = gateway(&server).delete_by_reference(&client(), DocumentKind::Invoice, "R2").await.unwrap_err();
 
@@ -613,11 +605,9 @@ async fn a_bill_is_found_by_its_exact_reference_and_read_from_its_document() {
 
 #[tokio::test]
 async fn a_reference_factus_does_not_hold_is_not_found() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills"))
-        .respond_with(ok_json(json!({"status": "OK", "data": {"data": [], "pagination": {"total": 0}}})))
-        .mount(&server)
-        .await;
+    let server =
+        answering("/v1/bills", ok_json(json!({"status": "OK", "data": {"data": [], "pagination": {"total": 0}}})))
+            .await;
 
     let found = gateway(&server)
         .find_bill_by_reference(&client(), DocumentKind::Invoice, "R404")
@@ -651,15 +641,15 @@ async fn municipalities_are_read_from_data_with_the_name_filter() {
 
 #[tokio::test]
 async fn numbering_ranges_keep_from_and_to_and_read_is_active_from_a_page() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/numbering-ranges"))
-        .respond_with(ok_json(json!({"status": "OK", "data": {"data": [{
+    let server = answering(
+        "/v1/numbering-ranges",
+        ok_json(json!({"status": "OK", "data": {"data": [{
             "id": 8, "document": "Factura de Venta", "prefix": "SETP", "from": 990000000, "to": 995000000,
             "current": 990000100, "resolution_number": "18760000001", "technical_key": "fc8e", "is_active": 1,
             "is_expired": false
-        }], "pagination": {"total": 1}}})))
-        .mount(&server)
-        .await;
+        }], "pagination": {"total": 1}}})),
+    )
+    .await;
 
     let ranges = gateway(&server).numbering_ranges(&client(), &NumberingRangeFilter::default()).await.expect("lookup");
 
@@ -672,11 +662,11 @@ async fn numbering_ranges_keep_from_and_to_and_read_is_active_from_a_page() {
 
 #[tokio::test]
 async fn taxes_units_and_countries_use_their_endpoints() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/tributes/products"))
-        .respond_with(ok_json(json!({"data": [{"id": 1, "code": "01", "name": "IVA", "description": null}]})))
-        .mount(&server)
-        .await;
+    let server = answering(
+        "/v1/tributes/products",
+        ok_json(json!({"data": [{"id": 1, "code": "01", "name": "IVA", "description": null}]})),
+    )
+    .await;
     Mock::given(path("/v1/measurement-units"))
         .respond_with(ok_json(json!({"data": [{"id": 70, "code": "94", "name": "unidad"}]})))
         .mount(&server)
@@ -716,8 +706,7 @@ async fn the_acquirer_is_asked_by_document_type_and_number() {
 
 #[tokio::test]
 async fn a_lookup_answer_without_a_list_is_an_unexpected_structure() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/measurement-units")).respond_with(ok_json(json!({"data": {"x": 1}}))).mount(&server).await;
+    let server = answering("/v1/measurement-units", ok_json(json!({"data": {"x": 1}}))).await;
 
     let error = gateway(&server).measurement_units(&client(), None).await.unwrap_err();
 
@@ -799,8 +788,7 @@ async fn a_create_refused_with_429_is_sent_again_once_the_window_allows() {
 
 #[tokio::test]
 async fn the_budget_never_sends_more_than_the_limit_in_a_window() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ok_json(shown_json())).mount(&server).await;
+    let server = answering("/v1/bills/show/SETP1", ok_json(shown_json())).await;
     let mut config = config(&server.uri());
     config.rate = RatePolicy::new(3, Duration::from_secs(1), Duration::from_secs(5));
     config.rate.read_wait = Duration::from_secs(5);
@@ -857,8 +845,7 @@ fn breaker_gateway(server: &MockServer) -> FactusGateway {
 
 #[tokio::test]
 async fn five_failures_open_the_circuit_and_then_factus_is_not_called() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/SETP1")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let server = answering("/v1/bills/show/SETP1", ResponseTemplate::new(500)).await;
     let gateway = breaker_gateway(&server);
 
     for _ in 0..5 {
@@ -913,8 +900,7 @@ async fn a_circuit_that_opens_between_retries_leaves_the_caller_with_factus_real
 
 #[tokio::test]
 async fn rejections_do_not_open_the_circuit() {
-    let server = MockServer::start().await;
-    Mock::given(path("/v1/bills/show/NOPE")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+    let server = answering("/v1/bills/show/NOPE", ResponseTemplate::new(404)).await;
     let gateway = breaker_gateway(&server);
 
     for _ in 0..10 {
@@ -1098,11 +1084,7 @@ async fn a_refused_refresh_token_falls_back_to_a_password_login() {
 
 #[tokio::test]
 async fn refused_server_credentials_make_factus_unavailable_not_the_client_request_rejected() {
-    let server = MockServer::start().await;
-    Mock::given(path("/oauth/token"))
-        .respond_with(message_answer(400, "The user credentials were incorrect."))
-        .mount(&server)
-        .await;
+    let server = answering("/oauth/token", message_answer(400, "The user credentials were incorrect.")).await;
 
     let gateway = FactusGateway::new(with_session(config(&server.uri()))).expect("config");
     let error =
