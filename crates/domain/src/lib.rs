@@ -14,6 +14,25 @@
 // builds see the dev-dependencies too, so the lint runs on the library build only.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+/// The text form of checked texts (newtypes over a `String`): `as_str` and `Display`, both the
+/// text exactly as held. Defined before the modules, so that every module of the crate sees it.
+macro_rules! text_newtype {
+    ($($newtype:ty),+ $(,)?) => {$(
+        impl $newtype {
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $newtype {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )+};
+}
+
 pub mod catalog;
 pub mod invoice;
 pub mod user;

@@ -39,18 +39,9 @@ impl Username {
         }
         Ok(Self(folded))
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Username {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_newtype!(Username);
 
 /// What a user may do. Admins manage users; every user may issue and read invoices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -30,6 +30,13 @@ fn only(draft: InvoiceDraft) -> (String, ViolationKind, String) {
     all.remove(0)
 }
 
+/// The single violation of the minimal invoice once `change` is made to it.
+fn only_with(change: impl FnOnce(&mut InvoiceDraft)) -> (String, ViolationKind, String) {
+    let mut draft = minimal();
+    change(&mut draft);
+    only(draft)
+}
+
 fn bound(path: &str, kind: ViolationKind, message: &str) -> (String, ViolationKind, String) {
     (path.to_owned(), kind, message.to_owned())
 }
@@ -68,30 +75,24 @@ fn the_minimal_invoice_of_the_reference_is_accepted_with_its_defaults() {
 
 #[test]
 fn a_quantity_of_zero_is_a_bound_violation_on_the_quantity() {
-    let mut draft = minimal();
-    draft.items[0].quantity = 0;
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].quantity = 0),
         bound("items.0.quantity", ViolationKind::NotGreaterThan, "ensure this value is greater than 0")
     );
 }
 
 #[test]
 fn a_price_of_zero_is_a_bound_violation_on_the_price() {
-    let mut draft = minimal();
-    draft.items[0].price = dec!(0);
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].price = dec!(0)),
         bound("items.0.price", ViolationKind::NotGreaterThan, "ensure this value is greater than 0")
     );
 }
 
 #[test]
 fn a_negative_discount_rate_is_a_bound_violation() {
-    let mut draft = minimal();
-    draft.items[0].discount_rate = dec!(-1);
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].discount_rate = dec!(-1)),
         bound(
             "items.0.discount_rate",
             ViolationKind::NotGreaterOrEqual,
@@ -102,31 +103,27 @@ fn a_negative_discount_rate_is_a_bound_violation() {
 
 #[test]
 fn a_discount_above_a_hundred_percent_is_a_bound_violation() {
-    let mut draft = minimal();
-    draft.items[0].discount_rate = dec!(100.01);
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].discount_rate = dec!(100.01)),
         bound("items.0.discount_rate", ViolationKind::NotLessOrEqual, "ensure this value is less than or equal to 100")
     );
 }
 
 #[test]
 fn a_negative_tax_rate_is_a_bound_violation() {
-    let mut draft = minimal();
-    draft.items[0].tax_rate = dec!(-19);
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].tax_rate = dec!(-19)),
         bound("items.0.tax_rate", ViolationKind::NotGreaterOrEqual, "ensure this value is greater than or equal to 0")
     );
 }
 
 #[test]
 fn a_negative_withholding_rate_is_a_bound_violation() {
-    let mut draft = minimal();
-    draft.items[0].withholding_taxes =
-        Some(vec![WithholdingTaxDraft { code: "06".to_owned(), withholding_tax_rate: dec!(-7) }]);
     assert_eq!(
-        only(draft),
+        only_with(|draft| {
+            draft.items[0].withholding_taxes =
+                Some(vec![WithholdingTaxDraft { code: "06".to_owned(), withholding_tax_rate: dec!(-7) }]);
+        }),
         bound(
             "items.0.withholding_taxes.0.withholding_tax_rate",
             ViolationKind::NotGreaterOrEqual,
@@ -137,16 +134,12 @@ fn a_negative_withholding_rate_is_a_bound_violation() {
 
 #[test]
 fn is_excluded_must_be_zero_or_one() {
-    let mut draft = minimal();
-    draft.items[0].is_excluded = 2;
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].is_excluded = 2),
         bound("items.0.is_excluded", ViolationKind::NotLessOrEqual, "ensure this value is less than or equal to 1")
     );
-    let mut draft = minimal();
-    draft.items[0].is_excluded = -1;
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.items[0].is_excluded = -1),
         bound(
             "items.0.is_excluded",
             ViolationKind::NotGreaterOrEqual,
@@ -157,30 +150,24 @@ fn is_excluded_must_be_zero_or_one() {
 
 #[test]
 fn an_observation_of_more_than_250_characters_is_too_long() {
-    let mut draft = minimal();
-    draft.observation = Some("x".repeat(251));
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.observation = Some("x".repeat(251))),
         bound("observation", ViolationKind::TooLong, "ensure this value has at most 250 characters")
     );
 }
 
 #[test]
 fn a_blank_reference_code_is_too_short() {
-    let mut draft = minimal();
-    draft.reference_code = " ".to_owned();
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.reference_code = " ".to_owned()),
         bound("reference_code", ViolationKind::TooShort, "ensure this value has at least 1 characters")
     );
 }
 
 #[test]
 fn a_payment_form_other_than_one_or_two_is_not_permitted() {
-    let mut draft = minimal();
-    draft.payment_form = "3".to_owned();
     assert_eq!(
-        only(draft),
+        only_with(|draft| draft.payment_form = "3".to_owned()),
         bound(
             "payment_form",
             ViolationKind::NotPermitted,
@@ -199,30 +186,34 @@ fn an_unknown_identification_document_is_not_permitted() {
 
 #[test]
 fn a_bad_customer_email_is_reported_on_the_email() {
-    let mut draft = minimal();
-    draft.customer.email = Some("juan".to_owned());
-    assert_eq!(only(draft), bound("customer.email", ViolationKind::BadEmail, "value is not a valid email address"));
+    assert_eq!(
+        only_with(|draft| draft.customer.email = Some("juan".to_owned())),
+        bound("customer.email", ViolationKind::BadEmail, "value is not a valid email address")
+    );
 }
 
 #[test]
 fn a_price_with_three_decimal_places_breaks_the_decimal_places_rule_on_the_price() {
-    let mut draft = minimal();
-    draft.items[0].price = dec!(1.005);
-    assert_eq!(only(draft), decimals("items.0.price", "price must have max 2 decimal places"));
+    assert_eq!(
+        only_with(|draft| draft.items[0].price = dec!(1.005)),
+        decimals("items.0.price", "price must have max 2 decimal places")
+    );
 }
 
 #[test]
 fn a_discount_rate_with_three_decimal_places_breaks_the_decimal_places_rule() {
-    let mut draft = minimal();
-    draft.items[0].discount_rate = dec!(0.000);
-    assert_eq!(only(draft), decimals("items.0.discount_rate", "discount_rate must have max 2 decimal places"));
+    assert_eq!(
+        only_with(|draft| draft.items[0].discount_rate = dec!(0.000)),
+        decimals("items.0.discount_rate", "discount_rate must have max 2 decimal places")
+    );
 }
 
 #[test]
 fn a_tax_rate_with_three_decimal_places_breaks_the_decimal_places_rule() {
-    let mut draft = minimal();
-    draft.items[0].tax_rate = dec!(19.001);
-    assert_eq!(only(draft), decimals("items.0.tax_rate", "tax_rate must have max 2 decimal places"));
+    assert_eq!(
+        only_with(|draft| draft.items[0].tax_rate = dec!(19.001)),
+        decimals("items.0.tax_rate", "tax_rate must have max 2 decimal places")
+    );
 }
 
 #[test]
@@ -250,9 +241,10 @@ fn allowance_amounts_with_three_decimal_places_break_the_decimal_places_rule() {
 
 #[test]
 fn a_credit_invoice_without_due_date_is_rejected() {
-    let mut draft = minimal();
-    draft.payment_form = "2".to_owned();
-    assert_eq!(only(draft), rule("(body)", "payment_due_date es obligatorio cuando payment_form es 2 (crédito)"));
+    assert_eq!(
+        only_with(|draft| draft.payment_form = "2".to_owned()),
+        rule("(body)", "payment_due_date es obligatorio cuando payment_form es 2 (crédito)")
+    );
 }
 
 #[test]
@@ -274,9 +266,10 @@ fn an_invoice_without_items_is_rejected() {
 
 #[test]
 fn a_blank_company_name_is_rejected() {
-    let mut draft = minimal();
-    draft.customer.company = Some("  ".to_owned());
-    assert_eq!(only(draft), rule("customer", "Company name cannot be empty"));
+    assert_eq!(
+        only_with(|draft| draft.customer.company = Some("  ".to_owned())),
+        rule("customer", "Company name cannot be empty")
+    );
 }
 
 #[test]

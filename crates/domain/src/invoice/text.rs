@@ -1,7 +1,5 @@
 //! Texts of the invoice that have rules: the reference code, e-mail addresses, the observation.
 
-use std::fmt;
-
 use thiserror::Error;
 
 use super::violation::{FieldProblem, ViolationKind};
@@ -55,17 +53,6 @@ impl ReferenceCode {
         }
         Ok(Self(raw.to_owned()))
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ReferenceCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// An e-mail address, checked the way python-email-validator checks syntax (without DNS): one
@@ -118,17 +105,6 @@ impl EmailAddress {
             && labels.last().is_some_and(|tld| tld.chars().all(char::is_alphabetic));
         if local_ok && domain_ok { Ok(Self(text.to_owned())) } else { Err(EmailAddressError) }
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for EmailAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// The free-text note of an invoice (`observation`), at most 250 characters as DIAN allows.
@@ -159,18 +135,9 @@ impl Observation {
         }
         Ok(Self(text.to_owned()))
     }
-
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Display for Observation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_newtype!(ReferenceCode, EmailAddress, Observation);
 
 #[cfg(test)]
 mod tests {
