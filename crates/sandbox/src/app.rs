@@ -13,15 +13,17 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{get, patch, post};
 use http::StatusCode;
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::catalog::{self, Catalog};
 use crate::config::SandboxConfig;
+use crate::documents::{Format, Shape, creating, deleting, downloading, emailing, listing, showing};
 use crate::faults::Action;
 use crate::http::{json_response, too_many, unauthenticated};
+use crate::model::DocKind;
 use crate::ranges::{RangeMeta, default_ranges};
 use crate::store::{Store, lock};
 use crate::version::{self, LoggedRequest, VersionSwitch};
@@ -100,27 +102,27 @@ pub(crate) struct RejectFault(pub (String, String));
 /// Builds the router.
 pub(crate) fn router(app: Arc<App>) -> Router {
     let v1 = Router::new()
-        .route("/v1/bills/validate", post(documents::create_bill))
-        .route("/v1/bills", get(documents::list_bills))
-        .route("/v1/bills/show/{number}", get(documents::show_bill))
-        .route("/v1/bills/download-pdf/{number}", get(documents::bill_pdf))
-        .route("/v1/bills/download-xml/{number}", get(documents::bill_xml))
+        .route("/v1/bills/validate", creating(DocKind::Bill, documents::create))
+        .route("/v1/bills", listing(DocKind::Bill, documents::list))
+        .route("/v1/bills/show/{number}", showing(DocKind::Bill, Shape::V1))
+        .route("/v1/bills/download-pdf/{number}", downloading(DocKind::Bill, Format::Pdf))
+        .route("/v1/bills/download-xml/{number}", downloading(DocKind::Bill, Format::Xml))
         .route("/v1/bills/{number}/radian/events", get(documents::bill_events))
-        .route("/v1/bills/send-email/{number}", post(documents::bill_email))
-        .route("/v1/bills/destroy/reference/{reference_code}", delete(documents::delete_bill))
-        .route("/v1/credit-notes/validate", post(documents::create_credit_note))
-        .route("/v1/credit-notes", get(documents::list_credit_notes))
-        .route("/v1/credit-notes/{number}", get(documents::show_credit_note))
-        .route("/v1/credit-notes/download-pdf/{number}", get(documents::credit_note_pdf))
-        .route("/v1/credit-notes/download-xml/{number}", get(documents::credit_note_xml))
-        .route("/v1/credit-notes/send-email/{number}", post(documents::credit_note_email))
-        .route("/v1/credit-notes/reference/{reference_code}", delete(documents::delete_credit_note))
-        .route("/v1/support-documents/validate", post(documents::create_support_document))
-        .route("/v1/support-documents", get(documents::list_support_documents))
-        .route("/v1/support-documents/show/{number}", get(documents::show_support_document))
-        .route("/v1/support-documents/download-pdf/{number}", get(documents::support_document_pdf))
-        .route("/v1/support-documents/download-xml/{number}", get(documents::support_document_xml))
-        .route("/v1/support-documents/reference/{reference_code}", delete(documents::delete_support_document))
+        .route("/v1/bills/send-email/{number}", emailing(DocKind::Bill))
+        .route("/v1/bills/destroy/reference/{reference_code}", deleting(DocKind::Bill))
+        .route("/v1/credit-notes/validate", creating(DocKind::CreditNote, documents::create))
+        .route("/v1/credit-notes", listing(DocKind::CreditNote, documents::list))
+        .route("/v1/credit-notes/{number}", showing(DocKind::CreditNote, Shape::V1))
+        .route("/v1/credit-notes/download-pdf/{number}", downloading(DocKind::CreditNote, Format::Pdf))
+        .route("/v1/credit-notes/download-xml/{number}", downloading(DocKind::CreditNote, Format::Xml))
+        .route("/v1/credit-notes/send-email/{number}", emailing(DocKind::CreditNote))
+        .route("/v1/credit-notes/reference/{reference_code}", deleting(DocKind::CreditNote))
+        .route("/v1/support-documents/validate", creating(DocKind::SupportDocument, documents::create))
+        .route("/v1/support-documents", listing(DocKind::SupportDocument, documents::list))
+        .route("/v1/support-documents/show/{number}", showing(DocKind::SupportDocument, Shape::V1))
+        .route("/v1/support-documents/download-pdf/{number}", downloading(DocKind::SupportDocument, Format::Pdf))
+        .route("/v1/support-documents/download-xml/{number}", downloading(DocKind::SupportDocument, Format::Xml))
+        .route("/v1/support-documents/reference/{reference_code}", deleting(DocKind::SupportDocument))
         .route("/v1/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
         .route("/v1/numbering-ranges/dian", get(account::dian_ranges))
         .route("/v1/dian/numbering-ranges", get(account::dian_ranges))

@@ -1,5 +1,7 @@
 //! Bill and credit-note routes. Both families share the handlers below, parameterised by
-//! [`DocKind`]; only paths and a few words differ.
+//! [`DocKind`]; only paths and a few words differ. The per-kind routes of both versions are made by
+//! the factories [`creating`], [`listing`], [`showing`], [`downloading`], [`by_number`],
+//! [`emailing`] and [`deleting`], each a handler closed over its kind.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::Response;
+use axum::routing::{self, MethodRouter};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, StatusCode, Uri};
@@ -46,96 +49,60 @@ impl CreateFaults {
         Self { pending: pending.is_some(), reject: reject.map(|Extension(r)| r) }
     }
 }
+
 type Params = Query<HashMap<String, String>>;
+/// One path's handlers.
+pub(crate) type Route = MethodRouter<Arc<App>>;
 
-pub(crate) async fn create_bill(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::Bill, CreateFaults::from(pending, reject), &body)
+/// A create route of `kind` (`POST …/validate`): `create` (v1's or v2's) with the request's fault
+/// rules. This and the factories below write each per-kind route once, for every kind and both
+/// versions.
+pub(crate) fn creating(kind: DocKind, create: fn(&App, DocKind, CreateFaults, &[u8]) -> Response) -> Route {
+    routing::post(move |State(app): Shared, pending: Pending, reject: Reject, body: Bytes| async move {
+        create(&app, kind, CreateFaults::from(pending, reject), &body)
+    })
 }
 
-pub(crate) async fn create_credit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::CreditNote, CreateFaults::from(pending, reject), &body)
+/// A listing route of `kind` (`GET`, paged and filtered by the query), answered by `list`.
+pub(crate) fn listing(
+    kind: DocKind,
+    list: fn(&App, DocKind, &HashMap<String, String>, &HeaderMap, &Uri) -> Response,
+) -> Route {
+    routing::get(move |State(app): Shared, Query(query): Params, headers: HeaderMap, uri: Uri| async move {
+        list(&app, kind, &query, &headers, &uri)
+    })
 }
 
-pub(crate) async fn create_support_document(
-    State(app): Shared,
-    pending: Pending,
-    reject: Reject,
-    body: Bytes,
-) -> Response {
-    create(&app, DocKind::SupportDocument, CreateFaults::from(pending, reject), &body)
+/// The route that shows one document of `kind` by its number, in `shape`.
+pub(crate) fn showing(kind: DocKind, shape: Shape) -> Route {
+    routing::get(move |State(app): Shared, Path(number): Path<String>| async move { show(&app, kind, &number, shape) })
 }
 
-pub(crate) async fn list_support_documents(
-    State(app): Shared,
-    Query(q): Params,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    list(&app, DocKind::SupportDocument, &q, &headers, &uri)
+/// The route that downloads one document of `kind` by its number, as `format`.
+pub(crate) fn downloading(kind: DocKind, format: Format) -> Route {
+    routing::get(
+        move |State(app): Shared, Path(number): Path<String>| async move { download(&app, kind, &number, format) },
+    )
 }
 
-pub(crate) async fn show_support_document(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::SupportDocument, &number, Shape::V1)
+/// A route of one document of `kind` by its number, answered by `answer` (v2's attached document
+/// and e-mail content).
+pub(crate) fn by_number(kind: DocKind, answer: fn(&App, DocKind, &str) -> Response) -> Route {
+    routing::get(move |State(app): Shared, Path(number): Path<String>| async move { answer(&app, kind, &number) })
 }
 
-pub(crate) async fn support_document_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::SupportDocument, &number, Format::Pdf)
+/// The route that e-mails one document of `kind` by its number.
+pub(crate) fn emailing(kind: DocKind) -> Route {
+    routing::post(move |State(app): Shared, Path(number): Path<String>, body: Bytes| async move {
+        send_email(&app, kind, &number, &body)
+    })
 }
 
-pub(crate) async fn support_document_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::SupportDocument, &number, Format::Xml)
-}
-
-pub(crate) async fn delete_support_document(State(app): Shared, Path(reference): Path<String>) -> Response {
-    delete(&app, DocKind::SupportDocument, &reference)
-}
-
-pub(crate) async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::Bill, &q, &headers, &uri)
-}
-
-pub(crate) async fn list_credit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::CreditNote, &q, &headers, &uri)
-}
-
-pub(crate) async fn show_bill(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::Bill, &number, Shape::V1)
-}
-
-pub(crate) async fn show_credit_note(State(app): Shared, Path(number): Path<String>) -> Response {
-    show(&app, DocKind::CreditNote, &number, Shape::V1)
-}
-
-pub(crate) async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::Bill, &number, Format::Pdf)
-}
-
-pub(crate) async fn bill_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::Bill, &number, Format::Xml)
-}
-
-pub(crate) async fn credit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::CreditNote, &number, Format::Pdf)
-}
-
-pub(crate) async fn credit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    download(&app, DocKind::CreditNote, &number, Format::Xml)
-}
-
-pub(crate) async fn bill_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
-    send_email(&app, DocKind::Bill, &number, &body)
-}
-
-pub(crate) async fn credit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
-    send_email(&app, DocKind::CreditNote, &number, &body)
-}
-
-pub(crate) async fn delete_bill(State(app): Shared, Path(reference): Path<String>) -> Response {
-    delete(&app, DocKind::Bill, &reference)
-}
-
-pub(crate) async fn delete_credit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
-    delete(&app, DocKind::CreditNote, &reference)
+/// The route that deletes the pending document of `kind` with a reference code.
+pub(crate) fn deleting(kind: DocKind) -> Route {
+    routing::delete(
+        move |State(app): Shared, Path(reference): Path<String>| async move { delete(&app, kind, &reference) },
+    )
 }
 
 pub(crate) async fn bill_events(State(app): Shared, Path(number): Path<String>) -> Response {
@@ -192,7 +159,7 @@ fn created_response(app: &App, doc: &Document, notes: &[(u64, String)], shape: S
     )
 }
 
-fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Response {
+pub(crate) fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Response {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let referenced = match kind {
         DocKind::CreditNote => value
@@ -469,7 +436,13 @@ pub(crate) fn base_url(headers: &HeaderMap, uri: &Uri) -> String {
     format!("http://{host}{}", uri.path())
 }
 
-fn list(app: &App, kind: DocKind, query: &HashMap<String, String>, headers: &HeaderMap, uri: &Uri) -> Response {
+pub(crate) fn list(
+    app: &App,
+    kind: DocKind,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Response {
     let filters = Filters::from(query);
     let (page, per_page) = paging(query);
     let all = app.store.all(kind);

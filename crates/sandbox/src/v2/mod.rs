@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{get, patch, post};
 use http::{HeaderMap, Uri};
 use serde_json::{Value, json};
 use time::Date;
@@ -33,8 +33,8 @@ use crate::app::App;
 use crate::catalog::IDENTITY_DOCUMENTS;
 use crate::catalog::RADIAN_EVENTS;
 use crate::documents::{
-    self, CreateFaults, Filters, Format, Issue, Pending, Reject, Shape, base_url, invalid_response, not_found_number,
-    paging,
+    self, CreateFaults, Filters, Format, Issue, Shape, base_url, by_number, creating, deleting, downloading, emailing,
+    invalid_response, listing, not_found_number, paging, showing,
 };
 use crate::http::{json_response, not_found, ok, validation_error};
 use crate::model::{DocKind, Document};
@@ -51,41 +51,41 @@ type Params = Query<HashMap<String, String>>;
 /// The v2 routes (the caller adds the bearer check and the version gate).
 pub(crate) fn router() -> Router<Arc<App>> {
     Router::new()
-        .route("/v2/bills/validate", post(create_bill))
-        .route("/v2/bills", get(list_bills))
-        .route("/v2/bills/{number}", get(show_bill))
-        .route("/v2/bills/{number}/download-pdf", get(bill_pdf))
-        .route("/v2/bills/{number}/download-xml", get(bill_xml))
-        .route("/v2/bills/{number}/download-attached-document-xml", get(bill_attached))
-        .route("/v2/bills/{number}/send-email", post(bill_email))
-        .route("/v2/bills/{number}/email-content", get(bill_email_content))
-        .route("/v2/bills/{number}/radian/events", get(bill_events))
+        .route("/v2/bills/validate", creating(DocKind::Bill, create))
+        .route("/v2/bills", listing(DocKind::Bill, list))
+        .route("/v2/bills/{number}", showing(DocKind::Bill, Shape::V2))
+        .route("/v2/bills/{number}/download-pdf", downloading(DocKind::Bill, Format::Pdf))
+        .route("/v2/bills/{number}/download-xml", downloading(DocKind::Bill, Format::Xml))
+        .route("/v2/bills/{number}/download-attached-document-xml", by_number(DocKind::Bill, attached))
+        .route("/v2/bills/{number}/send-email", emailing(DocKind::Bill))
+        .route("/v2/bills/{number}/email-content", by_number(DocKind::Bill, email_content))
+        .route("/v2/bills/{number}/radian/events", get(documents::bill_events))
         .route("/v2/bills/{number}/radian/events/{event_type}", post(emit_event))
-        .route("/v2/bills/destroy/reference/{reference_code}", delete(delete_bill))
-        .route("/v2/credit-notes/validate", post(create_credit_note))
-        .route("/v2/credit-notes", get(list_credit_notes))
-        .route("/v2/credit-notes/{number}", get(show_credit_note))
-        .route("/v2/credit-notes/{number}/download-pdf", get(credit_note_pdf))
-        .route("/v2/credit-notes/{number}/download-xml", get(credit_note_xml))
-        .route("/v2/credit-notes/{number}/download-attached-document-xml", get(credit_note_attached))
-        .route("/v2/credit-notes/{number}/send-email", post(credit_note_email))
-        .route("/v2/credit-notes/{number}/email-content", get(credit_note_email_content))
-        .route("/v2/credit-notes/reference/{reference_code}", delete(delete_credit_note))
-        .route("/v2/debit-notes/validate", post(create_debit_note))
-        .route("/v2/debit-notes", get(list_debit_notes))
-        .route("/v2/debit-notes/{number}", get(show_debit_note))
-        .route("/v2/debit-notes/{number}/download-pdf", get(debit_note_pdf))
-        .route("/v2/debit-notes/{number}/download-xml", get(debit_note_xml))
-        .route("/v2/debit-notes/{number}/download-attached-document-xml", get(debit_note_attached))
-        .route("/v2/debit-notes/{number}/send-email", post(debit_note_email))
-        .route("/v2/debit-notes/{number}/email-content", get(debit_note_email_content))
-        .route("/v2/debit-notes/reference/{reference_code}", delete(delete_debit_note))
-        .route("/v2/support-documents/validate", post(create_support_document))
-        .route("/v2/support-documents", get(list_support_documents))
-        .route("/v2/support-documents/{number}", get(show_support_document))
-        .route("/v2/support-documents/{number}/download-pdf", get(support_document_pdf))
-        .route("/v2/support-documents/{number}/download-xml", get(support_document_xml))
-        .route("/v2/support-documents/reference/{reference_code}", delete(delete_support_document))
+        .route("/v2/bills/destroy/reference/{reference_code}", deleting(DocKind::Bill))
+        .route("/v2/credit-notes/validate", creating(DocKind::CreditNote, create))
+        .route("/v2/credit-notes", listing(DocKind::CreditNote, list))
+        .route("/v2/credit-notes/{number}", showing(DocKind::CreditNote, Shape::V2))
+        .route("/v2/credit-notes/{number}/download-pdf", downloading(DocKind::CreditNote, Format::Pdf))
+        .route("/v2/credit-notes/{number}/download-xml", downloading(DocKind::CreditNote, Format::Xml))
+        .route("/v2/credit-notes/{number}/download-attached-document-xml", by_number(DocKind::CreditNote, attached))
+        .route("/v2/credit-notes/{number}/send-email", emailing(DocKind::CreditNote))
+        .route("/v2/credit-notes/{number}/email-content", by_number(DocKind::CreditNote, email_content))
+        .route("/v2/credit-notes/reference/{reference_code}", deleting(DocKind::CreditNote))
+        .route("/v2/debit-notes/validate", creating(DocKind::DebitNote, create))
+        .route("/v2/debit-notes", listing(DocKind::DebitNote, list))
+        .route("/v2/debit-notes/{number}", showing(DocKind::DebitNote, Shape::V2))
+        .route("/v2/debit-notes/{number}/download-pdf", downloading(DocKind::DebitNote, Format::Pdf))
+        .route("/v2/debit-notes/{number}/download-xml", downloading(DocKind::DebitNote, Format::Xml))
+        .route("/v2/debit-notes/{number}/download-attached-document-xml", by_number(DocKind::DebitNote, attached))
+        .route("/v2/debit-notes/{number}/send-email", emailing(DocKind::DebitNote))
+        .route("/v2/debit-notes/{number}/email-content", by_number(DocKind::DebitNote, email_content))
+        .route("/v2/debit-notes/reference/{reference_code}", deleting(DocKind::DebitNote))
+        .route("/v2/support-documents/validate", creating(DocKind::SupportDocument, create))
+        .route("/v2/support-documents", listing(DocKind::SupportDocument, list))
+        .route("/v2/support-documents/{number}", showing(DocKind::SupportDocument, Shape::V2))
+        .route("/v2/support-documents/{number}/download-pdf", downloading(DocKind::SupportDocument, Format::Pdf))
+        .route("/v2/support-documents/{number}/download-xml", downloading(DocKind::SupportDocument, Format::Xml))
+        .route("/v2/support-documents/reference/{reference_code}", deleting(DocKind::SupportDocument))
         .route("/v2/documents/{track_id}/download-xml", get(document_xml))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
         .route("/v2/numbering-ranges/dian", get(account::dian_ranges))
@@ -96,102 +96,6 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/companies", get(reference::company).put(account::update_company))
         // Multipart logos up to the size the handler allows, plus the multipart framing.
         .route("/v2/companies/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(4 * LOGO_MAX_BYTES)))
-}
-
-async fn create_bill(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::Bill, CreateFaults::from(pending, reject), &body)
-}
-
-async fn list_bills(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::Bill, &q, &headers, &uri)
-}
-
-async fn show_bill(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::show(&app, DocKind::Bill, &number, Shape::V2)
-}
-
-async fn bill_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::Bill, &number, Format::Pdf)
-}
-
-async fn bill_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::Bill, &number, Format::Xml)
-}
-
-async fn bill_attached(State(app): Shared, Path(number): Path<String>) -> Response {
-    attached(&app, DocKind::Bill, &number)
-}
-
-async fn bill_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
-    email_content(&app, DocKind::Bill, &number)
-}
-
-async fn credit_note_attached(State(app): Shared, Path(number): Path<String>) -> Response {
-    attached(&app, DocKind::CreditNote, &number)
-}
-
-async fn credit_note_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
-    email_content(&app, DocKind::CreditNote, &number)
-}
-
-async fn create_debit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::DebitNote, CreateFaults::from(pending, reject), &body)
-}
-
-async fn list_debit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::DebitNote, &q, &headers, &uri)
-}
-
-async fn show_debit_note(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::show(&app, DocKind::DebitNote, &number, Shape::V2)
-}
-
-async fn debit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::DebitNote, &number, Format::Pdf)
-}
-
-async fn debit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::DebitNote, &number, Format::Xml)
-}
-
-async fn debit_note_attached(State(app): Shared, Path(number): Path<String>) -> Response {
-    attached(&app, DocKind::DebitNote, &number)
-}
-
-async fn debit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
-    documents::send_email(&app, DocKind::DebitNote, &number, &body)
-}
-
-async fn debit_note_email_content(State(app): Shared, Path(number): Path<String>) -> Response {
-    email_content(&app, DocKind::DebitNote, &number)
-}
-
-async fn delete_debit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
-    documents::delete(&app, DocKind::DebitNote, &reference)
-}
-
-async fn create_support_document(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::SupportDocument, CreateFaults::from(pending, reject), &body)
-}
-
-async fn list_support_documents(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::SupportDocument, &q, &headers, &uri)
-}
-
-async fn show_support_document(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::show(&app, DocKind::SupportDocument, &number, Shape::V2)
-}
-
-async fn support_document_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::SupportDocument, &number, Format::Pdf)
-}
-
-async fn support_document_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::SupportDocument, &number, Format::Xml)
-}
-
-async fn delete_support_document(State(app): Shared, Path(reference): Path<String>) -> Response {
-    documents::delete(&app, DocKind::SupportDocument, &reference)
 }
 
 /// `GET /v2/documents/{trackId}/download-xml`: the XML of any document by its CUFE, CUDE or CUDS.
@@ -294,49 +198,6 @@ const CLAIM_CONCEPTS: [(&str, &str); 4] = [
     ("03", "Mercancía no entregada parcialmente"),
     ("04", "Servicio no prestado"),
 ];
-
-async fn bill_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
-    documents::send_email(&app, DocKind::Bill, &number, &body)
-}
-
-async fn bill_events(State(app): Shared, Path(number): Path<String>) -> Response {
-    match app.store.find(DocKind::Bill, &number) {
-        Some((doc, _)) => ok(serde_json::to_value(&doc.events).unwrap_or_default()),
-        None => not_found_number(DocKind::Bill, &number),
-    }
-}
-
-async fn delete_bill(State(app): Shared, Path(reference): Path<String>) -> Response {
-    documents::delete(&app, DocKind::Bill, &reference)
-}
-
-async fn create_credit_note(State(app): Shared, pending: Pending, reject: Reject, body: Bytes) -> Response {
-    create(&app, DocKind::CreditNote, CreateFaults::from(pending, reject), &body)
-}
-
-async fn list_credit_notes(State(app): Shared, Query(q): Params, headers: HeaderMap, uri: Uri) -> Response {
-    list(&app, DocKind::CreditNote, &q, &headers, &uri)
-}
-
-async fn show_credit_note(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::show(&app, DocKind::CreditNote, &number, Shape::V2)
-}
-
-async fn credit_note_pdf(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::CreditNote, &number, Format::Pdf)
-}
-
-async fn credit_note_xml(State(app): Shared, Path(number): Path<String>) -> Response {
-    documents::download(&app, DocKind::CreditNote, &number, Format::Xml)
-}
-
-async fn credit_note_email(State(app): Shared, Path(number): Path<String>, body: Bytes) -> Response {
-    documents::send_email(&app, DocKind::CreditNote, &number, &body)
-}
-
-async fn delete_credit_note(State(app): Shared, Path(reference): Path<String>) -> Response {
-    documents::delete(&app, DocKind::CreditNote, &reference)
-}
 
 /// Validates a v2 body and hands it to the shared issuing path.
 fn create(app: &App, kind: DocKind, faults: CreateFaults, body: &[u8]) -> Response {
