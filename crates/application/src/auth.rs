@@ -337,9 +337,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use factus_domain::user::{PasswordHash, Role, User, Username};
+    use factus_domain::user::{PasswordHash, User};
     use mockall::predicate::eq;
-    use uuid::Uuid;
 
     use super::*;
     use crate::ports::security::{MockPasswordHasher, MockTokenService};
@@ -350,17 +349,7 @@ mod tests {
     const REAL: &str = "$argon2id$real";
 
     fn user(disabled: bool) -> User {
-        let now = crate::clock::now();
-        User {
-            id: Uuid::now_v7(),
-            username: Username::parse("ana").unwrap(),
-            password_hash: PasswordHash::from_phc(REAL.to_owned()),
-            role: Role::User,
-            disabled,
-            token_version: 0,
-            created_at: now,
-            updated_at: now,
-        }
+        User { password_hash: PasswordHash::from_phc(REAL.to_owned()), disabled, ..crate::account::test_users::user() }
     }
 
     /// What a token of ana's says.

@@ -61,6 +61,20 @@ mod tests {
         FactusAuthService::new(Arc::new(gateway))
     }
 
+    /// The failure of a login Factus answers with `error`.
+    async fn failed_login(error: FactusError) -> FactusFailure {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_login().return_once(move |_, _| Err(error));
+        service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err()
+    }
+
+    /// The failure of a refresh Factus answers with `error`.
+    async fn failed_refresh(error: FactusError) -> FactusFailure {
+        let mut gateway = MockFactusAuthGateway::new();
+        gateway.expect_refresh().return_once(move |_| Err(error));
+        service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err()
+    }
+
     #[tokio::test]
     async fn login_passes_the_credentials_to_factus_and_returns_its_token() {
         let mut gateway = MockFactusAuthGateway::new();
@@ -82,12 +96,7 @@ mod tests {
 
     #[tokio::test]
     async fn login_refused_by_factus_is_refused_with_its_message() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway
-            .expect_login()
-            .returning(|_, _| Err(FactusError::Rejected { status: 401, message: "Invalid credentials".into() }));
-
-        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+        let error = failed_login(FactusError::Rejected { status: 401, message: "Invalid credentials".into() }).await;
 
         assert!(
             error.operation == FactusOperation::Login
@@ -98,20 +107,14 @@ mod tests {
 
     #[tokio::test]
     async fn login_while_factus_is_down_is_an_upstream_failure() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_login().returning(|_, _| Err(FactusError::Timeout));
-
-        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+        let error = failed_login(FactusError::Timeout).await;
 
         assert!(matches!(error.error, FactusError::Timeout), "{error:?}");
     }
 
     #[tokio::test]
     async fn login_failing_for_an_unknown_reason_is_unexpected() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_login().returning(|_, _| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
-
-        let error = service(gateway).login("a@b.co", &SecretString::from("x")).await.unwrap_err();
+        let error = failed_login(FactusError::Unexpected(anyhow::anyhow!("boom"))).await;
 
         assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }
@@ -132,12 +135,9 @@ mod tests {
 
     #[tokio::test]
     async fn refresh_with_a_refused_token_is_refused_with_factus_message() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway
-            .expect_refresh()
-            .returning(|_| Err(FactusError::Rejected { status: 400, message: "The refresh token is invalid.".into() }));
-
-        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+        let error =
+            failed_refresh(FactusError::Rejected { status: 400, message: "The refresh token is invalid.".into() })
+                .await;
 
         assert!(
             error.operation == FactusOperation::Refresh
@@ -148,20 +148,14 @@ mod tests {
 
     #[tokio::test]
     async fn refresh_behind_an_open_circuit_is_an_upstream_failure() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_refresh().returning(|_| Err(FactusError::CircuitOpen));
-
-        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+        let error = failed_refresh(FactusError::CircuitOpen).await;
 
         assert!(matches!(error.error, FactusError::CircuitOpen), "{error:?}");
     }
 
     #[tokio::test]
     async fn refresh_failing_for_an_unknown_reason_is_unexpected() {
-        let mut gateway = MockFactusAuthGateway::new();
-        gateway.expect_refresh().returning(|_| Err(FactusError::Unexpected(anyhow::anyhow!("boom"))));
-
-        let error = service(gateway).refresh(&SecretString::from("RT")).await.unwrap_err();
+        let error = failed_refresh(FactusError::Unexpected(anyhow::anyhow!("boom"))).await;
 
         assert!(matches!(error.error, FactusError::Unexpected(_)), "{error:?}");
     }

@@ -127,16 +127,10 @@ impl Mocks {
 }
 
 fn user() -> User {
-    let now = clock::now();
     User {
         id: USER,
-        username: Username::parse("ana").expect("valid username"),
         password_hash: PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        role: Role::User,
-        disabled: false,
-        token_version: 0,
-        created_at: now,
-        updated_at: now,
+        ..crate::account::test_users::user()
     }
 }
 
