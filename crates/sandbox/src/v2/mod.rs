@@ -50,41 +50,20 @@ type Params = Query<HashMap<String, String>>;
 
 /// The v2 routes (the caller adds the bearer check and the version gate).
 pub(crate) fn router() -> Router<Arc<App>> {
-    Router::new()
-        .route("/v2/bills/validate", creating(DocKind::Bill, create))
-        .route("/v2/bills", listing(DocKind::Bill, list))
-        .route("/v2/bills/{number}", showing(DocKind::Bill, Shape::V2))
-        .route("/v2/bills/{number}/download-pdf", downloading(DocKind::Bill, Format::Pdf))
-        .route("/v2/bills/{number}/download-xml", downloading(DocKind::Bill, Format::Xml))
-        .route("/v2/bills/{number}/download-attached-document-xml", by_number(DocKind::Bill, attached))
-        .route("/v2/bills/{number}/send-email", emailing(DocKind::Bill))
-        .route("/v2/bills/{number}/email-content", by_number(DocKind::Bill, email_content))
+    let mut router = Router::new();
+    for (base, kind) in [
+        ("/v2/bills", DocKind::Bill),
+        ("/v2/credit-notes", DocKind::CreditNote),
+        ("/v2/debit-notes", DocKind::DebitNote),
+    ] {
+        router = delivered_routes(kind_routes(router, base, kind), base, kind);
+    }
+    kind_routes(router, "/v2/support-documents", DocKind::SupportDocument)
         .route("/v2/bills/{number}/radian/events", get(documents::bill_events))
         .route("/v2/bills/{number}/radian/events/{event_type}", post(emit_event))
         .route("/v2/bills/destroy/reference/{reference_code}", deleting(DocKind::Bill))
-        .route("/v2/credit-notes/validate", creating(DocKind::CreditNote, create))
-        .route("/v2/credit-notes", listing(DocKind::CreditNote, list))
-        .route("/v2/credit-notes/{number}", showing(DocKind::CreditNote, Shape::V2))
-        .route("/v2/credit-notes/{number}/download-pdf", downloading(DocKind::CreditNote, Format::Pdf))
-        .route("/v2/credit-notes/{number}/download-xml", downloading(DocKind::CreditNote, Format::Xml))
-        .route("/v2/credit-notes/{number}/download-attached-document-xml", by_number(DocKind::CreditNote, attached))
-        .route("/v2/credit-notes/{number}/send-email", emailing(DocKind::CreditNote))
-        .route("/v2/credit-notes/{number}/email-content", by_number(DocKind::CreditNote, email_content))
         .route("/v2/credit-notes/reference/{reference_code}", deleting(DocKind::CreditNote))
-        .route("/v2/debit-notes/validate", creating(DocKind::DebitNote, create))
-        .route("/v2/debit-notes", listing(DocKind::DebitNote, list))
-        .route("/v2/debit-notes/{number}", showing(DocKind::DebitNote, Shape::V2))
-        .route("/v2/debit-notes/{number}/download-pdf", downloading(DocKind::DebitNote, Format::Pdf))
-        .route("/v2/debit-notes/{number}/download-xml", downloading(DocKind::DebitNote, Format::Xml))
-        .route("/v2/debit-notes/{number}/download-attached-document-xml", by_number(DocKind::DebitNote, attached))
-        .route("/v2/debit-notes/{number}/send-email", emailing(DocKind::DebitNote))
-        .route("/v2/debit-notes/{number}/email-content", by_number(DocKind::DebitNote, email_content))
         .route("/v2/debit-notes/reference/{reference_code}", deleting(DocKind::DebitNote))
-        .route("/v2/support-documents/validate", creating(DocKind::SupportDocument, create))
-        .route("/v2/support-documents", listing(DocKind::SupportDocument, list))
-        .route("/v2/support-documents/{number}", showing(DocKind::SupportDocument, Shape::V2))
-        .route("/v2/support-documents/{number}/download-pdf", downloading(DocKind::SupportDocument, Format::Pdf))
-        .route("/v2/support-documents/{number}/download-xml", downloading(DocKind::SupportDocument, Format::Xml))
         .route("/v2/support-documents/reference/{reference_code}", deleting(DocKind::SupportDocument))
         .route("/v2/documents/{track_id}/download-xml", get(document_xml))
         .route("/v2/numbering-ranges", get(reference::numbering_ranges).post(account::create_range))
@@ -96,6 +75,26 @@ pub(crate) fn router() -> Router<Arc<App>> {
         .route("/v2/companies", get(reference::company).put(account::update_company))
         // Multipart logos up to the size the handler allows, plus the multipart framing.
         .route("/v2/companies/logo", post(account::upload_logo).layer(DefaultBodyLimit::max(4 * LOGO_MAX_BYTES)))
+}
+
+/// The routes every v2 document kind has under `base` (`/v2/bills`): create, list, show, PDF and
+/// XML.
+fn kind_routes(router: Router<Arc<App>>, base: &str, kind: DocKind) -> Router<Arc<App>> {
+    router
+        .route(&format!("{base}/validate"), creating(kind, create))
+        .route(base, listing(kind, list))
+        .route(&format!("{base}/{{number}}"), showing(kind, Shape::V2))
+        .route(&format!("{base}/{{number}}/download-pdf"), downloading(kind, Format::Pdf))
+        .route(&format!("{base}/{{number}}/download-xml"), downloading(kind, Format::Xml))
+}
+
+/// The routes of a kind delivered to a customer (invoices and notes, not support documents):
+/// the attached document, the e-mail and its content.
+fn delivered_routes(router: Router<Arc<App>>, base: &str, kind: DocKind) -> Router<Arc<App>> {
+    router
+        .route(&format!("{base}/{{number}}/download-attached-document-xml"), by_number(kind, attached))
+        .route(&format!("{base}/{{number}}/send-email"), emailing(kind))
+        .route(&format!("{base}/{{number}}/email-content"), by_number(kind, email_content))
 }
 
 /// `GET /v2/documents/{trackId}/download-xml`: the XML of any document by its CUFE, CUDE or CUDS.
