@@ -122,6 +122,17 @@ impl<V: Clone> TtlCache<V> {
         *slot.value.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), value.clone()));
         Ok(value)
     }
+
+    /// A catalogue filtered by `name`, kept under the filter in lower case (no filter: the whole
+    /// catalogue); `load` gets the name as it was given.
+    async fn by_name<F, Fut>(&self, name: Option<String>, load: F) -> Result<V, FactusError>
+    where
+        F: FnOnce(Option<String>) -> Fut,
+        Fut: Future<Output = Result<V, FactusError>>,
+    {
+        let key = name.as_ref().map_or_else(String::new, |name| name.to_lowercase());
+        self.get_or_load(key, || load(name)).await
+    }
 }
 
 /// [`FactusLookupGateway`] with a cache in front (see the module docs).
@@ -159,10 +170,6 @@ fn account_key(access: &FactusAccess) -> String {
     }
 }
 
-fn filter_key(name: Option<&String>) -> String {
-    name.map_or_else(String::new, |name| name.to_lowercase())
-}
-
 #[async_trait]
 impl FactusLookupGateway for CachedLookups {
     async fn municipalities(
@@ -170,8 +177,7 @@ impl FactusLookupGateway for CachedLookups {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<Municipality>, FactusError> {
-        let key = filter_key(name.as_ref());
-        self.municipalities.get_or_load(key, || self.inner.municipalities(access, name)).await
+        self.municipalities.by_name(name, |name| self.inner.municipalities(access, name)).await
     }
 
     async fn product_tributes(
@@ -179,8 +185,7 @@ impl FactusLookupGateway for CachedLookups {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<ProductTribute>, FactusError> {
-        let key = filter_key(name.as_ref());
-        self.tributes.get_or_load(key, || self.inner.product_tributes(access, name)).await
+        self.tributes.by_name(name, |name| self.inner.product_tributes(access, name)).await
     }
 
     async fn measurement_units(
@@ -188,8 +193,7 @@ impl FactusLookupGateway for CachedLookups {
         access: &FactusAccess,
         name: Option<String>,
     ) -> Result<Vec<MeasurementUnit>, FactusError> {
-        let key = filter_key(name.as_ref());
-        self.units.get_or_load(key, || self.inner.measurement_units(access, name)).await
+        self.units.by_name(name, |name| self.inner.measurement_units(access, name)).await
     }
 
     async fn numbering_ranges(
@@ -209,8 +213,7 @@ impl FactusLookupGateway for CachedLookups {
     }
 
     async fn countries(&self, access: &FactusAccess, name: Option<String>) -> Result<Vec<Country>, FactusError> {
-        let key = filter_key(name.as_ref());
-        self.countries.get_or_load(key, || self.inner.countries(access, name)).await
+        self.countries.by_name(name, |name| self.inner.countries(access, name)).await
     }
 
     async fn acquirer(
