@@ -329,6 +329,29 @@ macro_rules! ledger_store {
             };
             use $crate::db::unexpected;
 
+            /// A compare-and-set statement on `entry`: `sql` names the entry by its id (`$1`), its
+            /// state (`$2`) and its attempts (`$3`), so that it applies only to the entry as it was
+            /// read; its own values follow from `$4`.
+            fn versioned(
+                sql: &'static str,
+                entry: &LedgerEntry,
+            ) -> Result<sqlx::query::Query<'static, $database, <$database as sqlx::Database>::Arguments>, StoreError>
+            {
+                Ok(sqlx::query(sql).bind(id_param(entry.id)).bind(entry.state().as_str()).bind(attempts_param(entry)?))
+            }
+
+            impl $store {
+                /// Runs a [`versioned`] statement; whether it applied (the entry was still as read).
+                async fn applied(
+                    &self,
+                    query: sqlx::query::Query<'static, $database, <$database as sqlx::Database>::Arguments>,
+                    attempted: impl FnOnce() -> String,
+                ) -> Result<bool, StoreError> {
+                    let result = query.execute(&self.pool).await.map_err(|error| unexpected(error, attempted()))?;
+                    Ok(result.rows_affected() > 0)
+                }
+            }
+
             #[async_trait]
             impl LedgerStore for $store {
                 async fn claim(&self, entry: &NewLedgerEntry) -> Result<LedgerEntry, ClaimError> {
@@ -428,27 +451,22 @@ macro_rules! ledger_store {
                     bill: &IssuedBill,
                     at: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let result = sqlx::query(
+                    let query = versioned(
                         "UPDATE invoice_ledger
                             SET state = 'issued', factus_number = $4, factus_prefix = $5, factus_cufe = $6,
                                 factus_qr_url = $7, factus_status = $8, response = $9, issued_at = $10,
                                 updated_at = $10
                           WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
+                        entry,
+                    )?
                     .bind(&bill.number)
                     .bind(&bill.prefix)
                     .bind(&bill.cufe)
                     .bind(&bill.qr_url)
                     .bind(&bill.status)
                     .bind(encode_response(bill)?)
-                    .bind(timestamp_param(at)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("marking ledger entry {} issued", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                    .bind(timestamp_param(at)?);
+                    self.applied(query, || format!("marking ledger entry {} issued", entry.id)).await
                 }
 
                 async fn mark_rejected(
@@ -458,24 +476,19 @@ macro_rules! ledger_store {
                     at: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
                     let (status, detail, dian_rejected, factus_deleted) = rejection_columns(rejection);
-                    let result = sqlx::query(
+                    let query = versioned(
                         "UPDATE invoice_ledger
                             SET state = 'rejected', error_status = $4, error_detail = $5, updated_at = $6,
                                 dian_rejected = $7, factus_deleted = $8
                           WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
+                        entry,
+                    )?
                     .bind(status_param(status))
                     .bind(detail.as_ref())
                     .bind(timestamp_param(at)?)
                     .bind(dian_rejected)
-                    .bind(factus_deleted)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("marking ledger entry {} rejected", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                    .bind(factus_deleted);
+                    self.applied(query, || format!("marking ledger entry {} rejected", entry.id)).await
                 }
 
                 async fn mark_deleted(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError> {
@@ -484,37 +497,27 @@ macro_rules! ledger_store {
                         _ => return Ok(false),
                     };
                     let detail = Rejection::deleted_detail(&number);
-                    let result = sqlx::query(
+                    let query = versioned(
                         "UPDATE invoice_ledger
                             SET state = 'rejected', error_status = NULL, error_detail = $4, factus_number = NULL,
                                 factus_prefix = NULL, factus_cufe = NULL, factus_qr_url = NULL,
                                 factus_status = NULL, response = NULL, issued_at = NULL, updated_at = $5
                           WHERE id = $1 AND state = 'issued' AND attempts = $3 AND state = $2",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
+                        entry,
+                    )?
                     .bind(&detail)
-                    .bind(timestamp_param(at)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("marking ledger entry {} deleted", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                    .bind(timestamp_param(at)?);
+                    self.applied(query, || format!("marking ledger entry {} deleted", entry.id)).await
                 }
 
                 async fn mark_unknown(&self, entry: &LedgerEntry, at: OffsetDateTime) -> Result<bool, StoreError> {
-                    let result = sqlx::query(
+                    let query = versioned(
                         "UPDATE invoice_ledger SET state = 'unknown', updated_at = $4
                           WHERE id = $1 AND state = $2 AND attempts = $3 AND state = 'pending'",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
-                    .bind(timestamp_param(at)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("marking ledger entry {} unknown", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                        entry,
+                    )?
+                    .bind(timestamp_param(at)?);
+                    self.applied(query, || format!("marking ledger entry {} unknown", entry.id)).await
                 }
 
                 async fn reopen(
@@ -557,19 +560,14 @@ macro_rules! ledger_store {
                     request: &QueuedRequest,
                     at: OffsetDateTime,
                 ) -> Result<bool, StoreError> {
-                    let result = sqlx::query(
+                    let query = versioned(
                         "UPDATE invoice_ledger SET state = 'queued', queued_request = $4, updated_at = $5
                           WHERE id = $1 AND state = $2 AND attempts = $3 AND state IN ('pending', 'unknown')",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
+                        entry,
+                    )?
                     .bind(request.as_str())
-                    .bind(timestamp_param(at)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("queueing ledger entry {}", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                    .bind(timestamp_param(at)?);
+                    self.applied(query, || format!("queueing ledger entry {}", entry.id)).await
                 }
 
                 async fn take_queued(&self, at: OffsetDateTime) -> Result<Option<LedgerEntry>, StoreError> {
@@ -663,17 +661,12 @@ macro_rules! ledger_store {
                 }
 
                 async fn abandon(&self, entry: &LedgerEntry) -> Result<bool, StoreError> {
-                    let result = sqlx::query(
+                    let query = versioned(
                         "DELETE FROM invoice_ledger
                           WHERE id = $1 AND state = $2 AND attempts = $3 AND state = 'pending'",
-                    )
-                    .bind(id_param(entry.id))
-                    .bind(entry.state().as_str())
-                    .bind(attempts_param(entry)?)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(|error| unexpected(error, format!("abandoning ledger entry {}", entry.id)))?;
-                    Ok(result.rows_affected() > 0)
+                        entry,
+                    )?;
+                    self.applied(query, || format!("abandoning ledger entry {}", entry.id)).await
                 }
 
                 async fn stale_entries(
