@@ -10,7 +10,7 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-use crate::envelope::{ApiResponse, DetailResponse, ValidationErrorResponse};
+use crate::envelope::{ApiResponse, DetailResponse};
 use crate::error::ApiError;
 use crate::extract::{AdminUser, JsonBody};
 use crate::state::AppState;
