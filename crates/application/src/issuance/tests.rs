@@ -43,6 +43,12 @@ impl Mocks {
         self.ledger.expect_find_active_by_reference().returning(|_| Ok(None));
     }
 
+    /// Nothing recorded for the key or the reference, so the request claims a new entry.
+    fn claims_afresh(&mut self) {
+        self.nothing_recorded();
+        self.claims();
+    }
+
     fn keyed(&mut self, entry: LedgerEntry) {
         self.ledger
             .expect_find_by_key()
@@ -98,6 +104,12 @@ impl Mocks {
 
     fn marks_issued(&mut self) {
         self.ledger.expect_mark_issued().withf(|_, bill, _| *bill == bill_()).times(1).returning(|_, _, _| Ok(true));
+    }
+
+    /// Factus validates R2 as [`bill_`] and the ledger marks the entry issued with it.
+    fn issues_the_bill(&mut self) {
+        self.sends(Ok(bill_()));
+        self.marks_issued();
     }
 
     fn marks_rejected(&mut self, expected: Rejection) {
@@ -212,10 +224,8 @@ fn rejected(status: u16, message: &str) -> FactusError {
 #[tokio::test]
 async fn a_new_invoice_is_claimed_sent_once_and_recorded_as_issued() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.claims_afresh();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
@@ -242,8 +252,7 @@ async fn a_claim_records_the_user_reference_key_fingerprint_and_customer_of_the_
         })
         .times(1)
         .returning(|new| Ok(LedgerEntry { id: new.id, ..entry(EntryStatus::Pending) }));
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
@@ -255,8 +264,7 @@ async fn without_a_key_only_the_reference_is_consulted() {
     let mut mocks = Mocks::new();
     mocks.ledger.expect_find_active_by_reference().times(1).returning(|_| Ok(None));
     mocks.claims();
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(None, BODY), "issued").await;
 
@@ -266,8 +274,7 @@ async fn without_a_key_only_the_reference_is_consulted() {
 #[tokio::test]
 async fn a_factus_refusal_is_recorded_as_rejected_and_returned() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(rejected(422, "customer.names: El campo nombres es obligatorio.")));
     mocks.marks_rejected(Rejection::Factus {
         status: 422,
@@ -298,8 +305,7 @@ fn resent_after_an_unknown_outcome(mocks: &mut Mocks, lookups: Vec<Result<Option
 #[tokio::test]
 async fn factus_rate_limiting_a_first_send_releases_the_claim_instead_of_recording_a_refusal() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(rejected(429, "Too Many Requests")));
     mocks.ledger.expect_mark_rejected().never();
     mocks.ledger.expect_abandon().times(1).returning(|_| Ok(true));
@@ -339,8 +345,7 @@ async fn a_conflict_on_a_resend_whose_bill_exists_records_that_bill_instead_of_f
 #[tokio::test]
 async fn a_conflict_on_a_first_send_is_a_rejection_without_adopting_the_other_document() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(rejected(409, "El documento ya existe")));
     mocks.bills.expect_find_bill_by_reference().never();
     mocks.marks_rejected(Rejection::Factus { status: 409, message: "El documento ya existe".into() });
@@ -353,8 +358,7 @@ async fn a_conflict_on_a_first_send_is_a_rejection_without_adopting_the_other_do
 #[tokio::test]
 async fn a_first_send_blocked_by_a_foreign_stuck_document_names_it_and_deletes_nothing() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(rejected(409, "Se encontró una factura pendiente por enviar a la DIAN")));
     mocks.ledger.expect_stuck_rejections().returning(|_, _| Ok(Vec::new()));
     mocks
@@ -379,8 +383,7 @@ async fn a_first_send_blocked_by_a_foreign_stuck_document_names_it_and_deletes_n
 #[tokio::test]
 async fn a_dian_rejection_is_recorded_with_its_rules_after_the_document_is_deleted_at_factus() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(FactusError::DianRejected { rules: vec!["Regla: FAK24, Rechazo: DV".into()] }));
     mocks.deletes_r2_at_factus();
     mocks.marks_rejected(Rejection::Dian { message: "Regla: FAK24, Rechazo: DV".into(), deleted: true });
@@ -448,8 +451,7 @@ async fn an_ambiguous_failure_leaves_the_entry_unknown_and_is_not_retried() {
 #[tokio::test]
 async fn an_odd_success_body_leaves_the_entry_unknown() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(FactusError::InvalidResponse { message: "not JSON".into() }));
     mocks.marks_unknown();
 
@@ -486,8 +488,7 @@ async fn failures_that_never_reached_factus_release_the_claim() {
 #[tokio::test]
 async fn a_gateway_bug_leaves_the_entry_unknown_and_is_unexpected() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(FactusError::Unexpected(anyhow::anyhow!("client could not be built"))));
     mocks.marks_unknown();
 
@@ -499,8 +500,7 @@ async fn a_gateway_bug_leaves_the_entry_unknown_and_is_unexpected() {
 #[tokio::test]
 async fn a_bill_factus_issued_is_returned_even_when_the_ledger_cannot_record_it() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Ok(bill_()));
     mocks
         .ledger
@@ -644,8 +644,7 @@ async fn a_key_of_an_attempt_found_not_issued_is_resent_after_reopening() {
     let mut mocks = Mocks::new();
     mocks.keyed(entry(EntryStatus::Rejected(Rejection::NotIssued)));
     mocks.reopens();
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(Some(KEY), BODY), "issued").await;
 
@@ -760,8 +759,7 @@ async fn an_unknown_reference_of_this_same_request_without_a_bill_is_resent_unde
     mocks.active(entry(EntryStatus::Unknown));
     mocks.looks_up(Ok(None));
     mocks.reopens();
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(None, BODY), "issued").await;
 
@@ -782,8 +780,7 @@ async fn a_stale_unknown_reference_of_another_request_without_a_bill_is_released
         .times(1)
         .returning(|_, _, _| Ok(true));
     mocks.claims();
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issue_for_a_bill(request(None, OTHER_BODY), "issued").await;
 
@@ -1130,8 +1127,7 @@ async fn a_credit_note_that_fits_is_claimed_with_its_total_and_invoice_and_check
         })
         .times(1)
         .returning(|new| Ok(LedgerEntry { id: new.id, kind: new.kind, ..entry(EntryStatus::Pending) }));
-    mocks.sends(Ok(bill_()));
-    mocks.marks_issued();
+    mocks.issues_the_bill();
 
     let outcome = mocks.issuance().issue(note_request(note(NoteKind::Credit, 1, Decimal::new(40, 0)))).await;
 

@@ -83,8 +83,7 @@ impl QueuedRequestReader for Reader {
 #[tokio::test]
 async fn a_create_the_budget_has_no_slot_for_is_queued_with_its_request_instead_of_refused() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.queue_is(0);
     mocks.sends_on_the_server_session(Err(busy()));
     mocks.marks_queued();
@@ -98,8 +97,7 @@ async fn a_create_the_budget_has_no_slot_for_is_queued_with_its_request_instead_
 #[tokio::test]
 async fn a_create_with_the_clients_own_token_is_never_queued_and_its_claim_is_released() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends(Err(busy()));
     mocks.releases_the_claim_without_queueing();
     let request = IssueRequest { queued_request: Some(kept()), ..request(Some(KEY), BODY) };
@@ -112,8 +110,7 @@ async fn a_create_with_the_clients_own_token_is_never_queued_and_its_claim_is_re
 #[tokio::test]
 async fn with_no_queue_wait_a_spent_budget_is_refused_as_before() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.sends_on_the_server_session(Err(busy()));
     mocks.releases_the_claim_without_queueing();
 
@@ -148,8 +145,7 @@ async fn a_retry_of_a_queued_reference_with_another_body_is_in_progress() {
 #[tokio::test]
 async fn a_create_that_finds_others_queued_joins_the_line_and_answers_the_bill_if_the_worker_is_quick() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.queue_is(3);
     mocks.bills.expect_validate_bill().never();
     mocks.ledger.expect_mark_queued().times(1).returning(|_, _, _| Ok(true));
@@ -164,8 +160,7 @@ async fn a_create_that_finds_others_queued_joins_the_line_and_answers_the_bill_i
 #[tokio::test]
 async fn a_create_behind_others_answers_accepted_when_its_turn_does_not_come_in_time() {
     let mut mocks = Mocks::new();
-    mocks.nothing_recorded();
-    mocks.claims();
+    mocks.claims_afresh();
     mocks.queue_is(3);
     mocks.bills.expect_validate_bill().never();
     mocks.marks_queued();
