@@ -10,10 +10,9 @@
 //! as the user cache (`AUTH_USER_CACHE_SECS`), so a revocation made on another instance applies
 //! everywhere within that time; a revocation made here applies at once.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use factus_domain::user::{User, Username};
@@ -28,6 +27,7 @@ use crate::StoreError;
 use crate::auth::AuthService;
 use crate::clock;
 use crate::ports::UserStore;
+use crate::ttl_cache::TtlCache;
 
 /// What every key starts with, so that a leaked key is recognisable (secret scanners, people).
 pub const KEY_PREFIX: &str = "fapi_";
@@ -260,7 +260,8 @@ pub struct ApiKeyService {
     keys: Arc<dyn ApiKeyStore>,
     users: Arc<dyn UserStore>,
     auth: Arc<AuthService>,
-    cache: KeyCache,
+    /// Keys by digest, each trusted for the TTL.
+    cache: TtlCache<ApiKeyDigest, ApiKey>,
 }
 
 impl ApiKeyService {
@@ -272,7 +273,7 @@ impl ApiKeyService {
         auth: Arc<AuthService>,
         cache_ttl: Duration,
     ) -> Self {
-        Self { keys, users, auth, cache: KeyCache::new(cache_ttl) }
+        Self { keys, users, auth, cache: TtlCache::new(cache_ttl) }
     }
 
     /// Creates a key for `username`; the answer carries the secret, which is not stored.
@@ -325,7 +326,7 @@ impl ApiKeyService {
     /// [`RevokeApiKeyError::NotFound`]; `Unexpected`.
     pub async fn revoke(&self, id: Uuid) -> Result<ApiKey, RevokeApiKeyError> {
         let revoked_now = self.keys.revoke(id, clock::now()).await?;
-        self.cache.evict(id);
+        self.cache.evict_where(|key| key.id == id);
         let key = self.keys.find(id).await?.ok_or(RevokeApiKeyError::NotFound)?;
         if revoked_now {
             tracing::info!(key_id = %key.id, prefix = %key.prefix, "API key revoked");
@@ -371,47 +372,10 @@ impl ApiKeyService {
     }
 }
 
-/// Keys by digest, each trusted for the TTL.
-struct KeyCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<ApiKeyDigest, (ApiKey, Instant)>>,
-}
-
-impl KeyCache {
-    /// Beyond this many entries the cache is emptied.
-    const CAPACITY: usize = 10_000;
-
-    fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
-    }
-
-    fn get(&self, digest: &ApiKeyDigest) -> Option<ApiKey> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(digest).filter(|(_, stored_at)| stored_at.elapsed() < self.ttl).map(|(key, _)| key.clone())
-    }
-
-    fn put(&self, digest: ApiKeyDigest, key: ApiKey) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(digest, (key, Instant::now()));
-    }
-
-    fn evict(&self, id: Uuid) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.retain(|_, (key, _)| key.id != id);
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use mockall::predicate::eq;
     use secrecy::ExposeSecret as _;
 

@@ -1,9 +1,8 @@
 //! Logging in, authenticating a bearer token, and changing one's own password.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use factus_domain::user::{NewPassword, User, Username};
 use thiserror::Error;
@@ -11,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::StoreError;
 use crate::ports::{IssuedToken, LoginAttemptStore, PasswordHasher, TokenService, UserStore};
+use crate::ttl_cache::TtlCache;
 
 /// How failed logins (and failed current-password checks) are throttled.
 ///
@@ -97,7 +97,9 @@ pub struct AuthService {
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
     throttle: ThrottlePolicy,
-    cache: UserCache,
+    /// Users by name, so that authenticating a token does not cost a database round trip on
+    /// every request; it only holds active users.
+    cache: TtlCache<Username, User>,
 }
 
 impl AuthService {
@@ -112,7 +114,7 @@ impl AuthService {
         throttle: ThrottlePolicy,
         user_cache_ttl: Duration,
     ) -> Self {
-        Self { users, attempts, hasher, tokens, throttle, cache: UserCache::new(user_cache_ttl) }
+        Self { users, attempts, hasher, tokens, throttle, cache: TtlCache::new(user_cache_ttl) }
     }
 
     /// Checks a username and password and issues an access token.
@@ -246,7 +248,7 @@ impl AuthService {
         }
         let found = self.users.find_by_username(username).await?;
         if let Some(user) = &found {
-            self.cache.put(user.clone());
+            self.cache.put(user.username.clone(), user.clone());
         }
         Ok(found)
     }
@@ -289,46 +291,6 @@ impl AuthService {
     /// Forgets a cached user after it changed (called by user administration).
     pub fn evict_cached(&self, username: &Username) {
         self.cache.evict(username);
-    }
-}
-
-/// A small time-bounded cache of users by name, so that authenticating a token does not cost a
-/// database round trip on every request.
-struct UserCache {
-    ttl: Duration,
-    entries: Mutex<HashMap<Username, (User, Instant)>>,
-}
-
-impl UserCache {
-    /// Beyond this many entries the cache is emptied; it only holds active users.
-    const CAPACITY: usize = 10_000;
-
-    fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: Mutex::new(HashMap::new()) }
-    }
-
-    fn get(&self, username: &Username) -> Option<User> {
-        if self.ttl.is_zero() {
-            return None;
-        }
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.get(username).filter(|(_, stored_at)| stored_at.elapsed() < self.ttl).map(|(user, _)| user.clone())
-    }
-
-    fn put(&self, user: User) {
-        if self.ttl.is_zero() {
-            return;
-        }
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= Self::CAPACITY {
-            entries.clear();
-        }
-        entries.insert(user.username.clone(), (user, Instant::now()));
-    }
-
-    fn evict(&self, username: &Username) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.remove(username);
     }
 }
 

@@ -42,6 +42,7 @@ pub mod ledger;
 pub mod lookups;
 pub mod numbering_ranges;
 pub mod ports;
+mod ttl_cache;
 pub mod users;
 pub mod webhooks;
 
