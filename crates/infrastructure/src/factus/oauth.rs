@@ -31,14 +31,8 @@ impl OAuthClient {
         username: &str,
         password: &SecretString,
     ) -> Result<FactusToken, FactusError> {
-        let form = form_encode(&[
-            ("grant_type", "password"),
-            ("client_id", &self.client_id),
-            ("client_secret", self.client_secret.expose_secret()),
-            ("username", username),
-            ("password", password.expose_secret()),
-        ]);
-        self.token(transport, Body::Form(SecretString::from(form)), FactusOperation::Login).await
+        let grant = [("username", username), ("password", password.expose_secret())];
+        self.token(transport, "password", &grant, FactusOperation::Login).await
     }
 
     /// `grant_type=refresh_token&client_id=…&client_secret=…&refresh_token=…`.
@@ -47,21 +41,26 @@ impl OAuthClient {
         transport: &Transport,
         refresh_token: &SecretString,
     ) -> Result<FactusToken, FactusError> {
-        let form = form_encode(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", &self.client_id),
-            ("client_secret", self.client_secret.expose_secret()),
-            ("refresh_token", refresh_token.expose_secret()),
-        ]);
-        self.token(transport, Body::Form(SecretString::from(form)), FactusOperation::Refresh).await
+        let grant = [("refresh_token", refresh_token.expose_secret())];
+        self.token(transport, "refresh_token", &grant, FactusOperation::Refresh).await
     }
 
+    /// Posts the form `grant_type=<grant_type>&client_id=…&client_secret=…` followed by the
+    /// grant's own fields, and reads the token Factus answers.
     async fn token(
         &self,
         transport: &Transport,
-        body: Body,
+        grant_type: &str,
+        grant: &[(&str, &str)],
         operation: FactusOperation,
     ) -> Result<FactusToken, FactusError> {
+        let mut form = vec![
+            ("grant_type", grant_type),
+            ("client_id", &self.client_id),
+            ("client_secret", self.client_secret.expose_secret()),
+        ];
+        form.extend_from_slice(grant);
+        let body = Body::Form(SecretString::from(form_encode(&form)));
         let url = transport.url(&["oauth", "token"], &[])?;
         let request = Request { endpoint: TOKEN, method: Method::POST, url, bearer: None, body: &body };
         let Reply { status, body: answer } = transport.send(&request).await?;
