@@ -12,7 +12,7 @@ use crate::catalog::{
 use crate::model::{Customer, DocKind, Document, DocumentInput, Item, SupportFields};
 use crate::ranges::{Company, RangeMeta};
 use crate::render::{QR_IMAGE, errors_json, items_json, money, qr_url, timestamp, withholdings_json};
-use crate::validate::{FieldReader, Head, Invalid, ItemHead, body_object, dv_or_computed, withholding_taxes};
+use crate::validate::{Contact, FieldReader, Head, Invalid, ItemHead, body_object, dv_or_computed, withholding_taxes};
 
 /// Identity documents a provider may have (v1 ids 4–10: foreign ids, NIT, passport, PEP…).
 const PROVIDER_DOCUMENTS: std::ops::RangeInclusive<u64> = 4..=10;
@@ -62,16 +62,8 @@ pub(crate) fn validate(body: &Value, ranges: &[RangeMeta], catalog: &Catalog) ->
 fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> Option<(Customer, SupportFields)> {
     let p = "provider";
     let document_id = v.int_in(o, p, "identification_document_id", true, |id| PROVIDER_DOCUMENTS.contains(&id));
-    let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document_id == Some(NIT) {
-        v.nit_digits("provider.identification", "provider.identification", identification.as_deref());
-    }
-    let dv = v.check_digit(o, p);
-    let trade_name = v.string(o, p, "trade_name", false);
-    let names = v.string(o, p, "names", true);
-    let address = v.string(o, p, "address", false);
-    let email = v.email(o, p, "email", false);
-    let phone = v.string(o, p, "phone", false);
+    let (identification, dv) = v.identification(o, p, document_id == Some(NIT), "provider.identification");
+    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, true, false);
     let is_resident = match v.int(o, p, "is_resident", false) {
         None | Some(1) => true,
         Some(0) => false,

@@ -23,8 +23,8 @@ use crate::v2::codes::{
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
-    Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, dv_or_computed,
-    order_reference, present, related_documents,
+    Contact, Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object,
+    dv_or_computed, order_reference, present, related_documents,
 };
 
 /// A `(code, name)` table.
@@ -358,17 +358,9 @@ fn party(
         }
         other => other,
     };
-    let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document.as_deref() == Some("31") {
-        v.nit_digits(&format!("{p}.identification"), "identificación", identification.as_deref());
-    }
-    let dv = v.check_digit(o, p);
+    let (identification, dv) = v.identification(o, p, document.as_deref() == Some("31"), "identificación");
     let company = if provider { None } else { v.string(o, p, "company", false) };
-    let trade_name = v.string(o, p, "trade_name", false);
-    let names = v.string(o, p, "names", provider);
-    let address = v.string(o, p, "address", provider);
-    let email = v.email(o, p, "email", false);
-    let phone = v.string(o, p, "phone", false);
+    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, provider, provider);
     let legal = if provider {
         v.code(o, p, "legal_organization_code", false, &LEGAL_ORGANIZATIONS).or_else(|| Some("2".into()))
     } else {

@@ -138,6 +138,22 @@ impl FieldReader {
         }
     }
 
+    /// A party's `identification` (required, at most 20 characters; digits only when `nit`, the
+    /// message naming the field `nit_name`) and its `dv`.
+    pub fn identification(
+        &mut self,
+        obj: &Map<String, Value>,
+        prefix: &str,
+        nit: bool,
+        nit_name: &str,
+    ) -> (Option<String>, Option<String>) {
+        let identification = self.bounded_string(obj, prefix, "identification", true, 20);
+        if nit {
+            self.nit_digits(&join(prefix, "identification"), nit_name, identification.as_deref());
+        }
+        (identification, self.check_digit(obj, prefix))
+    }
+
     /// A number with at most two decimals.
     fn two_decimals(&mut self, path: &str, value: &Value) -> Option<Decimal> {
         let Some(number) = decimal_of(value) else {

@@ -293,17 +293,9 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
     let p = "customer";
     let document_id =
         v.int_in(o, p, "identification_document_id", true, |id| catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some());
-    let identification = v.bounded_string(o, p, "identification", true, 20);
-    if document_id == Some(6) {
-        v.nit_digits("customer.identification", "identificación", identification.as_deref());
-    }
-    let dv = v.check_digit(o, p);
+    let (identification, dv) = v.identification(o, p, document_id == Some(6), "identificación");
     let company = v.string(o, p, "company", false);
-    let trade_name = v.string(o, p, "trade_name", false);
-    let names = v.string(o, p, "names", false);
-    let address = v.string(o, p, "address", false);
-    let email = v.email(o, p, "email", false);
-    let phone = v.string(o, p, "phone", false);
+    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, false, false);
     let legal_organization_id =
         v.int_in(o, p, "legal_organization_id", true, |id| catalog::by_id(&LEGAL_ORGANIZATIONS, id).is_some());
     let tribute_id = v.int_in(o, p, "tribute_id", true, |id| CUSTOMER_TRIBUTES.iter().any(|(t, _, _)| *t == id));
@@ -332,6 +324,34 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
         tribute_id: tribute_id?,
         municipality_id,
     })
+}
+
+/// A party's names and ways to reach it, read in this order after its identification (and
+/// company): v1 customers, support documents' providers, v2 customers and providers.
+pub(crate) struct Contact {
+    pub trade_name: Option<String>,
+    pub names: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Contact {
+    pub(crate) fn read(
+        v: &mut FieldReader,
+        o: &Map<String, Value>,
+        p: &str,
+        names_required: bool,
+        address_required: bool,
+    ) -> Self {
+        Self {
+            trade_name: v.string(o, p, "trade_name", false),
+            names: v.string(o, p, "names", names_required),
+            address: v.string(o, p, "address", address_required),
+            email: v.email(o, p, "email", false),
+            phone: v.string(o, p, "phone", false),
+        }
+    }
 }
 
 /// What every v1 item starts with, an invoice's as a support document's: its code and name, a
