@@ -62,10 +62,25 @@ fn parse_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str_exact(text.trim()).ok()
 }
 
-/// The message of a decimal's problem: the too-many-places rule names its field
-/// (`price must have max 2 decimal places`), the others stand alone.
-fn decimal_message(problem: &impl fmt::Display, names_field: bool, field: &str) -> String {
-    if names_field { format!("{field} {problem}") } else { problem.to_string() }
+/// The [`FieldProblem`] of a decimal newtype's error: its bounds' variants with their kinds, then
+/// the two every such error has, `TooManyDecimals` (whose message names its field: `price must
+/// have max 2 decimal places`; the others stand alone) and `NotANumber`.
+macro_rules! decimal_problem {
+    ($error:ty { $($bound:ident => $kind:ident),+ $(,)? }) => {
+        impl FieldProblem for $error {
+            fn kind(&self) -> ViolationKind {
+                match self {
+                    $(Self::$bound => ViolationKind::$kind,)+
+                    Self::TooManyDecimals { .. } => ViolationKind::TooManyDecimals,
+                    Self::NotANumber => ViolationKind::BadFormat,
+                }
+            }
+
+            fn message_for(&self, field: &str) -> String {
+                if matches!(self, Self::TooManyDecimals { .. }) { format!("{field} {self}") } else { self.to_string() }
+            }
+        }
+    };
 }
 
 /// Rounds to cents, half away from zero (how Factus, a PHP service, rounds its totals; the
@@ -96,20 +111,7 @@ pub enum MoneyError {
     NotANumber,
 }
 
-impl FieldProblem for MoneyError {
-    fn kind(&self) -> ViolationKind {
-        match self {
-            Self::NotPositive => ViolationKind::NotGreaterThan,
-            Self::Negative => ViolationKind::NotGreaterOrEqual,
-            Self::TooManyDecimals { .. } => ViolationKind::TooManyDecimals,
-            Self::NotANumber => ViolationKind::BadFormat,
-        }
-    }
-
-    fn message_for(&self, field: &str) -> String {
-        decimal_message(self, matches!(self, Self::TooManyDecimals { .. }), field)
-    }
-}
+decimal_problem!(MoneyError { NotPositive => NotGreaterThan, Negative => NotGreaterOrEqual });
 
 impl Money {
     /// Zero pesos, written `0.00`.
@@ -195,19 +197,7 @@ pub enum RateError {
     NotANumber,
 }
 
-impl FieldProblem for RateError {
-    fn kind(&self) -> ViolationKind {
-        match self {
-            Self::Negative => ViolationKind::NotGreaterOrEqual,
-            Self::TooManyDecimals { .. } => ViolationKind::TooManyDecimals,
-            Self::NotANumber => ViolationKind::BadFormat,
-        }
-    }
-
-    fn message_for(&self, field: &str) -> String {
-        decimal_message(self, matches!(self, Self::TooManyDecimals { .. }), field)
-    }
-}
+decimal_problem!(RateError { Negative => NotGreaterOrEqual });
 
 impl Rate {
     /// The default discount, written `0.00` as the reference writes it.
