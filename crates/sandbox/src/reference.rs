@@ -52,44 +52,33 @@ pub(crate) async fn numbering_range(State(app): Shared, Path(id): Path<String>) 
     }
 }
 
-fn name_filter(q: &HashMap<String, String>) -> Option<&str> {
-    q.get("name").map(String::as_str).filter(|n| !n.is_empty())
-}
-
-fn cached(bytes: &Bytes) -> Response {
-    bytes_response(StatusCode::OK, bytes.clone())
+/// A catalogue listed by `?name=`: without a name (or with an empty one) the whole table, as
+/// rendered at start in `whole`; with one, what `filtered` finds for it.
+fn by_name(q: &HashMap<String, String>, whole: &Bytes, filtered: impl FnOnce(&str) -> Value) -> Response {
+    match q.get("name").map(String::as_str).filter(|n| !n.is_empty()) {
+        None => bytes_response(StatusCode::OK, whole.clone()),
+        Some(name) => ok(filtered(name)),
+    }
 }
 
 /// `GET /v1/municipalities?name=`.
 pub(crate) async fn municipalities(State(app): Shared, Query(q): Params) -> Response {
-    match name_filter(&q) {
-        None => cached(&app.cached.municipalities),
-        Some(name) => ok(app.catalog.municipalities_json(Some(name))),
-    }
+    by_name(&q, &app.cached.municipalities, |name| app.catalog.municipalities_json(Some(name)))
 }
 
 /// `GET /v1/countries?name=`.
 pub(crate) async fn countries(State(app): Shared, Query(q): Params) -> Response {
-    match name_filter(&q) {
-        None => cached(&app.cached.countries),
-        Some(name) => ok(app.catalog.countries_json(Some(name))),
-    }
+    by_name(&q, &app.cached.countries, |name| app.catalog.countries_json(Some(name)))
 }
 
 /// `GET /v1/measurement-units?name=`.
 pub(crate) async fn units(State(app): Shared, Query(q): Params) -> Response {
-    match name_filter(&q) {
-        None => cached(&app.cached.units),
-        Some(name) => ok(app.catalog.units_json(Some(name))),
-    }
+    by_name(&q, &app.cached.units, |name| app.catalog.units_json(Some(name)))
 }
 
 /// `GET /v1/tributes/products?name=`.
 pub(crate) async fn tributes(State(app): Shared, Query(q): Params) -> Response {
-    match name_filter(&q) {
-        None => cached(&app.cached.tributes),
-        Some(name) => ok(catalog::tributes_json(Some(name))),
-    }
+    by_name(&q, &app.cached.tributes, |name| catalog::tributes_json(Some(name)))
 }
 
 /// `GET /v1/company`.
