@@ -308,26 +308,21 @@ pub(crate) fn company_update(
             };
             *slot = value;
         }
-        if let Some(email) = email {
-            profile.email = email;
-        }
-        if let Some(activity) = economic_activity {
-            profile.economic_activity = activity;
-        }
-        if let Some(code) = tribute {
-            profile.tribute_code = code;
-        }
-        if let Some(code) = legal {
-            profile.legal_organization_code = code;
-        }
-        if let Some(code) = municipality {
-            profile.municipality_code = code;
-        }
-        if let Some(codes) = responsibilities {
-            profile.responsibilities = codes;
-        }
+        set_given(&mut profile.email, email);
+        set_given(&mut profile.economic_activity, economic_activity);
+        set_given(&mut profile.tribute_code, tribute);
+        set_given(&mut profile.legal_organization_code, legal);
+        set_given(&mut profile.municipality_code, municipality);
+        set_given(&mut profile.responsibilities, responsibilities);
         profile.updated_at = updated_at;
     })
+}
+
+/// A field of the profile that cannot be emptied: a value given replaces the stored one.
+fn set_given<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
 }
 
 /// `PUT /v1/company`.
