@@ -28,6 +28,30 @@ pub(super) struct ApiKeyRow {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// `FromRow` for [`ApiKeyRow`] on the backend whose row is `$backend`: the ids and the
+/// timestamps through that backend's `uuid`, `timestamp` and `optional_timestamp` (in scope
+/// where this is written), every other column read as it is.
+macro_rules! api_key_row {
+    ($backend:ty) => {
+        impl sqlx::FromRow<'_, $backend> for ApiKeyRow {
+            fn from_row(row: &$backend) -> sqlx::Result<Self> {
+                Ok(Self {
+                    id: uuid(row, "id")?,
+                    name: row.try_get("name")?,
+                    prefix: row.try_get("prefix")?,
+                    user_id: uuid(row, "user_id")?,
+                    username: row.try_get("username")?,
+                    created_at: timestamp(row, "created_at")?,
+                    expires_at: optional_timestamp(row, "expires_at")?,
+                    last_used_at: optional_timestamp(row, "last_used_at")?,
+                    revoked_at: optional_timestamp(row, "revoked_at")?,
+                })
+            }
+        }
+    };
+}
+pub(super) use api_key_row;
+
 impl TryFrom<ApiKeyRow> for ApiKey {
     type Error = anyhow::Error;
 

@@ -22,7 +22,8 @@
 //! Each adapter is written once, as a macro in the shared module (`users`, `ledger`,
 //! `api_keys`) that a backend module invokes with what differs: the SQL is the same text on both
 //! backends (`$n` parameters, which SQLite reads too), and the backend module says how it binds a
-//! UUID or a timestamp, decodes a row and recognises a unique violation. A macro rather than
+//! UUID or a timestamp, decodes one (`uuid`, `timestamp`, `optional_timestamp`, with which
+//! `user_row!` and `api_key_row!` read a row the same on both) and recognises a unique violation. A macro rather than
 //! code generic over `sqlx::Database`, whose bounds would outgrow the code they share.
 //!
 //! Queries are checked at run time (`sqlx::query` with `.bind`), not with the `query!` macros:
@@ -310,6 +311,29 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
+
+/// `FromRow` for [`UserRow`] on the backend whose row is `$backend`: the id and the timestamps
+/// through that backend's `uuid` and `timestamp` (in scope where this is written), every other
+/// column read as it is.
+macro_rules! user_row {
+    ($backend:ty) => {
+        impl sqlx::FromRow<'_, $backend> for UserRow {
+            fn from_row(row: &$backend) -> sqlx::Result<Self> {
+                Ok(Self {
+                    id: uuid(row, "id")?,
+                    username: row.try_get("username")?,
+                    password_hash: row.try_get("password_hash")?,
+                    role: row.try_get("role")?,
+                    disabled: row.try_get("disabled")?,
+                    token_version: row.try_get("token_version")?,
+                    created_at: timestamp(row, "created_at")?,
+                    updated_at: timestamp(row, "updated_at")?,
+                })
+            }
+        }
+    };
+}
+use user_row;
 
 impl TryFrom<UserRow> for User {
     type Error = anyhow::Error;

@@ -4,31 +4,18 @@
 
 use factus_application::StoreError;
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgPool, Row as _};
+use sqlx::{PgPool, Row as _};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::users::{login_attempt_store, user_store};
-use super::{UserRow, truncate_to_micros, unexpected};
+use super::{UserRow, truncate_to_micros, unexpected, user_row};
 
 /// The name of the unique constraint on `users.username` (see the migration); a violation of it
 /// means "username taken", any other failure is unexpected.
 const USERNAME_CONSTRAINT: &str = "users_username_key";
 
-impl FromRow<'_, PgRow> for UserRow {
-    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            username: row.try_get("username")?,
-            password_hash: row.try_get("password_hash")?,
-            role: row.try_get("role")?,
-            disabled: row.try_get("disabled")?,
-            token_version: row.try_get("token_version")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        })
-    }
-}
+user_row!(PgRow);
 
 pub(super) fn id_param(id: Uuid) -> Uuid {
     id
@@ -39,7 +26,16 @@ pub(super) fn timestamp_param(at: OffsetDateTime) -> Result<OffsetDateTime, Stor
     Ok(truncate_to_micros(at))
 }
 
-fn optional_timestamp(row: &PgRow, column: &str) -> sqlx::Result<Option<OffsetDateTime>> {
+// Postgres reads UUIDs and timestamps as they are (SQLite decodes them from text).
+pub(super) fn uuid(row: &PgRow, column: &str) -> sqlx::Result<Uuid> {
+    row.try_get(column)
+}
+
+pub(super) fn timestamp(row: &PgRow, column: &str) -> sqlx::Result<OffsetDateTime> {
+    row.try_get(column)
+}
+
+pub(super) fn optional_timestamp(row: &PgRow, column: &str) -> sqlx::Result<Option<OffsetDateTime>> {
     row.try_get(column)
 }
 

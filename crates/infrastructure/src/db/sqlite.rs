@@ -10,7 +10,7 @@
 use anyhow::Context as _;
 use factus_application::StoreError;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{FromRow, Row as _, SqlitePool};
+use sqlx::{Row as _, SqlitePool};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 use uuid::fmt::Hyphenated;
 
 use super::users::{login_attempt_store, user_store};
-use super::{UserRow, truncate_to_micros, unexpected};
+use super::{UserRow, truncate_to_micros, unexpected, user_row};
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`: fixed width, so text order is time order; microseconds, like
 /// Postgres, so both backends round-trip the same values.
@@ -51,20 +51,7 @@ pub(super) fn timestamp_param(at: OffsetDateTime) -> Result<String, StoreError> 
     encode_timestamp(at).map_err(StoreError)
 }
 
-impl FromRow<'_, SqliteRow> for UserRow {
-    fn from_row(row: &SqliteRow) -> sqlx::Result<Self> {
-        Ok(Self {
-            id: uuid(row, "id")?,
-            username: row.try_get("username")?,
-            password_hash: row.try_get("password_hash")?,
-            role: row.try_get("role")?,
-            disabled: row.try_get("disabled")?,
-            token_version: row.try_get("token_version")?,
-            created_at: timestamp(row, "created_at")?,
-            updated_at: timestamp(row, "updated_at")?,
-        })
-    }
-}
+user_row!(SqliteRow);
 
 pub(super) fn id_param(id: Uuid) -> Hyphenated {
     id.hyphenated()

@@ -2,7 +2,7 @@
 //! `sqlite.rs`). The SQL text is the same on both (`$n` parameters, which SQLite reads too);
 //! what differs is passed in (the pool type, the boolean literal, how an address is compared)
 //! or found in scope where a macro is invoked: how values are bound (`id_param`,
-//! `timestamp_param`), how a row is read (`optional_timestamp`, and `FromRow` for [`UserRow`]),
+//! `timestamp_param`), how a row is read (`optional_timestamp`, and `FromRow` for [`UserRow`] by `user_row!`),
 //! the readiness `probe` and how a taken username is recognised (`violates_username_constraint`).
 //!
 //! [`UserRow`]: super::UserRow
