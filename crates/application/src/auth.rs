@@ -363,6 +363,12 @@ mod tests {
             self.hasher.expect_verify().times(1).returning(move |_, _| Ok(matches));
         }
 
+        /// Authenticating `token` is refused as an invalid token.
+        async fn refuse_the_token(self, token: &str) {
+            let error = self.service().authenticate(token).await.unwrap_err();
+            assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+        }
+
         fn service(self) -> AuthService {
             AuthService::new(
                 Arc::new(self.users),
@@ -464,9 +470,7 @@ mod tests {
         ports.tokens.expect_verify().returning(|_| Ok(ana_claims(None, crate::clock::now(), None)));
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(true))));
 
-        let error = ports.service().authenticate("token").await.unwrap_err();
-
-        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+        ports.refuse_the_token("token").await;
     }
 
     #[tokio::test]
@@ -478,9 +482,7 @@ mod tests {
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(user(false))));
 
-        let error = ports.service().authenticate("token").await.unwrap_err();
-
-        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+        ports.refuse_the_token("token").await;
     }
 
     #[tokio::test]
@@ -510,9 +512,7 @@ mod tests {
         });
         ports.users.expect_find_by_username().returning(|_| Ok(Some(User { token_version: 1, ..user(false) })));
 
-        let error = ports.service().authenticate("token").await.unwrap_err();
-
-        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+        ports.refuse_the_token("token").await;
     }
 
     #[tokio::test]
@@ -521,9 +521,7 @@ mod tests {
         ports.tokens.expect_verify().returning(|_| Err(crate::ports::TokenError::Invalid));
         ports.users.expect_find_by_username().never();
 
-        let error = ports.service().authenticate("forged").await.unwrap_err();
-
-        assert!(matches!(error, AuthenticateError::InvalidToken), "{error:?}");
+        ports.refuse_the_token("forged").await;
     }
 
     #[test]
