@@ -225,6 +225,14 @@ mod tests {
         }
     }
 
+    /// A breaker that five failures opened, once its open interval (20 ms) has passed.
+    fn opened_and_waited_out() -> CircuitBreaker {
+        let breaker = CircuitBreaker::new(policy(Duration::from_millis(20)));
+        fail(&breaker, 5);
+        std::thread::sleep(Duration::from_millis(30));
+        breaker
+    }
+
     #[test]
     fn five_failures_in_a_row_open_the_breaker() {
         let breaker = CircuitBreaker::new(policy(Duration::from_secs(30)));
@@ -266,9 +274,7 @@ mod tests {
 
     #[test]
     fn after_the_open_interval_one_probe_goes_through_and_its_success_closes() {
-        let breaker = CircuitBreaker::new(policy(Duration::from_millis(20)));
-        fail(&breaker, 5);
-        std::thread::sleep(Duration::from_millis(30));
+        let breaker = opened_and_waited_out();
         assert_eq!(breaker.state(), CircuitState::HalfOpen);
 
         let probe = breaker.acquire().expect("the probe is let through");
@@ -281,9 +287,7 @@ mod tests {
 
     #[test]
     fn a_failed_probe_opens_the_breaker_again() {
-        let breaker = CircuitBreaker::new(policy(Duration::from_millis(20)));
-        fail(&breaker, 5);
-        std::thread::sleep(Duration::from_millis(30));
+        let breaker = opened_and_waited_out();
 
         breaker.acquire().expect("probe").failure();
 
@@ -292,9 +296,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_probe_frees_the_slot_for_the_next_one() {
-        let breaker = CircuitBreaker::new(policy(Duration::from_millis(20)));
-        fail(&breaker, 5);
-        std::thread::sleep(Duration::from_millis(30));
+        let breaker = opened_and_waited_out();
 
         drop(breaker.acquire().expect("probe"));
 
