@@ -418,6 +418,25 @@ impl Drop for Gate {
     }
 }
 
+/// What the Postgres outage tests ask while the database is away, in this order, each answer
+/// with how long it took: the invoice listing, a create (`body`, `key`), readiness and a
+/// Factus-only read (municipalities).
+async fn during_outage(api: &Api, body: &Value, key: Option<&str>) -> [(Reply, Duration); 4] {
+    [
+        timed(api.get("/invoices")).await,
+        timed(api.create(body, key)).await,
+        timed(readiness(api)).await,
+        timed(api.get("/lookups/municipalities")).await,
+    ]
+}
+
+/// A request's answer and how long it took.
+async fn timed<T>(request: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let answer = request.await;
+    (answer, started.elapsed())
+}
+
 /// `url` with its `host:port` replaced by `address`.
 fn through(url: &str, address: std::net::SocketAddr) -> (String, String) {
     let after_at = url.find('@').map_or_else(|| url.find("://").expect("a URL") + 3, |at| at + 1);
@@ -442,18 +461,8 @@ async fn a_postgres_that_stops_answering_is_a_503_within_the_acquire_timeout() {
     upstream.reset_requests().await;
 
     gate.close();
-    let started = Instant::now();
-    let listing = api.get("/invoices").await;
-    let listing_took = started.elapsed();
-    let started = Instant::now();
-    let create = api.create(&invoice("PG-SILENT-1"), None).await;
-    let create_took = started.elapsed();
-    let started = Instant::now();
-    let ready = readiness(&api).await;
-    let ready_took = started.elapsed();
-    let started = Instant::now();
-    let lookup = api.get("/lookups/municipalities").await;
-    let lookup_took = started.elapsed();
+    let [(listing, listing_took), (create, create_took), (ready, ready_took), (lookup, lookup_took)] =
+        during_outage(&api, &invoice("PG-SILENT-1"), None).await;
     gate.reopen();
 
     println!(
@@ -496,18 +505,8 @@ async fn an_unreachable_postgres_answers_503_within_two_seconds_and_lookups_keep
     upstream.reset_requests().await;
 
     block_connections(&database).await;
-    let started = Instant::now();
-    let listing = api.get("/invoices").await;
-    let listing_took = started.elapsed();
-    let started = Instant::now();
-    let create = api.create(&invoice("PG-DOWN-1"), Some("pg-down-1")).await;
-    let create_took = started.elapsed();
-    let started = Instant::now();
-    let ready = readiness(&api).await;
-    let ready_took = started.elapsed();
-    let started = Instant::now();
-    let lookup = api.get("/lookups/municipalities").await;
-    let lookup_took = started.elapsed();
+    let [(listing, listing_took), (create, create_took), (ready, ready_took), (lookup, lookup_took)] =
+        during_outage(&api, &invoice("PG-DOWN-1"), Some("pg-down-1")).await;
     let login = api
         .http
         .post(api.url("/auth/login"))
