@@ -297,6 +297,13 @@ async fn assert_token_refused(app: &TestApp, token: &str) {
     app.me(token).await.assert_unauthorized("Could not validate credentials");
 }
 
+/// Asserts that a fresh app's `/auth/me` refuses a token with `claims` signed by `algorithm` with
+/// the service's own key.
+async fn assert_signed_token_refused(algorithm: Algorithm, claims: &Value) {
+    let app = TestApp::spawn().await;
+    assert_token_refused(&app, &sign(algorithm, SECRET_KEY, claims)).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // POST /api/v1/auth/login
 // ---------------------------------------------------------------------------------------------
@@ -600,9 +607,7 @@ async fn forged_token_with_alg_none_is_refused() {
 
 #[tokio::test]
 async fn forged_token_signed_with_hs512_and_the_right_key_is_refused_when_hs256_is_configured() {
-    let app = TestApp::spawn().await;
-    let token = sign(Algorithm::HS512, SECRET_KEY, &json!({ "sub": "admin", "exp": now() + 3600, "iat": now() }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS512, &json!({ "sub": "admin", "exp": now() + 3600, "iat": now() })).await;
 }
 
 #[tokio::test]
@@ -617,10 +622,9 @@ async fn forged_token_claiming_hs256_but_carrying_an_hs512_signature_is_refused(
 
 #[tokio::test]
 async fn expired_token_is_refused() {
-    let app = TestApp::spawn().await;
     // Well past the 5 s leeway.
-    let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "sub": "admin", "exp": now() - 120, "iat": now() - 3720 }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS256, &json!({ "sub": "admin", "exp": now() - 120, "iat": now() - 3720 }))
+        .await;
 }
 
 #[tokio::test]
@@ -643,23 +647,17 @@ async fn a_fresh_token_signed_the_same_way_by_hand_is_accepted() {
 
 #[tokio::test]
 async fn token_without_a_sub_claim_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "exp": now() + 3600, "iat": now() }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS256, &json!({ "exp": now() + 3600, "iat": now() })).await;
 }
 
 #[tokio::test]
 async fn token_with_an_empty_sub_claim_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "sub": "", "exp": now() + 3600 }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS256, &json!({ "sub": "", "exp": now() + 3600 })).await;
 }
 
 #[tokio::test]
 async fn token_without_an_exp_claim_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "sub": "admin", "iat": now() }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS256, &json!({ "sub": "admin", "iat": now() })).await;
 }
 
 #[tokio::test]
@@ -683,9 +681,7 @@ async fn token_whose_payload_was_edited_to_another_user_is_refused() {
 
 #[tokio::test]
 async fn token_of_a_never_existing_user_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = sign(Algorithm::HS256, SECRET_KEY, &json!({ "sub": "ghost", "exp": now() + 3600, "iat": now() }));
-    assert_token_refused(&app, &token).await;
+    assert_signed_token_refused(Algorithm::HS256, &json!({ "sub": "ghost", "exp": now() + 3600, "iat": now() })).await;
 }
 
 #[tokio::test]
