@@ -130,6 +130,19 @@ async fn deliveries(service: &InProcess) -> Vec<Value> {
     reply.json()["data"].as_array().expect("a list").clone()
 }
 
+/// The status of an admin's `POST /webhooks/deliveries/{event_id}/redeliver`.
+async fn redeliver(service: &InProcess, event_id: &str) -> reqwest::StatusCode {
+    let answer = service
+        .api
+        .http
+        .post(service.api.url(&format!("/webhooks/deliveries/{event_id}/redeliver")))
+        .bearer_auth(&service.api.token)
+        .send()
+        .await
+        .expect("the redelivery answers");
+    answer.status()
+}
+
 /// The delivery list once every delivery in it is `delivered` (the dispatcher records an attempt
 /// just after the receiver answered, so the list may lag the receiver by a moment).
 async fn settled_deliveries(service: &InProcess) -> Vec<Value> {
@@ -211,27 +224,12 @@ async fn a_receiver_that_fails_twice_gets_the_event_once_it_recovers(database: T
 
     // An admin sends it once more: same id and body, counted afresh.
     let event_id = events[0]["id"].as_str().unwrap();
-    let redelivered = service
-        .api
-        .http
-        .post(service.api.url(&format!("/webhooks/deliveries/{event_id}/redeliver")))
-        .bearer_auth(&service.api.token)
-        .send()
-        .await
-        .expect("the redelivery answers");
-    assert_eq!(redelivered.status(), reqwest::StatusCode::OK);
+    assert_eq!(redeliver(&service, event_id).await, reqwest::StatusCode::OK);
     let again = receiver.wait_for(4).await;
     assert_eq!(again[3].body, received[0].body);
     verified(&again[3]);
-    let unknown = service
-        .api
-        .http
-        .post(service.api.url("/webhooks/deliveries/00000000-0000-4000-8000-000000000000/redeliver"))
-        .bearer_auth(&service.api.token)
-        .send()
-        .await
-        .expect("an answer");
-    assert_eq!(unknown.status(), reqwest::StatusCode::NOT_FOUND);
+    let unknown = redeliver(&service, "00000000-0000-4000-8000-000000000000").await;
+    assert_eq!(unknown, reqwest::StatusCode::NOT_FOUND);
 
     service.stop().await;
     upstream.shutdown().await;
