@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -178,6 +178,37 @@ impl FromRequestParts<ConsoleState> for AdminSession {
             let lang = session.lang;
             Err(message_page(StatusCode::FORBIDDEN, lang, lang.t(T::ForbiddenTitle), lang.t(T::ForbiddenText)))
         }
+    }
+}
+
+/// An admin's form post, checked as every one is before its handler runs: an [`AdminSession`],
+/// then `T` from the request head (the `Path`, or `()` for none), then the form, whose CSRF token
+/// must be the session's. A refusal (the login, the 403 page, the form's 422, the expired form)
+/// is the answer.
+pub struct AdminForm<T = ()> {
+    pub session: Session,
+    pub path: T,
+    pub form: FormBody,
+}
+
+impl<T> FromRequest<ConsoleState> for AdminForm<T>
+where
+    T: FromRequestParts<ConsoleState> + Send,
+    T::Rejection: IntoResponse,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let AdminSession(session) = AdminSession::from_request_parts(&mut parts, state).await?;
+        let path = T::from_request_parts(&mut parts, state).await.map_err(IntoResponse::into_response)?;
+        let form = FormBody::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refused) = session.refuse_without_token(&form) {
+            return Err(refused);
+        }
+        Ok(Self { session, path, form })
     }
 }
 

@@ -16,9 +16,8 @@ use crate::console::ConsoleState;
 use crate::console::format::{colombian, parse_date, start_of_colombian_day};
 use crate::console::i18n::T;
 use crate::console::page::{Nav, Page, error_page, notice, status_and_detail};
-use crate::console::session::{AdminSession, BASE, Session};
+use crate::console::session::{AdminForm, AdminSession, BASE, Session};
 use crate::error::ApiError;
-use crate::extract::FormBody;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
@@ -118,14 +117,7 @@ async fn refused(state: &ConsoleState, session: &Session, error: ApiError) -> Re
 }
 
 /// `POST /console/keys`: creates the key and shows its secret this once.
-pub async fn create(
-    State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    form: FormBody,
-) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
+pub async fn create(State(state): State<ConsoleState>, AdminForm { session, form, .. }: AdminForm) -> Response {
     let lang = session.lang;
     let created = async {
         let username =
@@ -168,13 +160,8 @@ pub async fn create(
 /// `POST /console/keys/{id}/revoke`.
 pub async fn revoke(
     State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    Path(id): Path<String>,
-    form: FormBody,
+    AdminForm { session, path: Path(id), .. }: AdminForm<Path<String>>,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
     let Ok(id) = Uuid::try_parse(&id) else { return refused(&state, &session, ApiError::not_found()).await };
     match state.app.api_keys.revoke(id).await {
         Ok(_) => Redirect::to(&format!("{BASE}/keys?done=revoked")).into_response(),

@@ -13,9 +13,8 @@ use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::T;
 use crate::console::page::{Nav, Page, error_page, notice, status_and_detail};
-use crate::console::session::{AdminSession, BASE};
+use crate::console::session::{AdminForm, AdminSession, BASE};
 use crate::error::ApiError;
-use crate::extract::FormBody;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
@@ -112,14 +111,7 @@ async fn refused(state: &ConsoleState, session: &crate::console::session::Sessio
 }
 
 /// `POST /console/users`.
-pub async fn create(
-    State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    form: FormBody,
-) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
+pub async fn create(State(state): State<ConsoleState>, AdminForm { session, form, .. }: AdminForm) -> Response {
     let lang = session.lang;
     let created = async {
         let username = Username::parse(form.get("username").unwrap_or_default())
@@ -155,13 +147,8 @@ async fn update(
 /// `POST /console/users/{username}/enabled` with `enabled=true|false`.
 pub async fn set_enabled(
     State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    Path(username): Path<String>,
-    form: FormBody,
+    AdminForm { session, path: Path(username), form }: AdminForm<Path<String>>,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
     let disabled = form.get("enabled") != Some("true");
     update(&state, &session, &username, UserChanges { disabled: Some(disabled), ..UserChanges::default() }, "updated")
         .await
@@ -170,13 +157,8 @@ pub async fn set_enabled(
 /// `POST /console/users/{username}/password`.
 pub async fn reset_password(
     State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    Path(username): Path<String>,
-    form: FormBody,
+    AdminForm { session, path: Path(username), form }: AdminForm<Path<String>>,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
     let password = match NewPassword::parse(form.get("password").unwrap_or_default()) {
         Ok(password) => password,
         Err(error) => return refused(&state, &session, invalid_input(session.lang, T::Password, error)).await,

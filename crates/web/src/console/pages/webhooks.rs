@@ -14,9 +14,8 @@ use crate::console::ConsoleState;
 use crate::console::format::colombian;
 use crate::console::i18n::{T, kind_text};
 use crate::console::page::{Nav, Page, error_page, notice, status_and_detail};
-use crate::console::session::{AdminSession, BASE, Session};
+use crate::console::session::{AdminForm, AdminSession, BASE, Session};
 use crate::error::ApiError;
-use crate::extract::FormBody;
 
 /// How many deliveries the page lists.
 const SHOWN: u32 = 100;
@@ -117,13 +116,8 @@ pub async fn list(
 /// `POST /console/webhooks/{event_id}/redeliver`.
 pub async fn redeliver(
     State(state): State<ConsoleState>,
-    AdminSession(session): AdminSession,
-    Path(id): Path<String>,
-    form: FormBody,
+    AdminForm { session, path: Path(id), .. }: AdminForm<Path<String>>,
 ) -> Response {
-    if let Some(refused) = session.refuse_without_token(&form) {
-        return refused;
-    }
     let outcome = match Uuid::try_parse(&id) {
         Ok(id) => state.app.webhooks.redeliver(id).await.map_err(ApiError::from),
         Err(_) => Err(ApiError::not_found()),
