@@ -21,8 +21,20 @@ use tokio::sync::Barrier;
 const SOAK_INVOICES: usize = 200;
 const SOAK_CLIENTS: usize = 16;
 
-fn sqlite_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("factus-api.db").display())
+/// The settings of a service on a SQLite file in `dir`, in front of `upstream`: the common ones,
+/// then `settings`.
+fn sqlite_env(upstream: &Upstream, dir: &Path, settings: &[(&'static str, &str)]) -> BTreeMap<&'static str, String> {
+    let mut env = upstream.service_env(&format!("sqlite://{}", dir.join("factus-api.db").display()));
+    env.extend(settings.iter().map(|&(name, value)| (name, value.to_owned())));
+    env
+}
+
+/// A service on a SQLite file in a fresh directory (kept as long as the service runs), in front
+/// of `upstream`, with `settings`.
+async fn on_sqlite(upstream: &Upstream, settings: &[(&'static str, &str)]) -> (tempfile::TempDir, InProcess) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let service = InProcess::start(&sqlite_env(upstream, dir.path(), settings)).await;
+    (dir, service)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -90,8 +102,7 @@ async fn fifty_concurrent_creates_with_one_idempotency_key_issue_exactly_one_bil
     let upstream = Upstream::start_on(FACTUS_API).await;
     // Factus takes a while, so the other 49 arrive while the first is in flight.
     upstream.fault(json!({"kind": "latency", "method": "POST", "path": upstream.route("/v1/bills/validate"), "latency_ms": 300})).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let (_dir, service) = on_sqlite(&upstream, &[]).await;
     let body = invoice("ONE-KEY-0001");
 
     let replies = concurrent_creates(std::slice::from_ref(&service.api), 50, &body, "one-key-0001").await;
@@ -143,11 +154,8 @@ async fn fifty_concurrent_creates_with_one_key_over_two_instances_sharing_postgr
 
 async fn soak(identity: RetryIdentity, prefix: &str) {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut env = upstream.service_env(&sqlite_url(dir.path()));
     // Hangs end after a second; the breaker stays closed (it is tested on its own below).
-    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
-    let service = InProcess::start(&env).await;
+    let (_dir, service) = on_sqlite(&upstream, &[("FACTUS_TIMEOUT_SECS", "1")]).await;
     install_soak_faults(&upstream).await;
     let plan = SoakPlan {
         prefix: prefix.to_owned(),
@@ -189,10 +197,7 @@ async fn a_fault_soak_retried_by_reference_code_alone_issues_every_invoice_exact
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_fault_soak_of_credit_notes_issues_every_note_exactly_once() {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut env = upstream.service_env(&sqlite_url(dir.path()));
-    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
-    let service = InProcess::start(&env).await;
+    let (_dir, service) = on_sqlite(&upstream, &[("FACTUS_TIMEOUT_SECS", "1")]).await;
     let mut invoices = Vec::new();
     for index in 0..5 {
         let reply = service.api.create(&invoice(&format!("SOAK-NC-INV-{index}")), None).await;
@@ -345,10 +350,11 @@ async fn a_server_killed_with_creates_in_flight_reconciles_every_stored_bill_aft
     const INVOICES: usize = 24;
     let upstream = Upstream::start_on(FACTUS_API).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut env = upstream.service_env(&sqlite_url(dir.path()));
-    env.insert("FACTUS_TIMEOUT_SECS", "3".to_owned());
-    env.insert("LEDGER_RECONCILE_INTERVAL_SECS", "1".to_owned());
-    env.insert("LEDGER_STALE_AFTER_SECS", "4".to_owned());
+    let env = sqlite_env(
+        &upstream,
+        dir.path(),
+        &[("FACTUS_TIMEOUT_SECS", "3"), ("LEDGER_RECONCILE_INTERVAL_SECS", "1"), ("LEDGER_STALE_AFTER_SECS", "4")],
+    );
     // Every create spends 1.5 s at Factus, so some are in flight at the kill; the first three
     // to reach Factus lose their answer after the bill was stored, so the ledger holds `unknown`
     // entries whose bill exists.
@@ -485,15 +491,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_open_breaker_fails_fast_without_calling_factus_and_a_probe_closes_it_after_recovery() {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut env = upstream.service_env(&sqlite_url(dir.path()));
-    env.insert("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "3".to_owned());
-    env.insert("FACTUS_BREAKER_FAILURE_RATE_PERCENT", "50".to_owned());
-    env.insert("FACTUS_BREAKER_WINDOW", "20".to_owned());
-    env.insert("FACTUS_BREAKER_OPEN_SECS", "1".to_owned());
-    // One call per request, so each request is one failure for the breaker.
-    env.insert("FACTUS_RETRY_MAX_ATTEMPTS", "1".to_owned());
-    let service = InProcess::start(&env).await;
+    let settings = [
+        ("FACTUS_BREAKER_CONSECUTIVE_FAILURES", "3"),
+        ("FACTUS_BREAKER_FAILURE_RATE_PERCENT", "50"),
+        ("FACTUS_BREAKER_WINDOW", "20"),
+        ("FACTUS_BREAKER_OPEN_SECS", "1"),
+        // One call per request, so each request is one failure for the breaker.
+        ("FACTUS_RETRY_MAX_ATTEMPTS", "1"),
+    ];
+    let (_dir, service) = on_sqlite(&upstream, &settings).await;
     let api = &service.api;
     let (number, _) = api.create(&invoice("BREAKER-001"), None).await.issued();
     let show = format!("/invoices/{number}");
@@ -555,8 +561,7 @@ async fn an_open_breaker_fails_fast_without_calling_factus_and_a_probe_closes_it
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_get_survives_a_factus_that_fails_twice_then_succeeds() {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let (_dir, service) = on_sqlite(&upstream, &[]).await;
     let (number, cufe) = service.api.create(&invoice("GET-RETRY-001"), None).await.issued();
     upstream.reset_requests().await;
     upstream
@@ -579,8 +584,7 @@ async fn a_get_survives_a_factus_that_fails_twice_then_succeeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_reaches_factus_once_even_when_factus_answers_503() {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let (_dir, service) = on_sqlite(&upstream, &[]).await;
     let api = &service.api;
     upstream
         .fault(json!({"kind": "status", "status": 503, "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
@@ -617,8 +621,7 @@ async fn a_create_reaches_factus_once_even_when_factus_answers_503() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bill_whose_reference_is_part_of_ten_newer_references_is_found_after_an_ambiguous_failure() {
     let upstream = Upstream::start_on(FACTUS_API).await;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let service = InProcess::start(&upstream.service_env(&sqlite_url(dir.path()))).await;
+    let (_dir, service) = on_sqlite(&upstream, &[]).await;
     let api = &service.api;
     upstream
         .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
@@ -649,11 +652,8 @@ async fn a_bill_whose_reference_is_part_of_ten_newer_references_is_found_after_a
 async fn the_reconciler_finds_a_bill_whose_reference_is_part_of_ten_newer_references() {
     let upstream = Upstream::start_on(FACTUS_API).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut env = upstream.service_env(&sqlite_url(dir.path()));
-    env.insert("FACTUS_TIMEOUT_SECS", "1".to_owned());
-    env.insert("LEDGER_STALE_AFTER_SECS", "2".to_owned());
-    env.insert("LEDGER_RECONCILE_INTERVAL_SECS", "1".to_owned());
-    let service = InProcess::start_with_reconciler(&env).await;
+    let settings = [("FACTUS_TIMEOUT_SECS", "1"), ("LEDGER_STALE_AFTER_SECS", "2"), ("LEDGER_RECONCILE_INTERVAL_SECS", "1")];
+    let service = InProcess::start_with_reconciler(&sqlite_env(&upstream, dir.path(), &settings)).await;
     let api = &service.api;
     upstream
         .fault(json!({"kind": "drop_after_commit", "method": "POST", "path": upstream.route("/v1/bills/validate"), "times": 1}))
