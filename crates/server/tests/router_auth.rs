@@ -255,13 +255,16 @@ impl TestApp {
         self.send(post("/api/v1/users").bearer(admin_token).json(body)).await
     }
 
+    /// Creates the user `body` describes, asserting the 201.
+    async fn user_created(&self, admin_token: &str, body: &Value) {
+        self.create_user(admin_token, body).await.assert_status(StatusCode::CREATED);
+    }
+
     /// Creates `username` with `role` and returns a token of theirs.
     async fn user_token(&self, username: &str, role: &str) -> String {
         let admin = self.admin_token().await;
         let password = format!("{username}-password");
-        self.create_user(&admin, &json!({ "username": username, "password": password, "role": role }))
-            .await
-            .assert_status(StatusCode::CREATED);
+        self.user_created(&admin, &json!({ "username": username, "password": password, "role": role })).await;
         self.token(username, &password).await
     }
 
@@ -722,9 +725,7 @@ async fn with_the_user_cache_off_a_user_disabled_by_another_instance_is_refused_
 async fn a_disabled_user_cannot_log_in_even_with_the_right_password() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password" })).await;
     app.update_user(&admin, "ana", &json!({ "disabled": true })).await.assert_status(StatusCode::OK);
     app.login("ana", "ana-password").await.assert_unauthorized("Incorrect username or password");
     app.update_user(&admin, "ana", &json!({ "disabled": false })).await.assert_status(StatusCode::OK);
@@ -809,9 +810,7 @@ async fn listing_users_shows_every_user_ordered_by_name_in_the_envelope() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     for name in ["zoe", "bob"] {
-        app.create_user(&admin, &json!({ "username": name, "password": "long-enough" }))
-            .await
-            .assert_status(StatusCode::CREATED);
+        app.user_created(&admin, &json!({ "username": name, "password": "long-enough" })).await;
     }
     let response = app.send(get("/api/v1/users").bearer(&admin)).await;
     response.assert_status(StatusCode::OK);
@@ -833,9 +832,7 @@ async fn listing_users_shows_every_user_ordered_by_name_in_the_envelope() {
 async fn creating_a_duplicate_username_conflicts_whatever_its_case() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password" })).await;
     for name in ["ana", "ANA", "Ana"] {
         app.create_user(&admin, &json!({ "username": name, "password": "other-password" }))
             .await
@@ -896,9 +893,7 @@ async fn creating_a_user_with_a_body_that_is_not_an_object_is_refused_with_422()
 async fn an_admin_can_disable_and_re_enable_a_user() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password" })).await;
     let response = app.update_user(&admin, "ana", &json!({ "disabled": true })).await;
     response.assert_status(StatusCode::OK);
     let body = response.json();
@@ -930,9 +925,7 @@ async fn an_admin_can_promote_a_user_who_then_manages_users() {
 async fn an_admin_password_reset_replaces_the_old_password() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password" })).await;
     app.update_user(&admin, "ana", &json!({ "password": "brand-new-password" })).await.assert_status(StatusCode::OK);
     app.login("ana", "ana-password").await.assert_unauthorized("Incorrect username or password");
     app.token("ana", "brand-new-password").await;
@@ -983,9 +976,7 @@ async fn the_last_enabled_admin_cannot_be_disabled_demoted_or_deleted() {
 async fn a_disabled_second_admin_does_not_count_as_an_enabled_admin() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password", "role": "admin" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password", "role": "admin" })).await;
     app.update_user(&admin, "ana", &json!({ "disabled": true })).await.assert_status(StatusCode::OK);
     app.update_user(&admin, "admin", &json!({ "role": "user" })).await.assert_status(StatusCode::CONFLICT);
 }
@@ -994,9 +985,7 @@ async fn a_disabled_second_admin_does_not_count_as_an_enabled_admin() {
 async fn with_a_second_enabled_admin_the_first_one_can_be_demoted() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password", "role": "admin" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password", "role": "admin" })).await;
     let response = app.update_user(&admin, "admin", &json!({ "role": "user" })).await;
     response.assert_status(StatusCode::OK);
     assert_eq!(response.json()["data"]["role"], "user");
@@ -1009,9 +998,7 @@ async fn with_a_second_enabled_admin_the_first_one_can_be_demoted() {
 async fn deleting_a_user_answers_the_envelope_and_removes_them() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    app.create_user(&admin, &json!({ "username": "ana", "password": "ana-password" }))
-        .await
-        .assert_status(StatusCode::CREATED);
+    app.user_created(&admin, &json!({ "username": "ana", "password": "ana-password" })).await;
     let response = app.send(delete("/api/v1/users/ANA").bearer(&admin)).await;
     response.assert_status(StatusCode::OK);
     assert_eq!(
