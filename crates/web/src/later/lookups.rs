@@ -15,10 +15,10 @@ use crate::error::{ApiError, Later};
 use crate::factus::Access;
 use crate::later::codes::{self, Alias};
 use crate::routes::lookups::{
-    AcquirerResponse, CountryResponse, MunicipalityResponse, TaxResponse, UnitResponse, query_pairs, query_value,
+    AcquirerResponse, CountryResponse, MunicipalityResponse, TaxResponse, UnitResponse, identification_number,
+    query_pairs, query_value, required_query,
 };
 use crate::state::AppState;
-use crate::validation::{FieldError, Loc};
 
 fn listed<T, R: From<T>>(items: Vec<T>) -> Json<Vec<R>> {
     Json(items.into_iter().map(R::from).collect())
@@ -116,16 +116,10 @@ pub async fn acquirer(
     RawQuery(query): RawQuery,
 ) -> Result<Json<AcquirerResponse>, ApiError> {
     let pairs = query_pairs(query.as_deref());
-    let document_type = query_value(&pairs, "identification_document_type");
-    let number = query_value(&pairs, "identification_number").map(str::trim).filter(|number| !number.is_empty());
+    let mut missing = Vec::new();
+    let document_type = required_query(&pairs, "identification_document_type", &mut missing);
+    let number = identification_number(&pairs, &mut missing);
     let (Some(document_type), Some(number)) = (document_type, number) else {
-        let mut missing = Vec::new();
-        if document_type.is_none() {
-            missing.push(FieldError::missing(Loc::query("identification_document_type")));
-        }
-        if number.is_none() {
-            missing.push(FieldError::missing(Loc::query("identification_number")));
-        }
         return Err(ApiError::Validation(missing));
     };
     let document_id = acquirer_document_id(document_type)?;

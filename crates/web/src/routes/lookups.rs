@@ -22,6 +22,33 @@ pub(crate) fn query_value<'a>(pairs: &'a [(String, String)], key: &str) -> Optio
     pairs.iter().find(|(name, _)| name == key).map(|(_, value)| value.as_str())
 }
 
+/// `value` of query parameter `key`, noted in `errors` as missing when there is none.
+fn noted_missing<'a>(value: Option<&'a str>, key: &'static str, errors: &mut Vec<FieldError>) -> Option<&'a str> {
+    if value.is_none() {
+        errors.push(FieldError::missing(Loc::query(key)));
+    }
+    value
+}
+
+/// A required query parameter; its absence is noted in `errors`.
+pub(crate) fn required_query<'a>(
+    pairs: &'a [(String, String)],
+    key: &'static str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    noted_missing(query_value(pairs, key), key, errors)
+}
+
+/// The acquirer's `identification_number` (both generations): required and not blank, trimmed;
+/// a missing or blank one is noted in `errors`.
+pub(crate) fn identification_number<'a>(
+    pairs: &'a [(String, String)],
+    errors: &mut Vec<FieldError>,
+) -> Option<&'a str> {
+    let number = query_value(pairs, "identification_number").map(str::trim).filter(|number| !number.is_empty());
+    noted_missing(number, "identification_number", errors)
+}
+
 /// A municipality (`/lookups/municipalities`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MunicipalityResponse {
@@ -244,27 +271,18 @@ pub async fn acquirer(
 ) -> Result<Json<ApiResponse<AcquirerResponse>>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let mut errors = Vec::new();
-    let document_id = match query_value(&pairs, "identification_document_id") {
-        None => {
-            errors.push(FieldError::missing(Loc::query("identification_document_id")));
-            None
+    let document_id = required_query(&pairs, "identification_document_id", &mut errors).and_then(|raw| {
+        let parsed = raw.trim().parse::<i64>().ok();
+        if parsed.is_none() {
+            errors.push(FieldError::new(
+                Loc::query("identification_document_id"),
+                "value is not a valid integer",
+                "type_error.integer",
+            ));
         }
-        Some(raw) => {
-            let parsed = raw.trim().parse::<i64>().ok();
-            if parsed.is_none() {
-                errors.push(FieldError::new(
-                    Loc::query("identification_document_id"),
-                    "value is not a valid integer",
-                    "type_error.integer",
-                ));
-            }
-            parsed
-        }
-    };
-    let number = query_value(&pairs, "identification_number").map(str::trim).filter(|n| !n.is_empty());
-    if number.is_none() {
-        errors.push(FieldError::missing(Loc::query("identification_number")));
-    }
+        parsed
+    });
+    let number = identification_number(&pairs, &mut errors);
     let (Some(document_id), Some(number), true) = (document_id, number, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
