@@ -8,10 +8,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::{binary, isolated, json_of};
+use crate::support::{all_written, binary, isolated, json_of, listening, login};
 
 mod support;
 
@@ -46,40 +45,13 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
         .spawn()
         .expect("the binary starts");
 
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = String::new();
-    let address = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            let mut line = String::new();
-            assert!(stdout.read_line(&mut line).await.unwrap() > 0, "the binary exited before listening");
-            printed.push_str(&line);
-            if let Some(address) = line.trim().strip_prefix("listening on ") {
-                return address.to_owned();
-            }
-        }
-    })
-    .await
-    .expect("the binary listens within 30 s");
-    // The logs are read while the service runs: a pipe nobody drains fills up at debug level and
-    // blocks the service on its next log line.
-    let stdout_rest = tokio::spawn(async move {
-        let mut rest = String::new();
-        stdout.read_to_string(&mut rest).await.map(|_| rest)
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr_all = tokio::spawn(async move {
-        let mut all = String::new();
-        stderr.read_to_string(&mut all).await.map(|_| all)
-    });
+    let (address, output) = listening(&mut child, Duration::from_secs(30)).await;
     let api = format!("http://{address}/api/v1");
     let http = reqwest::Client::new();
 
-    let login = |username: &'static str, password: &'static str| {
-        http.post(format!("{api}/auth/login")).form(&[("username", username), ("password", password)]).send()
-    };
-    assert_eq!(login("admin", WRONG_PASSWORD).await.unwrap().status(), 401);
-    let admin: Value = login("admin", ADMIN_PASSWORD).await.unwrap().json().await.unwrap();
-    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+    let wrong = http.post(format!("{api}/auth/login")).form(&[("username", "admin"), ("password", WRONG_PASSWORD)]);
+    assert_eq!(wrong.send().await.unwrap().status(), 401);
+    let admin_token = login(&http, &api, "admin", ADMIN_PASSWORD).await;
 
     let created = http
         .post(format!("{api}/users"))
@@ -89,8 +61,7 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let ana: Value = login("ana", USER_PASSWORD).await.unwrap().json().await.unwrap();
-    let ana_token = ana["access_token"].as_str().unwrap().to_owned();
+    let ana_token = login(&http, &api, "ana", USER_PASSWORD).await;
     let changed = http
         .post(format!("{api}/auth/password"))
         .bearer_auth(&ana_token)
@@ -158,8 +129,7 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
     .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
     assert!(status.success(), "the binary stops cleanly: {status}");
-    printed.push_str(&stdout_rest.await.unwrap().unwrap());
-    printed.push_str(&stderr_all.await.unwrap().unwrap());
+    let printed = all_written(output).await;
 
     assert!(printed.contains("request finished"), "debug logs were captured");
     let secrets = [

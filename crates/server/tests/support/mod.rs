@@ -232,3 +232,15 @@ pub async fn listening(child: &mut tokio::process::Child, patience: std::time::D
     drain(stdout, output.clone());
     (address, output)
 }
+
+/// Everything a child whose output [`listening`] kept wrote, one line a line, once the child has
+/// exited: waits (at most 30 s) for both drains to reach the end of their pipe.
+pub async fn all_written(output: Output) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Each drain holds a clone of `output` until its pipe ends.
+    while std::sync::Arc::strong_count(&output) > 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the child's pipes did not close");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    output.lock().expect("the output").join("\n")
+}
