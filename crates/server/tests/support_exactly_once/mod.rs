@@ -24,9 +24,13 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
+
+// The binary is started and its output kept as the other binary suites do.
+#[path = "../support/mod.rs"]
+mod support;
+use support::{Output, listening};
 
 pub const SECRET_KEY: &str = "exactly-once-secret-key-0123456789abcdef";
 pub const ADMIN_PASSWORD: &str = "exactly-once-admin-password";
@@ -506,7 +510,7 @@ pub async fn allow_connections(database: &TestDatabase) {
 pub struct Binary {
     pub child: Child,
     pub base: String,
-    output: Arc<std::sync::Mutex<String>>,
+    output: Output,
 }
 
 impl Binary {
@@ -523,22 +527,7 @@ impl Binary {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let mut child = command.spawn().expect("the binary starts");
-        let output = Arc::new(std::sync::Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("a stderr pipe");
-        drain(BufReader::new(stderr).lines(), Arc::clone(&output));
-        let mut stdout = BufReader::new(child.stdout.take().expect("a stdout pipe")).lines();
-        let address = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = stdout.next_line().await.expect("stdout is readable") {
-                if let Some(address) = line.strip_prefix("listening on ") {
-                    return address.trim().to_owned();
-                }
-                output.lock().expect("output").push_str(&format!("{line}\n"));
-            }
-            panic!("the server exited before it listened: {}", output.lock().expect("output"));
-        })
-        .await
-        .expect("the server listens within 30 s");
-        drain(stdout, Arc::clone(&output));
+        let (address, output) = listening(&mut child, Duration::from_secs(30)).await;
         Self { child, base: format!("http://{address}"), output }
     }
 
@@ -561,19 +550,8 @@ impl Binary {
     }
 
     pub fn output(&self) -> String {
-        self.output.lock().expect("output").clone()
+        self.output.lock().expect("output").join("\n")
     }
-}
-
-fn drain<R>(mut lines: tokio::io::Lines<R>, output: Arc<std::sync::Mutex<String>>)
-where
-    R: tokio::io::AsyncBufRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            output.lock().expect("output").push_str(&format!("{line}\n"));
-        }
-    });
 }
 
 // ---------------------------------------------------------------------------------------------
