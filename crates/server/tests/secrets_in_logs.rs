@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::support::{all_written, binary, isolated, json_of, listening, login};
+use crate::support::{all_written, binary, isolated, json_of, listening, login, send};
 
 mod support;
 
@@ -53,65 +53,30 @@ async fn no_password_token_or_signing_key_appears_in_the_logs() {
     assert_eq!(wrong.send().await.unwrap().status(), 401);
     let admin_token = login(&http, &api, "admin", ADMIN_PASSWORD).await;
 
-    let created = http
-        .post(format!("{api}/users"))
-        .bearer_auth(&admin_token)
-        .json(&json!({"username": "ana", "password": USER_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    // A JSON body posted to `path` with a bearer token.
+    let post = |path: &str, token: &str, body: &Value| http.post(format!("{api}{path}")).bearer_auth(token).json(body);
+    let ana = json!({"username": "ana", "password": USER_PASSWORD});
+    assert_eq!(send(post("/users", &admin_token, &ana)).await.status, 201);
     let ana_token = login(&http, &api, "ana", USER_PASSWORD).await;
-    let changed = http
-        .post(format!("{api}/auth/password"))
-        .bearer_auth(&ana_token)
-        .json(&json!({"current_password": USER_PASSWORD, "new_password": NEW_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), 200);
+    let change = json!({"current_password": USER_PASSWORD, "new_password": NEW_PASSWORD});
+    assert_eq!(send(post("/auth/password", &ana_token, &change)).await.status, 200);
 
-    let factus = json_of(
-        http.post(format!("{api}/auth/factus/login"))
-            .bearer_auth(&admin_token)
-            .json(&json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD})),
-    )
-    .await;
+    let credentials = json!({"email": factus_sandbox::DEFAULT_USERNAME, "password": factus_sandbox::DEFAULT_PASSWORD});
+    let factus = json_of(post("/auth/factus/login", &admin_token, &credentials)).await;
     let factus_token = factus["data"]["access_token"].as_str().unwrap().to_owned();
     let refresh_token = factus["data"]["refresh_token"].as_str().unwrap().to_owned();
-    let refreshed = json_of(
-        http.post(format!("{api}/auth/factus/refresh"))
-            .bearer_auth(&admin_token)
-            .json(&json!({"refresh_token": refresh_token})),
-    )
-    .await;
+    let refreshed = json_of(post("/auth/factus/refresh", &admin_token, &json!({"refresh_token": refresh_token}))).await;
     let refreshed_token = refreshed["data"]["access_token"].as_str().unwrap().to_owned();
-    let issued = http
-        .post(format!("{api}/invoices"))
-        .bearer_auth(&admin_token)
-        .header("X-Factus-Token", &refreshed_token)
-        .json(&minimal_invoice("LOGS-1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(issued.status(), 200);
-    let with_server_session = http
-        .post(format!("{api}/invoices"))
-        .bearer_auth(&admin_token)
-        .json(&minimal_invoice("LOGS-2"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(with_server_session.status(), 200);
+    let issued =
+        send(post("/invoices", &admin_token, &minimal_invoice("LOGS-1")).header("X-Factus-Token", &refreshed_token))
+            .await;
+    assert_eq!(issued.status, 200);
+    let with_server_session = send(post("/invoices", &admin_token, &minimal_invoice("LOGS-2"))).await;
+    assert_eq!(with_server_session.status, 200);
 
     // An API key: created (the answer holds it), used for an invoice and a lookup, and a wrong
     // one refused; neither the key nor its secret part may be logged.
-    let created = json_of(
-        http.post(format!("{api}/api-keys"))
-            .bearer_auth(&admin_token)
-            .json(&json!({"name": "logs", "username": "ana"})),
-    )
-    .await;
+    let created = json_of(post("/api-keys", &admin_token, &json!({"name": "logs", "username": "ana"}))).await;
     let api_key = created["data"]["key"].as_str().expect("a created key").to_owned();
     let with_key =
         http.post(format!("{api}/invoices")).header("X-API-Key", &api_key).json(&minimal_invoice("LOGS-3")).send();
