@@ -115,18 +115,21 @@ spec, _ = read_from_filename(sys.argv[1]); validate(spec); print("openapi.json: 
 # The run works as an admin of its own: generated requests may disable, demote or re-password
 # the bootstrap admin (the documented examples name it), which would turn the rest of the run
 # into 401s.
-export ST_TOKEN ST_FACTUS_TOKEN ST_INVOICE_NUMBER ST_API_KEY
+export ST_TOKEN ST_FACTUS_TOKEN ST_INVOICE_NUMBER ST_API_KEY ST_API_KEY_ID ST_RUNNER
+ST_RUNNER=schemathesis-runner
 admin_token=$(curl -fsS -X POST "$base/auth/login" --data-urlencode username=admin \
   --data-urlencode "password=$admin_password" | json_field access_token)
 runner_password=$(head -c 18 /dev/urandom | base64)
 curl -fsS -o /dev/null -X POST "$base/users" -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
-  -d "{\"username\": \"schemathesis-runner\", \"password\": \"$runner_password\", \"role\": \"admin\"}"
-ST_TOKEN=$(curl -fsS -X POST "$base/auth/login" --data-urlencode username=schemathesis-runner \
+  -d "{\"username\": \"$ST_RUNNER\", \"password\": \"$runner_password\", \"role\": \"admin\"}"
+ST_TOKEN=$(curl -fsS -X POST "$base/auth/login" --data-urlencode "username=$ST_RUNNER" \
   --data-urlencode "password=$runner_password" | json_field access_token)
 # The runner's API key, which the later generation's routes under /api take instead of a token
 # (scripts/schemathesis_hooks.py sends it there).
-ST_API_KEY=$(curl -fsS -X POST "$base/api-keys" -H "Authorization: Bearer $ST_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name": "schemathesis-runner", "username": "schemathesis-runner"}' | json_field data key)
+created_key=$(curl -fsS -X POST "$base/api-keys" -H "Authorization: Bearer $ST_TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"name\": \"$ST_RUNNER\", \"username\": \"$ST_RUNNER\"}")
+ST_API_KEY=$(json_field data key <<<"$created_key")
+ST_API_KEY_ID=$(json_field data id <<<"$created_key")
 ST_FACTUS_TOKEN=$(curl -fsS -X POST "$base/auth/factus/login" -H "Authorization: Bearer $ST_TOKEN" \
   -H 'Content-Type: application/json' -d '{"email": "sandbox@factus.com.co", "password": "sandbox2024%"}' |
   json_field data access_token)
