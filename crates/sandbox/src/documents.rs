@@ -405,9 +405,9 @@ impl Filters {
         let customer = &doc.input.customer;
         let names = format!(
             "{} {} {}",
-            customer.names.as_deref().unwrap_or_default(),
+            customer.contact.names.as_deref().unwrap_or_default(),
             customer.company.as_deref().unwrap_or_default(),
-            customer.trade_name.as_deref().unwrap_or_default()
+            customer.contact.trade_name.as_deref().unwrap_or_default()
         );
         let prefix = doc.number.trim_end_matches(|c: char| c.is_ascii_digit());
         has(&self.number, &doc.number)

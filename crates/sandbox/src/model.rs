@@ -81,20 +81,28 @@ pub(crate) struct Customer {
     pub identification: String,
     pub dv: Option<String>,
     pub company: Option<String>,
-    pub trade_name: Option<String>,
-    pub names: Option<String>,
-    pub address: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
+    #[serde(flatten)]
+    pub contact: Contact,
     pub legal_organization_id: u64,
     pub tribute_id: u64,
     pub municipality_id: Option<u64>,
 }
 
+/// A party's names and ways to reach it: a customer's, a provider's. Stored flattened into the
+/// party, as the sandbox kept them before they were grouped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Contact {
+    pub trade_name: Option<String>,
+    pub names: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
 impl Customer {
     /// The name printed on the document: the company for legal entities, else the names.
     pub fn display_name(&self) -> &str {
-        self.company.as_deref().or(self.names.as_deref()).unwrap_or_default()
+        self.company.as_deref().or(self.contact.names.as_deref()).unwrap_or_default()
     }
 }
 

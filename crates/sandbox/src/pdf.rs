@@ -63,10 +63,10 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta) -> Vec<u8> {
     line(&mut l, 9, false, customer.display_name());
     let dv = customer.dv.as_deref().map(|d| format!("-{d}")).unwrap_or_default();
     line(&mut l, 9, false, format!("Identificación: {}{dv}", customer.identification));
-    if let Some(email) = &customer.email {
+    if let Some(email) = &customer.contact.email {
         line(&mut l, 9, false, format!("Correo: {email}"));
     }
-    if let Some(address) = &customer.address {
+    if let Some(address) = &customer.contact.address {
         line(&mut l, 9, false, format!("Dirección: {address}"));
     }
     line(&mut l, 10, false, "");

@@ -136,7 +136,7 @@ pub(crate) fn acquirer_lookup(app: &App, (id, code, name): (u64, &str, &str), nu
     match known {
         Some(doc) => {
             let c = &doc.input.customer;
-            ok(json!({"name": c.display_name(), "email": c.email}))
+            ok(json!({"name": c.display_name(), "email": c.contact.email}))
         }
         None => json_response(StatusCode::NOT_FOUND, &json!({"message": "No se encontró el adquirente"})),
     }

@@ -9,10 +9,10 @@ use serde_json::{Map, Value, json};
 use crate::catalog::{
     self, Catalog, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS, PAYMENT_METHODS, STANDARD_CODES, name_of,
 };
-use crate::model::{Customer, DocKind, Document, DocumentInput, Item, SupportFields};
+use crate::model::{Contact, Customer, DocKind, Document, DocumentInput, Item, SupportFields};
 use crate::ranges::{Company, RangeMeta};
 use crate::render::{QR_IMAGE, errors_json, items_json, money, qr_url, timestamp, withholdings_json};
-use crate::validate::{Contact, FieldReader, Head, Invalid, ItemHead, body_object, dv_or_computed, withholding_taxes};
+use crate::validate::{FieldReader, Head, Invalid, ItemHead, body_object, dv_or_computed, withholding_taxes};
 
 /// Identity documents a provider may have (v1 ids 4–10: foreign ids, NIT, passport, PEP…).
 const PROVIDER_DOCUMENTS: std::ops::RangeInclusive<u64> = 4..=10;
@@ -63,7 +63,7 @@ fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> O
     let p = "provider";
     let document_id = v.int_in(o, p, "identification_document_id", true, |id| PROVIDER_DOCUMENTS.contains(&id));
     let (identification, dv) = v.identification(o, p, document_id == Some(NIT), "provider.identification");
-    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, true, false);
+    let contact = Contact::read(v, o, p, true, false);
     let is_resident = match v.int(o, p, "is_resident", false) {
         None | Some(1) => true,
         Some(0) => false,
@@ -89,11 +89,7 @@ fn provider(v: &mut FieldReader, o: &Map<String, Value>, catalog: &Catalog) -> O
         identification,
         dv,
         company: None,
-        trade_name,
-        names: Some(names?),
-        address,
-        email,
-        phone,
+        contact: Contact { names: Some(contact.names?), ..contact },
         legal_organization_id: if document_id == NIT { 1 } else { 2 },
         tribute_id: NO_TRIBUTE,
         municipality_id,
@@ -157,11 +153,11 @@ fn provider_json(doc: &Document, catalog: &Catalog) -> Value {
         "dv": provider.dv,
         "identification_document": id_code_name(&IDENTITY_DOCUMENTS, provider.identification_document_id),
         "graphic_representation_name": provider.display_name(),
-        "trade_name": provider.trade_name,
-        "names": provider.names.clone().unwrap_or_default(),
-        "address": provider.address,
-        "email": provider.email,
-        "phone": provider.phone,
+        "trade_name": provider.contact.trade_name,
+        "names": provider.contact.names.clone().unwrap_or_default(),
+        "address": provider.contact.address,
+        "email": provider.contact.email,
+        "phone": provider.contact.phone,
         "is_resident": i32::from(doc.input.support_document.as_ref().is_none_or(|s| s.is_resident)),
         "legal_organization": id_code_name(&LEGAL_ORGANIZATIONS, provider.legal_organization_id),
         "tribute": {"id": NO_TRIBUTE, "code": "ZZ", "name": "No aplica"},

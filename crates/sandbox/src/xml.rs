@@ -198,7 +198,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
                 esc(&m.name),
                 esc(&m.department.name),
                 m.department.code,
-                esc(customer.address.as_deref().unwrap_or_default()),
+                esc(customer.contact.address.as_deref().unwrap_or_default()),
                 esc(country),
             )
         })
@@ -217,7 +217,7 @@ pub(crate) fn document(doc: &Document, range: &RangeMeta, catalog: &Catalog) -> 
         dv = customer.dv.as_deref().map(|d| format!(r#" schemeID="{d}""#)).unwrap_or_default(),
         id = esc(&customer.identification),
         tribute = if customer.tribute_id == 18 { "01" } else { "ZZ" },
-        email = esc(customer.email.as_deref().unwrap_or_default()),
+        email = esc(customer.contact.email.as_deref().unwrap_or_default()),
     );
     let (supplier, buyer) = match doc.kind {
         DocKind::SupportDocument => (&counterpart_party, &company_party),

@@ -13,7 +13,8 @@ use crate::catalog::{
     CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, PAYMENT_FORMS, PAYMENT_METHODS, PRODUCT_TRIBUTES, STANDARD_CODES,
 };
 use crate::model::{
-    CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, SupportFields, WithholdingInput,
+    Contact, CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, SupportFields,
+    WithholdingInput,
 };
 use crate::totals::Totals;
 use crate::v2::codes::{
@@ -23,8 +24,8 @@ use crate::v2::codes::{
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
-    Contact, Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object,
-    dv_or_computed, order_reference, present, related_documents,
+    Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, dv_or_computed,
+    order_reference, present, related_documents,
 };
 
 /// A `(code, name)` table.
@@ -360,7 +361,7 @@ fn party(
     };
     let (identification, dv) = v.identification(o, p, document.as_deref() == Some("31"), "identificación");
     let company = if provider { None } else { v.string(o, p, "company", false) };
-    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, provider, provider);
+    let contact = Contact::read(v, o, p, provider, provider);
     let legal = if provider {
         v.code(o, p, "legal_organization_code", false, &LEGAL_ORGANIZATIONS).or_else(|| Some("2".into()))
     } else {
@@ -380,7 +381,7 @@ fn party(
     match legal.as_deref() {
         _ if provider => {}
         Some("1") if company.is_none() => v.required("customer.company"),
-        Some("2") if names.is_none() => v.required("customer.names"),
+        Some("2") if contact.names.is_none() => v.required("customer.names"),
         _ => {}
     }
     if provider && country.is_none() {
@@ -393,11 +394,7 @@ fn party(
         identification,
         dv,
         company,
-        trade_name,
-        names,
-        address,
-        email,
-        phone,
+        contact,
         legal_organization_id: legal.parse().unwrap_or(2),
         tribute_id: if tribute == "01" { 18 } else { 21 },
         municipality_id: municipality.as_ref().map(|(_, id)| *id),

@@ -15,8 +15,8 @@ use crate::catalog::{
     STANDARD_CODES, SURCHARGE_CONCEPT, WITHHOLDINGS,
 };
 use crate::model::{
-    AllowanceCharge, BillingPeriod, CreditNoteFields, Customer, DocKind, Document, DocumentInput, Establishment, Item,
-    Mandate, OrderReference, RelatedDocument, WithholdingInput,
+    AllowanceCharge, BillingPeriod, Contact, CreditNoteFields, Customer, DocKind, Document, DocumentInput,
+    Establishment, Item, Mandate, OrderReference, RelatedDocument, WithholdingInput,
 };
 use crate::ranges::RangeMeta;
 
@@ -295,12 +295,12 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
         v.int_in(o, p, "identification_document_id", true, |id| catalog::by_id(&IDENTITY_DOCUMENTS, id).is_some());
     let (identification, dv) = v.identification(o, p, document_id == Some(6), "identificación");
     let company = v.string(o, p, "company", false);
-    let Contact { trade_name, names, address, email, phone } = Contact::read(v, o, p, false, false);
+    let contact = Contact::read(v, o, p, false, false);
     let legal_organization_id =
         v.int_in(o, p, "legal_organization_id", true, |id| catalog::by_id(&LEGAL_ORGANIZATIONS, id).is_some());
     let tribute_id = v.int_in(o, p, "tribute_id", true, |id| CUSTOMER_TRIBUTES.iter().any(|(t, _, _)| *t == id));
     let municipality_id = v.int_in(o, p, "municipality_id", false, |id| ctx.catalog.municipality(id).is_some());
-    if company.is_none() && names.is_none() {
+    if company.is_none() && contact.names.is_none() {
         if legal_organization_id == Some(1) {
             v.required("customer.company");
         } else {
@@ -315,28 +315,16 @@ fn customer(v: &mut FieldReader, o: &Map<String, Value>, ctx: &Context<'_>) -> O
         identification,
         dv,
         company,
-        trade_name,
-        names,
-        address,
-        email,
-        phone,
+        contact,
         legal_organization_id: legal_organization_id?,
         tribute_id: tribute_id?,
         municipality_id,
     })
 }
 
-/// A party's names and ways to reach it, read in this order after its identification (and
-/// company): v1 customers, support documents' providers, v2 customers and providers.
-pub(crate) struct Contact {
-    pub trade_name: Option<String>,
-    pub names: Option<String>,
-    pub address: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-}
-
 impl Contact {
+    /// Read in this order after the party's identification (and company): v1 customers, support
+    /// documents' providers, v2 customers and providers.
     pub(crate) fn read(
         v: &mut FieldReader,
         o: &Map<String, Value>,
