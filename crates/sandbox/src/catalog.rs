@@ -137,7 +137,8 @@ pub(crate) const CORRECTION_CONCEPTS: [(&str, &str); 6] = [
 pub(crate) const CREDIT_NOTE_CUSTOMIZATIONS: [(&str, &str); 2] =
     [("20", "Nota Crédito que referencia una factura electrónica"), ("22", "Nota Crédito sin referencia a facturas")];
 
-/// Withholdings an item may declare (code, name).
+/// Withholdings an item may declare (code, name), in v1 and v2 (`items.*.withholding_taxes.*.code`:
+/// v2 documents `05` and `06`; `07` ReteICA is kept from v1).
 pub(crate) const WITHHOLDINGS: [(&str, &str); 3] = [("05", "ReteIVA"), ("06", "ReteRenta"), ("07", "ReteICA")];
 
 /// RADIAN events (§6.11).

@@ -105,7 +105,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, catalog: &Catalog) -> O
         let unit_measure_id = v.int_in(o, &p, "unit_measure_id", true, |id| catalog.unit(id).is_some());
         let standard_code_id =
             v.int_in(o, &p, "standard_code_id", true, |id| catalog::by_id(&STANDARD_CODES, id).is_some());
-        let withholding_taxes = withholding_taxes(v, o, &p);
+        let withholding_taxes = withholding_taxes(v, o, &p, "withholding_tax_rate");
         if let (Some(code_reference), Some(name), Some(quantity), Some(price), Some(unit), Some(standard)) =
             (code_reference, name, quantity, price, unit_measure_id, standard_code_id)
         {

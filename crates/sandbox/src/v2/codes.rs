@@ -27,9 +27,6 @@ pub(crate) const CUSTOMER_TRIBUTES: [(&str, &str); 2] = [("01", "IVA"), ("ZZ", "
 pub(crate) const TAXES: [(&str, &str); 3] =
     [("01", "IVA"), ("04", "INC"), ("35", "Impuesto a los productos comestibles ultraprocesados")];
 
-/// `items.*.withholding_taxes.*.code`: v2 documents `05` and `06`; `07` ReteICA is kept from v1.
-pub(crate) const WITHHOLDINGS: [(&str, &str); 3] = [("05", "ReteIVA"), ("06", "ReteRenta"), ("07", "ReteICA")];
-
 pub(crate) const RESPONSIBILITIES: [(&str, &str); 5] = [
     ("O-13", "Gran contribuyente"),
     ("O-15", "Autorretenedor"),

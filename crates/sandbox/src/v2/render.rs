@@ -8,14 +8,14 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{
     CORRECTION_CONCEPTS, CREDIT_NOTE_CUSTOMIZATIONS, Catalog, INVOICE_DOCUMENTS, PAYMENT_FORMS, PAYMENT_METHODS,
-    STANDARD_CODES, by_id, name_of,
+    STANDARD_CODES, WITHHOLDINGS, by_id, name_of,
 };
 use crate::model::{Customer, DocKind, Document};
 use crate::ranges::{Company, RangeMeta};
 use crate::render::{allowance_charges_json, money, qr_url, timestamp};
 use crate::v2::codes::{
     CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
-    OPERATION_TYPES, TAXES, WITHHOLDINGS,
+    OPERATION_TYPES, TAXES,
 };
 use crate::v2::model::{PartyCodes, PaymentDetail};
 

@@ -14,18 +14,17 @@ use crate::catalog::{
 };
 use crate::model::{
     Contact, CreditNoteFields, Customer, DocKind, DocumentInput, Establishment, Item, Mandate, SupportFields,
-    WithholdingInput,
 };
 use crate::totals::Totals;
 use crate::v2::codes::{
     CUSTOMER_TRIBUTES, DEBIT_CONCEPTS, DEBIT_NOTE_CUSTOMIZATIONS, IDENTITY_DOCUMENTS, LEGAL_ORGANIZATIONS,
-    OPERATION_TYPES, PROVIDER_DOCUMENTS, RESPONSIBILITIES, TAXES, WITHHOLDINGS, identity_id,
+    OPERATION_TYPES, PROVIDER_DOCUMENTS, RESPONSIBILITIES, TAXES, identity_id,
 };
 use crate::v2::model::{Currency, PartyCodes, PaymentDetail, Prepayment, V2Extras};
 use crate::v2::totals::{self, ItemV2, TaxInput};
 use crate::validate::{
     Context, Errors, FieldReader, Head, Invalid, allowance_charges, billing_period, body_object, dv_or_computed,
-    order_reference, present, related_documents,
+    order_reference, present, related_documents, withholding_taxes,
 };
 
 /// A `(code, name)` table.
@@ -453,7 +452,7 @@ fn items(
             STANDARD_CODES.iter().find(|(_, code, _)| *code == c).map(|(id, _, _)| *id)
         });
         let taxes = item_taxes(v, o, &p, taxes_required);
-        let withholding_taxes = withholdings(v, o, &p);
+        let withholding_taxes = withholding_taxes(v, o, &p, "rate");
         let scheme_id = text(v, o, &p, "scheme_id", operation_type == "11");
         if scheme_id.as_deref().is_some_and(|s| s != "0" && s != "1") {
             v.invalid(&format!("{p}.scheme_id"));
@@ -541,21 +540,6 @@ fn item_taxes(v: &mut FieldReader, o: &Map<String, Value>, p: &str, required: bo
         }
     }
     (out.len() == list.len()).then_some(out)
-}
-
-fn withholdings(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Vec<WithholdingInput> {
-    let Some(list) = v.array(o, p, "withholding_taxes", false) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for (wp, w) in v.elements(list, &format!("{p}.withholding_taxes")) {
-        let code = v.code(w, &wp, "code", true, &WITHHOLDINGS);
-        let rate = v.decimal(w, &wp, "rate", true, Some(Decimal::ONE_HUNDRED));
-        if let (Some(code), Some(rate)) = (code, rate) {
-            out.push(WithholdingInput { code, rate });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -366,13 +366,19 @@ impl ItemHead {
     }
 }
 
-/// A v1 item's `withholding_taxes` (none when absent): each a known code and a rate up to 100.
-pub(crate) fn withholding_taxes(v: &mut FieldReader, o: &Map<String, Value>, p: &str) -> Vec<WithholdingInput> {
+/// An item's `withholding_taxes` (none when absent): each a known code and a rate up to 100,
+/// the rate under `rate_field` (v1 `withholding_tax_rate`, v2 `rate`).
+pub(crate) fn withholding_taxes(
+    v: &mut FieldReader,
+    o: &Map<String, Value>,
+    p: &str,
+    rate_field: &str,
+) -> Vec<WithholdingInput> {
     let mut out = Vec::new();
     if let Some(list) = v.array(o, p, "withholding_taxes", false) {
         for (wp, w) in v.elements(list, &format!("{p}.withholding_taxes")) {
             let code = v.code(w, &wp, "code", true, &WITHHOLDINGS);
-            let rate = v.decimal(w, &wp, "withholding_tax_rate", true, Some(Decimal::ONE_HUNDRED));
+            let rate = v.decimal(w, &wp, rate_field, true, Some(Decimal::ONE_HUNDRED));
             if let (Some(code), Some(rate)) = (code, rate) {
                 out.push(WithholdingInput { code, rate });
             }
@@ -421,7 +427,7 @@ fn items(v: &mut FieldReader, root: &Map<String, Value>, ctx: &Context<'_>, oper
             }
             None => None,
         };
-        let withholding_taxes = withholding_taxes(v, o, &p);
+        let withholding_taxes = withholding_taxes(v, o, &p, "withholding_tax_rate");
         match (
             code_reference,
             name,
