@@ -1139,6 +1139,17 @@ pub struct LedgerQuery {
     limit: Option<u32>,
 }
 
+/// The header of every operation that calls Factus on the client's own session (the server's
+/// session stands in when it is absent); one description for the 40-odd operations that take it.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only its description is used; `factus::Access` reads the header.
+pub struct FactusTokenHeader {
+    /// Factus access token
+    #[param(rename = "X-Factus-Token")]
+    factus_token: Option<String>,
+}
+
 /// The headers of `POST /invoices`.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]

@@ -145,7 +145,7 @@ pub struct LaterLogoResponse {
 /// The issuing company's profile at Factus.
 #[utoipa::path(
     get, path = "/api/company/", tag = "later", operation_id = "later_get_company", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "The company", body = LaterCompanyResponse))
 )]
 pub async fn get_company(
@@ -159,7 +159,7 @@ pub async fn get_company(
 /// Replace the company's profile at Factus (admins' keys); answers it as `CompanyData`.
 #[utoipa::path(
     put, path = "/api/company/", tag = "later", operation_id = "later_update_company", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::LaterCompanyUpdateRequest,
     responses(
         (status = 200, description = "The company Factus now keeps", body = LaterCompanyResponse),
@@ -180,7 +180,7 @@ pub async fn update_company(
 /// Upload the company's logo (admins' keys): `multipart/form-data` with the file in `image`.
 #[utoipa::path(
     post, path = "/api/company/logo", tag = "later", operation_id = "later_upload_company_logo", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body(content = LogoUploadRequest, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The logo's URL", body = LaterLogoResponse),

@@ -89,7 +89,7 @@ pub async fn create_invoice(
 #[utoipa::path(
     get, path = "/api/invoices/{number}", tag = "later", operation_id = "later_get_invoice", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number with prefix, e.g. SETP990000101"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "Factus' document (`bill`, `customer`, `items`, …) passed through", body = Object),
         (status = 404, description = "`Documento no encontrado` (not the caller's bill), or Factus' 404", body = DetailResponse),
@@ -123,7 +123,7 @@ async fn download(
 #[utoipa::path(
     get, path = "/api/invoices/{number}/pdf", tag = "later", operation_id = "later_download_pdf", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "The PDF", body = DownloadResponse),
         (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
@@ -142,7 +142,7 @@ pub async fn download_pdf(
 #[utoipa::path(
     get, path = "/api/invoices/{number}/xml", tag = "later", operation_id = "later_download_xml", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "The XML", body = DownloadResponse),
         (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
@@ -161,7 +161,7 @@ pub async fn download_xml(
 #[utoipa::path(
     get, path = "/api/invoices/{number}/events", tag = "later", operation_id = "later_invoice_events", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "The events", body = Vec<EventResponse>),
         (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
@@ -190,7 +190,7 @@ pub struct EmailSentResponse {
 #[utoipa::path(
     post, path = "/api/invoices/{number}/send-email", tag = "later", operation_id = "later_send_email", security(("APIKeyHeader" = [])),
     params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::SendEmailRequest,
     responses(
         (status = 200, description = "Always this answer once Factus accepted", body = EmailSentResponse,
@@ -223,7 +223,7 @@ pub async fn send_email(
 #[utoipa::path(
     delete, path = "/api/invoices/reference/{reference_code}", tag = "later", operation_id = "later_delete_invoice", security(("APIKeyHeader" = [])),
     params(("reference_code" = String, Path, description = "The client's reference code"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "Factus' `{status, message}`", body = StatusMessageResponse),
         (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),

@@ -27,7 +27,7 @@ fn listed<T, R: From<T>>(items: Vec<T>) -> Json<Vec<R>> {
 /// Municipalities (the later original takes no filter).
 #[utoipa::path(
     get, path = "/api/lookups/municipalities", tag = "later", operation_id = "later_municipalities", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "Every municipality", body = Vec<MunicipalityResponse>))
 )]
 pub async fn municipalities(
@@ -41,7 +41,7 @@ pub async fn municipalities(
 /// Product tributes.
 #[utoipa::path(
     get, path = "/api/lookups/taxes", tag = "later", operation_id = "later_taxes", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "The product tributes", body = Vec<TaxResponse>))
 )]
 pub async fn taxes(
@@ -55,7 +55,7 @@ pub async fn taxes(
 /// Measurement units.
 #[utoipa::path(
     get, path = "/api/lookups/units", tag = "later", operation_id = "later_units", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "The units", body = Vec<UnitResponse>))
 )]
 pub async fn units(
@@ -70,7 +70,7 @@ pub async fn units(
 #[utoipa::path(
     get, path = "/api/lookups/countries", tag = "later", operation_id = "later_countries", security(("APIKeyHeader" = [])),
     params(("name" = Option<String>, Query, description = "Part of the name"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "The countries", body = Vec<CountryResponse>))
 )]
 pub async fn countries(
@@ -102,7 +102,7 @@ fn acquirer_document_id(value: &str) -> Result<i64, ApiError> {
                 description = "A document type code (`CC`, `NIT`, … see /api/lookups/reference-tables) or a Factus id",
                 pattern = "^(RC|TI|CC|TE|CE|NIT|PASAPORTE|DIE|PEP|NIT_EXTRANJERO|NUIP|[1-9]|1[01])$"),
            ("identification_number" = String, Query, min_length = 1, pattern = r"\S", description = "The identification (not blank)"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "What DIAN knows", body = AcquirerResponse),
         (status = 404, description = "Factus' 404: DIAN knows no such acquirer", body = DetailResponse),

@@ -87,7 +87,7 @@ fn integer_is_active(raw: Option<&str>) -> Result<(), ApiError> {
 /// The account's numbering ranges, filtered by Factus.
 #[utoipa::path(
     get, path = "/api/numbering-ranges/", tag = "later", operation_id = "later_list_numbering_ranges", security(("APIKeyHeader" = [])),
-    params(NumberingRangeQuery, ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(NumberingRangeQuery, crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "The ranges (`[]` when none)", body = Vec<LaterNumberingRangeResponse>),
         (status = 422, description = "A filter of the wrong type", body = ValidationErrorResponse),
@@ -108,7 +108,7 @@ pub async fn list_ranges(
 /// The ranges DIAN authorised for the software.
 #[utoipa::path(
     get, path = "/api/numbering-ranges/software", tag = "later", operation_id = "later_software_numbering_ranges", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "The software's DIAN ranges", body = Vec<DianNumberingRangeResponse>))
 )]
 pub async fn software_ranges(
@@ -124,7 +124,7 @@ pub async fn software_ranges(
 #[utoipa::path(
     get, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_get_numbering_range", security(("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "The range", body = LaterNumberingRangeResponse),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),
@@ -144,7 +144,7 @@ pub async fn get_range(
 /// Create a numbering range (admins' keys).
 #[utoipa::path(
     post, path = "/api/numbering-ranges/", tag = "later", operation_id = "later_create_numbering_range", security(("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::CreateNumberingRangeRequest,
     responses(
         (status = 200, description = "The created range", body = LaterNumberingRangeResponse),
@@ -166,7 +166,7 @@ pub async fn create_range(
 #[utoipa::path(
     put, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_update_numbering_range", security(("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
     responses(
         (status = 200, description = "The updated range", body = LaterNumberingRangeResponse),
@@ -191,7 +191,7 @@ pub async fn update_range(
 #[utoipa::path(
     delete, path = "/api/numbering-ranges/{id}", tag = "later", operation_id = "later_delete_numbering_range", security(("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "Factus' status, e.g. `{\"status\": \"OK\"}`", body = Object),
         (status = 404, description = "`Rango de numeración no encontrado` or Factus' 404", body = DetailResponse),

@@ -245,7 +245,7 @@ pub(crate) fn read_logo(body: &MultipartBody) -> Result<LogoImage, ApiError> {
 /// The issuing company's profile at Factus.
 #[utoipa::path(
     get, path = "/company", tag = "company", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Empresa obtenida exitosamente`", body = inline(ApiResponse<CompanyResponse>)),
         (status = 400, description = "`Error al obtener la empresa: …` (Factus refused)", body = DetailResponse),
@@ -263,7 +263,7 @@ pub async fn get_company(
 /// Replace the company's profile at Factus (admins). Optional fields left out keep their value.
 #[utoipa::path(
     put, path = "/company", tag = "company", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::CompanyUpdateRequest,
     responses(
         (status = 200, description = "`Empresa actualizada exitosamente`", body = inline(ApiResponse<CompanyResponse>)),
@@ -286,7 +286,7 @@ pub async fn update_company(
 /// Upload the company's logo to Factus (admins): `multipart/form-data` with the file in `image`.
 #[utoipa::path(
     post, path = "/company/logo", tag = "company", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body(content = LogoUploadRequest, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "`Logo actualizado exitosamente`", body = inline(ApiResponse<LogoResponse>)),

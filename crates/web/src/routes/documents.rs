@@ -70,7 +70,7 @@ macro_rules! document_routes {
             get, path = concat!($prefix, "/{number}"), tag = $tag, security(("OAuth2PasswordBearer" = [])),
             summary = concat!("Show a ", $noun, " as Factus has it (Factus' document is passed through in `data`)."),
             params(("number" = String, Path, description = concat!("Document number with prefix, e.g. ", $example)),
-                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+                   crate::schemas::FactusTokenHeader),
             responses(
                 (status = 200, description = concat!("`", $shown, "`; `data` is Factus' `{status, message, data}`"), body = inline(ApiResponse<Object>)),
                 (status = 400, description = concat!("`", $show_failed, ": …`"), body = DetailResponse),

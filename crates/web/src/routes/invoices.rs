@@ -324,7 +324,7 @@ macro_rules! download_routes {
             get, path = concat!($prefix, "/{number}/", $suffix), tag = $tag, security(("OAuth2PasswordBearer" = [])),
             summary = concat!("Download the ", $noun, "'s ", $label, " (base64)."),
             params(("number" = String, Path, description = $number),
-                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+                   crate::schemas::FactusTokenHeader),
             responses(
                 (status = 200, description = concat!("`", $label, " obtenido exitosamente`"), body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::DownloadResponse>)),
                 (status = 400, description = concat!("`Error al descargar el ", $label, ": …`"), body = $crate::envelope::DetailResponse),
@@ -365,7 +365,7 @@ macro_rules! email_route {
             post, path = concat!($prefix, "/{number}/send-email"), tag = $tag, security(("OAuth2PasswordBearer" = [])),
             summary = $summary,
             params(("number" = String, Path, description = $number),
-                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+                   crate::schemas::FactusTokenHeader),
             request_body = $crate::schemas::SendEmailRequest,
             responses(
                 (status = 200, description = "`Correo enviado exitosamente`", body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>)),
@@ -402,7 +402,7 @@ macro_rules! delete_route {
             delete, path = concat!($prefix, "/reference/{reference_code}"), tag = $tag, security(("OAuth2PasswordBearer" = [])),
             summary = concat!("Delete a ", $noun, " that DIAN has not validated, by its reference code."),
             params(("reference_code" = String, Path, description = "The client's reference code"),
-                   ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+                   crate::schemas::FactusTokenHeader),
             responses(
                 (status = 200, description = concat!("`", $deleted, "`"), body = inline($crate::envelope::ApiResponse<$crate::routes::invoices::StatusMessageResponse>)),
                 (status = 400, description = concat!("`", $failed, ": …`"), body = $crate::envelope::DetailResponse),
@@ -428,7 +428,7 @@ pub(crate) use delete_route;
 #[utoipa::path(
     get, path = "/invoices/{number}", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
     params(("number" = String, Path, description = "Bill number with prefix, e.g. SETP990000123"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Factura obtenida exitosamente`; `data` is Factus' `{status, message, data}`", body = inline(ApiResponse<Object>)),
         (status = 400, description = "`Error al obtener la factura: …`", body = DetailResponse),
@@ -504,7 +504,7 @@ pub struct EventsResponse {
 #[utoipa::path(
     get, path = "/invoices/{number}/events", tag = "invoices", security(("OAuth2PasswordBearer" = [])),
     params(("number" = String, Path, description = "Bill number"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Eventos de factura obtenidos exitosamente`", body = inline(ApiResponse<EventsResponse>)),
         (status = 400, description = "`Error al obtener eventos de la factura: …`", body = DetailResponse),

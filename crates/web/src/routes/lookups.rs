@@ -168,7 +168,7 @@ fn listed<T, R: From<T>>(items: Vec<T>, message: &str) -> Json<ApiResponse<Vec<R
 #[utoipa::path(
     get, path = "/lookups/municipalities", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
     params(("name" = Option<String>, Query, description = "Part of the name"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Municipios obtenidos exitosamente`", body = inline(ApiResponse<Vec<MunicipalityResponse>>)),
         (status = 400, description = "Factus refused the request", body = DetailResponse),
@@ -188,7 +188,7 @@ pub async fn municipalities(
 /// Product tributes.
 #[utoipa::path(
     get, path = "/lookups/taxes", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "`Tipos de impuesto obtenidos exitosamente`", body = inline(ApiResponse<Vec<TaxResponse>>)))
 )]
 pub async fn taxes(
@@ -203,7 +203,7 @@ pub async fn taxes(
 /// Measurement units.
 #[utoipa::path(
     get, path = "/lookups/units", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "`Unidades obtenidas exitosamente`", body = inline(ApiResponse<Vec<UnitResponse>>)))
 )]
 pub async fn units(
@@ -218,7 +218,7 @@ pub async fn units(
 /// The account's numbering ranges.
 #[utoipa::path(
     get, path = "/lookups/numbering-ranges", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "`Rangos de numeración obtenidos exitosamente`", body = inline(ApiResponse<Vec<NumberingRangeResponse>>),
         example = json!({"success": true, "message": "Rangos de numeración obtenidos exitosamente", "data": [{"id": 8, "document": "Factura de Venta", "prefix": "SETP", "from": 990000000, "to": 995000000, "current": 990000100, "resolution_number": "18760000001", "technical_key": "fc8e…", "is_active": true}], "errors": null})))
 )]
@@ -235,7 +235,7 @@ pub async fn numbering_ranges(
 #[utoipa::path(
     get, path = "/lookups/countries", tag = "lookups", security(("OAuth2PasswordBearer" = [])),
     params(("name" = Option<String>, Query, description = "Part of the name"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses((status = 200, description = "`Países obtenidos exitosamente`", body = inline(ApiResponse<Vec<CountryResponse>>)))
 )]
 pub async fn countries(
@@ -256,7 +256,7 @@ pub async fn countries(
                 description = "The identification document: 3 cédula, 6 NIT, … (see /lookups/reference-tables)"),
            ("identification_number" = String, Query, min_length = 1, pattern = r"\S",
                 description = "The identification (not blank)"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Datos del adquiriente obtenidos exitosamente`", body = inline(ApiResponse<AcquirerResponse>)),
         (status = 400, description = "Not found or refused", body = DetailResponse),

@@ -245,7 +245,7 @@ fn detailed(range: NumberingRange, message: &str) -> Json<ApiResponse<NumberingR
 /// The account's numbering ranges, filtered as Factus filters them (every page).
 #[utoipa::path(
     get, path = "/numbering-ranges", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(NumberingRangeQuery, ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(NumberingRangeQuery, crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Rangos de numeración obtenidos exitosamente`", body = inline(ApiResponse<Vec<NumberingRangeDetailResponse>>)),
         (status = 400, description = "`Error al obtener los rangos de numeración: …` (Factus refused)", body = DetailResponse),
@@ -269,7 +269,7 @@ pub async fn list_ranges(
 /// The ranges DIAN authorised for the software: what new ranges are created from.
 #[utoipa::path(
     get, path = "/numbering-ranges/software", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Rangos de numeración de la DIAN obtenidos exitosamente`", body = inline(ApiResponse<Vec<DianNumberingRangeResponse>>)),
         (status = 400, description = "`Error al obtener los rangos asociados al software: …`", body = DetailResponse),
@@ -291,7 +291,7 @@ pub async fn software_ranges(
 #[utoipa::path(
     get, path = "/numbering-ranges/{id}", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Rango de numeración obtenido exitosamente`", body = inline(ApiResponse<NumberingRangeDetailResponse>)),
         (status = 400, description = "`Error al obtener el rango de numeración: …`", body = DetailResponse),
@@ -314,7 +314,7 @@ pub async fn get_range(
 /// support documents (`24`) and paper invoices (`30`); notes need none.
 #[utoipa::path(
     post, path = "/numbering-ranges", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
-    params(("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+    params(crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::CreateNumberingRangeRequest,
     responses(
         (status = 201, description = "`Rango de numeración creado exitosamente`", body = inline(ApiResponse<NumberingRangeDetailResponse>)),
@@ -339,7 +339,7 @@ pub async fn create_range(
 #[utoipa::path(
     put, path = "/numbering-ranges/{id}", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     request_body = crate::schemas::UpdateNumberingRangeRequest,
     responses(
         (status = 200, description = "`Rango de numeración actualizado exitosamente`", body = inline(ApiResponse<NumberingRangeDetailResponse>)),
@@ -374,7 +374,7 @@ pub async fn update_range(
 #[utoipa::path(
     delete, path = "/numbering-ranges/{id}", tag = "numbering-ranges", security(("OAuth2PasswordBearer" = []), ("APIKeyHeader" = [])),
     params(("id" = i64, Path, minimum = 1, description = "The range's id"),
-           ("X-Factus-Token" = Option<String>, Header, description = "Factus access token")),
+           crate::schemas::FactusTokenHeader),
     responses(
         (status = 200, description = "`Rango de numeración eliminado exitosamente`, with Factus' status line", body = inline(ApiResponse<StatusMessageResponse>)),
         (status = 400, description = "`Error al eliminar el rango de numeración: …`", body = DetailResponse),
