@@ -119,43 +119,34 @@ async fn download(
     Ok(Json(file.into()))
 }
 
-/// Download the bill's PDF (base64).
-#[utoipa::path(
-    get, path = "/api/invoices/{number}/pdf", tag = "later", operation_id = "later_download_pdf", security(("APIKeyHeader" = [])),
-    params(("number" = String, Path, description = "Bill number"),
-           crate::schemas::FactusTokenHeader),
-    responses(
-        (status = 200, description = "The PDF", body = DownloadResponse),
-        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
-    )
-)]
-pub async fn download_pdf(
-    State(state): State<AppState>,
-    KeyCaller(caller): KeyCaller,
-    Access(access): Access,
-    Path(number): Path<String>,
-) -> Result<Json<DownloadResponse>, ApiError> {
-    download(&state, &caller, &access, &number, DocumentFormat::Pdf).await
+// The PDF and XML routes differ only in the format's literals; one macro writes both (as
+// `routes::invoices::download_routes!` does for `/api/v1`), so that they cannot drift apart.
+macro_rules! later_download_route {
+    ($name:ident, $format:ident, $label:literal, $suffix:literal) => {
+        #[doc = concat!("Download the bill's ", $label, " (base64).")]
+        #[utoipa::path(
+            get, path = concat!("/api/invoices/{number}/", $suffix), tag = "later",
+            operation_id = concat!("later_download_", $suffix), security(("APIKeyHeader" = [])),
+            summary = concat!("Download the bill's ", $label, " (base64)."),
+            params(("number" = String, Path, description = "Bill number"), crate::schemas::FactusTokenHeader),
+            responses(
+                (status = 200, description = concat!("The ", $label), body = DownloadResponse),
+                (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
+            )
+        )]
+        pub async fn $name(
+            State(state): State<AppState>,
+            KeyCaller(caller): KeyCaller,
+            Access(access): Access,
+            Path(number): Path<String>,
+        ) -> Result<Json<DownloadResponse>, ApiError> {
+            download(&state, &caller, &access, &number, DocumentFormat::$format).await
+        }
+    };
 }
 
-/// Download the bill's XML (base64).
-#[utoipa::path(
-    get, path = "/api/invoices/{number}/xml", tag = "later", operation_id = "later_download_xml", security(("APIKeyHeader" = [])),
-    params(("number" = String, Path, description = "Bill number"),
-           crate::schemas::FactusTokenHeader),
-    responses(
-        (status = 200, description = "The XML", body = DownloadResponse),
-        (status = 404, description = "`Documento no encontrado`, or Factus' 404", body = DetailResponse),
-    )
-)]
-pub async fn download_xml(
-    State(state): State<AppState>,
-    KeyCaller(caller): KeyCaller,
-    Access(access): Access,
-    Path(number): Path<String>,
-) -> Result<Json<DownloadResponse>, ApiError> {
-    download(&state, &caller, &access, &number, DocumentFormat::Xml).await
-}
+later_download_route!(download_pdf, Pdf, "PDF", "pdf");
+later_download_route!(download_xml, Xml, "XML", "xml");
 
 /// The bill's RADIAN events, as a bare list.
 #[utoipa::path(
