@@ -27,7 +27,9 @@
 #    GATEWAY_DATABASE_URL=postgres://… puts the gateway's ledger and budget on Postgres;
 #    GATEWAY_RATE_LIMIT and GATEWAY_RATE_WINDOW_SECS set the budget (FACTUS_RATE_LIMIT, …_WINDOW_SECS);
 #    GATEWAY_MALLOC_MMAP_THRESHOLD=131072 runs factus-api with glibc's MALLOC_MMAP_THRESHOLD_ fixed,
-#    which keeps argon2's 19 MiB hashing buffers from staying in its RSS after use)
+#    which keeps argon2's 19 MiB hashing buffers from staying in its RSS after use (from before
+#    mimalloc); GATEWAY_EXTRA_ENV="NAME=value …" adds variables to factus-api's environment, e.g.
+#    MIMALLOC_PURGE_DELAY=0)
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -99,6 +101,7 @@ mkdir -p "$work/api"
     ${GATEWAY_MALLOC_MMAP_THRESHOLD:+MALLOC_MMAP_THRESHOLD_=$GATEWAY_MALLOC_MMAP_THRESHOLD} \
     ${GATEWAY_RUST_LOG:+RUST_LOG=$GATEWAY_RUST_LOG} \
     ${GATEWAY_DATABASE_MAX_CONNECTIONS:+DATABASE_MAX_CONNECTIONS=$GATEWAY_DATABASE_MAX_CONNECTIONS} \
+    ${GATEWAY_EXTRA_ENV:-} \
     "$api_bin" --bind 127.0.0.1:0
 ) >"$work/api.out" 2>"$work/api.err" &
 api_pid=$!
