@@ -631,8 +631,11 @@ pub trait LedgerStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// The oldest `queued` entry (by `created_at`, then `id`), now `pending` and held by the
-    /// caller; `None` when the queue is empty. Entries another worker is taking at the same
-    /// moment are skipped, not waited for (Postgres `FOR UPDATE SKIP LOCKED`).
+    /// caller; `None` when the queue is empty, while an entry taken earlier (by any worker, on
+    /// any instance) is still `pending`, and while a create that arrived before the oldest is
+    /// still `pending` (its client waits for a slot or is sending it): Factus receives and
+    /// numbers queued creates in the order they arrived, each after every create that arrived
+    /// before it. An entry that went `unknown` holds nothing up; the reconciler settles it.
     ///
     /// # Errors
     /// [`StoreError`] when the store cannot be written.

@@ -51,9 +51,11 @@ factus_infrastructure::contract_tests!(
     purging_forgets_old_keys_of_settled_entries_only,
     the_schema_refuses_a_second_active_entry_written_past_the_store,
     the_schema_refuses_unknown_states_and_issued_entries_without_a_bill,
-    a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first,
+    a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first_one_at_a_time,
     a_queued_entry_goes_back_in_line_from_pending_or_unknown_only,
-    concurrent_workers_never_take_one_queued_entry_twice,
+    a_queued_entry_that_went_unknown_or_back_in_line_no_longer_holds_up_the_next,
+    a_queued_entry_waits_for_a_create_that_arrived_before_it_and_is_still_pending,
+    concurrent_workers_hold_one_queued_entry_at_a_time_and_take_each_once,
     the_schema_refuses_a_queued_entry_without_its_request,
     entries_keep_their_counterparty_and_are_found_by_its_identification_or_a_part_of_its_name,
 );
@@ -743,7 +745,7 @@ async fn queued(stores: &Stores, raw_reference: &str, created_at: OffsetDateTime
     stores.ledger.find(entry.id).await.unwrap().expect("the queued entry")
 }
 
-async fn a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first(stores: Stores) {
+async fn a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first_one_at_a_time(stores: Stores) {
     let later = queued(&stores, "R-LATER", CREATED + Duration::seconds(5)).await;
     let earlier = queued(&stores, "R-EARLIER", CREATED).await;
     assert_eq!(later.status, EntryStatus::Queued);
@@ -761,12 +763,20 @@ async fn a_queued_entry_keeps_its_request_stays_active_and_is_taken_oldest_first
 
     let taken_at = CREATED + Duration::seconds(9);
     let first = stores.ledger.take_queued(taken_at).await.unwrap().expect("the oldest queued entry");
+    assert_eq!(
+        stores.ledger.take_queued(taken_at).await.unwrap(),
+        None,
+        "one queued create in flight at a time: the next waits until the first has settled"
+    );
+    assert_eq!(stores.ledger.queue_stats().await.unwrap().depth, 1, "the later one is still queued");
+    assert!(stores.ledger.mark_issued(&first, &bill("SETP1"), taken_at).await.unwrap());
     let second = stores.ledger.take_queued(taken_at).await.unwrap().expect("the next one");
 
     assert_eq!((first.id, second.id), (earlier.id, later.id), "oldest first");
     assert_eq!(first.status, EntryStatus::Pending);
     assert_eq!(first.updated_at, taken_at);
     assert_eq!(first.queued_request, Some(kept("R-EARLIER")), "kept until it settles");
+    assert!(stores.ledger.mark_issued(&second, &bill("SETP2"), taken_at).await.unwrap());
     assert_eq!(stores.ledger.take_queued(taken_at).await.unwrap(), None, "the queue is empty");
     assert_eq!(stores.ledger.queue_stats().await.unwrap(), QueueStats::default());
 }
@@ -786,7 +796,36 @@ async fn a_queued_entry_goes_back_in_line_from_pending_or_unknown_only(stores: S
     assert_eq!(stores.ledger.find(Uuid::now_v7()).await.unwrap(), None);
 }
 
-async fn concurrent_workers_never_take_one_queued_entry_twice(stores: Stores) {
+async fn a_queued_entry_that_went_unknown_or_back_in_line_no_longer_holds_up_the_next(stores: Stores) {
+    let first = queued(&stores, "R-1", CREATED).await;
+    let second = queued(&stores, "R-2", CREATED + Duration::seconds(1)).await;
+    let taken = stores.ledger.take_queued(CREATED).await.unwrap().expect("the oldest");
+    assert_eq!(taken.id, first.id);
+    assert!(stores.ledger.mark_unknown(&taken, CREATED).await.unwrap());
+
+    let next = stores.ledger.take_queued(CREATED).await.unwrap().expect("an unknown one is the reconciler's");
+    assert_eq!(next.id, second.id);
+    assert!(stores.ledger.mark_queued(&next, &kept("R-2"), CREATED).await.unwrap(), "the budget sent it back");
+    assert_eq!(stores.ledger.take_queued(CREATED).await.unwrap().map(|entry| entry.id), Some(second.id));
+}
+
+async fn a_queued_entry_waits_for_a_create_that_arrived_before_it_and_is_still_pending(stores: Stores) {
+    // Its client still waits for a slot, or is sending it; either way Factus must see it first.
+    let earlier = claim(&stores, new_entry(ANA, "R-EARLIER", None, CREATED)).await;
+    let later_pending = claim(&stores, new_entry(ANA, "R-LATER-PENDING", None, CREATED + Duration::seconds(2))).await;
+    let head = queued(&stores, "R-QUEUED", CREATED + Duration::seconds(1)).await;
+
+    assert_eq!(stores.ledger.take_queued(CREATED).await.unwrap(), None, "R-EARLIER arrived first and is in flight");
+
+    assert!(stores.ledger.mark_queued(&earlier, &kept("R-EARLIER"), CREATED).await.unwrap(), "its wait ran out");
+    let taken = stores.ledger.take_queued(CREATED).await.unwrap().expect("the earlier one, now the head");
+    assert_eq!(taken.id, earlier.id, "a create that arrived later and is pending does not hold the line");
+    assert!(stores.ledger.mark_issued(&taken, &bill("SETP1"), CREATED).await.unwrap());
+    assert_eq!(stores.ledger.take_queued(CREATED).await.unwrap().map(|entry| entry.id), Some(head.id));
+    assert_eq!(later_pending.status, EntryStatus::Pending);
+}
+
+async fn concurrent_workers_hold_one_queued_entry_at_a_time_and_take_each_once(stores: Stores) {
     let mut expected = Vec::new();
     for index in 0..20 {
         expected.push(queued(&stores, &format!("R-{index}"), CREATED + Duration::milliseconds(index)).await.id);
@@ -795,20 +834,34 @@ async fn concurrent_workers_never_take_one_queued_entry_twice(stores: Stores) {
         let ledger = Arc::clone(&stores.ledger);
         tokio::spawn(async move {
             let mut taken = Vec::new();
-            while let Some(entry) = ledger.take_queued(CREATED).await.expect("taking a queued entry") {
-                taken.push(entry.id);
+            loop {
+                let Some(entry) = ledger.take_queued(CREATED).await.expect("taking a queued entry") else {
+                    if ledger.queue_stats().await.expect("the queue's length").depth == 0 {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                // Counted, not asserted here: a worker that panicked would leave its entry held
+                // and the others waiting for it forever.
+                let held = ledger.count_by_state().await.expect("the ledger's counts").pending;
+                taken.push((entry.id, held));
+                assert!(ledger.mark_issued(&entry, &bill("SETP1"), CREATED).await.expect("settling the entry"));
             }
             taken
         })
     });
 
-    let mut taken: Vec<Uuid> =
+    let taken: Vec<(Uuid, u64)> =
         futures::future::join_all(workers).await.into_iter().flat_map(|worker| worker.expect("a worker")).collect();
 
-    taken.sort();
+    let held_together: Vec<u64> = taken.iter().map(|(_, held)| *held).filter(|held| *held != 1).collect();
+    assert!(held_together.is_empty(), "entries held at once when one was taken: {held_together:?}");
+    let mut all: Vec<Uuid> = taken.iter().map(|(id, _)| *id).collect();
+    all.sort();
     expected.sort();
-    assert_eq!(taken, expected, "every queued entry taken exactly once");
-    assert_eq!(stores.ledger.count_by_state().await.unwrap(), LedgerCounts { pending: 20, ..LedgerCounts::default() });
+    assert_eq!(all, expected, "every queued entry taken exactly once");
+    assert_eq!(stores.ledger.count_by_state().await.unwrap(), LedgerCounts { issued: 20, ..LedgerCounts::default() });
 }
 
 async fn the_schema_refuses_a_queued_entry_without_its_request(stores: Stores) {

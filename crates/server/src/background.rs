@@ -174,7 +174,9 @@ pub fn spawn_all(state: &AppState, settings: BackgroundSettings, shutdown: &Shut
     Tasks(tasks)
 }
 
-/// Sends queued creates oldest first until the queue is empty or the budget sends one back; each
+/// Sends queued creates oldest first until the queue is empty, the line is held (the ledger
+/// hands out one queued create at a time, and none before an earlier create still in flight)
+/// or the budget sends one back; each
 /// send waits for the budget with the ticket of when its create arrived, so it goes before
 /// creates that arrived later, on whatever instance.
 async fn drain_queue(issuance: &InvoiceIssuance) {

@@ -305,9 +305,12 @@ pub(super) fn count_rows(rows: Vec<(String, i64)>) -> Result<LedgerCounts, Store
 /// only when it states the same condition), and, in scope where the macro is invoked, how values
 /// are bound (`id_param`, `timestamp_param`, `attempts_param`, `status_param`) and how a unique
 /// violation names its index (`violates`). `skip_locked` is how the queue's worker query skips
-/// rows another worker is taking (Postgres); SQLite serialises writers and needs nothing.
+/// rows another worker is taking, and `queue_lock` the statement that makes workers take one at a
+/// time (Postgres: an advisory lock held until the take commits, so that the take's own statement
+/// sees what the previous taker committed); SQLite runs one writing statement at a time and needs
+/// neither.
 macro_rules! ledger_store {
-    ($(#[$attribute:meta])* $store:ident($pool:ty, $database:ty), true = $true:literal, false = $false:literal, skip_locked = $skip_locked:literal) => {
+    ($(#[$attribute:meta])* $store:ident($pool:ty, $database:ty), true = $true:literal, false = $false:literal, skip_locked = $skip_locked:literal, queue_lock = $queue_lock:literal) => {
         $crate::db::pooled_store!($(#[$attribute])* $store($pool));
 
         const _: () = {
@@ -571,21 +574,43 @@ macro_rules! ledger_store {
                 }
 
                 async fn take_queued(&self, at: OffsetDateTime) -> Result<Option<LedgerEntry>, StoreError> {
-                    // `fetch_all` for the same reason as in `claim`: the commit must be seen to
-                    // succeed, or two workers could both believe they hold the entry.
+                    let taking = || "taking the oldest queued ledger entry";
+                    let mut transaction =
+                        self.pool.begin().await.map_err(|error| unexpected(error, taking()))?;
+                    if !$queue_lock.is_empty() {
+                        sqlx::query($queue_lock)
+                            .execute(&mut *transaction)
+                            .await
+                            .map_err(|error| unexpected(error, "waiting for the queue's lock"))?;
+                    }
+                    // Factus numbers queued creates in the order they arrived, and each after
+                    // every create that arrived before it. So the head is not taken while a
+                    // taken one (`pending` with its request) has not settled, whatever instance
+                    // holds it, nor while a create that arrived before the head is `pending`: its
+                    // client is waiting for a slot (it will be sent, or join the line ahead of
+                    // the head) or sending it. One that went `unknown` holds nothing up: the
+                    // reconciler settles it.
                     let rows: Vec<LedgerRow> = sqlx::query_as(concat!(
                         "UPDATE invoice_ledger SET state = 'pending', updated_at = $1
                           WHERE state = 'queued'
                             AND id = (SELECT id FROM invoice_ledger WHERE state = 'queued'
                                        ORDER BY created_at, id LIMIT 1",
                         $skip_locked,
-                        ") RETURNING ",
+                        ")
+                            AND NOT EXISTS (
+                                SELECT 1 FROM invoice_ledger AS held
+                                 WHERE held.state = 'pending'
+                                   AND (held.queued_request IS NOT NULL
+                                        OR held.created_at < invoice_ledger.created_at
+                                        OR (held.created_at = invoice_ledger.created_at AND held.id < invoice_ledger.id)))
+                          RETURNING ",
                         ledger_columns!()
                     ))
                     .bind(timestamp_param(at)?)
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *transaction)
                     .await
-                    .map_err(|error| unexpected(error, "taking the oldest queued ledger entry"))?;
+                    .map_err(|error| unexpected(error, taking()))?;
+                    transaction.commit().await.map_err(|error| unexpected(error, taking()))?;
                     rows.into_iter().next().map(decode_row).transpose()
                 }
 

@@ -5,7 +5,8 @@
 //! reference whatever instance inserts it, `invoice_ledger_user_idempotency_key` one entry per key
 //! of a user. A violation of either becomes the business variant of [`ClaimError`], carrying the
 //! entry that won. Transitions are single `UPDATE … WHERE state = … AND attempts = …` statements:
-//! compare-and-set without explicit transactions or locks.
+//! compare-and-set without explicit transactions or locks. The one exception is the queue's take,
+//! which holds an advisory lock for its transaction so that workers take one entry at a time.
 //!
 //! The adapter itself, the row shape, the column list and the response encoding live in
 //! `db/ledger.rs`, shared with [`super::ledger_sqlite`]; this module says how Postgres decodes a
@@ -65,5 +66,6 @@ ledger_store!(
     PgLedgerStore(PgPool, Postgres),
     true = "true",
     false = "false",
-    skip_locked = " FOR UPDATE SKIP LOCKED"
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    queue_lock = "SELECT pg_advisory_xact_lock(hashtextextended('factus-api invoice_ledger queue', 0))"
 );

@@ -64,5 +64,6 @@ ledger_store!(
     SqliteLedgerStore(SqlitePool, Sqlite),
     true = "1",
     false = "0",
-    skip_locked = ""
+    skip_locked = "",
+    queue_lock = ""
 );
